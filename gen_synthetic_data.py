@@ -1,0 +1,195 @@
+"""Generate a synthetic gene-cluster data set, as RVAgene's ``gen_synthetic_data.py`` did.
+
+    python gen_synthetic_data.py demosim --method convolve --n-clusters 6 --seed 0
+
+writes
+
+    data/demosim/demosim_TRAIN    all genes, label = cluster (0-based), comma-separated
+    data/demosim/demosim_TEST     --n-test-per-cluster more genes per cluster, same means
+    data/demosim/config.json      the arguments of this run
+    figs/cluster_demosim0.png ... one figure per cluster: its genes and its mean in black
+
+The data come from :func:`rvagene.simulate.simulate` (see there for the maths and the fixes
+to the original generator). ``--genes-per-cluster 5 20 60`` gives one size per cluster.
+The default seed is fixed, so the same command writes the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rvagene._utils import atomic_open, atomic_path
+from rvagene.data import write_ucr
+from rvagene.plotting import cluster_colors, plot_series
+from rvagene.simulate import simulate, time_grid
+
+matplotlib.use("Agg")  # figures go to files only; works without a display
+
+logger = logging.getLogger("gen_synthetic_data")
+
+# Defaults: the original's demo data set (6 clusters x 20 genes x 100 time points).
+METHOD = "convolve"
+N_CLUSTERS = 6
+GENES_PER_CLUSTER = 20
+LENGTH = 100
+NOISE = 1.0
+GENE_SCALE = 0.0
+GENE_OFFSET = 0.0
+SEED = 0
+N_TEST_PER_CLUSTER = 2
+DATA_DIR = "data"
+FIGS_DIR = "figs"
+DPI = 150
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _dataset_name(value: str) -> str:
+    if not value or value in {".", ".."} or Path(value).name != value or "\\" in value:
+        msg = f"invalid data set name {value!r}: use a plain name without path separators"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _int_at_least(minimum: int):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < minimum:
+            msg = f"expected an integer >= {minimum}, got {value!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return number
+
+    return parse
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = _Parser(
+        prog="gen_synthetic_data.py",
+        description="Generate a synthetic gene-cluster time series data set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("name", type=_dataset_name, help="data set name, e.g. demosim")
+    parser.add_argument(
+        "--method", choices=("convolve", "add"), default=METHOD, help="how cluster means are built"
+    )
+    parser.add_argument("--n-clusters", type=int, default=N_CLUSTERS, help="number of clusters")
+    parser.add_argument(
+        "--genes-per-cluster",
+        type=_int_at_least(1),
+        nargs="+",
+        default=[GENES_PER_CLUSTER],
+        metavar="N",
+        help="one size for all clusters, or one size per cluster",
+    )
+    parser.add_argument("--length", type=int, default=LENGTH, help="time points per gene")
+    parser.add_argument("--noise", type=float, default=NOISE, help="covariance multiplier")
+    parser.add_argument(
+        "--gene-scale", type=float, default=GENE_SCALE, help="lognormal sigma of gene scales"
+    )
+    parser.add_argument(
+        "--gene-offset", type=float, default=GENE_OFFSET, help="sd of per-gene offsets"
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed")
+    parser.add_argument(
+        "--n-test-per-cluster",
+        type=_int_at_least(0),
+        default=N_TEST_PER_CLUSTER,
+        metavar="N",
+        help="held-out genes per cluster in <name>_TEST (0: no _TEST file)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
+    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
+    return parser.parse_args(argv)
+
+
+def _save_cluster_figures(args, X, labels, means) -> None:
+    colors = cluster_colors(len(means))
+    times = time_grid(X.shape[1])
+    for k, mean in enumerate(means):  # 0-based file numbers, as in the original
+        members = X[labels == k]
+        ax = plot_series(
+            members,
+            color=colors[k],
+            mean=mean,
+            times=times,
+            alpha=0.8,
+            title=f"{args.name}: cluster {k} ({len(members)} genes)",
+        )
+        ax.set(xlabel="time", ylabel="expression")
+        path = args.figs_dir / f"cluster_{args.name}{k}.png"
+        try:
+            with atomic_path(path) as tmp:
+                ax.figure.savefig(tmp, dpi=DPI)
+        finally:
+            plt.close(ax.figure)
+        logger.info("wrote %s", path)
+
+
+def main(argv=None) -> int:
+    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    args = parse_args(argv)
+    sizes = np.asarray(args.genes_per_cluster)
+    if len(sizes) == 1:
+        sizes = np.full(max(args.n_clusters, 1), sizes[0])
+    try:
+        # Train and test genes come from one draw, so they share the cluster means.
+        X, labels, means = simulate(
+            n_clusters=args.n_clusters,
+            genes_per_cluster=[int(s) + args.n_test_per_cluster for s in sizes],
+            sequence_length=args.length,
+            method=args.method,
+            noise=args.noise,
+            gene_scale=args.gene_scale,
+            gene_offset=args.gene_offset,
+            random_state=args.seed,
+            return_means=True,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    # The first sizes[k] genes of each cluster are training genes, the rest test genes.
+    starts = np.searchsorted(labels, np.arange(len(means)))
+    is_train = np.arange(len(labels)) - starts[labels] < sizes[labels]
+    out_dir = args.data_dir / args.name
+    try:
+        train = out_dir / f"{args.name}_TRAIN"
+        write_ucr(train, X[is_train], labels[is_train])
+        logger.info("wrote %s (%d genes x %d time points)", train, is_train.sum(), X.shape[1])
+        if args.n_test_per_cluster > 0:
+            test = out_dir / f"{args.name}_TEST"
+            write_ucr(test, X[~is_train], labels[~is_train])
+            logger.info("wrote %s (%d held-out genes)", test, (~is_train).sum())
+        config = out_dir / "config.json"
+        with atomic_open(config, "w") as fh:
+            settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+            json.dump(settings, fh, indent=2)
+            fh.write("\n")
+        logger.info("wrote %s", config)
+        _save_cluster_figures(args, X[is_train], labels[is_train], means)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    raise SystemExit(main())

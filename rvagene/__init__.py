@@ -1,0 +1,44 @@
+"""RVAgene: a recurrent variational autoencoder for gene expression time series.
+
+A reimplementation of Mitra & MacLean, "RVAgene: generative modeling of gene expression time
+series data", Bioinformatics 37(19):3252-3262 (2021).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .cluster import cluster_latent, clustering_scores, sample_around_centres
+from .data import (
+    as_time_series,
+    load_dataset,
+    open_data,
+    read_table,
+    read_ucr,
+    write_table,
+    write_ucr,
+)
+from .model import RVAgene
+from .simulate import simulate
+
+try:
+    __version__ = version("rvagene")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "1.0.0"
+
+load = RVAgene.load
+
+__all__ = [
+    "RVAgene",
+    "__version__",
+    "as_time_series",
+    "cluster_latent",
+    "clustering_scores",
+    "load",
+    "load_dataset",
+    "open_data",
+    "read_table",
+    "read_ucr",
+    "sample_around_centres",
+    "simulate",
+    "write_table",
+    "write_ucr",
+]

@@ -1,0 +1,113 @@
+"""Small shared helpers: device resolution, seeding and atomic file writes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> torch.device:
+    """Turn a device request into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"} or torch.device, default="auto"
+        ``"auto"`` picks CUDA when it is available and the CPU otherwise; ``"mps"`` is used
+        only when asked for by name.
+    cuda : bool, default=False
+        The original tool's switch. ``cuda=True`` with ``device="auto"`` means "use the GPU".
+
+    Returns
+    -------
+    torch.device
+
+    Notes
+    -----
+    Asking for CUDA on a machine without it (``cuda=True`` or ``device="cuda"``) warns and
+    falls back to the CPU, so that a script written on a GPU workstation still runs on a
+    laptop. An unknown device name raises ``ValueError``.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        msg = f"device must be 'auto', 'cpu', 'cuda' or 'mps', got {device!r}."
+        raise ValueError(msg)
+    name = device.lower()
+    if name == "auto":
+        name = "cuda" if (cuda or torch.cuda.is_available()) else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            warnings.warn(
+                "CUDA was requested but no CUDA device is available; using the CPU instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+        return torch.device(name)
+    if name == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            warnings.warn(
+                "MPS was requested but is not available; using the CPU instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return torch.device("cpu")
+        return torch.device("mps")
+    if name == "cpu":
+        return torch.device("cpu")
+    msg = f"Unknown device {device!r}. Use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+    raise ValueError(msg)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` only on success.
+
+    Whatever is written to the yielded path replaces ``path`` in one ``os.replace`` once the
+    ``with`` block ends without error, so an interrupted run leaves either the old file or the
+    new one, never a partial file. Parent folders are created.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Keep the real suffix last so that tools choosing a format by extension
+    # (matplotlib's savefig, numpy's savetxt) still see it.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
+    """Open a file for writing atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh

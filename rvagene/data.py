@@ -1,0 +1,468 @@
+"""Reading, writing and normalising gene expression time series.
+
+Two file formats are supported:
+
+* **UCR** files, as used by the original RVAgene (``data/<name>/<name>_TRAIN``): no header,
+  one gene per line, an integer label first, then one value per time point.
+* **Gene-named tables** (CSV/TSV): a header of time-point names, one gene per row with its
+  name first, and an optional label column.
+
+Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
+partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import sys
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rvagene._utils import atomic_open
+
+logger = logging.getLogger(__name__)
+
+_MISSING = frozenset({"", "na", "nan", "n/a", "null"})
+
+
+@dataclass(frozen=True, eq=False)
+class TimeSeriesTable:
+    """Expression time series read from a file, with their annotations.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_genes, n_timepoints)
+        float64 values; missing values are NaN.
+    genes : list of str or None
+        Gene names (None for UCR files).
+    times : ndarray of shape (n_timepoints,) or None
+        Time points, when every header entry is a number.
+    time_labels : list of str or None
+        The header's time-point names as written (None for UCR files).
+    labels : ndarray of shape (n_genes,) or None
+        Per-gene labels, used only for annotation and evaluation.
+    source : str
+        The file read.
+    """
+
+    X: np.ndarray
+    genes: list[str] | None
+    times: np.ndarray | None
+    time_labels: list[str] | None
+    labels: np.ndarray | None
+    source: str
+
+
+def as_time_series(X, dtype=None) -> np.ndarray:
+    """Return ``X`` as an array of shape ``(n_series, n_timepoints, n_dims)``.
+
+    Parameters
+    ----------
+    X : array-like, torch.Tensor or torch.utils.data.Dataset
+        2-D ``(n_series, n_timepoints)`` (one gene per row) becomes ``(n, T, 1)``; 3-D is
+        kept. A torch ``Dataset`` (such as the original tool's ``TensorDataset``) may yield
+        tensors of shape ``(T, F)`` or ``(T,)``, or tuples whose first element is one.
+    dtype : numpy dtype, default=None
+        By default floating input keeps its dtype and anything else becomes float64.
+        NaN and inf pass through unchanged.
+
+    Returns
+    -------
+    ndarray of shape (n_series, n_timepoints, n_dims)
+        May share memory with ``X``.
+
+    Examples
+    --------
+    >>> as_time_series([[1, 2, 3], [4, 5, 6]]).shape
+    (2, 3, 1)
+    >>> as_time_series(np.zeros((4, 10, 2), dtype=np.float32)).dtype
+    dtype('float32')
+    """
+    torch = sys.modules.get("torch")  # X can only be a torch object once torch is loaded
+    if torch is not None:
+        from torch.utils.data import Dataset, TensorDataset
+
+        if isinstance(X, TensorDataset):
+            X = X.tensors[0]
+        elif isinstance(X, Dataset):
+            items = [X[i] for i in range(len(X))] if hasattr(X, "__len__") else list(X)
+            items = [it[0] if isinstance(it, tuple | list) else it for it in items]
+            X = [it.detach().cpu().numpy() if torch.is_tensor(it) else it for it in items]
+        if torch.is_tensor(X):
+            X = X.detach().cpu().numpy()
+    try:
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "biuf":
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as err:
+        msg = (
+            f"X must be a numeric array with the same number of time points in every series "
+            f"({err}). Convert values to numbers and resample or trim ragged series."
+        )
+        raise ValueError(msg) from err
+    if arr.size == 0:
+        msg = f"X is empty (shape {arr.shape}). Pass at least one series with time points."
+        raise ValueError(msg)
+    if arr.ndim not in (2, 3):
+        msg = (
+            f"X must be 2-D (n_series, n_timepoints) or 3-D (n_series, n_timepoints, n_dims), "
+            f"got shape {arr.shape}. For a single series use X.reshape(1, -1)."
+        )
+        raise ValueError(msg)
+    arr = arr[:, :, np.newaxis] if arr.ndim == 2 else arr
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype.kind == "f" else np.float64
+    return arr.astype(dtype, copy=False)
+
+
+def _univariate(X) -> np.ndarray:
+    arr = as_time_series(X, dtype=np.float64)
+    if arr.shape[2] != 1:
+        msg = f"Files hold one value per time point, but X has shape {arr.shape}. Split the dims."
+        raise ValueError(msg)
+    return arr[:, :, 0]
+
+
+def _number(cell: str) -> float | None:
+    """Parse a cell: NaN for a missing value, None when it is not a number."""
+    if cell.lower() in _MISSING:
+        return np.nan
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _numbers(cells: list[str]) -> np.ndarray | None:
+    """Parse cells as float64, or return None when one is not a number."""
+    values = [_number(c) for c in cells]
+    return None if None in values else np.array(values, dtype=np.float64)
+
+
+def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
+    """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long."""
+    if not Path(path).is_file():
+        msg = f"No such file: {str(path)!r}. Check the path, or the folder you run from."
+        raise FileNotFoundError(msg)
+    with open(path, newline="") as fh:
+        lines = fh.read().splitlines()
+    if sep is None:  # comma, else tab, else runs of whitespace, judged from the first line
+        first = next((line for line in lines if line.strip()), "")
+        sep = "," if "," in first else "\t" if "\t" in first else " "
+    rows = [line.split() for line in lines] if sep == " " else csv.reader(lines, delimiter=sep)
+    rows = [(i, [c.strip() for c in r]) for i, r in enumerate(rows, 1) if "".join(r).strip()]
+    if not rows:
+        msg = f"{path} is empty. Give a file with one series per line."
+        raise ValueError(msg)
+    line0, width = rows[0][0], len(rows[0][1])
+    for line, cells in rows:
+        if len(cells) != width:
+            msg = (
+                f"{path}: line {line} has {len(cells)} columns but line {line0} has {width}. "
+                "Give every row the same number of time points (or check the separator)."
+            )
+            raise ValueError(msg)
+    return rows
+
+
+def _parse(rows, where) -> np.ndarray:
+    """Parse all cells as floats; ``where(row_index, column_index)`` names a bad cell."""
+    try:  # fast path: numpy parses every cell
+        return np.array([cells for _, cells in rows], dtype=np.float64)
+    except ValueError:  # missing values or a bad cell: go cell by cell
+        pass
+    out = [_numbers(cells) for _, cells in rows]
+    for r, (_, cells) in enumerate(rows):
+        if out[r] is None:
+            col = next(j for j, c in enumerate(cells) if _number(c) is None)
+            msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. Fix or remove it."
+            raise ValueError(msg)
+    return np.array(out)
+
+
+def _check_timepoints(n: int, path) -> None:
+    if n < 2:
+        msg = f"{path} has {n} time point(s) per series; at least 2 are needed (check the sep)."
+        raise ValueError(msg)
+
+
+def _integral(values: np.ndarray) -> np.ndarray:
+    return np.isfinite(values) & (values == np.round(values))
+
+
+def read_ucr(path, delimiter: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a UCR-style file such as the original RVAgene's ``data/<name>/<name>_TRAIN``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        No header; one gene per line: an integer label, then one value per time point.
+    delimiter : str, default=None
+        Column separator; by default a comma, tab or whitespace, guessed from the first line.
+
+    Returns
+    -------
+    X : ndarray of shape (n_genes, n_timepoints)
+        float64 values.
+    labels : ndarray of shape (n_genes,)
+        int64 labels.
+    """
+    rows = _read_rows(path, delimiter)
+    _check_timepoints(len(rows[0][1]) - 1, path)
+    data = _parse(rows, lambda r, col: f"{path}: line {rows[r][0]}, column {col + 1}")
+    bad = np.flatnonzero(~_integral(data[:, 0]))
+    if bad.size:
+        msg = (
+            f"{path}: line {rows[bad[0]][0]} has label {rows[bad[0]][1][0]!r}, not an integer. "
+            "The first column of a UCR file must be the label; for files without labels use "
+            "read_table / a gene-named CSV."
+        )
+        raise ValueError(msg)
+    logger.debug("read %d series x %d time points from %s", len(data), data.shape[1] - 1, path)
+    return data[:, 1:], data[:, 0].astype(np.int64)
+
+
+def _fmt(value) -> str:
+    """Shortest text that reads back as the same float64 (``repr``), without a trailing '.0'."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _labels_for(labels, n: int) -> np.ndarray:
+    labels = np.asarray(labels).ravel()
+    if len(labels) != n:
+        msg = f"labels has {len(labels)} entries but X has {n} series. Give one label per series."
+        raise ValueError(msg)
+    return labels
+
+
+def write_ucr(path, X, labels=None) -> None:
+    """Write series as a comma-separated UCR file that :func:`read_ucr` reads back exactly.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Target file; written atomically, parent folders created.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, 1)
+        Values, written at ``repr`` precision so that float64 round-trips exactly.
+    labels : array-like of int of shape (n_genes,), default=None
+        When None every row gets label 0, because the format requires the column;
+        :func:`has_real_labels` then reports that there are no labels.
+    """
+    X = _univariate(X)
+    labels = _labels_for(np.zeros(len(X), np.int64) if labels is None else labels, len(X))
+    if labels.dtype.kind not in "biuf" or not _integral(labels.astype(np.float64)).all():
+        msg = (
+            f"UCR labels must be integers, got {labels[:3].tolist()}... Encode them first, "
+            "e.g. labels = np.unique(labels, return_inverse=True)[1]."
+        )
+        raise ValueError(msg)
+    with atomic_open(path, "w") as fh:
+        for label, row in zip(labels.tolist(), X.tolist(), strict=True):
+            fh.write(",".join([str(int(label)), *map(_fmt, row)]) + "\n")
+
+
+def open_data(direc, ratio_train=0.8, dataset="ECG5000", *, shuffle=False, random_state=None):
+    """Load ``<direc>/<dataset>/<dataset>_TRAIN`` (and ``_TEST``) like the original tool.
+
+    Kept so that scripts written for the original run unchanged; new code should use
+    :func:`load_dataset` or :func:`read_ucr`.
+
+    Parameters
+    ----------
+    direc : str or PathLike
+        Folder holding one sub-folder per dataset.
+    ratio_train : float, default=0.8
+        Fraction of rows returned for training. Below 1, the ``_TEST`` rows are appended
+        first, **without the last one**, as the original did.
+    dataset : str, default="ECG5000"
+        Dataset name.
+    shuffle : bool, default=False
+        The original split in file order (its permutation was commented out); True permutes
+        the rows first.
+    random_state : int, numpy Generator, RandomState or None, default=None
+        Seed for that permutation. The global RNG is never used.
+
+    Returns
+    -------
+    X_train, X_val : ndarray of shape (n, n_timepoints, 1)
+    y_train, y_val : ndarray of shape (n, 1)
+        float64 label columns, as in the original.
+    """
+    stem = Path(direc) / dataset / dataset
+    X, y = read_ucr(f"{stem}_TRAIN")
+    if ratio_train < 1:
+        X_test, y_test = read_ucr(f"{stem}_TEST")
+        X, y = np.concatenate([X, X_test[:-1]]), np.concatenate([y, y_test[:-1]])
+    order = np.arange(len(X))
+    if shuffle:
+        rng = random_state
+        if not isinstance(rng, np.random.RandomState | np.random.Generator):
+            rng = np.random.default_rng(random_state)
+        order = rng.permutation(len(X))
+    X, y = X[order, :, np.newaxis], y[order, np.newaxis].astype(np.float64)
+    cut = int(ratio_train * len(X))
+    return X[:cut], X[cut:], y[:cut], y[cut:]
+
+
+def _table_sep(path, sep: str | None) -> str | None:
+    suffix = Path(path).suffix.lower()
+    return sep or ("\t" if suffix in {".tsv", ".tab"} else "," if suffix == ".csv" else None)
+
+
+def read_table(
+    path, sep: str | None = None, label_column: str | None = "label"
+) -> TimeSeriesTable:
+    """Read a gene-named table: genes in rows, time points in columns.
+
+    The header row names the gene column, then each time point (numbers such as
+    ``0,0.5,1,2`` or strings such as ``t0,t1``). A column whose header matches
+    ``label_column`` (case-insensitively) holds per-gene labels.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        ``.tsv``/``.tab`` files are tab-separated and ``.csv`` comma-separated; otherwise
+        the separator is guessed from the header (comma, tab, else whitespace).
+    sep : str, default=None
+        Column separator, overriding the above.
+    label_column : str or None, default="label"
+        Header of the label column; None if there is none.
+
+    Returns
+    -------
+    TimeSeriesTable
+        Labels are int64 when all are integers, float64 when all are numbers, else strings.
+    """
+    rows = _read_rows(path, _table_sep(path, sep))
+    (_, header), body = rows[0], rows[1:]
+    if not body:
+        msg = f"{path} has a header but no genes. Add one row per gene below the header."
+        raise ValueError(msg)
+    key = (label_column or "").lower()
+    label_at = next((j for j, h in enumerate(header) if j and key and h.lower() == key), None)
+    cols = [j for j in range(1, len(header)) if j != label_at]
+    _check_timepoints(len(cols), path)
+    genes = [cells[0] for _, cells in body]
+    X = _parse(
+        [(line, [cells[j] for j in cols]) for line, cells in body],
+        lambda r, c: f"{path}: gene {genes[r]!r} (line {body[r][0]}), column {header[cols[c]]!r}",
+    )
+    labels = None
+    if label_at is not None:
+        raw = [cells[label_at] for _, cells in body]
+        labels = _numbers(raw)
+        if labels is None:
+            labels = np.array(raw)
+        elif _integral(labels).all():
+            labels = labels.astype(np.int64)
+    time_labels = [header[j] for j in cols]
+    times = _numbers(time_labels)
+    times = times if times is not None and np.isfinite(times).all() else None
+    dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
+    if dupes:
+        msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    logger.debug("read %d genes x %d time points from %s", *X.shape, path)
+    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path))
+
+
+def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = None) -> None:
+    """Write a gene-named table that :func:`read_table` reads back exactly.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Target file; written atomically. ``.tsv``/``.tab`` get tabs, anything else commas.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, 1)
+        Values; NaN is written as ``NA``.
+    genes : sequence of str, default=None
+        Gene names; ``gene_0, gene_1, ...`` when None.
+    times : sequence of float or str, default=None
+        Time-point names for the header; ``t0, t1, ...`` when None.
+    labels : array-like of shape (n_genes,), default=None
+        Written as a ``label`` column after the gene names when given.
+    sep : str, default=None
+        Column separator, overriding the extension.
+    """
+    X = _univariate(X)
+    n, n_times = X.shape
+    genes = [f"gene_{i}" for i in range(n)] if genes is None else [str(g) for g in genes]
+    times = [f"t{j}" for j in range(n_times)] if times is None else list(times)
+    if len(genes) != n or len(times) != n_times:
+        msg = (
+            f"X has shape {X.shape} but {len(genes)} gene names and {len(times)} times were "
+            "given. Give one name per row and one time per column."
+        )
+        raise ValueError(msg)
+
+    def cell(v) -> str:
+        return str(v) if isinstance(v, str) else "NA" if np.isnan(v) else _fmt(v)
+
+    labels = None if labels is None else _labels_for(labels, n).tolist()
+    with atomic_open(path, "w", newline="") as fh:
+        writer = csv.writer(fh, delimiter=_table_sep(path, sep) or ",", lineterminator="\n")
+        writer.writerow(["gene", *(["label"] if labels is not None else []), *map(cell, times)])
+        for i, row in enumerate(X.tolist()):
+            writer.writerow(
+                [genes[i], *([cell(labels[i])] if labels is not None else []), *map(cell, row)]
+            )
+
+
+def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
+    """Load a dataset by name (``<data_dir>/<name>/<name>_TRAIN``) or from a file.
+
+    Parameters
+    ----------
+    name_or_path : str or PathLike
+        A UCR file (recognised by a first row of numbers only), a gene-named CSV/TSV (see
+        :func:`read_table`), a folder ``<dir>`` holding ``<dir>/<basename>_TRAIN``, or a
+        dataset name.
+    data_dir : str or PathLike, default="data"
+        Where dataset names are looked up, as in the original tool.
+
+    Returns
+    -------
+    TimeSeriesTable
+        For UCR files ``genes``, ``times`` and ``time_labels`` are None.
+    """
+    path = Path(name_or_path)
+    if path.suffix.lower() == ".h5ad":
+        msg = f"{path} is an AnnData file; turn it into series with rvagene.single_cell first."
+        raise ValueError(msg)
+    if path.is_dir():
+        path = path / f"{path.name}_TRAIN"
+    elif not path.is_file():
+        path = Path(data_dir) / str(name_or_path) / f"{name_or_path}_TRAIN"
+    if not path.is_file():
+        root = Path(data_dir)
+        names = sorted(d.name for d in root.glob("*") if (d / f"{d.name}_TRAIN").is_file())
+        msg = (
+            f"No dataset {str(name_or_path)!r}: it is not a file and {path} does not exist. "
+            f"Datasets in {str(data_dir)!r}: {', '.join(names) or 'none'}. Run `python "
+            f"gen_synthetic_data.py {name_or_path}` to simulate it, or give a file's path."
+        )
+        raise FileNotFoundError(msg)
+    with open(path) as fh:
+        first = next((line for line in fh if line.strip()), "")
+    cells = first.replace(",", " ").replace("\t", " ").split()
+    if all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
+        X, labels = read_ucr(path)
+        return TimeSeriesTable(X, None, None, None, labels, str(path))
+    return read_table(path)
+
+
+def has_real_labels(labels) -> bool:
+    """Return whether ``labels`` can score a clustering: not None and not all the same.
+
+    Examples
+    --------
+    >>> has_real_labels([0, 0, 0]), has_real_labels([1, 2, 1]), has_real_labels(None)
+    (False, True, False)
+    """
+    return labels is not None and len(np.unique(np.asarray(labels).ravel())) > 1

@@ -1,0 +1,674 @@
+"""The RVAgene estimator: numpy in, numpy out, scikit-learn style."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import _train
+from ._utils import atomic_path, resolve_device
+from .network import RVAE, RVAEConfig
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Loss",
+          "huberloss": "HuberLoss"}  # fmt: skip
+SCALINGS = ("zscore", "minmax", "none")
+BALANCES = ("per-gene", "original")
+
+
+def _scale_params(X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-gene (and per-feature) centre and scale over time, NaN-aware: (n, 1, F) each."""
+    if scaling == "none":
+        ones = np.ones((X.shape[0], 1, X.shape[2]))
+        return np.zeros_like(ones), ones
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN genes are reported below
+        if scaling == "zscore":
+            centre, scale = (
+                np.nanmean(X, axis=1, keepdims=True),
+                np.nanstd(X, axis=1, keepdims=True),
+            )
+        else:  # minmax to [-1, 1]
+            lo, hi = np.nanmin(X, axis=1, keepdims=True), np.nanmax(X, axis=1, keepdims=True)
+            centre, scale = (hi + lo) / 2, (hi - lo) / 2
+    if np.isnan(centre).any():
+        gene = int(np.isnan(centre).any(axis=(1, 2)).argmax())
+        msg = f"Series {gene} has no observed value (all NaN). Remove it or fill it in."
+        raise ValueError(msg)
+    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
+    return centre, scale
+
+
+def _input_ndim(X) -> int:
+    """2 for (genes, time) input, 3 for (genes, time, features) or a torch Dataset."""
+    if isinstance(X, torch.utils.data.Dataset):
+        return 3
+    return X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
+
+
+class RVAgene(TransformerMixin, BaseEstimator):
+    """Recurrent variational autoencoder for gene expression time series (RVAgene).
+
+    Each gene's series is read by an RNN encoder (GRU by default), mapped to a Gaussian latent
+    code, and rebuilt by an RNN decoder. ``transform`` returns the posterior means, on which
+    genes are clustered (:func:`rvagene.cluster.cluster_latent`); ``generate`` decodes points
+    sampled around given centres into new trajectories.
+
+    Parameters
+    ----------
+    sequence_length : int, default=None
+        Number of time points. Inferred at ``fit``; checked against the data when given.
+    number_of_features : int, default=None
+        Values per time point (1 for one series per gene; e.g. replicates as features).
+        Inferred at ``fit``; checked when given.
+    hidden_size : int, default=64
+        RNN hidden units in the encoder and the decoder.
+    hidden_layer_depth : int, default=1
+        Stacked RNN layers. The last layer's final state feeds the latent layer.
+    latent_length : int, default=3
+        Size of the latent code.
+    batch_size : int, default=32
+        Genes per optimiser step. A final partial batch is used, never dropped.
+    learning_rate : float, default=0.005
+        Optimiser learning rate.
+    n_epochs : int, default=300
+        Maximum number of passes over the genes (training usually stops earlier, see
+        ``early_stopping``).
+    dropout_rate : float, default=0.0
+        Dropout between stacked RNN layers; it has an effect only when
+        ``hidden_layer_depth > 1`` (the original warned and ignored it otherwise).
+    optimizer : {"Adam", "AdamW", "SGD"}, default="Adam"
+        Case-insensitive.
+    loss : {"MSELoss", "SmoothL1Loss", "L1Loss", "HuberLoss"} or torch loss module, \
+default="MSELoss"
+        Elementwise reconstruction loss (an instance is copied and used with
+        ``reduction="none"``).
+    kl_weight : float, default=1.0
+        Weight of the KL term relative to the reconstruction term.
+    loss_balance : {"per-gene", "original"}, default="per-gene"
+        How the terms are reduced. ``"per-gene"``: reconstruction summed over time points and
+        features, KL summed over latent dimensions, both averaged over genes (the negative
+        ELBO for ``kl_weight=1``; independent of the batch size). ``"original"``: the published
+        tool's balance, reconstruction summed over the batch and KL averaged over batch and
+        latent dimensions (the KL is then nearly ignored).
+    scaling : {"zscore", "minmax", "none"}, default="zscore"
+        Per-gene scaling of the input over time before encoding: ``"zscore"`` (mean 0, sd 1),
+        ``"minmax"`` (to [-1, 1]) or ``"none"`` (the original). The scaling is per series, so
+        it needs no fitted state; ``reconstruct`` returns values on the input's scale, while
+        ``decode``/``generate`` return scaled values. Genes that are clustered by shape (as
+        up/down-regulated genes are) need scaling: on the raw ESC matrix the unscaled model
+        does not separate them.
+    block : {"GRU", "LSTM"}, default="GRU"
+        Recurrent unit. The paper describes a GRU; the original code built an LSTM.
+    clip : bool, default=True
+        Clip the gradient norm at ``max_grad_norm``.
+    max_grad_norm : float, default=5.0
+        Gradient norm limit when ``clip``.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the genes, stop when their loss has not improved
+        by ``tol`` (relative) for ``n_iter_no_change`` epochs, and restore the weights of the
+        best epoch. With fewer than 10 genes the training loss is watched instead.
+    validation_fraction : float, default=0.1
+        Share of genes held out for early stopping.
+    n_iter_no_change : int, default=20
+        Patience of the stopping rule, in epochs.
+    tol : float, default=1e-3
+        Relative improvement that counts as progress for the stopping rule.
+    cuda : bool, default=False
+        The original switch: ``True`` means "use the GPU" (same as ``device="cuda"``).
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
+        ``"auto"`` uses CUDA when available. CUDA requested without a GPU warns and uses the
+        CPU. Fitted models keep the device in ``device_``.
+    print_every : int, default=100
+        Log the batch loss every ``print_every`` optimiser steps (0 disables).
+    dload : str, default="."
+        Folder in which ``save`` puts a bare file name, and ``log_file`` is written.
+    log_file : str, default=None
+        When given, training progress lines are appended to ``dload/log_file``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, sampling and the validation split. With an
+        int, fitting is repeatable bit for bit on the CPU (not promised on CUDA, whose RNN
+        kernels may be non-deterministic). Global random number generators are not touched.
+    verbose : int, default=0
+        Show a progress bar over epochs when > 0.
+
+    Attributes
+    ----------
+    module_ : RVAE
+        The trained network.
+    n_features_in_ : int
+        Number of time points seen at ``fit`` (scikit-learn calls them features).
+    n_dims_ : int
+        Values per time point seen at ``fit``.
+    input_ndim_ : int
+        2 or 3: the layout of ``fit``'s input, used for ``decode``/``generate`` output.
+    loss_curve_ : list of float
+        Training loss per gene, one value per epoch.
+    history_ : dict of list
+        Per epoch: ``loss``, ``reconstruction``, ``kl`` (training genes), and
+        ``val_loss``, ``val_reconstruction``, ``val_kl`` (held-out genes) when validation is
+        used. Reconstruction is summed over time points (per gene) on the scaled data.
+    best_epoch_ : int
+        Epoch (1-based) whose weights were kept.
+    n_iter_ : int
+        Epochs run.
+    device_ : str
+        Device the network lives on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rvagene import RVAgene
+    >>> X = np.sin(np.linspace(0, 3, 12))[None, :] * np.arange(1, 21)[:, None]
+    >>> model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
+    >>> model.fit_transform(X).shape
+    (20, 2)
+
+    References
+    ----------
+    .. [1] Mitra, R., MacLean, A. L. "RVAgene: generative modeling of gene expression time
+       series data." Bioinformatics 37(19), 3252-3262 (2021).
+    """
+
+    def __init__(
+        self,
+        sequence_length: int | None = None,
+        number_of_features: int | None = None,
+        hidden_size: int = 64,
+        hidden_layer_depth: int = 1,
+        latent_length: int = 3,
+        batch_size: int = 32,
+        learning_rate: float = 0.005,
+        n_epochs: int = 300,
+        dropout_rate: float = 0.0,
+        optimizer: str = "Adam",
+        loss: str | nn.Module = "MSELoss",
+        kl_weight: float = 1.0,
+        loss_balance: str = "per-gene",
+        scaling: str = "zscore",
+        block: str = "GRU",
+        clip: bool = True,
+        max_grad_norm: float = 5.0,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 20,
+        tol: float = 1e-3,
+        cuda: bool = False,
+        device: str = "auto",
+        print_every: int = 100,
+        dload: str = ".",
+        log_file: str | None = None,
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self.sequence_length = sequence_length
+        self.number_of_features = number_of_features
+        self.hidden_size = hidden_size
+        self.hidden_layer_depth = hidden_layer_depth
+        self.latent_length = latent_length
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.dropout_rate = dropout_rate
+        self.optimizer = optimizer
+        self.loss = loss
+        self.kl_weight = kl_weight
+        self.loss_balance = loss_balance
+        self.scaling = scaling
+        self.block = block
+        self.clip = clip
+        self.max_grad_norm = max_grad_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.cuda = cuda
+        self.device = device
+        self.print_every = print_every
+        self.dload = dload
+        self.log_file = log_file
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        """Check every parameter before any work is done, naming the fix."""
+        for name in ("hidden_size", "hidden_layer_depth", "latent_length", "batch_size",
+                     "n_epochs", "n_iter_no_change"):  # fmt: skip
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                msg = f"{name} must be an integer >= 1, got {value!r}."
+                raise ValueError(msg)
+        for name in ("sequence_length", "number_of_features"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
+                msg = f"{name} must be None (inferred from the data) or an integer >= 1."
+                raise ValueError(msg)
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            msg = f"learning_rate must be a positive number, got {self.learning_rate!r}."
+            raise ValueError(msg)
+        if not 0 <= self.dropout_rate < 1:
+            msg = f"dropout_rate must be in [0, 1), got {self.dropout_rate!r}."
+            raise ValueError(msg)
+        if not (isinstance(self.kl_weight, (int, float)) and self.kl_weight >= 0):
+            msg = f"kl_weight must be a number >= 0, got {self.kl_weight!r}."
+            raise ValueError(msg)
+        if not 0 < self.validation_fraction < 1:
+            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}."
+            raise ValueError(msg)
+        if str(self.optimizer).lower() not in OPTIMIZERS:
+            msg = f"Unknown optimizer {self.optimizer!r}; use one of 'Adam', 'AdamW', 'SGD'."
+            raise ValueError(msg)
+        if self.block not in ("GRU", "LSTM"):
+            msg = f"Unknown block {self.block!r}; use 'GRU' or 'LSTM'."
+            raise ValueError(msg)
+        if self.scaling not in SCALINGS:
+            msg = f"Unknown scaling {self.scaling!r}; use one of {', '.join(SCALINGS)}."
+            raise ValueError(msg)
+        if self.loss_balance not in BALANCES:
+            msg = f"Unknown loss_balance {self.loss_balance!r}; use 'per-gene' or 'original'."
+            raise ValueError(msg)
+        if self.clip and not self.max_grad_norm > 0:
+            msg = f"max_grad_norm must be > 0 when clip=True, got {self.max_grad_norm!r}."
+            raise ValueError(msg)
+        self._make_criterion()
+
+    def _make_criterion(self) -> nn.Module:
+        """The reconstruction loss as an elementwise (reduction='none') module."""
+        if isinstance(self.loss, nn.Module):
+            criterion = copy.deepcopy(self.loss)
+        elif isinstance(self.loss, str) and self.loss.lower() in LOSSES:
+            criterion = getattr(nn, LOSSES[self.loss.lower()])()
+        else:
+            msg = (f"Unknown loss {self.loss!r}; use 'MSELoss', 'SmoothL1Loss', 'L1Loss', "
+                   "'HuberLoss' or a torch loss instance.")  # fmt: skip
+            raise ValueError(msg)
+        criterion.reduction = "none"
+        return criterion
+
+    def _validate(self, X, reset: bool) -> tuple[np.ndarray, np.dtype]:
+        """Check X and return it as float (n, time, features), plus the output dtype."""
+        from .data import as_time_series
+
+        if isinstance(X, torch.utils.data.Dataset) or torch.is_tensor(X):
+            X = as_time_series(X)
+        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
+                          dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
+        if X.ndim > 3:
+            msg = f"X must be 2-D (genes, time) or 3-D (genes, time, features), got {X.ndim}-D."
+            raise ValueError(msg)
+        dtype = X.dtype
+        X3 = X[:, :, None] if X.ndim == 2 else X
+        if reset:
+            if X3.shape[1] < 2:
+                msg = (f"X has {X3.shape[1]} feature(s) (time points) per series; RVAgene "
+                       "needs at least 2 time points per series.")  # fmt: skip
+                raise ValueError(msg)
+            for name, have in (("sequence_length", X3.shape[1]),
+                               ("number_of_features", X3.shape[2])):  # fmt: skip
+                want = getattr(self, name)
+                if want is not None and want != have:
+                    msg = f"{name}={want} was given, but X has {have}. Fix the parameter or X."
+                    raise ValueError(msg)
+        elif X3.shape[2] != self.n_dims_:
+            msg = (f"X has {X3.shape[2]} values per time point, but this RVAgene was fitted on "
+                   f"{self.n_dims_}. Reshape X or refit.")  # fmt: skip
+            raise ValueError(msg)
+        return X3, dtype
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Train the network on the genes' series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims), \
+or torch Dataset of (n_timepoints, n_dims) tensors
+            One series per gene. NaN marks a missing value: it is left out of the
+            reconstruction loss (not zero-filled) and given the gene's mean at the input.
+        y : ignored
+
+        Returns
+        -------
+        self : RVAgene
+        """
+        self._check_params()
+        X3, _ = self._validate(X, reset=True)
+        self.n_dims_ = X3.shape[2]
+        self.input_ndim_ = _input_ndim(X)
+        device = resolve_device(self.device, self.cuda)
+        self.device_ = str(device)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        split_rng = np.random.default_rng(seed)
+
+        n = X3.shape[0]
+        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
+        use_val = self.early_stopping and n >= 10 and n_val >= 1
+        order = split_rng.permutation(n)
+        val_idx, train_idx = (order[:n_val], order[n_val:]) if use_val else (order[:0], order)
+        Xt, mask = self._to_tensor(X3, device)
+        X_train, m_train = Xt[train_idx], None if mask is None else mask[train_idx]
+        X_val, m_val = Xt[val_idx], None if mask is None else mask[val_idx]
+
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.module_ = RVAE(self._config()).to(device)
+            self._train(X_train, m_train, X_val if use_val else None, m_val)
+        return self
+
+    def _config(self) -> RVAEConfig:
+        return RVAEConfig(
+            number_of_features=self.n_dims_,
+            hidden_size=int(self.hidden_size),
+            hidden_layer_depth=int(self.hidden_layer_depth),
+            latent_length=int(self.latent_length),
+            dropout_rate=float(self.dropout_rate),
+            block=self.block,
+        )
+
+    def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
+        centre, scale = _scale_params(X3, self.scaling)
+        Xs = (X3 - centre) / scale
+        missing = np.isnan(Xs)
+        mask = None
+        if missing.any():
+            mask = torch.as_tensor(~missing, device=device)
+            Xs = np.where(missing, np.nanmean(Xs, axis=1, keepdims=True), Xs)
+        return torch.as_tensor(Xs, dtype=torch.float32, device=device), mask
+
+    def _log_writer(self):
+        if not self.log_file:
+            return None
+        path = Path(self.dload) / self.log_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in _train)
+
+    def _train(self, X_train, m_train, X_val, m_val) -> None:
+        module = self.module_
+        criterion = self._make_criterion()
+        opt_cls = OPTIMIZERS[str(self.optimizer).lower()]
+        optimizer = opt_cls(module.parameters(), lr=self.learning_rate)
+        batch_size = int(self.batch_size)
+        log_fh = self._log_writer()
+
+        def log(line: str) -> None:
+            logger.info(line)
+            if log_fh is not None:
+                log_fh.write(line + "\n")
+                log_fh.flush()
+
+        history = {"loss": [], "reconstruction": [], "kl": []}
+        if X_val is not None:
+            history.update(val_loss=[], val_reconstruction=[], val_kl=[])
+        best, best_epoch, best_state, stall = math.inf, 0, None, 0
+        reference = math.inf
+        bar = tqdm(range(1, int(self.n_epochs) + 1), desc="RVAgene", unit="epoch",
+                   disable=not self.verbose, leave=False)  # fmt: skip
+        try:
+            for epoch in bar:
+                stats = _train.train_epoch(
+                    module, X_train, m_train, optimizer, criterion, batch_size=batch_size,
+                    kl_weight=self.kl_weight, balance=self.loss_balance,
+                    max_grad_norm=self.max_grad_norm if self.clip else None,
+                    print_every=self.print_every, log=log, epoch=epoch,
+                )  # fmt: skip
+                if not math.isfinite(stats["loss"]):
+                    self._restore(best_state)
+                    self.n_iter_ = epoch
+                    msg = (f"The training loss became non-finite at epoch {epoch}; the weights "
+                           f"of epoch {best_epoch} were restored. Lower learning_rate, keep "
+                           "clip=True, or check the input for extreme values.")  # fmt: skip
+                    raise FloatingPointError(msg)
+                for key, value in stats.items():
+                    history[key].append(value)
+                monitored = stats["loss"]
+                if X_val is not None:
+                    val = _train.evaluate(module, X_val, m_val, criterion,
+                                          batch_size=max(batch_size, 256),
+                                          kl_weight=self.kl_weight)  # fmt: skip
+                    for key, value in val.items():
+                        history[f"val_{key}"].append(value)
+                    monitored = val["loss"]
+                bar.set_postfix(loss=f"{monitored:.4g}")
+                log(f"epoch {epoch}: loss {stats['loss']:.5g}"
+                    + (f", validation {monitored:.5g}" if X_val is not None else ""))  # fmt: skip
+                if monitored < best:  # keep the best weights, however small the gain
+                    best, best_epoch = monitored, epoch
+                    if self.early_stopping:
+                        best_state = {
+                            k: v.detach().clone() for k, v in module.state_dict().items()
+                        }
+                if not math.isfinite(reference) or monitored < reference - self.tol * abs(
+                    reference
+                ):
+                    reference, stall = monitored, 0
+                else:
+                    stall += 1
+                    if self.early_stopping and stall >= self.n_iter_no_change:
+                        break
+        finally:
+            bar.close()
+            if log_fh is not None:
+                log_fh.close()
+        self._restore(best_state)
+        self.n_iter_ = len(history["loss"])
+        self.best_epoch_ = best_epoch if self.early_stopping else self.n_iter_
+        self.history_ = history
+        self.loss_curve_ = list(history["loss"])
+
+    def _restore(self, state) -> None:
+        if state is not None:
+            self.module_.load_state_dict(state)
+
+    # ------------------------------------------------------------------ inference
+    def transform(self, X) -> np.ndarray:
+        """Posterior means of the latent code, one row per gene.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_genes, latent_length)
+        """
+        check_is_fitted(self, "module_")
+        X3, dtype = self._validate(X, reset=False)
+        Xt, _ = self._to_tensor(X3, self.device_)
+        mu, _ = _train.predict(self.module_, Xt, max(int(self.batch_size), 256))
+        return mu.cpu().numpy().astype(dtype, copy=False)
+
+    def reconstruct(self, X) -> np.ndarray:
+        """Rebuild each series from its latent mean, on the input's scale and layout.
+
+        Missing (NaN) values come back filled in by the model (imputation).
+        """
+        check_is_fitted(self, "module_")
+        X3, dtype = self._validate(X, reset=False)
+        centre, scale = _scale_params(X3, self.scaling)
+        Xt, _ = self._to_tensor(X3, self.device_)
+        _, recon = _train.predict(self.module_, Xt, max(int(self.batch_size), 256))
+        out = recon.cpu().numpy() * scale + centre  # (n, time, features)
+        return (out[:, :, 0] if _input_ndim(X) == 2 else out).astype(dtype, copy=False)
+
+    def decode(self, Z, n_timepoints: int | None = None) -> np.ndarray:
+        """Series from latent codes (any number of them), in the scaled units.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_points, latent_length)
+        n_timepoints : int, default=None
+            Length of the decoded series; the fitted length by default.
+
+        Returns
+        -------
+        ndarray of shape (n_points, n_timepoints) or (n_points, n_timepoints, n_dims),
+        following the layout of ``fit``'s input.
+        """
+        check_is_fitted(self, "module_")
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim == 1:
+            Z = Z[None, :]
+        latent = self.module_.config.latent_length
+        if Z.ndim != 2 or Z.shape[1] != latent:
+            msg = (f"Z has shape {Z.shape}, but this RVAgene has latent_length={latent}; "
+                   f"pass an array of shape (n_points, {latent}).")  # fmt: skip
+            raise ValueError(msg)
+        if not np.isfinite(Z).all():
+            msg = "Z contains NaN or inf; latent codes must be finite."
+            raise ValueError(msg)
+        T = int(n_timepoints or self.n_features_in_)
+        self.module_.eval()
+        zt = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
+        with torch.no_grad():
+            parts = [self.module_.decode(zt[i : i + 4096], T) for i in range(0, len(zt), 4096)]
+        out = torch.cat(parts).cpu().numpy().astype(np.float64)
+        return out[:, :, 0] if self.input_ndim_ == 2 else out
+
+    def generate(self, centres, n_samples: int = 20, scale: float = 0.3, random_state=None):
+        """New series around latent centres: decode samples of N(centre, scale * I).
+
+        Parameters
+        ----------
+        centres : array-like of shape (n_centres, latent_length)
+            E.g. K-means centres of ``transform``'s output.
+        n_samples : int, default=20
+            Series per centre (the original drew 20).
+        scale : float, default=0.3
+            Variance of the isotropic Gaussian around each centre (the original's 0.3).
+        random_state : int, RandomState instance or None
+
+        Returns
+        -------
+        ndarray of shape (n_centres, n_samples, n_timepoints[, n_dims])
+            In the scaled units (see ``scaling``).
+        """
+        from .cluster import sample_around_centres
+
+        centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
+        Z = sample_around_centres(centres, n_samples, scale, random_state)  # (k, n, latent)
+        out = self.decode(Z.reshape(-1, Z.shape[-1]))
+        return out.reshape(Z.shape[0], Z.shape[1], *out.shape[1:])
+
+    def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
+        """Series decoded from z ~ N(0, I), the prior (scaled units)."""
+        check_is_fitted(self, "module_")
+        rng = check_random_state(random_state)
+        return self.decode(rng.standard_normal((n_samples, self.module_.config.latent_length)))
+
+    def score(self, X, y=None) -> float:
+        """Mean per-gene negative objective (reconstruction + KL at the posterior mean).
+
+        Higher is better; with ``MSELoss`` and ``kl_weight=1`` it is the ELBO up to constants,
+        on the scaled data.
+        """
+        check_is_fitted(self, "module_")
+        X3, _ = self._validate(X, reset=False)
+        Xt, mask = self._to_tensor(X3, self.device_)
+        criterion = self._make_criterion()
+        batch = max(int(self.batch_size), 256)
+        out = _train.evaluate(self.module_, Xt, mask, criterion, batch_size=batch, kl_weight=1.0)
+        return -out["loss"]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write hyperparameters, fitted attributes and weights to one file.
+
+        A bare file name goes into ``dload``. The file is written atomically and holds only
+        plain types and tensors, so :meth:`load` reads it with ``weights_only=True``. Files
+        are read by rvagene versions with the same ``format_version`` (currently 1).
+
+        Returns
+        -------
+        Path of the written file.
+        """
+        check_is_fitted(self, "module_")
+        path = Path(path)
+        if path.parent == Path("."):
+            path = Path(self.dload) / path
+        if path.exists() and not overwrite:
+            msg = f"{path} exists; pass overwrite=True to replace it."
+            raise FileExistsError(msg)
+        from . import __version__
+
+        params = self.get_params()
+        if isinstance(params["loss"], nn.Module):
+            params["loss"] = type(params["loss"]).__name__
+        params["random_state"] = params["random_state"] if isinstance(
+            params["random_state"], int | None) else None  # fmt: skip
+        params["device"] = str(params["device"])
+        attributes = {k: getattr(self, k) for k in vars(self)
+                      if k.endswith("_") and not k.startswith("_") and k != "module_"}  # fmt: skip
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "rvagene_version": __version__,
+            "params": params,
+            "attributes": attributes,
+            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+        }
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str = "cpu") -> RVAgene:
+        """Load a model written by :meth:`save` onto ``device`` (CPU by default).
+
+        Only plain types and tensors are read (``weights_only=True``): a file carrying code is
+        refused without running it.
+        """
+        path = Path(path)
+        if not path.is_file():
+            msg = f"No model file at {path}."
+            raise FileNotFoundError(msg)
+        target = resolve_device(device)
+        try:
+            payload = torch.load(path, map_location=target, weights_only=True)
+        except Exception as err:  # noqa: BLE001 (any failure means: not our file)
+            msg = (f"{path} is not an rvagene model file (or carries code, which is refused): "
+                   f"{str(err).splitlines()[0] if str(err) else type(err).__name__}")  # fmt: skip
+            raise ValueError(msg) from None
+        if not isinstance(payload, dict) or "format_version" not in payload:
+            msg = f"{path} is not an rvagene model file (no format_version)."
+            raise ValueError(msg)
+        if payload["format_version"] != FORMAT_VERSION:
+            msg = (f"{path} has model format {payload['format_version']}; this rvagene reads "
+                   f"format {FORMAT_VERSION}.")  # fmt: skip
+            raise ValueError(msg)
+        params = dict(payload["params"])
+        if isinstance(params.get("loss"), str) and params["loss"].lower() not in LOSSES:
+            warnings.warn(f"Custom loss {params['loss']} replaced by MSELoss on loading; set "
+                          "model.loss before refitting.", UserWarning, stacklevel=2)  # fmt: skip
+            params["loss"] = "MSELoss"
+        model = cls(**params)
+        for key, value in payload["attributes"].items():
+            setattr(model, key, value)
+        model.device_ = str(target)
+        model.module_ = RVAE(model._config()).to(target)
+        model.module_.load_state_dict(payload["state_dict"])
+        model.module_.eval()
+        return model

@@ -1,0 +1,632 @@
+"""Figures for RVAgene: expression series, latent spaces, clusters, generated series, losses.
+
+Every function takes arrays and an optional ``ax``, draws on it (or on a new figure when
+``ax`` is None) and returns the :class:`~matplotlib.axes.Axes`. Nothing here calls
+``plt.show()`` or saves files: scripts and notebooks do that with ``ax.figure.savefig``.
+``matplotlib.pyplot`` is imported only when a function has to create a figure, so importing
+:mod:`rvagene` stays fast and backend-neutral.
+
+Cluster colours come from :func:`cluster_colors`, so cluster ``i`` has the same colour in the
+latent plot, the member-series plot and the generated-series plot (the original picked random
+colours on every run).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "cluster_colors",
+    "plot_clusters",
+    "plot_correlations",
+    "plot_generated",
+    "plot_latent",
+    "plot_loss",
+    "plot_series",
+]
+
+_GOLDEN = 0.6180339887498949
+_MAX_LEGEND_ENTRIES = 20
+_UP_COLOR = "tab:red"
+_DOWN_COLOR = "tab:blue"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _new_axes(projection: str | None = None):
+    """Create a figure with one Axes (pyplot is imported only here)."""
+    import matplotlib.pyplot as plt
+
+    if projection is None:
+        _, ax = plt.subplots()
+        return ax
+    fig = plt.figure()
+    return fig.add_subplot(projection=projection)
+
+
+def _is_3d(ax) -> bool:
+    return getattr(ax, "name", "") == "3d"
+
+
+def _first_feature(X, name: str) -> np.ndarray:
+    """Return ``X`` as (n, T): 1-D is one series, 3-D keeps the first feature."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        return X[np.newaxis, :]
+    if X.ndim == 3:
+        if X.shape[2] > 1:
+            logger.debug(
+                "%s has %d features per time point; plotting the first.", name, X.shape[2]
+            )
+        return X[:, :, 0]
+    if X.ndim == 2:
+        return X
+    msg = f"{name} must have shape (n, T) or (n, T, F), got {X.shape}."
+    raise ValueError(msg)
+
+
+def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
+    if times is None:
+        return np.arange(n_timepoints), "time index"
+    times = np.asarray(times, dtype=float).ravel()
+    if times.size != n_timepoints:
+        msg = f"times has {times.size} values but the series have {n_timepoints} time points."
+        raise ValueError(msg)
+    return times, "time"
+
+
+def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label):
+    X = _first_feature(X, "X")
+    t, xlabel = _time_axis(times, X.shape[1])
+    if X.shape[0]:
+        lines = ax.plot(t, X.T, color=color, alpha=alpha, linewidth=linewidth)
+        if label is not None:
+            lines[0].set_label(label)
+    if mean is not None:
+        mean = _first_feature(mean, "mean")
+        if mean.shape[0] != 1 or mean.shape[1] != X.shape[1]:
+            msg = f"mean must be one series of {X.shape[1]} time points, got shape {mean.shape}."
+            raise ValueError(msg)
+        ax.plot(t, mean[0], color="black", linewidth=2.5, label=mean_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("expression")
+    return ax
+
+
+def cluster_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """Return ``n`` distinct RGBA colours; colour ``i`` is the same whatever ``n`` is.
+
+    The first 10 colours are matplotlib's ``tab10``, the next 10 the light ``tab20`` shades,
+    and any further ones are spread over the continuous ``turbo`` map by golden-ratio steps.
+    So cluster ``i`` keeps its colour in every figure, whichever number of clusters it is
+    drawn with.
+
+    Parameters
+    ----------
+    n : int
+        Number of colours.
+
+    Returns
+    -------
+    colors : list of tuple
+        ``n`` RGBA tuples of floats in [0, 1].
+
+    Examples
+    --------
+    >>> cluster_colors(3)[0] == cluster_colors(12)[0]
+    True
+    >>> len(cluster_colors(25))
+    25
+    """
+    if n < 0:
+        msg = f"n must be >= 0, got {n}."
+        raise ValueError(msg)
+    tab20 = mpl.colormaps["tab20"].colors
+    # tab20's even entries are exactly tab10; put them first so n <= 10 and n <= 20 agree.
+    base = [tuple(float(v) for v in to_rgba(c)) for c in (*tab20[0::2], *tab20[1::2])]
+    turbo = mpl.colormaps["turbo"]
+    extra = [tuple(float(v) for v in turbo((i * _GOLDEN) % 1.0)) for i in range(n - len(base))]
+    return (base + extra)[:n]
+
+
+def _label_styles(labels, colors, label_names):
+    """Map each distinct label to (colour, legend name), stable for integer labels."""
+    uniq = np.unique(labels)
+    integer = np.issubdtype(uniq.dtype, np.integer) and (uniq.size == 0 or uniq.min() >= 0)
+    # Integer labels index the palette directly, so cluster i is coloured i even when
+    # some clusters are missing from this plot.
+    positions = [int(u) for u in uniq] if integer else list(range(uniq.size))
+    palette = cluster_colors(max(positions) + 1 if positions else 0)
+    styles = {}
+    for u, pos in zip(uniq, positions, strict=True):
+        if colors is None:
+            color = palette[pos]
+        elif isinstance(colors, Mapping):
+            color = colors[u.item()]
+        else:
+            color = colors[pos]
+        if label_names is None:
+            name = f"cluster {u}" if integer else str(u)
+        elif isinstance(label_names, Mapping):
+            name = str(label_names[u.item()])
+        else:
+            name = str(label_names[pos])
+        styles[u.item()] = (color, name)
+    return styles
+
+
+def _project(Z, ax, extra=None):
+    """Choose how to draw latent points.
+
+    Returns ``(ax, coords, extra_coords, axis_labels, note)`` where ``coords`` has 1 column
+    (a strip against gene index), 2 (a scatter) or 3 (a 3-D scatter).
+    """
+    Z = np.asarray(Z, dtype=float)
+    if Z.ndim != 2 or Z.shape[1] < 1:
+        msg = f"Z must have shape (n_genes, latent_length), got {Z.shape}."
+        raise ValueError(msg)
+    d = Z.shape[1]
+    if extra is not None:
+        extra = np.asarray(extra, dtype=float)
+        if extra.ndim != 2 or extra.shape[1] != d:
+            msg = f"centres must have shape (n_centres, {d}) to match Z, got {extra.shape}."
+            raise ValueError(msg)
+    if d == 1:
+        return ax or _new_axes(), Z, extra, ("gene index", "z1"), ""
+    if d == 2:
+        return ax or _new_axes(), Z, extra, ("z1", "z2"), ""
+    if d == 3 and (ax is None or _is_3d(ax)):
+        return ax or _new_axes("3d"), Z, extra, ("z1", "z2", "z3"), ""
+    # Project to two principal components (fitted on Z only; centres follow the same map).
+    from sklearn.decomposition import PCA
+
+    ax = ax or _new_axes()
+    if Z.shape[0] < 2:
+        return ax, Z[:, :2], None if extra is None else extra[:, :2], ("z1", "z2"), ""
+    pca = PCA(n_components=2, svd_solver="full").fit(Z)
+    ratio = 100 * pca.explained_variance_ratio_
+    labels = (f"PC1 ({ratio[0]:.0f}%)", f"PC2 ({ratio[1]:.0f}%)")
+    coords = pca.transform(Z)
+    extra = None if extra is None else pca.transform(extra)
+    return ax, coords, extra, labels, f"PCA of {d}-D latent"
+
+
+def _scatter(ax, coords, index, **kwargs):
+    """Scatter rows ``index`` of coords on a 1-D strip, 2-D or 3-D axes."""
+    pts = coords[index]
+    if coords.shape[1] == 1:
+        return ax.scatter(np.flatnonzero(index), pts[:, 0], **kwargs)
+    if coords.shape[1] == 3:
+        return ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], **kwargs)
+    return ax.scatter(pts[:, 0], pts[:, 1], **kwargs)
+
+
+def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, size):
+    ax, coords, centre_coords, axis_labels, note = _project(Z, ax, centres)
+    n = coords.shape[0]
+    if labels is None:
+        labels = np.zeros(n, dtype=int)
+        label_names = ["genes"] if label_names is None else label_names
+    labels = np.asarray(labels).ravel()
+    if labels.shape[0] != n:
+        msg = f"labels has {labels.shape[0]} entries but Z has {n} rows."
+        raise ValueError(msg)
+    styles = _label_styles(labels, colors, label_names)
+
+    for value, (color, name) in styles.items():
+        _scatter(ax, coords, labels == value, color=color, s=size, label=name, alpha=0.85)
+
+    if flagged is not None:
+        flagged = np.asarray(flagged, dtype=bool).ravel()
+        if flagged.shape[0] != n:
+            msg = f"flagged has {flagged.shape[0]} entries but Z has {n} rows."
+            raise ValueError(msg)
+        if flagged.any():
+            _scatter(
+                ax,
+                coords,
+                flagged,
+                facecolors="none",
+                edgecolors="black",
+                s=size * 3,
+                linewidths=1.2,
+                label=f"flagged ({int(flagged.sum())})",
+            )
+
+    if centre_coords is not None:
+        for i, c in enumerate(centre_coords):
+            if i in styles:
+                color = styles[i][0]
+            elif colors is not None and not isinstance(colors, Mapping):
+                color = colors[i]
+            else:  # an empty cluster: the colour it would have had
+                color = cluster_colors(i + 1)[i]
+            if coords.shape[1] == 1:
+                members = np.flatnonzero(labels == i)
+                x = members.mean() if members.size else (n - 1) / 2
+                point = (x, c[0])
+            else:
+                point = tuple(c)
+            ax.scatter(
+                *[[v] for v in point],
+                marker="*",
+                s=size * 12,
+                color=color,
+                edgecolors="black",
+                linewidths=1.2,
+                zorder=5,
+            )
+
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    if len(axis_labels) == 3:
+        ax.set_zlabel(axis_labels[2])
+    if note:
+        title = f"{title} ({note})" if title else note
+    if title:
+        ax.set_title(title)
+    wanted = len(styles) > 1 or flagged is not None or centre_coords is not None
+    if wanted and len(styles) <= _MAX_LEGEND_ENTRIES:
+        handles, names = ax.get_legend_handles_labels()
+        if centre_coords is not None:
+            star = dict(
+                marker="*", markersize=12, markerfacecolor="white", markeredgecolor="black"
+            )
+            handles.append(Line2D([], [], linestyle="none", **star))
+            names.append("centres")
+        ax.legend(handles, names, fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def plot_series(
+    X,
+    ax=None,
+    color=None,
+    mean=None,
+    times=None,
+    alpha: float = 0.4,
+    title: str | None = None,
+    label: str | None = None,
+):
+    """Plot expression series as thin lines, optionally with their mean in thick black.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_series, n_timepoints) or (n_series, n_timepoints, n_dims)
+        Series to draw. A 1-D array is one series. For 3-D input only the first feature
+        (``X[:, :, 0]``) is drawn.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    color : matplotlib colour, optional
+        Colour of the series, e.g. ``cluster_colors(k)[i]``. Default: the next colour of
+        matplotlib's cycle for every line.
+    mean : array-like of shape (n_timepoints,), optional
+        A summary series (e.g. the cluster mean) drawn thick and black.
+    times : array-like of shape (n_timepoints,), optional
+        Real time (or pseudotime) of each point for the x-axis; the time index otherwise.
+    alpha : float, default=0.4
+        Opacity of the thin lines.
+    title : str, optional
+        Axes title.
+    label : str, optional
+        Legend entry for the series (a legend is drawn when given).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.sin(np.linspace(0, 3, 20))[None, :] + np.zeros((5, 1))
+    >>> ax = plot_series(X, color=cluster_colors(1)[0], mean=X.mean(axis=0))
+    """
+    ax = ax or _new_axes()
+    _draw_series(ax, X, color, mean, "mean", times, alpha, 0.8, label)
+    if label is not None:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_latent(
+    Z,
+    labels=None,
+    ax=None,
+    colors=None,
+    label_names=None,
+    title: str | None = None,
+    flagged=None,
+):
+    """Scatter latent codes, coloured by label.
+
+    How the points are drawn depends on the latent size ``d``:
+
+    - ``d == 1``: latent value against gene index (a strip);
+    - ``d == 2``: a scatter of the two coordinates;
+    - ``d == 3``: a 3-D scatter (a 3-D axes is created when ``ax`` is None; if a 2-D ``ax``
+      is given, the points are projected onto two principal components and the title says so);
+    - ``d > 3``: projected onto two principal components, axes labelled with the share of
+      variance each explains, e.g. ``"PC1 (62%)"``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_genes, latent_length)
+        Latent codes, e.g. ``RVAgene.transform(X)``.
+    labels : array-like of shape (n_genes,), optional
+        Label of each gene (cluster, true class, ...). Non-negative integer labels pick
+        ``cluster_colors`` by value, so label ``i`` has the same colour in every figure.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    colors : sequence or mapping, optional
+        Colour per label (indexed by integer label, or by position among the sorted distinct
+        labels; a mapping is keyed by label). Default: :func:`cluster_colors`.
+    label_names : sequence or mapping, optional
+        Legend name per label, indexed like ``colors``. Default ``"cluster <label>"`` for
+        integer labels and the label itself otherwise.
+    title : str, optional
+        Axes title.
+    flagged : array-like of bool, shape (n_genes,), optional
+        Points to ring in black (e.g. genes whose cluster is ambiguous).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        A 3-D Axes when the points are drawn in 3-D.
+
+    Notes
+    -----
+    A legend is drawn when there are several labels (at most 20) or when ``label_names`` or
+    ``flagged`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.random.default_rng(0).normal(size=(30, 2))
+    >>> ax = plot_latent(Z, labels=np.repeat([0, 1, 2], 10))
+    """
+    return _latent_figure(Z, labels, None, ax, colors, label_names, title, flagged, size=20)
+
+
+def plot_clusters(
+    Z,
+    assignments,
+    centres=None,
+    ax=None,
+    colors=None,
+    label_names=None,
+    title: str | None = None,
+    flagged=None,
+):
+    """Latent codes coloured by K-means cluster, with the centres as black-edged stars.
+
+    Drawn as :func:`plot_latent` does (strip, 2-D, 3-D or PCA). When a projection is used it
+    is fitted on ``Z`` and the centres are mapped with it, so they sit among their points.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_genes, latent_length)
+        Latent codes.
+    assignments : array-like of int, shape (n_genes,)
+        Cluster of each gene, e.g. ``cluster_latent(Z, k).labels_``.
+    centres : array-like of shape (n_clusters, latent_length), optional
+        Cluster centres; centre ``i`` is drawn in the colour of cluster ``i``. On a 1-D strip
+        it is placed at the mean gene index of its members.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    colors, label_names, flagged
+        As in :func:`plot_latent`.
+    title : str, optional
+        Axes title. Default ``"K-means clusters (k=<n>)"``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rvagene.cluster import cluster_latent
+    >>> Z = np.random.default_rng(0).normal(size=(30, 3))
+    >>> km = cluster_latent(Z, 3)
+    >>> ax = plot_clusters(Z, km.labels_, km.cluster_centers_)
+    """
+    if title is None:
+        k = len(centres) if centres is not None else np.unique(assignments).size
+        title = f"K-means clusters (k={k})"
+    return _latent_figure(
+        Z, assignments, centres, ax, colors, label_names, title, flagged, size=20
+    )
+
+
+def plot_generated(
+    generated,
+    centre_series=None,
+    ax=None,
+    color=None,
+    times=None,
+    title: str | None = None,
+    label: str | None = None,
+):
+    """Plot series generated around one cluster centre, with the decoded centre in black.
+
+    Parameters
+    ----------
+    generated : array-like of shape (n_samples, n_timepoints) or (n_samples, n_timepoints, n_dims)
+        Decoded samples (first feature drawn for 3-D input).
+    centre_series : array-like of shape (n_timepoints,), optional
+        The decoded cluster centre (shapes ``(1, n_timepoints)`` and
+        ``(n_timepoints, n_dims)`` are accepted too), drawn thick and black.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    color : matplotlib colour, optional
+        The cluster's colour, e.g. ``cluster_colors(k)[i]``.
+    times : array-like of shape (n_timepoints,), optional
+        Real time of each point for the x-axis; the time index otherwise.
+    title : str, optional
+        Axes title.
+    label : str, optional
+        Legend entry for the generated series, e.g. ``"cluster 2"``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gen = np.random.default_rng(0).normal(size=(20, 15)).cumsum(axis=1)
+    >>> ax = plot_generated(gen, gen.mean(axis=0), color=cluster_colors(3)[1])
+    """
+    ax = ax or _new_axes()
+    if centre_series is not None:
+        centre_series = np.asarray(centre_series, dtype=float)
+        if centre_series.ndim == 2 and centre_series.shape[0] != 1:
+            centre_series = centre_series[np.newaxis]  # (T, F) -> (1, T, F)
+    _draw_series(ax, generated, color, centre_series, "decoded centre", times, 0.6, 0.9, label)
+    if label is not None or centre_series is not None:
+        ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_loss(history, ax=None, title: str | None = None):
+    """Plot training curves per epoch.
+
+    Parameters
+    ----------
+    history : dict or sequence of float
+        ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
+        value per epoch (only ``"loss"`` is required; e.g. ``RVAgene.history_``), or a plain
+        sequence such as ``loss_curve_``. An optional ``"best_epoch"`` entry, a 0-based index
+        into the lists (as ``np.argmin(history["val_loss"])`` gives), is marked with a dotted
+        line.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The y-axis is logarithmic when every plotted value is positive.
+
+    Examples
+    --------
+    >>> ax = plot_loss({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.5, 2.6], "best_epoch": 1})
+    """
+    if not isinstance(history, Mapping):
+        history = {"loss": list(history)}
+    if "loss" not in history:
+        msg = f"history needs a 'loss' list; it has keys {sorted(history)}."
+        raise ValueError(msg)
+    ax = ax or _new_axes()
+    styles = {
+        "loss": {"color": "black", "linewidth": 2.0, "label": "loss"},
+        "val_loss": {"color": "tab:orange", "linewidth": 2.0, "label": "validation loss"},
+        "reconstruction": {"color": "tab:blue", "linestyle": "--", "label": "reconstruction"},
+        "kl": {"color": "tab:green", "linestyle": "--", "label": "KL"},
+    }
+    plotted = []
+    for key, style in styles.items():
+        values = history.get(key)
+        if values is None or len(values) == 0:
+            continue
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, values.size + 1), values, **style)
+        plotted.append(values)
+    all_values = np.concatenate(plotted)
+    finite = all_values[np.isfinite(all_values)]
+    if finite.size and np.all(finite > 0):
+        ax.set_yscale("log")
+    best = history.get("best_epoch")
+    if best is not None:
+        ax.axvline(
+            int(best) + 1, color="grey", linestyle=":", label=f"best epoch ({int(best) + 1})"
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_correlations(
+    values,
+    ax=None,
+    names: Sequence[str] | None = None,
+    title: str | None = None,
+    up_color=_UP_COLOR,
+    down_color=_DOWN_COLOR,
+):
+    """Sorted bar plot of per-gene correlation with time, up- and down-regulated coloured apart.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_genes,)
+        Correlation of each gene with (pseudo)time, e.g. Pearson r with the window index.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    names : sequence of str, optional
+        Gene names, shown as tick labels when there are at most 50 genes.
+    title : str, optional
+        Axes title.
+    up_color, down_color : matplotlib colour, default="tab:red", "tab:blue"
+        Colours of positive (up-regulated) and negative (down-regulated) bars. Zero and NaN
+        bars are grey; NaN values are placed last.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = plot_correlations([0.9, -0.4, 0.2, -0.8])
+    """
+    values = np.asarray(values, dtype=float).ravel()
+    if names is not None and len(names) != values.size:
+        msg = f"names has {len(names)} entries but values has {values.size}."
+        raise ValueError(msg)
+    ax = ax or _new_axes()
+    order = np.argsort(-values, kind="stable")  # descending, NaN last
+    v = values[order]
+    colors = np.where(v > 0, "up", np.where(v < 0, "down", "zero"))
+    palette = {"up": up_color, "down": down_color, "zero": "grey"}
+    x = np.arange(v.size)
+    for key, name in (("up", "up"), ("down", "down")):
+        mask = colors == key
+        ax.bar(
+            x[mask],
+            np.nan_to_num(v[mask]),
+            width=1.0 if v.size > 50 else 0.8,
+            color=palette[key],
+            label=f"{name} ({int(mask.sum())})",
+        )
+    rest = colors == "zero"
+    if rest.any():
+        ax.bar(x[rest], np.nan_to_num(v[rest]), width=0.8, color=palette["zero"])
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    if names is not None and v.size <= 50:
+        ax.set_xticks(x, [str(names[i]) for i in order], rotation=90, fontsize="small")
+    ax.set_xlabel("gene (sorted)")
+    ax.set_ylabel("correlation with time")
+    ax.set_xlim(-0.5, v.size - 0.5)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax

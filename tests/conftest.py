@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+
+FAST_PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
+
+
+@pytest.fixture
+def fast_params():
+    return dict(FAST_PARAMS)
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """30 series x 8 time points in 3 clusters, from the project's generator."""
+    from rvagene import simulate
+
+    X, labels = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8, random_state=0)
+    return X, labels
+
+
+@pytest.fixture
+def reference():
+    if not REFERENCE.is_dir():
+        pytest.skip("../shared/data/reference is not present")
+    return REFERENCE
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def sine_blobs(n_per=20, T=30, k=4, noise=0.2, seed=0):
+    """Clearly separated sine-shaped clusters (for learning tests)."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, T)
+    means = [np.sin(2 * np.pi * (i + 1) * x / 2 + i) for i in range(k)]
+    X = np.concatenate([m + noise * rng.standard_normal((n_per, T)) for m in means])
+    return X, np.repeat(np.arange(k), n_per)

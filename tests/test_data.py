@@ -1,0 +1,407 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from torch.utils.data import Dataset, TensorDataset
+
+import rvagene.data as data
+from rvagene.data import (
+    TimeSeriesTable,
+    as_time_series,
+    has_real_labels,
+    load_dataset,
+    open_data,
+    read_table,
+    read_ucr,
+    write_table,
+    write_ucr,
+)
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+
+
+@pytest.fixture
+def reference():
+    if not (REFERENCE / "data").is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+def write_text(path, text):
+    path.write_text(text)
+    return path
+
+
+# --------------------------------------------------------------------------- as_time_series
+
+
+@pytest.mark.parametrize(
+    ("X", "shape"),
+    [
+        (np.zeros((4, 7)), (4, 7, 1)),
+        (np.zeros((4, 7, 3)), (4, 7, 3)),
+        ([[1, 2, 3], [4, 5, 6]], (2, 3, 1)),
+        (torch.zeros(5, 6), (5, 6, 1)),
+        (torch.zeros(5, 6, 2), (5, 6, 2)),
+        (TensorDataset(torch.zeros(5, 6, 1)), (5, 6, 1)),
+    ],
+)
+def test_as_time_series_shapes(X, shape):
+    assert as_time_series(X).shape == shape
+
+
+class TupleDataset(Dataset):
+    def __init__(self, x, one_d=False):
+        self.x, self.one_d = x, one_d
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return (self.x[i, :, 0] if self.one_d else self.x[i]), torch.tensor(i)
+
+
+@pytest.mark.parametrize("one_d", [False, True])
+def test_as_time_series_dataset_of_tuples(one_d):
+    x = torch.arange(24, dtype=torch.float32).reshape(4, 6, 1)
+    out = as_time_series(TupleDataset(x, one_d=one_d))
+    assert out.shape == (4, 6, 1)
+    np.testing.assert_array_equal(out, x.numpy())
+
+
+def test_as_time_series_dtypes_and_nan():
+    assert as_time_series(np.zeros((2, 3), np.float32)).dtype == np.float32
+    assert as_time_series(np.zeros((2, 3), np.int64)).dtype == np.float64
+    assert as_time_series([[1, 2]], dtype=np.float32).dtype == np.float32
+    assert np.isnan(as_time_series([[np.nan, 1.0]])).sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.zeros((0, 5)), "empty"),
+        ([], "empty"),
+        ([[1, 2, 3], [1, 2]], "same number of time points"),
+        ([["a", "b"], ["c", "d"]], "numeric"),
+        (np.zeros(5), r"reshape\(1, -1\)"),
+        (np.zeros((2, 3, 4, 5)), "2-D"),
+    ],
+)
+def test_as_time_series_errors(X, match):
+    with pytest.raises(ValueError, match=match):
+        as_time_series(X)
+
+
+# --------------------------------------------------------------------------- UCR files
+
+
+def test_ucr_round_trip_exact(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 11)) * 10.0 ** rng.integers(-8, 8, size=(7, 11))
+    X[0, 0], X[1, 2] = np.nan, 0.1
+    labels = np.array([3, 1, 2, 2, 0, -1, 5])
+    write_ucr(tmp_path / "d_TRAIN", X, labels)
+    X2, labels2 = read_ucr(tmp_path / "d_TRAIN")
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(labels2, labels)
+    assert X2.dtype == np.float64
+    assert labels2.dtype == np.int64
+
+
+def test_write_ucr_without_labels_writes_zeros(tmp_path):
+    write_ucr(tmp_path / "f", np.ones((3, 4, 1)))
+    assert (tmp_path / "f").read_text().splitlines()[0] == "0,1,1,1,1"
+    _, labels = read_ucr(tmp_path / "f")
+    assert not has_real_labels(labels)
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        ([0.5, 1, 2], "must be integers"),
+        (["a", "b", "c"], "must be integers"),
+        ([1, 2], "one label"),
+    ],
+)
+def test_write_ucr_bad_labels(tmp_path, labels, match):
+    with pytest.raises(ValueError, match=match):
+        write_ucr(tmp_path / "f", np.ones((3, 4)), labels)
+    assert not (tmp_path / "f").exists()
+
+
+def test_write_ucr_rejects_multivariate(tmp_path):
+    with pytest.raises(ValueError, match="one value per time point"):
+        write_ucr(tmp_path / "f", np.ones((3, 4, 2)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,0.5,2\n2,3,4\n", "1\t0.5\t2\n2\t3\t4\n", "1  0.5 2\n\n2 3   4\n", "1,0.5,2\r\n2,3,4\r\n"],
+)
+def test_read_ucr_delimiters(tmp_path, text):
+    X, labels = read_ucr(write_text(tmp_path / "f", text))
+    np.testing.assert_array_equal(X, [[0.5, 2], [3, 4]])
+    np.testing.assert_array_equal(labels, [1, 2])
+
+
+def test_read_ucr_missing_values_are_nan(tmp_path):
+    X, _ = read_ucr(write_text(tmp_path / "f", "1,,2,NA\n2,nan,4,5\n"))
+    assert np.isnan(X).sum() == 3
+
+
+def test_read_ucr_missing_file_names_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere_TRAIN"):
+        read_ucr(tmp_path / "nowhere_TRAIN")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "empty"),
+        ("\n  \n", "empty"),
+        ("1,2,3\n1,2,3\n1,2\n", "line 3 has 2 columns but line 1 has 3"),
+        ("1,2,3\n1,2,x\n", "'x' at .*line 2, column 3"),
+        ("1,2\n2,3\n", "1 time point"),
+        ("0.5,2,3\n1,2,3\n", "first column of a UCR file must be the label.*read_table"),
+        ("1,2,3\nNA,2,3\n", "line 2 has label 'NA'"),
+    ],
+)
+def test_read_ucr_errors(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        read_ucr(write_text(tmp_path / "f", text))
+
+
+def test_read_reference_simfinal(reference):
+    X, labels = read_ucr(reference / "data" / "simfinal" / "simfinal_TRAIN")
+    assert X.shape == (120, 100)
+    assert len(np.unique(labels)) == 6
+
+
+def test_read_reference_esc(reference):
+    X, labels = read_ucr(reference / "data" / "ESC" / "ESC_TRAIN")
+    assert X.shape == (732, 68)
+    assert set(labels.tolist()) == {1, 2}
+    genes = (reference / "ESC_genes.txt").read_text().split()
+    assert len(genes) == len(X)
+
+
+def test_read_reference_demosim(reference):
+    X, labels = read_ucr(reference / "data" / "demosim" / "demosim_TRAIN")
+    assert X.shape == (80, 100)
+    assert len(np.unique(labels)) == 4
+
+
+# --------------------------------------------------------------------------- gene-named tables
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.tab", "t.txt"])
+def test_table_round_trip(tmp_path, name):
+    X = np.array([[1.5, np.nan, -3e-12], [0.1, 2.0, 1e300]])
+    times = [0, 0.5, 2]
+    write_table(tmp_path / name, X, genes=["Sox2", "Nanog, iso 2"], times=times, labels=[1, 2])
+    table = read_table(tmp_path / name)
+    assert isinstance(table, TimeSeriesTable)
+    np.testing.assert_array_equal(table.X, X)
+    assert table.genes == ["Sox2", "Nanog, iso 2"]
+    np.testing.assert_array_equal(table.times, times)
+    assert table.time_labels == ["0", "0.5", "2"]
+    np.testing.assert_array_equal(table.labels, [1, 2])
+    assert table.source == str(tmp_path / name)
+
+
+def test_table_separator_follows_extension(tmp_path):
+    write_table(tmp_path / "a.tsv", np.ones((1, 2)))
+    write_table(tmp_path / "a.csv", np.ones((1, 2)))
+    assert (tmp_path / "a.tsv").read_text() == "gene\tt0\tt1\ngene_0\t1\t1\n"
+    assert (tmp_path / "a.csv").read_text() == "gene,t0,t1\ngene_0,1,1\n"
+
+
+def test_read_table_string_times_labels_anywhere(tmp_path):
+    text = "id,t0,t1,Label,t2\ng1,1,2,up,3\ng2,4,NA,down,\n"
+    table = read_table(write_text(tmp_path / "x.csv", text))
+    assert table.times is None
+    assert table.time_labels == ["t0", "t1", "t2"]
+    assert table.labels.tolist() == ["up", "down"]
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, np.nan, np.nan]])
+
+
+def test_read_table_without_label_column(tmp_path):
+    table = read_table(write_text(tmp_path / "x.tsv", "gene\t1\t2\na\t3\t4\n"))
+    assert table.labels is None
+    np.testing.assert_array_equal(table.times, [1, 2])
+    table = read_table(write_text(tmp_path / "y.csv", "g,label,1\na,3,4\n"), label_column=None)
+    assert table.X.shape == (1, 2)
+
+
+def test_read_table_errors(tmp_path):
+    with pytest.raises(ValueError, match="gene 'b' \\(line 3\\), column '2'"):
+        read_table(write_text(tmp_path / "a.csv", "gene,1,2\na,1,2\nb,1,high\n"))
+    with pytest.raises(ValueError, match="no genes"):
+        read_table(write_text(tmp_path / "b.csv", "gene,1,2\n"))
+    with pytest.raises(ValueError, match="line 2 has 2 columns"):
+        read_table(write_text(tmp_path / "c.csv", "gene,1,2\na,1\n"))
+    with pytest.raises(ValueError, match="at least 2"):
+        read_table(write_text(tmp_path / "d.csv", "gene,label,1\na,1,2\n"))
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        read_table(tmp_path / "missing.csv")
+
+
+def test_read_table_warns_on_duplicate_genes(tmp_path):
+    with pytest.warns(UserWarning, match="duplicate gene names \\['a'\\]"):
+        table = read_table(write_text(tmp_path / "a.csv", "gene,1,2\na,1,2\na,3,4\n"))
+    assert table.X.shape == (2, 2)
+
+
+def test_write_table_checks_lengths(tmp_path):
+    with pytest.raises(ValueError, match="2 gene names"):
+        write_table(tmp_path / "a.csv", np.ones((3, 2)), genes=["a", "b"])
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@pytest.mark.parametrize("writer", [write_ucr, write_table])
+def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch, writer):
+    target = tmp_path / "d.csv"
+    target.write_text("old content\n")
+    calls = []
+
+    def failing_fmt(value):
+        calls.append(value)
+        if len(calls) > 5:
+            raise KeyboardInterrupt
+        return repr(float(value))
+
+    monkeypatch.setattr(data, "_fmt", failing_fmt)
+    with pytest.raises(KeyboardInterrupt):
+        writer(target, np.ones((10, 10)))
+    assert target.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["d.csv"]
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    rng = np.random.default_rng(1)
+    for name, n in [("alpha", 10), ("beta", 6)]:
+        write_ucr(tmp_path / name / f"{name}_TRAIN", rng.normal(size=(n, 5)), np.arange(n) % 2)
+        write_ucr(tmp_path / name / f"{name}_TEST", rng.normal(size=(3, 5)), [7, 8, 9])
+    (tmp_path / "notes").mkdir()
+    return tmp_path
+
+
+def test_load_dataset_by_name_dir_and_file(data_dir):
+    table = load_dataset("alpha", data_dir=data_dir)
+    assert table.X.shape == (10, 5)
+    assert table.genes is None
+    assert table.times is None
+    assert has_real_labels(table.labels)
+    assert load_dataset(data_dir / "beta").X.shape == (6, 5)
+    assert load_dataset(data_dir / "beta" / "beta_TEST").X.shape == (3, 5)
+
+
+def test_load_dataset_gene_table(tmp_path):
+    write_table(tmp_path / "expr.tsv", np.ones((2, 3)), genes=["a", "b"], times=[0, 1, 2])
+    table = load_dataset(tmp_path / "expr.tsv")
+    assert table.genes == ["a", "b"]
+    assert table.labels is None
+
+
+def test_load_dataset_missing_lists_available(data_dir):
+    with pytest.raises(FileNotFoundError, match="alpha, beta.*gen_synthetic_data.py gamma"):
+        load_dataset("gamma", data_dir=data_dir)
+
+
+def test_load_dataset_refuses_h5ad(tmp_path):
+    with pytest.raises(ValueError, match="rvagene.single_cell"):
+        load_dataset(tmp_path / "cells.h5ad")
+
+
+def test_load_reference_by_name(reference):
+    table = load_dataset("simfinal", data_dir=reference / "data")
+    assert table.X.shape == (120, 100)
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [(None, False), ([0, 0, 0], False), (np.array([1, 2]), True), (["up", "up"], False)],
+)
+def test_has_real_labels(labels, expected):
+    assert has_real_labels(labels) is expected
+
+
+# --------------------------------------------------------------------------- open_data
+
+
+def test_open_data_like_original(data_dir):
+    X_train, X_val, y_train, y_val = open_data(str(data_dir), ratio_train=1, dataset="alpha")
+    assert X_train.shape == (10, 5, 1)
+    assert X_val.shape == (0, 5, 1)
+    assert y_train.shape == (10, 1)
+    assert y_train.dtype == np.float64
+    X, labels = read_ucr(data_dir / "alpha" / "alpha_TRAIN")
+    np.testing.assert_array_equal(X_train[:, :, 0], X)  # file order, as the original
+
+    # below 1 the _TEST rows are appended without their last row: 10 + 2 = 12 rows
+    X_train, X_val, y_train, y_val = open_data(data_dir, ratio_train=0.75, dataset="alpha")
+    assert (len(X_train), len(X_val)) == (9, 3)
+    np.testing.assert_array_equal(y_val[:, 0], [1, 7, 8])
+
+
+def test_open_data_shuffle_is_seeded(data_dir):
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 (checking it stays untouched)
+    a = open_data(data_dir, 0.5, "alpha", shuffle=True, random_state=0)
+    b = open_data(data_dir, 0.5, "alpha", shuffle=True, random_state=0)
+    c = open_data(data_dir, 0.5, "alpha", shuffle=True, random_state=1)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+    legacy = open_data(data_dir, 0.5, "alpha", shuffle=True, random_state=np.random.RandomState(0))
+    assert legacy[0].shape == (6, 5, 1)  # 10 + 3 - 1 rows, half of them
+    all_rows = np.concatenate([a[0], a[1]])[:, :, 0]
+    plain = np.concatenate(open_data(data_dir, 0.5, "alpha")[:2])[:, :, 0]
+    np.testing.assert_array_equal(np.sort(all_rows, axis=0), np.sort(plain, axis=0))
+
+
+def test_open_data_reference(reference):
+    X_train, X_val, y_train, _ = open_data(reference / "data", ratio_train=1, dataset="simfinal")
+    assert X_train.shape == (120, 100, 1)
+    assert len(np.unique(y_train)) == 6
+
+
+# --------------------------------------------------------------------------- properties
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+matrices = st.tuples(st.integers(1, 20), st.integers(2, 30)).flatmap(
+    lambda shape: arrays(np.float64, shape, elements=finite)
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(X=matrices, seed=st.integers(0, 2**32 - 1))
+def test_property_ucr_round_trip(tmp_path_factory, X, seed):
+    labels = np.random.default_rng(seed).integers(-5, 5, size=len(X))
+    path = tmp_path_factory.mktemp("ucr") / "p_TRAIN"
+    write_ucr(path, X, labels)
+    X2, labels2 = read_ucr(path)
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(labels2, labels)
+
+
+@settings(max_examples=50, deadline=None)
+@given(X=matrices, tsv=st.booleans())
+def test_property_table_round_trip(tmp_path_factory, X, tsv):
+    path = tmp_path_factory.mktemp("table") / ("p.tsv" if tsv else "p.csv")
+    times = np.linspace(0, 1, X.shape[1])
+    write_table(path, X, times=times, labels=np.arange(len(X)))
+    table = read_table(path)
+    np.testing.assert_array_equal(table.X, X)
+    np.testing.assert_array_equal(table.times, times)
+    np.testing.assert_array_equal(table.labels, np.arange(len(X)))

@@ -1,0 +1,125 @@
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rvagene.data import read_ucr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def gen():
+    spec = importlib.util.spec_from_file_location(
+        "gen_synthetic_data", ROOT / "gen_synthetic_data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _dirs(tmp_path):
+    return ["--data-dir", str(tmp_path / "data"), "--figs-dir", str(tmp_path / "figs")]
+
+
+def test_writes_data_config_and_figures(gen, tmp_path):
+    argv = ["tiny", "--n-clusters", "3", "--genes-per-cluster", "4", "--length", "10"]
+    assert gen.main([*argv, "--n-test-per-cluster", "2", *_dirs(tmp_path)]) == 0
+
+    out = tmp_path / "data" / "tiny"
+    X, labels = read_ucr(out / "tiny_TRAIN")
+    assert X.shape == (12, 10)
+    np.testing.assert_array_equal(labels, np.repeat([0, 1, 2], 4))
+    Xt, labels_t = read_ucr(out / "tiny_TEST")
+    assert Xt.shape == (6, 10)
+    np.testing.assert_array_equal(labels_t, np.repeat([0, 1, 2], 2))
+    # Held-out genes are new draws, not copies of training genes.
+    assert not (Xt[:, None, :] == X[None, :, :]).all(axis=-1).any()
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["name"] == "tiny"
+    assert config["n_clusters"] == 3
+    assert config["seed"] == 0
+
+    figs = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert figs == ["cluster_tiny0.png", "cluster_tiny1.png", "cluster_tiny2.png"]
+    assert all((tmp_path / "figs" / f).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for f in figs)
+    # No temporary files are left behind.
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(".")]
+
+
+def test_same_seed_same_data_and_held_out_shares_means(gen, tmp_path):
+    base = ["d", "--n-clusters", "2", "--genes-per-cluster", "40", "--length", "30"]
+    assert gen.main([*base, "--n-test-per-cluster", "20", *_dirs(tmp_path / "a")]) == 0
+    assert gen.main([*base, "--n-test-per-cluster", "20", *_dirs(tmp_path / "b")]) == 0
+    a = (tmp_path / "a" / "data" / "d" / "d_TRAIN").read_bytes()
+    b = (tmp_path / "b" / "data" / "d" / "d_TRAIN").read_bytes()
+    assert a == b
+    X, y = read_ucr(tmp_path / "a" / "data" / "d" / "d_TRAIN")
+    Xt, yt = read_ucr(tmp_path / "a" / "data" / "d" / "d_TEST")
+    for k in range(2):
+        # The average of each cluster's test genes is closer to its own training average.
+        own = np.linalg.norm(Xt[yt == k].mean(0) - X[y == k].mean(0))
+        other = np.linalg.norm(Xt[yt == k].mean(0) - X[y == 1 - k].mean(0))
+        assert own < other
+
+    assert gen.main([*base, "--seed", "1", *_dirs(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "data" / "d" / "d_TRAIN").read_bytes() != a
+
+
+def test_imbalanced_sizes_and_no_test_file(gen, tmp_path):
+    argv = ["imb", "--n-clusters", "3", "--genes-per-cluster", "2", "5", "9", "--length", "8"]
+    assert gen.main([*argv, "--n-test-per-cluster", "0", "--method", "add", *_dirs(tmp_path)]) == 0
+    _, labels = read_ucr(tmp_path / "data" / "imb" / "imb_TRAIN")
+    np.testing.assert_array_equal(np.bincount(labels), [2, 5, 9])
+    assert not (tmp_path / "data" / "imb" / "imb_TEST").exists()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["x", "--n-clusters", "0"],
+        ["x", "--length", "1"],
+        ["x", "--noise", "-1"],
+        ["x", "--n-clusters", "3", "--genes-per-cluster", "1", "2"],
+    ],
+)
+def test_bad_values_from_simulate_exit_2_with_one_line(gen, tmp_path, capsys, bad):
+    assert gen.main([*bad, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["a/b"],
+        [".."],
+        ["x", "--genes-per-cluster", "0"],
+        ["x", "--method", "multiply"],
+        ["x", "--length", "ten"],
+        [],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(gen, tmp_path, capsys, bad):
+    with pytest.raises(SystemExit) as info:
+        gen.main([*bad, *_dirs(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "error" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert not (tmp_path / "data").exists()
+
+
+def test_failed_run_keeps_existing_files(gen, tmp_path):
+    argv = ["keep", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "6"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 0
+    train = tmp_path / "data" / "keep" / "keep_TRAIN"
+    before = train.read_bytes()
+    assert gen.main([*argv[:2], "0", *_dirs(tmp_path)]) == 2
+    assert train.read_bytes() == before

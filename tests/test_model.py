@@ -1,0 +1,337 @@
+import numpy as np
+import pytest
+import torch
+from conftest import sine_blobs
+from sklearn.exceptions import NotFittedError
+
+from rvagene import RVAgene, load
+
+
+@pytest.fixture(scope="module")
+def data53():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((53, 12)).cumsum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def fitted53(data53):
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
+        data53
+    )
+
+
+def test_fit_returns_self(tiny, fast_params):
+    X, _ = tiny
+    model = RVAgene(**fast_params)
+    assert model.fit(X) is model
+    assert model.n_features_in_ == 8
+    assert model.n_dims_ == 1
+    assert len(model.loss_curve_) == model.n_iter_ == 2
+    assert set(model.history_) >= {"loss", "reconstruction", "kl", "val_loss"}
+
+
+def test_not_fitted_error(tiny):
+    X, _ = tiny
+    for method in ("transform", "reconstruct", "score"):
+        with pytest.raises(NotFittedError):
+            getattr(RVAgene(), method)(X)
+    with pytest.raises(NotFittedError):
+        RVAgene().decode(np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("batch_size", [10, 100])
+def test_no_gene_dropped(data53, fitted53, batch_size):
+    fitted53.set_params(batch_size=batch_size)
+    try:
+        assert fitted53.transform(data53).shape == (53, 2)
+        assert fitted53.reconstruct(data53).shape == (53, 12)
+    finally:
+        fitted53.set_params(batch_size=10)
+
+
+def test_batch_size_larger_than_gene_count(data53):
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, batch_size=500, random_state=0)
+    assert model.fit_transform(data53).shape == (53, 2)
+
+
+@pytest.mark.parametrize("n", [1, 3, 1000])
+def test_decode_any_number(fitted53, n):
+    Z = np.random.default_rng(0).standard_normal((n, 2))
+    assert fitted53.decode(Z).shape == (n, 12)
+
+
+def test_decode_wrong_latent_size(fitted53):
+    with pytest.raises(ValueError, match="latent_length=2"):
+        fitted53.decode(np.zeros((4, 3)))
+
+
+def test_generate_and_sample(fitted53):
+    out = fitted53.generate(np.zeros((3, 2)), n_samples=5, random_state=0)
+    assert out.shape == (3, 5, 12)
+    np.testing.assert_array_equal(out, fitted53.generate(np.zeros((3, 2)), 5, random_state=0))
+    assert fitted53.sample(4, random_state=0).shape == (4, 12)
+
+
+def test_3d_input(fast_params):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((25, 9, 2))
+    model = RVAgene(**fast_params).fit(X)
+    assert model.transform(X).shape == (25, 2)
+    assert model.reconstruct(X).shape == X.shape
+    assert model.decode(np.zeros((2, 2))).shape == (2, 9, 2)
+    with pytest.raises(ValueError, match="values per time point"):
+        model.transform(X[:, :, :1])
+
+
+def test_wrong_number_of_timepoints(fitted53, data53):
+    with pytest.raises(ValueError, match="12 features"):
+        fitted53.transform(data53[:, :10])
+
+
+def test_sequence_length_checked(data53):
+    with pytest.raises(ValueError, match="sequence_length=20"):
+        RVAgene(sequence_length=20, n_epochs=1).fit(data53)
+
+
+def test_torch_dataset_input(fast_params):
+    X = torch.randn(20, 7, 1)
+    ds = torch.utils.data.TensorDataset(X)
+    model = RVAgene(**fast_params).fit(ds)
+    np.testing.assert_allclose(model.transform(ds), model.transform(X.numpy()), rtol=1e-6)
+
+
+def test_same_seed_same_result_and_global_rng_untouched(tiny, fast_params):
+    X, _ = tiny
+    torch.manual_seed(123)
+    np.random.seed(123)
+    state_t, state_np = torch.get_rng_state(), np.random.get_state()
+    a = RVAgene(**fast_params).fit(X).transform(X)
+    b = RVAgene(**fast_params).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch.get_rng_state(), state_t)
+    assert np.random.get_state()[1].tolist() == state_np[1].tolist()
+    c = RVAgene(**{**fast_params, "random_state": 1}).fit(X).transform(X)
+    assert not np.array_equal(a, c)
+
+
+def test_save_load_round_trip(tmp_path, fitted53, data53):
+    path = fitted53.save(tmp_path / "model.pt")
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.transform(data53), fitted53.transform(data53))
+    assert loaded.get_params() == fitted53.get_params()
+    assert loaded.history_ == fitted53.history_
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        fitted53.save(path)
+    fitted53.save(path, overwrite=True)
+
+
+def test_save_bare_name_goes_to_dload(tmp_path, data53):
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=1, dload=str(tmp_path))
+    model.fit(data53)
+    assert model.save("m.pt") == tmp_path / "m.pt"
+
+
+def test_load_rejects_other_files(tmp_path):
+    bad = tmp_path / "bad.pt"
+    torch.save({"weights": torch.zeros(2)}, bad)
+    with pytest.raises(ValueError, match="not an rvagene model"):
+        load(bad)
+    text = tmp_path / "text.pt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not an rvagene model"):
+        load(text)
+
+
+def test_load_refuses_code_payload(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format_version": 1, "x": Payload()}, evil)
+    with pytest.raises(ValueError, match="carries code"):
+        load(evil)
+    assert not marker.exists()
+
+
+def test_loss_goes_down():
+    X, _ = sine_blobs(n_per=10, T=20)
+    model = RVAgene(
+        hidden_size=16, latent_length=2, n_epochs=30, early_stopping=False, random_state=0
+    ).fit(X)
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+
+
+def test_learns_clusters():
+    from rvagene import cluster_latent, clustering_scores
+
+    X, y = sine_blobs(n_per=15, T=25, k=3)
+    model = RVAgene(hidden_size=32, latent_length=2, random_state=0).fit(X)
+    labels = cluster_latent(model.transform(X), 3).labels_
+    assert clustering_scores(y, labels)["ari"] > 0.9
+    assert model.best_epoch_ <= model.n_iter_
+
+
+def test_early_stopping_restores_best(tiny):
+    X, _ = tiny
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=200,
+        n_iter_no_change=3,
+        learning_rate=0.05,
+        random_state=0,
+    ).fit(X)
+    val = model.history_["val_loss"]
+    assert model.n_iter_ < 200
+    assert model.best_epoch_ == int(np.argmin(val)) + 1
+
+
+def test_reconstruct_on_input_scale():
+    X, _ = sine_blobs(n_per=10, T=20)
+    X = X * 100 + 500
+    model = RVAgene(hidden_size=16, latent_length=2, n_epochs=40, random_state=0).fit(X)
+    R = model.reconstruct(X)
+    assert abs(R.mean() - X.mean()) < 5
+    assert np.mean((R - X) ** 2) < np.var(X)
+
+
+@pytest.mark.parametrize("scaling", ["zscore", "minmax", "none"])
+def test_scalings(tiny, fast_params, scaling):
+    X, _ = tiny
+    model = RVAgene(scaling=scaling, **fast_params).fit(X)
+    assert np.isfinite(model.reconstruct(X)).all()
+
+
+def test_constant_gene_is_fine(fast_params):
+    X = np.random.default_rng(0).standard_normal((12, 6))
+    X[3] = 5.0
+    model = RVAgene(**fast_params).fit(X)
+    assert np.isfinite(model.transform(X)).all()
+
+
+def test_missing_values_are_masked_and_imputed(tiny, fast_params):
+    X, _ = tiny
+    X = X.copy()
+    X[0, 2] = np.nan
+    X[5, 0] = np.nan
+    model = RVAgene(**fast_params).fit(X)
+    assert np.isfinite(model.transform(X)).all()
+    R = model.reconstruct(X)
+    assert np.isfinite(R).all()
+    assert np.isfinite(model.score(X))
+
+
+def test_all_nan_gene_rejected(fast_params):
+    X = np.random.default_rng(0).standard_normal((12, 6))
+    X[2] = np.nan
+    with pytest.raises(ValueError, match="Series 2 has no observed value"):
+        RVAgene(**fast_params).fit(X)
+
+
+def test_non_finite_loss_restores_and_raises(tiny, monkeypatch):
+    from rvagene import _train
+
+    X, _ = tiny
+    real = _train.train_epoch
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            return {"loss": float("nan"), "reconstruction": float("nan"), "kl": float("nan")}
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "train_epoch", flaky)
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0)
+    with pytest.raises(FloatingPointError, match="epoch 3"):
+        model.fit(X)
+    for p in model.module_.parameters():
+        assert torch.isfinite(p).all()
+
+
+def test_nan_from_extreme_learning_rate_never_leaves_nan_weights(tiny):
+    X, _ = tiny
+    model = RVAgene(
+        hidden_size=8, latent_length=2, n_epochs=5, clip=False, learning_rate=1e30, random_state=0
+    )
+    try:
+        model.fit(X)
+    except FloatingPointError:
+        pass
+    for p in model.module_.parameters():
+        assert torch.isfinite(p).all()
+
+
+def test_log_file_written_and_closed(tmp_path, tiny):
+    X, _ = tiny
+    RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=3,
+        print_every=1,
+        dload=str(tmp_path),
+        log_file="train.log",
+        random_state=0,
+    ).fit(X)
+    text = (tmp_path / "train.log").read_text()
+    assert "epoch 3" in text
+    assert "batch 1" in text
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"optimizer": "Adagrad"}, "Unknown optimizer"),
+        ({"loss": "ReconLoss"}, "Unknown loss"),
+        ({"block": "RNN"}, "Unknown block"),
+        ({"device": "tpu"}, "Unknown device"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"latent_length": 0}, "latent_length must be"),
+        ({"hidden_size": 0}, "hidden_size must be"),
+        ({"n_epochs": 0}, "n_epochs must be"),
+        ({"scaling": "log"}, "Unknown scaling"),
+    ],
+)
+def test_bad_parameters(tiny, params, match):
+    X, _ = tiny
+    with pytest.raises(ValueError, match=match):
+        RVAgene(**params).fit(X)
+
+
+def test_optimizer_case_insensitive_and_loss_instance(tiny, fast_params):
+    X, _ = tiny
+    model = RVAgene(optimizer="adam", loss=torch.nn.SmoothL1Loss(beta=0.5), **fast_params)
+    model.fit(X)
+    assert model.loss.reduction == "mean"  # the user's instance is not modified
+
+
+def test_single_time_point_rejected(fast_params):
+    with pytest.raises(ValueError, match="at least 2 time points"):
+        RVAgene(**fast_params).fit(np.ones((5, 1)))
+
+
+def test_cuda_without_gpu_warns_and_uses_cpu(tiny, fast_params):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    X, _ = tiny
+    with pytest.warns(UserWarning, match="no CUDA device"):
+        model = RVAgene(cuda=True, **fast_params).fit(X)
+    assert model.device_ == "cpu"
+
+
+@pytest.mark.gpu
+def test_gpu_fit_save_load_on_cpu(tmp_path, tiny, fast_params):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    X, _ = tiny
+    model = RVAgene(device="cuda", **fast_params).fit(X)
+    assert model.device_.startswith("cuda")
+    path = model.save(tmp_path / "gpu.pt")
+    cpu = load(path, device="cpu")
+    assert cpu.device_ == "cpu"
+    np.testing.assert_allclose(cpu.transform(X), model.transform(X), atol=1e-4)

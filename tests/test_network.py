@@ -1,0 +1,75 @@
+import pytest
+import torch
+
+from rvagene.network import RVAE, RVAEConfig, kl_divergence, rvae_loss
+
+
+@pytest.mark.parametrize("block", ["GRU", "LSTM"])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_shapes(block, depth):
+    cfg = RVAEConfig(
+        number_of_features=2,
+        hidden_size=8,
+        hidden_layer_depth=depth,
+        latent_length=3,
+        block=block,
+        dropout_rate=0.1,
+    )
+    net = RVAE(cfg)
+    x = torch.randn(5, 7, 2)
+    mu, logvar = net.encode(x)
+    assert mu.shape == logvar.shape == (5, 3)
+    x_hat, mu, logvar = net(x)
+    assert x_hat.shape == x.shape
+    for n in (1, 3, 1000):
+        assert net.decode(torch.randn(n, 3), 11).shape == (n, 11, 2)
+
+
+def test_loss_finite_and_backward():
+    net = RVAE(RVAEConfig(hidden_size=8, latent_length=2))
+    x = torch.randn(4, 6, 1)
+    x_hat, mu, logvar = net(x)
+    out = rvae_loss(x, x_hat, mu, logvar, torch.nn.MSELoss(reduction="none"))
+    assert torch.isfinite(out.loss)
+    out.loss.backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_kl_zero_at_prior():
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    assert torch.equal(kl_divergence(mu, logvar), torch.zeros(3, 4))
+
+
+def test_encoder_uses_last_layer():
+    """Changing only the last layer's weights changes the code (the original read layer 0)."""
+    torch.manual_seed(0)
+    net = RVAE(RVAEConfig(hidden_size=6, hidden_layer_depth=2, latent_length=2))
+    x = torch.randn(3, 5, 1)
+    before = net.encode(x)[0].detach().clone()
+    with torch.no_grad():
+        net.encoder.rnn.weight_hh_l1.add_(1.0)
+    assert not torch.allclose(before, net.encode(x)[0])
+
+
+def test_eval_mode_is_deterministic():
+    net = RVAE(RVAEConfig(hidden_size=8, latent_length=2)).eval()
+    x = torch.randn(4, 6, 1)
+    assert torch.equal(net(x)[0], net(x)[0])
+
+
+def test_original_balance_and_mask():
+    x = torch.randn(4, 6, 1)
+    x_hat = torch.zeros_like(x)
+    mu, logvar = torch.ones(4, 2), torch.zeros(4, 2)
+    crit = torch.nn.MSELoss(reduction="none")
+    per_gene = rvae_loss(x, x_hat, mu, logvar, crit)
+    original = rvae_loss(x, x_hat, mu, logvar, crit, balance="original")
+    assert torch.isclose(original.reconstruction, per_gene.reconstruction * 4)
+    assert torch.isclose(original.kl, torch.tensor(0.5))  # mean of 0.5 * mu^2
+    mask = torch.ones_like(x, dtype=torch.bool)
+    mask[0, 0, 0] = False
+    x_nan = x.clone()
+    x_nan[0, 0, 0] = float("nan")
+    masked = rvae_loss(x_nan, x_hat, mu, logvar, crit, mask=mask)
+    assert torch.isfinite(masked.loss)
+    assert torch.isclose(masked.reconstruction, per_gene.reconstruction - x[0, 0, 0] ** 2 / 4)

@@ -1,0 +1,237 @@
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+
+from rvagene.plotting import (  # noqa: E402
+    cluster_colors,
+    plot_clusters,
+    plot_correlations,
+    plot_generated,
+    plot_latent,
+    plot_loss,
+    plot_series,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def _latent(rng, d, n=30, k=3):
+    labels = np.repeat(np.arange(k), n // k)
+    Z = rng.normal(size=(n, d)) + 4 * labels[:, None]
+    centres = np.stack([Z[labels == i].mean(axis=0) for i in range(k)])
+    return Z, labels, centres
+
+
+def test_importing_plotting_does_not_import_pyplot():
+    code = "import sys, rvagene.plotting; assert 'matplotlib.pyplot' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cluster_colors_stable():
+    assert cluster_colors(6)[2] == cluster_colors(6)[2]
+    assert cluster_colors(3)[0] == cluster_colors(6)[0]
+    assert cluster_colors(6) == cluster_colors(20)[:6] == cluster_colors(30)[:6]
+    assert cluster_colors(30)[:25] == cluster_colors(25)
+    for n in (0, 1, 10, 11, 20, 21, 40):
+        colors = cluster_colors(n)
+        assert len(colors) == n
+        assert len(set(colors)) == n  # distinct
+        assert all(len(c) == 4 and all(0 <= v <= 1 for v in c) for c in colors)
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_plot_latent(rng, d, given_ax):
+    Z, labels, _ = _latent(rng, d)
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_latent(Z, labels, ax=ax_in, title="latent")
+    assert isinstance(ax, Axes)
+    if given_ax:
+        assert ax is ax_in
+    if d == 3:
+        assert (ax.name == "3d") != given_ax
+    if d == 5 or (d == 3 and given_ax):
+        assert ax.get_xlabel().startswith("PC1 (")
+        assert "PCA" in ax.get_title()
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["cluster 0", "cluster 1", "cluster 2"]
+
+
+def test_plot_latent_given_3d_axes(rng):
+    Z, labels, _ = _latent(rng, 3)
+    ax_in = plt.figure().add_subplot(projection="3d")
+    ax = plot_latent(Z, labels, ax=ax_in)
+    assert ax is ax_in
+    assert ax.get_zlabel() == "z3"
+
+
+def test_plot_latent_colours_match_cluster_colors(rng):
+    Z, labels, _ = _latent(rng, 2)
+    ax = plot_latent(Z, labels + 1)  # labels 1..3: colour is picked by value
+    face = [c.get_facecolor()[0][:3] for c in ax.collections]
+    np.testing.assert_allclose(face, [cluster_colors(4)[i][:3] for i in (1, 2, 3)])
+
+
+def test_plot_latent_options(rng):
+    Z, labels, _ = _latent(rng, 2)
+    names = {0: "early", 1: "mid", 2: "late"}
+    flagged = np.zeros(len(Z), dtype=bool)
+    flagged[:4] = True
+    ax = plot_latent(Z, labels, colors=["r", "g", "b"], label_names=names, flagged=flagged)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["early", "mid", "late", "flagged (4)"]
+    ax = plot_latent(Z)  # no labels: one colour, no legend
+    assert ax.get_legend() is None
+    ax = plot_latent(Z, np.array(["up", "down"] * 15))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["down", "up"]
+
+
+def test_plot_latent_errors(rng):
+    Z, labels, _ = _latent(rng, 2)
+    with pytest.raises(ValueError, match="labels has 29 entries but Z has 30 rows"):
+        plot_latent(Z, labels[:-1])
+    with pytest.raises(ValueError, match="Z must have shape"):
+        plot_latent(np.zeros(5))
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+@pytest.mark.parametrize("d", [1, 2, 3, 5])
+def test_plot_clusters(rng, d, given_ax):
+    Z, labels, centres = _latent(rng, d)
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_clusters(Z, labels, centres, ax=ax_in)
+    assert isinstance(ax, Axes)
+    assert ax.get_title().startswith("K-means clusters (k=3)")
+    assert "centres" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_plot_clusters_centres_projected_with_points(rng):
+    Z, labels, centres = _latent(rng, 5)
+    ax = plot_clusters(Z, labels, centres)
+    from sklearn.decomposition import PCA
+
+    projected = PCA(n_components=2, svd_solver="full").fit(Z).transform(centres)
+    stars = ax.collections[-3:]
+    got = np.concatenate([s.get_offsets() for s in stars])
+    np.testing.assert_allclose(got, projected)
+
+
+def test_plot_clusters_empty_cluster_and_bad_centres(rng):
+    Z, labels, centres = _latent(rng, 2)
+    extra = np.vstack([centres, [[50.0, 50.0]]])  # cluster 3 has no members
+    ax = plot_clusters(Z, labels, extra)
+    assert isinstance(ax, Axes)
+    with pytest.raises(ValueError, match="centres must have shape"):
+        plot_clusters(Z, labels, centres[:, :1])
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+@pytest.mark.parametrize("shape", [(5, 12), (5, 12, 1), (5, 12, 3), (12,)])
+def test_plot_series(rng, shape, given_ax):
+    X = rng.normal(size=shape)
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_series(X, ax=ax_in, color=cluster_colors(3)[1], mean=np.zeros(12), title="c1")
+    assert isinstance(ax, Axes)
+    n = shape[0] if len(shape) > 1 else 1
+    assert len(ax.lines) == n + 1
+    assert ax.lines[-1].get_linewidth() > ax.lines[0].get_linewidth()
+    assert ax.get_xlabel() == "time index"
+
+
+def test_plot_series_times_and_label(rng):
+    X = rng.normal(size=(4, 6))
+    times = np.array([0, 2, 4, 7, 8, 9.5])
+    ax = plot_series(X, times=times, label="cluster 0")
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), times)
+    assert ax.get_xlabel() == "time"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["cluster 0"]
+    with pytest.raises(ValueError, match="times has 3 values"):
+        plot_series(X, times=[0, 1, 2])
+    with pytest.raises(ValueError, match="mean must be one series"):
+        plot_series(X, mean=np.zeros(5))
+    assert isinstance(plot_series(np.zeros((0, 6))), Axes)  # empty cluster
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+@pytest.mark.parametrize(
+    ("shape", "centre_shape"), [((20, 15), (15,)), ((20, 15, 1), (15, 1)), ((20, 15, 2), (1, 15))]
+)
+def test_plot_generated(rng, shape, centre_shape, given_ax):
+    gen = rng.normal(size=shape)
+    ax_in = plt.subplots()[1] if given_ax else None
+    color = cluster_colors(6)[4]
+    ax = plot_generated(
+        gen, rng.normal(size=centre_shape), ax=ax_in, color=color, label="cluster 4"
+    )
+    assert isinstance(ax, Axes)
+    assert len(ax.lines) == 21
+    assert ax.lines[0].get_color() == color
+    assert ax.lines[-1].get_color() == "black"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["cluster 4", "decoded centre"]
+
+
+def test_plot_generated_without_centre(rng):
+    ax = plot_generated(rng.normal(size=(3, 8)), times=np.linspace(0, 1, 8))
+    assert len(ax.lines) == 3
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+def test_plot_loss(given_ax):
+    history = {
+        "loss": [5.0, 3.0, 2.0, 1.9],
+        "val_loss": [5.5, 3.5, 2.4, 2.6],
+        "reconstruction": [4.0, 2.5, 1.7, 1.6],
+        "kl": [1.0, 0.5, 0.3, 0.3],
+        "best_epoch": 2,
+    }
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_loss(history, ax=ax_in)
+    assert isinstance(ax, Axes)
+    assert ax.get_yscale() == "log"
+    assert len(ax.lines) == 5  # four curves + the best-epoch marker
+    assert ax.lines[-1].get_xdata()[0] == 3  # 0-based index 2 is epoch 3
+
+
+def test_plot_loss_linear_and_sequence():
+    ax = plot_loss({"loss": [1.0, -0.5, -1.0]})
+    assert ax.get_yscale() == "linear"
+    ax = plot_loss([3.0, 2.0, 1.0])
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="'loss'"):
+        plot_loss({"kl": [1.0]})
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+def test_plot_correlations(rng, given_ax):
+    values = rng.uniform(-1, 1, size=40)
+    values[3] = np.nan
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_correlations(values, ax=ax_in, names=[f"g{i}" for i in range(40)])
+    assert isinstance(ax, Axes)
+    heights = [p.get_height() for p in ax.patches]
+    assert len(heights) == 40
+    n_up = int(np.sum(values > 0))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[0] == f"up ({n_up})"
+    # bars are sorted in decreasing order
+    xs = np.array([p.get_x() for p in ax.patches])
+    ordered = np.array(heights)[np.argsort(xs)]
+    assert np.all(np.diff(ordered[:-1]) <= 0)
