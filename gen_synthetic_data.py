@@ -17,16 +17,14 @@ The default seed is fixed, so the same command writes the same data.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 
 import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 
-from rvagene._utils import atomic_open, atomic_path
+from rvagene._cli import OneLineParser, int_at_least, save_figure, write_config
 from rvagene.data import write_ucr
 from rvagene.plotting import cluster_colors, plot_series
 from rvagene.simulate import simulate, time_grid
@@ -47,14 +45,6 @@ SEED = 0
 N_TEST_PER_CLUSTER = 2
 DATA_DIR = "data"
 FIGS_DIR = "figs"
-DPI = 150
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (exit status 2)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _dataset_name(value: str) -> str:
@@ -64,23 +54,9 @@ def _dataset_name(value: str) -> str:
     return value
 
 
-def _int_at_least(minimum: int):
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            number = None
-        if number is None or number < minimum:
-            msg = f"expected an integer >= {minimum}, got {value!r}"
-            raise argparse.ArgumentTypeError(msg)
-        return number
-
-    return parse
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
-    parser = _Parser(
+    parser = OneLineParser(
         prog="gen_synthetic_data.py",
         description="Generate a synthetic gene-cluster time series data set.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -92,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-clusters", type=int, default=N_CLUSTERS, help="number of clusters")
     parser.add_argument(
         "--genes-per-cluster",
-        type=_int_at_least(1),
+        type=int_at_least(1),
         nargs="+",
         default=[GENES_PER_CLUSTER],
         metavar="N",
@@ -109,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=SEED, help="random seed")
     parser.add_argument(
         "--n-test-per-cluster",
-        type=_int_at_least(0),
+        type=int_at_least(0),
         default=N_TEST_PER_CLUSTER,
         metavar="N",
         help="held-out genes per cluster in <name>_TEST (0: no _TEST file)",
@@ -133,13 +109,7 @@ def _save_cluster_figures(args, X, labels, means) -> None:
             title=f"{args.name}: cluster {k} ({len(members)} genes)",
         )
         ax.set(xlabel="time", ylabel="expression")
-        path = args.figs_dir / f"cluster_{args.name}{k}.png"
-        try:
-            with atomic_path(path) as tmp:
-                ax.figure.savefig(tmp, dpi=DPI)
-        finally:
-            plt.close(ax.figure)
-        logger.info("wrote %s", path)
+        save_figure(ax.figure, args.figs_dir / f"cluster_{args.name}{k}.png")
 
 
 def main(argv=None) -> int:
@@ -177,12 +147,7 @@ def main(argv=None) -> int:
             test = out_dir / f"{args.name}_TEST"
             write_ucr(test, X[~is_train], labels[~is_train])
             logger.info("wrote %s (%d held-out genes)", test, (~is_train).sum())
-        config = out_dir / "config.json"
-        with atomic_open(config, "w") as fh:
-            settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-            json.dump(settings, fh, indent=2)
-            fh.write("\n")
-        logger.info("wrote %s", config)
+        write_config(out_dir / "config.json", args)
         _save_cluster_figures(args, X[is_train], labels[is_train], means)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -111,3 +111,24 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
     """Open a file for writing atomically (see :func:`atomic_path`)."""
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` intra-op torch threads, then restore the setting.
+
+    ``None`` leaves torch's setting alone; ``-1`` means all cores.
+    """
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    wanted = os.cpu_count() or 1 if n_threads == -1 else int(n_threads)
+    if wanted == before:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

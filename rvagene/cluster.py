@@ -189,7 +189,7 @@ def cluster_latent(
             UserWarning,
             stacklevel=2,
         )
-    logger.info(
+    logger.debug(
         "Clustered %d points into %d clusters (%d non-empty) with %s.",
         n_points,
         n_clusters,
@@ -254,7 +254,7 @@ def choose_n_clusters(
         # Silhouette is undefined with a single non-empty cluster.
         scores[k] = float(silhouette_score(Z, labels)) if np.unique(labels).size > 1 else -1.0
     best_k = max(ks, key=lambda k: (scores[k], -k))
-    logger.info("Silhouette scores %s; chose k=%d.", scores, best_k)
+    logger.debug("Silhouette scores %s; chose k=%d.", scores, best_k)
     return best_k, scores
 
 

@@ -1,0 +1,867 @@
+"""Single-cell data to gene time series: AnnData -> pseudotime -> windows of cells.
+
+RVAgene (Mitra & MacLean 2021) was applied to single-cell RNA-seq by ordering cells along
+diffusion pseudotime and averaging each gene over consecutive windows of 40 cells; each
+gene's window means then form one time series. :func:`prepare` runs that path in one call:
+
+1. :func:`select_genes` -- a given list (e.g. differentially expressed genes) or highly
+   variable genes;
+2. a pseudotime -- an ``obs`` column (``dpt_pseudotime``, ``velocity_pseudotime``,
+   ``latent_time``, ...) or scanpy's diffusion pseudotime computed here from a root cell
+   (:func:`compute_pseudotime`); cells whose pseudotime is infinite or missing are dropped;
+3. :func:`window_average` (windows of ``window_length`` cells, the original's method) or
+   :func:`bin_average` (``n_bins`` equal-frequency pseudotime bins);
+4. optional per-gene scaling, and :func:`updown_labels`, the up/down label of each gene from
+   the sign of its correlation with the window index.
+
+The result, a :class:`SingleCellSeries`, holds a genes x windows matrix that
+:class:`rvagene.RVAgene` takes directly, and writes the UCR and gene-named CSV files of
+:mod:`rvagene.data`. :func:`load_klein_esc` reads the paper's mouse embryonic stem cell data.
+
+scanpy and anndata (``pip install rvagene[singlecell]``) are imported inside the functions,
+so ``import rvagene`` does not need them.
+
+Examples
+--------
+>>> from rvagene.simulate import simulate_single_cell
+>>> from rvagene.single_cell import prepare
+>>> adata = simulate_single_cell(n_cells=200, n_genes_per_program=4, random_state=0)
+>>> adata.obs["pseudotime"] = adata.obs["true_time"]  # or compute it: root_cell=...
+>>> series = prepare(adata, pseudotime_key="pseudotime", window_length=20)
+>>> series.X.shape
+(20, 10)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rvagene.data import TimeSeriesTable, write_table, write_ucr
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KLEIN_ESC_FILES",
+    "PSEUDOTIME_KEYS",
+    "SingleCellSeries",
+    "Windows",
+    "bin_average",
+    "compute_pseudotime",
+    "load_klein_esc",
+    "prepare",
+    "read_gene_list",
+    "select_genes",
+    "updown_labels",
+    "window_average",
+]
+
+UP, DOWN = 1, 2  # the labels of the original's ESC file
+PSEUDOTIME_KEYS = ("dpt_pseudotime", "velocity_pseudotime", "latent_time", "pseudotime")
+SCALES = ("none", "zscore", "minmax")
+REMAINDERS = ("keep", "drop", "merge")
+KLEIN_ESC_ACCESSION = "GSE65525"
+KLEIN_ESC_FILES = {
+    0: "GSM1599494_ES_d0_main.csv",
+    2: "GSM1599497_ES_d2_LIFminus.csv",
+    4: "GSM1599498_ES_d4_LIFminus.csv",
+    7: "GSM1599499_ES_d7_LIFminus.csv",
+}
+
+
+def _require_scanpy():
+    try:
+        import anndata
+        import scanpy
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        msg = (
+            f"The single-cell path needs scanpy and anndata ({err}). "
+            "Install them with `pip install rvagene[singlecell]`."
+        )
+        raise ImportError(msg) from err
+    return scanpy, anndata
+
+
+def _dense(X) -> np.ndarray:
+    """Return a float64 dense copy of a numpy, scipy-sparse or array-like matrix."""
+    X = X.toarray() if hasattr(X, "toarray") else X
+    return np.array(X, dtype=np.float64)
+
+
+def _few(names, k: int = 5) -> str:
+    names = [str(n) for n in names]
+    return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
+
+
+# ------------------------------------------------------------------------------ input
+
+
+def _as_anndata(data, gene_names=None):
+    """Turn an AnnData, an ``.h5ad`` path or a cells x genes matrix into an AnnData."""
+    _, anndata = _require_scanpy()
+    if isinstance(data, anndata.AnnData):
+        return data
+    if isinstance(data, str | os.PathLike):
+        path = Path(data)
+        if not path.is_file():
+            msg = f"No such file: {str(path)!r}. Give the path of an .h5ad file."
+            raise FileNotFoundError(msg)
+        return anndata.read_h5ad(path)
+    if hasattr(data, "columns") and gene_names is None:  # a pandas DataFrame
+        gene_names = [str(c) for c in data.columns]
+    X = data if hasattr(data, "toarray") else np.asarray(data, dtype=np.float64)
+    if X.ndim != 2:
+        msg = f"data must be a cells x genes matrix, got shape {X.shape}."
+        raise ValueError(msg)
+    if gene_names is None:
+        gene_names = [f"gene_{j}" for j in range(X.shape[1])]
+    gene_names = [str(g) for g in gene_names]
+    if len(gene_names) != X.shape[1]:
+        msg = (
+            f"data has {X.shape[1]} genes (columns) but {len(gene_names)} gene names were "
+            "given. Give one name per column (cells in rows, genes in columns)."
+        )
+        raise ValueError(msg)
+    adata = anndata.AnnData(X)
+    adata.var_names = gene_names
+    return adata
+
+
+def read_gene_list(path) -> list[str]:
+    """Read gene names from a text file: one per line (or separated by commas or tabs).
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        For example the original's ``esc_data/degenes_ES2.txt``.
+
+    Returns
+    -------
+    list of str
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"No such gene list: {str(path)!r}. Give a text file with one gene per line."
+        raise FileNotFoundError(msg)
+    genes = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            genes.extend(g for g in line.replace(",", " ").split() if g)
+    if not genes:
+        msg = f"{path} lists no genes. Put one gene name per line."
+        raise ValueError(msg)
+    return genes
+
+
+# ------------------------------------------------------------------------------ steps
+
+
+def _looks_like_counts(X) -> bool:
+    """Whether a (sample of a) matrix holds non-negative integers, i.e. raw counts."""
+    values = X.data if hasattr(X, "data") and hasattr(X, "toarray") else np.asarray(X)
+    values = np.asarray(values).ravel()[:100_000]
+    return bool(values.size) and bool(np.all(values >= 0) and np.all(values == np.round(values)))
+
+
+def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str = "seurat"):
+    """Choose the genes to turn into time series.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes. Not modified.
+    genes : sequence of str, default=None
+        Gene names to keep, in this order (duplicates are kept once). Names missing from
+        ``adata.var_names`` are skipped with a warning that says how many and names a few;
+        a ``ValueError`` is raised when none is present.
+    n_top_genes : int, default=None
+        Keep this many highly variable genes instead, found with
+        :func:`scanpy.pp.highly_variable_genes` (``flavor``, default ``"seurat"``, which
+        expects log-normalised values). When ``adata.X`` holds raw counts (non-negative
+        integers), a copy is first normalised to 10,000 counts per cell and log1p
+        transformed; the genes are returned in ``adata``'s order.
+    flavor : str, default="seurat"
+        Passed to :func:`scanpy.pp.highly_variable_genes` (``"cell_ranger"`` also works on
+        log data; ``"seurat_v3"`` needs the ``scikit-misc`` package and raw counts).
+
+    Returns
+    -------
+    list of str
+        The selected gene names; all genes when neither ``genes`` nor ``n_top_genes`` is
+        given.
+    """
+    names = [str(g) for g in adata.var_names]
+    if genes is not None and n_top_genes is not None:
+        msg = "Give either genes or n_top_genes, not both."
+        raise ValueError(msg)
+    if genes is not None:
+        if isinstance(genes, str):
+            genes = [genes]
+        present = set(names)
+        wanted = list(dict.fromkeys(str(g) for g in genes))
+        missing = [g for g in wanted if g not in present]
+        kept = [g for g in wanted if g in present]
+        if not kept:
+            msg = (
+                f"None of the {len(wanted)} requested genes ({_few(wanted)}) is in the data "
+                f"(genes such as {_few(names)}). Check the gene names and their case."
+            )
+            raise ValueError(msg)
+        if missing:
+            msg = (
+                f"{len(missing)} of {len(wanted)} requested genes are not in the data and are "
+                f"skipped: {_few(missing)}."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=2)
+        return kept
+    if n_top_genes is None:
+        return names
+    if int(n_top_genes) < 1:
+        msg = f"n_top_genes must be >= 1, got {n_top_genes!r}."
+        raise ValueError(msg)
+    if n_top_genes >= len(names):
+        return names
+    sc, anndata = _require_scanpy()
+    tmp = anndata.AnnData(adata.X.copy())
+    tmp.var_names = names
+    if _looks_like_counts(tmp.X):
+        logger.info("X holds counts: normalising a copy and taking log1p to find HVGs")
+        sc.pp.normalize_total(tmp, target_sum=1e4)
+        sc.pp.log1p(tmp)
+    sc.pp.highly_variable_genes(tmp, n_top_genes=int(n_top_genes), flavor=flavor)
+    return [g for g, hv in zip(names, tmp.var["highly_variable"], strict=True) if hv]
+
+
+def _root_index(adata, root_cell) -> int:
+    """Resolve a root cell given as a position or an obs_name."""
+    n = adata.n_obs
+    if isinstance(root_cell, str):
+        hits = np.flatnonzero(adata.obs_names == root_cell)
+        if hits.size:
+            return int(hits[0])
+        if not root_cell.strip().isdigit():
+            msg = (
+                f"Root cell {root_cell!r} is not an obs_name (cells are named like "
+                f"{_few(adata.obs_names, 3)}). Give a name or an integer position."
+            )
+            raise ValueError(msg)
+        root_cell = int(root_cell)
+    if isinstance(root_cell, bool) or not isinstance(root_cell, int | np.integer):
+        msg = f"root_cell must be an integer position or an obs_name, got {root_cell!r}."
+        raise ValueError(msg)
+    if not 0 <= root_cell < n:
+        msg = f"Root cell position {root_cell} is out of range for {n} cells (0 to {n - 1})."
+        raise ValueError(msg)
+    return int(root_cell)
+
+
+def compute_pseudotime(
+    adata, root_cell, n_comps: int = 10, n_neighbors: int = 15, use_rep: str = "X"
+) -> np.ndarray:
+    """Diffusion pseudotime from a root cell, computed as the original RVAgene did.
+
+    Runs ``sc.pp.neighbors(use_rep=use_rep, n_neighbors=n_neighbors)``,
+    ``sc.tl.diffmap(n_comps=n_comps)``, sets ``uns["iroot"]`` and runs ``sc.tl.dpt`` on a
+    light copy, so ``adata`` is not modified (store the result yourself with
+    ``adata.obs["dpt_pseudotime"] = compute_pseudotime(adata, root)``).
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells x genes; with ``use_rep="X"`` the distances are taken on ``adata.X`` as it
+        is (the original used its differentially expressed genes' values).
+    root_cell : int or str
+        The starting cell: an integer position, or an ``obs_name``. A string that is not an
+        obs_name but is made of digits (as on a command line) is read as a position.
+    n_comps : int, default=10
+        Diffusion components, as in the original.
+    n_neighbors : int, default=15
+        Neighbours per cell (scanpy's default, used by the original).
+    use_rep : str, default="X"
+        Representation for the neighbour graph: ``"X"``, or a key of ``adata.obsm`` such
+        as ``"X_pca"``.
+
+    Returns
+    -------
+    ndarray of shape (n_cells,)
+        Pseudotime in [0, 1] (0 at the root), aligned with ``adata.obs``. Cells that the
+        neighbour graph does not connect to the root get ``inf``.
+    """
+    sc, anndata = _require_scanpy()
+    root = _root_index(adata, root_cell)
+    if use_rep == "X":
+        tmp = anndata.AnnData(adata.X.copy())
+    else:
+        if use_rep not in adata.obsm:
+            msg = f"use_rep={use_rep!r} is not in adata.obsm (keys: {list(adata.obsm)})."
+            raise ValueError(msg)
+        tmp = anndata.AnnData(np.zeros((adata.n_obs, 1), dtype=np.float32))
+        tmp.obsm[use_rep] = np.asarray(adata.obsm[use_rep])
+    if adata.n_obs <= n_comps + 1:
+        msg = f"DPT needs more than {n_comps + 1} cells; got {adata.n_obs}."
+        raise ValueError(msg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scanpy/anndata deprecation chatter
+        sc.pp.neighbors(tmp, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=use_rep)
+        sc.tl.diffmap(tmp, n_comps=n_comps)
+        tmp.uns["iroot"] = root
+        sc.tl.dpt(tmp)
+    logger.info("computed diffusion pseudotime from root cell %d", root)
+    return tmp.obs["dpt_pseudotime"].to_numpy(dtype=np.float64)
+
+
+class Windows(NamedTuple):
+    """Gene means over groups of cells ordered by pseudotime.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_genes, n_windows)
+        Mean of each gene over the cells of each window.
+    pseudotime : ndarray of shape (n_windows,)
+        Mean pseudotime of each window's cells (non-decreasing).
+    n_cells : ndarray of shape (n_windows,)
+        Cells per window.
+    window : ndarray of shape (n_cells_in,)
+        Window of each input cell, in the input order; -1 for cells left out.
+    """
+
+    X: np.ndarray
+    pseudotime: np.ndarray
+    n_cells: np.ndarray
+    window: np.ndarray
+
+
+def _check_cells(X, pseudotime) -> tuple[np.ndarray, np.ndarray]:
+    X = _dense(X)
+    pseudotime = np.asarray(pseudotime, dtype=np.float64).ravel()
+    if X.ndim != 2 or X.shape[0] != pseudotime.size:
+        msg = (
+            f"X has shape {X.shape} but pseudotime has {pseudotime.size} values; give a cells "
+            "x genes matrix and one pseudotime per cell."
+        )
+        raise ValueError(msg)
+    if not np.isfinite(pseudotime).all():
+        msg = "pseudotime has infinite or NaN values; drop those cells first (prepare does)."
+        raise ValueError(msg)
+    return X, pseudotime
+
+
+def _group_means(X, pseudotime, order, group_of_rank) -> Windows:
+    """Average the cells ``order[r]`` over groups ``group_of_rank[r]`` (-1 = left out)."""
+    kept = group_of_rank >= 0
+    n_groups = int(group_of_rank.max()) + 1 if kept.any() else 0
+    sizes = np.bincount(group_of_rank[kept], minlength=n_groups)
+    sums = np.zeros((n_groups, X.shape[1]))
+    np.add.at(sums, group_of_rank[kept], X[order[kept]])
+    pt = np.bincount(group_of_rank[kept], weights=pseudotime[order[kept]], minlength=n_groups)
+    window = np.full(len(order), -1, dtype=np.int64)
+    window[order] = group_of_rank
+    return Windows((sums / sizes[:, None]).T, pt / sizes, sizes, window)
+
+
+def window_average(X, pseudotime, window_length: int = 40, remainder: str = "keep") -> Windows:
+    """Average each gene over consecutive windows of ``window_length`` cells in pseudotime.
+
+    Cells are sorted by pseudotime (a stable sort: ties keep their input order), then cut
+    into blocks of ``window_length`` consecutive cells, as the original RVAgene did for its
+    ESC data (40 cells per window).
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_cells, n_genes)
+        Expression values.
+    pseudotime : array-like of shape (n_cells,)
+        Finite pseudotime of each cell.
+    window_length : int, default=40
+        Cells per window, at least 1.
+    remainder : {"keep", "drop", "merge"}, default="keep"
+        What to do with the last ``n_cells % window_length`` cells. ``"keep"``: they form a
+        last, shorter window -- what the original did (2717 ESC cells gave 67 windows of 40
+        and one of 37, hence 68 windows). ``"drop"``: they are left out. ``"merge"``: they
+        join the last full window. With no remainder all three agree.
+
+    Returns
+    -------
+    Windows
+        ``X`` of shape ``(n_genes, n_windows)``, window pseudotime, cells per window and the
+        window of each cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = window_average(np.arange(10.0)[:, None], np.arange(10), window_length=4)
+    >>> w.X.tolist(), w.n_cells.tolist()
+    ([[1.5, 5.5, 8.5]], [4, 4, 2])
+    >>> window_average(np.arange(10.0)[:, None], np.arange(10), 4, "merge").X.tolist()
+    [[1.5, 6.5]]
+    """
+    X, pseudotime = _check_cells(X, pseudotime)
+    if isinstance(window_length, bool) or not isinstance(window_length, int | np.integer):
+        msg = f"window_length must be an int >= 1, got {window_length!r}."
+        raise ValueError(msg)
+    if remainder not in REMAINDERS:
+        msg = f"remainder must be one of {REMAINDERS}, got {remainder!r}."
+        raise ValueError(msg)
+    n = len(pseudotime)
+    if not 1 <= window_length <= n:
+        msg = (
+            f"window_length must be between 1 and the number of cells ({n}), got "
+            f"{window_length}. Use a shorter window."
+        )
+        raise ValueError(msg)
+    order = np.argsort(pseudotime, kind="stable")
+    group = np.arange(n) // window_length
+    n_full = n // window_length
+    if n % window_length and remainder == "drop":
+        group[group == n_full] = -1
+    elif n % window_length and remainder == "merge" and n_full > 0:
+        group[group == n_full] = n_full - 1
+    return _group_means(X, pseudotime, order, group)
+
+
+def bin_average(X, pseudotime, n_bins: int = 50) -> Windows:
+    """Average each gene over ``n_bins`` equal-frequency pseudotime bins.
+
+    Cells are ranked by pseudotime (stable for ties) and the ``r``-th of ``n`` cells goes
+    to bin ``floor(r * n_bins / n)``, so bin sizes differ by at most one cell and no cell is
+    dropped. This is the binning of Morabito et al. (50 bins of Monocle3 pseudotime).
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_cells, n_genes)
+        Expression values.
+    pseudotime : array-like of shape (n_cells,)
+        Finite pseudotime of each cell.
+    n_bins : int, default=50
+        Number of bins, between 2 and the number of cells.
+
+    Returns
+    -------
+    Windows
+        ``X`` of shape ``(n_genes, n_bins)``, bin pseudotime, cells per bin and the bin of
+        each cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bin_average(np.arange(10.0)[:, None], np.arange(10), n_bins=3).n_cells.tolist()
+    [4, 3, 3]
+    """
+    X, pseudotime = _check_cells(X, pseudotime)
+    n = len(pseudotime)
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 2:
+        msg = f"n_bins must be an int >= 2, got {n_bins!r}."
+        raise ValueError(msg)
+    if n_bins > n:
+        msg = f"n_bins ({n_bins}) is more than the number of cells ({n}). Use fewer bins."
+        raise ValueError(msg)
+    order = np.argsort(pseudotime, kind="stable")
+    group = (np.arange(n) * n_bins) // n
+    return _group_means(X, pseudotime, order, group)
+
+
+def updown_labels(X) -> tuple[np.ndarray, np.ndarray]:
+    """Label each gene up- (1) or down-regulated (2) from its correlation with time.
+
+    The label is the sign of the Pearson correlation between the gene's series and the
+    window index ``0, 1, ..., n_windows - 1``, as in the original's ESC file (1 = up,
+    2 = down). A gene that is constant over the windows has correlation NaN and label 2,
+    as the original's ``corr > 0`` test gave.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_windows)
+
+    Returns
+    -------
+    labels : ndarray of shape (n_genes,), int64
+    correlations : ndarray of shape (n_genes,), float64
+
+    Examples
+    --------
+    >>> labels, r = updown_labels([[1, 2, 3], [3, 1, 0]])
+    >>> labels.tolist(), r.round(3).tolist()
+    ([1, 2], [1.0, -0.982])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    t = np.arange(X.shape[1], dtype=np.float64)
+    t -= t.mean()
+    centred = X - X.mean(axis=1, keepdims=True)
+    norm = np.sqrt((centred**2).sum(axis=1)) * np.sqrt((t**2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(norm > 0, centred @ t / np.where(norm > 0, norm, 1.0), np.nan)
+    labels = np.where(r > 0, UP, DOWN).astype(np.int64)
+    return labels, r
+
+
+def _scale(X: np.ndarray, scale: str) -> np.ndarray:
+    """Per-gene scaling over windows; constant genes become 0."""
+    if scale == "none":
+        return X
+    if scale == "zscore":
+        centre, spread = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
+    else:  # minmax to [-1, 1]
+        lo, hi = X.min(axis=1, keepdims=True), X.max(axis=1, keepdims=True)
+        centre, spread = (hi + lo) / 2, (hi - lo) / 2
+    return (X - centre) / np.where(spread > 0, spread, 1.0)
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(eq=False)
+class SingleCellSeries:
+    """Gene time series made from single cells ordered by pseudotime.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_genes, n_windows)
+        Window means of each gene (scaled when ``scale`` is not ``"none"``); pass it to
+        :meth:`rvagene.RVAgene.fit` as it is.
+    genes : list of str
+        Gene names, one per row of ``X``.
+    labels : ndarray of shape (n_genes,), int64
+        1 for up-regulated, 2 for down-regulated genes (see :func:`updown_labels`).
+    correlations : ndarray of shape (n_genes,)
+        Pearson correlation of each gene with the window index.
+    window_pseudotime : ndarray of shape (n_windows,)
+        Mean pseudotime of each window.
+    window_sizes : ndarray of shape (n_windows,)
+        Cells per window.
+    cell_names : list of str
+        Names of the cells used, in pseudotime order.
+    cell_pseudotime : ndarray of shape (n_cells_used,)
+        Their pseudotime (sorted).
+    cell_window : ndarray of shape (n_cells_used,)
+        Their window (-1 for cells left out by ``remainder="drop"``).
+    n_cells_dropped : int
+        Cells dropped for an infinite or missing pseudotime.
+    pseudotime_key : str
+        Where the pseudotime came from (an ``obs`` column, or ``"dpt_pseudotime"`` when
+        computed here).
+    scale : str
+        Scaling applied to ``X``.
+    """
+
+    X: np.ndarray
+    genes: list[str]
+    labels: np.ndarray
+    correlations: np.ndarray
+    window_pseudotime: np.ndarray
+    window_sizes: np.ndarray
+    cell_names: list[str]
+    cell_pseudotime: np.ndarray
+    cell_window: np.ndarray
+    n_cells_dropped: int = 0
+    pseudotime_key: str = "dpt_pseudotime"
+    scale: str = "none"
+
+    def __repr__(self) -> str:
+        n_up = int((self.labels == UP).sum())
+        return (
+            f"SingleCellSeries: {len(self.genes)} genes x {self.X.shape[1]} windows "
+            f"({len(self.cell_names)} cells by {self.pseudotime_key}, "
+            f"{self.n_cells_dropped} dropped); {n_up} up, {len(self.genes) - n_up} down; "
+            f"scale={self.scale!r}"
+        )
+
+    @property
+    def time_labels(self) -> list[str]:
+        """Window pseudotimes as text, for file headers."""
+        return [repr(float(t)) for t in self.window_pseudotime]
+
+    def to_table(self, source: str = "single-cell") -> TimeSeriesTable:
+        """Return the series as a :class:`rvagene.data.TimeSeriesTable` (as files are read)."""
+        return TimeSeriesTable(
+            self.X, list(self.genes), self.window_pseudotime.copy(), self.time_labels,
+            self.labels.copy(), str(source),
+        )  # fmt: skip
+
+    def write_ucr(self, path) -> None:
+        """Write a UCR file (label, then one value per window), as the original's ESC_TRAIN."""
+        write_ucr(path, self.X, self.labels)
+
+    def write_table(self, path, sep: str | None = None) -> None:
+        """Write a gene-named CSV/TSV: gene, label, then one column per window.
+
+        The header holds each window's mean pseudotime, which :func:`rvagene.read_table`
+        reads back as ``times``.
+        """
+        write_table(path, self.X, self.genes, self.time_labels, self.labels, sep=sep)
+
+
+# ------------------------------------------------------------------------ entry point
+
+
+def _pseudotime_from_obs(adata, key: str) -> np.ndarray:
+    import pandas as pd
+
+    if key not in adata.obs:
+        numeric = [c for c in adata.obs.columns if pd.api.types.is_numeric_dtype(adata.obs[c])]
+        msg = (
+            f"obs has no column {key!r}. Numeric obs columns: {_few(numeric, 8) or 'none'}. "
+            "Give one of them, or a root cell to compute diffusion pseudotime."
+        )
+        raise ValueError(msg)
+    try:
+        return adata.obs[key].to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as err:
+        msg = f"obs[{key!r}] is not numeric ({err}); give a pseudotime column."
+        raise ValueError(msg) from err
+
+
+def prepare(
+    data,
+    genes=None,
+    n_top_genes: int | None = None,
+    pseudotime_key: str | None = None,
+    root_cell: int | str | None = None,
+    window_length: int = 40,
+    n_bins: int | None = None,
+    scale: str | None = None,
+    gene_names=None,
+    *,
+    pseudotime=None,
+    remainder: str = "keep",
+    layer: str | None = None,
+    n_comps: int = 10,
+) -> SingleCellSeries:
+    """Turn single cells into gene time series: genes -> pseudotime -> windows -> labels.
+
+    Parameters
+    ----------
+    data : anndata.AnnData, str, PathLike or array-like of shape (n_cells, n_genes)
+        An AnnData (not modified), the path of an ``.h5ad`` file, or a cells x genes matrix
+        (numpy, scipy sparse or a pandas DataFrame whose columns are genes).
+    genes : sequence of str, default=None
+        Genes to keep (see :func:`select_genes`); missing ones are skipped with a warning.
+    n_top_genes : int, default=None
+        Keep this many highly variable genes instead. With neither, all genes are used.
+    pseudotime_key : str, default=None
+        An ``obs`` column holding each cell's pseudotime (``"dpt_pseudotime"``,
+        ``"velocity_pseudotime"``, ``"latent_time"``, any name).
+    root_cell : int or str, default=None
+        Compute diffusion pseudotime from this cell instead (an integer position or an
+        obs_name), as the original did: ``neighbors(use_rep="X")`` on the selected genes,
+        ``diffmap(n_comps=10)``, ``dpt`` (see :func:`compute_pseudotime`).
+        When none of ``pseudotime_key``, ``pseudotime`` and ``root_cell`` is given, the
+        single column of ``obs`` among ``dpt_pseudotime``, ``velocity_pseudotime``,
+        ``latent_time`` and ``pseudotime`` is used.
+    window_length : int, default=40
+        Cells per window (:func:`window_average`); ignored when ``n_bins`` is given.
+    n_bins : int, default=None
+        Use this many equal-frequency pseudotime bins instead (:func:`bin_average`).
+    scale : {None, "none", "zscore", "minmax"}, default=None
+        Per-gene scaling of the window means: none (the original's files hold raw means),
+        z-scores, or min-max to [-1, 1] (as Morabito et al. did). :class:`rvagene.RVAgene`
+        scales each gene itself (``scaling="zscore"``), so this matters for the files.
+    gene_names : sequence of str, default=None
+        Gene names for a matrix ``data`` (the columns of a DataFrame otherwise).
+    pseudotime : array-like of shape (n_cells,), default=None
+        The pseudotime values themselves, e.g. for a matrix ``data``.
+    remainder : {"keep", "drop", "merge"}, default="keep"
+        What happens to the cells left after the last full window; ``"keep"`` (the
+        original) makes them a last, shorter window. See :func:`window_average`.
+    layer : str, default=None
+        Average ``adata.layers[layer]`` instead of ``adata.X`` (DPT still uses ``X``).
+    n_comps : int, default=10
+        Diffusion components when computing DPT.
+
+    Returns
+    -------
+    SingleCellSeries
+        ``X`` (genes x windows), ``genes``, up/down ``labels``, ``correlations``,
+        ``window_pseudotime``, ``n_cells_dropped``; ``to_table()``, ``write_ucr()`` and
+        ``write_table()``.
+
+    Raises
+    ------
+    ValueError
+        For a missing ``obs`` column, unknown genes, a bad root cell or window setting, or
+        conflicting options.
+
+    Warns
+    -----
+    UserWarning
+        When requested genes are missing, or cells are dropped for an infinite (not
+        connected to the root) or missing pseudotime -- the warning says how many.
+
+    Examples
+    --------
+    >>> from rvagene.simulate import simulate_single_cell
+    >>> adata = simulate_single_cell(n_cells=120, n_genes_per_program=2, random_state=0)
+    >>> s = prepare(adata, pseudotime=adata.obs["true_time"], n_bins=12, scale="minmax")
+    >>> s.X.shape, float(s.X.max())
+    ((10, 12), 1.0)
+    """
+    given = [x is not None for x in (pseudotime_key, pseudotime, root_cell)]
+    if sum(given) > 1:
+        msg = "Give only one of pseudotime_key, pseudotime and root_cell."
+        raise ValueError(msg)
+    scale = "none" if scale is None else scale
+    if scale not in SCALES:
+        msg = f"scale must be None or one of {SCALES}, got {scale!r}."
+        raise ValueError(msg)
+    adata = _as_anndata(data, gene_names)
+
+    if not any(given):
+        found = [k for k in PSEUDOTIME_KEYS if k in adata.obs]
+        if len(found) != 1:
+            msg = (
+                "No pseudotime given. Pass pseudotime_key (an obs column"
+                + (f": one of {found}" if found else "")
+                + ") or root_cell to compute diffusion pseudotime (--pseudotime-key or "
+                "--root-cell on the command line)."
+            )
+            raise ValueError(msg)
+        pseudotime_key = found[0]
+        logger.info("using obs[%r] as pseudotime", pseudotime_key)
+
+    kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
+    sub = adata[:, kept] if len(kept) < adata.n_vars else adata
+    if pseudotime_key is not None:
+        pt = _pseudotime_from_obs(adata, pseudotime_key)
+        source = pseudotime_key
+    elif pseudotime is not None:
+        pt = np.asarray(pseudotime, dtype=np.float64).ravel()
+        if pt.size != adata.n_obs:
+            msg = f"pseudotime has {pt.size} values but there are {adata.n_obs} cells."
+            raise ValueError(msg)
+        source = "given pseudotime"
+    else:
+        pt = compute_pseudotime(sub, root_cell, n_comps=n_comps)
+        source = "dpt_pseudotime"
+
+    good = np.isfinite(pt)
+    n_dropped = int((~good).sum())
+    if n_dropped:
+        msg = (
+            f"Dropped {n_dropped} of {len(pt)} cells whose pseudotime is infinite or missing "
+            "(cells not connected to the root in the neighbour graph, or NaN values)."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    if good.sum() < 2:
+        msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
+        raise ValueError(msg)
+    values = sub.layers[layer] if layer is not None else sub.X
+    values = _dense(values)[good]
+    pt_good = pt[good]
+    if n_bins is not None:
+        win = bin_average(values, pt_good, n_bins)
+    else:
+        win = window_average(values, pt_good, window_length, remainder)
+    labels, r = updown_labels(win.X)
+    flat = int(np.isnan(r).sum())
+    if flat:
+        logger.warning("%d genes are constant over the windows (label 2, r = NaN)", flat)
+    order = np.argsort(pt_good, kind="stable")
+    names = np.asarray(adata.obs_names)[good][order]
+    series = SingleCellSeries(
+        X=_scale(win.X, scale), genes=list(kept), labels=labels, correlations=r,
+        window_pseudotime=win.pseudotime, window_sizes=win.n_cells,
+        cell_names=[str(c) for c in names], cell_pseudotime=pt_good[order],
+        cell_window=win.window[order], n_cells_dropped=n_dropped, pseudotime_key=source,
+        scale=scale,
+    )  # fmt: skip
+    logger.info("%r", series)
+    return series
+
+
+# ------------------------------------------------------------------------------- data
+
+
+def _read_klein_csv(path: Path) -> tuple[list[str], np.ndarray]:
+    """Read one GSE65525 CSV: genes in rows, gene name first, then one count per cell."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, header=None, index_col=0)
+    frame.index = frame.index.astype(str)
+    return list(frame.index), frame.to_numpy(dtype=np.float64)
+
+
+def load_klein_esc(directory, genes_file=None):
+    """Load the mouse embryonic stem cell data of Klein et al. (2015) used in the paper.
+
+    inDrop counts of ES cells at days 0, 2, 4 and 7 after LIF withdrawal (GEO
+    GSE65525). Download these four files from GEO yourself and unpack them into
+    ``directory``: ``GSM1599494_ES_d0_main.csv``, ``GSM1599497_ES_d2_LIFminus.csv``,
+    ``GSM1599498_ES_d4_LIFminus.csv`` and ``GSM1599499_ES_d7_LIFminus.csv`` (genes in
+    rows, cells in columns, the gene name first, no header). The days are concatenated in
+    that order, as the original did.
+
+    Parameters
+    ----------
+    directory : str or PathLike
+        Folder holding the four CSV files (``.csv.gz`` is read too).
+    genes_file : str or PathLike, default=None
+        A gene list such as the original's ``esc_data/degenes_ES2.txt`` (732 differentially
+        expressed genes); the genes are kept in its order. All genes when None.
+
+    Returns
+    -------
+    anndata.AnnData
+        Cells x genes counts, ``obs["day"]`` (0, 2, 4 or 7) and obs_names
+        ``d<day>_<i>``. Follow with ``prepare(adata, root_cell=1)`` for the paper's
+        732 x 68 matrix.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the accession and the missing files when one is not in ``directory``.
+    """
+    _, anndata = _require_scanpy()
+    import pandas as pd
+
+    directory = Path(directory)
+    paths = {}
+    for day, name in KLEIN_ESC_FILES.items():
+        found = [directory / n for n in (name, name + ".gz") if (directory / n).is_file()]
+        paths[day] = found[0] if found else None
+    missing = [KLEIN_ESC_FILES[d] for d, p in paths.items() if p is None]
+    if missing:
+        msg = (
+            f"Missing {', '.join(missing)} in {str(directory)!r}. Download the Klein et al. "
+            f"ESC files from GEO accession {KLEIN_ESC_ACCESSION} "
+            f"(https://www.ncbi.nlm.nih.gov/geo/query/acc.cgi?acc={KLEIN_ESC_ACCESSION}) and "
+            f"unpack {', '.join(KLEIN_ESC_FILES.values())} there."
+        )
+        raise FileNotFoundError(msg)
+    blocks, days, names = [], [], None
+    for day, path in paths.items():
+        genes, counts = _read_klein_csv(path)
+        if names is None:
+            names = genes
+        elif genes != names:
+            msg = f"{path.name} lists different genes from {KLEIN_ESC_FILES[0]}."
+            raise ValueError(msg)
+        blocks.append(counts.T)  # (cells, genes)
+        days.extend([day] * counts.shape[1])
+    X = np.vstack(blocks)
+    obs = pd.DataFrame(
+        {"day": np.array(days, dtype=np.int64)},
+        index=[f"d{d}_{i}" for d, i in zip(days, _running_index(days), strict=True)],
+    )
+    adata = anndata.AnnData(X.astype(np.float32), obs=obs)
+    adata.var_names = names
+    if genes_file is not None:
+        kept = select_genes(adata, genes=read_gene_list(genes_file))
+        adata = adata[:, kept].copy()
+    logger.info("Klein ESC: %d cells x %d genes", adata.n_obs, adata.n_vars)
+    return adata
+
+
+def _running_index(days) -> list[int]:
+    seen: dict = {}
+    out = []
+    for d in days:
+        out.append(seen.get(d, 0))
+        seen[d] = out[-1] + 1
+    return out

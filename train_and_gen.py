@@ -1,0 +1,209 @@
+"""Train RVAgene on a data set, cluster its genes and generate new trajectories.
+
+    python train_and_gen.py demosim
+    python train_and_gen.py path/to/genes.csv --n-clusters 4 --latent-length 2 --seed 1
+
+The data set is a name under ``--data-dir`` (``data/<name>/<name>_TRAIN``, as written by
+``gen_synthetic_data.py``) or a path to a UCR-style file or a gene-named CSV/TSV (genes in
+rows, a header of time points, an optional ``label`` column). It writes
+
+    figs/z_run_<name>.png                 the latent means (2-D or 3-D; PCA beyond 3)
+    figs/clusters_<name>.png              the latent means coloured by K-means cluster
+    figs/generated_cluster_<name><i>.png  generated trajectories over the decoded centre
+    figs/loss_<name>.png                  the training and validation loss per epoch
+    results/<name>_model.pt               the fitted model (``rvagene.load``)
+    results/<name>_clusters.csv           gene, cluster (and the file's label)
+    results/<name>_config.json            the arguments of this run
+
+and prints ARI and NMI against the file's labels when they are real labels. Every model
+parameter is an option (``--hidden-size``, ``--block LSTM``, ...), with the estimator's
+defaults. Bad input ends with exit status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+
+from rvagene import RVAgene
+from rvagene._cli import OneLineParser, int_at_least, save_figure, write_config
+from rvagene._utils import atomic_open
+from rvagene.cluster import choose_n_clusters, cluster_latent, clustering_scores
+from rvagene.data import has_real_labels, load_dataset
+from rvagene.plotting import cluster_colors, plot_clusters, plot_generated, plot_latent, plot_loss
+
+matplotlib.use("Agg")  # figures go to files only; works without a display
+
+logger = logging.getLogger("train_and_gen")
+
+DATA_DIR = "data"
+FIGS_DIR = "figs"
+OUT_DIR = "results"
+SEED = 0
+N_GENERATE = 20  # trajectories generated per cluster, as in the original
+GENERATE_SCALE = 0.3  # variance of N(centre, scale * I), as in the original
+# Model options come from the estimator's signature, so defaults live in one place.
+MODEL_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(RVAgene.__init__).parameters.items()
+    if name not in ("self", "random_state", "verbose", "dload", "cuda", "log_file")
+}
+
+
+def _model_option_type(default):
+    if isinstance(default, bool):
+        return None
+    if isinstance(default, int):
+        return int
+    if isinstance(default, float):
+        return float
+    return str
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = OneLineParser(
+        prog="train_and_gen.py",
+        description="Train RVAgene, cluster genes in its latent space, generate trajectories.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("data", help="data set name under --data-dir, or a file path")
+    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
+    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path(OUT_DIR), help="folder for model, CSV, config"
+    )
+    parser.add_argument(
+        "--n-clusters",
+        type=int_at_least(1),
+        default=None,
+        help="K-means clusters (default: chosen by silhouette over 2-10)",
+    )
+    parser.add_argument(
+        "--cluster-method",
+        choices=("kmeans", "minibatch"),
+        default="kmeans",
+        help="KMeans with 10 starts, or the original MiniBatchKMeans(batch_size=6, max_iter=10)",
+    )
+    parser.add_argument("--n-generate", type=int_at_least(1), default=N_GENERATE)
+    parser.add_argument("--generate-scale", type=float, default=GENERATE_SCALE)
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (random_state)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    model = parser.add_argument_group("model parameters (RVAgene)")
+    for name, default in MODEL_DEFAULTS.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            model.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+        elif default is None:
+            model.add_argument(flag, type=int_at_least(1), default=None)
+        else:
+            model.add_argument(flag, type=_model_option_type(default), default=default)
+    model.add_argument("--log-file", default=None, help="training log, written to --out-dir")
+    return parser.parse_args(argv)
+
+
+def _dataset_name(data: str) -> str:
+    path = Path(data)
+    name = path.name
+    for suffix in ("_TRAIN", ".csv", ".tsv", ".txt", ".tab"):
+        name = name.removesuffix(suffix)
+    return name or "data"
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train, cluster, generate and write every output; return the scores."""
+    table = load_dataset(args.data, data_dir=args.data_dir)
+    name = _dataset_name(args.data)
+    X, n = table.X, table.X.shape[0]
+    genes = table.genes or [f"gene_{i}" for i in range(n)]
+    labelled = has_real_labels(table.labels)
+    logger.info("%s: %d genes x %d time points from %s", name, n, X.shape[1], table.source)
+
+    params = {k: getattr(args, k) for k in MODEL_DEFAULTS}
+    model = RVAgene(
+        **params,
+        log_file=args.log_file,
+        dload=str(args.out_dir),
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
+    model.fit(X)
+    logger.info("trained %d epochs (kept epoch %d)", model.n_iter_, model.best_epoch_)
+    Z = model.transform(X)
+
+    k = args.n_clusters
+    if k is None:
+        k, scores = choose_n_clusters(Z, range(2, min(10, n - 1) + 1), random_state=args.seed)
+        logger.info("chose %d clusters by silhouette: %s", k, _fmt_scores(scores))
+    if k > n:
+        msg = f"--n-clusters {k} is more than the {n} genes in {name}; use a smaller number."
+        raise ValueError(msg)
+    km = cluster_latent(Z, k, method=args.cluster_method, random_state=args.seed)
+    assignments = km.labels_
+    colors = cluster_colors(k)
+
+    result = {"n_clusters": k}
+    if labelled:
+        result.update(clustering_scores(table.labels, assignments))
+        print(f"{name}: ARI {result['ari']:.3f}  NMI {result['nmi']:.3f}  (k={k})")
+
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(args.out_dir / f"{name}_model.pt", overwrite=True)
+    with atomic_open(args.out_dir / f"{name}_clusters.csv", "w") as fh:
+        fh.write("gene,cluster" + (",label" if labelled else "") + "\n")
+        for i, gene in enumerate(genes):
+            extra = f",{table.labels[i]}" if labelled else ""
+            fh.write(f"{gene},{assignments[i]}{extra}\n")
+    write_config(args.out_dir / f"{name}_config.json", args)
+
+    latent_labels = table.labels if labelled else assignments
+    label_names = None
+    ax = plot_latent(Z, labels=latent_labels, label_names=label_names,
+                     title=f"{name}: latent means" + (" (true labels)" if labelled else ""))  # fmt: skip
+    save_figure(ax.figure, args.figs_dir / f"z_run_{name}.png")
+    ax = plot_clusters(Z, assignments, centres=km.cluster_centers_, colors=colors,
+                       title=f"{name}: K-means, k={k}")  # fmt: skip
+    save_figure(ax.figure, args.figs_dir / f"clusters_{name}.png")
+    ax = plot_loss({**model.history_, "best_epoch": model.best_epoch_ - 1},
+                   title=f"{name}: loss per gene")  # fmt: skip
+    save_figure(ax.figure, args.figs_dir / f"loss_{name}.png")
+
+    generated = model.generate(km.cluster_centers_, args.n_generate, args.generate_scale,
+                               random_state=args.seed)  # fmt: skip
+    centres = model.decode(km.cluster_centers_)
+    unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling]
+    for i in range(k):
+        ax = plot_generated(generated[i], centre_series=centres[i], color=colors[i],
+                            title=f"{name}: generated, cluster {i} "
+                                  f"({int((assignments == i).sum())} genes)")  # fmt: skip
+        ax.set(xlabel="time point", ylabel=unit)
+        save_figure(ax.figure, args.figs_dir / f"generated_cluster_{name}{i}.png")
+    return result
+
+
+def _fmt_scores(scores: dict) -> str:
+    return ", ".join(f"k={k}: {v:.3f}" for k, v in scores.items())
+
+
+def main(argv=None) -> int:
+    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    raise SystemExit(main())
