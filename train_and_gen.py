@@ -104,20 +104,39 @@ def parse_args(argv=None) -> argparse.Namespace:
         else:
             model.add_argument(flag, type=_model_option_type(default), default=default)
     model.add_argument("--log-file", default=None, help="training log, written to --out-dir")
+    cells = parser.add_argument_group("single-cell input (.h5ad; see rvagene.single_cell)")
+    cells.add_argument("--pseudotime-key", default=None, help="obs column with the pseudotime")
+    cells.add_argument(
+        "--root-cell", default=None, help="compute DPT from this cell (position or obs_name)"
+    )
+    cells.add_argument("--window-length", type=int_at_least(1), default=40,
+                       help="cells per window along pseudotime")  # fmt: skip
+    cells.add_argument("--n-bins", type=int_at_least(2), default=None,
+                       help="equal-frequency pseudotime bins instead of windows")  # fmt: skip
+    cells.add_argument("--genes", type=Path, default=None, metavar="FILE",
+                       help="genes to keep, one per line (default: all)")  # fmt: skip
     return parser.parse_args(argv)
 
 
 def _dataset_name(data: str) -> str:
     path = Path(data)
     name = path.name
-    for suffix in ("_TRAIN", ".csv", ".tsv", ".txt", ".tab"):
+    for suffix in ("_TRAIN", ".csv", ".tsv", ".txt", ".tab", ".h5ad"):
         name = name.removesuffix(suffix)
     return name or "data"
 
 
 def run(args: argparse.Namespace) -> dict:
     """Train, cluster, generate and write every output; return the scores."""
-    table = load_dataset(args.data, data_dir=args.data_dir)
+    if str(args.data).lower().endswith(".h5ad"):  # single cells -> windows along pseudotime
+        from rvagene.single_cell import prepare, read_gene_list
+
+        genes = read_gene_list(args.genes) if args.genes else None
+        table = prepare(args.data, genes=genes, pseudotime_key=args.pseudotime_key,
+                        root_cell=args.root_cell, window_length=args.window_length,
+                        n_bins=args.n_bins).to_table(source=args.data)  # fmt: skip
+    else:
+        table = load_dataset(args.data, data_dir=args.data_dir)
     name = _dataset_name(args.data)
     X, n = table.X, table.X.shape[0]
     genes = table.genes or [f"gene_{i}" for i in range(n)]
@@ -162,9 +181,8 @@ def run(args: argparse.Namespace) -> dict:
     write_config(args.out_dir / f"{name}_config.json", args)
 
     latent_labels = table.labels if labelled else assignments
-    label_names = None
-    ax = plot_latent(Z, labels=latent_labels, label_names=label_names,
-                     title=f"{name}: latent means" + (" (true labels)" if labelled else ""))  # fmt: skip
+    title = f"{name}: latent means" + (" (true labels)" if labelled else "")
+    ax = plot_latent(Z, labels=latent_labels, title=title)
     save_figure(ax.figure, args.figs_dir / f"z_run_{name}.png")
     ax = plot_clusters(Z, assignments, centres=km.cluster_centers_, colors=colors,
                        title=f"{name}: K-means, k={k}")  # fmt: skip

@@ -29,6 +29,7 @@ LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Los
           "huberloss": "HuberLoss"}  # fmt: skip
 SCALINGS = ("zscore", "minmax", "none")
 BALANCES = ("per-gene", "original")
+MIN_PATIENCE_STEPS = 200  # the stopping rule waits at least this many optimiser steps
 
 
 def _scale_params(X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +99,7 @@ class RVAgene(TransformerMixin, BaseEstimator):
 default="MSELoss"
         Elementwise reconstruction loss (an instance is copied and used with
         ``reduction="none"``).
-    kl_weight : float, default=1.0
+    kl_weight : float, default=0.1
         Weight of the KL term relative to the reconstruction term.
     loss_balance : {"per-gene", "original"}, default="per-gene"
         How the terms are reduced. ``"per-gene"``: reconstruction summed over time points and
@@ -126,12 +127,14 @@ default="MSELoss"
     validation_fraction : float, default=0.1
         Share of genes held out for early stopping.
     n_iter_no_change : int, default=10
-        Patience of the stopping rule, in epochs.
+        Patience of the stopping rule, in epochs, but never fewer epochs than make 200
+        optimiser steps: a small gene set has few steps per epoch, and a model that has not
+        yet left the initial plateau (output = the mean series) must not be stopped there.
     tol : float, default=1e-3
         Relative improvement that counts as progress for the stopping rule.
     lr_decay : float, default=0.5
         Multiply the learning rate by this factor when the monitored loss has not improved
-        for ``max(1, n_iter_no_change // 4)`` epochs (``ReduceLROnPlateau``); 1 disables it.
+        for a quarter of the stopping rule's patience (``ReduceLROnPlateau``); 1 disables it.
     cuda : bool, default=False
         The original switch: ``True`` means "use the GPU" (same as ``device="cuda"``).
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
@@ -156,6 +159,29 @@ default="MSELoss"
         kernels may be non-deterministic). Global random number generators are not touched.
     verbose : int, default=0
         Show a progress bar over epochs when > 0.
+
+    Notes
+    -----
+    How the defaults were chosen (measured on the demo data, 6 clusters x 20 genes x 100
+    points, with K-means on the latent means; the tables are in the README):
+
+    - ``loss_balance="per-gene"`` (reconstruction summed over time, KL over latent
+      dimensions, both averaged over genes) does not depend on the batch size, unlike the
+      original balance, under which the KL term is scaled down by about
+      batch x latent x time and the latent space is barely regularised.
+    - ``kl_weight=0.1``: with ``kl_weight=1`` (the plain ELBO) the mean-squared error acts
+      as a Gaussian likelihood of variance 0.5 on z-scored data, so the model explains much
+      of the signal as noise and leaves latent dimensions unused: on 3 sine-shaped clusters
+      x 15 genes x 25 points its loss stalled at 10.2 per gene with K-means ARI 0.57, while
+      ``kl_weight=0.1`` reached 4.3 and ARI 1.0 (200 epochs each). On the demo data both
+      reached ARI 0.98-1.0 over a grid of learning rates, batch sizes and hidden sizes.
+    - ``scaling="zscore"``: genes are grouped by the shape of their series, not their level;
+      without scaling the latent space of the raw ESC matrix does not separate up- from
+      down-regulated genes (the original's K-means ARI 0.10).
+    - ``block="GRU"``, ``hidden_size=64``, ``latent_length=3``, ``batch_size=32``,
+      ``learning_rate=0.01``: ARI >= 0.95 was reached after 3-4 epochs; training goes on
+      while the held-out genes' loss improves (reconstruction keeps improving for about 100
+      epochs), then the best weights are restored.
 
     Attributes
     ----------
@@ -208,7 +234,7 @@ default="MSELoss"
         dropout_rate: float = 0.0,
         optimizer: str = "Adam",
         loss: str | nn.Module = "MSELoss",
-        kl_weight: float = 1.0,
+        kl_weight: float = 0.1,
         loss_balance: str = "per-gene",
         scaling: str = "zscore",
         block: str = "GRU",
@@ -446,12 +472,16 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         criterion = self._make_criterion()
         opt_cls = OPTIMIZERS[str(self.optimizer).lower()]
         optimizer = opt_cls(module.parameters(), lr=self.learning_rate)
+        batch_size = int(self.batch_size)
+        # Patience counts epochs, but never fewer than MIN_PATIENCE_STEPS optimiser steps:
+        # small gene sets have few steps per epoch and must not stop on the initial plateau.
+        steps_per_epoch = math.ceil(X_train.shape[0] / batch_size)
+        patience = max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
         scheduler = None
         if self.lr_decay < 1:
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, factor=self.lr_decay, patience=max(1, self.n_iter_no_change // 4)
+                optimizer, factor=self.lr_decay, patience=max(1, patience // 4)
             )
-        batch_size = int(self.batch_size)
         log_fh = self._log_writer()
 
         def log(line: str) -> None:
@@ -509,7 +539,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                     reference, stall = monitored, 0
                 else:
                     stall += 1
-                    if self.early_stopping and stall >= self.n_iter_no_change:
+                    if self.early_stopping and stall >= patience:
                         break
         finally:
             bar.close()
