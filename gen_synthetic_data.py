@@ -24,7 +24,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from rvagene._cli import OneLineParser, int_at_least, save_figure, write_config
+from rvagene._cli import OneLineParser, int_at_least, save_figure, setup_logging, write_config
 from rvagene.data import write_ucr
 from rvagene.plotting import cluster_colors, plot_series
 from rvagene.simulate import simulate, time_grid
@@ -156,5 +156,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    setup_logging()
     raise SystemExit(main())

@@ -23,6 +23,7 @@ defaults. Bad input ends with exit status 2 and one line on stderr.
 from __future__ import annotations
 
 import argparse
+import csv
 import inspect
 import logging
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 import matplotlib
 
 from rvagene import RVAgene
-from rvagene._cli import OneLineParser, int_at_least, save_figure, write_config
+from rvagene._cli import OneLineParser, int_at_least, save_figure, setup_logging, write_config
 from rvagene._utils import atomic_open
 from rvagene.cluster import choose_n_clusters, cluster_latent, clustering_scores
 from rvagene.data import has_real_labels, load_dataset
@@ -114,7 +115,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     cells.add_argument("--n-bins", type=int_at_least(2), default=None,
                        help="equal-frequency pseudotime bins instead of windows")  # fmt: skip
     cells.add_argument("--genes", type=Path, default=None, metavar="FILE",
-                       help="genes to keep, one per line (default: all)")  # fmt: skip
+                       help="genes to keep, one per line (None: all genes)")  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -151,6 +152,10 @@ def run(args: argparse.Namespace) -> dict:
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     )
+    if args.n_clusters is not None and args.n_clusters > n:
+        msg = (f"--n-clusters {args.n_clusters} is more than the {n} genes in {name}; "
+               "use a smaller number.")  # fmt: skip
+        raise ValueError(msg)
     model.fit(X)
     logger.info("trained %d epochs (kept epoch %d)", model.n_iter_, model.best_epoch_)
     Z = model.transform(X)
@@ -173,11 +178,12 @@ def run(args: argparse.Namespace) -> dict:
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     model.save(args.out_dir / f"{name}_model.pt", overwrite=True)
-    with atomic_open(args.out_dir / f"{name}_clusters.csv", "w") as fh:
-        fh.write("gene,cluster" + (",label" if labelled else "") + "\n")
+    table_path = args.out_dir / f"{name}_clusters.csv"
+    with atomic_open(table_path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")  # quotes names that hold commas or quotes
+        writer.writerow(["gene", "cluster", *(["label"] if labelled else [])])
         for i, gene in enumerate(genes):
-            extra = f",{table.labels[i]}" if labelled else ""
-            fh.write(f"{gene},{assignments[i]}{extra}\n")
+            writer.writerow([gene, assignments[i], *([table.labels[i]] if labelled else [])])
     write_config(args.out_dir / f"{name}_config.json", args)
 
     latent_labels = table.labels if labelled else assignments
@@ -216,6 +222,9 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. an output folder that cannot be written
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted; files already written are complete", file=sys.stderr)
         return 130
@@ -223,5 +232,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    setup_logging()
     raise SystemExit(main())

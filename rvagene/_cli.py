@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
+import warnings
 from pathlib import Path
 
 from ._utils import atomic_open, atomic_path
@@ -19,6 +21,21 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Send progress messages to stdout and show each warning as one line on stderr.
+
+    stderr is kept for problems, so a run that fails leaves exactly one ``error: ...`` line
+    there (plus a ``warning: ...`` line per warning, such as CUDA falling back to the CPU).
+    """
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stdout)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"warning: {text}", file=file or sys.stderr)
+
+    warnings.showwarning = show
 
 
 def int_at_least(minimum: int):

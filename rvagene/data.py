@@ -14,6 +14,7 @@ partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import sys
 import warnings
@@ -120,10 +121,91 @@ def as_time_series(X, dtype=None) -> np.ndarray:
     return arr.astype(dtype, copy=False)
 
 
+def explain_input_error(err: Exception, X=None) -> str:
+    """Turn a ValueError from validating ``X`` into one line that names the problem and fix.
+
+    scikit-learn's input checks word their errors for tables of samples x features; this
+    rephrases the common ones for series (genes x time points). The phrases scikit-learn's
+    own estimator checks look for ("X has 3 features, but ... is expecting 4 features as
+    input", "Reshape your data", "inf", "Complex data not supported") are kept.
+
+    Parameters
+    ----------
+    err : Exception
+        The error raised by ``validate_data`` (or numpy) on ``X``.
+    X : array-like, optional
+        The input, used to locate a bad value and to report its shape.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> explain_input_error(ValueError("could not convert string to float: 'Sox2'"))
+    "X holds a non-numeric value ('Sox2'). Convert it to numbers; if the first column holds \
+gene names or labels, leave it out (X[:, 1:]) or read the file with rvagene.read_table."
+    """
+    text = " ".join(str(err).split())
+    shape = None
+    try:
+        shape = np.shape(X) if X is not None else None
+    except ValueError:  # ragged nested lists
+        pass
+    if "inhomogeneous" in text or "setting an array element with a sequence" in text:
+        return (
+            "X is ragged: its series have different numbers of time points. Resample or trim "
+            "them to one length (NaN marks a missing value)."
+        )
+    if "0 sample(s)" in text or "0 feature(s)" in text:
+        return f"{text} X is empty: pass at least one series with at least 2 time points."
+    if shape is not None and 0 in shape:
+        return f"X is empty (shape {shape}). Pass at least one series with at least 2 time points."
+    if "could not convert" in text:
+        value = text.split(":", 1)[1].strip() if ":" in text else "?"
+        value = value.removeprefix("np.str_(").removesuffix(")")
+        return (
+            f"X holds a non-numeric value ({value}). Convert it to numbers; if the first column "
+            "holds gene names or labels, leave it out (X[:, 1:]) or read the file with "
+            "rvagene.read_table."
+        )
+    if "infinity" in text:
+        where = ""
+        try:
+            bad = np.argwhere(np.isinf(np.asarray(X, dtype=np.float64)))
+            where = f" (first at index {tuple(int(i) for i in bad[0])})" if len(bad) else ""
+        except (TypeError, ValueError):
+            pass
+        return (
+            f"X contains inf or a value too large for float64{where}. Replace it with a "
+            "finite value, or with NaN to mark it missing (NaN is left out of the loss)."
+        )
+    if "Expected 2D array, got 1D array" in text or "Expected 2D array, got scalar" in text:
+        return (
+            f"X is 1-D (shape {shape}); RVAgene needs (n_series, n_timepoints) or "
+            "(n_series, n_timepoints, n_dims). Reshape your data: one series is "
+            "X.reshape(1, -1)."
+        )
+    if "features, but" in text and "is expecting" in text:
+        return (
+            f"{text.rstrip('.')} (time points per series). Resample X to the fitted number of "
+            "time points, or refit on data of this length."
+        )
+    return text
+
+
 def _univariate(X) -> np.ndarray:
+    """X for a file: 2-D float64, finite or NaN (NaN is written as a missing value)."""
     arr = as_time_series(X, dtype=np.float64)
     if arr.shape[2] != 1:
         msg = f"Files hold one value per time point, but X has shape {arr.shape}. Split the dims."
+        raise ValueError(msg)
+    if np.isinf(arr).any():
+        i, j, _ = np.argwhere(np.isinf(arr))[0]
+        msg = (
+            f"X[{i}, {j}] is {arr[i, j, 0]}; files hold finite values, with NaN for missing "
+            "ones. Replace the infinite values first."
+        )
         raise ValueError(msg)
     return arr[:, :, 0]
 
@@ -144,18 +226,52 @@ def _numbers(cells: list[str]) -> np.ndarray | None:
     return None if None in values else np.array(values, dtype=np.float64)
 
 
-def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
-    """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long."""
-    if not Path(path).is_file():
+def _read_text(path) -> str:
+    """The text of a file (UTF-8, with or without a byte-order mark), or a clear error."""
+    path = Path(path)
+    if path.is_dir():
+        msg = f"{str(path)!r} is a folder, not a data file. Give the path of a file in it."
+        raise ValueError(msg)
+    if not path.is_file():
         msg = f"No such file: {str(path)!r}. Check the path, or the folder you run from."
         raise FileNotFoundError(msg)
-    with open(path, newline="") as fh:
-        lines = fh.read().splitlines()
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return fh.read()
+    except UnicodeDecodeError as err:
+        msg = (
+            f"{path} is not UTF-8 text (byte {err.start} cannot be decoded); it may be a binary "
+            "file. Give a text table, saved as UTF-8 (in Excel: 'CSV UTF-8')."
+        )
+        raise ValueError(msg) from None
+
+
+def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
+    """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long.
+
+    Cells are stripped of surrounding whitespace; quoted cells (as written by the ``csv``
+    module) may hold separators, quotes and line breaks.
+    """
+    text = _read_text(path)
+    if "\x00" in text:
+        msg = f"{path} contains NUL bytes; it is not a text table. Give a CSV/TSV or UCR file."
+        raise ValueError(msg)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if sep is None:  # comma, else tab, else runs of whitespace, judged from the first line
         first = next((line for line in lines if line.strip()), "")
         sep = "," if "," in first else "\t" if "\t" in first else " "
-    rows = [line.split() for line in lines] if sep == " " else csv.reader(lines, delimiter=sep)
-    rows = [(i, [c.strip() for c in r]) for i, r in enumerate(rows, 1) if "".join(r).strip()]
+    if sep == " ":
+        numbered = [(i, line.split()) for i, line in enumerate(lines, 1)]
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        numbered = []
+        try:
+            for cells in reader:
+                numbered.append((reader.line_num, cells))
+        except csv.Error as err:
+            msg = f"{path}, line {reader.line_num + 1}: {err}. Check the quotes in that line."
+            raise ValueError(msg) from None
+    rows = [(i, [c.strip() for c in r]) for i, r in numbered if "".join(r).strip()]
     if not rows:
         msg = f"{path} is empty. Give a file with one series per line."
         raise ValueError(msg)
@@ -171,18 +287,30 @@ def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
 
 
 def _parse(rows, where) -> np.ndarray:
-    """Parse all cells as floats; ``where(row_index, column_index)`` names a bad cell."""
+    """Parse all cells as floats; ``where(row_index, column_index)`` names a bad cell.
+
+    Missing cells become NaN; a non-numeric or infinite value is an error naming its place.
+    """
     try:  # fast path: numpy parses every cell
-        return np.array([cells for _, cells in rows], dtype=np.float64)
+        out = np.array([cells for _, cells in rows], dtype=np.float64)
     except ValueError:  # missing values or a bad cell: go cell by cell
-        pass
-    out = [_numbers(cells) for _, cells in rows]
-    for r, (_, cells) in enumerate(rows):
-        if out[r] is None:
-            col = next(j for j, c in enumerate(cells) if _number(c) is None)
-            msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. Fix or remove it."
-            raise ValueError(msg)
-    return np.array(out)
+        out = None
+    if out is None:
+        parsed = [_numbers(cells) for _, cells in rows]
+        for r, (_, cells) in enumerate(rows):
+            if parsed[r] is None:
+                col = next(j for j, c in enumerate(cells) if _number(c) is None)
+                msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. Fix or remove it."
+                raise ValueError(msg)
+        out = np.array(parsed)
+    if np.isinf(out).any():
+        r, col = np.argwhere(np.isinf(out))[0]
+        msg = (
+            f"Infinite value {rows[r][1][col]!r} at {where(r, col)}. Replace it with a finite "
+            "number, or leave the cell empty (or NA) to mark it missing."
+        )
+        raise ValueError(msg)
+    return out
 
 
 def _check_timepoints(n: int, path) -> None:
@@ -219,8 +347,9 @@ def read_ucr(path, delimiter: str | None = None) -> tuple[np.ndarray, np.ndarray
     if bad.size:
         msg = (
             f"{path}: line {rows[bad[0]][0]} has label {rows[bad[0]][1][0]!r}, not an integer. "
-            "The first column of a UCR file must be the label; for files without labels use "
-            "read_table / a gene-named CSV."
+            "The first column of a UCR file must be the label (an integer); for series without "
+            "labels use a gene-named CSV (a header line 'gene,t0,t1,...', then each gene's "
+            "name and values; see read_table)."
         )
         raise ValueError(msg)
     logger.debug("read %d series x %d time points from %s", len(data), data.shape[1] - 1, path)
@@ -262,7 +391,7 @@ def write_ucr(path, X, labels=None) -> None:
             "e.g. labels = np.unique(labels, return_inverse=True)[1]."
         )
         raise ValueError(msg)
-    with atomic_open(path, "w") as fh:
+    with atomic_open(path, "w", encoding="utf-8") as fh:
         for label, row in zip(labels.tolist(), X.tolist(), strict=True):
             fh.write(",".join([str(int(label)), *map(_fmt, row)]) + "\n")
 
@@ -364,6 +493,14 @@ def read_table(
     time_labels = [header[j] for j in cols]
     times = _numbers(time_labels)
     times = times if times is not None and np.isfinite(times).all() else None
+    if times is not None and (np.diff(times) < 0).any():
+        msg = (
+            f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
+            "its time points decrease, so it looks like a gene's values. "
+            "Add a header line such as 'gene,t0,t1,...' above the genes (or put the time "
+            "columns in increasing order)."
+        )
+        raise ValueError(msg)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
     if dupes:
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
@@ -405,12 +542,24 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
         return str(v) if isinstance(v, str) else "NA" if np.isnan(v) else _fmt(v)
 
     labels = None if labels is None else _labels_for(labels, n).tolist()
-    with atomic_open(path, "w", newline="") as fh:
-        writer = csv.writer(fh, delimiter=_table_sep(path, sep) or ",", lineterminator="\n")
-        writer.writerow(["gene", *(["label"] if labels is not None else []), *map(cell, times)])
+    # The csv module quotes a cell holding a character of its line terminator, so with "\r\n"
+    # it quotes names holding "\r" or "\n"; each row then ends in "\n" alone.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=_table_sep(path, sep) or ",", lineterminator="\r\n")
+
+    def line(cells) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()[:-2] + "\n"
+
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(line(["gene", *(["label"] if labels is not None else []), *map(cell, times)]))
         for i, row in enumerate(X.tolist()):
-            writer.writerow(
-                [genes[i], *([cell(labels[i])] if labels is not None else []), *map(cell, row)]
+            fh.write(
+                line(
+                    [genes[i], *([cell(labels[i])] if labels is not None else []), *map(cell, row)]
+                )
             )
 
 
@@ -435,23 +584,38 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     if path.suffix.lower() == ".h5ad":
         msg = f"{path} is an AnnData file; turn it into series with rvagene.single_cell first."
         raise ValueError(msg)
+    root = Path(data_dir)
+    names = sorted(d.name for d in root.glob("*") if (d / f"{d.name}_TRAIN").is_file())
+    available = f"Datasets in {str(data_dir)!r}: {', '.join(names) or 'none'}."
     if path.is_dir():
+        if not (path / f"{path.name}_TRAIN").is_file():
+            files = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
+            msg = (
+                f"{str(path)!r} is a folder without {path.name}_TRAIN (it holds: "
+                f"{', '.join(files[:8]) or 'nothing'}). Give a data file's path, or a dataset "
+                f"name. {available}"
+            )
+            raise FileNotFoundError(msg)
         path = path / f"{path.name}_TRAIN"
     elif not path.is_file():
-        path = Path(data_dir) / str(name_or_path) / f"{name_or_path}_TRAIN"
-    if not path.is_file():
-        root = Path(data_dir)
-        names = sorted(d.name for d in root.glob("*") if (d / f"{d.name}_TRAIN").is_file())
-        msg = (
-            f"No dataset {str(name_or_path)!r}: it is not a file and {path} does not exist. "
-            f"Datasets in {str(data_dir)!r}: {', '.join(names) or 'none'}. Run `python "
-            f"gen_synthetic_data.py {name_or_path}` to simulate it, or give a file's path."
-        )
-        raise FileNotFoundError(msg)
-    with open(path) as fh:
-        first = next((line for line in fh if line.strip()), "")
+        looks_like_path = path.suffix != "" or len(path.parts) > 1
+        candidate = root / str(name_or_path) / f"{name_or_path}_TRAIN"
+        if looks_like_path or not candidate.is_file():
+            hint = (
+                f"Check the path (relative paths start at {str(Path.cwd())!r})."
+                if looks_like_path
+                else f"Run `python gen_synthetic_data.py {name_or_path}` to simulate it, or "
+                "give a file's path."
+            )
+            msg = (
+                f"No dataset {str(name_or_path)!r}: there is no such file and no "
+                f"{candidate}. {available} {hint}"
+            )
+            raise FileNotFoundError(msg)
+        path = candidate
+    first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
-    if all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
+    if cells and all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
         X, labels = read_ucr(path)
         return TimeSeriesTable(X, None, None, None, labels, str(path))
     return read_table(path)

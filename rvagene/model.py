@@ -6,6 +6,7 @@ import copy
 import logging
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def _scale_params(X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(msg)
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
     return centre, scale
+
+
+def _all_finite(module: nn.Module) -> bool:
+    """Whether every weight of ``module`` is finite (one device synchronisation)."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in module.parameters()]).all())
 
 
 def _input_ndim(X) -> int:
@@ -358,12 +364,15 @@ default="MSELoss"
 
     def _validate(self, X, reset: bool) -> tuple[np.ndarray, np.dtype]:
         """Check X and return it as float (n, time, features), plus the output dtype."""
-        from .data import as_time_series
+        from .data import as_time_series, explain_input_error
 
         if isinstance(X, torch.utils.data.Dataset) or torch.is_tensor(X):
             X = as_time_series(X)
-        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
-                          dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
+        try:
+            X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
+                              dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
+        except ValueError as err:
+            raise ValueError(explain_input_error(err, X)) from err
         if X.ndim > 3:
             msg = f"X must be 2-D (genes, time) or 3-D (genes, time, features), got {X.ndim}-D."
             raise ValueError(msg)
@@ -494,9 +503,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         if X_val is not None:
             history.update(val_loss=[], val_reconstruction=[], val_kl=[])
         best, best_epoch, best_state, stall = math.inf, 0, None, 0
+        good_state, good_epoch = self._snapshot(), 0  # the last finite weights: initial ones
         reference = math.inf
         bar = tqdm(range(1, int(self.n_epochs) + 1), desc="RVAgene", unit="epoch",
-                   disable=not self.verbose, leave=False)  # fmt: skip
+                   disable=None if self.verbose else True, leave=False)  # fmt: skip
         try:
             for epoch in bar:
                 stats = _train.train_epoch(
@@ -505,20 +515,26 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                     max_grad_norm=self.max_grad_norm if self.clip else None,
                     print_every=self.print_every, log=log, epoch=epoch,
                 )  # fmt: skip
-                if not math.isfinite(stats["loss"]):
-                    self._restore(best_state)
-                    self.n_iter_ = epoch
-                    msg = (f"The training loss became non-finite at epoch {epoch}; the weights "
-                           f"of epoch {best_epoch} were restored. Lower learning_rate, keep "
-                           "clip=True, or check the input for extreme values.")  # fmt: skip
-                    raise FloatingPointError(msg)
-                for key, value in stats.items():
-                    history[key].append(value)
-                monitored = stats["loss"]
-                if X_val is not None:
+                val = None
+                if X_val is not None and math.isfinite(stats["loss"]):
                     val = _train.evaluate(module, X_val, m_val, criterion,
                                           batch_size=max(batch_size, 256),
                                           kl_weight=self.kl_weight)  # fmt: skip
+                if not (math.isfinite(stats["loss"]) and _all_finite(module)
+                        and (val is None or math.isfinite(val["loss"]))):  # fmt: skip
+                    module.load_state_dict(good_state)
+                    self.n_iter_ = epoch
+                    kept = (f"the weights of epoch {good_epoch}" if good_epoch
+                            else "the initial weights")  # fmt: skip
+                    msg = (f"The training loss became non-finite at epoch {epoch}; {kept} were "
+                           "restored. Lower learning_rate, keep clip=True, or check the input "
+                           "for extreme values.")  # fmt: skip
+                    raise FloatingPointError(msg)
+                good_state, good_epoch = self._snapshot(), epoch
+                for key, value in stats.items():
+                    history[key].append(value)
+                monitored = stats["loss"]
+                if val is not None:
                     for key, value in val.items():
                         history[f"val_{key}"].append(value)
                     monitored = val["loss"]
@@ -530,9 +546,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 if monitored < best:  # keep the best weights, however small the gain
                     best, best_epoch = monitored, epoch
                     if self.early_stopping:
-                        best_state = {
-                            k: v.detach().clone() for k, v in module.state_dict().items()
-                        }
+                        best_state = good_state  # a fresh copy each epoch, never modified
                 if not math.isfinite(reference) or monitored < reference - self.tol * abs(
                     reference
                 ):
@@ -550,6 +564,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self.best_epoch_ = best_epoch if self.early_stopping else self.n_iter_
         self.history_ = history
         self.loss_curve_ = list(history["loss"])
+
+    def _snapshot(self) -> dict:
+        """A copy of the network's weights."""
+        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
 
     def _restore(self, state) -> None:
         if state is not None:
@@ -721,11 +739,18 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         try:
             payload = torch.load(path, map_location=target, weights_only=True)
         except Exception as err:  # noqa: BLE001 (any failure means: not our file)
-            msg = (f"{path} is not an rvagene model file (or carries code, which is refused): "
-                   f"{str(err).splitlines()[0] if str(err) else type(err).__name__}")  # fmt: skip
+            text = str(err)
+            code = re.search(r"GLOBAL ([\w.]+)", text)  # torch names what it refused
+            if code or "Weights only load failed" in text:
+                what = code.group(1) if code else "objects other than tensors"
+                why = f"it carries code ({what}), which is refused and not run"
+            else:
+                why = f"it cannot be read ({type(err).__name__})"
+            msg = f"{path} is not an rvagene model file: {why}. Give a file written by save()."
             raise ValueError(msg) from None
         if not isinstance(payload, dict) or "format_version" not in payload:
-            msg = f"{path} is not an rvagene model file (no format_version)."
+            msg = (f"{path} is not an rvagene model file (no format_version). Give a file "
+                   "written by save().")  # fmt: skip
             raise ValueError(msg)
         if payload["format_version"] != FORMAT_VERSION:
             msg = (f"{path} has model format {payload['format_version']}; this rvagene reads "

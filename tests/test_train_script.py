@@ -34,15 +34,26 @@ def dataset(tmp_path):
 
 
 def _dirs(tmp_path):
-    return ["--data-dir", str(tmp_path / "data"), "--figs-dir", str(tmp_path / "figs"),
-            "--out-dir", str(tmp_path / "out")]
+    return [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--figs-dir",
+        str(tmp_path / "figs"),
+        "--out-dir",
+        str(tmp_path / "out"),
+    ]
 
 
 def test_writes_every_output(script, dataset, capsys):
     assert script.main(["toy", "--n-clusters", "3", *TINY, *_dirs(dataset)]) == 0
     figs, out = dataset / "figs", dataset / "out"
-    for name in ("z_run_toy.png", "clusters_toy.png", "loss_toy.png",
-                 "generated_cluster_toy0.png", "generated_cluster_toy2.png"):
+    for name in (
+        "z_run_toy.png",
+        "clusters_toy.png",
+        "loss_toy.png",
+        "generated_cluster_toy0.png",
+        "generated_cluster_toy2.png",
+    ):
         assert (figs / name).stat().st_size > 1000, name
     assert not (figs / "generated_cluster_toy3.png").exists()
     rows = (out / "toy_clusters.csv").read_text().splitlines()
@@ -101,7 +112,9 @@ def test_bad_input_is_one_line_exit_2(script, dataset, capsys, argv, message):
 def test_bad_option_from_the_command_line_no_traceback(dataset):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "train_and_gen.py"), "toy", "--n-clusters", "zero"],
-        capture_output=True, text=True, cwd=dataset,
+        capture_output=True,
+        text=True,
+        cwd=dataset,
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1

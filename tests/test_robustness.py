@@ -1,0 +1,726 @@
+"""Robustness: bad input gives a clear error, missing values, numerical faults, safe files.
+
+One test (or parametrized case) per row of docs/robustness.md. The scripts are run as their
+own processes, entering through ``if __name__ == "__main__"``: one real interpreter per
+script checks the plain command line, and the other command lines are forked from a
+process that has imported torch once (:class:`ScriptRunner`), because a fresh interpreter
+spends 2-5 s of CPU importing torch, scikit-learn and matplotlib.
+"""
+
+import contextlib
+import csv
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
+
+from rvagene import RVAgene, load, simulate
+from rvagene import _train as train_module
+from rvagene.data import (
+    _MISSING,
+    _number,
+    load_dataset,
+    read_table,
+    read_ucr,
+    write_table,
+    write_ucr,
+)
+from rvagene.network import RVAE, rvae_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = dict(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
+TINY = ["--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
+NO_GPU = not torch.cuda.is_available()
+
+
+# --------------------------------------------------------------------------- script runner
+
+_SERVER = textwrap.dedent(
+    """
+    import json, os, runpy, sys, traceback
+    root = sys.argv[1]
+    sys.path.insert(0, root)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot, sklearn.cluster, torch  # noqa: the slow imports, done once
+    import rvagene, rvagene._cli, rvagene.cluster, rvagene.plotting, rvagene.simulate  # noqa
+    print("ready", flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:  # the child runs the script as `python <script> <argv>` would
+            code = 1
+            try:
+                os.chdir(job["cwd"])
+                for fd, name in ((1, "stdout"), (2, "stderr")):
+                    os.dup2(os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+                sys.argv = [job["script"], *job["argv"]]
+                try:
+                    runpy.run_path(os.path.join(root, job["script"]), run_name="__main__")
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+                    if not isinstance(exc.code, int | None):
+                        print(exc.code, file=sys.stderr)
+                except BaseException:
+                    traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"code": os.waitstatus_to_exitcode(status)}), flush=True)
+    """
+)
+
+
+class ScriptRunner:
+    """Run ``python <script> <argv>`` in forked children of one pre-imported interpreter."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(ROOT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def start(self, script, argv, cwd):
+        """Start a run; return its pid (call :meth:`wait` next)."""
+        self.cwd = Path(cwd)
+        job = {"script": script, "argv": [str(a) for a in argv], "cwd": str(cwd),
+               "stdout": str(self.cwd / ".stdout"),
+               "stderr": str(self.cwd / ".stderr")}  # fmt: skip
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["pid"]
+
+    def wait(self):
+        """Return (exit status, stdout, stderr); a killed run has status -signal."""
+        code = json.loads(self.proc.stdout.readline())["code"]
+        return code, (self.cwd / ".stdout").read_text(), (self.cwd / ".stderr").read_text()
+
+    def run(self, script, argv, cwd):
+        self.start(script, argv, cwd)
+        return self.wait()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def runner():
+    if not hasattr(os, "fork") or sys.platform != "linux":
+        pytest.skip("the forking script runner needs Linux")
+    r = ScriptRunner()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A folder with data/toy (24 genes x 12 points, 3 clusters) and problem files."""
+    root = tmp_path_factory.mktemp("work")
+    X, y = simulate(n_clusters=3, genes_per_cluster=8, sequence_length=12, random_state=0)
+    write_ucr(root / "data" / "toy" / "toy_TRAIN", X, y)
+    files = {
+        "empty.csv": "",
+        "ragged.csv": "gene,t0,t1,t2\na,1,2,3\nb,1,2\n",
+        "nonnum.csv": "gene,t0,t1\na,1,x\nb,2,3\n",
+        "inf.csv": "gene,t0,t1,t2\na,1,inf,2\nb,1,2,3\n",
+        "one.csv": "gene,t0\na,1\nb,2\n",
+        "nolabel_TRAIN": "0.5,1,2\n1.5,2,3\n",
+        "noheader.csv": "Sox2,1.5,0.2,3\nNanog,4,5,6\nKlf4,1,2,1\n",
+        "latin1.csv": "gene,t0,t1\nB\xe9b\xe9,1,2\n",
+    }
+    for name, text in files.items():
+        (root / name).write_bytes(text.encode("latin-1"))
+    (root / "adir").mkdir()
+    (root / "adir" / "notes.txt").write_text("x")
+    # messy.csv: string labels and gene names with commas and quotes, 10 % of values missing
+    labels = np.array(["up", "down, late", 'say "hi"'])[y]
+    genes = [f"Gene{i}, iso" if i % 5 == 0 else f"G{i}" for i in range(len(X))]
+    gaps = np.where(np.random.default_rng(0).random(X.shape) < 0.1, np.nan, X)
+    write_table(root / "messy.csv", gaps, genes=genes, times=np.arange(12), labels=labels)
+    text = (root / "messy.csv").read_text().replace(",NA", ",", 5)  # some blank cells too
+    (root / "messy.csv").write_text(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def messy_run(runner, work):
+    """train_and_gen.py on messy.csv, asking for CUDA: (exit status, stdout, stderr)."""
+    argv = [*TINY, "messy.csv", "--n-clusters", "3", "--device", "cuda", *_dirs(work, "messy")]
+    return runner.run("train_and_gen.py", argv, work)
+
+
+def _dirs(root, tag):
+    return ["--data-dir", root / "data", "--figs-dir", root / f"figs_{tag}",
+            "--out-dir", root / f"out_{tag}"]  # fmt: skip
+
+
+def _one_error_line(code, err, status=2):
+    assert code == status, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(("error: ", "train_and_gen.py: error: ")), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- 1. bad input
+# Each case: the script's argv (data first) and a regex its one stderr line must match.
+
+SCRIPT_ERRORS = {
+    "unknown name": (["nosuch"], r"No dataset 'nosuch'.*Datasets in .*: toy\..*"
+                     r"gen_synthetic_data.py nosuch"),
+    "missing path": (["missing.csv"], r"no such file.*Datasets in .*toy.*Check the path"),
+    "folder": (["adir"], r"'adir' is a folder without adir_TRAIN \(it holds: notes.txt\)"),
+    "empty file": (["empty.csv"], r"empty.csv is empty\. Give a file with one series per line"),
+    "ragged": (["ragged.csv"], r"line 3 has 3 columns but line 1 has 4\. Give every row"),
+    "non-numeric": (["nonnum.csv"], r"Non-numeric value 'x' at nonnum.csv: gene 'a' \(line 2\), "
+                    r"column 't1'\. Fix or remove it"),
+    "inf": (["inf.csv"], r"Infinite value 'inf' at inf.csv: gene 'a' \(line 2\), column 't1'\. "
+            r"Replace it with a finite number, or leave the cell empty"),
+    "one time point": (["one.csv"], r"1 time point\(s\) per series; at least 2 are needed"),
+    "first column not a label": (["nolabel_TRAIN"], r"line 1 has label '0.5', not an integer\. "
+                                 r"The first column of a UCR file must be the label"),
+    "no header": (["noheader.csv"], r"its time points decrease, so it looks like a gene's "
+                  r"values\. Add a header line"),
+    "not UTF-8": (["latin1.csv"], r"is not UTF-8 text .*saved as UTF-8"),
+    "unknown optimizer": (["toy", "--optimizer", "adagrad"], r"Unknown optimizer 'adagrad'; "
+                          r"use one of 'Adam', 'AdamW', 'SGD'"),
+    "unknown loss": (["toy", "--loss", "ReconLoss"], r"Unknown loss 'ReconLoss'; use 'MSELoss'"),
+    "unknown block": (["toy", "--block", "RNN"], r"Unknown block 'RNN'; use 'GRU' or 'LSTM'"),
+    "unknown device": (["toy", "--device", "tpu"], r"Unknown device 'tpu'\. Use 'auto', 'cpu'"),
+    "batch_size 0": (["toy", "--batch-size", "0"], r"batch_size must be an integer >= 1, got 0"),
+    "latent_length 0": (["toy", "--latent-length", "0"], r"latent_length must be an integer"),
+    "hidden_size 0": (["toy", "--hidden-size", "0"], r"hidden_size must be an integer >= 1"),
+    "n_epochs 0": (["toy", "--n-epochs", "0"], r"n_epochs must be an integer >= 1, got 0"),
+    "n_clusters > genes": (["toy", "--n-clusters", "50"], r"--n-clusters 50 is more than the "
+                           r"24 genes in toy; use a smaller number"),
+    "n_clusters 0": (["toy", "--n-clusters", "0"], r"argument --n-clusters: expected an integer "
+                     r">= 1, got '0'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(SCRIPT_ERRORS))
+def test_script_bad_input_one_line_exit_2(runner, work, case):
+    argv, pattern = SCRIPT_ERRORS[case]
+    # tiny settings first, so that a bad model option given by the case wins
+    code, _, err = runner.run("train_and_gen.py", [*TINY, *argv, *_dirs(work, "bad")], work)
+    line = _one_error_line(code, err)
+    assert re.search(pattern, line), line
+    assert not (work / "out_bad").exists()
+    assert not (work / "figs_bad").exists()
+
+
+def test_script_bad_input_fresh_interpreter(work):
+    """The plain command lines: `python train_and_gen.py ...`, `python gen_synthetic_data.py`."""
+    commands = [
+        ["train_and_gen.py", "nosuch", *map(str, _dirs(work, "x"))],
+        ["gen_synthetic_data.py", "x", "--length", "1"],
+    ]
+    procs = [
+        subprocess.Popen([sys.executable, str(ROOT / c[0]), *c[1:]], cwd=work, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for c in commands
+    ]  # fmt: skip
+    results = [(p.communicate(timeout=120)[1], p.returncode)[::-1] for p in procs]
+    assert "No dataset 'nosuch'" in _one_error_line(*results[0])
+    assert "sequence_length must be an int >= 2, got 1" in _one_error_line(*results[1])
+    assert not (work / "data" / "x").exists()
+
+
+@pytest.fixture(scope="module")
+def X12():
+    return np.random.default_rng(0).standard_normal((12, 6)).cumsum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def fitted(X12):
+    return RVAgene(**FAST).fit(X12)
+
+
+def _with_inf(X):
+    X = X.copy()
+    X[1, 2] = np.inf
+    return X
+
+
+API_FIT_ERRORS = {
+    "empty array": (lambda X: np.zeros((0, 5)), r"0 sample\(s\) \(shape=\(0, 5\)\) .* X is "
+                    r"empty: pass at least one series"),
+    "empty list": (lambda X: [], r"X is empty"),
+    "ragged": (lambda X: [[1, 2, 3], [1, 2]], r"X is ragged.*Resample or trim"),
+    "non-numeric": (lambda X: [["a", "b"], ["c", "d"]], r"non-numeric value \('a'\)\. Convert"),
+    "gene names first": (
+        lambda X: np.array([["Sox2", 1, 2], ["Nanog", 3, 4]], dtype=object),
+        r"non-numeric value \('Sox2'\).*first column holds gene names or labels, leave it out",
+    ),
+    "inf": (_with_inf, r"X contains inf .*\(first at index \(1, 2\)\)\. Replace it with a "
+            r"finite value, or with NaN"),
+    "one time point": (lambda X: np.ones((5, 1)), r"needs at least 2 time points per series"),
+    "1-D": (lambda X: np.ones(5), r"X is 1-D.*X.reshape\(1, -1\)"),
+    "4-D": (lambda X: np.ones((2, 3, 4, 5)), r"X must be 2-D \(genes, time\) or 3-D"),
+    "all-NaN gene": (lambda X: np.where(np.arange(12)[:, None] == 3, np.nan, X),
+                     r"Series 3 has no observed value \(all NaN\)\. Remove it or fill it in"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(API_FIT_ERRORS))
+def test_api_bad_data_at_fit(X12, case):
+    make, pattern = API_FIT_ERRORS[case]
+    with pytest.raises(ValueError, match=pattern):
+        RVAgene(**FAST).fit(make(X12))
+
+
+@pytest.mark.parametrize(
+    ("params", "pattern"),
+    [
+        ({"optimizer": "adagrad"}, "Unknown optimizer 'adagrad'; use one of"),
+        ({"loss": "ReconLoss"}, "Unknown loss 'ReconLoss'; use 'MSELoss'"),
+        ({"block": "rnn"}, "Unknown block 'rnn'; use 'GRU' or 'LSTM'"),
+        ({"device": "tpu"}, "Unknown device 'tpu'. Use 'auto'"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"latent_length": -1}, "latent_length must be an integer >= 1, got -1"),
+        ({"hidden_size": 2.5}, r"hidden_size must be an integer >= 1, got 2\.5"),
+        ({"n_epochs": 0}, "n_epochs must be an integer >= 1, got 0"),
+    ],
+)
+def test_api_bad_parameters_fail_before_work(X12, params, pattern):
+    model = RVAgene(**{**FAST, **params})
+    with pytest.raises(ValueError, match=pattern):
+        model.fit(X12)
+    assert not hasattr(model, "module_")
+
+
+def test_api_wrong_shapes_after_fit(tmp_path, fitted, X12):
+    wrong_t = r"X has 4 features, but RVAgene is expecting 6 features as input"
+    for method in (fitted.transform, fitted.reconstruct, fitted.score):
+        with pytest.raises(ValueError, match=wrong_t + r" \(time points per series\)\. Resample"):
+            method(X12[:, :4])
+    with pytest.raises(ValueError, match="X has 2 values per time point, but this RVAgene was "
+                       "fitted on 1. Reshape X or refit"):  # fmt: skip
+        fitted.transform(np.ones((3, 6, 2)))
+    with pytest.raises(ValueError, match=r"Z has shape \(2, 3\), but this RVAgene has "
+                       r"latent_length=2; pass an array of shape \(n_points, 2\)"):  # fmt: skip
+        fitted.decode(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="Z contains NaN or inf"):
+        fitted.decode(np.full((1, 2), np.nan))
+    # a model loaded from a file says the same
+    loaded = load(fitted.save(tmp_path / "m.pt"))
+    with pytest.raises(ValueError, match=wrong_t):
+        loaded.transform(X12[:, :4])
+    with pytest.raises(ValueError, match="X contains inf"):
+        loaded.transform(_with_inf(X12))
+
+
+@pytest.mark.skipif(not NO_GPU, reason="a GPU is present")
+def test_cuda_without_gpu_warns_and_uses_cpu(work, messy_run, X12):
+    with pytest.warns(UserWarning, match="CUDA was requested but no CUDA device is available; "
+                      "using the CPU instead"):  # fmt: skip
+        model = RVAgene(cuda=True, **FAST).fit(X12)
+    assert model.device_ == "cpu"
+    with pytest.warns(UserWarning, match="no CUDA device"):
+        assert load(model.save(work / "cuda.pt"), device="cuda").device_ == "cpu"
+    code, _, err = messy_run
+    assert code == 0, err
+    assert err.strip() == ("warning: CUDA was requested but no CUDA device is available; using "
+                           "the CPU instead.")  # fmt: skip
+    assert load(work / "out_messy" / "messy_model.pt").device_ == "cpu"
+
+
+def test_string_labels_and_awkward_gene_names(work, messy_run):
+    code, out, err = messy_run
+    assert code == 0, err
+    assert "messy: ARI" in out
+    with open(work / "out_messy" / "messy_clusters.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["gene", "cluster", "label"]
+    assert len(rows) == 25
+    assert all(len(r) == 3 for r in rows)
+    assert rows[1][0] == "Gene0, iso"
+    assert {r[2] for r in rows[1:]} == {"up", "down, late", 'say "hi"'}
+
+
+def test_directory_with_train_file_is_a_dataset(work):
+    assert load_dataset(work / "data" / "toy").X.shape == (24, 12)
+
+
+# --------------------------------------------------------------------------- 2. missing values
+
+
+def test_masked_loss_ignores_missing_values():
+    """Values under the mask change neither the loss nor any gradient."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 7, 1)
+    mask = torch.rand(4, 7, 1) > 0.3
+    x_hat = torch.randn(4, 7, 1, requires_grad=True)
+    mu, logvar = torch.randn(4, 2), torch.zeros(4, 2)
+    crit = torch.nn.MSELoss(reduction="none")
+    losses, grads = [], []
+    for fill in (0.0, 1e6):
+        out = rvae_loss(torch.where(mask, x, fill), x_hat, mu, logvar, crit, mask=mask)
+        (grad,) = torch.autograd.grad(out.loss, x_hat)
+        losses.append(out.loss.item())
+        grads.append(grad)
+    assert losses[0] == losses[1]
+    assert torch.equal(grads[0], grads[1])
+    assert (grads[0][~mask] == 0).all()
+
+
+def _blocks(n_per=12, T=16, seed=0):
+    """Three shapes on a high baseline; the second half of each cluster misses t >= 11."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, T)
+    shapes = [np.sin(2 * np.pi * t), np.cos(2 * np.pi * t), 2 * t - 1]
+    X = np.concatenate([5 + s + 0.05 * rng.standard_normal((n_per, T)) for s in shapes])
+    gap = np.zeros(X.shape, bool)
+    for k in range(3):
+        gap[k * n_per + n_per // 2 : (k + 1) * n_per, 11:] = True
+    return X, gap
+
+
+def test_missing_values_are_masked_not_zero_filled():
+    X, gap = _blocks()
+    params = dict(hidden_size=16, latent_length=2, n_epochs=60, early_stopping=False,
+                  learning_rate=0.02, random_state=0)  # fmt: skip
+    masked = RVAgene(**params).fit(np.where(gap, np.nan, X))
+    filled = RVAgene(**params).fit(np.where(gap, 0.0, X))
+    err_masked = np.abs(masked.reconstruct(np.where(gap, np.nan, X))[gap] - X[gap]).mean()
+    err_filled = np.abs(filled.reconstruct(np.where(gap, 0.0, X))[gap] - X[gap]).mean()
+    # a model trained on zeros rebuilds the zeros (about 5 off); the masked one the shape
+    assert err_masked < 1.0
+    assert err_filled > 2.5
+    assert err_filled > 3 * err_masked
+
+
+def test_missing_values_keep_clusters_small():
+    """A small version of benchmarks/missing_values.py: 10 % missing, ARI within 0.05."""
+    X, y = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=20, random_state=0)
+    gaps = np.random.default_rng(0).random(X.shape) < 0.1
+    X_gap = np.where(gaps, np.nan, X)
+    params = dict(hidden_size=16, latent_length=2, n_epochs=40, random_state=0)
+    aris = []
+    for data in (X, X_gap):
+        model = RVAgene(**params).fit(data)
+        Z = model.transform(data)
+        assert np.isfinite(Z).all()
+        aris.append(adjusted_rand_score(y, KMeans(3, n_init=10, random_state=0).fit_predict(Z)))
+    assert aris[1] >= aris[0] - 0.05, aris
+    R = model.reconstruct(X_gap)
+    assert np.isfinite(R).all()
+    np.testing.assert_array_equal(np.isnan(X_gap), gaps)  # the input is not modified
+
+
+def test_script_trains_on_a_csv_with_gaps(work, messy_run):
+    table = read_table(work / "messy.csv")
+    assert 0.05 < np.isnan(table.X).mean() < 0.2  # blank and NA cells are NaN
+    code, _, err = messy_run
+    assert code == 0, err
+    model = load(work / "out_messy" / "messy_model.pt")
+    assert np.isfinite(model.reconstruct(table.X)).all()
+    assert model.n_features_in_ == 12
+
+
+# --------------------------------------------------------------------------- 3. numerical faults
+
+
+def _all_finite(model):
+    return all(torch.isfinite(p).all() for p in model.module_.parameters())
+
+
+def test_nan_from_decoder_at_epoch_k(monkeypatch, tiny):
+    X, _ = tiny
+    state = {"epoch": 0}
+    real_epoch, real_decode = train_module.train_epoch, RVAE.decode
+
+    def train_epoch(*args, epoch=0, **kwargs):
+        state["epoch"] = epoch
+        return real_epoch(*args, epoch=epoch, **kwargs)
+
+    def decode(self, z, n):
+        out = real_decode(self, z, n)
+        return out * math.nan if self.training and state["epoch"] == 3 else out
+
+    monkeypatch.setattr(train_module, "train_epoch", train_epoch)
+    monkeypatch.setattr(RVAE, "decode", decode)
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0)
+    with pytest.raises(FloatingPointError, match=r"non-finite at epoch 3; the weights of epoch "
+                       r"2 were restored\. Lower learning_rate, keep clip=True"):  # fmt: skip
+        model.fit(X)
+    assert _all_finite(model)
+
+
+@pytest.mark.parametrize(("early_stopping", "epoch"), [(True, 1), (False, 3)])
+def test_nan_gradients_never_leave_nan_weights(monkeypatch, tiny, early_stopping, epoch):
+    """A finite loss with NaN gradients: the step makes NaN weights, the next batch sees it."""
+    X, _ = tiny
+    real = train_module.train_epoch
+
+    def train_epoch(module, *args, epoch=0, **kwargs):
+        hooks = [p.register_hook(lambda g: g * math.nan) for p in module.parameters()]
+        try:
+            return real(module, *args, epoch=epoch, **kwargs)
+        finally:
+            for h in hooks:
+                h.remove()
+
+    def maybe_bad(module, *args, epoch=0, **kwargs):
+        fn = train_epoch if epoch == bad_epoch else real
+        return fn(module, *args, epoch=epoch, **kwargs)
+
+    bad_epoch = epoch
+    monkeypatch.setattr(train_module, "train_epoch", maybe_bad)
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, batch_size=8,
+                    early_stopping=early_stopping, random_state=0)  # fmt: skip
+    kept = "the initial weights" if epoch == 1 else f"the weights of epoch {epoch - 1}"
+    with pytest.raises(FloatingPointError, match=f"non-finite at epoch {epoch}; {kept} were"):
+        model.fit(X)
+    assert _all_finite(model)
+    assert np.isfinite(model.transform(X)).all()
+
+
+def test_script_nan_exit_2_and_no_files(runner, work):
+    tag = "nan"
+    figs, out = work / f"figs_{tag}", work / f"out_{tag}"
+    argv = [*TINY, "toy", "--n-clusters", "3", "--learning-rate", "1e30", "--no-clip"]
+    code, _, err = runner.run("train_and_gen.py", [*argv, *_dirs(work, tag)], work)
+    line = _one_error_line(code, err)
+    assert "The training loss became non-finite at epoch" in line
+    assert not figs.exists()
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- 4. files
+
+
+def _outputs(root, tag, name, k):
+    figs, out = root / f"figs_{tag}", root / f"out_{tag}"
+    pngs = [figs / f"{p}_{name}.png" for p in ("z_run", "clusters", "loss")]
+    pngs += [figs / f"generated_cluster_{name}{i}.png" for i in range(k)]
+    return (
+        pngs,
+        out / f"{name}_model.pt",
+        out / f"{name}_clusters.csv",
+        out / f"{name}_config.json",
+    )
+
+
+def _check_complete(root, tag, old, n_genes=24, k=3):
+    """Every output is the old file or a complete new one; stray files are hidden temps."""
+    pngs, model, table, config = _outputs(root, tag, "toy", k)
+    changed = 0
+    for path in [*pngs, model, table, config]:
+        data = path.read_bytes()
+        if data == old[path]:
+            continue
+        changed += 1
+        if path.suffix == ".png":
+            assert matplotlib.image.imread(path).ndim == 3, path
+        elif path.suffix == ".pt":
+            assert load(path).n_features_in_ == 12
+        elif path.suffix == ".csv":
+            rows = list(csv.reader(data.decode().splitlines()))
+            assert len(rows) == n_genes + 1
+            assert all(len(r) == 3 for r in rows)
+        else:
+            assert json.loads(data)["seed"] == 1
+    expected = {p.name for p in [*pngs, model, table, config]}
+    for folder in (root / f"figs_{tag}", root / f"out_{tag}"):
+        for p in folder.iterdir():
+            assert p.name in expected or (p.name.startswith(".") and ".tmp" in p.name), p
+    return changed
+
+
+def test_killed_run_leaves_old_or_new_files(runner, work):
+    tag = "kill"
+    argv = [*TINY, "toy", "--n-clusters", "2", *_dirs(work, tag)]
+    code, _, err = runner.run("train_and_gen.py", [*argv, "--seed", "0"], work)
+    assert code == 0, err
+    pngs, model, table, config = _outputs(work, tag, "toy", 2)
+    paths = [*pngs, model, table, config]
+    old = {p: p.read_bytes() for p in paths}
+    inodes = {p: p.stat().st_ino for p in paths}
+    changed = []
+    # kill right after the 1st, 4th and 7th of the 8 new files has replaced an old one, that
+    # is while the next one is being written
+    for after in (1, 4, 7):
+        pid = runner.start("train_and_gen.py", [*argv, "--seed", "1"], work)
+        start = time.monotonic()
+        while time.monotonic() - start < 30:
+            done = sum(p.stat().st_ino != inodes[p] for p in paths)
+            if done >= after:
+                break
+            time.sleep(0.002)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        code, _, _ = runner.wait()
+        assert code in (-signal.SIGKILL, 0)
+        changed.append(_check_complete(work, tag, old, k=2))
+        old = {p: p.read_bytes() for p in paths}  # later kills start from this state
+        inodes = {p: p.stat().st_ino for p in paths}
+    assert max(changed) >= 1  # at least one kill landed while files were being replaced
+
+
+def test_killed_generator_leaves_old_or_new_data(runner, tmp_path):
+    argv = ["sim", "--length", "30", "--data-dir", "data", "--figs-dir", "figs"]
+    code, _, err = runner.run("gen_synthetic_data.py", [*argv, "--seed", "0"], tmp_path)
+    assert code == 0, err
+    train = tmp_path / "data" / "sim" / "sim_TRAIN"
+    old, inode = train.read_bytes(), train.stat().st_ino
+    pid = runner.start("gen_synthetic_data.py", [*argv, "--seed", "1"], tmp_path)
+    while train.stat().st_ino == inode:
+        time.sleep(0.002)
+    os.kill(pid, signal.SIGKILL)
+    runner.wait()
+    X, labels = read_ucr(train)
+    assert X.shape == (120, 30)
+    assert train.read_bytes() != old
+    test = tmp_path / "data" / "sim" / "sim_TEST"
+    assert read_ucr(test)[0].shape == (12, 30)  # old or new, always whole
+
+
+def test_save_refuses_to_overwrite(tmp_path, fitted):
+    path = fitted.save(tmp_path / "m.pt")
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match=r"m.pt exists; pass overwrite=True to replace it"):
+        fitted.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]
+
+
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (lambda p: torch.save({"weights": torch.zeros(2)}, p), "not an rvagene model file"),
+        (lambda p: p.write_text("hello"), "not an rvagene model file"),
+        (lambda p: p.write_bytes(b""), "not an rvagene model file"),
+        (lambda p: p.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'"), "not an rvagene"),
+        (lambda p: None, "No model file at"),
+    ],
+)
+def test_load_rejects_other_files(tmp_path, content, pattern):
+    path = tmp_path / "x.pt"
+    content(path)
+    with pytest.raises((ValueError, FileNotFoundError), match=pattern):
+        load(path)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):  # runs `Path(marker).touch()` when unpickled
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_load_refuses_code_payload_and_never_runs_it(tmp_path):
+    marker = tmp_path / "payload_ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format_version": 1, "x": _Payload(marker)}, evil)
+    # the payload works: an unsafe load would run it
+    torch.load(evil, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(ValueError, match=r"not an rvagene model file: it carries code \(.+\), "
+                       "which is refused and not run"):  # fmt: skip
+        load(evil)
+    assert not marker.exists()
+
+
+# --------------------------------------------------------------------------- 5. properties
+
+names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
+).filter(lambda s: s == s.strip() and s != "")
+labels_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                      min_size=1).filter(
+    lambda s: s == s.strip() and s.lower() not in _MISSING and _number(s) is None
+)  # fmt: skip
+values = st.floats(allow_nan=True, allow_infinity=False, width=64)
+
+
+@st.composite
+def tables(draw):
+    n, T = draw(st.integers(1, 8)), draw(st.integers(2, 6))
+    X = np.array(draw(st.lists(values, min_size=n * T, max_size=n * T))).reshape(n, T)
+    genes = draw(st.lists(names, min_size=n, max_size=n, unique=True))
+    labels = draw(st.one_of(st.none(), st.lists(labels_text, min_size=n, max_size=n),
+                            st.lists(st.integers(-9, 9), min_size=n, max_size=n)))  # fmt: skip
+    return X, genes, labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=tables(), ext=st.sampled_from(["csv", "tsv", "txt"]))
+def test_property_table_round_trip_names_nan_labels(tmp_path_factory, data, ext):
+    X, genes, labels = data
+    path = tmp_path_factory.mktemp("t") / f"p.{ext}"
+    write_table(path, X, genes=genes, labels=labels)
+    table = read_table(path)
+    np.testing.assert_array_equal(table.X, X)  # NaN where NaN
+    assert table.genes == genes
+    if labels is None:
+        assert table.labels is None
+    else:
+        assert table.labels.tolist() == labels
+    assert load_dataset(path).genes == genes
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    X=st.tuples(st.integers(1, 10), st.integers(2, 10)).flatmap(
+        lambda s: st.lists(values, min_size=s[0] * s[1], max_size=s[0] * s[1]).map(
+            lambda v: np.array(v).reshape(s)
+        )
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_property_ucr_round_trip_with_nan(tmp_path_factory, X, seed):
+    labels = np.random.default_rng(seed).integers(-3, 3, size=len(X))
+    path = tmp_path_factory.mktemp("u") / "p_TRAIN"
+    write_ucr(path, X, labels)
+    X2, labels2 = read_ucr(path)
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(labels2, labels)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(1, 40), T=st.integers(2, 15), F=st.integers(1, 3), two_d=st.booleans(),
+    batch_size=st.integers(1, 50), latent=st.integers(1, 3), k=st.integers(1, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)  # fmt: skip
+def test_property_shape_contract(n, T, F, two_d, batch_size, latent, k, dtype):
+    X = np.random.default_rng(n * T).standard_normal((n, T, F)).astype(dtype)
+    if F == 1 and two_d:
+        X = X[:, :, 0]
+    model = RVAgene(hidden_size=4, latent_length=latent, n_epochs=1, batch_size=batch_size,
+                    random_state=0).fit(X)  # fmt: skip
+    Z = model.transform(X)
+    assert Z.shape == (n, latent)
+    assert Z.dtype == dtype
+    R = model.reconstruct(X)
+    assert R.shape == X.shape
+    assert R.dtype == dtype
+    assert model.decode(np.zeros((k, latent))).shape == (k, *X.shape[1:])
