@@ -30,7 +30,7 @@ LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Los
           "huberloss": "HuberLoss"}  # fmt: skip
 SCALINGS = ("zscore", "minmax", "none")
 BALANCES = ("per-gene", "original")
-MIN_PATIENCE_STEPS = 200  # the stopping rule waits at least this many optimiser steps
+MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
 
 
 def _scale_params(X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +133,10 @@ default="MSELoss"
     validation_fraction : float, default=0.1
         Share of genes held out for early stopping.
     n_iter_no_change : int, default=10
-        Patience of the stopping rule, in epochs, but never fewer epochs than make 200
-        optimiser steps: a small gene set has few steps per epoch, and a model that has not
-        yet left the initial plateau (output = the mean series) must not be stopped there.
+        Patience of the stopping rule, in epochs. Neither the stopping rule nor the learning
+        rate decay acts during the first 200 optimiser steps (a warm-up): a small gene set has
+        few steps per epoch, and a model that has not yet left the initial plateau (output =
+        the mean series) must not be stopped there.
     tol : float, default=1e-3
         Relative improvement that counts as progress for the stopping rule.
     lr_decay : float, default=0.5
@@ -482,10 +483,11 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         opt_cls = OPTIMIZERS[str(self.optimizer).lower()]
         optimizer = opt_cls(module.parameters(), lr=self.learning_rate)
         batch_size = int(self.batch_size)
-        # Patience counts epochs, but never fewer than MIN_PATIENCE_STEPS optimiser steps:
-        # small gene sets have few steps per epoch and must not stop on the initial plateau.
-        steps_per_epoch = math.ceil(X_train.shape[0] / batch_size)
-        patience = max(int(self.n_iter_no_change), math.ceil(MIN_PATIENCE_STEPS / steps_per_epoch))
+        # Warm-up: neither stop nor lower the learning rate during the first MIN_STEPS
+        # optimiser steps. Small gene sets have few steps per epoch, and a model that has not
+        # yet left the initial plateau (output = the mean series) must not be stopped there.
+        warmup = math.ceil(MIN_STEPS / math.ceil(X_train.shape[0] / batch_size))
+        patience = int(self.n_iter_no_change)
         scheduler = None
         if self.lr_decay < 1:
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -541,7 +543,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 bar.set_postfix(loss=f"{monitored:.4g}")
                 log(f"epoch {epoch}: loss {stats['loss']:.5g}"
                     + (f", validation {monitored:.5g}" if X_val is not None else ""))  # fmt: skip
-                if scheduler is not None:
+                if scheduler is not None and epoch > warmup:
                     scheduler.step(monitored)
                 if monitored < best:  # keep the best weights, however small the gain
                     best, best_epoch = monitored, epoch
@@ -553,7 +555,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                     reference, stall = monitored, 0
                 else:
                     stall += 1
-                    if self.early_stopping and stall >= patience:
+                    if self.early_stopping and stall >= patience and epoch >= warmup:
                         break
         finally:
             bar.close()

@@ -361,12 +361,12 @@ def _program_curve(program: str, t: np.ndarray, rng: np.random.Generator) -> np.
     program share a shape without being copies.
     """
     if program in ("up", "down"):
-        centre, width = rng.uniform(0.4, 0.6), rng.uniform(0.06, 0.12)
+        centre, width = rng.uniform(0.4, 0.6), rng.uniform(0.1, 0.2)
         rise = 1.0 / (1.0 + np.exp(-(t - centre) / width))
         return rise if program == "up" else 1.0 - rise
     if program in ("transient_early", "transient_late"):
-        peak = rng.uniform(0.22, 0.32) if program == "transient_early" else rng.uniform(0.68, 0.78)
-        width = rng.uniform(0.08, 0.11)
+        early = program == "transient_early"
+        peak, width = rng.uniform(0.25, 0.35) if early else rng.uniform(0.55, 0.65), 0.1
         return np.exp(-0.5 * ((t - peak) / width) ** 2)
     return np.full_like(t, 0.5)  # flat
 
@@ -382,20 +382,24 @@ def simulate_single_cell(
     """Simulate single-cell counts along one branch-free differentiation trajectory.
 
     Every cell gets a true time ``t`` drawn uniformly on [0, 1]. Every gene follows one
-    expression program, a curve ``f(t)`` in [0, 1]: ``"up"`` (a logistic switch on, at a
-    time between 0.4 and 0.6), ``"down"`` (the same switching off), ``"transient_early"``
-    and ``"transient_late"`` (Gaussian peaks at 0.22-0.32 and 0.68-0.78, width about 0.1)
-    or ``"flat"`` (constant). A gene's mean count in a cell is
+    expression program, a curve ``f(t)`` in [0, 1]: ``"up"`` (a logistic switch on,
+    centred between 0.4 and 0.6, with a scale of 0.1-0.2 so it rises over most of the
+    trajectory), ``"down"`` (the same switching off), ``"transient_early"`` and
+    ``"transient_late"`` (Gaussian peaks at 0.25-0.35 and 0.55-0.65, sd 0.1) or ``"flat"``
+    (constant). A gene's mean count in a cell is
     ``mu = size * base * fold ** f(t)``, with a per-gene baseline ``base`` (lognormal,
     median 1), a per-gene fold change ``fold`` between 8 and 30 and a per-cell size factor
-    ``size`` (lognormal, sd 0.25 on the log scale). Counts are negative-binomial with mean
+    ``size`` (lognormal, sd 0.1 on the log scale). Counts are negative-binomial with mean
     ``mu`` and variance ``mu + mu**2 / dispersion``; then each count is set to zero with
     probability ``dropout / (1 + mu)``, so dropout hits lowly expressed genes hardest.
 
-    Because every programmed gene moves smoothly with ``t``, the cells lie on a
-    one-dimensional curve in expression space, and diffusion pseudotime computed from the
-    cell with the smallest ``t`` recovers their order (see
-    :func:`rvagene.single_cell.prepare`).
+    Because every programmed gene moves smoothly with ``t`` and the switches are gradual,
+    the cells lie on a one-dimensional curve in expression space that keeps moving until
+    the end, and diffusion pseudotime computed from the cell with the smallest ``t``
+    recovers their order (see :func:`rvagene.single_cell.prepare`; with the defaults,
+    windows of 40 cells follow true time with a Spearman correlation above 0.99). Cells
+    near the end are ordered least well, as DPT distances saturate there; a late peak
+    closer to the end, or sharper switches, blur the late windows.
 
     Parameters
     ----------
@@ -471,7 +475,7 @@ def simulate_single_cell(
     curves = np.column_stack([_program_curve(p, t, rng) for p in labels])  # (cells, genes)
     base = rng.lognormal(0.0, 0.5, size=len(labels))  # (genes,)
     fold = rng.uniform(8.0, 30.0, size=len(labels))  # (genes,)
-    size = rng.lognormal(0.0, 0.25, size=(n_cells, 1))  # (cells, 1)
+    size = rng.lognormal(0.0, 0.1, size=(n_cells, 1))  # (cells, 1)
     mu = size * base * fold**curves  # (cells, genes)
     counts = rng.negative_binomial(dispersion, dispersion / (dispersion + mu))
     counts[rng.uniform(size=mu.shape) < dropout / (1.0 + mu)] = 0

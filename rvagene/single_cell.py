@@ -308,8 +308,11 @@ def compute_pseudotime(
     if adata.n_obs <= n_comps + 1:
         msg = f"DPT needs more than {n_comps + 1} cells; got {adata.n_obs}."
         raise ValueError(msg)
+    from scipy.sparse import SparseEfficiencyWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # scanpy/anndata deprecation chatter
+        warnings.simplefilter("ignore", SparseEfficiencyWarning)  # inside scanpy's DPT
         sc.pp.neighbors(tmp, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=use_rep)
         sc.tl.diffmap(tmp, n_comps=n_comps)
         tmp.uns["iroot"] = root

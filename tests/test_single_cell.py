@@ -1,0 +1,347 @@
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sc = pytest.importorskip("scanpy")
+ad = pytest.importorskip("anndata")
+
+from rvagene.data import read_table, read_ucr  # noqa: E402
+from rvagene.simulate import simulate_single_cell  # noqa: E402
+from rvagene.single_cell import (  # noqa: E402
+    KLEIN_ESC_FILES,
+    bin_average,
+    compute_pseudotime,
+    load_klein_esc,
+    prepare,
+    select_genes,
+    updown_labels,
+    window_average,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _spearman(a, b):
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return np.corrcoef(ra, rb)[0, 1]
+
+
+@pytest.fixture
+def tiny_adata():
+    """10 cells x 2 genes in shuffled pseudotime order: gene a = rank, gene b = 10 * rank."""
+    order = np.array([3, 7, 0, 9, 5, 1, 8, 2, 6, 4])  # rank of each cell
+    X = np.column_stack([order, 10.0 * order])
+    adata = ad.AnnData(X)
+    adata.var_names = ["a", "b"]
+    adata.obs_names = [f"c{i}" for i in range(10)]
+    adata.obs["pt"] = order / 10.0
+    return adata
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_single_cell(n_cells=300, n_genes_per_program=4, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def sim_dpt(sim):
+    """The simulated cells with diffusion pseudotime from the simulator's root cell."""
+    return compute_pseudotime(sim, sim.uns["root_cell"])
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("train_and_gen", ROOT / "train_and_gen.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------ windows and bins
+
+
+@pytest.mark.parametrize(
+    ("remainder", "means", "sizes"),
+    [
+        ("keep", [1.5, 5.5, 8.5], [4, 4, 2]),  # the original's last, shorter window
+        ("drop", [1.5, 5.5], [4, 4]),
+        ("merge", [1.5, 6.5], [4, 6]),
+    ],
+)
+def test_window_means_are_exact(tiny_adata, remainder, means, sizes):
+    s = prepare(tiny_adata, pseudotime_key="pt", window_length=4, remainder=remainder)
+    np.testing.assert_allclose(s.X, [means, 10 * np.array(means)])
+    np.testing.assert_array_equal(s.window_sizes, sizes)
+    np.testing.assert_allclose(s.window_pseudotime, np.array(means) / 10)
+    assert s.genes == ["a", "b"]
+    assert s.cell_names[:3] == ["c2", "c5", "c7"]  # ranks 0, 1, 2
+    np.testing.assert_array_equal(np.diff(s.cell_pseudotime) >= 0, True)
+    expected_window = {"keep": [0, 0, 0, 0, 1, 1, 1, 1, 2, 2],
+                       "drop": [0, 0, 0, 0, 1, 1, 1, 1, -1, -1],
+                       "merge": [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]}[remainder]  # fmt: skip
+    np.testing.assert_array_equal(s.cell_window, expected_window)
+
+
+def test_window_average_exact_division_and_errors():
+    X, pt = np.arange(8.0)[:, None], np.arange(8)
+    for remainder in ("keep", "drop", "merge"):
+        assert window_average(X, pt, 4, remainder).X.tolist() == [[1.5, 5.5]]
+    with pytest.raises(ValueError, match="between 1 and the number of cells"):
+        window_average(X, pt, 9)
+    with pytest.raises(ValueError, match="remainder"):
+        window_average(X, pt, 2, "pad")
+    with pytest.raises(ValueError, match="infinite or NaN"):
+        window_average(X, [0, 1, 2, 3, 4, 5, 6, np.inf], 2)
+
+
+def test_equal_frequency_bins(tiny_adata):
+    s = prepare(tiny_adata, pseudotime_key="pt", n_bins=3, window_length=999)
+    np.testing.assert_array_equal(s.window_sizes, [4, 3, 3])
+    np.testing.assert_allclose(s.X[0], [1.5, 5.0, 8.0])
+    w = bin_average(np.ones((7, 1)), np.arange(7), n_bins=7)
+    assert w.n_cells.tolist() == [1] * 7
+    with pytest.raises(ValueError, match="more than the number of cells"):
+        bin_average(np.ones((3, 1)), np.arange(3), n_bins=4)
+
+
+def test_scaling_options(tiny_adata):
+    z = prepare(tiny_adata, pseudotime_key="pt", window_length=2, scale="zscore").X
+    np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=1), 1)
+    m = prepare(tiny_adata, pseudotime_key="pt", window_length=2, scale="minmax").X
+    np.testing.assert_allclose(m.min(axis=1), -1)
+    np.testing.assert_allclose(m.max(axis=1), 1)
+    with pytest.raises(ValueError, match="scale"):
+        prepare(tiny_adata, pseudotime_key="pt", scale="log")
+
+
+def test_drops_infinite_and_missing_pseudotime_with_a_warning(tiny_adata):
+    tiny_adata.obs.loc["c0", "pt"] = np.inf  # not connected to the root
+    tiny_adata.obs.loc["c1", "pt"] = np.nan
+    with pytest.warns(UserWarning, match=r"Dropped 2 of 10 cells .* infinite or missing"):
+        s = prepare(tiny_adata, pseudotime_key="pt", window_length=4)
+    assert s.n_cells_dropped == 2
+    assert "c0" not in s.cell_names
+    assert "c1" not in s.cell_names
+    assert s.window_sizes.tolist() == [4, 4]
+
+
+def test_missing_obs_key_and_conflicting_options(tiny_adata):
+    with pytest.raises(ValueError, match="obs has no column 'dpt_pseudotime'.*pt"):
+        prepare(tiny_adata, pseudotime_key="dpt_pseudotime")
+    with pytest.raises(ValueError, match="Give only one"):
+        prepare(tiny_adata, pseudotime_key="pt", root_cell=0)
+    with pytest.raises(ValueError, match="No pseudotime given"):
+        prepare(tiny_adata)
+    tiny_adata.obs["latent_time"] = tiny_adata.obs["pt"]  # a common key is found by itself
+    assert prepare(tiny_adata, window_length=5).pseudotime_key == "latent_time"
+
+
+def test_matrix_input_with_gene_names_and_pseudotime():
+    X = np.array([[0.0, 5], [1, 4], [2, 3], [3, 2]])
+    s = prepare(X, gene_names=["up", "down"], pseudotime=[0.1, 0.2, 0.3, 0.4], window_length=2)
+    assert s.genes == ["up", "down"]
+    np.testing.assert_allclose(s.X, [[0.5, 2.5], [4.5, 2.5]])
+    assert s.labels.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="2 genes .* 3 gene names"):
+        prepare(X, gene_names=["a", "b", "c"], pseudotime=[0, 1, 2, 3])
+
+
+# ---------------------------------------------------------------------------- genes
+
+
+def test_gene_list_keeps_order_and_warns_about_missing(tiny_adata):
+    with pytest.warns(UserWarning, match=r"2 of 4 requested genes .*: x, y"):
+        kept = select_genes(tiny_adata, genes=["b", "x", "a", "y", "b"])
+    assert kept == ["b", "a"]
+    with pytest.raises(ValueError, match="None of the 2 requested genes"):
+        select_genes(tiny_adata, genes=["x", "y"])
+    s = prepare(tiny_adata, genes=["b"], pseudotime_key="pt", window_length=5)
+    assert s.genes == ["b"]
+    assert s.X.shape == (1, 2)
+
+
+def test_highly_variable_genes_on_counts():
+    rng = np.random.default_rng(0)
+    flat = rng.poisson(rng.uniform(1, 40, size=200), size=(300, 200))  # Poisson noise only
+    variable = rng.poisson(rng.choice([1, 60], size=(300, 5)))  # on in some cells, off in others
+    adata = ad.AnnData(np.hstack([variable, flat]).astype(np.float32))
+    adata.var_names = [f"var{i}" for i in range(5)] + [f"flat{i}" for i in range(200)]
+    assert select_genes(adata, n_top_genes=5) == [f"var{i}" for i in range(5)]
+    assert adata.X.max() > 50  # the input is not normalised in place
+    assert len(select_genes(adata, n_top_genes=1000)) == 205
+
+
+# ------------------------------------------------------------------------------ DPT
+
+
+def test_dpt_from_root_index_and_name(sim, sim_dpt):
+    root = sim.uns["root_cell"]
+    assert sim_dpt[root] == 0
+    assert _spearman(sim_dpt, sim.obs["true_time"]) > 0.8
+    by_name = compute_pseudotime(sim, sim.obs_names[root])
+    np.testing.assert_array_equal(by_name, sim_dpt)
+    by_text = compute_pseudotime(sim, str(root))  # as --root-cell gives it
+    np.testing.assert_array_equal(by_text, sim_dpt)
+    assert "dpt_pseudotime" not in sim.obs  # the input is not modified
+    with pytest.raises(ValueError, match="not an obs_name"):
+        compute_pseudotime(sim, "no_such_cell")
+    with pytest.raises(ValueError, match="out of range"):
+        compute_pseudotime(sim, sim.n_obs)
+
+
+def test_prepare_with_root_cell_orders_windows_by_true_time(sim, sim_dpt):
+    s = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
+    assert s.X.shape == (20, 15)
+    assert s.pseudotime_key == "dpt_pseudotime"
+    np.testing.assert_allclose(np.sort(s.cell_pseudotime), np.sort(sim_dpt))
+    true_time = sim.obs["true_time"].reindex(s.cell_names).to_numpy()
+    window_time = np.bincount(s.cell_window, weights=true_time) / s.window_sizes
+    assert _spearman(s.window_pseudotime, window_time) > 0.9
+    up = (sim.var["program"] == "up").to_numpy()
+    down = (sim.var["program"] == "down").to_numpy()
+    assert (s.labels[up] == 1).all()
+    assert (s.labels[down] == 2).all()
+
+
+# ------------------------------------------------------------------ labels and files
+
+
+def test_updown_labels():
+    labels, r = updown_labels([[1, 2, 3, 4], [4, 3, 3, 1], [2, 2, 2, 2], [0, 3, 3, 0]])
+    assert labels.tolist() == [1, 2, 2, 2]  # constant -> NaN -> 2, as the original's r > 0
+    np.testing.assert_allclose(r[:2], [1.0, np.corrcoef([4, 3, 3, 1], [0, 1, 2, 3])[0, 1]])
+    assert np.isnan(r[2])
+    assert r[3] == 0
+
+
+def test_series_files_round_trip(tiny_adata, tmp_path):
+    s = prepare(tiny_adata, pseudotime_key="pt", window_length=3)
+    s.write_ucr(tmp_path / "esc" / "esc_TRAIN")
+    X, labels = read_ucr(tmp_path / "esc" / "esc_TRAIN")
+    np.testing.assert_array_equal(X, s.X)
+    np.testing.assert_array_equal(labels, s.labels)
+    s.write_table(tmp_path / "series.csv")
+    table = read_table(tmp_path / "series.csv")
+    assert table.genes == ["a", "b"]
+    np.testing.assert_array_equal(table.X, s.X)
+    np.testing.assert_array_equal(table.times, s.window_pseudotime)
+    np.testing.assert_array_equal(table.labels, [1, 1])
+    t = s.to_table()
+    assert t.genes == s.genes
+    assert t.X is s.X
+    assert "2 genes x 4 windows" in repr(s)
+
+
+def _fake_klein(directory, genes=("Pou5f1", "Krt18", "Actb")):
+    directory.mkdir(parents=True, exist_ok=True)
+    for k, (_day, name) in enumerate(KLEIN_ESC_FILES.items()):
+        rows = [",".join([g, *[str(10 * k + j + i) for j in range(k + 2)]])
+                for i, g in enumerate(genes)]  # fmt: skip
+        (directory / name).write_text("\n".join(rows) + "\n")
+    return directory
+
+
+def test_klein_esc_loader_on_fake_files(tmp_path):
+    directory = _fake_klein(tmp_path / "gse")
+    adata = load_klein_esc(directory)
+    assert adata.shape == (2 + 3 + 4 + 5, 3)
+    assert adata.obs["day"].tolist() == [0] * 2 + [2] * 3 + [4] * 4 + [7] * 5
+    assert list(adata.obs_names[:3]) == ["d0_0", "d0_1", "d2_0"]
+    np.testing.assert_array_equal(adata[:, "Krt18"].X.ravel()[:3], [1, 2, 11])
+    (tmp_path / "de.txt").write_text("Krt18\nPou5f1\nNanog\n")
+    with pytest.warns(UserWarning, match="1 of 3 requested genes"):
+        de = load_klein_esc(directory, genes_file=tmp_path / "de.txt")
+    assert list(de.var_names) == ["Krt18", "Pou5f1"]
+    (directory / KLEIN_ESC_FILES[4]).unlink()
+    with pytest.raises(FileNotFoundError, match=r"GSM1599498_ES_d4_LIFminus\.csv.*GSE65525"):
+        load_klein_esc(directory)
+
+
+# --------------------------------------------------------------------- the script
+
+
+def _script_args(tmp_path, *extra):
+    return [
+        *extra, "--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2",
+        "--n-clusters", "2", "--n-generate", "2", "--quiet",
+        "--figs-dir", str(tmp_path / "figs"), "--out-dir", str(tmp_path / "out"),
+    ]  # fmt: skip
+
+
+def test_train_and_gen_on_h5ad(script, sim, sim_dpt, tmp_path):
+    adata = sim.copy()
+    adata.obs["dpt_pseudotime"] = sim_dpt
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    argv = [str(path), "--pseudotime-key", "dpt_pseudotime", "--window-length", "30"]
+    assert script.main(_script_args(tmp_path, *argv)) == 0
+    rows = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
+    assert rows[0] == "gene,cluster,label"
+    assert [r.split(",")[0] for r in rows[1:]] == list(sim.var_names)
+    assert (tmp_path / "figs" / "z_run_cells.png").is_file()
+
+    (tmp_path / "genes.txt").write_text("\n".join(sim.var_names[:8]) + "\n")
+    argv = [
+        str(path),
+        "--root-cell",
+        "0",
+        "--n-bins",
+        "10",
+        "--genes",
+        str(tmp_path / "genes.txt"),
+    ]
+    assert script.main(_script_args(tmp_path / "dpt", *argv)) == 0
+    rows = (tmp_path / "dpt" / "out" / "cells_clusters.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == list(sim.var_names[:8])
+
+
+def test_train_and_gen_h5ad_bad_key_is_one_line(script, sim, tmp_path, capsys):
+    path = tmp_path / "cells.h5ad"
+    sim.write_h5ad(path)
+    argv = [str(path), "--pseudotime-key", "velocity_pseudotime"]
+    assert script.main(_script_args(tmp_path, *argv)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "obs has no column 'velocity_pseudotime'" in err[0]
+
+
+# ---------------------------------------------------------------------- simulator
+
+
+def test_simulator_shapes_seeds_and_programs():
+    state = np.random.get_state()  # noqa: NPY002
+    a = simulate_single_cell(n_cells=50, n_genes_per_program=3, random_state=1)
+    b = simulate_single_cell(n_cells=50, n_genes_per_program=3, random_state=1)
+    c = simulate_single_cell(n_cells=50, n_genes_per_program=3, random_state=2)
+    after = np.random.get_state()  # noqa: NPY002
+    np.testing.assert_array_equal(state[1], after[1])  # global RNG untouched
+    assert a.shape == (50, 15)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert not np.array_equal(a.X, c.X)
+    assert (a.X >= 0).all()
+    assert (a.X == np.round(a.X)).all()
+    assert (a.X == 0).any()
+    assert list(a.var["program"].cat.categories) == [
+        "up", "down", "transient_early", "transient_late", "flat",
+    ]  # fmt: skip
+    assert a.uns["root_cell"] == int(np.argmin(a.obs["true_time"]))
+    assert a.obs_names[0] == "cell_0000"
+    assert a.var_names[0] == "gene_000"
+    assert a.obs["true_time"].between(0, 1).all()
+
+    big = simulate_single_cell(n_cells=600, programs=("up", "down"), dropout=0, random_state=0)
+    t = big.obs["true_time"].to_numpy()
+    early, late = t < 0.2, t > 0.8
+    up = (big.var["program"] == "up").to_numpy()
+    assert (big.X[late][:, up].mean(0) > 3 * big.X[early][:, up].mean(0)).all()
+    assert (big.X[early][:, ~up].mean(0) > 3 * big.X[late][:, ~up].mean(0)).all()
+
+    with pytest.raises(ValueError, match="programs"):
+        simulate_single_cell(programs=("up", "sideways"))
+    with pytest.raises(ValueError, match="dropout"):
+        simulate_single_cell(dropout=1.5)
+    with pytest.raises(ValueError, match="dispersion"):
+        simulate_single_cell(dispersion=0)
