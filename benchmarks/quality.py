@@ -538,6 +538,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "results/quality_quick.csv with --quick)",
     )
     p.add_argument(
+        "--cv-only",
+        action="store_true",
+        help="run only the cross-validation fits (of rvagene), not the full-data ones",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="keep the rows already in --out and run only the missing ones",
@@ -603,7 +608,17 @@ def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[s
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.report:
-        rows = [row for path in args.report for row in read_csv(path)]
+        merged: dict[tuple, dict] = {}
+        for path in args.report:
+            for row in read_csv(path):
+                merged[row_key(row)] = row  # a row in a later file replaces an earlier one
+        n_read = sum(1 for path in args.report for _ in read_csv(path))
+        if n_read > len(merged):
+            print(
+                f"note: {n_read - len(merged)} repeated rows (same dataset, method, seed, "
+                "fraction): the later file's row was kept"
+            )
+        rows = list(merged.values())
         if args.out is not None:
             write_csv(args.out, rows)
         report(
@@ -658,7 +673,7 @@ def main(argv=None) -> int:
                     "n_timepoints": X.shape[1],
                     "k": k,
                 }
-                jobs = [(m, 1.0) for m in methods]
+                jobs = [] if args.cv_only else [(m, 1.0) for m in methods]
                 jobs += [("cv", f) for f in cv_fractions if dataset in cv_datasets]
                 for method, fraction in jobs:
                     name = "rvagene" if method == "cv" else method
