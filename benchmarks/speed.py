@@ -238,20 +238,32 @@ def worker_fit(task: dict) -> dict:
             eval_s += time.perf_counter() - t_end
             return stats
 
+        original_evaluate = train_module.evaluate
+
+        def traced_evaluate(*args, **kwargs):  # the held-out loss that fit watches
+            out = original_evaluate(*args, **kwargs)
+            if trace:
+                print(f"VAL {len(trace)} {out['loss']!r}", flush=True)
+            return out
+
         train_module.train_epoch = traced_epoch
+        train_module.evaluate = traced_evaluate
     model.fit(X)
     total_s = time.perf_counter() - t0
     scores = _aris(model.transform(X), y, k)
     monitored = model.history_.get("val_loss", model.history_["loss"])
     for entry, value in zip(trace, monitored, strict=False):
         entry["monitored"] = value  # the loss the stopping rule watched after that epoch
-    from rvagene.model import MIN_PATIENCE_STEPS
+    import rvagene.model as model_module
 
+    # The stopping rule (for stopping_replay): stop once the monitored loss has not improved
+    # by tol for `patience` epochs and at least `warmup` epochs (MIN_STEPS steps) have run.
     n_train = len(X) - (round(model.validation_fraction * len(X)) if model.early_stopping else 0)
     steps = math.ceil(n_train / model.batch_size)
     row = {
         "n_genes": len(X),
-        "patience": max(model.n_iter_no_change, math.ceil(MIN_PATIENCE_STEPS / steps)),
+        "patience": model.n_iter_no_change,
+        "warmup": math.ceil(getattr(model_module, "MIN_STEPS", 0) / steps),
         "tol": model.tol,
         "fit_s": total_s - eval_s,
         "fit_total_s": total_s,
@@ -387,9 +399,12 @@ def run_worker(spec: str) -> int:
 class Bench:
     """Runs workers in subprocesses and collects their rows into one CSV."""
 
-    def __init__(self, out: Path, device: str, timeout: float):
+    def __init__(self, out: Path, device: str, timeout: float, keep=None):
         self.out, self.device, self.timeout = out, device, timeout
         self.rows: list[dict] = []
+        if keep is not None and out.exists():  # --update: keep the other sections' rows
+            with open(out, newline="") as fh:
+                self.rows = [r for r in csv.DictReader(fh) if keep(r["section"])]
         self.started = time.strftime("%Y-%m-%d %H:%M:%S")
 
     def run(
@@ -434,6 +449,9 @@ class Bench:
             row["error"] = f"timed out after {timeout:.0f} s"
             out = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
             partial = [json.loads(ln[6:]) for ln in out.splitlines() if ln.startswith("TRACE ")]
+            for ln in out.splitlines():
+                if ln.startswith("VAL ") and 0 < int(ln.split()[1]) <= len(partial):
+                    partial[int(ln.split()[1]) - 1]["monitored"] = float(ln.split()[2])
             if partial:
                 row["trace"] = partial
                 row["n_epochs"] = len(partial)
@@ -566,7 +584,7 @@ def stopping_replay(rows: list[dict], tols=(1e-3, 3e-3, 1e-2, 3e-2)) -> list[dic
                     ref, stall = m, 0
                 else:
                     stall += 1
-                    if stall >= r["patience"]:
+                    if stall >= r["patience"] and i + 1 >= r.get("warmup", 0):
                         stop = i + 1
                         break
             out.append(
@@ -585,6 +603,8 @@ def stopping_replay(rows: list[dict], tols=(1e-3, 3e-3, 1e-2, 3e-2)) -> list[dic
         print(
             "\nStopping rule replayed with a larger tol (patience "
             + ", ".join(sorted({str(r["patience"]) for r in rows if r.get("patience")}))
+            + " epochs after a warm-up of "
+            + ", ".join(sorted({str(r.get("warmup")) for r in rows if r.get("patience")}))
             + " epochs; exact, see stopping_replay):"
         )
         print(
@@ -863,6 +883,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="time the demo fits without the per-epoch ARI evaluation (no time-to-0.95)",
     )
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the rows of the sections not run now from an existing --out CSV",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -892,7 +917,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     fast = json.loads(args.fast_settings) if args.fast_settings else list(FAST_SETTINGS)
     out = args.out or RESULTS / ("speed_quick.csv" if args.quick else "speed.csv")
-    bench = Bench(out, args.device, args.timeout)
+    ran = set(sections) | ({"matmul"} if {"throughput", "ceiling"} & set(sections) else set())
+    keep = (lambda section: section not in ran) if args.update else None
+    bench = Bench(out, args.device, args.timeout, keep)
 
     import torch
 
@@ -906,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.rows.append(
         {
             "section": "meta",
-            "name": "start",
+            "name": f"start: {','.join(sections)}",
             "uptime": uptime(),
             "torch": torch.__version__,
             "cpus": os.cpu_count(),
@@ -930,7 +957,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.rows.append(
         {
             "section": "meta",
-            "name": "end",
+            "name": f"end: {','.join(sections)}",
             "uptime": uptime(),
             **load_avg(),
             "time": time.strftime("%H:%M:%S"),
