@@ -12,6 +12,15 @@ writes
 The data come from :func:`rvagene.simulate.simulate` (see there for the maths and the fixes
 to the original generator). ``--genes-per-cluster 5 20 60`` gives one size per cluster.
 The default seed is fixed, so the same command writes the same data.
+
+Two options give data that UCR files cannot hold; the files are then gene-named tables
+(``gene,label,<times>``, read by ``rvagene.read_table`` and ``train_and_gen.py``):
+
+    --time-spacing log   sample --length time points, with gaps growing geometrically
+                         (about 150x from first to last), from a 10x finer simulation;
+                         the header holds the times
+    --replicates 3       three noisy replicates of every gene's series (noise sd
+                         --replicate-noise), in columns ``<time>_rep1, <time>_rep2, ...``
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import matplotlib
 import numpy as np
 
 from rvagene._cli import OneLineParser, int_at_least, save_figure, setup_logging, write_config
-from rvagene.data import write_ucr
+from rvagene.data import write_table, write_ucr
 from rvagene.plotting import cluster_colors, plot_series
 from rvagene.simulate import simulate, time_grid
 
@@ -43,6 +52,10 @@ GENE_SCALE = 0.0
 GENE_OFFSET = 0.0
 SEED = 0
 N_TEST_PER_CLUSTER = 2
+REPLICATES = 1
+REPLICATE_NOISE = 0.1
+DENSE_FACTOR = 10  # log spacing samples a simulation this many times finer
+LOG_GROWTH = 5.0  # log spacing: last gap / first gap is about exp(LOG_GROWTH)
 DATA_DIR = "data"
 FIGS_DIR = "figs"
 
@@ -90,14 +103,52 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="N",
         help="held-out genes per cluster in <name>_TEST (0: no _TEST file)",
     )
+    parser.add_argument(
+        "--time-spacing",
+        choices=("even", "log"),
+        default="even",
+        help="even: the original grid; log: uneven times, gaps growing geometrically",
+    )
+    parser.add_argument(
+        "--replicates",
+        type=int_at_least(1),
+        default=REPLICATES,
+        metavar="R",
+        help="noisy replicates per gene and time point (R > 1 writes <time>_rep<k> columns)",
+    )
+    parser.add_argument(
+        "--replicate-noise",
+        type=float,
+        default=REPLICATE_NOISE,
+        help="sd of each replicate's independent noise around the gene's series",
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
     parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.replicate_noise >= 0:
+        noise = args.replicate_noise
+        parser.error(f"argument --replicate-noise: expected a number >= 0, got {noise}")
+    return args
 
 
-def _save_cluster_figures(args, X, labels, means) -> None:
+def log_spaced_indices(n_dense: int, n: int, growth: float = LOG_GROWTH) -> np.ndarray:
+    """``n`` increasing indices into ``n_dense`` points, gaps growing geometrically.
+
+    The first index is 0, the last ``n_dense - 1``, and the last gap is about
+    ``exp(growth)`` times the first.
+
+    Examples
+    --------
+    >>> log_spaced_indices(100, 6).tolist()
+    [0, 2, 6, 15, 38, 99]
+    """
+    j = np.arange(n)
+    ramp = np.expm1(growth * j / max(n - 1, 1)) / np.expm1(growth)  # 0 .. 1, convex
+    return np.round(j + (n_dense - n) * ramp).astype(int)  # the + j keeps them distinct
+
+
+def _save_cluster_figures(args, X, labels, means, times) -> None:
     colors = cluster_colors(len(means))
-    times = time_grid(X.shape[1])
     for k, mean in enumerate(means):  # 0-based file numbers, as in the original
         members = X[labels == k]
         ax = plot_series(
@@ -107,8 +158,10 @@ def _save_cluster_figures(args, X, labels, means) -> None:
             times=times,
             alpha=0.8,
             title=f"{args.name}: cluster {k} ({len(members)} genes)",
+            features="mean",
         )
-        ax.set(xlabel="time", ylabel="expression")
+        unit = "expression" + (" (mean of replicates)" if X.ndim == 3 else "")
+        ax.set(xlabel="time", ylabel=unit)
         save_figure(ax.figure, args.figs_dir / f"cluster_{args.name}{k}.png")
 
 
@@ -118,12 +171,14 @@ def main(argv=None) -> int:
     sizes = np.asarray(args.genes_per_cluster)
     if len(sizes) == 1:
         sizes = np.full(max(args.n_clusters, 1), sizes[0])
+    log = args.time_spacing == "log"
+    n_points = args.length * DENSE_FACTOR if log and args.length > 1 else args.length
     try:
         # Train and test genes come from one draw, so they share the cluster means.
         X, labels, means = simulate(
             n_clusters=args.n_clusters,
             genes_per_cluster=[int(s) + args.n_test_per_cluster for s in sizes],
-            sequence_length=args.length,
+            sequence_length=n_points,
             method=args.method,
             noise=args.noise,
             gene_scale=args.gene_scale,
@@ -134,6 +189,22 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    times = time_grid(n_points)
+    if log:  # keep --length log-spaced points of the finer simulation
+        keep = log_spaced_indices(n_points, args.length)
+        X, means = X[:, keep], means[:, keep]
+        times = np.array([float(f"{t:.6g}") for t in times[keep]])  # short header cells
+    if args.replicates > 1:  # independent noise around each gene's series
+        rng = np.random.default_rng([args.seed, 1])
+        noise = rng.standard_normal((*X.shape, args.replicates))
+        X = X[:, :, None] + args.replicate_noise * noise  # (genes, time, replicates)
+    table = log or args.replicates > 1
+
+    def write(path, rows, row_labels):
+        if table:  # a gene-named table: UCR files hold neither times nor replicates
+            write_table(path, rows, times=times if log else None, labels=row_labels)
+        else:
+            write_ucr(path, rows, row_labels)
 
     # The first sizes[k] genes of each cluster are training genes, the rest test genes.
     starts = np.searchsorted(labels, np.arange(len(means)))
@@ -141,14 +212,15 @@ def main(argv=None) -> int:
     out_dir = args.data_dir / args.name
     try:
         train = out_dir / f"{args.name}_TRAIN"
-        write_ucr(train, X[is_train], labels[is_train])
-        logger.info("wrote %s (%d genes x %d time points)", train, is_train.sum(), X.shape[1])
+        write(train, X[is_train], labels[is_train])
+        logger.info("wrote %s (%d genes x %d time points%s)", train, is_train.sum(), X.shape[1],
+                    f" x {X.shape[2]} replicates" if X.ndim == 3 else "")  # fmt: skip
         if args.n_test_per_cluster > 0:
             test = out_dir / f"{args.name}_TEST"
-            write_ucr(test, X[~is_train], labels[~is_train])
+            write(test, X[~is_train], labels[~is_train])
             logger.info("wrote %s (%d held-out genes)", test, (~is_train).sum())
         write_config(out_dir / "config.json", args)
-        _save_cluster_figures(args, X[is_train], labels[is_train], means)
+        _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

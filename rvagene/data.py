@@ -5,7 +5,11 @@ Two file formats are supported:
 * **UCR** files, as used by the original RVAgene (``data/<name>/<name>_TRAIN``): no header,
   one gene per line, an integer label first, then one value per time point.
 * **Gene-named tables** (CSV/TSV): a header of time-point names, one gene per row with its
-  name first, and an optional label column.
+  name first, and an optional label column. Numeric time names (``0,0.5,1,2``, or with a
+  unit: ``0h,30min,2h``) give the times of uneven sampling. Replicates (or several
+  measurements per time point) are columns named ``<time>_rep<k>`` (or ``<time>_r<k>``),
+  e.g. ``0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or time names repeated once per replicate; they
+  are read as a 3-D array (genes, time points, replicates).
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
 partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import sys
 import warnings
 from collections import Counter
@@ -29,6 +34,17 @@ from rvagene._utils import atomic_open
 logger = logging.getLogger(__name__)
 
 _MISSING = frozenset({"", "na", "nan", "n/a", "null"})
+# A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>".
+_REPLICATE = re.compile(r"^(?P<time>.+)_(?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
+# A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
+_TIME_UNIT = re.compile(
+    r"^(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z]+)$", re.IGNORECASE
+)
+_HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600,
+          "seconds": 1 / 3600, "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60,
+          "minutes": 1 / 60, "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
+          "d": 24.0, "day": 24.0, "days": 24.0, "w": 168.0, "wk": 168.0, "week": 168.0,
+          "weeks": 168.0}  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,18 +53,23 @@ class TimeSeriesTable:
 
     Attributes
     ----------
-    X : ndarray of shape (n_genes, n_timepoints)
-        float64 values; missing values are NaN.
+    X : ndarray of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_replicates)
+        float64 values; missing values are NaN. 3-D for a table with replicate columns.
     genes : list of str or None
         Gene names (None for UCR files).
     times : ndarray of shape (n_timepoints,) or None
-        Time points, when every header entry is a number.
+        Time points, when every header entry is a number, or a number with a unit
+        (``30min``, ``2h``, ``1d``: in that unit, or in hours when the units differ).
     time_labels : list of str or None
-        The header's time-point names as written (None for UCR files).
+        The header's time-point names as written, without replicate suffixes (None for UCR
+        files).
     labels : ndarray of shape (n_genes,) or None
         Per-gene labels, used only for annotation and evaluation.
     source : str
         The file read.
+    replicates : list of int or None
+        Replicate numbers (the ``k`` of ``_rep<k>``, or 1, 2, ... for repeated time names)
+        along the last axis of ``X``; None for a table without replicates.
     """
 
     X: np.ndarray
@@ -57,6 +78,7 @@ class TimeSeriesTable:
     time_labels: list[str] | None
     labels: np.ndarray | None
     source: str
+    replicates: list[int] | None = None
 
 
 def as_time_series(X, dtype=None) -> np.ndarray:
@@ -194,20 +216,27 @@ gene names or labels, leave it out (X[:, 1:]) or read the file with rvagene.read
     return text
 
 
-def _univariate(X) -> np.ndarray:
-    """X for a file: 2-D float64, finite or NaN (NaN is written as a missing value)."""
+def _finite_series(X) -> np.ndarray:
+    """X for a file: (n, time, dims) float64, finite or NaN (NaN is written as missing)."""
     arr = as_time_series(X, dtype=np.float64)
-    if arr.shape[2] != 1:
-        msg = f"Files hold one value per time point, but X has shape {arr.shape}. Split the dims."
-        raise ValueError(msg)
     if np.isinf(arr).any():
-        i, j, _ = np.argwhere(np.isinf(arr))[0]
+        i, j, k = np.argwhere(np.isinf(arr))[0]
         msg = (
-            f"X[{i}, {j}] is {arr[i, j, 0]}; files hold finite values, with NaN for missing "
+            f"X[{i}, {j}] is {arr[i, j, k]}; files hold finite values, with NaN for missing "
             "ones. Replace the infinite values first."
         )
         raise ValueError(msg)
-    return arr[:, :, 0]
+    return arr
+
+
+def _univariate(X) -> np.ndarray:
+    """X for a UCR file: 2-D float64, finite or NaN (NaN is written as a missing value)."""
+    arr = as_time_series(X, dtype=np.float64)
+    if arr.shape[2] != 1:
+        msg = (f"UCR files hold one value per time point, but X has shape {arr.shape}. Split "
+               "the dims, or write replicates with write_table.")  # fmt: skip
+        raise ValueError(msg)
+    return _finite_series(arr)[:, :, 0]
 
 
 def _number(cell: str) -> float | None:
@@ -444,14 +473,93 @@ def _table_sep(path, sep: str | None) -> str | None:
     return sep or ("\t" if suffix in {".tsv", ".tab"} else "," if suffix == ".csv" else None)
 
 
+def _parse_times(labels: list[str]) -> np.ndarray | None:
+    """Times from time-point names: numbers, or numbers with a unit; None otherwise.
+
+    One unit throughout (``0h,1h``, ``0d,2d``) keeps the numbers; different units
+    (``30min,1h``) are converted to hours.
+    """
+    plain = _numbers(labels)
+    if plain is not None:
+        return plain if np.isfinite(plain).all() else None
+    found = [_TIME_UNIT.match(label) for label in labels]
+    if not all(found) or any(m["unit"].lower() not in _HOURS for m in found):
+        return None
+    values = np.array([float(m["value"]) for m in found])
+    hours = np.array([_HOURS[m["unit"].lower()] for m in found])
+    return values if np.all(hours == hours[0]) else values * hours
+
+
+def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.ndarray] | None:
+    """Group time columns by time and replicate; None for a table without replicates.
+
+    Returns the time names (in order of first appearance), the replicate numbers, and the
+    position in ``names`` of each (time, replicate) cell, an int array (n_times, n_reps).
+    """
+    found = [_REPLICATE.match(name) for name in names]
+    if any(found):
+        plain = [name for name, m in zip(names, found, strict=True) if m is None]
+        if plain:
+            first = next(name for name, m in zip(names, found, strict=True) if m)
+            msg = (f"{path}: column {plain[0]!r} has no replicate suffix, but {first!r} has "
+                   "one. Name every time column '<time>_rep<k>' (e.g. '0h_rep1'), or none of "
+                   "them.")  # fmt: skip
+            raise ValueError(msg)
+        keys = [m["time"] for m in found]
+        reps = [int(m["rep"]) for m in found]
+    else:  # repeated time names: the k-th column of a time is replicate k
+        if len(set(names)) == len(names):
+            return None
+        keys, seen, reps = list(names), Counter(), []
+        for key in keys:
+            seen[key] += 1
+            reps.append(seen[key])
+    position: dict[tuple[str, int], int] = {}
+    for j, cell in enumerate(zip(keys, reps, strict=True)):
+        if cell in position:
+            msg = (f"{path}: columns {names[position[cell]]!r} and {names[j]!r} are both time "
+                   f"{cell[0]!r}, replicate {cell[1]}. Give each time and replicate one "
+                   "column.")  # fmt: skip
+            raise ValueError(msg)
+        position[cell] = j
+    order = list(dict.fromkeys(keys))
+    want = sorted(r for k, r in position if k == order[0])
+    for key in order[1:]:
+        got = sorted(r for k, r in position if k == key)
+        if got != want:
+            msg = (f"{path}: time {key!r} has replicate(s) {got} but time {order[0]!r} has "
+                   f"{want}. Give every time point the same replicate columns (leave a "
+                   "missing measurement empty, or NA).")  # fmt: skip
+            raise ValueError(msg)
+    index = np.array([[position[key, r] for r in want] for key in order])
+    return order, want, index
+
+
+def _header_is_values(path, header) -> ValueError:
+    return ValueError(
+        f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
+        "its time points decrease, so it looks like a gene's values. "
+        "Add a header line such as 'gene,t0,t1,...' above the genes (or put the time "
+        "columns in increasing order)."
+    )
+
+
 def read_table(
     path, sep: str | None = None, label_column: str | None = "label"
 ) -> TimeSeriesTable:
     """Read a gene-named table: genes in rows, time points in columns.
 
     The header row names the gene column, then each time point (numbers such as
-    ``0,0.5,1,2`` or strings such as ``t0,t1``). A column whose header matches
-    ``label_column`` (case-insensitively) holds per-gene labels.
+    ``0,0.5,1,2``, numbers with a unit such as ``0h,30min,2h``, or strings such as
+    ``t0,t1``). A column whose header matches ``label_column`` (case-insensitively) holds
+    per-gene labels.
+
+    Replicates, or several measurements per time point, are read as a 3-D ``X`` (genes,
+    time points, replicates) when the time columns are named ``<time>_rep<k>`` (also
+    ``_r<k>``, ``_replicate<k>``; case-insensitive), in any order, e.g.
+    ``gene,0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or when each time name is repeated once per
+    replicate (``gene,0,0,1,1``: the k-th column of a time is replicate k). Every time
+    point must have the same replicates; a missing measurement is an empty or NA cell.
 
     Parameters
     ----------
@@ -467,6 +575,12 @@ def read_table(
     -------
     TimeSeriesTable
         Labels are int64 when all are integers, float64 when all are numbers, else strings.
+
+    Examples
+    --------
+    A file with the header ``gene,label,0h_rep1,0h_rep2,2h_rep1,2h_rep2,6h_rep1,6h_rep2``
+    gives ``X`` of shape (n_genes, 3, 2), ``times`` ``[0, 2, 6]`` and ``replicates``
+    ``[1, 2]``; :func:`write_table` writes such a file from a 3-D array.
     """
     rows = _read_rows(path, _table_sep(path, sep))
     (_, header), body = rows[0], rows[1:]
@@ -491,22 +605,27 @@ def read_table(
         elif _integral(labels).all():
             labels = labels.astype(np.int64)
     time_labels = [header[j] for j in cols]
-    times = _numbers(time_labels)
-    times = times if times is not None and np.isfinite(times).all() else None
+    try:
+        layout = _replicate_layout(time_labels, path)
+    except ValueError:
+        values = _numbers(list(dict.fromkeys(time_labels)))  # a gene's values, repeated?
+        if values is not None and (np.diff(values) < 0).any():
+            raise _header_is_values(path, header) from None
+        raise
+    replicates = None
+    if layout is not None:
+        time_labels, replicates, index = layout
+        _check_timepoints(len(time_labels), path)
+        X = X[:, index]  # (genes, times, replicates)
+    times = _parse_times(time_labels)
     if times is not None and (np.diff(times) < 0).any():
-        msg = (
-            f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
-            "its time points decrease, so it looks like a gene's values. "
-            "Add a header line such as 'gene,t0,t1,...' above the genes (or put the time "
-            "columns in increasing order)."
-        )
-        raise ValueError(msg)
+        raise _header_is_values(path, header)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
     if dupes:
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
         warnings.warn(msg, UserWarning, stacklevel=2)
-    logger.debug("read %d genes x %d time points from %s", *X.shape, path)
-    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path))
+    logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
+    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates)
 
 
 def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = None) -> None:
@@ -516,25 +635,28 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
     ----------
     path : str or PathLike
         Target file; written atomically. ``.tsv``/``.tab`` get tabs, anything else commas.
-    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, 1)
-        Values; NaN is written as ``NA``.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_replicates)
+        Values; NaN is written as ``NA``. With more than one replicate the header names the
+        columns ``<time>_rep<k>`` (k = 1, 2, ...), replicates of a time side by side; a
+        3-D ``X`` with one replicate is written as 2-D.
     genes : sequence of str, default=None
         Gene names; ``gene_0, gene_1, ...`` when None.
     times : sequence of float or str, default=None
-        Time-point names for the header; ``t0, t1, ...`` when None.
+        Time-point names for the header (numbers are read back as ``times``); ``t0, t1,
+        ...`` when None.
     labels : array-like of shape (n_genes,), default=None
         Written as a ``label`` column after the gene names when given.
     sep : str, default=None
         Column separator, overriding the extension.
     """
-    X = _univariate(X)
-    n, n_times = X.shape
+    X = _finite_series(X)
+    n, n_times, n_reps = X.shape
     genes = [f"gene_{i}" for i in range(n)] if genes is None else [str(g) for g in genes]
     times = [f"t{j}" for j in range(n_times)] if times is None else list(times)
     if len(genes) != n or len(times) != n_times:
         msg = (
             f"X has shape {X.shape} but {len(genes)} gene names and {len(times)} times were "
-            "given. Give one name per row and one time per column."
+            "given. Give one name per row and one time per time point."
         )
         raise ValueError(msg)
 
@@ -553,9 +675,12 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
         writer.writerow(cells)
         return buffer.getvalue()[:-2] + "\n"
 
+    columns = [cell(t) for t in times]
+    if n_reps > 1:
+        columns = [f"{c}_rep{k}" for c in columns for k in range(1, n_reps + 1)]
     with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
-        fh.write(line(["gene", *(["label"] if labels is not None else []), *map(cell, times)]))
-        for i, row in enumerate(X.tolist()):
+        fh.write(line(["gene", *(["label"] if labels is not None else []), *columns]))
+        for i, row in enumerate(X.reshape(n, n_times * n_reps).tolist()):
             fh.write(
                 line(
                     [genes[i], *([cell(labels[i])] if labels is not None else []), *map(cell, row)]

@@ -12,12 +12,18 @@ with a recurrent decoder:
                   RNN over `time` zero inputs, linear hidden -> features per step
       -> x_hat (batch, time, features)
 
+With ``RVAEConfig.times`` set (series sampled at uneven times, e.g. 0, 0.5, 1, 2, 4, 8, 24 h),
+the network sees the time grid: each step's gap to the previous time point, divided by the
+mean gap (0 at the first point), is an extra encoder input next to the values, and it
+replaces the decoder's zero inputs. Without times the network is the original one exactly.
+
 This module is torch only; the scikit-learn style estimator lives in ``rvagene.model``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +42,18 @@ class RVAEConfig:
     latent_length: int = 3  # size of the latent code
     dropout_rate: float = 0.0  # dropout between stacked RNN layers (only when depth > 1)
     block: str = "GRU"  # "GRU" (the paper's design) or "LSTM" (the original code)
+    times: tuple[float, ...] | None = None  # increasing time of each point; None: even steps
+
+
+def time_steps(times: Sequence[float]) -> torch.Tensor:
+    """Per-step time input (time, 1): the gap to the previous point over the mean gap.
+
+    The first point has no previous one and gets 0; evenly spaced times give 0, 1, 1, ...
+    """
+    t = torch.as_tensor(times, dtype=torch.float64)  # (time,)
+    gaps = torch.diff(t)  # (time - 1,)
+    steps = torch.cat([gaps.new_zeros(1), gaps / gaps.mean()])  # (time,)
+    return steps.to(torch.float32).unsqueeze(1)  # (time, 1)
 
 
 class Encoder(nn.Module):
@@ -46,7 +64,7 @@ class Encoder(nn.Module):
         rnn = BLOCKS[config.block]
         depth = config.hidden_layer_depth
         self.rnn = rnn(
-            input_size=config.number_of_features,
+            input_size=config.number_of_features + (config.times is not None),
             hidden_size=config.hidden_size,
             num_layers=depth,
             dropout=config.dropout_rate if depth > 1 else 0.0,
@@ -55,7 +73,11 @@ class Encoder(nn.Module):
         self.to_mean = nn.Linear(config.hidden_size, config.latent_length)
         self.to_logvar = nn.Linear(config.hidden_size, config.latent_length)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, steps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if steps is not None:  # the time step as one more value per time point
+            x = torch.cat([x, steps.expand(x.shape[0], -1, -1)], dim=2)  # (batch, time, F + 1)
         _, h = self.rnn(x)  # h: (depth, batch, hidden), or (h, c) for an LSTM
         if isinstance(h, tuple):
             h = h[0]
@@ -64,7 +86,7 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """RNN decoder: a latent code -> initial hidden state -> a series of zero inputs."""
+    """RNN decoder: a latent code -> initial hidden state -> a series of zero (or time) inputs."""
 
     def __init__(self, config: RVAEConfig):
         super().__init__()
@@ -81,12 +103,17 @@ class Decoder(nn.Module):
         )
         self.hidden_to_output = nn.Linear(config.hidden_size, config.number_of_features)
 
-    def forward(self, z: torch.Tensor, n_timepoints: int) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, n_timepoints: int, steps: torch.Tensor | None = None
+    ) -> torch.Tensor:
         batch, depth = z.shape[0], self.config.hidden_layer_depth
         h0 = self.latent_to_hidden(z)  # (batch, hidden)
         h0 = h0.unsqueeze(0).expand(depth, -1, -1).contiguous()  # (depth, batch, hidden)
-        # Zero inputs built for the actual batch at call time, so any number of codes decodes.
-        inputs = z.new_zeros(batch, n_timepoints, 1)  # (batch, time, 1)
+        # Inputs built for the actual batch at call time, so any number of codes decodes.
+        if steps is None:
+            inputs = z.new_zeros(batch, n_timepoints, 1)  # (batch, time, 1)
+        else:
+            inputs = steps[:n_timepoints].expand(batch, -1, -1)  # (batch, time, 1)
         if isinstance(self.rnn, nn.LSTM):
             h0 = (h0, torch.zeros_like(h0))  # the cell state starts at zero, as in the original
         out, _ = self.rnn(inputs, h0)  # (batch, time, hidden)
@@ -119,10 +146,13 @@ class RVAE(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
+        # Derived from the config, so not saved in the state_dict; None without times.
+        steps = None if config.times is None else time_steps(config.times)  # (time, 1)
+        self.register_buffer("steps", steps, persistent=False)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior mean and log-variance, each (batch, latent), of series x (batch, time, F)."""
-        return self.encoder(x)
+        return self.encoder(x, self.steps)
 
     def reparameterize(
         self, mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None
@@ -135,7 +165,11 @@ class RVAE(nn.Module):
 
     def decode(self, z: torch.Tensor, n_timepoints: int) -> torch.Tensor:
         """Series (batch, time, F) from latent codes z (batch, latent)."""
-        return self.decoder(z, n_timepoints)
+        if self.steps is not None and n_timepoints != self.steps.shape[0]:
+            msg = (f"This network was built for {self.steps.shape[0]} time points "
+                   f"(config.times), not {n_timepoints}.")  # fmt: skip
+            raise ValueError(msg)
+        return self.decoder(z, n_timepoints, self.steps)
 
     def forward(
         self, x: torch.Tensor, generator: torch.Generator | None = None

@@ -405,3 +405,97 @@ def test_property_table_round_trip(tmp_path_factory, X, tsv):
     np.testing.assert_array_equal(table.X, X)
     np.testing.assert_array_equal(table.times, times)
     np.testing.assert_array_equal(table.labels, np.arange(len(X)))
+
+
+# --------------------------------------------------------------------------- replicates, units
+
+
+@pytest.mark.parametrize("name", ["r.csv", "r.tsv"])
+@pytest.mark.parametrize("times", [[0, 0.5, 2, 24], None, ["0h", "30min", "2h", "1d"]])
+def test_replicate_table_round_trip(tmp_path, name, times):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 4, 3))
+    X[1, 2, 0] = np.nan
+    write_table(tmp_path / name, X, genes=list("abcde"), times=times, labels=[0, 0, 1, 1, 2])
+    header = (tmp_path / name).read_text().splitlines()[0].replace("\t", ",")
+    first = "t0" if times is None else str(times[0])
+    assert header.startswith(f"gene,label,{first}_rep1,{first}_rep2,{first}_rep3,")
+    table = read_table(tmp_path / name)
+    np.testing.assert_array_equal(table.X, X)
+    assert table.replicates == [1, 2, 3]
+    assert table.genes == list("abcde")
+    np.testing.assert_array_equal(table.labels, [0, 0, 1, 1, 2])
+    if times is None:
+        assert table.times is None
+        assert table.time_labels == ["t0", "t1", "t2", "t3"]
+    else:  # "0h, 30min, 2h, 1d": mixed units are converted to hours
+        np.testing.assert_array_equal(table.times, [0, 0.5, 2, 24])
+    assert load_dataset(tmp_path / name).X.shape == (5, 4, 3)
+
+
+def test_replicate_columns_in_any_order_and_spelling(tmp_path):
+    text = "gene,0h_R2,2h_r2,6h_r2,0h_r1,2h_r1,6h_r1\na,4,5,6,1,2,3\n"
+    table = read_table(write_text(tmp_path / "a.csv", text))
+    np.testing.assert_array_equal(table.X, [[[1, 4], [2, 5], [3, 6]]])
+    np.testing.assert_array_equal(table.times, [0, 2, 6])
+    assert table.time_labels == ["0h", "2h", "6h"]
+    text = "gene,label,t0_replicate1,t0_replicate2,t1_replicate1,t1_replicate2\na,1,1,2,3,4\n"
+    table = read_table(write_text(tmp_path / "b.csv", text))
+    assert table.X.shape == (1, 2, 2)
+    assert table.times is None
+    assert table.labels.tolist() == [1]
+
+
+def test_repeated_time_names_are_replicates(tmp_path):
+    table = read_table(write_text(tmp_path / "a.csv", "gene,0,1,2,0,1,2\na,1,2,3,4,5,6\n"))
+    np.testing.assert_array_equal(table.X, [[[1, 4], [2, 5], [3, 6]]])
+    np.testing.assert_array_equal(table.times, [0, 1, 2])
+    assert table.replicates == [1, 2]
+    plain = read_table(write_text(tmp_path / "b.csv", "gene,0,1,2\na,1,2,3\n"))
+    assert plain.X.shape == (1, 3)
+    assert plain.replicates is None
+
+
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        ("0_rep1,0_rep2,1_rep1", r"time '1' has replicate\(s\) \[1\] but time '0' has \[1, 2\]"),
+        ("0_rep1,0_rep3,1_rep1,1_rep2", r"time '1' has replicate\(s\) \[1, 2\] but .* \[1, 3\]"),
+        ("0_rep1,0,1_rep1", "column '0' has no replicate suffix, but '0_rep1' has one"),
+        (
+            "0_rep1,0_r1,1_rep1,1_rep2",
+            "columns '0_rep1' and '0_r1' are both time '0', replicate 1",
+        ),
+        ("0,0,1", r"time '1' has replicate\(s\) \[1\] but time '0' has \[1, 2\]"),
+        ("0_rep1,0_rep2", "1 time point"),
+    ],
+)
+def test_inconsistent_replicate_headers(tmp_path, header, match):
+    n = header.count(",") + 1
+    text = f"gene,{header}\na,{','.join(['1'] * n)}\n"
+    with pytest.raises(ValueError, match=match):
+        read_table(write_text(tmp_path / "a.csv", text))
+
+
+def test_time_units(tmp_path):
+    def times(header):
+        text = f"gene,{header}\na,{','.join(['1'] * (header.count(',') + 1))}\n"
+        return read_table(write_text(tmp_path / "u.csv", text)).times
+
+    np.testing.assert_array_equal(times("0h,0.5h,2 h,24h"), [0, 0.5, 2, 24])
+    np.testing.assert_array_equal(times("1d,2d,7d"), [1, 2, 7])  # one unit: kept
+    np.testing.assert_array_equal(times("0min,30min,2h"), [0, 0.5, 2])  # mixed: hours
+    assert times("t0,t1,t2") is None
+    assert times("0,30min,1h") is None  # a bare number among units is ambiguous
+    assert times("1x,2x") is None  # not a unit
+    with pytest.raises(ValueError, match="time points decrease"):
+        times("2h,1h")
+
+
+def test_write_table_replicates_checks_lengths(tmp_path):
+    with pytest.raises(ValueError, match="3 times were given"):
+        write_table(tmp_path / "a.csv", np.ones((2, 4, 2)), times=[0, 1, 2])
+    with pytest.raises(ValueError, match="files hold finite values"):
+        write_table(tmp_path / "a.csv", np.full((2, 4, 2), np.inf))
+    write_table(tmp_path / "one.csv", np.ones((2, 3, 1)))  # one replicate: a plain table
+    assert (tmp_path / "one.csv").read_text().splitlines()[0] == "gene,t0,t1,t2"

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rvagene.data import read_ucr
+from rvagene.data import read_table, read_ucr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,3 +123,40 @@ def test_failed_run_keeps_existing_files(gen, tmp_path):
     before = train.read_bytes()
     assert gen.main([*argv[:2], "0", *_dirs(tmp_path)]) == 2
     assert train.read_bytes() == before
+
+
+def test_log_times_and_replicates_then_train(gen, tmp_path):
+    """--time-spacing log --replicates 2 writes gene-named tables that train_and_gen reads."""
+    argv = ["ur", "--n-clusters", "2", "--genes-per-cluster", "5", "--length", "8"]
+    more = ["--time-spacing", "log", "--replicates", "2", "--n-test-per-cluster", "1"]
+    assert gen.main([*argv, *more, *_dirs(tmp_path)]) == 0
+    table = read_table(tmp_path / "data" / "ur" / "ur_TRAIN")
+    assert table.X.shape == (10, 8, 2)
+    assert table.replicates == [1, 2]
+    gaps = np.diff(table.times)
+    assert table.times[0] == 0
+    assert np.all(gaps > 0)
+    assert gaps[-1] > 5 * gaps[0]  # uneven
+    np.testing.assert_array_equal(table.labels, np.repeat([0, 1], 5))
+    assert read_table(tmp_path / "data" / "ur" / "ur_TEST").X.shape == (2, 8, 2)
+    assert (tmp_path / "figs" / "cluster_ur1.png").stat().st_size > 1000
+    # Replicates differ by the replicate noise only (sd 0.1 by default).
+    assert 0.05 < np.std(table.X[:, :, 0] - table.X[:, :, 1]) / np.sqrt(2) < 0.2
+
+    spec = importlib.util.spec_from_file_location("train_and_gen", ROOT / "train_and_gen.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    tiny = ["--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
+    out = ["--figs-dir", str(tmp_path / "figs"), "--out-dir", str(tmp_path / "out")]
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert train.main(["ur", "--n-clusters", "2", *tiny, *data, *out]) == 0
+    assert (tmp_path / "figs" / "generated_cluster_ur1.png").stat().st_size > 1000
+
+
+def test_bad_replicate_noise_exit_2(gen, tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        gen.main(["x", "--replicate-noise", "-1", *_dirs(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--replicate-noise" in err
+    assert len(err.splitlines()) == 1

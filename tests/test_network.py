@@ -73,3 +73,56 @@ def test_original_balance_and_mask():
     masked = rvae_loss(x_nan, x_hat, mu, logvar, crit, mask=mask)
     assert torch.isfinite(masked.loss)
     assert torch.isclose(masked.reconstruction, per_gene.reconstruction - x[0, 0, 0] ** 2 / 4)
+
+
+# --------------------------------------------------------------------------- uneven times
+
+
+def test_time_steps():
+    from rvagene.network import time_steps
+
+    steps = time_steps([0, 1, 2, 4, 8])  # gaps 1, 1, 2, 4; mean gap 2
+    assert steps.shape == (5, 1)
+    assert steps.ravel().tolist() == [0.0, 0.5, 0.5, 1.0, 2.0]
+    assert time_steps([0, 3, 6, 9]).ravel().tolist() == [0.0, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("block", ["GRU", "LSTM"])
+def test_times_are_an_input_of_encoder_and_decoder(block):
+    """With times the encoder reads one more value per step and the decoder reads the steps;
+    the same weights on another time grid give another code and another series."""
+    base = dict(hidden_size=6, latent_length=2, block=block)
+    torch.manual_seed(0)
+    net = RVAE(RVAEConfig(times=(0, 0.5, 1, 2, 4, 8), **base)).eval()
+    assert net.encoder.rnn.input_size == 2
+    assert net.decoder.rnn.input_size == 1
+    assert "steps" not in net.state_dict()  # derived from the config, not saved
+    other = RVAE(RVAEConfig(times=(0, 1, 2, 3, 4, 5), **base)).eval()
+    other.load_state_dict(net.state_dict())
+    x, z = torch.randn(3, 6, 1), torch.randn(3, 2)
+    assert not torch.allclose(net.encode(x)[0], other.encode(x)[0])
+    assert not torch.allclose(net.decode(z, 6), other.decode(z, 6))
+    assert net(x)[0].shape == (3, 6, 1)
+    with pytest.raises(ValueError, match="built for 6 time points"):
+        net.decode(z, 7)
+
+
+def test_without_times_the_network_is_the_original():
+    """times=None: the parameters of the original (one more encoder input with times), and
+    the decoder reads zeros."""
+    cfg = RVAEConfig(hidden_size=6, latent_length=2, number_of_features=2)
+    torch.manual_seed(0)
+    net = RVAE(cfg).eval()
+    assert net.steps is None
+    assert net.encoder.rnn.input_size == 2
+    assert net.decoder.rnn.input_size == 1
+    torch.manual_seed(0)
+    timed = RVAE(RVAEConfig(hidden_size=6, latent_length=2, number_of_features=2, times=(0, 1)))
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in timed.state_dict().items()} | {
+        "encoder.rnn.weight_ih_l0": (18, 2)
+    }
+    z = torch.randn(4, 2)
+    h0 = net.decoder.latent_to_hidden(z).unsqueeze(0)
+    out, _ = net.decoder.rnn(torch.zeros(4, 5, 1), h0)
+    assert torch.equal(net.decode(z, 5), net.decoder.hidden_to_output(out))
