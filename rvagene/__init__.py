@@ -6,7 +6,13 @@ series data", Bioinformatics 37(19):3252-3262 (2021).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .cluster import cluster_latent, clustering_scores, sample_around_centres
+from .cluster import (
+    choose_k,
+    cluster_latent,
+    clustering_scores,
+    membership_probabilities,
+    sample_around_centres,
+)
 from .data import (
     as_time_series,
     load_dataset,
@@ -30,10 +36,12 @@ __all__ = [
     "RVAgene",
     "__version__",
     "as_time_series",
+    "choose_k",
     "cluster_latent",
     "clustering_scores",
     "load",
     "load_dataset",
+    "membership_probabilities",
     "open_data",
     "read_table",
     "read_ucr",

@@ -14,6 +14,7 @@ colours on every run).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
@@ -28,6 +29,7 @@ __all__ = [
     "plot_clusters",
     "plot_correlations",
     "plot_generated",
+    "plot_k_scores",
     "plot_latent",
     "plot_loss",
     "plot_series",
@@ -57,12 +59,23 @@ def _is_3d(ax) -> bool:
     return getattr(ax, "name", "") == "3d"
 
 
-def _first_feature(X, name: str) -> np.ndarray:
-    """Return ``X`` as (n, T): 1-D is one series, 3-D keeps the first feature."""
+def _first_feature(X, name: str, features: str = "first") -> np.ndarray:
+    """Return ``X`` as (n, T): 1-D is one series, 3-D keeps the first feature.
+
+    With ``features="mean"``, 3-D input is averaged over its features (replicates), NaN
+    ignored.
+    """
     X = np.asarray(X, dtype=float)
+    if features not in ("first", "mean"):
+        msg = f"features must be 'first' or 'mean', got {features!r}."
+        raise ValueError(msg)
     if X.ndim == 1:
         return X[np.newaxis, :]
     if X.ndim == 3:
+        if features == "mean":
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
+                return np.nanmean(X, axis=2)
         if X.shape[2] > 1:
             logger.debug(
                 "%s has %d features per time point; plotting the first.", name, X.shape[2]
@@ -84,15 +97,15 @@ def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
     return times, "time"
 
 
-def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label):
-    X = _first_feature(X, "X")
+def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features):
+    X = _first_feature(X, "X", features)
     t, xlabel = _time_axis(times, X.shape[1])
     if X.shape[0]:
         lines = ax.plot(t, X.T, color=color, alpha=alpha, linewidth=linewidth)
         if label is not None:
             lines[0].set_label(label)
     if mean is not None:
-        mean = _first_feature(mean, "mean")
+        mean = _first_feature(mean, "mean", features)
         if mean.shape[0] != 1 or mean.shape[1] != X.shape[1]:
             msg = f"mean must be one series of {X.shape[1]} time points, got shape {mean.shape}."
             raise ValueError(msg)
@@ -299,14 +312,15 @@ def plot_series(
     alpha: float = 0.4,
     title: str | None = None,
     label: str | None = None,
+    features: str = "first",
 ):
     """Plot expression series as thin lines, optionally with their mean in thick black.
 
     Parameters
     ----------
     X : array-like of shape (n_series, n_timepoints) or (n_series, n_timepoints, n_dims)
-        Series to draw. A 1-D array is one series. For 3-D input only the first feature
-        (``X[:, :, 0]``) is drawn.
+        Series to draw. A 1-D array is one series. For 3-D input the first feature
+        (``X[:, :, 0]``) is drawn, or the mean over features (see ``features``).
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     color : matplotlib colour, optional
@@ -322,6 +336,9 @@ def plot_series(
         Axes title.
     label : str, optional
         Legend entry for the series (a legend is drawn when given).
+    features : {"first", "mean"}, default="first"
+        What 3-D input shows: its first feature, or the mean over the features (NaN
+        ignored), the summary to use for replicates of one measurement.
 
     Returns
     -------
@@ -334,7 +351,7 @@ def plot_series(
     >>> ax = plot_series(X, color=cluster_colors(1)[0], mean=X.mean(axis=0))
     """
     ax = ax or _new_axes()
-    _draw_series(ax, X, color, mean, "mean", times, alpha, 0.8, label)
+    _draw_series(ax, X, color, mean, "mean", times, alpha, 0.8, label, features)
     if label is not None:
         ax.legend()
     if title:
@@ -460,13 +477,14 @@ def plot_generated(
     times=None,
     title: str | None = None,
     label: str | None = None,
+    features: str = "first",
 ):
     """Plot series generated around one cluster centre, with the decoded centre in black.
 
     Parameters
     ----------
     generated : array-like of shape (n_samples, n_timepoints) or (n_samples, n_timepoints, n_dims)
-        Decoded samples (first feature drawn for 3-D input).
+        Decoded samples (for 3-D input the first feature, or the mean, see ``features``).
     centre_series : array-like of shape (n_timepoints,), optional
         The decoded cluster centre (shapes ``(1, n_timepoints)`` and
         ``(n_timepoints, n_dims)`` are accepted too), drawn thick and black.
@@ -480,6 +498,9 @@ def plot_generated(
         Axes title.
     label : str, optional
         Legend entry for the generated series, e.g. ``"cluster 2"``.
+    features : {"first", "mean"}, default="first"
+        What 3-D input shows: its first feature, or the mean over the features (e.g. over
+        replicates).
 
     Returns
     -------
@@ -496,7 +517,9 @@ def plot_generated(
         centre_series = np.asarray(centre_series, dtype=float)
         if centre_series.ndim == 2 and centre_series.shape[0] != 1:
             centre_series = centre_series[np.newaxis]  # (T, F) -> (1, T, F)
-    _draw_series(ax, generated, color, centre_series, "decoded centre", times, 0.6, 0.9, label)
+    _draw_series(
+        ax, generated, color, centre_series, "decoded centre", times, 0.6, 0.9, label, features
+    )
     if label is not None or centre_series is not None:
         ax.legend()
     if title:
@@ -511,7 +534,8 @@ def plot_loss(history, ax=None, title: str | None = None):
     ----------
     history : dict or sequence of float
         ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
-        value per epoch (only ``"loss"`` is required; e.g. ``RVAgene.history_``), or a plain
+        value per epoch or check (only ``"loss"`` is required; e.g. ``RVAgene.history_``,
+        whose ``"epoch"`` list, when present, gives the x positions), or a plain
         sequence such as ``loss_curve_``. An optional ``"best_epoch"`` entry, a 0-based index
         into the lists (as ``np.argmin(history["val_loss"])`` gives), is marked with a dotted
         line.
@@ -547,7 +571,11 @@ def plot_loss(history, ax=None, title: str | None = None):
         if values is None or len(values) == 0:
             continue
         values = np.asarray(values, dtype=float)
-        ax.plot(np.arange(1, values.size + 1), values, **style)
+        x = np.arange(1, values.size + 1)
+        epochs = history.get("epoch")
+        if epochs is not None and len(epochs) == values.size:
+            x = np.asarray(epochs, dtype=float)  # fractional epochs of part-epoch checks
+        ax.plot(x, values, **style)
         plotted.append(values)
     all_values = np.concatenate(plotted)
     finite = all_values[np.isfinite(all_values)]
@@ -555,9 +583,10 @@ def plot_loss(history, ax=None, title: str | None = None):
         ax.set_yscale("log")
     best = history.get("best_epoch")
     if best is not None:
-        ax.axvline(
-            int(best) + 1, color="grey", linestyle=":", label=f"best epoch ({int(best) + 1})"
-        )
+        epochs = history.get("epoch")
+        at = float(epochs[int(best)]) if epochs is not None and len(epochs) > int(best) else None
+        at = int(best) + 1 if at is None else at
+        ax.axvline(at, color="grey", linestyle=":", label=f"best epoch ({at:g})")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
@@ -627,6 +656,64 @@ def plot_correlations(
     ax.set_ylabel("correlation with time")
     ax.set_xlim(-0.5, v.size - 0.5)
     ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_k_scores(
+    scores: Mapping[int, float],
+    chosen: int | None = None,
+    criterion: str | None = None,
+    ax=None,
+    title: str | None = None,
+):
+    """Plot a criterion's score against the number of clusters, marking the chosen k.
+
+    Parameters
+    ----------
+    scores : mapping of int to float
+        Score per candidate k, e.g. the second output of :func:`rvagene.cluster.choose_k`.
+    chosen : int, optional
+        The chosen k, marked with a dotted line and a larger point.
+    criterion : str, optional
+        Name of the criterion (e.g. ``"silhouette"``), used as the y label; for a criterion
+        of ``rvagene.cluster.K_CRITERIA`` the label says whether higher or lower is better.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created when None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = plot_k_scores({2: 0.41, 3: 0.62, 4: 0.55}, chosen=3, criterion="silhouette")
+    """
+    from .cluster import K_CRITERIA
+
+    if not isinstance(scores, Mapping) or not scores:
+        msg = "scores must be a non-empty mapping of k to score, as choose_k returns."
+        raise ValueError(msg)
+    ks = np.array(sorted(scores), dtype=int)
+    values = np.array([scores[k] for k in ks], dtype=float)
+    ax = ax or _new_axes()
+    ax.plot(ks, values, marker="o", color="black", linewidth=1.5)
+    if chosen is not None:
+        if chosen not in scores:
+            msg = f"chosen={chosen!r} is not one of the scored k ({', '.join(map(str, ks))})."
+            raise ValueError(msg)
+        ax.axvline(chosen, color="tab:red", linestyle=":", label=f"chosen k = {chosen}")
+        ax.scatter([chosen], [scores[chosen]], s=80, color="tab:red", zorder=5)
+        ax.legend()
+    ax.set_xticks(ks)
+    ax.set_xlabel("number of clusters k")
+    ylabel = "score" if criterion is None else criterion.replace("_", "-")
+    if criterion in K_CRITERIA:
+        ylabel += f" ({K_CRITERIA[criterion]} is better)"
+    ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
     return ax

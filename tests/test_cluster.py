@@ -5,9 +5,12 @@ import pytest
 from sklearn.cluster import KMeans, MiniBatchKMeans
 
 from rvagene.cluster import (
+    K_CRITERIA,
+    choose_k,
     choose_n_clusters,
     cluster_latent,
     clustering_scores,
+    membership_probabilities,
     sample_around_centres,
 )
 
@@ -94,13 +97,157 @@ def test_latent_must_be_2d():
         cluster_latent(np.arange(10.0), 2)
 
 
-def test_choose_n_clusters(blobs):
+@pytest.fixture
+def big_blobs():
+    # 30 points per blob: a full-covariance mixture (bic) needs more than the 15 of `blobs`
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 0.0], [0.0, 6.0, 0.0], [0.0, 0.0, 6.0]])
+    labels = np.repeat(np.arange(4), 30)
+    return centres[labels] + rng.normal(scale=0.3, size=(labels.size, 3))
+
+
+@pytest.mark.parametrize("criterion", list(K_CRITERIA))
+def test_choose_k_recovers_blobs(big_blobs, criterion):
+    Z = big_blobs
+    k, scores = choose_k(Z, k_range=range(2, 9), criterion=criterion)
+    assert k == 4
+    assert list(scores) == list(range(2, 9))
+    assert all(np.isfinite(v) for v in scores.values())
+    best = max if K_CRITERIA[criterion] == "higher" else min
+    if criterion != "gap":  # the gap's rule is not its argmax
+        assert best(scores, key=scores.get) == 4
+
+
+@pytest.mark.parametrize("criterion", ["gap", "bic"])
+def test_choose_k_one_cluster(criterion):
+    # one round blob: criteria that can say "no structure" should
+    Z = np.random.default_rng(1).normal(size=(80, 3))
+    k, scores = choose_k(Z, k_range=range(1, 7), criterion=criterion)
+    assert k == 1
+    assert set(scores) == set(range(1, 7))
+
+
+def test_choose_k_default_criterion_range_and_determinism(big_blobs, blobs):
+    k, scores = choose_k(big_blobs)
+    assert (k, list(scores)) == (4, list(range(2, 16)))
+    assert scores == choose_k(big_blobs, criterion="bic")[1]  # bic is the default
+    assert choose_k(big_blobs, random_state=3) == choose_k(big_blobs, random_state=3)
     Z, _ = blobs
-    best, scores = choose_n_clusters(Z, candidates=range(2, 8))
+    k, scores = choose_k(Z[:6], criterion="silhouette")  # the default range stops at n - 1
+    assert list(scores) == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("k_range", "criterion", "match"),
+    [
+        ([], "silhouette", "k_range is empty"),
+        (range(2, 2), "gap", "k_range is empty"),
+        ([1, 2, 3], "silhouette", "between 2 and n_points - 1 = 59"),
+        ([0, 2], "gap", "between 1 and n_points - 1 = 59"),
+        ([2, 60], "bic", "between 1 and n_points - 1 = 59"),
+        ([2, 2.5], "silhouette", "iterable of integers"),
+        ([True, 3], "silhouette", "iterable of integers"),
+        (5, "silhouette", "iterable of integers"),
+        (["3"], "silhouette", "iterable of integers"),
+    ],
+)
+def test_choose_k_bad_k_range(blobs, k_range, criterion, match):
+    Z, _ = blobs
+    with pytest.raises(ValueError, match=match):
+        choose_k(Z, k_range=k_range, criterion=criterion)
+
+
+def test_choose_k_bad_criterion_and_input(blobs):
+    Z, _ = blobs
+    with pytest.raises(ValueError, match="Unknown criterion 'aic'. Use one of 'bic', "):
+        choose_k(Z, criterion="aic")
+    with pytest.raises(ValueError, match="n_references must be an integer >= 2"):
+        choose_k(Z, criterion="gap", n_references=1)
+    with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
+        choose_k(np.arange(10.0))
+
+
+def test_choose_n_clusters_is_a_deprecated_alias(blobs):
+    Z, _ = blobs
+    with pytest.warns(DeprecationWarning, match="use choose_k"):
+        best, scores = choose_n_clusters(Z, candidates=range(2, 8))
+    assert (best, scores) == choose_k(Z, range(2, 8), criterion="silhouette")
     assert best == 4
-    assert set(scores) == set(range(2, 8))
-    with pytest.raises(ValueError, match="No usable number of clusters"):
+    with (
+        pytest.warns(DeprecationWarning, match="deprecated"),
+        pytest.raises(ValueError, match="No usable number"),
+    ):
         choose_n_clusters(Z[:3], candidates=[5])
+
+
+def test_membership_rows_sum_to_one_and_match_hard_labels(blobs):
+    Z, labels = blobs
+    km = cluster_latent(Z, 4)
+    p = membership_probabilities(Z, np.full(Z.shape, 0.05), km.cluster_centers_)
+    assert p.shape == (60, 4)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(p.argmax(axis=1), km.labels_)
+    assert p.max(axis=1).min() > 0.99  # tight posteriors well inside their cells
+
+
+def test_membership_between_and_at_centres():
+    centres = np.array([[-2.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 8.0, 0.0]])
+    mean = np.array([[0.0, 0.0, 0.0], [-2.0, 0.0, 0.0], [0.0, 8.0, 0.0], [0.0, 0.0, 5.0]])
+    p = membership_probabilities(mean, np.ones_like(mean), centres, random_state=1)
+    np.testing.assert_allclose(p[0], [0.5, 0.5, 0.0], atol=0.02)  # midway between two
+    assert p[1, 0] > 0.97
+    assert p[2, 2] > 0.99
+    np.testing.assert_allclose(p[3, :2], [0.5, 0.5], atol=0.05)  # on the plane between 0 and 1
+
+
+def test_membership_matches_the_normal_distribution():
+    # 1-D, centres at -1 and +1: P(nearest to +1) = P(z > 0) = Phi(mean / sd)
+    from scipy.stats import norm
+
+    mean = np.array([[0.5], [-0.3], [1.0]])
+    variance = np.array([[1.0], [0.25], [4.0]])
+    p = membership_probabilities(mean, variance, [[-1.0], [1.0]], n_samples=40000)
+    np.testing.assert_allclose(p[:, 1], norm.cdf(mean[:, 0] / np.sqrt(variance[:, 0])), atol=0.01)
+
+
+def test_membership_zero_variance_is_the_hard_assignment(blobs):
+    Z, _ = blobs
+    km = cluster_latent(Z, 4)
+    p = membership_probabilities(Z, np.zeros_like(Z), km.cluster_centers_, n_samples=3)
+    np.testing.assert_array_equal(p, np.eye(4)[km.labels_])
+
+
+def test_membership_wider_posterior_is_less_sure(blobs):
+    Z, _ = blobs
+    centres = cluster_latent(Z, 4).cluster_centers_
+    narrow = membership_probabilities(Z, np.full(Z.shape, 0.1), centres).max(axis=1)
+    wide = membership_probabilities(Z, np.full(Z.shape, 9.0), centres).max(axis=1)
+    assert np.all(wide <= narrow)
+    assert wide.mean() < 0.8
+
+
+def test_membership_seeded():
+    mean, var, centres = np.zeros((5, 2)), np.ones((5, 2)), np.array([[1.0, 0.0], [0.0, 1.0]])
+    a = membership_probabilities(mean + 0.1, var, centres, n_samples=51, random_state=4)
+    b = membership_probabilities(mean + 0.1, var, centres, n_samples=51, random_state=4)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(a * 52 == np.round(a * 52))  # 51 is rounded up to 26 antithetic pairs
+
+
+@pytest.mark.parametrize(
+    ("mean", "variance", "centres", "kwargs", "match"),
+    [
+        (np.zeros((3, 2)), np.ones((3, 3)), np.zeros((2, 2)), {}, "variance has shape"),
+        (np.zeros((3, 2)), -np.ones((3, 2)), np.zeros((2, 2)), {}, "non-negative"),
+        (np.zeros((3, 2)), np.ones((3, 2)), np.zeros((2, 3)), {}, r"shape \(n_clusters, 2\)"),
+        (np.zeros((3, 2)), np.ones((3, 2)), np.zeros((0, 2)), {}, r"shape \(n_clusters, 2\)"),
+        (np.zeros((3, 2)), np.ones((3, 2)), np.zeros((2, 2)), {"n_samples": 0}, "n_samples"),
+        (np.full((3, 2), np.nan), np.ones((3, 2)), np.zeros((2, 2)), {}, "NaN or infinite"),
+    ],
+)
+def test_membership_bad_input(mean, variance, centres, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        membership_probabilities(mean, variance, centres, **kwargs)
 
 
 def test_sample_shape():
@@ -177,3 +324,21 @@ def test_clustering_scores():
     assert scores["nmi"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="must label the same genes"):
         clustering_scores([0, 1], [0, 1, 1])
+
+
+def test_membership_from_a_fitted_model(tiny, fast_params):
+    from rvagene import RVAgene
+
+    X, _ = tiny
+    model = RVAgene(**fast_params).fit(X)
+    mean, variance = model.latent_posterior(X)
+    assert mean.shape == variance.shape == (30, 2)
+    np.testing.assert_array_equal(mean, model.transform(X))
+    assert np.all(variance > 0)
+    assert model.latent_posterior(X.astype(np.float32))[1].dtype == np.float32
+    km = cluster_latent(mean, 3)
+    p = membership_probabilities(mean, variance, km.cluster_centers_)
+    assert p.shape == (30, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="time points per series"):
+        model.latent_posterior(X[:, :5])

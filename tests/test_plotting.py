@@ -15,6 +15,7 @@ from rvagene.plotting import (  # noqa: E402
     plot_clusters,
     plot_correlations,
     plot_generated,
+    plot_k_scores,
     plot_latent,
     plot_loss,
     plot_series,
@@ -235,3 +236,51 @@ def test_plot_correlations(rng, given_ax):
     xs = np.array([p.get_x() for p in ax.patches])
     ordered = np.array(heights)[np.argsort(xs)]
     assert np.all(np.diff(ordered[:-1]) <= 0)
+
+
+@pytest.mark.parametrize("given_ax", [False, True])
+def test_plot_k_scores(given_ax, tmp_path):
+    scores = {4: 0.55, 2: 0.41, 3: 0.62, 5: 0.30}  # any order: plotted by k
+    ax_in = plt.subplots()[1] if given_ax else None
+    ax = plot_k_scores(scores, chosen=3, criterion="silhouette", ax=ax_in, title="choosing k")
+    assert isinstance(ax, Axes)
+    if given_ax:
+        assert ax is ax_in
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [2, 3, 4, 5])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0.41, 0.62, 0.55, 0.30])
+    assert ax.lines[1].get_xdata()[0] == 3  # the chosen k
+    assert ax.get_ylabel() == "silhouette (higher is better)"
+    assert ax.get_legend().get_texts()[0].get_text() == "chosen k = 3"
+    assert ax.get_title() == "choosing k"
+    ax.figure.savefig(tmp_path / "k.png")
+    assert (tmp_path / "k.png").stat().st_size > 1000
+
+
+def test_plot_k_scores_options_and_errors():
+    ax = plot_k_scores({2: 900.0, 3: 850.0}, criterion="bic")
+    assert ax.get_ylabel() == "bic (lower is better)"
+    assert ax.get_legend() is None  # nothing chosen, no legend
+    assert plot_k_scores({2: 1.0}, criterion="my_index").get_ylabel() == "my-index"
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        plot_k_scores({})
+    with pytest.raises(ValueError, match=r"chosen=7 is not one of the scored k \(2, 3\)"):
+        plot_k_scores({2: 1.0, 3: 2.0}, chosen=7)
+
+
+def test_uneven_times_and_replicate_means(rng):
+    """Real (uneven) time on the x-axis; features="mean" draws the mean over replicates."""
+    times = np.array([0, 0.5, 1, 2, 4, 8, 24.0])
+    X = rng.normal(size=(4, 7, 3))
+    X[0, 1, 2] = np.nan
+    ax = plot_series(X, times=times, mean=X.mean(axis=(0, 2)), features="mean")
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), times)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), np.nanmean(X[0], axis=1))
+    assert ax.get_xlabel() == "time"
+    first = plot_series(X, times=times)  # the default stays the first feature
+    np.testing.assert_array_equal(first.lines[1].get_ydata(), X[1, :, 0])
+    gen = rng.normal(size=(5, 7, 3))
+    ax = plot_generated(gen, centre_series=gen[0], times=times, features="mean")
+    np.testing.assert_array_equal(ax.lines[-1].get_xdata(), times)
+    np.testing.assert_allclose(ax.lines[-1].get_ydata(), gen[0].mean(axis=1))
+    with pytest.raises(ValueError, match="features must be 'first' or 'mean'"):
+        plot_series(X, features="median")

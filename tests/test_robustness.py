@@ -356,11 +356,12 @@ def test_string_labels_and_awkward_gene_names(work, messy_run):
     assert "messy: ARI" in out
     with open(work / "out_messy" / "messy_clusters.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["gene", "cluster", "label"]
+    assert rows[0] == ["gene", "cluster", "confidence", "p_cluster_0", "p_cluster_1",
+                       "p_cluster_2", "label"]  # fmt: skip
     assert len(rows) == 25
-    assert all(len(r) == 3 for r in rows)
+    assert all(len(r) == 7 for r in rows)
     assert rows[1][0] == "Gene0, iso"
-    assert {r[2] for r in rows[1:]} == {"up", "down, late", 'say "hi"'}
+    assert {r[-1] for r in rows[1:]} == {"up", "down, late", 'say "hi"'}
 
 
 def test_directory_with_train_file_is_a_dataset(work):
@@ -543,7 +544,7 @@ def _check_complete(root, tag, old, n_genes=24, k=3):
         elif path.suffix == ".csv":
             rows = list(csv.reader(data.decode().splitlines()))
             assert len(rows) == n_genes + 1
-            assert all(len(r) == 3 for r in rows)
+            assert all(len(r) == 4 + k for r in rows)  # gene, cluster, confidence, k p's, label
         else:
             assert json.loads(data)["seed"] == 1
     expected = {p.name for p in [*pngs, model, table, config]}

@@ -56,9 +56,15 @@ def test_writes_every_output(script, dataset, capsys):
     ):
         assert (figs / name).stat().st_size > 1000, name
     assert not (figs / "generated_cluster_toy3.png").exists()
+    assert not (figs / "k_scores_toy.png").exists()  # k was given
     rows = (out / "toy_clusters.csv").read_text().splitlines()
-    assert rows[0] == "gene,cluster,label"
+    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1,p_cluster_2,label"
     assert len(rows) == 25
+    table = np.array([[float(v) for v in row.split(",")[1:6]] for row in rows[1:]])
+    confidence, p = table[:, 1], table[:, 2:5]
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=0.002)  # 3 decimals each
+    np.testing.assert_allclose(confidence, p.max(axis=1))
+    assert np.all((p >= 0) & (p <= 1))
     model = load(out / "toy_model.pt")
     assert model.n_features_in_ == 12
     config = json.loads((out / "toy_config.json").read_text())
@@ -84,13 +90,89 @@ def test_gene_named_csv_without_labels(script, tmp_path, capsys):
     write_table(path, X, genes=genes, times=np.arange(10) * 0.5)
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
     rows = (tmp_path / "out" / "expr_clusters.csv").read_text().splitlines()
-    assert rows[0] == "gene,cluster"
+    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"
     assert rows[1].startswith("Gene0,")
     assert "ARI" not in capsys.readouterr().out
 
 
 def test_chooses_k_when_not_given(script, dataset, capsys):
-    assert script.main(["toy", *TINY, *_dirs(dataset)]) == 0
+    argv = ["toy", "--k-criterion", "davies_bouldin", "--k-max", "6", "--min-confidence", "1"]
+    assert script.main([*argv, *TINY, *_dirs(dataset)]) == 0
+    out = capsys.readouterr().out
+    chosen = [line for line in out.splitlines() if "chose k=" in line]
+    assert len(chosen) == 1
+    assert "by davies_bouldin (lower is better): k=2: " in chosen[0]
+    assert "k=6: " in chosen[0]
+    assert "k=7" not in chosen[0]
+    k = int(chosen[0].split("chose k=")[1].split()[0])
+    assert 2 <= k <= 6
+    assert (dataset / "figs" / "k_scores_toy.png").stat().st_size > 1000
+    header = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[0].split(",")
+    assert header[3 : 3 + k] == [f"p_cluster_{j}" for j in range(k)]
+    assert "genes between clusters (largest membership probability < 1)" in out
+    config = json.loads((dataset / "out" / "toy_config.json").read_text())
+    assert (config["k_criterion"], config["k_max"], config["min_confidence"]) == (
+        "davies_bouldin",
+        6,
+        1.0,
+    )
+
+
+def test_flagged_genes_are_ringed(script, dataset, monkeypatch):
+    # with --min-confidence 1, the genes flagged are those with any doubt (confidence < 1);
+    # both latent figures must ring exactly those
+    seen = {}
+    for name in ("plot_latent", "plot_clusters"):
+        original = getattr(script, name)
+
+        def spy(*a, _name=name, _original=original, **kw):
+            seen[_name] = kw.get("flagged")
+            return _original(*a, **kw)
+
+        monkeypatch.setattr(script, name, spy)
+    argv = ["toy", "--n-clusters", "3", "--min-confidence", "1", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    rows = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[1:]
+    expected = np.array([float(row.split(",")[2]) < 1.0 for row in rows])
+    for name in ("plot_latent", "plot_clusters"):
+        np.testing.assert_array_equal(seen[name], expected)
+
+
+def test_k_option_defaults(script):
+    args = script.parse_args(["x"])
+    assert (args.n_clusters, args.k_criterion, args.k_max, args.min_confidence) == (
+        None,
+        "bic",
+        15,
+        0.9,
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--k-criterion", "aic"], "argument --k-criterion: invalid choice: 'aic'"),
+        (["--k-max", "1"], "argument --k-max: expected an integer >= 2, got '1'"),
+        (["--min-confidence", "1.5"], "expected a number in (0, 1], got '1.5'"),
+        (["--min-confidence", "high"], "expected a number in (0, 1], got 'high'"),
+    ],
+)
+def test_bad_k_options_are_one_line_exit_2(script, dataset, capsys, option, message):
+    with pytest.raises(SystemExit) as exc:
+        script.main(["toy", *option, *TINY, *_dirs(dataset)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+
+
+def test_too_few_genes_to_choose_k(script, tmp_path, capsys):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=1, sequence_length=12, random_state=0)
+    write_ucr(tmp_path / "data" / "two" / "two_TRAIN", X, labels)
+    assert script.main(["two", *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "two has 2 genes, too few to choose the number of clusters; give --n-clusters" in err
+    assert len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -119,3 +201,63 @@ def test_bad_option_from_the_command_line_no_traceback(dataset):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- times, replicates
+
+UNEVEN = [0, 0.5, 1, 2, 4, 8, 12, 24]
+
+
+def _table(tmp_path, name, replicates=1, times=UNEVEN):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    if replicates > 1:
+        noise = np.random.default_rng(0).standard_normal((*X.shape, replicates))
+        X = X[:, :, None] + 0.1 * noise
+    path = tmp_path / name
+    write_table(path, X, times=times, labels=labels)
+    return path
+
+
+def test_replicate_file_end_to_end(script, tmp_path, capsys):
+    path = _table(tmp_path, "reps.csv", replicates=3, times=[f"{t}h" for t in UNEVEN])
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    for name in ("z_run_reps.png", "clusters_reps.png", "loss_reps.png",
+                 "generated_cluster_reps0.png", "generated_cluster_reps1.png"):  # fmt: skip
+        assert (tmp_path / "figs" / name).stat().st_size > 1000, name
+    model = load(tmp_path / "out" / "reps_model.pt")
+    assert model.n_dims_ == 3
+    np.testing.assert_array_equal(model.times_, UNEVEN)  # "0h, 0.5h, ..." are times
+    rows = (tmp_path / "out" / "reps_clusters.csv").read_text().splitlines()
+    assert len(rows) == 13
+    assert "ARI" in capsys.readouterr().out
+
+
+def test_uneven_times_are_fitted_even_ones_are_steps(script, tmp_path):
+    path = _table(tmp_path, "uneven.tsv")
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    np.testing.assert_array_equal(load(tmp_path / "out" / "uneven_model.pt").times_, UNEVEN)
+    ignore = [*_dirs(tmp_path / "ignore"), "--ignore-times"]
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *ignore]) == 0
+    assert load(tmp_path / "ignore" / "out" / "uneven_model.pt").times_ is None
+    even = _table(tmp_path, "even.csv", times=np.arange(8) * 3.0)
+    assert script.main([str(even), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    assert load(tmp_path / "out" / "even_model.pt").times_ is None  # the original model
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("gene,label,0_rep1,0_rep2,1_rep1,2_rep1,2_rep2", "time '1' has replicate(s) [1]"),
+        ("gene,label,0_rep1,0,1_rep1,1_rep2", "no replicate suffix"),
+        ("gene,label,0,1,1.0,2", "times must increase strictly"),
+    ],
+)
+def test_bad_replicate_or_times_file_is_one_line_exit_2(script, tmp_path, capsys, header, message):
+    n = header.count(",") - 1
+    rows = [f"g{i},{i % 2},{','.join(str(i + j) for j in range(n))}" for i in range(6)]
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
