@@ -38,8 +38,12 @@ def train_epoch(
     print_every: int = 0,
     log: Callable[[str], None] | None = None,
     epoch: int = 0,
+    order: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Train ``module`` for one pass over the series ``X`` (n, time, features).
+
+    ``order`` (row indices) trains on those rows, in that order, instead of a fresh random
+    permutation of all rows: the caller's way to split a long epoch into parts.
 
     Returns the per-gene means of the objective's terms over the epoch: ``loss``,
     ``reconstruction`` (summed over time and features) and ``kl`` (summed over latent
@@ -47,8 +51,9 @@ def train_epoch(
     at once and is returned as ``nan`` so the caller can restore the last good state.
     """
     module.train()
-    n = X.shape[0]
-    order = torch.randperm(n, device=X.device)
+    if order is None:
+        order = torch.randperm(X.shape[0], device=X.device)
+    n = order.shape[0]
     totals = torch.zeros(3, dtype=torch.float64)
     for i, idx in enumerate(_batches(n, batch_size, order), start=1):
         x = X[idx]  # (batch, time, features)

@@ -194,6 +194,34 @@ def test_early_stopping_restores_best(tiny):
     assert model.n_iter_ >= model.best_epoch_ + 3
 
 
+def test_long_epochs_are_checked_in_parts():
+    """More than 50 steps per epoch: the loss is checked after each part of an epoch."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 6)).cumsum(axis=1)
+    # 120 genes, batch 1, no validation: 120 steps per epoch -> 3 parts of 40 steps.
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, batch_size=1,
+                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    assert model.n_iter_ == 6
+    assert model.history_["epoch"] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
+    assert len(model.history_["loss"]) == 6
+    # Up to 50 steps per epoch: one check per epoch, as before.
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, batch_size=3,
+                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    assert model.n_iter_ == 2
+    assert model.history_["epoch"] == [1, 2]
+
+
+def test_max_steps_bounds_training():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 6)).cumsum(axis=1)
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=50, batch_size=1, max_steps=130,
+                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    assert model.n_steps_ == 130
+    assert model.history_["epoch"][-1] == pytest.approx(130 / 120)
+    with pytest.raises(ValueError, match="max_steps must be None"):
+        RVAgene(max_steps=0).fit(X)
+
+
 def test_small_gene_sets_are_not_stopped_on_the_initial_plateau():
     """45 genes: 2 steps per epoch; the 200-step warm-up keeps training past the plateau."""
     X, _ = sine_blobs(n_per=15, T=25, k=3)
@@ -346,3 +374,114 @@ def test_gpu_fit_save_load_on_cpu(tmp_path, tiny, fast_params):
     cpu = load(path, device="cpu")
     assert cpu.device_ == "cpu"
     np.testing.assert_allclose(cpu.transform(X), model.transform(X), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- uneven times
+
+TIMES = np.array([0, 0.5, 1, 2, 4, 8, 12, 16, 20, 24, 36, 48.0])
+
+
+def test_times_none_is_the_default_model(data53):
+    """fit(X, times=None) is fit(X): the original network, no time input, same numbers."""
+    params = dict(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0)
+    plain = RVAgene(**params).fit(data53)
+    explicit = RVAgene(**params).fit(data53, times=None)
+    assert plain.times_ is None
+    assert plain.module_.steps is None
+    assert plain.module_.config.times is None
+    assert plain.module_.encoder.rnn.input_size == 1
+    np.testing.assert_array_equal(plain.transform(data53), explicit.transform(data53))
+    np.testing.assert_array_equal(plain.reconstruct(data53), explicit.reconstruct(data53))
+    assert plain.loss_curve_ == explicit.loss_curve_
+
+
+def test_times_change_the_model_input(data53):
+    params = dict(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0)
+    plain = RVAgene(**params).fit(data53)
+    timed = RVAgene(**params).fit(data53, times=TIMES)
+    np.testing.assert_array_equal(timed.times_, TIMES)
+    assert timed.module_.encoder.rnn.input_size == 2  # the value and the time step
+    assert not np.allclose(timed.transform(data53), plain.transform(data53))
+    # The same weights on another grid of the same length see other inputs.
+    even = RVAgene(**params).fit(data53, times=np.arange(12.0))
+    assert not np.allclose(even.transform(data53), timed.transform(data53))
+    # Repeatable with a seed.
+    again = RVAgene(**params).fit(data53, times=list(TIMES))
+    np.testing.assert_array_equal(again.transform(data53), timed.transform(data53))
+
+
+@pytest.fixture(scope="module")
+def fitted_times(data53):
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10,
+                   random_state=0).fit(data53, times=TIMES)  # fmt: skip
+
+
+def test_times_used_by_every_method(tmp_path, fitted_times, data53):
+    model = fitted_times
+    Z = model.transform(data53)
+    np.testing.assert_array_equal(model.transform(data53, times=TIMES), Z)
+    assert model.reconstruct(data53, times=TIMES).shape == data53.shape
+    assert np.isfinite(model.score(data53, times=TIMES))
+    assert model.decode(Z[:3]).shape == (3, 12)
+    assert model.generate(Z[:2], n_samples=4, random_state=0).shape == (2, 4, 12)
+    assert model.sample(5, random_state=0).shape == (5, 12)
+    loaded = load(model.save(tmp_path / "timed.pt"))
+    assert isinstance(loaded.times_, np.ndarray)
+    np.testing.assert_array_equal(loaded.times_, TIMES)
+    np.testing.assert_array_equal(loaded.transform(data53), Z)
+    np.testing.assert_array_equal(loaded.decode(Z[:3]), model.decode(Z[:3]))
+    assert model.fit_transform(data53, times=TIMES).shape == (53, 2)
+
+
+def test_other_times_after_fit_are_refused(fitted_times, fitted53, data53):
+    for method in ("transform", "reconstruct", "score"):
+        with pytest.raises(ValueError, match="differ from the times this RVAgene was fitted"):
+            getattr(fitted_times, method)(data53, times=TIMES * 2)
+        with pytest.raises(ValueError, match="fitted without times"):
+            getattr(fitted53, method)(data53, times=TIMES)
+    with pytest.raises(ValueError, match="decodes onto them only"):
+        fitted_times.decode(np.zeros((1, 2)), n_timepoints=20)
+    with pytest.raises(ValueError, match="12 features"):
+        fitted_times.transform(data53[:, :6], times=TIMES[:6])
+
+
+@pytest.mark.parametrize(
+    ("times", "match"),
+    [
+        (np.arange(5.0), "times has 5 values but X has 12 time points"),
+        (np.r_[0, 1, 1, np.arange(3.0, 12)], r"increase strictly, but times\[2\] = 1 follows"),
+        (np.arange(12.0)[::-1], "increase strictly"),
+        (np.r_[np.nan, np.arange(1.0, 12)], "NaN or inf"),
+        (np.zeros((2, 6)), "1-D"),
+        (["a"] * 12, "must be numbers"),
+    ],
+)
+def test_bad_times_at_fit(data53, times, match):
+    with pytest.raises(ValueError, match=match):
+        RVAgene(hidden_size=8, latent_length=2, n_epochs=1).fit(data53, times=times)
+
+
+# --------------------------------------------------------------------------- replicates
+
+
+def test_replicates_as_features_end_to_end(tmp_path, tiny, fast_params):
+    """3-D input (genes, time, replicates), with and without times: every method works."""
+    X, _ = tiny
+    rng = np.random.default_rng(0)
+    X3 = X[:, :, None] + 0.1 * rng.standard_normal((*X.shape, 3))
+    times = np.array([0, 1, 2, 4, 8, 16, 24, 48.0])
+    for t in (None, times):
+        model = RVAgene(**fast_params).fit(X3, times=t)
+        assert model.n_dims_ == 3
+        assert model.module_.encoder.rnn.input_size == 3 + (t is not None)
+        Z = model.transform(X3)
+        assert Z.shape == (30, 2)
+        assert model.reconstruct(X3).shape == X3.shape
+        assert model.decode(Z[:4]).shape == (4, 8, 3)
+        assert model.generate(Z[:2], n_samples=5, random_state=0).shape == (2, 5, 8, 3)
+        assert np.isfinite(model.score(X3))
+        loaded = load(model.save(tmp_path / f"rep{t is None}.pt"))
+        np.testing.assert_array_equal(loaded.transform(X3), Z)
+        np.testing.assert_array_equal(loaded.reconstruct(X3), model.reconstruct(X3))
+    with pytest.raises(ValueError, match="3 values per time point"):
+        RVAgene(**fast_params).fit(X).transform(X3)
