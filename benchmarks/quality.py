@@ -14,8 +14,10 @@ held out. It prints a table of means +- sd over seeds and writes every row to a 
     python benchmarks/quality.py --report benchmarks/results/quality_full.csv \
         --summary-md benchmarks/results/quality_full.md       # tables from a finished run
 
-Datasets: ``rvagene.simulate`` at several settings (generated with the row's seed), the
-original's ``simfinal`` and ``demosim`` and the ESC matrix (raw values, up/down labels) from
+Datasets: ``rvagene.simulate`` at several settings (generated with the row's seed),
+simulated single-cell windows (``sc-windows``: ``simulate_single_cell``, diffusion
+pseudotime, windows of 40 cells; labels are the expression programs), the original's
+``simfinal`` and ``demosim`` and the ESC matrix (raw values, up/down labels) from
 ``../shared/data/reference`` (skipped with a note when absent). Never run by the unit tests.
 """
 
@@ -58,9 +60,14 @@ SYNTHETIC = {
     "add": {"method": "add"},
     "scaled": {"gene_scale": 1.0, "gene_offset": 5.0},
 }
+# Simulated single-cell data (rvagene.simulate_single_cell, 1,500 cells, 5 expression
+# programs x 20 genes, one of them flat), ordered by diffusion pseudotime from the
+# simulator's root cell and averaged over windows of 40 cells; labels are the programs.
+SINGLE_CELL = ("sc-windows",)
 FILES = ("simfinal", "demosim", "esc")  # from REFERENCE/data/<name>/<name>_TRAIN
-DATASETS = (*SYNTHETIC, *FILES)
-SHAPE_SETS = (*SYNTHETIC, "simfinal", "demosim")  # synthetic: labels are the true clusters
+DATASETS = (*SYNTHETIC, *SINGLE_CELL, *FILES)
+# synthetic: labels are the true clusters
+SHAPE_SETS = (*SYNTHETIC, *SINGLE_CELL, "simfinal", "demosim")
 
 RVAGENE_METHODS = ("rvagene", "rvagene-original")
 CLASSICAL = (
@@ -162,6 +169,14 @@ def load_data(name: str, seed: int, reference: Path) -> tuple[np.ndarray, np.nda
     """(X, labels) of a dataset; synthetic ones are drawn with ``seed``; None when absent."""
     if name in SYNTHETIC:
         return simulate(**SYNTHETIC[name], random_state=seed)
+    if name == "sc-windows":
+        from rvagene.simulate import simulate_single_cell
+        from rvagene.single_cell import prepare
+
+        adata = simulate_single_cell(n_cells=1500, random_state=seed)
+        series = prepare(adata, root_cell=int(adata.uns["root_cell"]), window_length=40)
+        programs = adata.var["program"].reindex(series.genes).to_numpy()
+        return series.X, np.unique(programs, return_inverse=True)[1]
     folder = "ESC" if name == "esc" else name
     path = reference / "data" / folder / f"{folder}_TRAIN"
     if not path.is_file():
@@ -193,9 +208,14 @@ def silhouette(E: np.ndarray, labels: np.ndarray, metric: str = "euclidean") -> 
 
 
 # --------------------------------------------------------------------------- methods
+# RVAgene parameters that replace the defaults for method "rvagene" (``--set``), to
+# benchmark a candidate default side by side with the current one.
+OVERRIDES: dict = {}
+
+
 def rvagene_params(method: str, dataset: str) -> dict:
     if method == "rvagene":
-        return {}
+        return dict(OVERRIDES)
     params = dict(ORIGINAL_ESC if dataset == "esc" else ORIGINAL)
     if "lr_decay" in RVAgene().get_params():  # the original kept the learning rate fixed
         params["lr_decay"] = 1.0
@@ -276,7 +296,7 @@ def cross_validate(X, y, k, seed, fraction) -> dict:
     )
     Xtr, Xte = X[idx_train], X[idx_test]
     t0 = time.perf_counter()
-    model = RVAgene(random_state=seed).fit(Xtr)
+    model = RVAgene(**OVERRIDES, random_state=seed).fit(Xtr)
     fit_s = time.perf_counter() - t0
     Ztr, Zte = model.transform(Xtr), model.transform(Xte)
     km = KMeans(k, n_init=10, random_state=seed).fit(Ztr)
@@ -543,6 +563,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="run only the cross-validation fits (of rvagene), not the full-data ones",
     )
     p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="replace an RVAgene default for method rvagene, e.g. --set latent_length=8 "
+        "(repeatable; write to another --out)",
+    )
+    p.add_argument(
         "--resume",
         action="store_true",
         help="keep the rows already in --out and run only the missing ones",
@@ -602,6 +630,7 @@ def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[s
         f"seeds: {', '.join(map(str, seeds))}; cross-validation fractions "
         f"{', '.join(map(str, cv_fractions)) or 'none'} on {', '.join(cv_datasets) or 'none'}",
         f"RVAgene defaults: {defaults}",
+        f"method rvagene with --set: {OVERRIDES or 'none'}",
     ]
 
 
@@ -629,6 +658,11 @@ def main(argv=None) -> int:
         )
         return 0
 
+    for item in args.set:
+        name, _, value = item.partition("=")
+        if name not in RVAgene().get_params():
+            sys.exit(f"error: --set {item}: RVAgene has no parameter {name!r}")
+        OVERRIDES[name] = json.loads(value)
     preset = QUICK if args.quick else {}
     datasets = args.datasets or preset.get("datasets", DATASETS)
     methods = args.methods or preset.get("methods", METHODS)
