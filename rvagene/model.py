@@ -117,7 +117,7 @@ class RVAgene(TransformerMixin, BaseEstimator):
         RNN hidden units in the encoder and the decoder.
     hidden_layer_depth : int, default=1
         Stacked RNN layers. The last layer's final state feeds the latent layer.
-    latent_length : int, default=3
+    latent_length : int, default=8
         Size of the latent code.
     batch_size : int, default=32
         Genes per optimiser step. A final partial batch is used, never dropped.
@@ -227,7 +227,13 @@ default="MSELoss"
     - ``scaling="zscore"``: genes are grouped by the shape of their series, not their level;
       without scaling the latent space of the raw ESC matrix does not separate up- from
       down-regulated genes (the original's K-means ARI 0.10).
-    - ``block="GRU"``, ``hidden_size=64``, ``latent_length=3``, ``batch_size=32``,
+    - ``latent_length=8`` (the original used 3): with 3 dimensions, K-means on the latent
+      means missed one or two genes on several synthetic settings and split 12 clusters
+      badly (ARI 0.74 on one seed); with 8, every setting of the quality benchmark reached
+      the classical baselines' ARI except 12 clusters (0.98 against 1.0), and ESC rose from
+      0.971 to the value in the README. Plots project more than 3 dimensions on 2 principal
+      components.
+    - ``block="GRU"``, ``hidden_size=64``, ``batch_size=32``,
       ``learning_rate=0.01``: ARI >= 0.95 was reached after 3-4 epochs; training goes on
       while the held-out genes' loss improves (reconstruction keeps improving for about 100
       epochs), then the best weights are restored.
@@ -284,7 +290,7 @@ default="MSELoss"
         number_of_features: int | None = None,
         hidden_size: int = 64,
         hidden_layer_depth: int = 1,
-        latent_length: int = 3,
+        latent_length: int = 8,
         batch_size: int = 32,
         learning_rate: float = 0.01,
         n_epochs: int = 500,
