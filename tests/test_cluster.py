@@ -130,7 +130,7 @@ def test_choose_k_one_cluster(criterion):
 def test_choose_k_default_criterion_range_and_determinism(big_blobs, blobs):
     k, scores = choose_k(big_blobs)
     assert (k, list(scores)) == (4, list(range(2, 16)))
-    assert scores == choose_k(big_blobs, criterion="bic")[1]  # bic is the default
+    assert scores == choose_k(big_blobs, criterion="davies_bouldin")[1]  # the default
     assert choose_k(big_blobs, random_state=3) == choose_k(big_blobs, random_state=3)
     Z, _ = blobs
     k, scores = choose_k(Z[:6], criterion="silhouette")  # the default range stops at n - 1

@@ -142,7 +142,7 @@ def test_k_option_defaults(script):
     args = script.parse_args(["x"])
     assert (args.n_clusters, args.k_criterion, args.k_max, args.min_confidence) == (
         None,
-        "bic",
+        "davies_bouldin",
         15,
         0.9,
     )
