@@ -174,13 +174,14 @@ default="MSELoss"
         left the initial plateau (output = the mean series) must not be stopped there.
     tol : float, default=1e-3
         Relative improvement that counts as progress for the stopping rule.
-    max_steps : int or None, default=3000
+    max_steps : int or None, default=2500
         Stop after this many optimiser steps whatever the stopping rule says (None: no
-        limit), so that the time of a fit is bounded: about 4 minutes for series of 100
-        points on one CPU thread. Small and medium gene sets stop earlier by
-        ``early_stopping`` (in our benchmarks: at most ~2,400 steps, for the 732-gene ESC
-        matrix); on 20,000 genes the held-out loss still improves by ~0.1 % per 500 steps
-        after 3,000 steps (about 5 epochs, the clusters recovered after ~400 steps).
+        limit), so that the time of a fit is bounded: under 5 minutes for series of 100
+        points on one CPU thread (3,000 steps took 317 CPU seconds at 20,000 genes). Small
+        and medium gene sets stop earlier by ``early_stopping`` (in the quality benchmark
+        every fit did, the longest after ~2,400 steps: the 732-gene ESC matrix with
+        ``latent_length=3``); on 20,000 genes the held-out loss was within 8 % of its value
+        after 3,000 steps and the clusters were recovered after ~100-200 steps.
     lr_decay : float, default=0.5
         Multiply the learning rate by this factor when the monitored loss has not improved
         for a quarter of the stopping rule's patience (``ReduceLROnPlateau``); 1 disables it.
@@ -309,7 +310,7 @@ default="MSELoss"
         n_iter_no_change: int = 10,
         tol: float = 1e-3,
         lr_decay: float = 0.5,
-        max_steps: int | None = 3000,
+        max_steps: int | None = 2500,
         cuda: bool = False,
         device: str = "auto",
         n_threads: int | None = 1,
