@@ -177,17 +177,10 @@ def _dataset(name: str, seed: int = 0):
 
 
 def _latent_means(model, X):
-    """``transform(X)`` without its discarded decoding step (for the per-epoch trace)."""
-    import torch
-
-    from rvagene._utils import torch_threads
-
-    Xt, _ = model._to_tensor(X[:, :, None] if X.ndim == 2 else X, model.device_)
+    """The latent means of ``X`` in the middle of a fit (for the per-epoch trace)."""
     module = model.module_
     was_training = module.training
-    module.eval()
-    with torch.no_grad(), torch_threads(model._threads()):
-        mu = torch.cat([module.encode(Xt[i : i + 1024])[0] for i in range(0, len(Xt), 1024)])
+    mu, _ = model._encode(X[:, :, None] if X.ndim == 2 else X)
     module.train(was_training)
     return mu.cpu().numpy()
 

@@ -103,6 +103,14 @@ def evaluate(
 
 
 @torch.no_grad()
+def encode(module: RVAE, X: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior means and log-variances (n, latent), without decoding."""
+    module.eval()
+    parts = [module.encode(X[idx]) for idx in _batches(X.shape[0], batch_size)]
+    return torch.cat([mu for mu, _ in parts]), torch.cat([lv for _, lv in parts])
+
+
+@torch.no_grad()
 def predict(module: RVAE, X: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior means (n, latent) and reconstructions from them (n, time, features)."""
     module.eval()

@@ -78,6 +78,16 @@ def _check_latent(Z) -> np.ndarray:
     return Z
 
 
+def _check_centres_and_samples(centres: np.ndarray, n_samples) -> None:
+    """Finite centres and a positive integer number of samples, or a ValueError."""
+    if not np.all(np.isfinite(centres)):
+        msg = "centres contain NaN or infinite values."
+        raise ValueError(msg)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        msg = f"n_samples must be a positive integer, got {n_samples!r}."
+        raise ValueError(msg)
+
+
 def _as_generator(random_state) -> np.random.Generator | np.random.RandomState:
     """Turn ``random_state`` into a generator without ever using numpy's global RNG."""
     if random_state is None:
@@ -476,12 +486,7 @@ def sample_around_centres(
     if centres.ndim != 2:
         msg = f"centres must have shape (n_centres, latent_length), got {centres.shape}."
         raise ValueError(msg)
-    if not np.all(np.isfinite(centres)):
-        msg = "centres contain NaN or infinite values."
-        raise ValueError(msg)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        msg = f"n_samples must be a positive integer, got {n_samples!r}."
-        raise ValueError(msg)
+    _check_centres_and_samples(centres, n_samples)
     if not (isinstance(scale, numbers.Real) and np.isfinite(scale) and scale >= 0):
         msg = f"scale (the variance per latent coordinate) must be >= 0, got {scale!r}."
         raise ValueError(msg)
@@ -565,12 +570,7 @@ def membership_probabilities(
             f"got {centres.shape}."
         )
         raise ValueError(msg)
-    if not np.all(np.isfinite(centres)):
-        msg = "centres contain NaN or infinite values."
-        raise ValueError(msg)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        msg = f"n_samples must be a positive integer, got {n_samples!r}."
-        raise ValueError(msg)
+    _check_centres_and_samples(centres, n_samples)
     rng = _as_generator(random_state)
     n_genes, latent_length = mean.shape
     k = centres.shape[0]

@@ -526,6 +526,12 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         with torch_threads(self._threads()):
             return _train.predict(self.module_, Xt, max(int(self.batch_size), 256))
 
+    def _encode(self, X3: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior means and log-variances of validated series (no decoding)."""
+        Xt, _ = self._to_tensor(X3, self.device_)
+        with torch_threads(self._threads()):
+            return _train.encode(self.module_, Xt, max(int(self.batch_size), 256))
+
     def _config(self) -> RVAEConfig:
         return RVAEConfig(
             number_of_features=self.n_dims_,
@@ -715,7 +721,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         check_is_fitted(self, "module_")
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
-        mu, _ = self._predict(X3)
+        mu, _ = self._encode(X3)
         return mu.cpu().numpy().astype(dtype, copy=False)
 
     def latent_posterior(self, X, times=None) -> tuple[np.ndarray, np.ndarray]:
@@ -740,13 +746,8 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         check_is_fitted(self, "module_")
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
-        Xt, _ = self._to_tensor(X3, self.device_)
-        batch = max(int(self.batch_size), 256)
-        self.module_.eval()
-        with torch.no_grad(), torch_threads(self._threads()):
-            parts = [self.module_.encode(Xt[i : i + batch]) for i in range(0, len(Xt), batch)]
-        mean = torch.cat([mu for mu, _ in parts]).cpu().numpy()  # (n, latent)
-        variance = torch.cat([lv for _, lv in parts]).exp().cpu().numpy()  # (n, latent)
+        mu, logvar = self._encode(X3)
+        mean, variance = mu.cpu().numpy(), logvar.exp().cpu().numpy()  # (n, latent) each
         return mean.astype(dtype, copy=False), variance.astype(dtype, copy=False)
 
     def reconstruct(self, X, times=None) -> np.ndarray:
