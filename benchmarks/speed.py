@@ -6,12 +6,16 @@ is recorded before each subprocess, because the machines are shared. Subprocesse
 ``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` (and ``RVAgene(n_threads=1)``) except where two threads
 are measured. Sections:
 
+- ``gru``: one training step of the default network (forward, loss, backward, Adam) at batch
+  32 / 128 / 512 x 100 time points, with torch's ``nn.GRU`` against rvagene's hand-written
+  CPU GRU (``rvagene._gru``), alternating.
 - ``demo``: time-to-quality on ``data/demosim/demosim_TRAIN`` (120 genes x 100, 6 clusters):
   ``RVAgene(random_state=s).fit(X)`` with the defaults against the original configuration
-  (LSTM, batch 20, 400 epochs, the original loss), with the ARI of K-means(6, n_init=10) and
-  of the original's MiniBatchKMeans on ``transform``; plus, in a traced run per side, the
-  training time at which ARI >= 0.95 was first reached (ARI evaluated after every epoch, the
-  evaluation's time excluded).
+  (LSTM, batch 20, 400 epochs, the original loss) and the defaults built on torch's
+  ``nn.GRU`` (the speed-up of ``rvagene._gru`` in a whole fit), with the ARI of
+  K-means(6, n_init=10) and of the original's MiniBatchKMeans on ``transform``; plus, in a
+  traced run per side, the training time at which ARI >= 0.95 was first reached (ARI
+  evaluated after every epoch, the evaluation's time excluded).
 - ``throughput``: gene-epochs per second of training and peak RSS at 1,000, 20,000 and
   100,000 simulated genes x 100 points, batch 32 / 128 / 512; ``transform`` and ``decode``
   throughput (series/s).
@@ -206,6 +210,7 @@ def worker_fit(task: dict) -> dict:
     import rvagene._train as train_module
     from rvagene import RVAgene
 
+    _use_gru(task.get("gru", "rvagene"))
     X, y = _dataset(task["dataset"], task.get("data_seed", 0))
     k = int(np.unique(y).size)
     params = {**task["params"], "random_state": task["seed"], "device": task["device"]}
@@ -384,7 +389,46 @@ def worker_matmul(task: dict) -> dict:
     }
 
 
-WORKERS = {"fit": worker_fit, "throughput": worker_throughput, "matmul": worker_matmul}
+def _use_gru(which: str) -> None:
+    """Build RVAgene's GRUs from torch's ``nn.GRU`` ("torch") or rvagene's own (default)."""
+    if which == "torch":
+        from torch import nn
+
+        import rvagene.network as network
+
+        network.BLOCKS["GRU"] = nn.GRU
+
+
+def worker_gru_step(task: dict) -> dict:
+    """Median time of one training step (forward, loss, backward, Adam) of the default network."""
+    import torch
+
+    from rvagene.network import RVAE, RVAEConfig, rvae_loss
+
+    _use_gru(task["gru"])
+    torch.manual_seed(0)
+    module = RVAE(RVAEConfig(hidden_size=64, latent_length=8))
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    criterion = torch.nn.MSELoss(reduction="none")
+    x = torch.randn(task["batch_size"], task["n_timepoints"], 1)
+    times = []
+    for i in range(task["warmup"] + task["steps"]):
+        t = time.perf_counter()
+        optimizer.zero_grad()
+        x_hat, mu, logvar = module(x)
+        rvae_loss(x, x_hat, mu, logvar, criterion, kl_weight=0.1).loss.backward()
+        optimizer.step()
+        if i >= task["warmup"]:
+            times.append(time.perf_counter() - t)
+    return {"step_ms": 1e3 * statistics.median(times), "steps": len(times)}
+
+
+WORKERS = {
+    "fit": worker_fit,
+    "throughput": worker_throughput,
+    "matmul": worker_matmul,
+    "gru_step": worker_gru_step,
+}
 
 
 def run_worker(spec: str) -> int:
@@ -499,11 +543,12 @@ def section_demo(bench: Bench, repeats: int, trace: bool = True) -> list[dict]:
     excludes that evaluation's time (``fit_total_s`` includes it).
     """
     print(f"\n## Time-to-quality on demosim ({repeats} repeat(s) per side, alternating)")
-    sides = {"defaults": {}, "original": ORIGINAL}
+    sides = {"defaults": {}, "original": ORIGINAL, "defaults, torch nn.GRU": {}}
     timed = {s: [] for s in sides}
     for seed in range(repeats):
         for side, params in sides.items():
             task = {"kind": "fit", "dataset": "demo", "params": params, "seed": seed}
+            task["gru"] = "torch" if "torch" in side else "rvagene"
             task["trace"] = trace
             timed[side].append(bench.run("demo", side, task, seed=seed, traced=trace))
     traced = timed
@@ -542,7 +587,7 @@ def section_demo(bench: Bench, repeats: int, trace: bool = True) -> list[dict]:
             ],
         )
     )
-    d, o = summary
+    d, o = summary[:2]
     ratio = o["fit_s"] / d["fit_s"] if d["fit_s"] else float("nan")
     ok = ratio >= 10 and d["ari_kmeans"] >= max(o["ari_kmeans"], o["ari_minibatch"])
     print(
@@ -551,6 +596,12 @@ def section_demo(bench: Bench, repeats: int, trace: bool = True) -> list[dict]:
     )
     t95 = o["t95_kmeans_s"] / d["t95_kmeans_s"] if d["t95_kmeans_s"] else float("nan")
     print(f"ratio of the times to ARI >= 0.95 (K-means), original / defaults: {t95:.1f}x")
+    if len(summary) > 2 and d["fit_s"]:
+        g = summary[2]
+        print(
+            f"defaults with torch nn.GRU / with rvagene's GRU: fit {g['fit_s'] / d['fit_s']:.2f}x "
+            f"(epochs {g['epochs']} vs {d['epochs']}; fits differ by float rounding)"
+        )
     stopping_replay(timed["defaults"])
     for side in sides:
         for r in traced[side][:1]:
@@ -840,6 +891,41 @@ def section_ceiling(bench: Bench, batch_sizes, matmul: dict) -> list[dict]:
     return rows
 
 
+def section_gru(bench: Bench, batch_sizes, repeats: int) -> list[dict]:
+    """One training step with torch's nn.GRU and with rvagene's GRU, alternating."""
+    print(
+        "\n## Training step: torch nn.GRU vs rvagene's GRU (rvagene._gru), "
+        "default network (hidden 64, latent 8), 100 time points, 1 thread"
+    )
+    rows = []
+    for batch in batch_sizes:
+        for rep in range(repeats):
+            for gru in ("torch", "rvagene"):
+                task = {"kind": "gru_step", "gru": gru, "batch_size": batch,
+                        "n_timepoints": 100, "warmup": 5, "steps": 30}  # fmt: skip
+                rows.append(bench.run("gru", gru, task, batch_size=batch, repeat=rep))
+    summary = []
+    for batch in batch_sizes:
+        ms = {
+            gru: median([r["step_ms"] for r in rows
+                         if r.get("batch_size") == batch and r["name"] == gru and "step_ms" in r])
+            for gru in ("torch", "rvagene")
+        }  # fmt: skip
+        summary.append({"batch_size": batch, **ms, "ratio": ms["torch"] / ms["rvagene"]})
+    print(
+        md_table(
+            summary,
+            [
+                ("batch_size", "batch"),
+                ("torch", "nn.GRU ms/step"),
+                ("rvagene", "rvagene GRU ms/step"),
+                ("ratio", "speed-up"),
+            ],
+        )
+    )
+    return summary
+
+
 # =========================================================================== main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -863,8 +949,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sections",
-        default="demo,throughput,fit20k,ceiling",
-        help="comma-separated subset of demo,throughput,fit20k,ceiling",
+        default="gru,demo,throughput,fit20k,ceiling",
+        help="comma-separated subset of gru,demo,throughput,fit20k,ceiling",
     )
     parser.add_argument(
         "--fast-settings",
@@ -908,13 +994,13 @@ def main(argv: list[str] | None = None) -> int:
             print("ERROR: --device cuda was given but torch sees no CUDA device.", file=sys.stderr)
             return 2
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - {"demo", "throughput", "fit20k", "ceiling"}
+    unknown = set(sections) - {"gru", "demo", "throughput", "fit20k", "ceiling"}
     if unknown:
         print(f"unknown section(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     repeats = 1 if args.quick else args.repeats
     if args.quick:
-        sections = [s for s in sections if s in ("demo", "throughput")]
+        sections = [s for s in sections if s in ("gru", "demo", "throughput")]
     sizes = (
         (1_000,)
         if args.quick
@@ -951,6 +1037,8 @@ def main(argv: list[str] | None = None) -> int:
     matmul = {}
     if "throughput" in sections or "ceiling" in sections:
         matmul = section_matmul(bench, threads, repeats=1 if args.quick else 3)
+    if "gru" in sections:
+        section_gru(bench, (32,) if args.quick else (32, 128, 512), repeats)
     if "demo" in sections:
         section_demo(bench, repeats, trace=not args.no_trace)
     if "throughput" in sections:

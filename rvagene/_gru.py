@@ -1,0 +1,156 @@
+"""A GRU whose CPU training step is written out by hand: the same model, a faster step.
+
+PyTorch's CPU ``nn.GRU`` runs its forward time loop in C++ but leaves the backward pass to
+autograd, which records about ten small operations per time step and replays them one by
+one; on gene series (a few dozen genes per batch, 64 hidden units, ~100 time points) that
+bookkeeping, not arithmetic, is most of a training step. (The CPU ``nn.LSTM`` goes through
+oneDNN's fused kernels instead, which is why a GRU step cost 3.6x an LSTM step; oneDNN's GRU
+is not reachable from PyTorch: ``torch.mkldnn_rnn_layer`` accepts LSTMs only.)
+
+:class:`GRU` is an ``nn.GRU`` (same parameters, same ``state_dict``, same equations) whose
+forward, when gradients are needed on CPU, runs :class:`_GRULayer`: an autograd function
+with the backward pass through time written out. The input projections of all time points
+are one matrix product; the loops keep only what depends on the previous step (one product
+with ``weight_hh`` and a few element-wise operations into preallocated buffers); the weight
+gradients are one matrix product each after the loop. Inference (no gradients), CUDA (cuDNN),
+packed sequences, ``batch_first=False`` and ``bias=False`` use ``nn.GRU.forward`` unchanged.
+Results agree with ``nn.GRU`` to float rounding (``tests/test_gru.py`` compares outputs and
+gradients, and runs ``torch.autograd.gradcheck``); rounding differences do change a seeded
+training run's path, so fits are reproducible but not bit-identical to ``nn.GRU`` fits.
+Measured with ``benchmarks/speed.py`` (its ``gru`` section times a training step with both,
+side by side; the ``demo`` section fits with both): on the 2-core CPU machines a default
+training step (batch 32) is about 1.4x faster; the gain shrinks at large batches, where
+arithmetic rather than per-operation overhead dominates.
+
+The GRU equations (PyTorch's, gates in the order r, z, n)::
+
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+    z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    h' = (1 - z) * n + z * h
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+
+class _GRULayer(torch.autograd.Function):
+    """One GRU layer over a whole series: (x, h0, weights) -> (out, h_T).
+
+    Tensors are kept feature-major, (time, features, batch): each gate is then a contiguous
+    block of rows of the step's (3 hidden, batch) matrix product, every element-wise
+    operation in the loops runs on contiguous memory, and layers chain without copies. Each
+    step of the forward loop is 5 tensor operations, each step of the backward loop 6 or 7
+    (the native backward replays about 15 recorded ones).
+    """
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        # x: (time, in, batch); h0: (hidden, batch)
+        n_steps, _, batch = x.shape
+        hidden = w_hh.shape[1]
+        gi = torch.matmul(w_ih, x)  # (time, 3 hidden, batch): W_i x
+        # pre[t] becomes, after the step's product: rows r, z: W_i x + b_i + W_h h + b_h (the
+        # gates' pre-activations); rows n: W_hn h + b_hn (kept for the backward pass).
+        pre = b_hh.unsqueeze(1).repeat(n_steps, 1, batch).view(n_steps, 3 * hidden, batch)
+        pre[:, : 2 * hidden] += gi[:, : 2 * hidden] + b_ih[: 2 * hidden].unsqueeze(1)
+        gi_n = gi[:, 2 * hidden :] + b_ih[2 * hidden :].unsqueeze(1)  # (time, hidden, batch)
+        rz = x.new_empty(n_steps, 2 * hidden, batch)  # gates r, z
+        n = x.new_empty(n_steps, hidden, batch)  # candidate state
+        hs = x.new_empty(n_steps + 1, hidden, batch)  # h_0 .. h_T
+        hs[0] = h0
+        # Per-step views made once (indexing inside the loop costs more than the arithmetic).
+        pre_t, pre_rz, pre_n = pre.unbind(0), pre[:, : 2 * hidden].unbind(0), pre[:, 2 * hidden :]
+        pre_n = pre_n.unbind(0)
+        rz_t, r_t, z_t = rz.unbind(0), rz[:, :hidden].unbind(0), rz[:, hidden:].unbind(0)
+        gi_n_t, n_t, h_t = gi_n.unbind(0), n.unbind(0), hs.unbind(0)
+        for t in range(n_steps):
+            pre_t[t].addmm_(w_hh, h_t[t])  # (3 hidden, batch)
+            torch.sigmoid(pre_rz[t], out=rz_t[t])
+            torch.addcmul(gi_n_t[t], r_t[t], pre_n[t], out=n_t[t]).tanh_()
+            torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # h' = n + z * (h - n)
+        ctx.save_for_backward(x, w_ih, w_hh, hs, rz, n, pre)
+        out = hs[1:]
+        return out, out[-1]  # (time, hidden, batch), (hidden, batch)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_last):
+        x, w_ih, w_hh, hs, rz, n, pre = ctx.saved_tensors
+        n_steps, hidden, batch = n.shape
+        r, z = rz[:, :hidden], rz[:, hidden:]  # (time, hidden, batch) each
+        # Everything that does not depend on the incoming gradient, for all steps at once.
+        dn_fac = (1 - z) * (1 - n * n)  # d(pre-activation of n) / dh'
+        dz_fac = (hs[:-1] - n) * z * (1 - z)  # d(pre-activation of z) / dh'
+        dr_fac = pre[:, 2 * hidden :] * r * (1 - r)  # d(pre-activation of r) / d(pre of n)
+        dgh = x.new_empty(n_steps, 3 * hidden, batch)  # gradient of W_h h + b_h
+        dgi_n = x.new_empty(n_steps, hidden, batch)  # gradient of W_in x + b_in
+        dh = x.new_zeros(hidden, batch) if grad_last is None else grad_last.clone()
+        go = None if grad_out is None else grad_out.contiguous().unbind(0)
+        dgh_t, dgi_n_t = dgh.unbind(0), dgi_n.unbind(0)
+        dgh_r, dgh_z = dgh[:, :hidden].unbind(0), dgh[:, hidden : 2 * hidden].unbind(0)
+        dgh_n = dgh[:, 2 * hidden :].unbind(0)
+        dn_f, dz_f, dr_f = dn_fac.unbind(0), dz_fac.unbind(0), dr_fac.unbind(0)
+        r_t, z_t = r.unbind(0), z.unbind(0)
+        w_hh_t = w_hh.t()
+        for t in range(n_steps - 1, -1, -1):
+            if go is not None:
+                dh += go[t]
+            torch.mul(dh, dn_f[t], out=dgi_n_t[t])
+            torch.mul(dgi_n_t[t], dr_f[t], out=dgh_r[t])
+            torch.mul(dh, dz_f[t], out=dgh_z[t])
+            torch.mul(dgi_n_t[t], r_t[t], out=dgh_n[t])
+            dh = torch.addmm(dh * z_t[t], w_hh_t, dgh_t[t])  # (hidden, batch): grad of h_{t-1}
+        dgi = torch.cat([dgh[:, : 2 * hidden], dgi_n], dim=1)  # (time, 3 hidden, batch)
+        grad_x = torch.matmul(w_ih.t(), dgi) if ctx.needs_input_grad[0] else None
+        # Weight gradients: sums over time and batch, each one matrix product.
+        dgi_2d = dgi.transpose(0, 1).reshape(3 * hidden, -1)  # (3 hidden, time * batch)
+        dgh_2d = dgh.transpose(0, 1).reshape(3 * hidden, -1)
+        x_2d = x.transpose(0, 1).reshape(x.shape[1], -1)  # (in, time * batch)
+        h_2d = hs[:-1].transpose(0, 1).reshape(hidden, -1)  # (hidden, time * batch)
+        grad_w_ih = dgi_2d @ x_2d.t()  # (3 hidden, in)
+        grad_w_hh = dgh_2d @ h_2d.t()  # (3 hidden, hidden)
+        return grad_x, dh, grad_w_ih, grad_w_hh, dgi_2d.sum(1), dgh_2d.sum(1)
+
+
+class GRU(nn.GRU):
+    """``nn.GRU`` with the hand-written CPU training step of this module (see its docstring).
+
+    Takes the same arguments and returns the same ``(output, h_n)``; parameters and
+    ``state_dict`` keys are ``nn.GRU``'s, so saved models load either way.
+    """
+
+    def forward(self, input, hx=None):  # noqa: A002 (nn.GRU's argument name)
+        if (
+            not isinstance(input, torch.Tensor)
+            or input.device.type != "cpu"
+            or input.dim() != 3
+            or not self.batch_first
+            or self.bidirectional
+            or not self.bias
+            or not (torch.is_grad_enabled() and self.weight_hh_l0.requires_grad)
+        ):  # inference (nn.GRU's forward is as fast and stores nothing) and other cases
+            return super().forward(input, hx)
+        x = input.permute(1, 2, 0).contiguous()  # (time, in, batch)
+        batch = x.shape[2]
+        if hx is None:
+            hx = x.new_zeros(self.num_layers, batch, self.hidden_size)
+        last = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0 and self.training:
+                x = F.dropout(x, self.dropout, training=True)
+            x, h_n = _GRULayer.apply(
+                x,
+                hx[layer].t(),
+                getattr(self, f"weight_ih_l{layer}"),
+                getattr(self, f"weight_hh_l{layer}"),
+                getattr(self, f"bias_ih_l{layer}"),
+                getattr(self, f"bias_hh_l{layer}"),
+            )  # (time, hidden, batch), (hidden, batch)
+            last.append(h_n.t())
+        # (batch, time, hidden) and (depth, batch, hidden), as views
+        return x.permute(2, 0, 1), torch.stack(last)
