@@ -60,7 +60,7 @@ QUICK = {"settings": ("k3", "k9"), "seeds": (0,)}
 THRESHOLD = 0.9
 
 
-def _misassigned(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray:
+def misassigned(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray:
     """True where a gene's cluster is not the one matched to its true label."""
     table = confusion_matrix(labels_true, labels_pred)
     rows, cols = linear_sum_assignment(-table)
@@ -69,7 +69,8 @@ def _misassigned(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray
     return np.array([match.get(p) != t for t, p in zip(labels_true, labels_pred, strict=True)])
 
 
-def _fit(setting: str, seed: int) -> dict:
+def fit_setting(setting: str, seed: int) -> dict:
+    """Draw a setting with ``seed`` and fit a default RVAgene; latent posterior and labels."""
     X, y = simulate(**SETTINGS[setting], random_state=seed)
     start = time.perf_counter()
     model = RVAgene(random_state=seed).fit(X)
@@ -113,7 +114,7 @@ def evaluate(Z, variance, labels, seed: int, threshold: float) -> dict:
     row["ari_true_k"] = round(clustering_scores(labels, km.labels_)["ari"], 3)
     probabilities = membership_probabilities(Z, variance, km.cluster_centers_, random_state=seed)
     flagged = probabilities.max(axis=1) < threshold
-    wrong = _misassigned(labels, km.labels_)
+    wrong = misassigned(labels, km.labels_)
     row["flagged"] = int(flagged.sum())
     row["wrong"] = int(wrong.sum())
     row["wrong_flagged"] = int((wrong & flagged).sum())
@@ -155,7 +156,7 @@ def main(argv=None) -> int:
         for seed in seeds:
             run = f"{setting}:{seed}"
             if run not in cache:
-                cache[run] = _fit(setting, seed)
+                cache[run] = fit_setting(setting, seed)
                 _save_cache(cache_path, cache)
             fit = cache[run]
             row = {"setting": setting, "seed": seed, "fit_s": round(float(fit["fit_s"]), 1),

@@ -19,6 +19,49 @@ simulated single-cell windows (``sc-windows``: ``simulate_single_cell``, diffusi
 pseudotime, windows of 40 cells; labels are the expression programs), the original's
 ``simfinal`` and ``demosim`` and the ESC matrix (raw values, up/down labels) from
 ``../shared/data/reference`` (skipped with a note when absent). Never run by the unit tests.
+
+Features (``--features``, issue 7): one table row per feature, means over seeds 0 and 1
+(``--seeds``; ``--quick``: seed 0 and choose_k on k3, k9 only), every fit a default
+``RVAgene(random_state=seed)`` (one torch thread), each row in
+``results/quality_features.csv``::
+
+    python benchmarks/quality.py --features                   # 22 fits, ~10-15 min on 2 cores
+    python benchmarks/quality.py --features --quick           # 8 fits, ~5 minutes
+    python benchmarks/quality.py --features uneven_times,replicates --seeds 0,1,2
+    python benchmarks/quality.py --features --report benchmarks/results/quality_features.csv
+
+- ``choose_k``: the 5 settings of ``benchmarks/choose_k.py`` (3 to 12 clusters, imbalanced
+  and 3x noise included; its ``fit_setting``), ``choose_k`` with its default criterion on the
+  latent means. Reported: the share of settings whose true k it found (the criterion
+  comparison stays in choose_k.py), and the ARI of K-means at the chosen k against that at
+  the true k, so a near miss shows what it costs. Works if it finds the true k in >= 0.6 of
+  the settings (choose_k.py found 7 of 10 fits).
+- ``confidence``: the demo data (6 x 20 genes) plus 20 in-between genes, each
+  0.5 x a gene of one cluster + 0.5 x a gene of another (random pairs), which belong to no
+  cluster. K-means at the true k (6) on the latent means of all 140 genes, membership
+  probabilities from ``latent_posterior``, flagged when the largest is below 0.9
+  (``choose_k.THRESHOLD``). Reported: the share flagged among in-between genes, among
+  clean genes in the wrong cluster (Hungarian matching, ``choose_k.misassigned``; pooled
+  over seeds, as a seed may have 1 such gene and another 20) and among
+  clean genes in the right one; the ratio of the first to the last, and the ROC AUC of
+  ``1 - max p`` for in-between vs correctly assigned genes (threshold-free); the ARI of the
+  clean genes. Works if in-between genes are flagged more often than correct ones.
+- ``uneven_times``: ``benchmarks/uneven_times.py``'s data and fits (``run_seed``: 4 x 25
+  response curves at 12 uneven times, half of each cluster trains), its ``times`` and
+  ``ignore`` arms (the ``resampled`` arm stays in that script). Reported: ARI of K-means on
+  all genes, held-out MSE (gene-sd units) and the ARI of K-means on the z-scored series.
+  Works if times= gives a lower held-out MSE and an ARI at most 0.01 lower.
+- ``replicates``: the demo data with 3 replicates per gene, each the gene's series plus
+  its own N(0, 1) noise (the series span about [-1, 1]; as ``gen_synthetic_data.py
+  --replicates``), fitted three ways: as a 3-D X (``number_of_features=3``), as the
+  replicate mean, and as the first replicate alone. Reported: ARI of K-means at the true k
+  on each, and of K-means on the z-scored replicate mean (no model). Noise sd 1 was chosen
+  (before any RVAgene fit) so that K-means on z-scores drops from ~0.87 on the mean to
+  ~0.65 on one replicate (seeds 0, 1): replicates then matter. Works if the 3-D fit beats
+  one replicate and is at most 0.01 below the mean.
+
+Every "works" rule is a stated bar for this table, not a tuned one; the numbers beside it
+are the result.
 """
 
 from __future__ import annotations
@@ -37,7 +80,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import roc_auc_score, silhouette_score
 from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
@@ -322,6 +365,358 @@ def cross_validate(X, y, k, seed, fraction) -> dict:
     }
 
 
+# --------------------------------------------------------------------------- features
+# Issue 7's features, one row each in the features table (--features). Settings and code
+# come from benchmarks/choose_k.py and benchmarks/uneven_times.py (imported, not copied).
+FEATURES = ("choose_k", "confidence", "uneven_times", "replicates")
+FEATURE_SEEDS = (0, 1)  # as choose_k.py; 11 default fits per seed (5 of them choose_k's)
+QUICK_FEATURE_SEEDS = (0,)  # and choose_k.py's quick settings (k3, k9)
+N_MIXED = 20  # in-between genes added to the demo data for the confidence row
+MIX_WEIGHT = 0.5  # an in-between gene is 0.5 x a gene of one cluster + 0.5 x one of another
+N_REPLICATES = 3
+REPLICATE_NOISE = 1.0  # sd of each replicate's own noise (simulate's genes span about [-1, 1])
+UNEVEN_GENES_PER_CLUSTER = 25  # uneven_times.py's default
+UNEVEN_ARMS = ("times", "ignore")  # its third arm (resampled) stays in uneven_times.py
+
+FEATURE_COLUMNS = [
+    "feature",
+    "setting",
+    "arm",
+    "seed",
+    "n_genes",
+    "n_timepoints",
+    "n_dims",
+    "k",
+    "k_chosen",
+    "hit",
+    "ari",
+    "ari_chosen_k",
+    "ari_reference",
+    "mse_heldout",
+    "n_mixed",
+    "n_wrong",
+    "flag_mixed",
+    "flag_wrong",
+    "flag_right",
+    "auc",
+    "n_epochs",
+    "fit_s",
+    "note",
+]
+
+
+def _bench_module(name: str):
+    """A sibling benchmark script as a module (benchmarks/ is on sys.path when run as one)."""
+    import importlib
+
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    return importlib.import_module(name)
+
+
+def feature_choose_k(seed: int, settings: tuple[str, ...]) -> list[dict]:
+    """choose_k (default criterion) on the latent means of choose_k.py's settings."""
+    from rvagene.cluster import DEFAULT_K_CRITERION, choose_k
+
+    bench = _bench_module("choose_k")
+    rows = []
+    for setting in settings:
+        fit = bench.fit_setting(setting, seed)  # simulate(seed) + RVAgene(random_state=seed)
+        Z, y = fit["Z"], fit["labels"]
+        k = int(np.unique(y).size)
+        k_chosen, _ = choose_k(Z)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            aris = [
+                clustering_scores(y, cluster_latent(Z, kk, random_state=0).labels_)["ari"]
+                for kk in (k, k_chosen)
+            ]
+        rows.append(
+            {
+                "feature": "choose_k",
+                "setting": setting,
+                "arm": DEFAULT_K_CRITERION,
+                "seed": seed,
+                "n_genes": len(Z),
+                "n_timepoints": bench.SETTINGS[setting].get("sequence_length", 100),
+                "n_dims": 1,
+                "k": k,
+                "k_chosen": k_chosen,
+                "hit": int(k_chosen == k),
+                "ari": aris[0],
+                "ari_chosen_k": aris[1],
+                "n_epochs": int(fit["epochs"]),
+                "fit_s": float(fit["fit_s"]),
+            }
+        )
+    return rows
+
+
+def mixed_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Demo data plus N_MIXED in-between genes (label -1), each a 50/50 mix of two clusters."""
+    X, y = simulate(random_state=seed)
+    rng = np.random.default_rng(seed)
+    k = int(np.unique(y).size)
+    mixes = []
+    for _ in range(N_MIXED):
+        a, b = rng.choice(k, size=2, replace=False)
+        i, j = rng.choice(np.flatnonzero(y == a)), rng.choice(np.flatnonzero(y == b))
+        mixes.append(MIX_WEIGHT * X[i] + (1 - MIX_WEIGHT) * X[j])
+    return np.concatenate([X, np.array(mixes)]), np.concatenate([y, np.full(N_MIXED, -1)])
+
+
+def feature_confidence(seed: int) -> list[dict]:
+    """Who is flagged (largest membership probability < choose_k.THRESHOLD) at the true k."""
+    from rvagene.cluster import membership_probabilities
+
+    bench = _bench_module("choose_k")
+    X, y = mixed_data(seed)
+    clean = y >= 0
+    k = int(np.unique(y[clean]).size)
+    t0 = time.perf_counter()
+    model = RVAgene(random_state=seed).fit(X)
+    fit_s = time.perf_counter() - t0
+    mean, variance = model.latent_posterior(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        km = cluster_latent(mean, k, random_state=0)  # as choose_k.evaluate
+    p = membership_probabilities(mean, variance, km.cluster_centers_, random_state=seed)
+    flagged = p.max(axis=1) < bench.THRESHOLD
+    wrong = bench.misassigned(y[clean], km.labels_[clean])  # clean genes only
+    f_clean = flagged[clean]
+
+    def share(mask):
+        return float(mask.mean()) if mask.size else math.nan
+
+    # threshold-free: how well 1 - max p ranks in-between genes above correctly assigned ones
+    between = np.concatenate([np.ones(N_MIXED), np.zeros(int((~wrong).sum()))])
+    doubt = 1 - np.concatenate([p.max(axis=1)[~clean], p.max(axis=1)[clean][~wrong]])
+
+    return [
+        {
+            "feature": "confidence",
+            "setting": f"demo+{N_MIXED}mixed",
+            "arm": f"max p < {bench.THRESHOLD}",
+            "seed": seed,
+            "n_genes": len(X),
+            "n_timepoints": X.shape[1],
+            "n_dims": 1,
+            "k": k,
+            "ari": clustering_scores(y[clean], km.labels_[clean])["ari"],
+            "n_mixed": int((~clean).sum()),
+            "n_wrong": int(wrong.sum()),
+            "flag_mixed": share(flagged[~clean]),
+            "flag_wrong": share(f_clean[wrong]),
+            "flag_right": share(f_clean[~wrong]),
+            "auc": float(roc_auc_score(between, doubt)),
+            "n_epochs": model.n_iter_,
+            "fit_s": fit_s,
+        }
+    ]
+
+
+def feature_uneven_times(seed: int) -> list[dict]:
+    """uneven_times.py's data and fits, with times= and ignoring them."""
+    bench = _bench_module("uneven_times")
+    rows = bench.run_seed(seed, UNEVEN_GENES_PER_CLUSTER, arms=UNEVEN_ARMS, verbose=False)
+    return [
+        {
+            "feature": "uneven_times",
+            "setting": f"{len(bench.CLUSTERS)}x{UNEVEN_GENES_PER_CLUSTER} curves",
+            "arm": row["arm"],
+            "seed": seed,
+            "n_genes": row["genes"],
+            "n_timepoints": row["timepoints"],
+            "n_dims": 1,
+            "k": len(bench.CLUSTERS),
+            "ari": row["ari"],
+            "ari_reference": row["ari_kmeans_z"],
+            "mse_heldout": row["mse_heldout"],
+            "n_epochs": row["epochs"],
+            "fit_s": row["fit_s"],
+            "note": "held-out: half of each cluster; MSE in gene sd units",
+        }
+        for row in rows
+    ]
+
+
+def replicate_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Demo data with N_REPLICATES noisy copies per gene: (genes, time, replicates)."""
+    X, y = simulate(random_state=seed)
+    rng = np.random.default_rng(seed)
+    noise = REPLICATE_NOISE * rng.standard_normal((*X.shape, N_REPLICATES))
+    return X[:, :, np.newaxis] + noise, y  # as gen_synthetic_data.py --replicates
+
+
+def feature_replicates(seed: int) -> list[dict]:
+    """Replicates as number_of_features vs their mean vs one replicate."""
+    X3, y = replicate_data(seed)
+    k = int(np.unique(y).size)
+    mean = X3.mean(axis=2)
+    z = zscore(mean)
+    reference = clustering_scores(y, KMeans(k, n_init=10, random_state=seed).fit_predict(z))
+    rows = []
+    for arm, X in (("features", X3), ("mean", mean), ("single", X3[:, :, 0])):
+        t0 = time.perf_counter()
+        model = RVAgene(random_state=seed).fit(X)
+        fit_s = time.perf_counter() - t0
+        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(model.transform(X))
+        rows.append(
+            {
+                "feature": "replicates",
+                "setting": f"demo, {N_REPLICATES} reps sd {REPLICATE_NOISE:g}",
+                "arm": arm,
+                "seed": seed,
+                "n_genes": len(X),
+                "n_timepoints": X.shape[1],
+                "n_dims": X.shape[2] if X.ndim == 3 else 1,
+                "k": k,
+                "ari": clustering_scores(y, labels)["ari"],
+                "ari_reference": reference["ari"],
+                "n_epochs": model.n_iter_,
+                "fit_s": fit_s,
+                "note": "reference: K-means on the z-scored replicate mean",
+            }
+        )
+    return rows
+
+
+def _progress(start: float, row: dict) -> str:
+    extra = ""
+    if row["feature"] == "choose_k":
+        extra = f" true k {row['k']} chose {row['k_chosen']}"
+    elif row["feature"] == "confidence":
+        extra = (
+            f" flagged: mixed {row['flag_mixed']:.2f}, misassigned {row['flag_wrong']:.2f} "
+            f"(of {row['n_wrong']}), correct {row['flag_right']:.2f}; AUC {row['auc']:.3f}"
+        )
+    elif row["feature"] == "uneven_times":
+        extra = f" held-out MSE {row['mse_heldout']:.4f}"
+    return (
+        f"[{time.perf_counter() - start:7.0f}s] {row['feature']:<12} seed {row['seed']} "
+        f"{row['setting']:<18} {row['arm']:<14} ARI {row['ari']:.3f}{extra} "
+        f"fit {row['fit_s']:.1f}s"
+    )
+
+
+def run_features(features, seeds, choose_k_settings, out: Path) -> tuple[list[dict], float]:
+    """Every feature x seed; rows written to ``out`` after each step; (rows, wall seconds)."""
+    jobs = {
+        "choose_k": lambda seed: feature_choose_k(seed, choose_k_settings),
+        "confidence": feature_confidence,
+        "uneven_times": feature_uneven_times,
+        "replicates": feature_replicates,
+    }
+    rows: list[dict] = []
+    start = time.perf_counter()
+    for feature in features:
+        for seed in seeds:
+            for row in jobs[feature](seed):
+                rows.append(row)
+                print(_progress(start, row), flush=True)
+            write_csv(out, rows, FEATURE_COLUMNS)  # a killed run keeps its rows
+    return rows, time.perf_counter() - start
+
+
+def _nanmean(rows: list[dict], col: str) -> float:
+    values = np.array([r.get(col, math.nan) for r in rows], dtype=float)
+    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else math.nan
+
+
+def feature_summary(rows: list[dict]) -> list[dict]:
+    """One row per feature: means over seeds (and settings) and whether it shows it works."""
+    out = []
+    for feature in FEATURES:
+        members = [r for r in rows if r["feature"] == feature]
+        if not members:
+            continue
+        seeds = sorted({int(r["seed"]) for r in members})
+        arm = {a: [r for r in members if r["arm"] == a] for a in {r["arm"] for r in members}}
+        s = {"feature": feature, "seeds": ",".join(map(str, seeds)), "fits": len(members)}
+        s["fit_s"] = float(np.sum([r["fit_s"] for r in members]))
+        if feature == "choose_k":
+            n_settings = len({r["setting"] for r in members})
+            hit, ari, ari_k = (_nanmean(members, c) for c in ("hit", "ari_chosen_k", "ari"))
+            off = float(np.mean([abs(r["k_chosen"] - r["k"]) for r in members]))
+            s["data"] = f"{n_settings} simulate settings, k = " + ", ".join(
+                str(int(k)) for k in sorted({r["k"] for r in members})
+            )
+            s["result"] = (
+                f"true k found in {hit:.3f} of settings ({members[0]['arm']}); "
+                f"ARI at the chosen k {ari:.3f}"
+            )
+            s["comparison"] = f"ARI at the true k {ari_k:.3f}; mean abs(k - true k) {off:.2f}"
+            s["ok"] = hit >= 0.6
+            s["check"] = "true k in >= 0.6 of settings"
+        elif feature == "confidence":
+            m, c = (_nanmean(members, x) for x in ("flag_mixed", "flag_right"))
+            n_wrong = int(np.sum([r["n_wrong"] for r in members]))
+            # pooled over seeds: a seed with 1 misassigned gene must not weigh as one with 20
+            n_flagged = sum(r["flag_wrong"] * r["n_wrong"] for r in members if r["n_wrong"])
+            w = n_flagged / n_wrong if n_wrong else math.nan
+            s["data"] = f"demo + {N_MIXED} genes mixing 2 clusters 50/50"
+            s["result"] = (
+                f"flagged: in-between {m:.3f}, misassigned {w:.3f} (pooled, {n_wrong} genes), "
+                f"correct {c:.3f}"
+            )
+            s["comparison"] = (
+                f"in-between vs correct: {m / c if c > 0 else math.inf:.2f}x flagged, AUC of "
+                f"1 - max p {_nanmean(members, 'auc'):.3f}; ARI of the clean genes "
+                f"{_nanmean(members, 'ari'):.3f}"
+            )
+            s["ok"] = m > c
+            s["check"] = "in-between genes flagged more often than correct ones"
+        elif feature == "uneven_times":
+            t, i = arm["times"], arm["ignore"]
+            s["data"] = f"uneven_times.py, 4 x {UNEVEN_GENES_PER_CLUSTER} genes, 12 uneven times"
+            s["result"] = (
+                f"times=: ARI {_nanmean(t, 'ari'):.3f}, held-out MSE "
+                f"{_nanmean(t, 'mse_heldout'):.4f}"
+            )
+            s["comparison"] = (
+                f"ignored: ARI {_nanmean(i, 'ari'):.3f}, held-out MSE "
+                f"{_nanmean(i, 'mse_heldout'):.4f}; K-means on z-scores ARI "
+                f"{_nanmean(t, 'ari_reference'):.3f}"
+            )
+            s["ok"] = (
+                _nanmean(t, "mse_heldout") < _nanmean(i, "mse_heldout")
+                and _nanmean(t, "ari") >= _nanmean(i, "ari") - 0.01
+            )
+            s["check"] = "lower held-out MSE, ARI not 0.01 lower"
+        else:
+            f, mn, one = (_nanmean(arm[a], "ari") for a in ("features", "mean", "single"))
+            s["data"] = f"demo, {N_REPLICATES} replicates with noise sd {REPLICATE_NOISE:g}"
+            s["result"] = f"{N_REPLICATES} replicates as features: ARI {f:.3f}"
+            s["comparison"] = (
+                f"replicate mean: ARI {mn:.3f}; one replicate: ARI {one:.3f}; K-means on "
+                f"z-scored mean ARI {_nanmean(members, 'ari_reference'):.3f}"
+            )
+            s["ok"] = f > one and f >= mn - 0.01
+            s["check"] = "ARI above one replicate's, not 0.01 below the mean's"
+        out.append(s)
+    return out
+
+
+def feature_table_lines(summary: list[dict]) -> list[str]:
+    heads = ["feature", "data", "result", "comparison", "seeds", "fits", "fit s", "works?"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for s in summary:
+        verdict = f"{'yes' if s['ok'] else 'NO'} ({s['check']})"
+        cells = [s["feature"], s["data"], s["result"], s["comparison"], s["seeds"]]
+        cells += [str(s["fits"]), f"{s['fit_s']:.0f}", verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def feature_report(rows: list[dict], summary_md: Path | None, title: str) -> None:
+    lines = [f"**{title}**", "", *feature_table_lines(feature_summary(rows)), ""]
+    print("\n" + "\n".join(lines), flush=True)
+    if summary_md is not None:
+        with atomic_open(summary_md) as fh:
+            fh.write("\n".join(lines))
+        print(f"wrote {summary_md}", flush=True)
+
+
 # --------------------------------------------------------------------------- CSV
 def _fmt_cell(value) -> str:
     if isinstance(value, float):
@@ -329,12 +724,12 @@ def _fmt_cell(value) -> str:
     return "" if value is None else str(value)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
+def write_csv(path: Path, rows: list[dict], columns: list[str] = COLUMNS) -> None:
     with atomic_open(path, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({c: _fmt_cell(row.get(c)) for c in COLUMNS})
+            writer.writerow({c: _fmt_cell(row.get(c)) for c in columns})
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -343,7 +738,7 @@ def read_csv(path: Path) -> list[dict]:
         for raw in csv.DictReader(fh):
             row = {}
             for key, value in raw.items():
-                if key in ("dataset", "method", "note"):
+                if key in ("dataset", "method", "note", "feature", "setting", "arm"):
                     row[key] = value
                 elif value == "":
                     row[key] = math.nan
@@ -582,6 +977,17 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="CSV",
         help="only print the tables from these CSVs (merged; written to --out when given)",
     )
+    p.add_argument(
+        "--features",
+        nargs="?",
+        const=FEATURES,
+        type=lambda v: _csv_list(v, FEATURES),
+        metavar="LIST",
+        help="run the features section instead (issue 7: choose_k, confidence, uneven_times, "
+        "replicates; a comma-separated subset, default all): one table row per feature, "
+        "every fit to results/quality_features.csv (quality_features_quick.csv with --quick; "
+        "seeds 0,1, quick: 0 and choose_k on k3,k9)",
+    )
     p.add_argument("--summary-md", type=Path, help="write the mean table as Markdown here")
     p.add_argument(
         "--reference-dir",
@@ -598,7 +1004,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[str]:
+def _environment(args) -> tuple[str, str, dict]:
+    """The machine line, the versions line and the RVAgene defaults of a header."""
     import sklearn
     import torch
 
@@ -613,6 +1020,42 @@ def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[s
         for k, v in RVAgene().get_params().items()
         if k not in ("dload", "log_file", "print_every", "verbose", "cuda")
     }
+    machine = (
+        f"started {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}, "
+        f"{os.cpu_count()} CPUs, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
+    versions = (
+        f"python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
+        f"{sklearn.__version__}, tslearn {ts_version}; BLAS threads {args.blas_threads}"
+    )
+    return machine, versions, defaults
+
+
+def _source() -> str:
+    """Where rvagene was imported from, and the repository's commit and uncommitted files."""
+    import subprocess
+
+    import rvagene
+
+    def git(*cmd: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(HERE.parent), *cmd], capture_output=True, text=True
+            )
+        except OSError:
+            return ""
+        return done.stdout.rstrip()
+
+    dirty = git("status", "--porcelain", "--", "rvagene").splitlines()
+    return (
+        f"rvagene {rvagene.__version__} imported from {Path(rvagene.__file__).parent}; "
+        f"repository at {git('rev-parse', '--short', 'HEAD') or '?'}, uncommitted in rvagene/: "
+        + (", ".join(line[3:] for line in dirty) or "none")
+    )
+
+
+def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[str]:
+    machine, versions, defaults = _environment(args)
     if args.quick:
         mode = "QUICK run (--quick: fewer datasets, seeds and methods; not the issue's >= 3 seeds)"
     elif args.datasets or args.methods or args.seeds or args.cv_fractions is not None:
@@ -621,10 +1064,8 @@ def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[s
         mode = "full run"
     return [
         f"rvagene quality benchmark - {mode}",
-        f"started {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}, "
-        f"{os.cpu_count()} CPUs, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
-        f"python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
-        f"{sklearn.__version__}, tslearn {ts_version}; BLAS threads {args.blas_threads}",
+        machine,
+        versions,
         f"datasets: {', '.join(datasets)}",
         f"methods: {', '.join(methods)}",
         f"seeds: {', '.join(map(str, seeds))}; cross-validation fractions "
@@ -634,8 +1075,53 @@ def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[s
     ]
 
 
+def main_features(args, argv) -> int:
+    """The features section: fit, write the CSV and its .json, print the table."""
+    if args.report:
+        rows = [row for path in args.report for row in read_csv(path)]
+        title = f"rvagene quality benchmark, features: {len(rows)} rows from " + ", ".join(
+            path.name for path in args.report
+        )
+        feature_report(rows, args.summary_md, title)
+        return 0
+    if args.set:
+        sys.exit("error: --set applies to method rvagene only; the features use the defaults")
+    seeds = args.seeds or (QUICK_FEATURE_SEEDS if args.quick else FEATURE_SEEDS)
+    bench = _bench_module("choose_k")
+    settings = tuple(bench.QUICK["settings"] if args.quick else bench.SETTINGS)
+    out = args.out or RESULTS / (
+        "quality_features_quick.csv" if args.quick else "quality_features.csv"
+    )
+    machine, versions, defaults = _environment(args)
+    mode = "QUICK run (--quick: seed 0, choose_k on k3,k9)" if args.quick else "run"
+    header = [
+        f"rvagene quality benchmark - features section, {mode}",
+        machine,
+        versions,
+        _source(),
+        f"features: {', '.join(args.features)}; seeds: {', '.join(map(str, seeds))}; "
+        f"choose_k settings: {', '.join(settings)}",
+        f"RVAgene defaults (every feature fit): {defaults}",
+    ]
+    print("\n".join(header), flush=True)
+    config = {"argv": sys.argv[1:] if argv is None else list(argv), "header": header}
+    with atomic_open(out.with_suffix(".json")) as fh:
+        json.dump(config, fh, indent=1)
+    with threadpool_limits(limits=args.blas_threads):
+        rows, wall = run_features(args.features, seeds, settings, out)
+    print(
+        f"\nwrote {out} ({len(rows)} rows); wall time {wall:.0f} s; load average now "
+        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+        flush=True,
+    )
+    feature_report(rows, args.summary_md, header[0] + f" ({wall:.0f} s)")
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.features:
+        return main_features(args, argv)
     if args.report:
         merged: dict[tuple, dict] = {}
         for path in args.report:
