@@ -260,14 +260,17 @@ def worker_fit(task: dict) -> dict:
     import rvagene.model as model_module
 
     # The stopping rule (for stopping_replay): stop once the monitored loss has not improved
-    # by tol for `patience` checks and at least `warmup` checks (MIN_STEPS steps) have run.
+    # by tol for `patience` checks (n_iter_no_change, at least PATIENCE_STEPS steps) and at
+    # least `warmup` checks (MIN_STEPS steps) have run.
     n_train = len(X) - (round(model.validation_fraction * len(X)) if model.early_stopping else 0)
     steps = math.ceil(n_train / model.batch_size)
     check_steps = getattr(model_module, "CHECK_STEPS", steps)
     steps = math.ceil(steps / math.ceil(steps / check_steps))  # optimiser steps per check
     row = {
         "n_genes": len(X),
-        "patience": model.n_iter_no_change,
+        "patience": max(
+            model.n_iter_no_change, math.ceil(getattr(model_module, "PATIENCE_STEPS", 0) / steps)
+        ),
         "warmup": math.ceil(getattr(model_module, "MIN_STEPS", 0) / steps),
         "tol": model.tol,
         "fit_s": total_s - eval_s,

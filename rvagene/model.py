@@ -33,6 +33,7 @@ SCALINGS = ("zscore", "minmax", "none")
 BALANCES = ("per-gene", "original")
 MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
 CHECK_STEPS = 50  # at most this many optimiser steps between two checks of the stopping rule
+PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many optimiser steps
 MAX_VALIDATION = 1000  # genes held out for early stopping, at most
 
 
@@ -171,7 +172,11 @@ default="MSELoss"
         of thousands of genes (at 20,000 genes one epoch is 563 steps of 32). Neither the
         stopping rule nor the learning rate decay acts during the first 200 optimiser steps
         (a warm-up): a small gene set has few steps per epoch, and a model that has not yet
-        left the initial plateau (output = the mean series) must not be stopped there.
+        left the initial plateau (output = the mean series) must not be stopped there. For
+        the same reason the patience spans at least 200 optimiser steps (50 epochs of a
+        120-gene set at batch 32): with 10 epochs of 4 steps, fits stopped on a plateau of
+        the noisy held-out loss, e.g. 9 clusters x 15 genes at held-out loss 17.2 and ARI
+        0.83, where a longer patience reached 2.9 and ARI 1.0.
     tol : float, default=1e-3
         Relative improvement that counts as progress for the stopping rule.
     max_steps : int or None, default=2500
@@ -595,8 +600,12 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         # Warm-up: neither stop nor lower the learning rate during the first MIN_STEPS
         # optimiser steps. Small gene sets have few steps per epoch, and a model that has not
         # yet left the initial plateau (output = the mean series) must not be stopped there.
-        warmup = math.ceil(MIN_STEPS / math.ceil(steps_per_epoch / parts))
-        patience = int(self.n_iter_no_change)
+        steps_per_check = math.ceil(steps_per_epoch / parts)
+        warmup = math.ceil(MIN_STEPS / steps_per_check)
+        # Patience in checks, spanning at least PATIENCE_STEPS optimiser steps: with a few
+        # steps per epoch (small gene sets) 10 epochs are a few dozen noisy steps, too short
+        # to see a model leave a plateau.
+        patience = max(int(self.n_iter_no_change), math.ceil(PATIENCE_STEPS / steps_per_check))
         scheduler = None
         if self.lr_decay < 1:
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
