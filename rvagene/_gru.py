@@ -8,7 +8,8 @@ oneDNN's fused kernels instead, which is why a GRU step cost 3.6x an LSTM step; 
 is not reachable from PyTorch: ``torch.mkldnn_rnn_layer`` accepts LSTMs only.)
 
 :class:`GRU` is an ``nn.GRU`` (same parameters, same ``state_dict``, same equations) whose
-forward, when gradients are needed on CPU, runs :class:`_GRULayer`: an autograd function
+forward, when gradients are needed on CPU for a batch of at most ``MAX_BATCH`` (32, the
+default batch size) series, runs :class:`_GRULayer`: an autograd function
 with the backward pass through time written out. The input projections of all time points
 are one matrix product; the loops keep only what depends on the previous step (one product
 with ``weight_hh`` and a few element-wise operations into preallocated buffers); the weight
@@ -19,8 +20,8 @@ gradients, and runs ``torch.autograd.gradcheck``); rounding differences do chang
 training run's path, so fits are reproducible but not bit-identical to ``nn.GRU`` fits.
 Measured with ``benchmarks/speed.py`` (its ``gru`` section times a training step with both,
 side by side; the ``demo`` section fits with both): on the 2-core CPU machines a default
-training step (batch 32) is about 1.4x faster; the gain shrinks at large batches, where
-arithmetic rather than per-operation overhead dominates.
+training step (batch 32) is about 1.4x faster; at batches of 128 and more torch's own was
+faster (see ``MAX_BATCH``), so those use it.
 
 The GRU equations (PyTorch's, gates in the order r, z, n)::
 
@@ -36,6 +37,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
+
+# Largest batch that takes the hand-written path. benchmarks/speed.py (gru section, 2-core CPU,
+# load ~3): training step 1.36x faster at batch 32 (100 vs 137 ms), but 0.91x at 128 and
+# 0.74x at 512, where arithmetic and memory traffic, not per-operation overhead, dominate and
+# torch's C++ forward wins; a sweep gave 1.65x at 16, 1.32x at 32, 0.87-1.26x at 48-96.
+MAX_BATCH = 32
 
 
 class _GRULayer(torch.autograd.Function):
@@ -132,8 +139,9 @@ class GRU(nn.GRU):
             or not self.batch_first
             or self.bidirectional
             or not self.bias
+            or input.shape[0] > MAX_BATCH
             or not (torch.is_grad_enabled() and self.weight_hh_l0.requires_grad)
-        ):  # inference (nn.GRU's forward is as fast and stores nothing) and other cases
+        ):  # large batches, inference (nn.GRU's forward is as fast and stores nothing), ...
             return super().forward(input, hx)
         x = input.permute(1, 2, 0).contiguous()  # (time, in, batch)
         batch = x.shape[2]

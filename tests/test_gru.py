@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from rvagene._gru import GRU, _GRULayer
+from rvagene._gru import GRU, MAX_BATCH, _GRULayer
 from rvagene.network import RVAE, RVAEConfig
 
 
@@ -69,6 +69,7 @@ def test_inference_and_fallbacks_use_nn_gru(monkeypatch):
         out, h_n = gru(torch.randn(2, 5, 1))
     assert out.shape == (2, 5, 4)
     assert h_n.shape == (1, 2, 4)
+    assert gru(torch.randn(MAX_BATCH + 1, 5, 1))[0].shape == (MAX_BATCH + 1, 5, 4)
     time_major = GRU(1, 4)  # batch_first=False: nn.GRU's own forward
     assert time_major(torch.randn(5, 2, 1))[0].shape == (5, 2, 4)
     with pytest.raises(AssertionError, match="hand-written"):
