@@ -659,8 +659,9 @@ def feature_summary(rows: list[dict]) -> list[dict]:
                 f"flagged: in-between {m:.3f}, misassigned {w:.3f} (pooled, {n_wrong} genes), "
                 f"correct {c:.3f}"
             )
+            ratio = f"{m / c:.2f}x" if c > 0 else "none of the correct genes"
             s["comparison"] = (
-                f"in-between vs correct: {m / c if c > 0 else math.inf:.2f}x flagged, AUC of "
+                f"in-between vs correct: {ratio} flagged, AUC of "
                 f"1 - max p {_nanmean(members, 'auc'):.3f}; ARI of the clean genes "
                 f"{_nanmean(members, 'ari'):.3f}"
             )
