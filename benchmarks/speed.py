@@ -308,14 +308,30 @@ def worker_throughput(task: dict) -> dict:
     timed = []
     original_epoch = train_module.train_epoch
 
+    # Large gene sets are trained in parts of <= CHECK_STEPS steps (one train_epoch call
+    # each): the first call is the warm-up, then calls are timed until `epochs` x `rows`
+    # rows have been (or, with rows None, every call of the fit is), then each remaining
+    # call trains one batch, untimed, so the fit ends quickly.
+    needed = None if rows_per_epoch is None else epochs * rows_per_epoch
+    untimed = []
+
     def timed_epoch(module, Xt, mask, *args, **kwargs):
-        limit = warmup_rows if not timed else rows_per_epoch
-        if limit is not None and limit < Xt.shape[0]:
-            Xt = Xt[:limit]  # a view: the rows are still gathered from the full tensor
-            mask = None if mask is None else mask[:limit]
+        order = kwargs.get("order")
+        if order is None:  # an epoch in one part: a fresh permutation, as train_epoch draws
+            order = torch.randperm(Xt.shape[0], device=Xt.device)
+        done = sum(n for n, _ in timed[1:])
+        if not timed:
+            order = order[:warmup_rows]
+        elif needed is not None:
+            order = order[: max(needed - done, batch)]
+        kwargs["order"] = order  # rows still gathered from the full tensor
         t = time.perf_counter()
         stats = original_epoch(module, Xt, mask, *args, **kwargs)
-        timed.append((Xt.shape[0], time.perf_counter() - t))
+        seconds = time.perf_counter() - t
+        if timed and needed is not None and done >= needed:
+            untimed.append(seconds)
+        else:
+            timed.append((order.shape[0], seconds))
         return stats
 
     train_module.train_epoch = timed_epoch
