@@ -257,21 +257,16 @@ def worker_fit(task: dict) -> dict:
     monitored = model.history_.get("val_loss", model.history_["loss"])
     for entry, value in zip(trace, monitored, strict=False):
         entry["monitored"] = value  # the loss the stopping rule watched after that epoch
-    import rvagene.model as model_module
+    from rvagene.model import _check_schedule, _n_validation
 
     # The stopping rule (for stopping_replay): stop once the monitored loss has not improved
-    # by tol for `patience` checks (n_iter_no_change, at least PATIENCE_STEPS steps) and at
-    # least `warmup` checks (MIN_STEPS steps) have run.
-    n_train = len(X) - (round(model.validation_fraction * len(X)) if model.early_stopping else 0)
-    steps = math.ceil(n_train / model.batch_size)
-    check_steps = getattr(model_module, "CHECK_STEPS", steps)
-    steps = math.ceil(steps / math.ceil(steps / check_steps))  # optimiser steps per check
+    # by tol for `patience` checks and at least `warmup` checks have run; the fit's own clock.
+    n_val = _n_validation(len(X), model.validation_fraction, model.early_stopping)
+    _, warmup, patience = _check_schedule(len(X) - n_val, model.batch_size, model.n_iter_no_change)
     row = {
         "n_genes": len(X),
-        "patience": max(
-            model.n_iter_no_change, math.ceil(getattr(model_module, "PATIENCE_STEPS", 0) / steps)
-        ),
-        "warmup": math.ceil(getattr(model_module, "MIN_STEPS", 0) / steps),
+        "patience": patience,
+        "warmup": warmup,
         "tol": model.tol,
         "fit_s": total_s - eval_s,
         "fit_total_s": total_s,

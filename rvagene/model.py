@@ -65,6 +65,32 @@ def _all_finite(module: nn.Module) -> bool:
     return bool(torch.stack([torch.isfinite(p).all() for p in module.parameters()]).all())
 
 
+def _n_validation(n_genes: int, fraction: float, early_stopping: bool) -> int:
+    """Genes held out for early stopping: a share, at most MAX_VALIDATION, none below 10."""
+    if not early_stopping or n_genes < 10:
+        return 0
+    return min(int(round(fraction * n_genes)), MAX_VALIDATION)
+
+
+def _check_schedule(n_train: int, batch_size: int, n_iter_no_change: int) -> tuple[int, int, int]:
+    """The stopping rule's clock: (optimiser steps per check, warm-up checks, patience checks).
+
+    The monitored loss is checked once per epoch, or, when an epoch has more than CHECK_STEPS
+    optimiser steps (large gene sets), after each of the nearly equal parts of the epoch that
+    have at most CHECK_STEPS steps, so that patience and the learning-rate schedule act on a
+    scale of steps rather than of whole passes. Warm-up: neither stop nor lower the learning
+    rate during the first MIN_STEPS steps; a model that has not yet left the initial plateau
+    (output = the mean series) must not be stopped there. Patience: ``n_iter_no_change``
+    checks, spanning at least PATIENCE_STEPS steps; with a few steps per epoch (small gene
+    sets) 10 epochs are a few dozen noisy steps, too short to see a model leave a plateau.
+    """
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    steps_per_check = math.ceil(steps_per_epoch / math.ceil(steps_per_epoch / CHECK_STEPS))
+    warmup = math.ceil(MIN_STEPS / steps_per_check)
+    patience = max(int(n_iter_no_change), math.ceil(PATIENCE_STEPS / steps_per_check))
+    return steps_per_check, warmup, patience
+
+
 def _check_times(times, n_timepoints: int) -> np.ndarray:
     """Validate the time of each point: 1-D, finite, strictly increasing, one per point."""
     try:
@@ -183,11 +209,11 @@ default="MSELoss"
         Stop after this many optimiser steps whatever the stopping rule says (None: no
         limit), so that the time of a fit is bounded: under 5 minutes for series of 100
         points on one CPU thread (2,500 steps took 128 s at 20,000 genes, ARI 0.995; 274 s
-        on torch's ``nn.GRU``). Small
-        and medium gene sets stop earlier by ``early_stopping`` (in the quality benchmark
-        every fit did, the longest after ~2,400 steps: the 732-gene ESC matrix with
-        ``latent_length=3``); on 20,000 genes the held-out loss was within 8 % of its value
-        after 3,000 steps and the clusters were recovered after ~100-200 steps.
+        on torch's ``nn.GRU``). Small and medium gene sets stop earlier by
+        ``early_stopping`` (in the quality benchmark every fit did, the longest after ~2,400
+        steps: the 732-gene ESC matrix with ``latent_length=3``); on 20,000 genes the
+        held-out loss was within 8 % of its value after 3,000 steps and the clusters were
+        recovered after ~100-200 steps.
     lr_decay : float, default=0.5
         Multiply the learning rate by this factor when the monitored loss has not improved
         for a quarter of the stopping rule's patience (``ReduceLROnPlateau``); 1 disables it.
@@ -505,9 +531,8 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         split_rng = np.random.default_rng(seed)
 
         n = X3.shape[0]
-        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
-        n_val = min(n_val, MAX_VALIDATION)
-        use_val = self.early_stopping and n >= 10 and n_val >= 1
+        n_val = _n_validation(n, self.validation_fraction, self.early_stopping)
+        use_val = n_val >= 1
         order = split_rng.permutation(n)
         val_idx, train_idx = (order[:n_val], order[n_val:]) if use_val else (order[:0], order)
         Xt, mask = self._to_tensor(X3, device)
@@ -591,22 +616,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         optimizer = opt_cls(module.parameters(), lr=self.learning_rate)
         batch_size = int(self.batch_size)
         n_train = X_train.shape[0]
-        # The stopping rule checks the monitored loss once per epoch, or, when an epoch has
-        # more than CHECK_STEPS optimiser steps (large gene sets), after each of the nearly
-        # equal parts of the epoch that have at most CHECK_STEPS steps, so that patience and
-        # the learning-rate schedule act on a scale of steps rather than of whole passes.
-        steps_per_epoch = math.ceil(n_train / batch_size)
-        parts = math.ceil(steps_per_epoch / CHECK_STEPS)
-        part_genes = math.ceil(steps_per_epoch / parts) * batch_size
-        # Warm-up: neither stop nor lower the learning rate during the first MIN_STEPS
-        # optimiser steps. Small gene sets have few steps per epoch, and a model that has not
-        # yet left the initial plateau (output = the mean series) must not be stopped there.
-        steps_per_check = math.ceil(steps_per_epoch / parts)
-        warmup = math.ceil(MIN_STEPS / steps_per_check)
-        # Patience in checks, spanning at least PATIENCE_STEPS optimiser steps: with a few
-        # steps per epoch (small gene sets) 10 epochs are a few dozen noisy steps, too short
-        # to see a model leave a plateau.
-        patience = max(int(self.n_iter_no_change), math.ceil(PATIENCE_STEPS / steps_per_check))
+        steps_per_check, warmup, patience = _check_schedule(
+            n_train, batch_size, self.n_iter_no_change
+        )
+        part_genes = steps_per_check * batch_size  # genes trained between two checks
         scheduler = None
         if self.lr_decay < 1:
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
