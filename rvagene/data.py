@@ -216,6 +216,55 @@ gene names or labels, leave it out (X[:, 1:]) or read the file with rvagene.read
     return text
 
 
+SCALINGS = ("zscore", "minmax", "none")
+
+
+def scale_series(X, method: str = "zscore") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scale each series over time (the model, the single-cell path and the benchmarks use it).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_series, n_timepoints) or (n_series, n_timepoints, n_dims)
+        NaN marks a missing value; it is ignored by the statistics and stays NaN.
+    method : {"zscore", "minmax", "none"}, default="zscore"
+        ``"zscore"``: mean 0 and standard deviation 1 over time; ``"minmax"``: to [-1, 1];
+        ``"none"``: unchanged.
+
+    Returns
+    -------
+    scaled : ndarray, the shape of X
+    centre, scale : ndarray of shape (n_series, 1) or (n_series, 1, n_dims)
+        ``X = scaled * scale + centre``. Flat series get scale 1 (and scaled values 0).
+
+    Examples
+    --------
+    >>> scaled, centre, scale = scale_series([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])
+    >>> scaled.round(3).tolist(), centre.ravel().tolist()
+    ([[-1.225, 0.0, 1.225], [0.0, 0.0, 0.0]], [2.0, 5.0])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if method not in SCALINGS:
+        msg = f"Unknown scaling {method!r}; use one of {', '.join(SCALINGS)}."
+        raise ValueError(msg)
+    if method == "none":
+        shape = (X.shape[0], 1, *X.shape[2:])
+        return X.copy(), np.zeros(shape), np.ones(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series are reported below
+        if method == "zscore":
+            centre = np.nanmean(X, axis=1, keepdims=True)
+            scale = np.nanstd(X, axis=1, keepdims=True)
+        else:  # minmax to [-1, 1]
+            lo, hi = np.nanmin(X, axis=1, keepdims=True), np.nanmax(X, axis=1, keepdims=True)
+            centre, scale = (hi + lo) / 2, (hi - lo) / 2
+    if np.isnan(centre).any():
+        gene = int(np.isnan(centre).reshape(len(X), -1).any(axis=1).argmax())
+        msg = f"Series {gene} has no observed value (all NaN). Remove it or fill it in."
+        raise ValueError(msg)
+    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
+    return (X - centre) / scale, centre, scale
+
+
 def _finite_series(X) -> np.ndarray:
     """X for a file: (n, time, dims) float64, finite or NaN (NaN is written as missing)."""
     arr = as_time_series(X, dtype=np.float64)

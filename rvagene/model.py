@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from . import _train
 from ._utils import atomic_path, resolve_device, torch_threads
+from .data import SCALINGS, scale_series
 from .network import RVAE, RVAEConfig
 
 logger = logging.getLogger(__name__)
@@ -29,35 +30,11 @@ FORMAT_VERSION = 1
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Loss",
           "huberloss": "HuberLoss"}  # fmt: skip
-SCALINGS = ("zscore", "minmax", "none")
 BALANCES = ("per-gene", "original")
 MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
 CHECK_STEPS = 50  # at most this many optimiser steps between two checks of the stopping rule
 PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many optimiser steps
 MAX_VALIDATION = 1000  # genes held out for early stopping, at most
-
-
-def _scale_params(X: np.ndarray, scaling: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-gene (and per-feature) centre and scale over time, NaN-aware: (n, 1, F) each."""
-    if scaling == "none":
-        ones = np.ones((X.shape[0], 1, X.shape[2]))
-        return np.zeros_like(ones), ones
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN genes are reported below
-        if scaling == "zscore":
-            centre, scale = (
-                np.nanmean(X, axis=1, keepdims=True),
-                np.nanstd(X, axis=1, keepdims=True),
-            )
-        else:  # minmax to [-1, 1]
-            lo, hi = np.nanmin(X, axis=1, keepdims=True), np.nanmax(X, axis=1, keepdims=True)
-            centre, scale = (hi + lo) / 2, (hi - lo) / 2
-    if np.isnan(centre).any():
-        gene = int(np.isnan(centre).any(axis=(1, 2)).argmax())
-        msg = f"Series {gene} has no observed value (all NaN). Remove it or fill it in."
-        raise ValueError(msg)
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
-    return centre, scale
 
 
 def _all_finite(module: nn.Module) -> bool:
@@ -593,8 +570,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
-        centre, scale = _scale_params(X3, self.scaling)
-        Xs = (X3 - centre) / scale
+        Xs, _, _ = scale_series(X3, self.scaling)
         missing = np.isnan(Xs)
         mask = None
         if missing.any():
@@ -782,7 +758,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         check_is_fitted(self, "module_")
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
-        centre, scale = _scale_params(X3, self.scaling)
+        _, centre, scale = scale_series(X3, self.scaling)
         _, recon = self._predict(X3)
         out = recon.cpu().numpy() * scale + centre  # (n, time, features)
         return (out[:, :, 0] if _input_ndim(X) == 2 else out).astype(dtype, copy=False)

@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rvagene.data import TimeSeriesTable, write_table, write_ucr
+from rvagene.data import TimeSeriesTable, scale_series, write_table, write_ucr
 
 logger = logging.getLogger(__name__)
 
@@ -505,18 +505,6 @@ def updown_labels(X) -> tuple[np.ndarray, np.ndarray]:
     return labels, r
 
 
-def _scale(X: np.ndarray, scale: str) -> np.ndarray:
-    """Per-gene scaling over windows; constant genes become 0."""
-    if scale == "none":
-        return X
-    if scale == "zscore":
-        centre, spread = X.mean(axis=1, keepdims=True), X.std(axis=1, keepdims=True)
-    else:  # minmax to [-1, 1]
-        lo, hi = X.min(axis=1, keepdims=True), X.max(axis=1, keepdims=True)
-        centre, spread = (hi + lo) / 2, (hi - lo) / 2
-    return (X - centre) / np.where(spread > 0, spread, 1.0)
-
-
 # ----------------------------------------------------------------------------- result
 
 
@@ -768,7 +756,7 @@ def prepare(
     order = np.argsort(pt_good, kind="stable")
     names = np.asarray(adata.obs_names)[good][order]
     series = SingleCellSeries(
-        X=_scale(win.X, scale), genes=list(kept), labels=labels, correlations=r,
+        X=scale_series(win.X, scale)[0], genes=list(kept), labels=labels, correlations=r,
         window_pseudotime=win.pseudotime, window_sizes=win.n_cells,
         cell_names=[str(c) for c in names], cell_pseudotime=pt_good[order],
         cell_window=win.window[order], n_cells_dropped=n_dropped, pseudotime_key=source,
