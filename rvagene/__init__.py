@@ -6,6 +6,7 @@ series data", Bioinformatics 37(19):3252-3262 (2021).
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._train import Callback, LambdaCallback
 from .cluster import (
     choose_k,
     cluster_latent,
@@ -33,6 +34,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 load = RVAgene.load
 
 __all__ = [
+    "Callback",
+    "LambdaCallback",
     "RVAgene",
     "__version__",
     "as_time_series",

@@ -1,4 +1,12 @@
-"""The training loop: one epoch over a tensor of series, and evaluation without gradients.
+"""The training engine: one loop for every fit, apart from the estimator.
+
+:func:`fit_module` trains an :class:`~rvagene.network.RVAE` on a tensor of series and returns a
+:class:`TrainResult`. It owns batching, the checks of the held-out loss, the learning-rate
+schedule, the restore after a non-finite loss, and the snapshot of the best weights.
+:class:`StoppingRule` is the one place that says when to check, when to stop and which check
+is best; benchmarks that replay stopping call it too. Progress bars, log files and benchmark
+traces hook in through :class:`Callback` objects (skorch's and Lightning's pattern), never by
+patching functions of this module.
 
 The data stay one tensor on the training device; a batch is an index slice of it, so nothing
 is collated or copied per sample, and every gene is used in every epoch (no ``drop_last``).
@@ -7,7 +15,12 @@ is collated or copied per sample, and every gene is used in every epoch (no ``dr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -15,6 +28,272 @@ from torch import nn
 from .network import RVAE, rvae_loss
 
 logger = logging.getLogger(__name__)
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
+CHECK_STEPS = 50  # at most this many optimiser steps between two checks of the stopping rule
+PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many optimiser steps
+
+
+@dataclass
+class TrainConfig:
+    """What :func:`fit_module` needs to know besides the data (the estimator's parameters)."""
+
+    batch_size: int = 32  # genes per optimiser step; the last partial batch is used
+    learning_rate: float = 0.01
+    optimizer: str = "adam"  # a key of OPTIMIZERS
+    n_epochs: int = 500  # passes over the training genes, at most
+    max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
+    kl_weight: float = 0.1
+    balance: str = "per-gene"  # see rvagene.network.rvae_loss
+    max_grad_norm: float | None = 5.0  # None: no clipping
+    early_stopping: bool = True
+    n_iter_no_change: int = 10  # patience, in checks (see StoppingRule)
+    tol: float = 1e-3  # relative gain that counts as progress
+    lr_decay: float = 0.5  # ReduceLROnPlateau factor; 1 disables the schedule
+
+
+class StoppingRule:
+    """When to check the monitored loss, when to stop, and which check is best.
+
+    The loss is checked once per epoch, or, when an epoch has more than ``CHECK_STEPS``
+    optimiser steps (large gene sets), after each of the nearly equal parts of the epoch that
+    have at most ``CHECK_STEPS`` steps, so that patience and the learning-rate schedule act on
+    a scale of steps rather than of whole passes. Warm-up: no stop (and no learning-rate
+    decay) during the first ``MIN_STEPS`` steps, since a model that has not yet left the
+    initial plateau (output = the mean series) must not be stopped there. Patience:
+    ``n_iter_no_change`` checks without a relative gain of ``tol``, spanning at least
+    ``PATIENCE_STEPS`` steps, since with a few steps per epoch (small gene sets) a few epochs
+    are too short to see a model leave a plateau.
+
+    Parameters
+    ----------
+    n_train : int
+        Training genes.
+    batch_size : int
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-3
+    early_stopping : bool, default=True
+        When False the rule never stops a fit (it still tracks the best check).
+
+    Examples
+    --------
+    >>> rule = StoppingRule(n_train=100, batch_size=32, n_iter_no_change=2)
+    >>> rule.steps_per_check, rule.warmup, rule.patience
+    (4, 50, 50)
+    >>> rule.replay([3.0, 2.0] + [2.0] * 60)  # checks run before it stops
+    52
+    """
+
+    def __init__(
+        self,
+        n_train: int,
+        batch_size: int,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-3,
+        early_stopping: bool = True,
+    ):
+        steps_per_epoch = math.ceil(n_train / batch_size)
+        self.steps_per_check = math.ceil(
+            steps_per_epoch / math.ceil(steps_per_epoch / CHECK_STEPS)
+        )
+        self.warmup = math.ceil(MIN_STEPS / self.steps_per_check)  # checks
+        self.patience = max(
+            int(n_iter_no_change), math.ceil(PATIENCE_STEPS / self.steps_per_check)
+        )
+        self.tol = float(tol)
+        self.early_stopping = bool(early_stopping)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every check."""
+        self.checks, self.best, self.best_check = 0, math.inf, 0
+        self.reference, self.stall = math.inf, 0
+
+    def update(self, monitored: float) -> bool:
+        """Record one check's loss; return whether it is the best so far (any gain counts)."""
+        self.checks += 1
+        improved = monitored < self.best
+        if improved:
+            self.best, self.best_check = monitored, self.checks
+        if not math.isfinite(self.reference) or monitored < self.reference - self.tol * abs(
+            self.reference
+        ):
+            self.reference, self.stall = monitored, 0
+        else:
+            self.stall += 1
+        return improved
+
+    @property
+    def should_stop(self) -> bool:
+        """Patience is spent (and the warm-up over)."""
+        return self.early_stopping and self.stall >= self.patience and self.checks >= self.warmup
+
+    @property
+    def in_warmup(self) -> bool:
+        return self.checks <= self.warmup
+
+    def replay(self, losses: Iterable[float]) -> int:
+        """Feed a recorded loss curve to a fresh copy of this rule; return the checks it runs."""
+        rule = StoppingRule.__new__(StoppingRule)
+        rule.__dict__.update(self.__dict__)
+        rule.reset()
+        for value in losses:
+            rule.update(value)
+            if rule.should_stop:
+                break
+        return rule.checks
+
+
+@dataclass
+class TrainState:
+    """What callbacks see: updated in place as training runs."""
+
+    module: RVAE
+    optimizer: torch.optim.Optimizer
+    config: TrainConfig
+    rule: StoppingRule
+    n_train: int
+    history: dict[str, list[float]]
+    epoch: int = 0  # the epoch being trained (1-based)
+    step: int = 0  # optimiser steps taken
+    check: int = 0  # checks done
+    batch_loss: torch.Tensor | None = None  # the last step's loss per gene (a 0-d tensor)
+    monitored: float = math.nan  # the loss the rule watched at the last check
+    improved: bool = False  # whether the last check was the best so far
+
+
+class Callback:
+    """Base class of training callbacks: override the hooks you need.
+
+    ``on_step`` runs after every optimiser step, so keep it cheap (read
+    ``state.batch_loss.item()`` only when you use it). ``on_check`` runs after each check of the
+    stopping rule, once the check's losses are in ``state.history``.
+    """
+
+    def on_train_begin(self, state: TrainState) -> None: ...
+
+    def on_epoch_begin(self, state: TrainState) -> None: ...
+
+    def on_step(self, state: TrainState) -> None: ...
+
+    def on_check(self, state: TrainState) -> None: ...
+
+    def on_train_end(self, state: TrainState) -> None: ...
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs on a terminal or notebook; else a status line per check.
+
+    Both go to ``file`` (stderr by default). Off a terminal a check's line is written when
+    ``interval`` seconds have passed since the last one (and at the end), so logs of batch
+    jobs show progress without a bar's carriage returns or hundreds of lines.
+    """
+
+    def __init__(self, file=None, interval: float = 5.0):
+        self.file, self.interval = file, float(interval)
+        self.bar, self.last = None, -math.inf
+
+    def _stream(self):
+        return self.file if self.file is not None else sys.stderr
+
+    def on_train_begin(self, state: TrainState) -> None:
+        stream = self._stream()
+        interactive = getattr(stream, "isatty", lambda: False)() or _in_notebook()
+        if interactive:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.config.n_epochs, desc="RVAgene", unit="epoch",
+                            file=stream, leave=False)  # fmt: skip
+
+    def on_check(self, state: TrainState) -> None:
+        epochs = state.history["epoch"][-1]
+        if self.bar is not None:
+            self.bar.update(int(epochs) - self.bar.n)
+            self.bar.set_postfix(loss=f"{state.monitored:.4g}", step=state.step)
+        elif time.monotonic() - self.last >= self.interval:
+            self._line(state, epochs)
+
+    def _line(self, state: TrainState, epochs: float) -> None:
+        self.last = time.monotonic()
+        print(f"RVAgene: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
+              f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}",
+              file=self._stream(), flush=True)  # fmt: skip
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif state.check:
+            self._line(state, state.history["epoch"][-1])
+
+
+class LogFile(Callback):
+    """Append progress lines to a file (the original's ``log_file``).
+
+    The batch loss every ``print_every`` steps and a line per check; flushed at every line
+    and closed at the end.
+    """
+
+    def __init__(self, path: str | Path, print_every: int = 0):
+        self.path, self.print_every, self.fh = Path(path), int(print_every), None
+
+    def _write(self, line: str) -> None:
+        self.fh.write(line + "\n")
+        self.fh.flush()
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed at the end)
+
+    def on_step(self, state: TrainState) -> None:
+        if self.print_every and state.step % self.print_every == 0:
+            self._write(f"epoch {state.epoch} step {state.step}: loss per gene "
+                        f"{state.batch_loss.item():.4f}")  # fmt: skip
+
+    def on_check(self, state: TrainState) -> None:
+        h = state.history
+        shown = f", validation {h['val_loss'][-1]:.5g}" if "val_loss" in h else ""
+        self._write(f"epoch {state.epoch} (check {state.check}): loss {h['loss'][-1]:.5g}{shown}")
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, e.g. ``LambdaCallback(on_check=lambda s: ...)``."""
+
+    def __init__(self, **hooks: Callable[[TrainState], None]):
+        for name, fn in hooks.items():
+            if not hasattr(Callback, name):
+                msg = f"Unknown callback hook {name!r}; use one of {_HOOKS}."
+                raise ValueError(msg)
+            setattr(self, name, fn)
+
+
+_HOOKS = ("on_train_begin", "on_epoch_begin", "on_step", "on_check", "on_train_end")
+
+
+def _in_notebook() -> bool:
+    """Whether we run inside a Jupyter kernel (tqdm.auto then draws a widget)."""
+    shell = sys.modules.get("IPython")
+    ipy = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return ipy is not None and type(ipy).__name__ == "ZMQInteractiveShell"
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit_module` returns; the module holds the kept (best) weights."""
+
+    history: dict[str, list[float]]  # one value per check
+    n_steps: int  # optimiser steps taken
+    n_checks: int  # checks of the stopping rule
+    best_check: int  # 1-based check whose weights were kept
+    best_step: int  # optimiser steps taken at that check
+    epochs: float  # passes over the training genes (fractional when stopped mid-epoch)
+    stopped_by: str  # "early_stopping", "max_steps" or "n_epochs"
+    check_steps: list[int] = field(default_factory=list)  # steps taken at each check
 
 
 def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
@@ -24,59 +303,160 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
         yield order[start:stop] if order is not None else slice(start, stop)
 
 
-def train_epoch(
-    module: RVAE,
-    X: torch.Tensor,
-    mask: torch.Tensor | None,
-    optimizer: torch.optim.Optimizer,
-    criterion: nn.Module,
-    *,
-    batch_size: int,
-    kl_weight: float,
-    balance: str,
-    max_grad_norm: float | None,
-    print_every: int = 0,
-    log: Callable[[str], None] | None = None,
-    epoch: int = 0,
-    order: torch.Tensor | None = None,
-) -> dict[str, float]:
-    """Train ``module`` for one pass over the series ``X`` (n, time, features).
+def _all_finite(module: nn.Module) -> bool:
+    """Whether every weight of ``module`` is finite (one device synchronisation)."""
+    return bool(torch.stack([torch.isfinite(p).all() for p in module.parameters()]).all())
 
-    ``order`` (row indices) trains on those rows, in that order, instead of a fresh random
-    permutation of all rows: the caller's way to split a long epoch into parts.
 
-    Returns the per-gene means of the objective's terms over the epoch: ``loss``,
-    ``reconstruction`` (summed over time and features) and ``kl`` (summed over latent
-    dimensions), whatever ``balance`` the gradient used. A non-finite loss stops the epoch
-    at once and is returned as ``nan`` so the caller can restore the last good state.
+def _snapshot(module: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]:
+    """Optimiser steps over the rows ``order``; per-gene means of the objective's terms.
+
+    A non-finite loss stops at once and returns ``nan`` (the caller restores weights).
     """
+    module, optimizer, config = state.module, state.optimizer, state.config
     module.train()
-    if order is None:
-        order = torch.randperm(X.shape[0], device=X.device)
-    n = order.shape[0]
     totals = torch.zeros(3, dtype=torch.float64)
-    for i, idx in enumerate(_batches(n, batch_size, order), start=1):
+    for idx in _batches(order.shape[0], config.batch_size, order):
         x = X[idx]  # (batch, time, features)
         m = mask[idx] if mask is not None else None
         x_hat, mu, logvar = module(x)
-        out = rvae_loss(x, x_hat, mu, logvar, criterion, kl_weight, balance, m)
+        out = rvae_loss(x, x_hat, mu, logvar, criterion, config.kl_weight, config.balance, m)
         if not torch.isfinite(out.loss):
-            return {"loss": float("nan"), "reconstruction": float("nan"), "kl": float("nan")}
+            return {"loss": math.nan, "reconstruction": math.nan, "kl": math.nan}
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
-        if max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(module.parameters(), max_grad_norm)
+        if config.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(module.parameters(), config.max_grad_norm)
         optimizer.step()
         b = x.shape[0]
-        scale = b if balance == "per-gene" else 1.0  # back to sums over genes
+        scale = b if config.balance == "per-gene" else 1.0  # back to sums over genes
         rec, kl = out.reconstruction.detach() * scale, out.kl.detach() * b
-        if balance == "original":
+        if config.balance == "original":
             kl = kl * mu.shape[1]  # the mean over latent dims -> a sum
-        totals += torch.stack([rec + kl_weight * kl, rec, kl]).double().cpu()
-        if print_every and log is not None and i % print_every == 0:
-            log(f"epoch {epoch} batch {i}: loss per gene {(rec + kl_weight * kl).item() / b:.4f}")
-    loss, rec, kl = (totals / n).tolist()
+        total = rec + config.kl_weight * kl
+        totals += torch.stack([total, rec, kl]).double().cpu()
+        state.step += 1
+        state.batch_loss = total / b
+        for cb in callbacks:
+            cb.on_step(state)
+    loss, rec, kl = (totals / order.shape[0]).tolist()
     return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+
+def fit_module(
+    module: RVAE,
+    X: torch.Tensor,
+    config: TrainConfig,
+    criterion: nn.Module,
+    *,
+    mask: torch.Tensor | None = None,
+    X_val: torch.Tensor | None = None,
+    mask_val: torch.Tensor | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train ``module`` on the series ``X`` (n, time, features) and keep its best weights.
+
+    Shuffles draw from torch's default generator: seed it (in a ``fork_rng`` block) for
+    repeatable fits. The monitored loss is the held-out genes' ``X_val`` when given, else the
+    training loss. On a non-finite loss or weight the last finite weights are restored and
+    ``FloatingPointError`` is raised, naming the epoch.
+
+    Returns
+    -------
+    TrainResult
+        ``module`` then holds the weights of ``best_check`` when ``config.early_stopping``,
+        else those of the last check.
+    """
+    optimizer = OPTIMIZERS[config.optimizer.lower()](module.parameters(), lr=config.learning_rate)
+    n_train = X.shape[0]
+    rule = StoppingRule(n_train, config.batch_size, config.n_iter_no_change, config.tol,
+                        config.early_stopping)  # fmt: skip
+    scheduler = None
+    if config.lr_decay < 1:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=config.lr_decay, patience=max(1, rule.patience // 4)
+        )
+    history = {"loss": [], "reconstruction": [], "kl": [], "epoch": []}
+    if X_val is not None:
+        history.update(val_loss=[], val_reconstruction=[], val_kl=[])
+    state = TrainState(module, optimizer, config, rule, n_train, history)
+    part = rule.steps_per_check * config.batch_size  # genes trained between two checks
+    max_steps = sys.maxsize if config.max_steps is None else int(config.max_steps)
+    good_state, best_state, check_steps = _snapshot(module), None, []
+    stopped_by = "n_epochs"
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    try:
+        for epoch in range(1, int(config.n_epochs) + 1):
+            state.epoch = epoch
+            for cb in callbacks:
+                cb.on_epoch_begin(state)
+            order = torch.randperm(n_train, device=X.device)
+            for start in range(0, n_train, part):
+                take = min(part, (max_steps - state.step) * config.batch_size, n_train - start)
+                stats = _train_part(state, X, mask, order[start : start + take], criterion,
+                                    callbacks)  # fmt: skip
+                val = None
+                if X_val is not None and math.isfinite(stats["loss"]):
+                    val = evaluate(module, X_val, mask_val, criterion,
+                                   batch_size=max(config.batch_size, 256),
+                                   kl_weight=config.kl_weight)  # fmt: skip
+                if not (math.isfinite(stats["loss"]) and _all_finite(module)
+                        and (val is None or math.isfinite(val["loss"]))):  # fmt: skip
+                    module.load_state_dict(good_state)
+                    kept = (f"the weights of epoch {history['epoch'][-1]:.3g}" if state.check
+                            else "the initial weights")  # fmt: skip
+                    msg = (f"The training loss became non-finite at epoch {epoch}; {kept} were "
+                           "restored. Lower learning_rate, keep clip=True, or check the input "
+                           "for extreme values.")  # fmt: skip
+                    raise FloatingPointError(msg)
+                good_state = _snapshot(module)
+                state.check += 1
+                check_steps.append(state.step)
+                for key, value in stats.items():
+                    history[key].append(value)
+                history["epoch"].append(epoch - 1 + (start + take) / n_train)
+                state.monitored = stats["loss"]
+                if val is not None:
+                    for key, value in val.items():
+                        history[f"val_{key}"].append(value)
+                    state.monitored = val["loss"]
+                state.improved = rule.update(state.monitored)
+                if state.improved and config.early_stopping:
+                    best_state = good_state  # a fresh copy each check, never modified
+                if scheduler is not None and not rule.in_warmup:
+                    scheduler.step(state.monitored)
+                for cb in callbacks:
+                    cb.on_check(state)
+                if rule.should_stop:
+                    stopped_by = "early_stopping"
+                elif state.step >= max_steps:
+                    logger.info("Stopped after max_steps=%d optimiser steps.", state.step)
+                    stopped_by = "max_steps"
+                if stopped_by != "n_epochs":
+                    break
+            if stopped_by != "n_epochs":
+                break
+    finally:
+        for cb in callbacks:
+            cb.on_train_end(state)
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    best_check = rule.best_check if config.early_stopping else state.check
+    return TrainResult(
+        history=history,
+        n_steps=state.step,
+        n_checks=state.check,
+        best_check=best_check,
+        best_step=check_steps[best_check - 1] if best_check else 0,
+        epochs=history["epoch"][-1] if history["epoch"] else 0.0,
+        stopped_by=stopped_by,
+        check_steps=check_steps,
+    )
 
 
 @torch.no_grad()

@@ -7,7 +7,6 @@ import logging
 import math
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -17,9 +16,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
-from tqdm.auto import tqdm
 
 from . import _train
+from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
 from ._utils import atomic_path, resolve_device, torch_threads
 from .data import SCALINGS, scale_series
 from .network import RVAE, RVAEConfig
@@ -27,19 +26,11 @@ from .network import RVAE, RVAEConfig
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Loss",
           "huberloss": "HuberLoss"}  # fmt: skip
 BALANCES = ("per-gene", "original")
-MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
-CHECK_STEPS = 50  # at most this many optimiser steps between two checks of the stopping rule
-PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many optimiser steps
+BLOCKS = ("GRU", "LSTM")
 MAX_VALIDATION = 1000  # genes held out for early stopping, at most
-
-
-def _all_finite(module: nn.Module) -> bool:
-    """Whether every weight of ``module`` is finite (one device synchronisation)."""
-    return bool(torch.stack([torch.isfinite(p).all() for p in module.parameters()]).all())
 
 
 def _n_validation(n_genes: int, fraction: float, early_stopping: bool) -> int:
@@ -47,25 +38,6 @@ def _n_validation(n_genes: int, fraction: float, early_stopping: bool) -> int:
     if not early_stopping or n_genes < 10:
         return 0
     return min(int(round(fraction * n_genes)), MAX_VALIDATION)
-
-
-def _check_schedule(n_train: int, batch_size: int, n_iter_no_change: int) -> tuple[int, int, int]:
-    """The stopping rule's clock: (optimiser steps per check, warm-up checks, patience checks).
-
-    The monitored loss is checked once per epoch, or, when an epoch has more than CHECK_STEPS
-    optimiser steps (large gene sets), after each of the nearly equal parts of the epoch that
-    have at most CHECK_STEPS steps, so that patience and the learning-rate schedule act on a
-    scale of steps rather than of whole passes. Warm-up: neither stop nor lower the learning
-    rate during the first MIN_STEPS steps; a model that has not yet left the initial plateau
-    (output = the mean series) must not be stopped there. Patience: ``n_iter_no_change``
-    checks, spanning at least PATIENCE_STEPS steps; with a few steps per epoch (small gene
-    sets) 10 epochs are a few dozen noisy steps, too short to see a model leave a plateau.
-    """
-    steps_per_epoch = math.ceil(n_train / batch_size)
-    steps_per_check = math.ceil(steps_per_epoch / math.ceil(steps_per_epoch / CHECK_STEPS))
-    warmup = math.ceil(MIN_STEPS / steps_per_check)
-    patience = max(int(n_iter_no_change), math.ceil(PATIENCE_STEPS / steps_per_check))
-    return steps_per_check, warmup, patience
 
 
 def _check_times(times, n_timepoints: int) -> np.ndarray:
@@ -100,6 +72,35 @@ def _input_ndim(X) -> int:
     if isinstance(X, torch.utils.data.Dataset):
         return 3
     return X.ndim if hasattr(X, "ndim") else np.asarray(X).ndim
+
+
+def _is_int(value, minimum: int) -> bool:
+    return (
+        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
+    )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+# (parameter, check, what it must be): every numeric parameter, checked before any work.
+_PARAM_CHECKS = (
+    *((name, lambda v: _is_int(v, 1), "an integer >= 1")
+      for name in ("hidden_size", "hidden_layer_depth", "latent_length", "batch_size",
+                   "n_epochs", "n_iter_no_change")),
+    *((name, lambda v: v is None or _is_int(v, 1), "None (inferred from the data) or an "
+       "integer >= 1") for name in ("sequence_length", "number_of_features")),
+    ("max_steps", lambda v: v is None or _is_int(v, 1), "None (no limit) or an integer >= 1"),
+    ("learning_rate", lambda v: _is_number(v) and v > 0, "a positive number"),
+    ("n_threads", lambda v: v is None or v == -1 or _is_int(v, 1),
+     "None, -1 or an integer >= 1"),
+    ("dropout_rate", lambda v: _is_number(v) and 0 <= v < 1, "in [0, 1)"),
+    ("kl_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    ("lr_decay", lambda v: _is_number(v) and 0 < v <= 1, "in (0, 1]"),
+    ("validation_fraction", lambda v: _is_number(v) and 0 < v < 1, "in (0, 1)"),
+    ("tol", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+)  # fmt: skip
 
 
 class RVAgene(TransformerMixin, BaseEstimator):
@@ -217,7 +218,13 @@ default="MSELoss"
         int, fitting is repeatable bit for bit on the CPU (not promised on CUDA, whose RNN
         kernels may be non-deterministic). Global random number generators are not touched.
     verbose : int, default=0
-        Show a progress bar over epochs when > 0.
+        When > 0, show progress on stderr: a tqdm bar over epochs on a terminal or in a
+        notebook, otherwise a short status line (epoch, step, monitored loss) at most every
+        few seconds. The scripts turn it on; ``--quiet`` turns it off.
+    callbacks : list of rvagene.Callback or None, default=None
+        Hooks called during training (``on_train_begin``, ``on_epoch_begin``, ``on_step``,
+        ``on_check``, ``on_train_end``; see :mod:`rvagene._train`), e.g. to trace the
+        latent space while it trains. Not saved by :meth:`save`.
 
     Notes
     -----
@@ -270,13 +277,21 @@ default="MSELoss"
         ``val_kl`` (held-out genes) when validation is used, and ``epoch`` (epochs done at
         the check, fractional for parts of epochs). Reconstruction is summed over time
         points (per gene) on the scaled data.
-    best_epoch_ : int
-        The check (1-based) whose weights were kept: the epoch, when an epoch has at most
-        50 optimiser steps.
     n_iter_ : int
-        Checks run: the number of epochs, when an epoch has at most 50 optimiser steps.
+        Epochs (passes over the training genes) started, as in scikit-learn's MLP.
     n_steps_ : int
         Optimiser steps taken.
+    n_checks_ : int
+        Checks of the stopping rule (one per epoch, or per part of an epoch when an epoch
+        has more than 50 optimiser steps).
+    best_check_ : int
+        The check (1-based) whose weights were kept.
+    best_step_ : int
+        Optimiser steps taken at that check.
+    best_epoch_ : float
+        Epochs done at that check (fractional when checks split epochs).
+    stopped_by_ : {"early_stopping", "max_steps", "n_epochs"}
+        What ended training.
     device_ : str
         Device the network lives on.
 
@@ -328,6 +343,7 @@ default="MSELoss"
         log_file: str | None = None,
         random_state=None,
         verbose: int = 0,
+        callbacks: list | None = None,
     ):
         self.sequence_length = sequence_length
         self.number_of_features = number_of_features
@@ -360,6 +376,7 @@ default="MSELoss"
         self.log_file = log_file
         self.random_state = random_state
         self.verbose = verbose
+        self.callbacks = callbacks
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -369,60 +386,29 @@ default="MSELoss"
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
-        """Check every parameter before any work is done, naming the fix."""
-        for name in ("hidden_size", "hidden_layer_depth", "latent_length", "batch_size",
-                     "n_epochs", "n_iter_no_change"):  # fmt: skip
+        """Check every parameter before any work is done, naming the fix (one table)."""
+        for name, ok, want in _PARAM_CHECKS:
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                msg = f"{name} must be an integer >= 1, got {value!r}."
+            if not ok(value):
+                msg = f"{name} must be {want}, got {value!r}."
                 raise ValueError(msg)
-        for name in ("sequence_length", "number_of_features"):
+        for name, choices in (("optimizer", ("Adam", "AdamW", "SGD")), ("block", BLOCKS),
+                              ("scaling", SCALINGS), ("loss_balance", BALANCES)):  # fmt: skip
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, (int, np.integer)) or value < 1):
-                msg = f"{name} must be None (inferred from the data) or an integer >= 1."
+            known = str(value).lower() in OPTIMIZERS if name == "optimizer" else value in choices
+            if not known:
+                names = [repr(c) for c in choices]
+                shown = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
+                msg = f"Unknown {name} {value!r}; use {shown}."
                 raise ValueError(msg)
-        if self.max_steps is not None and (
-            not isinstance(self.max_steps, (int, np.integer))
-            or isinstance(self.max_steps, bool)
-            or self.max_steps < 1
-        ):
-            msg = f"max_steps must be None (no limit) or an integer >= 1, got {self.max_steps!r}."
-            raise ValueError(msg)
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            msg = f"learning_rate must be a positive number, got {self.learning_rate!r}."
-            raise ValueError(msg)
-        if self.n_threads is not None and not (
-            isinstance(self.n_threads, (int, np.integer))
-            and (self.n_threads >= 1 or self.n_threads == -1)
-        ):
-            msg = f"n_threads must be None, -1 or an integer >= 1, got {self.n_threads!r}."
-            raise ValueError(msg)
-        if not 0 <= self.dropout_rate < 1:
-            msg = f"dropout_rate must be in [0, 1), got {self.dropout_rate!r}."
-            raise ValueError(msg)
-        if not (isinstance(self.kl_weight, (int, float)) and self.kl_weight >= 0):
-            msg = f"kl_weight must be a number >= 0, got {self.kl_weight!r}."
-            raise ValueError(msg)
-        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay <= 1):
-            msg = f"lr_decay must be in (0, 1], got {self.lr_decay!r}."
-            raise ValueError(msg)
-        if not 0 < self.validation_fraction < 1:
-            msg = f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}."
-            raise ValueError(msg)
-        if str(self.optimizer).lower() not in OPTIMIZERS:
-            msg = f"Unknown optimizer {self.optimizer!r}; use one of 'Adam', 'AdamW', 'SGD'."
-            raise ValueError(msg)
-        if self.block not in ("GRU", "LSTM"):
-            msg = f"Unknown block {self.block!r}; use 'GRU' or 'LSTM'."
-            raise ValueError(msg)
-        if self.scaling not in SCALINGS:
-            msg = f"Unknown scaling {self.scaling!r}; use one of {', '.join(SCALINGS)}."
-            raise ValueError(msg)
-        if self.loss_balance not in BALANCES:
-            msg = f"Unknown loss_balance {self.loss_balance!r}; use 'per-gene' or 'original'."
-            raise ValueError(msg)
         if self.clip and not self.max_grad_norm > 0:
             msg = f"max_grad_norm must be > 0 when clip=True, got {self.max_grad_norm!r}."
+            raise ValueError(msg)
+        if self.callbacks is not None and not all(
+            isinstance(cb, _train.Callback) for cb in self.callbacks
+        ):
+            msg = ("callbacks must be a list of rvagene callbacks (subclasses of "
+                   "rvagene.Callback), or None.")  # fmt: skip
             raise ValueError(msg)
         self._make_criterion()
 
@@ -520,7 +506,22 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         with torch_threads(self._threads()), torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             self.module_ = RVAE(self._config()).to(device)
-            self._train(X_train, m_train, X_val if use_val else None, m_val)
+            result = _train.fit_module(
+                self.module_, X_train, self._train_config(), self._make_criterion(),
+                mask=m_train, X_val=X_val if use_val else None, mask_val=m_val,
+                callbacks=self._callbacks(),
+            )  # fmt: skip
+        self.history_ = result.history
+        self.loss_curve_ = list(result.history["loss"])
+        self.n_steps_ = result.n_steps
+        self.n_checks_ = result.n_checks
+        self.best_check_ = result.best_check
+        self.best_step_ = result.best_step
+        self.n_iter_ = math.ceil(result.epochs - 1e-9)
+        self.best_epoch_ = (
+            result.history["epoch"][result.best_check - 1] if result.best_check else 0
+        )
+        self.stopped_by_ = result.stopped_by
         return self
 
     def _threads(self) -> int | None:
@@ -578,128 +579,28 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             Xs = np.where(missing, np.nanmean(Xs, axis=1, keepdims=True), Xs)
         return torch.as_tensor(Xs, dtype=torch.float32, device=device), mask
 
-    def _log_writer(self):
-        if not self.log_file:
-            return None
-        path = Path(self.dload) / self.log_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in _train)
+    def _callbacks(self) -> list[_train.Callback]:
+        """The fit's callbacks: a progress display when ``verbose``, the log file, the user's."""
+        callbacks = [ProgressBar()] if self.verbose else []
+        if self.log_file:
+            callbacks.append(LogFile(Path(self.dload) / self.log_file, self.print_every))
+        return callbacks + list(self.callbacks or [])
 
-    def _train(self, X_train, m_train, X_val, m_val) -> None:
-        module = self.module_
-        criterion = self._make_criterion()
-        opt_cls = OPTIMIZERS[str(self.optimizer).lower()]
-        optimizer = opt_cls(module.parameters(), lr=self.learning_rate)
-        batch_size = int(self.batch_size)
-        n_train = X_train.shape[0]
-        steps_per_check, warmup, patience = _check_schedule(
-            n_train, batch_size, self.n_iter_no_change
+    def _train_config(self) -> TrainConfig:
+        return TrainConfig(
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            optimizer=str(self.optimizer),
+            n_epochs=int(self.n_epochs),
+            max_steps=None if self.max_steps is None else int(self.max_steps),
+            kl_weight=float(self.kl_weight),
+            balance=self.loss_balance,
+            max_grad_norm=float(self.max_grad_norm) if self.clip else None,
+            early_stopping=bool(self.early_stopping),
+            n_iter_no_change=int(self.n_iter_no_change),
+            tol=float(self.tol),
+            lr_decay=float(self.lr_decay),
         )
-        part_genes = steps_per_check * batch_size  # genes trained between two checks
-        scheduler = None
-        if self.lr_decay < 1:
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, factor=self.lr_decay, patience=max(1, patience // 4)
-            )
-        log_fh = self._log_writer()
-
-        def log(line: str) -> None:
-            logger.debug(line)
-            if log_fh is not None:
-                log_fh.write(line + "\n")
-                log_fh.flush()
-
-        history = {"loss": [], "reconstruction": [], "kl": [], "epoch": []}
-        if X_val is not None:
-            history.update(val_loss=[], val_reconstruction=[], val_kl=[])
-        best, best_check, best_state, stall = math.inf, 0, None, 0
-        good_state, good_check = self._snapshot(), 0  # the last finite weights: initial ones
-        reference = math.inf
-        check, stop, steps = 0, False, 0
-        max_steps = sys.maxsize if self.max_steps is None else int(self.max_steps)
-        bar = tqdm(range(1, int(self.n_epochs) + 1), desc="RVAgene", unit="epoch",
-                   disable=None if self.verbose else True, leave=False)  # fmt: skip
-        try:
-            for epoch in bar:
-                order = torch.randperm(n_train, device=X_train.device)
-                for start in range(0, n_train, part_genes):
-                    take = min(part_genes, (max_steps - steps) * batch_size, n_train - start)
-                    steps += math.ceil(take / batch_size)
-                    check += 1
-                    stats = _train.train_epoch(
-                        module, X_train, m_train, optimizer, criterion, batch_size=batch_size,
-                        kl_weight=self.kl_weight, balance=self.loss_balance,
-                        max_grad_norm=self.max_grad_norm if self.clip else None,
-                        print_every=self.print_every, log=log, epoch=epoch,
-                        order=order[start : start + take] if take < n_train else order,
-                    )  # fmt: skip
-                    val = None
-                    if X_val is not None and math.isfinite(stats["loss"]):
-                        val = _train.evaluate(module, X_val, m_val, criterion,
-                                              batch_size=max(batch_size, 256),
-                                              kl_weight=self.kl_weight)  # fmt: skip
-                    if not (math.isfinite(stats["loss"]) and _all_finite(module)
-                            and (val is None or math.isfinite(val["loss"]))):  # fmt: skip
-                        module.load_state_dict(good_state)
-                        self.n_iter_ = check
-                        done = history["epoch"][-1] if history["epoch"] else 0
-                        kept = (f"the weights of epoch {done:.3g}" if good_check
-                                else "the initial weights")  # fmt: skip
-                        msg = (f"The training loss became non-finite at epoch {epoch}; {kept} "
-                               "were restored. Lower learning_rate, keep clip=True, or check "
-                               "the input for extreme values.")  # fmt: skip
-                        raise FloatingPointError(msg)
-                    good_state, good_check = self._snapshot(), check
-                    for key, value in stats.items():
-                        history[key].append(value)
-                    history["epoch"].append(epoch - 1 + (start + take) / n_train)
-                    monitored = stats["loss"]
-                    if val is not None:
-                        for key, value in val.items():
-                            history[f"val_{key}"].append(value)
-                        monitored = val["loss"]
-                    bar.set_postfix(loss=f"{monitored:.4g}")
-                    shown = f", validation {monitored:.5g}" if X_val is not None else ""
-                    log(f"epoch {epoch} (check {check}): loss {stats['loss']:.5g}{shown}")
-                    if scheduler is not None and check > warmup:
-                        scheduler.step(monitored)
-                    if monitored < best:  # keep the best weights, however small the gain
-                        best, best_check = monitored, check
-                        if self.early_stopping:
-                            best_state = good_state  # a fresh copy each check, never modified
-                    if not math.isfinite(reference) or monitored < reference - self.tol * abs(
-                        reference
-                    ):
-                        reference, stall = monitored, 0
-                    else:
-                        stall += 1
-                        if self.early_stopping and stall >= patience and check >= warmup:
-                            stop = True
-                    if steps >= max_steps:
-                        logger.info("Stopped after max_steps=%d optimiser steps.", steps)
-                        stop = True
-                    if stop:
-                        break
-                if stop:
-                    break
-        finally:
-            bar.close()
-            if log_fh is not None:
-                log_fh.close()
-        self._restore(best_state)
-        self.n_iter_ = len(history["loss"])
-        self.n_steps_ = steps
-        self.best_epoch_ = best_check if self.early_stopping else self.n_iter_
-        self.history_ = history
-        self.loss_curve_ = list(history["loss"])
-
-    def _snapshot(self) -> dict:
-        """A copy of the network's weights."""
-        return {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
-
-    def _restore(self, state) -> None:
-        if state is not None:
-            self.module_.load_state_dict(state)
 
     # ------------------------------------------------------------------ inference
     def transform(self, X, times=None) -> np.ndarray:
@@ -878,6 +779,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         params["random_state"] = params["random_state"] if isinstance(
             params["random_state"], int | None) else None  # fmt: skip
         params["device"] = str(params["device"])
+        params["callbacks"] = None  # code, not data: callbacks are not saved
         attributes = {k: getattr(self, k) for k in vars(self)
                       if k.endswith("_") and not k.startswith("_") and k != "module_"}  # fmt: skip
         for key, value in attributes.items():  # arrays (times_) travel as tensors

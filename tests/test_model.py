@@ -202,7 +202,8 @@ def test_long_epochs_are_checked_in_parts():
     # 120 genes, batch 1, no validation: 120 steps per epoch -> 3 parts of 40 steps.
     model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, batch_size=1,
                     early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
-    assert model.n_iter_ == 6
+    assert model.n_checks_ == 6
+    assert model.n_iter_ == 2
     assert model.history_["epoch"] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
     assert len(model.history_["loss"]) == 6
     # Up to 50 steps per epoch: one check per epoch, as before.
@@ -273,22 +274,18 @@ def test_all_nan_gene_rejected(fast_params):
         RVAgene(**fast_params).fit(X)
 
 
-def test_non_finite_loss_restores_and_raises(tiny, monkeypatch):
-    from rvagene import _train
+def test_non_finite_loss_restores_and_raises(tiny):
+    from rvagene import LambdaCallback
 
     X, _ = tiny
-    real = _train.train_epoch
-    calls = {"n": 0}
 
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            return {"loss": float("nan"), "reconstruction": float("nan"), "kl": float("nan")}
-        return real(*args, **kwargs)
+    def poison(state):  # a NaN weight at the start of epoch 3: its first loss is NaN
+        if state.epoch == 3:
+            next(state.module.parameters()).data.fill_(float("nan"))
 
-    monkeypatch.setattr(_train, "train_epoch", flaky)
-    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0)
-    with pytest.raises(FloatingPointError, match="epoch 3"):
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0,
+                    callbacks=[LambdaCallback(on_epoch_begin=poison)])  # fmt: skip
+    with pytest.raises(FloatingPointError, match="epoch 3; the weights of epoch 2 were restored"):
         model.fit(X)
     for p in model.module_.parameters():
         assert torch.isfinite(p).all()
@@ -320,7 +317,7 @@ def test_log_file_written_and_closed(tmp_path, tiny):
     ).fit(X)
     text = (tmp_path / "train.log").read_text()
     assert "epoch 3" in text
-    assert "batch 1" in text
+    assert "step 1: loss per gene" in text
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,119 @@
+"""The training engine: stopping rule, callbacks, progress output."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+from rvagene import Callback, LambdaCallback, RVAgene
+from rvagene._train import StoppingRule, TrainConfig, fit_module
+from rvagene.network import RVAE, RVAEConfig
+
+
+def test_stopping_rule_clock():
+    rule = StoppingRule(n_train=100, batch_size=32, n_iter_no_change=10)
+    assert (rule.steps_per_check, rule.warmup, rule.patience) == (4, 50, 50)
+    big = StoppingRule(n_train=20_000, batch_size=32, n_iter_no_change=10)
+    assert big.steps_per_check <= 50
+    assert big.patience == 10  # 10 checks of ~50 steps already span 200 steps
+
+
+def test_stopping_rule_waits_for_patience_and_warmup():
+    rule = StoppingRule(n_train=32, batch_size=32, n_iter_no_change=1, tol=0.1)
+    # 1 step per check: warm-up 200 checks, patience 200 checks
+    assert rule.replay([1.0] * 1000) == 201  # the first check sets the reference
+    assert rule.replay([1.0 / (i + 1) for i in range(300)]) == 300  # always improving
+    rule.update(2.0)
+    assert rule.update(1.0)
+    assert rule.best_check == 2
+    assert not rule.update(1.5)
+
+
+def test_replay_matches_the_fit(tiny):
+    """A benchmark's replay of the recorded curve stops where the fit stopped."""
+    X, _ = tiny
+    model = RVAgene(hidden_size=8, latent_length=2, batch_size=8, n_iter_no_change=2,
+                    learning_rate=0.05, random_state=0).fit(X)  # fmt: skip
+    assert model.stopped_by_ == "early_stopping"
+    rule = StoppingRule(len(X) - round(0.1 * len(X)), 8, 2, model.tol)  # 10 % held out
+    assert rule.replay(model.history_["val_loss"]) == model.n_checks_
+    assert model.best_check_ == int(np.argmin(model.history_["val_loss"])) + 1
+
+
+def test_callbacks_see_every_step_and_check(tiny):
+    X, _ = tiny
+    seen = {"steps": 0, "checks": [], "begin": 0, "end": 0}
+
+    class Count(Callback):
+        def on_train_begin(self, state):
+            seen["begin"] += 1
+
+        def on_step(self, state):
+            seen["steps"] += 1
+
+        def on_check(self, state):
+            seen["checks"].append(state.step)
+
+        def on_train_end(self, state):
+            seen["end"] += 1
+
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, random_state=0,
+                    callbacks=[Count()]).fit(X)  # fmt: skip
+    assert seen["begin"] == seen["end"] == 1
+    assert seen["steps"] == model.n_steps_
+    assert len(seen["checks"]) == model.n_checks_ == 3
+    assert seen["checks"][-1] == model.n_steps_
+
+
+def test_callbacks_do_not_change_the_fit(tiny):
+    X, _ = tiny
+    params = {"hidden_size": 8, "latent_length": 2, "n_epochs": 3, "random_state": 0}
+    plain = RVAgene(**params).fit(X).transform(X)
+    hooked = RVAgene(**params, callbacks=[LambdaCallback(on_check=lambda s: None)])
+    np.testing.assert_array_equal(plain, hooked.fit(X).transform(X))
+
+
+def test_bad_callbacks_are_refused(tiny):
+    X, _ = tiny
+    with pytest.raises(ValueError, match="callbacks must be a list of rvagene callbacks"):
+        RVAgene(callbacks=[print]).fit(X)
+    with pytest.raises(ValueError, match="Unknown callback hook 'on_batch'"):
+        LambdaCallback(on_batch=print)
+
+
+def test_progress_status_lines_off_a_terminal(tiny, capsys):
+    X, _ = tiny
+    RVAgene(hidden_size=8, latent_length=2, n_epochs=3, verbose=1, random_state=0).fit(X)
+    err = capsys.readouterr().err
+    assert "RVAgene: epoch 3, step" in err  # the last check's line
+    RVAgene(hidden_size=8, latent_length=2, n_epochs=3, verbose=0, random_state=0).fit(X)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bar_on_a_terminal(tiny):
+    from rvagene._train import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
+    X, _ = tiny
+    RVAgene(hidden_size=8, latent_length=2, n_epochs=3, random_state=0,
+            callbacks=[ProgressBar(file=out)]).fit(X)  # fmt: skip
+    assert "RVAgene" in out.getvalue()
+    assert "epoch" in out.getvalue()
+
+
+def test_fit_module_directly():
+    torch.manual_seed(0)
+    X = torch.randn(20, 6, 1).cumsum(1)
+    module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
+    result = fit_module(
+        module, X, TrainConfig(n_epochs=2, batch_size=8), torch.nn.MSELoss(reduction="none")
+    )
+    assert result.n_steps == 6
+    assert result.n_checks == 2
+    assert result.stopped_by == "n_epochs"
+    assert result.check_steps == [3, 6]
