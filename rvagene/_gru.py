@@ -1,11 +1,11 @@
 """A GRU whose CPU training step is written out by hand: the same model, a faster step.
 
 PyTorch's CPU ``nn.GRU`` runs its forward time loop in C++ but leaves the backward pass to
-autograd, which records about ten small operations per time step and replays them one by
+autograd, which records about 15 small operations per time step and replays them one by
 one; on gene series (a few dozen genes per batch, 64 hidden units, ~100 time points) that
 bookkeeping, not arithmetic, is most of a training step. (The CPU ``nn.LSTM`` goes through
-oneDNN's fused kernels instead, which is why a GRU step cost 3.6x an LSTM step; oneDNN's GRU
-is not reachable from PyTorch: ``torch.mkldnn_rnn_layer`` accepts LSTMs only.)
+oneDNN's fused kernels instead; oneDNN's GRU is not reachable from PyTorch:
+``torch.mkldnn_rnn_layer`` accepts LSTMs only.)
 
 :class:`GRU` is an ``nn.GRU`` (same parameters, same ``state_dict``, same equations) whose
 forward, when gradients are needed on CPU for a batch of at most ``MAX_BATCH`` (32, the
@@ -18,10 +18,9 @@ packed sequences, ``batch_first=False`` and ``bias=False`` use ``nn.GRU.forward`
 Results agree with ``nn.GRU`` to float rounding (``tests/test_gru.py`` compares outputs and
 gradients, and runs ``torch.autograd.gradcheck``); rounding differences do change a seeded
 training run's path, so fits are reproducible but not bit-identical to ``nn.GRU`` fits.
-Measured with ``benchmarks/speed.py`` (its ``gru`` section times a training step with both,
-side by side; the ``demo`` section fits with both): on the 2-core CPU machines a default
-training step (batch 32) is about 1.4x faster; at batches of 128 and more torch's own was
-faster (see ``MAX_BATCH``), so those use it.
+The hand-written step is faster than torch's at the default batch of 32 and slower at larger
+batches, so those use torch's (see ``MAX_BATCH``). ``benchmarks/speed.py`` (section ``gru``)
+times both; the numbers and the reasons are in ``docs/design.md``.
 
 The GRU equations (PyTorch's, gates in the order r, z, n)::
 
@@ -38,10 +37,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-# Largest batch that takes the hand-written path. benchmarks/speed.py (gru section, 2-core CPU,
-# load ~3): training step 1.36x faster at batch 32 (100 vs 137 ms), but 0.91x at 128 and
-# 0.74x at 512, where arithmetic and memory traffic, not per-operation overhead, dominate and
-# torch's C++ forward wins; a sweep gave 1.65x at 16, 1.32x at 32, 0.87-1.26x at 48-96.
+# Largest batch that takes the hand-written path. Above it arithmetic and memory traffic, not
+# per-operation overhead, dominate and torch's C++ forward wins (docs/design.md has the timings).
 MAX_BATCH = 32
 
 

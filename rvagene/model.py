@@ -178,20 +178,14 @@ default="MSELoss"
         (a warm-up): a small gene set has few steps per epoch, and a model that has not yet
         left the initial plateau (output = the mean series) must not be stopped there. For
         the same reason the patience spans at least 200 optimiser steps (50 epochs of a
-        120-gene set at batch 32): with 10 epochs of 4 steps, fits stopped on a plateau of
-        the noisy held-out loss, e.g. 9 clusters x 15 genes at held-out loss 17.2 and ARI
-        0.83, where a longer patience reached 2.9 and ARI 1.0.
+        120-gene set at batch 32). docs/design.md has the measurements.
     tol : float, default=1e-3
         Relative improvement that counts as progress for the stopping rule.
     max_steps : int or None, default=2500
         Stop after this many optimiser steps whatever the stopping rule says (None: no
-        limit), so that the time of a fit is bounded: under 5 minutes for series of 100
-        points on one CPU thread (2,500 steps took 128 s at 20,000 genes, ARI 0.995; 274 s
-        on torch's ``nn.GRU``). Small and medium gene sets stop earlier by
-        ``early_stopping`` (in the quality benchmark every fit did, the longest after ~2,400
-        steps: the 732-gene ESC matrix with ``latent_length=3``); on 20,000 genes the
-        held-out loss was within 8 % of its value after 3,000 steps and the clusters were
-        recovered after ~100-200 steps.
+        limit), so that the time of a fit is bounded: a few minutes for series of 100
+        points on one CPU thread, whatever the number of genes. Small and medium gene sets
+        stop earlier by ``early_stopping``.
     lr_decay : float, default=0.5
         Multiply the learning rate by this factor when the monitored loss has not improved
         for a quarter of the stopping rule's patience (``ReduceLROnPlateau``); 1 disables it.
@@ -204,9 +198,8 @@ default="MSELoss"
         Torch threads used on the CPU while fitting and predicting (restored afterwards);
         ``-1`` uses every core, ``None`` leaves torch's own setting. One thread is the
         default because RNN steps on gene-sized batches are bound by per-operation overhead:
-        on a 2-core machine a second thread gained at most 10 % when idle and made training
-        up to 30x slower while another process used a core (OpenMP threads wait for each
-        other at every time step).
+        more threads gain little, and while another process uses a core they make training
+        much slower (OpenMP threads wait for each other at every time step).
     print_every : int, default=100
         Log the batch loss every ``print_every`` optimiser steps (0 disables).
     dload : str, default="."
@@ -228,8 +221,8 @@ default="MSELoss"
 
     Notes
     -----
-    How the defaults were chosen (measured on the demo data, 6 clusters x 20 genes x 100
-    points, with K-means on the latent means; the tables are in the README):
+    How the defaults were chosen (by K-means ARI on the latent means over the quality
+    benchmark's data sets; docs/design.md has the measurements):
 
     - ``loss_balance="per-gene"`` (reconstruction summed over time, KL over latent
       dimensions, both averaged over genes) does not depend on the batch size, unlike the
@@ -237,24 +230,17 @@ default="MSELoss"
       batch x latent x time and the latent space is barely regularised.
     - ``kl_weight=0.1``: with ``kl_weight=1`` (the plain ELBO) the mean-squared error acts
       as a Gaussian likelihood of variance 0.5 on z-scored data, so the model explains much
-      of the signal as noise and leaves latent dimensions unused: on 3 sine-shaped clusters
-      x 15 genes x 25 points its loss stalled at 10.2 per gene with K-means ARI 0.57, while
-      ``kl_weight=0.1`` reached 4.3 and ARI 1.0 (200 epochs each). On the demo data both
-      reached ARI 0.98-1.0 over a grid of learning rates, batch sizes and hidden sizes.
+      of the signal as noise and leaves latent dimensions unused.
     - ``scaling="zscore"``: genes are grouped by the shape of their series, not their level;
       without scaling the latent space of the raw ESC matrix does not separate up- from
-      down-regulated genes (the original's K-means ARI 0.10).
+      down-regulated genes.
     - ``latent_length=8`` (the original used 3): with 3 dimensions, K-means on the latent
-      means missed one or two genes on several synthetic settings and split 12 clusters
-      badly (ARI 0.74 on one seed); with 8, every setting of the quality benchmark reached
-      the classical baselines' ARI except 12 clusters (0.980 against 1.0), strong noise
-      (0.993) and simulated single-cell windows (0.888 against 0.953), and the mean ARI on
-      ESC rose from 0.971 to 0.998 (3 seeds each). Plots project more than 3 dimensions on
-      2 principal components.
+      means missed genes on several synthetic settings and split 12 clusters badly; 8
+      recovered the clusters better there and on ESC. Plots project more than 3 dimensions
+      on 2 principal components.
     - ``block="GRU"``, ``hidden_size=64``, ``batch_size=32``,
-      ``learning_rate=0.01``: ARI >= 0.95 was reached after 3-4 epochs; training goes on
-      while the held-out genes' loss improves (reconstruction keeps improving for about 100
-      epochs), then the best weights are restored.
+      ``learning_rate=0.01``: the clusters are found within a few epochs; training goes on
+      while the held-out genes' loss improves, then the best weights are restored.
 
     Attributes
     ----------

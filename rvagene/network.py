@@ -22,7 +22,6 @@ This module is torch only; the scikit-learn style estimator lives in ``rvagene.m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -169,8 +168,10 @@ class RVAE(nn.Module):
     def decode(self, z: torch.Tensor, n_timepoints: int) -> torch.Tensor:
         """Series (batch, time, F) from latent codes z (batch, latent)."""
         if self.steps is not None and n_timepoints != self.steps.shape[0]:
-            msg = (f"This network was built for {self.steps.shape[0]} time points "
-                   f"(config.times), not {n_timepoints}.")  # fmt: skip
+            msg = (
+                f"This network was built for {self.steps.shape[0]} time points "
+                f"(config.times), not {n_timepoints}."
+            )
             raise ValueError(msg)
         return self.decoder(z, n_timepoints, self.steps)
 
@@ -245,8 +246,3 @@ def rvae_loss(
         msg = f"balance must be 'per-gene' or 'original', got {balance!r}."
         raise ValueError(msg)
     return LossOutput(reconstruction + kl_weight * kl, reconstruction, kl)
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(math.prod(p.shape) for p in module.parameters() if p.requires_grad)

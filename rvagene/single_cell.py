@@ -7,8 +7,9 @@ gene's window means then form one time series. :func:`prepare` runs that path in
 1. :func:`select_genes` -- a given list (e.g. differentially expressed genes) or highly
    variable genes;
 2. a pseudotime -- an ``obs`` column (``dpt_pseudotime``, ``velocity_pseudotime``,
-   ``latent_time``, ...) or scanpy's diffusion pseudotime computed here from a root cell
-   (:func:`compute_pseudotime`); cells whose pseudotime is infinite or missing are dropped;
+   ``latent_time``, ...), given values, or scanpy's diffusion pseudotime computed here from a
+   root cell (:func:`compute_pseudotime`); cells whose pseudotime is infinite or missing are
+   dropped;
 3. :func:`window_average` (windows of ``window_length`` cells, the original's method) or
    :func:`bin_average` (``n_bins`` equal-frequency pseudotime bins);
 4. optional per-gene scaling, and :func:`updown_labels`, the up/down label of each gene from
@@ -27,7 +28,7 @@ Examples
 >>> from rvagene.single_cell import prepare
 >>> adata = simulate_single_cell(n_cells=200, n_genes_per_program=4, random_state=0)
 >>> adata.obs["pseudotime"] = adata.obs["true_time"]  # or compute it: root_cell=...
->>> series = prepare(adata, pseudotime_key="pseudotime", window_length=20)
+>>> series = prepare(adata, pseudotime="pseudotime", window_length=20)
 >>> series.X.shape
 (20, 10)
 """
@@ -572,9 +573,13 @@ class SingleCellSeries:
     def to_table(self, source: str = "single-cell") -> TimeSeriesTable:
         """Return the series as a :class:`rvagene.data.TimeSeriesTable` (as files are read)."""
         return TimeSeriesTable(
-            self.X, list(self.genes), self.window_pseudotime.copy(), self.time_labels,
-            self.labels.copy(), str(source),
-        )  # fmt: skip
+            X=self.X,
+            genes=list(self.genes),
+            times=self.window_pseudotime.copy(),
+            time_labels=self.time_labels,
+            labels=self.labels.copy(),
+            source=str(source),
+        )
 
     def write_ucr(self, path) -> None:
         """Write a UCR file (label, then one value per window), as the original's ESC_TRAIN."""
@@ -611,21 +616,25 @@ def _pseudotime_from_obs(adata, key: str) -> np.ndarray:
 
 def prepare(
     data,
+    *,
     genes=None,
     n_top_genes: int | None = None,
-    pseudotime_key: str | None = None,
-    root_cell: int | str | None = None,
-    window_length: int = 40,
-    n_bins: int | None = None,
-    scale: str | None = None,
-    gene_names=None,
-    *,
     pseudotime=None,
-    remainder: str = "keep",
-    layer: str | None = None,
+    root_cell: int | str | None = None,
     n_comps: int = 10,
+    window_length: int | None = None,
+    n_bins: int | None = None,
+    remainder: str = "keep",
+    scale: str = "none",
+    layer: str | None = None,
+    gene_names=None,
 ) -> SingleCellSeries:
     """Turn single cells into gene time series: genes -> pseudotime -> windows -> labels.
+
+    Every option is a keyword. Three choices take at most one option each: which genes
+    (``genes`` or ``n_top_genes``), where the pseudotime comes from (``pseudotime`` or
+    ``root_cell``) and how cells are grouped (``window_length`` or ``n_bins``). Giving both
+    options of one choice raises a ``ValueError``.
 
     Parameters
     ----------
@@ -633,38 +642,41 @@ def prepare(
         An AnnData (not modified), the path of an ``.h5ad`` file, or a cells x genes matrix
         (numpy, scipy sparse or a pandas DataFrame whose columns are genes).
     genes : sequence of str, default=None
-        Genes to keep (see :func:`select_genes`); missing ones are skipped with a warning.
+        *Genes, one of two.* Genes to keep, in this order (see :func:`select_genes`);
+        missing ones are skipped with a warning.
     n_top_genes : int, default=None
-        Keep this many highly variable genes instead. With neither, all genes are used.
-    pseudotime_key : str, default=None
-        An ``obs`` column holding each cell's pseudotime (``"dpt_pseudotime"``,
-        ``"velocity_pseudotime"``, ``"latent_time"``, any name).
+        *Genes, one of two.* Keep this many highly variable genes instead. With neither
+        option, all genes are used.
+    pseudotime : str or array-like of shape (n_cells,), default=None
+        *Pseudotime, one of two.* The name of an ``obs`` column holding each cell's
+        pseudotime (``"dpt_pseudotime"``, ``"velocity_pseudotime"``, ``"latent_time"``, any
+        name), or the values themselves (e.g. for a matrix ``data``).
     root_cell : int or str, default=None
-        Compute diffusion pseudotime from this cell instead (an integer position or an
-        obs_name), as the original did: ``neighbors(use_rep="X")`` on the selected genes,
-        ``diffmap(n_comps=10)``, ``dpt`` (see :func:`compute_pseudotime`).
-        When none of ``pseudotime_key``, ``pseudotime`` and ``root_cell`` is given, the
-        single column of ``obs`` among ``dpt_pseudotime``, ``velocity_pseudotime``,
-        ``latent_time`` and ``pseudotime`` is used.
-    window_length : int, default=40
-        Cells per window (:func:`window_average`); ignored when ``n_bins`` is given.
+        *Pseudotime, one of two.* Compute diffusion pseudotime from this cell instead (an
+        integer position or an obs_name), as the original did: ``neighbors(use_rep="X")``
+        on the selected genes, ``diffmap(n_comps=n_comps)``, ``dpt`` (see
+        :func:`compute_pseudotime`). With neither option, the one column of ``obs`` among
+        ``dpt_pseudotime``, ``velocity_pseudotime``, ``latent_time`` and ``pseudotime`` is
+        used.
+    n_comps : int, default=10
+        Diffusion components when computing pseudotime from ``root_cell``.
+    window_length : int, default=None
+        *Grouping, one of two.* Cells per window (:func:`window_average`), the original's
+        method. With neither option, windows of 40 cells, as in the original.
     n_bins : int, default=None
-        Use this many equal-frequency pseudotime bins instead (:func:`bin_average`).
-    scale : {None, "none", "zscore", "minmax"}, default=None
+        *Grouping, one of two.* This many equal-frequency pseudotime bins instead
+        (:func:`bin_average`).
+    remainder : {"keep", "drop", "merge"}, default="keep"
+        Windows only: what happens to the cells left after the last full window; ``"keep"``
+        (the original) makes them a last, shorter window. See :func:`window_average`.
+    scale : {"none", "zscore", "minmax"}, default="none"
         Per-gene scaling of the window means: none (the original's files hold raw means),
         z-scores, or min-max to [-1, 1] (as Morabito et al. did). :class:`rvagene.RVAgene`
         scales each gene itself (``scaling="zscore"``), so this matters for the files.
-    gene_names : sequence of str, default=None
-        Gene names for a matrix ``data`` (the columns of a DataFrame otherwise).
-    pseudotime : array-like of shape (n_cells,), default=None
-        The pseudotime values themselves, e.g. for a matrix ``data``.
-    remainder : {"keep", "drop", "merge"}, default="keep"
-        What happens to the cells left after the last full window; ``"keep"`` (the
-        original) makes them a last, shorter window. See :func:`window_average`.
     layer : str, default=None
         Average ``adata.layers[layer]`` instead of ``adata.X`` (DPT still uses ``X``).
-    n_comps : int, default=10
-        Diffusion components when computing DPT.
+    gene_names : sequence of str, default=None
+        Gene names for a matrix ``data`` (the columns of a DataFrame otherwise).
 
     Returns
     -------
@@ -677,7 +689,7 @@ def prepare(
     ------
     ValueError
         For a missing ``obs`` column, unknown genes, a bad root cell or window setting, or
-        conflicting options.
+        two options of one choice.
 
     Warns
     -----
@@ -693,34 +705,43 @@ def prepare(
     >>> s.X.shape, float(s.X.max())
     ((10, 12), 1.0)
     """
-    given = [x is not None for x in (pseudotime_key, pseudotime, root_cell)]
-    if sum(given) > 1:
-        msg = "Give only one of pseudotime_key, pseudotime and root_cell."
+    if pseudotime is not None and root_cell is not None:
+        msg = (
+            "Give either pseudotime (an obs column or one value per cell) or root_cell (to "
+            "compute diffusion pseudotime), not both."
+        )
         raise ValueError(msg)
-    scale = "none" if scale is None else scale
+    if window_length is not None and n_bins is not None:
+        msg = (
+            "Give either window_length (cells per window) or n_bins (equal-frequency "
+            "pseudotime bins), not both."
+        )
+        raise ValueError(msg)
+    if n_bins is not None and remainder != "keep":
+        msg = f"remainder={remainder!r} applies to windows of cells; n_bins bins use every cell."
+        raise ValueError(msg)
     if scale not in SCALES:
-        msg = f"scale must be None or one of {SCALES}, got {scale!r}."
+        msg = f"scale must be one of {SCALES}, got {scale!r}."
         raise ValueError(msg)
     adata = _as_anndata(data, gene_names)
 
-    if not any(given):
+    if pseudotime is None and root_cell is None:
         found = [k for k in PSEUDOTIME_KEYS if k in adata.obs]
         if len(found) != 1:
+            which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
             msg = (
-                "No pseudotime given. Pass pseudotime_key (an obs column"
-                + (f": one of {found}" if found else "")
-                + ") or root_cell to compute diffusion pseudotime (--pseudotime-key or "
-                "--root-cell on the command line)."
+                f"No pseudotime given, and obs has {which}. Pass pseudotime (an obs column or "
+                "the values), or root_cell to compute diffusion pseudotime."
             )
             raise ValueError(msg)
-        pseudotime_key = found[0]
-        logger.info("using obs[%r] as pseudotime", pseudotime_key)
+        pseudotime = found[0]
+        logger.info("using obs[%r] as pseudotime", pseudotime)
 
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     sub = adata[:, kept] if len(kept) < adata.n_vars else adata
-    if pseudotime_key is not None:
-        pt = _pseudotime_from_obs(adata, pseudotime_key)
-        source = pseudotime_key
+    if isinstance(pseudotime, str):
+        pt = _pseudotime_from_obs(adata, pseudotime)
+        source = pseudotime
     elif pseudotime is not None:
         pt = np.asarray(pseudotime, dtype=np.float64).ravel()
         if pt.size != adata.n_obs:
@@ -748,6 +769,7 @@ def prepare(
     if n_bins is not None:
         win = bin_average(values, pt_good, n_bins)
     else:
+        window_length = 40 if window_length is None else window_length
         win = window_average(values, pt_good, window_length, remainder)
     labels, r = updown_labels(win.X)
     flat = int(np.isnan(r).sum())
@@ -756,12 +778,19 @@ def prepare(
     order = np.argsort(pt_good, kind="stable")
     names = np.asarray(adata.obs_names)[good][order]
     series = SingleCellSeries(
-        X=scale_series(win.X, scale)[0], genes=list(kept), labels=labels, correlations=r,
-        window_pseudotime=win.pseudotime, window_sizes=win.n_cells,
-        cell_names=[str(c) for c in names], cell_pseudotime=pt_good[order],
-        cell_window=win.window[order], n_cells_dropped=n_dropped, pseudotime_key=source,
+        X=scale_series(win.X, scale)[0],
+        genes=list(kept),
+        labels=labels,
+        correlations=r,
+        window_pseudotime=win.pseudotime,
+        window_sizes=win.n_cells,
+        cell_names=[str(c) for c in names],
+        cell_pseudotime=pt_good[order],
+        cell_window=win.window[order],
+        n_cells_dropped=n_dropped,
+        pseudotime_key=source,
         scale=scale,
-    )  # fmt: skip
+    )
     logger.info("%r", series)
     return series
 

@@ -71,17 +71,19 @@ def script():
     ],
 )
 def test_window_means_are_exact(tiny_adata, remainder, means, sizes):
-    s = prepare(tiny_adata, pseudotime_key="pt", window_length=4, remainder=remainder)
+    s = prepare(tiny_adata, pseudotime="pt", window_length=4, remainder=remainder)
     np.testing.assert_allclose(s.X, [means, 10 * np.array(means)])
     np.testing.assert_array_equal(s.window_sizes, sizes)
     np.testing.assert_allclose(s.window_pseudotime, np.array(means) / 10)
     assert s.genes == ["a", "b"]
     assert s.cell_names[:3] == ["c2", "c5", "c7"]  # ranks 0, 1, 2
     np.testing.assert_array_equal(np.diff(s.cell_pseudotime) >= 0, True)
-    expected_window = {"keep": [0, 0, 0, 0, 1, 1, 1, 1, 2, 2],
-                       "drop": [0, 0, 0, 0, 1, 1, 1, 1, -1, -1],
-                       "merge": [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]}[remainder]  # fmt: skip
-    np.testing.assert_array_equal(s.cell_window, expected_window)
+    expected_window = {
+        "keep": [0, 0, 0, 0, 1, 1, 1, 1, 2, 2],
+        "drop": [0, 0, 0, 0, 1, 1, 1, 1, -1, -1],
+        "merge": [0, 0, 0, 0, 1, 1, 1, 1, 1, 1],
+    }
+    np.testing.assert_array_equal(s.cell_window, expected_window[remainder])
 
 
 def test_window_average_exact_division_and_errors():
@@ -97,7 +99,7 @@ def test_window_average_exact_division_and_errors():
 
 
 def test_equal_frequency_bins(tiny_adata):
-    s = prepare(tiny_adata, pseudotime_key="pt", n_bins=3, window_length=999)
+    s = prepare(tiny_adata, pseudotime="pt", n_bins=3)
     np.testing.assert_array_equal(s.window_sizes, [4, 3, 3])
     np.testing.assert_allclose(s.X[0], [1.5, 5.0, 8.0])
     w = bin_average(np.ones((7, 1)), np.arange(7), n_bins=7)
@@ -107,21 +109,21 @@ def test_equal_frequency_bins(tiny_adata):
 
 
 def test_scaling_options(tiny_adata):
-    z = prepare(tiny_adata, pseudotime_key="pt", window_length=2, scale="zscore").X
+    z = prepare(tiny_adata, pseudotime="pt", window_length=2, scale="zscore").X
     np.testing.assert_allclose(z.mean(axis=1), 0, atol=1e-12)
     np.testing.assert_allclose(z.std(axis=1), 1)
-    m = prepare(tiny_adata, pseudotime_key="pt", window_length=2, scale="minmax").X
+    m = prepare(tiny_adata, pseudotime="pt", window_length=2, scale="minmax").X
     np.testing.assert_allclose(m.min(axis=1), -1)
     np.testing.assert_allclose(m.max(axis=1), 1)
     with pytest.raises(ValueError, match="scale"):
-        prepare(tiny_adata, pseudotime_key="pt", scale="log")
+        prepare(tiny_adata, pseudotime="pt", scale="log")
 
 
 def test_drops_infinite_and_missing_pseudotime_with_a_warning(tiny_adata):
     tiny_adata.obs.loc["c0", "pt"] = np.inf  # not connected to the root
     tiny_adata.obs.loc["c1", "pt"] = np.nan
     with pytest.warns(UserWarning, match=r"Dropped 2 of 10 cells .* infinite or missing"):
-        s = prepare(tiny_adata, pseudotime_key="pt", window_length=4)
+        s = prepare(tiny_adata, pseudotime="pt", window_length=4)
     assert s.n_cells_dropped == 2
     assert "c0" not in s.cell_names
     assert "c1" not in s.cell_names
@@ -130,13 +132,31 @@ def test_drops_infinite_and_missing_pseudotime_with_a_warning(tiny_adata):
 
 def test_missing_obs_key_and_conflicting_options(tiny_adata):
     with pytest.raises(ValueError, match="obs has no column 'dpt_pseudotime'.*pt"):
-        prepare(tiny_adata, pseudotime_key="dpt_pseudotime")
-    with pytest.raises(ValueError, match="Give only one"):
-        prepare(tiny_adata, pseudotime_key="pt", root_cell=0)
-    with pytest.raises(ValueError, match="No pseudotime given"):
+        prepare(tiny_adata, pseudotime="dpt_pseudotime")
+    with pytest.raises(ValueError, match="either pseudotime .* or root_cell"):
+        prepare(tiny_adata, pseudotime="pt", root_cell=0)
+    with pytest.raises(ValueError, match="either window_length .* or n_bins"):
+        prepare(tiny_adata, pseudotime="pt", window_length=4, n_bins=3)
+    with pytest.raises(ValueError, match="either genes or n_top_genes"):
+        prepare(tiny_adata, pseudotime="pt", genes=["a"], n_top_genes=1)
+    with pytest.raises(ValueError, match="remainder='drop' applies to windows"):
+        prepare(tiny_adata, pseudotime="pt", n_bins=3, remainder="drop")
+    with pytest.raises(ValueError, match="No pseudotime given") as err:
         prepare(tiny_adata)
+    assert "--" not in str(err.value)  # a library message names no command-line flag
+    with pytest.raises(TypeError):
+        prepare(tiny_adata, None, None, "pt")  # options are keyword-only
     tiny_adata.obs["latent_time"] = tiny_adata.obs["pt"]  # a common key is found by itself
     assert prepare(tiny_adata, window_length=5).pseudotime_key == "latent_time"
+    tiny_adata.obs["dpt_pseudotime"] = tiny_adata.obs["pt"]
+    with pytest.raises(ValueError, match="several"):
+        prepare(tiny_adata)
+
+
+def test_default_windows_are_40_cells(sim):
+    s = prepare(sim, pseudotime="true_time")
+    assert s.window_sizes[:-1].tolist() == [40] * 7  # 300 cells: 7 windows of 40 and one of 20
+    assert s.window_sizes[-1] == 20
 
 
 def test_matrix_input_with_gene_names_and_pseudotime():
@@ -158,7 +178,7 @@ def test_gene_list_keeps_order_and_warns_about_missing(tiny_adata):
     assert kept == ["b", "a"]
     with pytest.raises(ValueError, match="None of the 2 requested genes"):
         select_genes(tiny_adata, genes=["x", "y"])
-    s = prepare(tiny_adata, genes=["b"], pseudotime_key="pt", window_length=5)
+    s = prepare(tiny_adata, genes=["b"], pseudotime="pt", window_length=5)
     assert s.genes == ["b"]
     assert s.X.shape == (1, 2)
 
@@ -218,7 +238,7 @@ def test_updown_labels():
 
 
 def test_series_files_round_trip(tiny_adata, tmp_path):
-    s = prepare(tiny_adata, pseudotime_key="pt", window_length=3)
+    s = prepare(tiny_adata, pseudotime="pt", window_length=3)
     s.write_ucr(tmp_path / "esc" / "esc_TRAIN")
     X, labels = read_ucr(tmp_path / "esc" / "esc_TRAIN")
     np.testing.assert_array_equal(X, s.X)
@@ -238,8 +258,8 @@ def test_series_files_round_trip(tiny_adata, tmp_path):
 def _fake_klein(directory, genes=("Pou5f1", "Krt18", "Actb")):
     directory.mkdir(parents=True, exist_ok=True)
     for k, (_day, name) in enumerate(KLEIN_ESC_FILES.items()):
-        rows = [",".join([g, *[str(10 * k + j + i) for j in range(k + 2)]])
-                for i, g in enumerate(genes)]  # fmt: skip
+        counts = [[str(10 * k + j + i) for j in range(k + 2)] for i in range(len(genes))]
+        rows = [",".join([g, *c]) for g, c in zip(genes, counts, strict=True)]
         (directory / name).write_text("\n".join(rows) + "\n")
     return directory
 
@@ -264,11 +284,9 @@ def test_klein_esc_loader_on_fake_files(tmp_path):
 
 
 def _script_args(tmp_path, *extra):
-    return [
-        *extra, "--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2",
-        "--n-clusters", "2", "--n-generate", "2", "--quiet",
-        "--figs-dir", str(tmp_path / "figs"), "--out-dir", str(tmp_path / "out"),
-    ]  # fmt: skip
+    tiny = "--n-epochs 2 --hidden-size 8 --latent-length 2 --n-clusters 2 --n-generate 2"
+    outputs = ["--figs-dir", str(tmp_path / "figs"), "--out-dir", str(tmp_path / "out")]
+    return [*extra, *tiny.split(), "--quiet", *outputs]
 
 
 def test_train_and_gen_on_h5ad(script, sim, sim_dpt, tmp_path):
@@ -324,9 +342,8 @@ def test_simulator_shapes_seeds_and_programs():
     assert (a.X >= 0).all()
     assert (a.X == np.round(a.X)).all()
     assert (a.X == 0).any()
-    assert list(a.var["program"].cat.categories) == [
-        "up", "down", "transient_early", "transient_late", "flat",
-    ]  # fmt: skip
+    programs = ["up", "down", "transient_early", "transient_late", "flat"]
+    assert list(a.var["program"].cat.categories) == programs
     assert a.uns["root_cell"] == int(np.argmin(a.obs["true_time"]))
     assert a.obs_names[0] == "cell_0000"
     assert a.var_names[0] == "gene_000"
