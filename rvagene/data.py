@@ -9,7 +9,11 @@ Two file formats are supported:
   unit: ``0h,30min,2h``) give the times of uneven sampling. Replicates (or several
   measurements per time point) are columns named ``<time>_rep<k>`` (or ``<time>_r<k>``),
   e.g. ``0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or time names repeated once per replicate; they
-  are read as a 3-D array (genes, time points, replicates).
+  are read as a 3-D array (genes, time points, replicates). A table without a gene column
+  (its header starts with a time, or its first column holds numbers) is read as data
+  throughout, with the genes named ``gene_1, gene_2, ...``; a column of numbers never
+  becomes gene names. Semicolon-separated files with decimal commas (``gene;0h;1h`` and
+  ``Sox2;1,5;2,25``, as European spreadsheet programs export) are read too.
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
 partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
@@ -45,6 +49,9 @@ _HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600,
           "minutes": 1 / 60, "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
           "d": 24.0, "day": 24.0, "days": 24.0, "w": 168.0, "wk": 168.0, "week": 168.0,
           "weeks": 168.0}  # fmt: skip
+_UNIT_NAMES = {1 / 3600: "s", 1 / 60: "min", 1.0: "h", 24.0: "d", 168.0: "wk"}
+# A number written with a decimal comma, possibly with a unit: "1,5", "-0,25", "0,5h".
+_DECIMAL_COMMA = re.compile(r"^([-+]?\d*),(\d+(?:[eE][-+]?\d+)?\s*[A-Za-z]*)$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +77,9 @@ class TimeSeriesTable:
     replicates : list of int or None
         Replicate numbers (the ``k`` of ``_rep<k>``, or 1, 2, ... for repeated time names)
         along the last axis of ``X``; None for a table without replicates.
+    time_unit : str or None
+        The unit of ``times`` when the header gave one (``"s"``, ``"min"``, ``"h"``, ``"d"``
+        or ``"wk"``; ``"h"`` when the units differ); None for plain numbers or no times.
     """
 
     X: np.ndarray
@@ -79,6 +89,7 @@ class TimeSeriesTable:
     labels: np.ndarray | None
     source: str
     replicates: list[int] | None = None
+    time_unit: str | None = None
 
 
 def as_time_series(X, dtype=None) -> np.ndarray:
@@ -324,20 +335,33 @@ def _read_text(path) -> str:
         raise ValueError(msg) from None
 
 
-def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
+def _guess_sep(first: str) -> str:
+    """The separator of a table judged from its first line: semicolon, comma, tab or spaces.
+
+    A semicolon wins when it is at least as common as the comma, so a European export's
+    header (``gene;0,5h;1h``) is split at its semicolons.
+    """
+    if ";" in first and first.count(";") >= first.count(","):
+        return ";"
+    return "," if "," in first else "\t" if "\t" in first else " "
+
+
+def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[int, list[str]]]:
     """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long.
 
     Cells are stripped of surrounding whitespace; quoted cells (as written by the ``csv``
-    module) may hold separators, quotes and line breaks.
+    module) may hold separators, quotes and line breaks. With any separator but the comma,
+    numbers written with a decimal comma (``1,5``) are read as ``1.5``. With
+    ``short_header``, a first row one cell shorter than all the others (a header without a
+    name for the first column, as R's ``write.table`` writes) gets an empty first cell.
     """
     text = _read_text(path)
     if "\x00" in text:
         msg = f"{path} contains NUL bytes; it is not a text table. Give a CSV/TSV or UCR file."
         raise ValueError(msg)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if sep is None:  # comma, else tab, else runs of whitespace, judged from the first line
-        first = next((line for line in lines if line.strip()), "")
-        sep = "," if "," in first else "\t" if "\t" in first else " "
+    if sep is None:
+        sep = _guess_sep(next((line for line in lines if line.strip()), ""))
     if sep == " ":
         numbered = [(i, line.split()) for i, line in enumerate(lines, 1)]
     else:
@@ -353,6 +377,11 @@ def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
     if not rows:
         msg = f"{path} is empty. Give a file with one series per line."
         raise ValueError(msg)
+    if sep != ",":  # decimal commas: "1,5" is 1.5 (and "0,5h" is 0.5h)
+        rows = [(i, [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in r]) for i, r in rows]
+    widths = {len(cells) for _, cells in rows[1:]}
+    if short_header and widths == {len(rows[0][1]) + 1}:
+        rows[0] = (rows[0][0], ["", *rows[0][1]])
     line0, width = rows[0][0], len(rows[0][1])
     for line, cells in rows:
         if len(cells) != width:
@@ -518,25 +547,44 @@ def open_data(direc, ratio_train=0.8, dataset="ECG5000", *, shuffle=False, rando
 
 
 def _table_sep(path, sep: str | None) -> str | None:
-    suffix = Path(path).suffix.lower()
-    return sep or ("\t" if suffix in {".tsv", ".tab"} else "," if suffix == ".csv" else None)
+    """The separator given, a tab for ``.tsv``/``.tab`` files, else None (guessed)."""
+    return sep or ("\t" if Path(path).suffix.lower() in {".tsv", ".tab"} else None)
 
 
 def _parse_times(labels: list[str]) -> np.ndarray | None:
-    """Times from time-point names: numbers, or numbers with a unit; None otherwise.
+    """Times from time-point names: numbers, or numbers with a unit; None otherwise."""
+    return _parse_times_unit(labels)[0]
+
+
+def _parse_times_unit(labels: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """Times from time-point names and their unit (None for plain numbers).
 
     One unit throughout (``0h,1h``, ``0d,2d``) keeps the numbers; different units
     (``30min,1h``) are converted to hours.
     """
     plain = _numbers(labels)
     if plain is not None:
-        return plain if np.isfinite(plain).all() else None
+        return (plain if np.isfinite(plain).all() else None), None
     found = [_TIME_UNIT.match(label) for label in labels]
     if not all(found) or any(m["unit"].lower() not in _HOURS for m in found):
-        return None
+        return None, None
     values = np.array([float(m["value"]) for m in found])
     hours = np.array([_HOURS[m["unit"].lower()] for m in found])
-    return values if np.all(hours == hours[0]) else values * hours
+    if np.all(hours == hours[0]):
+        return values, _UNIT_NAMES[hours[0]]
+    return values * hours, "h"
+
+
+def _is_time_name(name: str, other: str | None) -> bool:
+    """Whether a header's first cell names a time point rather than the gene column.
+
+    True for a time (``0``, ``2.5``, ``0h``) and for a name built like the next header
+    cell with other digits (``t0`` before ``t1``, ``day0`` before ``day1``).
+    """
+    if _parse_times([name]) is not None:
+        return True
+    shape = re.sub(r"\d+(?:\.\d+)?", "#", name)
+    return other is not None and "#" in shape and shape == re.sub(r"\d+(?:\.\d+)?", "#", other)
 
 
 def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.ndarray] | None:
@@ -584,6 +632,35 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
     return order, want, index
 
 
+def _gene_column(path, header, body, label_key: str) -> str | None:
+    """What a table's first column holds: ``"genes"``, ``"label"`` or None (data).
+
+    A column of numbers never becomes gene names: under a header cell that names a time
+    point it is data; under any other name it is kept as gene IDs only when every value is
+    an integer (such as Entrez IDs), and otherwise it is an error that says what to do.
+    """
+    name, values = header[0], [cells[0] for _, cells in body]
+    numeric = _numbers(values)
+    if label_key and name.lower() == label_key:
+        return "label"
+    if _is_time_name(name, header[1] if len(header) > 1 else None):
+        if numeric is None:
+            bad = next(v for v in values if _number(v) is None)
+            msg = (f"{path}: the header starts with the time {name!r}, but the rows start with "
+                   f"names such as {bad!r}. Add a name for the gene column (e.g. 'gene') at the "
+                   "start of the header.")  # fmt: skip
+            raise ValueError(msg)
+        return None
+    if numeric is None or _integral(numeric).all():
+        return "genes"  # names, or integer gene IDs
+    shown = ", ".join(values[:3])
+    column = f"column {name!r}" if name else "first column (no header)"
+    msg = (f"{path}: the {column} holds numbers ({shown}, ...), not gene names. If it is a "
+           "time point, name it as one in the header (e.g. '0h'); if the file has a gene "
+           "column, put it first.")  # fmt: skip
+    raise ValueError(msg)
+
+
 def _header_is_values(path, header) -> ValueError:
     return ValueError(
         f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
@@ -601,7 +678,14 @@ def read_table(
     The header row names the gene column, then each time point (numbers such as
     ``0,0.5,1,2``, numbers with a unit such as ``0h,30min,2h``, or strings such as
     ``t0,t1``). A column whose header matches ``label_column`` (case-insensitively) holds
-    per-gene labels.
+    per-gene labels. The gene column's header may be empty, or missing altogether (a header
+    one cell shorter than the rows, as R writes).
+
+    A column of numbers never becomes gene names. When the header's first cell is a time
+    point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
+    genes are named ``gene_1, gene_2, ...``; the same when the first column is the label
+    column. A first column of integers under another name (``gene``, ``id``) is read as
+    gene IDs; one of other numbers is an error that says what to do.
 
     Replicates, or several measurements per time point, are read as a 3-D ``X`` (genes,
     time points, replicates) when the time columns are named ``<time>_rep<k>`` (also
@@ -613,8 +697,10 @@ def read_table(
     Parameters
     ----------
     path : str or PathLike
-        ``.tsv``/``.tab`` files are tab-separated and ``.csv`` comma-separated; otherwise
-        the separator is guessed from the header (comma, tab, else whitespace).
+        ``.tsv``/``.tab`` files are tab-separated; otherwise the separator is guessed from
+        the header: a semicolon (when at least as common as the comma), a comma, a tab,
+        else whitespace. With any separator but the comma, decimal commas (``1,5``) are
+        read as decimal points.
     sep : str, default=None
         Column separator, overriding the above.
     label_column : str or None, default="label"
@@ -631,16 +717,25 @@ def read_table(
     gives ``X`` of shape (n_genes, 3, 2), ``times`` ``[0, 2, 6]`` and ``replicates``
     ``[1, 2]``; :func:`write_table` writes such a file from a 3-D array.
     """
-    rows = _read_rows(path, _table_sep(path, sep))
+    rows = _read_rows(path, _table_sep(path, sep), short_header=True)
     (_, header), body = rows[0], rows[1:]
     if not body:
         msg = f"{path} has a header but no genes. Add one row per gene below the header."
         raise ValueError(msg)
     key = (label_column or "").lower()
-    label_at = next((j for j, h in enumerate(header) if j and key and h.lower() == key), None)
-    cols = [j for j in range(1, len(header)) if j != label_at]
+    first = _gene_column(path, header, body, key)
+    start = 0 if first is None else 1
+    label_at = next(
+        (j for j, h in enumerate(header) if j >= start and key and h.lower() == key), None
+    )
+    cols = [j for j in range(start, len(header)) if j != label_at]
     _check_timepoints(len(cols), path)
-    genes = [cells[0] for _, cells in body]
+    genes = [cells[0] for _, cells in body] if first == "genes" else None
+    if first is None or first == "label":  # no gene names in the file
+        logger.info("%s has no gene column; genes are named gene_1 ... gene_%d", path, len(body))
+        genes = [f"gene_{i}" for i in range(1, len(body) + 1)]
+        if first == "label":
+            label_at = 0
     X = _parse(
         [(line, [cells[j] for j in cols]) for line, cells in body],
         lambda r, c: f"{path}: gene {genes[r]!r} (line {body[r][0]}), column {header[cols[c]]!r}",
@@ -666,7 +761,7 @@ def read_table(
         time_labels, replicates, index = layout
         _check_timepoints(len(time_labels), path)
         X = X[:, index]  # (genes, times, replicates)
-    times = _parse_times(time_labels)
+    times, unit = _parse_times_unit(time_labels)
     if times is not None and (np.diff(times) < 0).any():
         raise _header_is_values(path, header)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
@@ -674,7 +769,7 @@ def read_table(
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
-    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates)
+    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
 
 
 def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = None) -> None:
@@ -744,8 +839,9 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     ----------
     name_or_path : str or PathLike
         A UCR file (recognised by a first row of numbers only), a gene-named CSV/TSV (see
-        :func:`read_table`), a folder ``<dir>`` holding ``<dir>/<basename>_TRAIN``, or a
-        dataset name.
+        :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
+        strictly increasing numbers is a table with a header of times), a folder ``<dir>``
+        holding ``<dir>/<basename>_TRAIN``, or a dataset name.
     data_dir : str or PathLike, default="data"
         Where dataset names are looked up, as in the original tool.
 
@@ -790,6 +886,10 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
     if cells and all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
+        values = np.array([float(c) for c in cells])
+        table_file = path.suffix.lower() in {".csv", ".tsv", ".tab", ".txt"}
+        if table_file and len(values) > 2 and (np.diff(values) > 0).all():
+            return read_table(path)  # a header of times (0,1,2,4,...) above rows of data
         X, labels = read_ucr(path)
         return TimeSeriesTable(X, None, None, None, labels, str(path))
     return read_table(path)
