@@ -8,20 +8,25 @@ The data set is a name under ``--data-dir`` (``data/<name>/<name>_TRAIN``, as wr
 rows, a header of time points, an optional ``label`` column). A table whose header holds
 uneven numeric times (``0,0.5,1,2,4``, or ``0h,30min,2h``) is fitted with them
 (``RVAgene.fit(X, times=...)``; ``--ignore-times`` fits one step per point), and the
-figures use real time on the x-axis. Replicate columns (``0h_rep1,0h_rep2,...``, see
+figures use real time on the x-axis (``time (h)`` when the header gave hours, ``time
+point`` when it gave no times). Replicate columns (``0h_rep1,0h_rep2,...``, see
 ``rvagene.read_table``) are fitted as several values per time point, and the generated
 series are drawn as the mean over replicates. It writes
 
     figs/z_run_<name>.png                 the latent means (2-D or 3-D; PCA beyond 3)
     figs/clusters_<name>.png              the latent means coloured by K-means cluster
-    figs/generated_cluster_<name><i>.png  generated trajectories over the decoded centre
+    figs/genes_cluster_<name><i>.png      cluster i's genes over time, with their mean
+    figs/generated_cluster_<name><i>.png  trajectories sampled around cluster i's centre
     figs/loss_<name>.png                  the training and validation loss per epoch
     figs/k_scores_<name>.png              score per k, when k is chosen (no --n-clusters)
     results/<name>_model.pt               the fitted model (``rvagene.load``)
     results/<name>_clusters.csv           gene, cluster, confidence, p_cluster_<i> (and label)
     results/<name>_config.json            the arguments of this run
 
-and prints ARI and NMI against the file's labels when they are real labels. Without
+printing ``wrote <path>`` for each, and prints ARI and NMI against the file's labels when
+they are real labels. With labels, the K-means clusters are numbered to match them (the
+Hungarian method), so cluster i holds mostly label i's genes and has label i's colour in
+every figure; training progress is shown unless ``--quiet``. Without
 ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k`` (``--k-criterion``, k = 2 to
 ``--k-max``), and the chosen k and every score are printed. Each gene gets a probability per
 cluster (the share of draws from its latent posterior nearest to each centre); genes whose

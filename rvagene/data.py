@@ -28,6 +28,7 @@ import re
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,77 +155,106 @@ def as_time_series(X, dtype=None) -> np.ndarray:
     return arr.astype(dtype, copy=False)
 
 
-def explain_input_error(err: Exception, X=None) -> str:
-    """Turn a ValueError from validating ``X`` into one line that names the problem and fix.
+def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> None:
+    """Check ``X`` before an estimator reads it; raise one clear error naming the fix.
 
-    scikit-learn's input checks word their errors for tables of samples x features; this
-    rephrases the common ones for series (genes x time points). The phrases scikit-learn's
-    own estimator checks look for ("X has 3 features, but ... is expecting 4 features as
-    input", "Reshape your data", "inf", "Complex data not supported") are kept.
+    The checks look at ``X`` itself (its nesting, dtype, shape and values), so the messages
+    do not depend on how numpy or scikit-learn word theirs. They cover: ragged series,
+    non-numeric values, complex numbers, empty input, 1-D input, infinite values, and (when
+    ``n_timepoints`` is given) the number of time points. NaN passes (it marks a missing
+    value). Sparse matrices are left to scikit-learn, which says they are not supported. The
+    phrases scikit-learn's own estimator checks look for ("X has 3 features, but ... is
+    expecting 4 features as input", "Reshape your data", "inf", "Complex data not
+    supported", "0 feature(s) (shape=...) while a minimum of 1 is required") are kept.
 
     Parameters
     ----------
-    err : Exception
-        The error raised by ``validate_data`` (or numpy) on ``X``.
-    X : array-like, optional
-        The input, used to locate a bad value and to report its shape.
+    X : array-like
+        The input, as given to ``fit``, ``transform``, ... (not modified).
+    n_timepoints : int, optional
+        The number of time points the estimator was fitted on.
+    owner : str, default="RVAgene"
+        The estimator's name, for the time-point message.
 
-    Returns
-    -------
-    str
+    Raises
+    ------
+    ValueError
+        With a message that names the problem, where it is, and the fix.
 
     Examples
     --------
-    >>> explain_input_error(ValueError("could not convert string to float: 'Sox2'"))
-    "X holds a non-numeric value ('Sox2'). Convert it to numbers; if the first column holds \
-gene names or labels, leave it out (X[:, 1:]) or read the file with rvagene.read_table."
+    >>> check_input([[1.0, 2.0], [3.0, float("nan")]])  # fine: nothing happens
+    >>> try:
+    ...     check_input([["Sox2", 1, 2], ["Nanog", 3, 4]])
+    ... except ValueError as err:
+    ...     print(str(err).split(". ")[0])
+    X holds a non-numeric value ('Sox2')
     """
-    text = " ".join(str(err).split())
-    shape = None
+    if "scipy.sparse" in sys.modules and sys.modules["scipy.sparse"].issparse(X):
+        return
     try:
-        shape = np.shape(X) if X is not None else None
-    except ValueError:  # ragged nested lists
-        pass
-    if "inhomogeneous" in text or "setting an array element with a sequence" in text:
-        return (
-            "X is ragged: its series have different numbers of time points. Resample or trim "
-            "them to one length (NaN marks a missing value)."
-        )
-    if "0 sample(s)" in text or "0 feature(s)" in text:
-        return f"{text} X is empty: pass at least one series with at least 2 time points."
-    if shape is not None and 0 in shape:
-        return f"X is empty (shape {shape}). Pass at least one series with at least 2 time points."
-    if "could not convert" in text:
-        value = text.split(":", 1)[1].strip() if ":" in text else "?"
-        value = value.removeprefix("np.str_(").removesuffix(")")
-        return (
-            f"X holds a non-numeric value ({value}). Convert it to numbers; if the first column "
-            "holds gene names or labels, leave it out (X[:, 1:]) or read the file with "
-            "rvagene.read_table."
-        )
-    if "infinity" in text:
-        where = ""
+        arr = np.asarray(X)
+    except ValueError as err:  # numpy cannot make one array: find out why from X itself
+        if _is_ragged(X):
+            msg = ("X is ragged: its series have different numbers of time points. Resample "
+                   "or trim them to one length (NaN marks a missing value).")  # fmt: skip
+            raise ValueError(msg) from err
+        msg = f"X cannot be read as one array of numbers ({err}). Give a 2-D or 3-D array."
+        raise ValueError(msg) from err
+    if arr.dtype.kind == "c":
+        msg = ("X holds complex numbers: Complex data not supported. Give real values, e.g. "
+               "X.real or abs(X).")  # fmt: skip
+        raise ValueError(msg)
+    if arr.dtype.kind in "OUS" and arr.size:
         try:
-            bad = np.argwhere(np.isinf(np.asarray(X, dtype=np.float64)))
-            where = f" (first at index {tuple(int(i) for i in bad[0])})" if len(bad) else ""
-        except (TypeError, ValueError):
-            pass
-        return (
-            f"X contains inf or a value too large for float64{where}. Replace it with a "
-            "finite value, or with NaN to mark it missing (NaN is left out of the loss)."
-        )
-    if "Expected 2D array, got 1D array" in text or "Expected 2D array, got scalar" in text:
-        return (
-            f"X is 1-D (shape {shape}); RVAgene needs (n_series, n_timepoints) or "
-            "(n_series, n_timepoints, n_dims). Reshape your data: one series is "
-            "X.reshape(1, -1)."
-        )
-    if "features, but" in text and "is expecting" in text:
-        return (
-            f"{text.rstrip('.')} (time points per series). Resample X to the fitted number of "
-            "time points, or refit on data of this length."
-        )
-    return text
+            arr = arr.astype(np.float64)
+        except ValueError:
+            bad = next(v for v in arr.flat if _number(str(v).strip()) is None)
+            value = repr(bad.item() if isinstance(bad, np.generic) else bad)
+            msg = (f"X holds a non-numeric value ({value}). Convert it to numbers; if the first "
+                   "column holds gene names or labels, leave it out (X[:, 1:]) or read the "
+                   "file with rvagene.read_table.")  # fmt: skip
+            raise ValueError(msg) from None
+        # a TypeError (e.g. a dict among the values) passes: its own message names the type
+    if arr.size == 0:
+        if arr.ndim == 2 and arr.shape[0] and not arr.shape[1]:
+            where = f"X has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        elif arr.ndim >= 2 and not arr.shape[0]:
+            where = f"X has 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        else:
+            where = f"X is empty (shape {arr.shape})."
+        msg = f"{where} X is empty: pass at least one series with at least 2 time points."
+        raise ValueError(msg)
+    if arr.ndim < 2:
+        msg = (f"X is {arr.ndim}-D (shape {arr.shape}); {owner} needs (n_series, n_timepoints) "
+               "or (n_series, n_timepoints, n_dims). Reshape your data: one series is "
+               "X.reshape(1, -1).")  # fmt: skip
+        raise ValueError(msg)
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        index = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
+        msg = (f"X contains inf or a value too large for float64 (first at index {index}). "
+               "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
+               "out of the loss).")  # fmt: skip
+        raise ValueError(msg)
+    if n_timepoints is not None and arr.shape[1] != n_timepoints:
+        msg = (f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
+               "features as input (time points per series). Resample X to the fitted number "
+               "of time points, or refit on data of this length.")  # fmt: skip
+        raise ValueError(msg)
+
+
+def _is_ragged(X) -> bool:
+    """Whether nested sequences ``X`` have rows (or rows of rows) of different lengths."""
+    level = [X]
+    while level:
+        items = [x for x in level if isinstance(x, Sequence | np.ndarray)]
+        items = [x for x in items if not isinstance(x, str)]
+        if not items:
+            return False
+        if len({len(x) for x in items}) > 1 or len(items) != len(level):
+            return True
+        level = [y for x in items for y in x]
+    return False
 
 
 SCALINGS = ("zscore", "minmax", "none")
