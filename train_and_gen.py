@@ -318,8 +318,8 @@ def run(args: argparse.Namespace) -> dict:
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
         raise ValueError(msg)
     model.fit(X, times=fit_times)
-    logger.info("trained %.3g epochs (%d checks of the loss, kept check %d)",
-                model.history_["epoch"][-1], model.n_iter_, model.best_epoch_)  # fmt: skip
+    logger.info("trained %.3g epochs, kept the weights after epoch %.3g",
+                model.history_["epoch"][-1], model.best_epoch_)  # fmt: skip
     Z = model.transform(X)
 
     k = args.n_clusters
@@ -410,8 +410,7 @@ def _write_figures(args, name, table, model, Z, assignments, centres, colors, fl
         ax = plot_k_scores(scores, chosen=k, criterion=args.k_criterion,
                            title=f"{name}: choosing k")  # fmt: skip
         save_figure(ax.figure, args.figs_dir / f"k_scores_{name}.png")
-    ax = plot_loss({**model.history_, "best_epoch": model.best_epoch_ - 1},
-                   title=f"{name}: loss per gene")  # fmt: skip
+    ax = plot_loss(model, title=f"{name}: loss per gene")
     save_figure(ax.figure, args.figs_dir / f"loss_{name}.png")
 
     xlabel = _time_label(table, single_cell)

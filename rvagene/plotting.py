@@ -652,8 +652,9 @@ def plot_loss(history, ax=None, title: str | None = None):
 
     Parameters
     ----------
-    history : dict or sequence of float
-        ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
+    history : fitted RVAgene, dict or sequence of float
+        A fitted model: its ``history_``, with the check whose weights were kept marked.
+        Or ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
         value per epoch or check (only ``"loss"`` is required; e.g. ``RVAgene.history_``,
         whose ``"epoch"`` list, when present, gives the x positions), or a plain
         sequence such as ``loss_curve_``. An optional ``"best_epoch"`` entry, a 0-based index
@@ -673,7 +674,12 @@ def plot_loss(history, ax=None, title: str | None = None):
     --------
     >>> ax = plot_loss({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.5, 2.6], "best_epoch": 1})
     """
-    if not isinstance(history, Mapping):
+    if hasattr(history, "history_"):  # a fitted RVAgene: mark the check that was kept
+        model = history
+        best = getattr(model, "best_check_", None)  # 1-based check
+        best = model.best_epoch_ if best is None else best  # models whose checks were epochs
+        history = {**model.history_, "best_epoch": int(best) - 1}
+    elif not isinstance(history, Mapping):
         history = {"loss": list(history)}
     if "loss" not in history:
         msg = f"history needs a 'loss' list; it has keys {sorted(history)}."

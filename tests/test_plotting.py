@@ -364,3 +364,14 @@ def test_one_pair_of_up_down_colours():
     faces = [tuple(c.get_facecolor()[0]) for c in ax.collections]
     assert faces[0][:3] == matplotlib.colors.to_rgba(UP_COLOR)[:3]
     assert faces[1][:3] == matplotlib.colors.to_rgba(DOWN_COLOR)[:3]
+
+
+def test_plot_loss_of_a_fitted_model_marks_the_kept_check():
+    class Fitted:  # what plot_loss reads from a fitted RVAgene
+        history_ = {"loss": [3.0, 2.0, 1.0, 1.5], "epoch": [0.5, 1.0, 1.5, 2.0]}
+        best_check_ = 3
+        best_epoch_ = 1.5
+
+    ax = plot_loss(Fitted())
+    assert ax.lines[-1].get_xdata()[0] == 1.5
+    assert ax.get_legend().get_texts()[-1].get_text() == "best epoch (1.5)"
