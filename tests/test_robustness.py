@@ -552,7 +552,7 @@ def test_script_nan_exit_2_and_no_files(runner, work):
 def _outputs(root, tag, name, k):
     figs, out = root / f"figs_{tag}", root / f"out_{tag}"
     pngs = [figs / f"{p}_{name}.png" for p in ("z_run", "clusters", "loss")]
-    pngs += [figs / f"generated_cluster_{name}{i}.png" for i in range(k)]
+    pngs += [figs / f"{p}_cluster_{name}{i}.png" for p in ("genes", "generated") for i in range(k)]
     return (
         pngs,
         out / f"{name}_model.pt",
@@ -597,7 +597,7 @@ def test_killed_run_leaves_old_or_new_files(runner, work):
     old = {p: p.read_bytes() for p in paths}
     inodes = {p: p.stat().st_ino for p in paths}
     changed = []
-    # kill right after the 1st, 4th and 7th of the 8 new files has replaced an old one, that
+    # kill right after the 1st, 4th and 7th of the 10 new files has replaced an old one, that
     # is while the next one is being written
     for after in (1, 4, 7):
         pid = runner.start("train_and_gen.py", [*argv, "--seed", "1"], work)
