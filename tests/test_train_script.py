@@ -396,3 +396,33 @@ def test_member_figures_units_and_legends(script, tmp_path, monkeypatch):
     assert script.main([str(ucr), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
     assert seen["genes_cluster_steps0.png"]["xlabel"] == "time point"
     assert seen["generated_cluster_steps1.png"]["xlabel"] == "time point"
+
+
+def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_path, monkeypatch):
+    pytest.importorskip("scanpy")
+    from rvagene.plotting import DOWN_COLOR, UP_COLOR
+    from rvagene.simulate import simulate_single_cell
+
+    adata = simulate_single_cell(n_cells=200, n_genes_per_program=3, random_state=0)
+    adata.obs["pt"] = adata.obs["true_time"]
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    faces = {}
+    original = script.plot_latent
+
+    def spy(Z, labels=None, **kw):
+        ax = original(Z, labels=labels, **kw)
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        pairs = zip(names, ax.collections, strict=False)  # no rings: --min-confidence 0.01
+        faces.update({n: c.get_facecolor()[0] for n, c in pairs})
+        return ax
+
+    monkeypatch.setattr(script, "plot_latent", spy)
+    seen = _figures(script, monkeypatch)
+    argv = [str(path), "--pseudotime-key", "pt", "--window-length", "20", "--n-clusters", "2"]
+    assert script.main([*argv, "--min-confidence", "0.01", *TINY, *_dirs(tmp_path)]) == 0
+    assert tuple(faces["up"][:3]) == matplotlib.colors.to_rgba(UP_COLOR)[:3]
+    assert tuple(faces["down"][:3]) == matplotlib.colors.to_rgba(DOWN_COLOR)[:3]
+    lines = {seen[f"generated_cluster_cells{i}.png"]["line"] for i in range(2)}
+    assert lines == {matplotlib.colors.to_rgba(UP_COLOR), matplotlib.colors.to_rgba(DOWN_COLOR)}
+    assert seen["genes_cluster_cells0.png"]["xlabel"] == "pseudotime"
