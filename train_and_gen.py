@@ -378,6 +378,13 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
+def _label_names(labels) -> dict:
+    """Legend names for the file's labels: ``label 0``, ... (not ``cluster 0``)."""
+    uniq = np.unique(labels)
+    numbers = uniq.dtype.kind in "iuf"
+    return {u.item(): f"label {u}" if numbers else str(u) for u in uniq}
+
+
 def _time_label(table, single_cell: bool) -> str:
     """The x-axis label: pseudotime, time with its unit, plain time, or time point."""
     if single_cell:
@@ -394,14 +401,14 @@ def _write_figures(args, name, table, model, Z, assignments, centres, colors, fl
     X, n = table.X, len(table.X)
     single_cell = str(args.data).lower().endswith(".h5ad")
     if labelled:
-        title = f"{name}: latent means, coloured by the file's labels"
-        label_names = {UP: "up", DOWN: "down"} if single_cell else None
+        title = f"{name}: latent means by label"
+        label_names = {UP: "up", DOWN: "down"} if single_cell else _label_names(table.labels)
         latent_colors = plot_label_colors(table.labels, label_colors)
         ax = plot_latent(Z, labels=table.labels, colors=latent_colors, label_names=label_names,
                          title=title, flagged=flagged)  # fmt: skip
     else:
         ax = plot_latent(Z, labels=assignments, colors=colors, flagged=flagged,
-                         title=f"{name}: latent means, coloured by K-means cluster")  # fmt: skip
+                         title=f"{name}: latent means by cluster")  # fmt: skip
     save_figure(ax.figure, args.figs_dir / f"z_run_{name}.png")
     ax = plot_clusters(Z, assignments, centres=centres, colors=colors,
                        title=f"{name}: K-means, k={k}", flagged=flagged)  # fmt: skip

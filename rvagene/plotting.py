@@ -110,7 +110,8 @@ def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
     return times, "time"
 
 
-def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features):
+def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features,
+                 mean_style="-"):  # fmt: skip
     X = _first_feature(X, "X", features)
     t, xlabel = _time_axis(times, X.shape[1])
     if X.shape[0]:
@@ -122,7 +123,7 @@ def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label,
         if mean.shape[0] != 1 or mean.shape[1] != X.shape[1]:
             msg = f"mean must be one series of {X.shape[1]} time points, got shape {mean.shape}."
             raise ValueError(msg)
-        ax.plot(t, mean[0], color="black", linewidth=2.5, label=mean_label)
+        ax.plot(t, mean[0], mean_style, color="black", linewidth=2.5, label=mean_label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("expression")
     return ax
@@ -597,7 +598,7 @@ def plot_generated(
     label: str | None = None,
     features: str = "first",
 ):
-    """Plot series sampled around one cluster centre, with the decoded centre in black.
+    """Plot series sampled around one cluster centre, with the decoded centre dashed black.
 
     Parameters
     ----------
@@ -639,8 +640,18 @@ def plot_generated(
         n = 1 if np.ndim(generated) == 1 else len(generated)
         label = f"{n} sampled trajectories" if n != 1 else "1 sampled trajectory"
     _draw_series(
-        ax, generated, color, centre_series, "decoded centre", times, 0.6, 0.9, label, features
-    )
+        ax,
+        generated,
+        color,
+        centre_series,
+        "decoded centre",
+        times,
+        0.6,
+        0.9,
+        label,
+        features,
+        mean_style="--",
+    )  # dashed: samples close to it stay visible
     ax.legend()
     if title:
         ax.set_title(title)
