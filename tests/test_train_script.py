@@ -426,3 +426,14 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_pa
     lines = {seen[f"generated_cluster_cells{i}.png"]["line"] for i in range(2)}
     assert lines == {matplotlib.colors.to_rgba(UP_COLOR), matplotlib.colors.to_rgba(DOWN_COLOR)}
     assert seen["genes_cluster_cells0.png"]["xlabel"] == "pseudotime"
+
+
+def test_numbers_under_a_gene_header_exit_2_with_what_to_do(script, tmp_path, capsys):
+    path = tmp_path / "nums.csv"
+    path.write_text("gene,1h,2h,4h\n9.544,1,2,3\n4.858,2,3,4\n7.25,3,4,5\n")
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "the column 'gene' holds numbers (9.544, 4.858, 7.25, ...), not gene names" in err
+    assert "name it as one in the header" in err
+    assert not (tmp_path / "out").exists()
