@@ -289,9 +289,10 @@ def run(args: argparse.Namespace) -> dict:
         from rvagene.single_cell import prepare, read_gene_list
 
         genes = read_gene_list(args.genes) if args.genes else None
-        table = prepare(args.data, genes=genes, pseudotime_key=args.pseudotime_key,
-                        root_cell=args.root_cell, window_length=args.window_length,
-                        n_bins=args.n_bins).to_table(source=args.data)  # fmt: skip
+        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
+        series = prepare(args.data, genes=genes, pseudotime=args.pseudotime_key,
+                         root_cell=args.root_cell, **group)  # fmt: skip
+        table = series.to_table(source=args.data)
     else:
         table = load_dataset(args.data, data_dir=args.data_dir)
     name = _dataset_name(args.data)
