@@ -74,7 +74,7 @@ def test_single_cell_notebook_falls_back_without_the_esc_data(tmp_path):
     setup = nb.cells[1].source.replace('os.environ.get("RVAGENE_ESC_DIR")', repr(str(tmp_path)))
     assert setup != nb.cells[1].source  # the path is a variable at the top
     esc = next(c for c in nb.cells if "load_klein_esc(ESC_DIR" in c.source)
-    code = "\n".join(["get_ipython = None", setup, esc.source])
+    code = "\n".join([setup, esc.source])
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=300)  # fmt: skip
