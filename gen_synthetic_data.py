@@ -9,9 +9,11 @@ writes
     data/demosim/config.json      the arguments of this run
     figs/cluster_demosim0.png ... one figure per cluster: its genes and its mean in black
 
-The data come from :func:`rvagene.simulate.simulate` (see there for the maths and the fixes
-to the original generator). ``--genes-per-cluster 5 20 60`` gives one size per cluster.
-The default seed is fixed, so the same command writes the same data.
+and prints ``wrote <path>`` for each. These are outputs, not part of the repository (git
+ignores ``data/`` and ``figs/``). The data come from :func:`rvagene.simulate.simulate`
+(see there for the maths and the fixes to the original generator).
+``--genes-per-cluster 5 20 60`` gives one size per cluster. The default seed is fixed, so
+the same command writes the same data.
 
 Two options give data that UCR files cannot hold; the files are then gene-named tables
 (``gene,label,<times>``, read by ``rvagene.read_table`` and ``train_and_gen.py``):
@@ -33,7 +35,14 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from rvagene._cli import OneLineParser, int_at_least, save_figure, setup_logging, write_config
+from rvagene._cli import (
+    OneLineParser,
+    announce,
+    int_at_least,
+    save_figure,
+    setup_logging,
+    write_config,
+)
 from rvagene.data import write_table, write_ucr
 from rvagene.plotting import cluster_colors, plot_series
 from rvagene.simulate import simulate, time_grid
@@ -148,7 +157,12 @@ def log_spaced_indices(n_dense: int, n: int, growth: float = LOG_GROWTH) -> np.n
 
 
 def _save_cluster_figures(args, X, labels, means, times) -> None:
-    colors = cluster_colors(len(means))
+    """One figure per cluster: its genes and its mean, against the time written to the file.
+
+    Evenly spaced data are written without times (a UCR file), so their x-axis is the time
+    point's number, as in ``train_and_gen.py``'s figures; log-spaced data show their times.
+    """
+    colors = cluster_colors(len(means))  # colour k = cluster k, as train_and_gen draws it
     for k, mean in enumerate(means):  # 0-based file numbers, as in the original
         members = X[labels == k]
         ax = plot_series(
@@ -157,11 +171,13 @@ def _save_cluster_figures(args, X, labels, means, times) -> None:
             mean=mean,
             times=times,
             alpha=0.8,
-            title=f"{args.name}: cluster {k} ({len(members)} genes)",
+            title=f"{args.name}: cluster {k}",
             features="mean",
+            label=f"{len(members)} genes",
+            mean_label="cluster mean (noise-free)",
         )
         unit = "expression" + (" (mean of replicates)" if X.ndim == 3 else "")
-        ax.set(xlabel="time", ylabel=unit)
+        ax.set(xlabel="time point" if times is None else "time", ylabel=unit)
         save_figure(ax.figure, args.figs_dir / f"cluster_{args.name}{k}.png")
 
 
@@ -213,14 +229,15 @@ def main(argv=None) -> int:
     try:
         train = out_dir / f"{args.name}_TRAIN"
         write(train, X[is_train], labels[is_train])
-        logger.info("wrote %s (%d genes x %d time points%s)", train, is_train.sum(), X.shape[1],
-                    f" x {X.shape[2]} replicates" if X.ndim == 3 else "")  # fmt: skip
+        reps = f" x {X.shape[2]} replicates" if X.ndim == 3 else ""
+        announce(train, f" ({is_train.sum()} genes x {X.shape[1]} time points{reps})")
         if args.n_test_per_cluster > 0:
             test = out_dir / f"{args.name}_TEST"
             write(test, X[~is_train], labels[~is_train])
-            logger.info("wrote %s (%d held-out genes)", test, (~is_train).sum())
+            announce(test, f" ({(~is_train).sum()} held-out genes)")
         write_config(out_dir / "config.json", args)
-        _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
+        shown = times if log else None  # even spacing: written without times, so time points
+        _save_cluster_figures(args, X[is_train], labels[is_train], means, shown)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

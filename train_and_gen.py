@@ -8,20 +8,25 @@ The data set is a name under ``--data-dir`` (``data/<name>/<name>_TRAIN``, as wr
 rows, a header of time points, an optional ``label`` column). A table whose header holds
 uneven numeric times (``0,0.5,1,2,4``, or ``0h,30min,2h``) is fitted with them
 (``RVAgene.fit(X, times=...)``; ``--ignore-times`` fits one step per point), and the
-figures use real time on the x-axis. Replicate columns (``0h_rep1,0h_rep2,...``, see
+figures use real time on the x-axis (``time (h)`` when the header gave hours, ``time
+point`` when it gave no times). Replicate columns (``0h_rep1,0h_rep2,...``, see
 ``rvagene.read_table``) are fitted as several values per time point, and the generated
 series are drawn as the mean over replicates. It writes
 
     figs/z_run_<name>.png                 the latent means (2-D or 3-D; PCA beyond 3)
     figs/clusters_<name>.png              the latent means coloured by K-means cluster
-    figs/generated_cluster_<name><i>.png  generated trajectories over the decoded centre
+    figs/genes_cluster_<name><i>.png      cluster i's genes over time, with their mean
+    figs/generated_cluster_<name><i>.png  trajectories sampled around cluster i's centre
     figs/loss_<name>.png                  the training and validation loss per epoch
     figs/k_scores_<name>.png              score per k, when k is chosen (no --n-clusters)
     results/<name>_model.pt               the fitted model (``rvagene.load``)
     results/<name>_clusters.csv           gene, cluster, confidence, p_cluster_<i> (and label)
     results/<name>_config.json            the arguments of this run
 
-and prints ARI and NMI against the file's labels when they are real labels. Without
+printing ``wrote <path>`` for each, and prints ARI and NMI against the file's labels when
+they are real labels. With labels, the K-means clusters are numbered to match them (the
+Hungarian method), so cluster i holds mostly label i's genes and has label i's colour in
+every figure; training progress is shown unless ``--quiet``. Without
 ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k`` (``--k-criterion``, k = 2 to
 ``--k-max``), and the chosen k and every score are printed. Each gene gets a probability per
 cluster (the share of draws from its latent posterior nearest to each centre); genes whose
@@ -36,14 +41,25 @@ import argparse
 import csv
 import inspect
 import logging
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 
 from rvagene import RVAgene
-from rvagene._cli import OneLineParser, int_at_least, save_figure, setup_logging, write_config
+from rvagene._cli import (
+    HelpFormatter,
+    OneLineParser,
+    announce,
+    int_at_least,
+    parameter_docs,
+    save_figure,
+    setup_logging,
+    write_config,
+)
 from rvagene._utils import atomic_open
 from rvagene.cluster import (
     DEFAULT_K_CRITERION,
@@ -54,15 +70,21 @@ from rvagene.cluster import (
     clustering_scores,
     membership_probabilities,
 )
-from rvagene.data import has_real_labels, load_dataset
+from rvagene.data import has_real_labels, load_dataset, scale_series
 from rvagene.plotting import (
+    DOWN_COLOR,
+    UP_COLOR,
     cluster_colors,
+    match_clusters,
     plot_clusters,
     plot_generated,
     plot_k_scores,
     plot_latent,
     plot_loss,
+    plot_series,
 )
+from rvagene.plotting import label_colors as plot_label_colors
+from rvagene.single_cell import DOWN, UP
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
 
@@ -84,6 +106,41 @@ MODEL_DEFAULTS = {
 }
 
 
+# Help for model options whose docstring sentence is too long or too terse for --help.
+MODEL_HELP = {
+    "optimizer": "optimiser, case-insensitive",
+    "loss_balance": "how the loss terms are reduced: per gene, or the original tool's balance",
+    "max_steps": "stop after this many optimiser steps, whatever the stopping rule says",
+    "cuda": "use the GPU (the original's switch; same as --device cuda)",
+    "device": "where to train: auto uses CUDA when available, else the CPU; also cuda:N, mps",
+    "log_file": "file name for the training log, written to --out-dir",
+    "sequence_length": "time points per series, checked against the data when given",
+    "number_of_features": "values per time point (replicates), checked when given",
+    "loss": "elementwise reconstruction loss",
+    "scaling": "per-gene scaling over time before encoding (none: the original's raw values)",
+    "n_threads": "torch threads on the CPU while fitting and predicting; -1 uses every core",
+}
+
+EPILOG = """\
+input formats (the positional argument):
+  a data set name       data/<name>/<name>_TRAIN, as gen_synthetic_data.py writes it
+  a UCR file            no header; one gene per line: an integer label, then its values
+  a gene-named table    .csv/.tsv/.txt: a header of time points, one gene per row, its name
+                        first; an optional 'label' column; times may carry a unit (0h, 30min,
+                        2d) and uneven times are used; replicate columns are <time>_rep<k>;
+                        semicolons and decimal commas (European exports) are read; a table
+                        without a gene column (header 0h,1h,... over numbers) gets gene_1, ...
+  an AnnData file       .h5ad single cells, averaged over windows along pseudotime
+
+example of a gene-named CSV:
+  gene,0h,1h,2h,4h,8h,12h,24h
+  Sox2,9.54,8.21,7.90,5.02,3.30,2.11,1.07
+
+example:
+  python train_and_gen.py genes.csv --n-clusters 4 --seed 1
+"""
+
+
 def _model_option_type(default):
     if isinstance(default, bool):
         return None
@@ -94,14 +151,33 @@ def _model_option_type(default):
     return str
 
 
+def _model_help(name: str, docs: dict) -> tuple[str, tuple[str, ...] | None]:
+    """Help for a model option: the docstring's first sentence, parameters as --options."""
+    sentence, choices = docs.get(name, (f"RVAgene's {name}", None))
+    if sentence[1:2].islower():
+        sentence = sentence[:1].lower() + sentence[1:]
+    for other in MODEL_DEFAULTS:
+        if "_" in other:
+            sentence = re.sub(rf"\b{other}\b", "--" + other.replace("_", "-"), sentence)
+    return MODEL_HELP.get(name, sentence), choices
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The script's argument parser."""
     parser = OneLineParser(
         prog="train_and_gen.py",
         description="Train RVAgene, cluster genes in its latent space, generate trajectories.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
+        epilog=EPILOG,
     )
-    parser.add_argument("data", help="data set name under --data-dir, or a file path")
+    parser.add_argument(
+        "data", help="data set name under --data-dir, or a file path (formats below)"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
     parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
     parser.add_argument(
@@ -111,7 +187,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--n-clusters",
         type=int_at_least(1),
         default=None,
-        help="K-means clusters (default: chosen by --k-criterion over 2..--k-max)",
+        help="number of K-means clusters (default: chosen by --k-criterion, k = 2 to --k-max)",
     )
     parser.add_argument(
         "--k-criterion",
@@ -135,39 +211,68 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--cluster-method",
         choices=("kmeans", "minibatch"),
         default="kmeans",
-        help="KMeans with 10 starts, or the original MiniBatchKMeans(batch_size=6, max_iter=10)",
+        help="kmeans: KMeans with 10 starts; minibatch: the original "
+        "MiniBatchKMeans(batch_size=6, max_iter=10)",
     )
-    parser.add_argument("--n-generate", type=int_at_least(1), default=N_GENERATE)
-    parser.add_argument("--generate-scale", type=float, default=GENERATE_SCALE)
+    parser.add_argument(
+        "--n-generate",
+        type=int_at_least(1),
+        default=N_GENERATE,
+        help="trajectories sampled around each cluster centre",
+    )
+    parser.add_argument(
+        "--generate-scale",
+        type=float,
+        default=GENERATE_SCALE,
+        help="variance of the samples around a centre: N(centre, scale * I)",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (random_state)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no training progress (no progress bar on a terminal, no status lines "
+        "otherwise); results and the 'wrote' lines are still printed",
+    )
     parser.add_argument(
         "--ignore-times",
         action="store_true",
         help="fit without a table's uneven times (one step per time point); plots keep them",
     )
-    model = parser.add_argument_group("model parameters (RVAgene)")
+    model = parser.add_argument_group("model parameters (RVAgene; see help(rvagene.RVAgene))")
+    docs = parameter_docs(RVAgene)
     for name, default in MODEL_DEFAULTS.items():
         flag = "--" + name.replace("_", "-")
+        text, choices = _model_help(name, docs)
+        if choices and name != "device":  # listed, not enforced: the estimator's errors say more
+            text += f"; one of {', '.join(choices)}"
         if isinstance(default, bool):
-            model.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            model.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                               help=text)  # fmt: skip
         elif default is None:
-            model.add_argument(flag, type=int_at_least(1), default=None)
+            model.add_argument(flag, type=int_at_least(1), default=None,
+                               help=text + " (default: from the data)")  # fmt: skip
         else:
-            model.add_argument(flag, type=_model_option_type(default), default=default)
-    model.add_argument("--log-file", default=None, help="training log, written to --out-dir")
-    cells = parser.add_argument_group("single-cell input (.h5ad; see rvagene.single_cell)")
-    cells.add_argument("--pseudotime-key", default=None, help="obs column with the pseudotime")
-    cells.add_argument(
-        "--root-cell", default=None, help="compute DPT from this cell (position or obs_name)"
+            model.add_argument(flag, type=_model_option_type(default), default=default,
+                               help=text)  # fmt: skip
+    model.add_argument(
+        "--log-file", default=None, help=MODEL_HELP["log_file"] + " (default: no log)"
     )
+    cells = parser.add_argument_group("single-cell input (.h5ad; see rvagene.single_cell)")
+    cells.add_argument("--pseudotime-key", default=None,
+                       help="obs column with the pseudotime (default: compute DPT from "
+                            "--root-cell)")  # fmt: skip
+    cells.add_argument(
+        "--root-cell", default=None,
+        help="compute DPT from this cell, a position or an obs name (default: none)",
+    )  # fmt: skip
     cells.add_argument("--window-length", type=int_at_least(1), default=40,
                        help="cells per window along pseudotime")  # fmt: skip
     cells.add_argument("--n-bins", type=int_at_least(2), default=None,
-                       help="equal-frequency pseudotime bins instead of windows")  # fmt: skip
+                       help="equal-frequency pseudotime bins instead of windows "
+                            "(default: windows)")  # fmt: skip
     cells.add_argument("--genes", type=Path, default=None, metavar="FILE",
-                       help="genes to keep, one per line (None: all genes)")  # fmt: skip
-    return parser.parse_args(argv)
+                       help="genes to keep, one per line (default: all genes)")  # fmt: skip
+    return parser
 
 
 def _dataset_name(data: str) -> str:
@@ -184,14 +289,15 @@ def run(args: argparse.Namespace) -> dict:
         from rvagene.single_cell import prepare, read_gene_list
 
         genes = read_gene_list(args.genes) if args.genes else None
-        table = prepare(args.data, genes=genes, pseudotime_key=args.pseudotime_key,
-                        root_cell=args.root_cell, window_length=args.window_length,
-                        n_bins=args.n_bins).to_table(source=args.data)  # fmt: skip
+        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
+        series = prepare(args.data, genes=genes, pseudotime=args.pseudotime_key,
+                         root_cell=args.root_cell, **group)  # fmt: skip
+        table = series.to_table(source=args.data)
     else:
         table = load_dataset(args.data, data_dir=args.data_dir)
     name = _dataset_name(args.data)
     X, n = table.X, table.X.shape[0]
-    genes = table.genes or [f"gene_{i}" for i in range(n)]
+    genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
     labelled = has_real_labels(table.labels)
     logger.info("%s: %d genes x %d time points%s from %s", name, n, X.shape[1],
                 f" x {X.shape[2]} replicates" if X.ndim == 3 else "", table.source)  # fmt: skip
@@ -213,8 +319,8 @@ def run(args: argparse.Namespace) -> dict:
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
         raise ValueError(msg)
     model.fit(X, times=fit_times)
-    logger.info("trained %.3g epochs (%d checks of the loss, kept check %d)",
-                model.history_["epoch"][-1], model.n_iter_, model.best_epoch_)  # fmt: skip
+    logger.info("trained %.3g epochs, kept the weights after epoch %.3g",
+                model.history_["epoch"][-1], model.best_epoch_)  # fmt: skip
     Z = model.transform(X)
 
     k = args.n_clusters
@@ -224,17 +330,23 @@ def run(args: argparse.Namespace) -> dict:
         k, scores = choose_k(Z, k_range, criterion=args.k_criterion, random_state=args.seed)
         print(f"{name}: chose k={k} by {args.k_criterion} "
               f"({K_CRITERIA[args.k_criterion]} is better): {_fmt_scores(scores)}")  # fmt: skip
-    if k > n:
-        msg = f"--n-clusters {k} is more than the {n} genes in {name}; use a smaller number."
-        raise ValueError(msg)
     km = cluster_latent(Z, k, method=args.cluster_method, random_state=args.seed)
-    assignments = km.labels_
-    colors = cluster_colors(k)
+    # Display numbering: with labels, cluster i is the one matched to the i-th label (the
+    # Hungarian method) and takes that label's colour in every figure; files use it too.
+    single_cell = str(args.data).lower().endswith(".h5ad")
+    label_colors = {UP: UP_COLOR, DOWN: DOWN_COLOR} if single_cell else None
+    if labelled:
+        match = match_clusters(km.labels_, table.labels, k, colors=label_colors)
+        numbering, colors = match.numbering, match.colors
+    else:
+        numbering, colors = np.arange(k), cluster_colors(k)
+    assignments = numbering[km.labels_]
+    centres = np.empty_like(km.cluster_centers_)
+    centres[numbering] = km.cluster_centers_
     # Membership probabilities: the share of draws from each gene's latent posterior that
     # fall nearest to each centre (rvagene.cluster.membership_probabilities).
     mean, variance = model.latent_posterior(X)
-    probabilities = membership_probabilities(mean, variance, km.cluster_centers_,
-                                             random_state=args.seed)  # fmt: skip
+    probabilities = membership_probabilities(mean, variance, centres, random_state=args.seed)
     confidence = probabilities.max(axis=1)
     flagged = confidence < args.min_confidence
     print(f"{name}: {int(flagged.sum())} of {n} genes between clusters (largest membership "
@@ -248,7 +360,9 @@ def run(args: argparse.Namespace) -> dict:
         print(f"{name}: ARI {result['ari']:.3f}  NMI {result['nmi']:.3f}  (k={k})")
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(args.out_dir / f"{name}_model.pt", overwrite=True)
+    announce(model.save(args.out_dir / f"{name}_model.pt", overwrite=True))
+    if args.log_file and (args.out_dir / args.log_file).is_file():
+        announce(args.out_dir / args.log_file)
     table_path = args.out_dir / f"{name}_clusters.csv"
     with atomic_open(table_path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")  # quotes names that hold commas or quotes
@@ -258,36 +372,80 @@ def run(args: argparse.Namespace) -> dict:
             writer.writerow([gene, assignments[i], f"{confidence[i]:.3f}",
                              *(f"{p:.3f}" for p in probabilities[i]),
                              *([table.labels[i]] if labelled else [])])  # fmt: skip
+    announce(table_path, f" ({n} genes: cluster, confidence, probability per cluster)")
     write_config(args.out_dir / f"{name}_config.json", args)
+    _write_figures(args, name, table, model, Z, assignments, centres, colors, flagged, scores,
+                   k, labelled, label_colors)  # fmt: skip
+    return result
 
-    latent_labels = table.labels if labelled else assignments
-    title = f"{name}: latent means" + (" (true labels)" if labelled else "")
-    ax = plot_latent(Z, labels=latent_labels, title=title, flagged=flagged)
+
+def _label_names(labels) -> dict:
+    """Legend names for the file's labels: ``label 0``, ... (not ``cluster 0``)."""
+    uniq = np.unique(labels)
+    numbers = uniq.dtype.kind in "iuf"
+    return {u.item(): f"label {u}" if numbers else str(u) for u in uniq}
+
+
+def _time_label(table, single_cell: bool) -> str:
+    """The x-axis label: pseudotime, time with its unit, plain time, or time point."""
+    if single_cell:
+        return "pseudotime"
+    if table.times is None:
+        return "time point"
+    unit = getattr(table, "time_unit", None)
+    return f"time ({unit})" if unit else "time"
+
+
+def _write_figures(args, name, table, model, Z, assignments, centres, colors, flagged, scores,
+                   k, labelled, label_colors) -> None:  # fmt: skip
+    """Write every figure of a run; cluster i has colors[i] in each of them."""
+    X, n = table.X, len(table.X)
+    single_cell = str(args.data).lower().endswith(".h5ad")
+    if labelled:
+        title = f"{name}: latent means by label"
+        label_names = {UP: "up", DOWN: "down"} if single_cell else _label_names(table.labels)
+        latent_colors = plot_label_colors(table.labels, label_colors)
+        ax = plot_latent(Z, labels=table.labels, colors=latent_colors, label_names=label_names,
+                         title=title, flagged=flagged)  # fmt: skip
+    else:
+        ax = plot_latent(Z, labels=assignments, colors=colors, flagged=flagged,
+                         title=f"{name}: latent means by cluster")  # fmt: skip
     save_figure(ax.figure, args.figs_dir / f"z_run_{name}.png")
-    ax = plot_clusters(Z, assignments, centres=km.cluster_centers_, colors=colors,
+    ax = plot_clusters(Z, assignments, centres=centres, colors=colors,
                        title=f"{name}: K-means, k={k}", flagged=flagged)  # fmt: skip
     save_figure(ax.figure, args.figs_dir / f"clusters_{name}.png")
     if scores is not None:
         ax = plot_k_scores(scores, chosen=k, criterion=args.k_criterion,
                            title=f"{name}: choosing k")  # fmt: skip
         save_figure(ax.figure, args.figs_dir / f"k_scores_{name}.png")
-    ax = plot_loss({**model.history_, "best_epoch": model.best_epoch_ - 1},
-                   title=f"{name}: loss per gene")  # fmt: skip
+    ax = plot_loss(model, title=f"{name}: loss per gene")
     save_figure(ax.figure, args.figs_dir / f"loss_{name}.png")
 
-    generated = model.generate(km.cluster_centers_, args.n_generate, args.generate_scale,
-                               random_state=args.seed)  # fmt: skip
-    centres = model.decode(km.cluster_centers_)
+    xlabel = _time_label(table, single_cell)
     unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling]
+    unit += " (mean of replicates)" if X.ndim == 3 else ""
+    scaled = scale_series(X, model.scaling)[0]  # the genes in the model's units
+    generated = model.generate(centres, args.n_generate, args.generate_scale,
+                               random_state=args.seed)  # fmt: skip
+    decoded = model.decode(centres)
     for i in range(k):
-        ax = plot_generated(generated[i], centre_series=centres[i], color=colors[i],
+        members = scaled[assignments == i]
+        size = len(members)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
+            cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
+        ax = plot_series(members, color=colors[i], mean=cluster_mean, times=table.times,
+                         label=f"{size} genes" if size != 1 else "1 gene",
+                         mean_label="cluster mean", features="mean", alpha=0.5,
+                         title=f"{name}: cluster {i}, its genes")  # fmt: skip
+        ax.set(xlabel=xlabel, ylabel=unit + " per gene" if model.scaling != "none" else unit)
+        save_figure(ax.figure, args.figs_dir / f"genes_cluster_{name}{i}.png")
+        ax = plot_generated(generated[i], centre_series=decoded[i], color=colors[i],
                             times=table.times, features="mean",
-                            title=f"{name}: generated, cluster {i} "
-                                  f"({int((assignments == i).sum())} genes)")  # fmt: skip
-        ax.set(xlabel="time" if table.times is not None else "time point",
-               ylabel=unit + (" (mean of replicates)" if X.ndim == 3 else ""))  # fmt: skip
+                            title=f"{name}: cluster {i} ({size} genes), generated")  # fmt: skip
+        ax.set(xlabel=xlabel, ylabel=unit)
         save_figure(ax.figure, args.figs_dir / f"generated_cluster_{name}{i}.png")
-    return result
+    logger.debug("%d genes in %d clusters drawn", n, k)
 
 
 def _fit_times(table, args: argparse.Namespace):

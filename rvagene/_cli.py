@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -21,6 +23,49 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help lines end in ``(default: ...)`` unless they state the default themselves.
+
+    The description and epilog are printed as written (examples keep their lines).
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+            return f"{text} (default: {'on' if action.default else 'off'})"
+        return f"{text} (default: %(default)s)"
+
+
+def announce(path, detail: str = "") -> None:
+    """Tell the user that a file was written: ``wrote <path>`` on stdout."""
+    print(f"wrote {path}{detail}", flush=True)
+
+
+def parameter_docs(cls) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    """The first sentence and the string choices of each parameter in a numpydoc docstring.
+
+    Returns ``{name: (sentence, choices)}``; ``choices`` is the tuple of quoted strings of
+    a type such as ``{"GRU", "LSTM"}``, or None. Parameters without text are left out.
+    """
+    doc = inspect.getdoc(cls) or ""
+    section = re.search(r"^Parameters\n-+\n(.*?)(?:\n\S[^\n]*\n-+\n|\Z)", doc, re.S | re.M)
+    found: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+    if section is None:
+        return found
+    for name, kind, body in re.findall(
+        r"^(\w+) : ([^\n]*)\n((?:[ \t]+[^\n]*\n?|\n(?=[ \t]))*)", section.group(1), re.M
+    ):
+        text = " ".join(body.split()).replace("``", "")
+        sentence = re.split(r"(?<=\.)\s+(?=[A-Z\"])", text, maxsplit=1)[0].rstrip(".")
+        braces = re.match(r"\s*\{([^}]*)\}", kind)
+        choices = tuple(re.findall(r'"([^"]+)"', braces.group(1))) if braces else None
+        if sentence:
+            found[name] = (sentence, choices or None)
+    return found
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -61,10 +106,10 @@ def save_figure(fig, path: Path, dpi: int = DPI) -> None:
     try:
         fig.tight_layout()
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi)
+            fig.savefig(tmp, dpi=dpi, metadata={"Software": None})
     finally:
         plt.close(fig)
-    logger.info("wrote %s", path)
+    announce(path)
 
 
 def write_config(path: Path, args: argparse.Namespace) -> None:
@@ -73,4 +118,4 @@ def write_config(path: Path, args: argparse.Namespace) -> None:
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
         json.dump(settings, fh, indent=2)
         fh.write("\n")
-    logger.info("wrote %s", path)
+    announce(path)

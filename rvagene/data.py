@@ -9,7 +9,11 @@ Two file formats are supported:
   unit: ``0h,30min,2h``) give the times of uneven sampling. Replicates (or several
   measurements per time point) are columns named ``<time>_rep<k>`` (or ``<time>_r<k>``),
   e.g. ``0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or time names repeated once per replicate; they
-  are read as a 3-D array (genes, time points, replicates).
+  are read as a 3-D array (genes, time points, replicates). A table without a gene column
+  (its header starts with a time, or its first column holds numbers) is read as data
+  throughout, with the genes named ``gene_1, gene_2, ...``; a column of numbers never
+  becomes gene names. Semicolon-separated files with decimal commas (``gene;0h;1h`` and
+  ``Sox2;1,5;2,25``, as European spreadsheet programs export) are read too.
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
 partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
@@ -24,6 +28,7 @@ import re
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +50,9 @@ _HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600,
           "minutes": 1 / 60, "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
           "d": 24.0, "day": 24.0, "days": 24.0, "w": 168.0, "wk": 168.0, "week": 168.0,
           "weeks": 168.0}  # fmt: skip
+_UNIT_NAMES = {1 / 3600: "s", 1 / 60: "min", 1.0: "h", 24.0: "d", 168.0: "wk"}
+# A number written with a decimal comma, possibly with a unit: "1,5", "-0,25", "0,5h".
+_DECIMAL_COMMA = re.compile(r"^([-+]?\d*),(\d+(?:[eE][-+]?\d+)?\s*[A-Za-z]*)$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +78,9 @@ class TimeSeriesTable:
     replicates : list of int or None
         Replicate numbers (the ``k`` of ``_rep<k>``, or 1, 2, ... for repeated time names)
         along the last axis of ``X``; None for a table without replicates.
+    time_unit : str or None
+        The unit of ``times`` when the header gave one (``"s"``, ``"min"``, ``"h"``, ``"d"``
+        or ``"wk"``; ``"h"`` when the units differ); None for plain numbers or no times.
     """
 
     X: np.ndarray
@@ -79,6 +90,7 @@ class TimeSeriesTable:
     labels: np.ndarray | None
     source: str
     replicates: list[int] | None = None
+    time_unit: str | None = None
 
 
 def as_time_series(X, dtype=None) -> np.ndarray:
@@ -143,77 +155,106 @@ def as_time_series(X, dtype=None) -> np.ndarray:
     return arr.astype(dtype, copy=False)
 
 
-def explain_input_error(err: Exception, X=None) -> str:
-    """Turn a ValueError from validating ``X`` into one line that names the problem and fix.
+def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> None:
+    """Check ``X`` before an estimator reads it; raise one clear error naming the fix.
 
-    scikit-learn's input checks word their errors for tables of samples x features; this
-    rephrases the common ones for series (genes x time points). The phrases scikit-learn's
-    own estimator checks look for ("X has 3 features, but ... is expecting 4 features as
-    input", "Reshape your data", "inf", "Complex data not supported") are kept.
+    The checks look at ``X`` itself (its nesting, dtype, shape and values), so the messages
+    do not depend on how numpy or scikit-learn word theirs. They cover: ragged series,
+    non-numeric values, complex numbers, empty input, 1-D input, infinite values, and (when
+    ``n_timepoints`` is given) the number of time points. NaN passes (it marks a missing
+    value). Sparse matrices are left to scikit-learn, which says they are not supported. The
+    phrases scikit-learn's own estimator checks look for ("X has 3 features, but ... is
+    expecting 4 features as input", "Reshape your data", "inf", "Complex data not
+    supported", "0 feature(s) (shape=...) while a minimum of 1 is required") are kept.
 
     Parameters
     ----------
-    err : Exception
-        The error raised by ``validate_data`` (or numpy) on ``X``.
-    X : array-like, optional
-        The input, used to locate a bad value and to report its shape.
+    X : array-like
+        The input, as given to ``fit``, ``transform``, ... (not modified).
+    n_timepoints : int, optional
+        The number of time points the estimator was fitted on.
+    owner : str, default="RVAgene"
+        The estimator's name, for the time-point message.
 
-    Returns
-    -------
-    str
+    Raises
+    ------
+    ValueError
+        With a message that names the problem, where it is, and the fix.
 
     Examples
     --------
-    >>> explain_input_error(ValueError("could not convert string to float: 'Sox2'"))
-    "X holds a non-numeric value ('Sox2'). Convert it to numbers; if the first column holds \
-gene names or labels, leave it out (X[:, 1:]) or read the file with rvagene.read_table."
+    >>> check_input([[1.0, 2.0], [3.0, float("nan")]])  # fine: nothing happens
+    >>> try:
+    ...     check_input([["Sox2", 1, 2], ["Nanog", 3, 4]])
+    ... except ValueError as err:
+    ...     print(str(err).split(". ")[0])
+    X holds a non-numeric value ('Sox2')
     """
-    text = " ".join(str(err).split())
-    shape = None
+    if "scipy.sparse" in sys.modules and sys.modules["scipy.sparse"].issparse(X):
+        return
     try:
-        shape = np.shape(X) if X is not None else None
-    except ValueError:  # ragged nested lists
-        pass
-    if "inhomogeneous" in text or "setting an array element with a sequence" in text:
-        return (
-            "X is ragged: its series have different numbers of time points. Resample or trim "
-            "them to one length (NaN marks a missing value)."
-        )
-    if "0 sample(s)" in text or "0 feature(s)" in text:
-        return f"{text} X is empty: pass at least one series with at least 2 time points."
-    if shape is not None and 0 in shape:
-        return f"X is empty (shape {shape}). Pass at least one series with at least 2 time points."
-    if "could not convert" in text:
-        value = text.split(":", 1)[1].strip() if ":" in text else "?"
-        value = value.removeprefix("np.str_(").removesuffix(")")
-        return (
-            f"X holds a non-numeric value ({value}). Convert it to numbers; if the first column "
-            "holds gene names or labels, leave it out (X[:, 1:]) or read the file with "
-            "rvagene.read_table."
-        )
-    if "infinity" in text:
-        where = ""
+        arr = np.asarray(X)
+    except ValueError as err:  # numpy cannot make one array: find out why from X itself
+        if _is_ragged(X):
+            msg = ("X is ragged: its series have different numbers of time points. Resample "
+                   "or trim them to one length (NaN marks a missing value).")  # fmt: skip
+            raise ValueError(msg) from err
+        msg = f"X cannot be read as one array of numbers ({err}). Give a 2-D or 3-D array."
+        raise ValueError(msg) from err
+    if arr.dtype.kind == "c":
+        msg = ("X holds complex numbers: Complex data not supported. Give real values, e.g. "
+               "X.real or abs(X).")  # fmt: skip
+        raise ValueError(msg)
+    if arr.dtype.kind in "OUS" and arr.size:
         try:
-            bad = np.argwhere(np.isinf(np.asarray(X, dtype=np.float64)))
-            where = f" (first at index {tuple(int(i) for i in bad[0])})" if len(bad) else ""
-        except (TypeError, ValueError):
-            pass
-        return (
-            f"X contains inf or a value too large for float64{where}. Replace it with a "
-            "finite value, or with NaN to mark it missing (NaN is left out of the loss)."
-        )
-    if "Expected 2D array, got 1D array" in text or "Expected 2D array, got scalar" in text:
-        return (
-            f"X is 1-D (shape {shape}); RVAgene needs (n_series, n_timepoints) or "
-            "(n_series, n_timepoints, n_dims). Reshape your data: one series is "
-            "X.reshape(1, -1)."
-        )
-    if "features, but" in text and "is expecting" in text:
-        return (
-            f"{text.rstrip('.')} (time points per series). Resample X to the fitted number of "
-            "time points, or refit on data of this length."
-        )
-    return text
+            arr = arr.astype(np.float64)
+        except ValueError:
+            bad = next(v for v in arr.flat if _number(str(v).strip()) is None)
+            value = repr(bad.item() if isinstance(bad, np.generic) else bad)
+            msg = (f"X holds a non-numeric value ({value}). Convert it to numbers; if the first "
+                   "column holds gene names or labels, leave it out (X[:, 1:]) or read the "
+                   "file with rvagene.read_table.")  # fmt: skip
+            raise ValueError(msg) from None
+        # a TypeError (e.g. a dict among the values) passes: its own message names the type
+    if arr.size == 0:
+        if arr.ndim == 2 and arr.shape[0] and not arr.shape[1]:
+            where = f"X has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
+        elif arr.ndim >= 2 and not arr.shape[0]:
+            where = f"X has 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
+        else:
+            where = f"X is empty (shape {arr.shape})."
+        msg = f"{where} X is empty: pass at least one series with at least 2 time points."
+        raise ValueError(msg)
+    if arr.ndim < 2:
+        msg = (f"X is {arr.ndim}-D (shape {arr.shape}); {owner} needs (n_series, n_timepoints) "
+               "or (n_series, n_timepoints, n_dims). Reshape your data: one series is "
+               "X.reshape(1, -1).")  # fmt: skip
+        raise ValueError(msg)
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        index = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
+        msg = (f"X contains inf or a value too large for float64 (first at index {index}). "
+               "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
+               "out of the loss).")  # fmt: skip
+        raise ValueError(msg)
+    if n_timepoints is not None and arr.shape[1] != n_timepoints:
+        msg = (f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
+               "features as input (time points per series). Resample X to the fitted number "
+               "of time points, or refit on data of this length.")  # fmt: skip
+        raise ValueError(msg)
+
+
+def _is_ragged(X) -> bool:
+    """Whether nested sequences ``X`` have rows (or rows of rows) of different lengths."""
+    level = [X]
+    while level:
+        items = [x for x in level if isinstance(x, Sequence | np.ndarray)]
+        items = [x for x in items if not isinstance(x, str)]
+        if not items:
+            return False
+        if len({len(x) for x in items}) > 1 or len(items) != len(level):
+            return True
+        level = [y for x in items for y in x]
+    return False
 
 
 SCALINGS = ("zscore", "minmax", "none")
@@ -324,20 +365,33 @@ def _read_text(path) -> str:
         raise ValueError(msg) from None
 
 
-def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
+def _guess_sep(first: str) -> str:
+    """The separator of a table judged from its first line: semicolon, comma, tab or spaces.
+
+    A semicolon wins when it is at least as common as the comma, so a European export's
+    header (``gene;0,5h;1h``) is split at its semicolons.
+    """
+    if ";" in first and first.count(";") >= first.count(","):
+        return ";"
+    return "," if "," in first else "\t" if "\t" in first else " "
+
+
+def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[int, list[str]]]:
     """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long.
 
     Cells are stripped of surrounding whitespace; quoted cells (as written by the ``csv``
-    module) may hold separators, quotes and line breaks.
+    module) may hold separators, quotes and line breaks. With any separator but the comma,
+    numbers written with a decimal comma (``1,5``) are read as ``1.5``. With
+    ``short_header``, a first row one cell shorter than all the others (a header without a
+    name for the first column, as R's ``write.table`` writes) gets an empty first cell.
     """
     text = _read_text(path)
     if "\x00" in text:
         msg = f"{path} contains NUL bytes; it is not a text table. Give a CSV/TSV or UCR file."
         raise ValueError(msg)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if sep is None:  # comma, else tab, else runs of whitespace, judged from the first line
-        first = next((line for line in lines if line.strip()), "")
-        sep = "," if "," in first else "\t" if "\t" in first else " "
+    if sep is None:
+        sep = _guess_sep(next((line for line in lines if line.strip()), ""))
     if sep == " ":
         numbered = [(i, line.split()) for i, line in enumerate(lines, 1)]
     else:
@@ -353,6 +407,11 @@ def _read_rows(path, sep: str | None) -> list[tuple[int, list[str]]]:
     if not rows:
         msg = f"{path} is empty. Give a file with one series per line."
         raise ValueError(msg)
+    if sep != ",":  # decimal commas: "1,5" is 1.5 (and "0,5h" is 0.5h)
+        rows = [(i, [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in r]) for i, r in rows]
+    widths = {len(cells) for _, cells in rows[1:]}
+    if short_header and widths == {len(rows[0][1]) + 1}:
+        rows[0] = (rows[0][0], ["", *rows[0][1]])
     line0, width = rows[0][0], len(rows[0][1])
     for line, cells in rows:
         if len(cells) != width:
@@ -518,25 +577,44 @@ def open_data(direc, ratio_train=0.8, dataset="ECG5000", *, shuffle=False, rando
 
 
 def _table_sep(path, sep: str | None) -> str | None:
-    suffix = Path(path).suffix.lower()
-    return sep or ("\t" if suffix in {".tsv", ".tab"} else "," if suffix == ".csv" else None)
+    """The separator given, a tab for ``.tsv``/``.tab`` files, else None (guessed)."""
+    return sep or ("\t" if Path(path).suffix.lower() in {".tsv", ".tab"} else None)
 
 
 def _parse_times(labels: list[str]) -> np.ndarray | None:
-    """Times from time-point names: numbers, or numbers with a unit; None otherwise.
+    """Times from time-point names: numbers, or numbers with a unit; None otherwise."""
+    return _parse_times_unit(labels)[0]
+
+
+def _parse_times_unit(labels: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """Times from time-point names and their unit (None for plain numbers).
 
     One unit throughout (``0h,1h``, ``0d,2d``) keeps the numbers; different units
     (``30min,1h``) are converted to hours.
     """
     plain = _numbers(labels)
     if plain is not None:
-        return plain if np.isfinite(plain).all() else None
+        return (plain if np.isfinite(plain).all() else None), None
     found = [_TIME_UNIT.match(label) for label in labels]
     if not all(found) or any(m["unit"].lower() not in _HOURS for m in found):
-        return None
+        return None, None
     values = np.array([float(m["value"]) for m in found])
     hours = np.array([_HOURS[m["unit"].lower()] for m in found])
-    return values if np.all(hours == hours[0]) else values * hours
+    if np.all(hours == hours[0]):
+        return values, _UNIT_NAMES[hours[0]]
+    return values * hours, "h"
+
+
+def _is_time_name(name: str, other: str | None) -> bool:
+    """Whether a header's first cell names a time point rather than the gene column.
+
+    True for a time (``0``, ``2.5``, ``0h``) and for a name built like the next header
+    cell with other digits (``t0`` before ``t1``, ``day0`` before ``day1``).
+    """
+    if _parse_times([name]) is not None:
+        return True
+    shape = re.sub(r"\d+(?:\.\d+)?", "#", name)
+    return other is not None and "#" in shape and shape == re.sub(r"\d+(?:\.\d+)?", "#", other)
 
 
 def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.ndarray] | None:
@@ -584,6 +662,35 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
     return order, want, index
 
 
+def _gene_column(path, header, body, label_key: str) -> str | None:
+    """What a table's first column holds: ``"genes"``, ``"label"`` or None (data).
+
+    A column of numbers never becomes gene names: under a header cell that names a time
+    point it is data; under any other name it is kept as gene IDs only when every value is
+    an integer (such as Entrez IDs), and otherwise it is an error that says what to do.
+    """
+    name, values = header[0], [cells[0] for _, cells in body]
+    numeric = _numbers(values)
+    if label_key and name.lower() == label_key:
+        return "label"
+    if _is_time_name(name, header[1] if len(header) > 1 else None):
+        if numeric is None:
+            bad = next(v for v in values if _number(v) is None)
+            msg = (f"{path}: the header starts with the time {name!r}, but the rows start with "
+                   f"names such as {bad!r}. Add a name for the gene column (e.g. 'gene') at the "
+                   "start of the header.")  # fmt: skip
+            raise ValueError(msg)
+        return None
+    if numeric is None or _integral(numeric).all():
+        return "genes"  # names, or integer gene IDs
+    shown = ", ".join(values[:3])
+    column = f"column {name!r}" if name else "first column (no header)"
+    msg = (f"{path}: the {column} holds numbers ({shown}, ...), not gene names. If it is a "
+           "time point, name it as one in the header (e.g. '0h'); if the file has a gene "
+           "column, put it first.")  # fmt: skip
+    raise ValueError(msg)
+
+
 def _header_is_values(path, header) -> ValueError:
     return ValueError(
         f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
@@ -601,7 +708,14 @@ def read_table(
     The header row names the gene column, then each time point (numbers such as
     ``0,0.5,1,2``, numbers with a unit such as ``0h,30min,2h``, or strings such as
     ``t0,t1``). A column whose header matches ``label_column`` (case-insensitively) holds
-    per-gene labels.
+    per-gene labels. The gene column's header may be empty, or missing altogether (a header
+    one cell shorter than the rows, as R writes).
+
+    A column of numbers never becomes gene names. When the header's first cell is a time
+    point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
+    genes are named ``gene_1, gene_2, ...``; the same when the first column is the label
+    column. A first column of integers under another name (``gene``, ``id``) is read as
+    gene IDs; one of other numbers is an error that says what to do.
 
     Replicates, or several measurements per time point, are read as a 3-D ``X`` (genes,
     time points, replicates) when the time columns are named ``<time>_rep<k>`` (also
@@ -613,8 +727,10 @@ def read_table(
     Parameters
     ----------
     path : str or PathLike
-        ``.tsv``/``.tab`` files are tab-separated and ``.csv`` comma-separated; otherwise
-        the separator is guessed from the header (comma, tab, else whitespace).
+        ``.tsv``/``.tab`` files are tab-separated; otherwise the separator is guessed from
+        the header: a semicolon (when at least as common as the comma), a comma, a tab,
+        else whitespace. With any separator but the comma, decimal commas (``1,5``) are
+        read as decimal points.
     sep : str, default=None
         Column separator, overriding the above.
     label_column : str or None, default="label"
@@ -631,16 +747,25 @@ def read_table(
     gives ``X`` of shape (n_genes, 3, 2), ``times`` ``[0, 2, 6]`` and ``replicates``
     ``[1, 2]``; :func:`write_table` writes such a file from a 3-D array.
     """
-    rows = _read_rows(path, _table_sep(path, sep))
+    rows = _read_rows(path, _table_sep(path, sep), short_header=True)
     (_, header), body = rows[0], rows[1:]
     if not body:
         msg = f"{path} has a header but no genes. Add one row per gene below the header."
         raise ValueError(msg)
     key = (label_column or "").lower()
-    label_at = next((j for j, h in enumerate(header) if j and key and h.lower() == key), None)
-    cols = [j for j in range(1, len(header)) if j != label_at]
+    first = _gene_column(path, header, body, key)
+    start = 0 if first is None else 1
+    label_at = next(
+        (j for j, h in enumerate(header) if j >= start and key and h.lower() == key), None
+    )
+    cols = [j for j in range(start, len(header)) if j != label_at]
     _check_timepoints(len(cols), path)
-    genes = [cells[0] for _, cells in body]
+    genes = [cells[0] for _, cells in body] if first == "genes" else None
+    if first is None or first == "label":  # no gene names in the file
+        logger.info("%s has no gene column; genes are named gene_1 ... gene_%d", path, len(body))
+        genes = [f"gene_{i}" for i in range(1, len(body) + 1)]
+        if first == "label":
+            label_at = 0
     X = _parse(
         [(line, [cells[j] for j in cols]) for line, cells in body],
         lambda r, c: f"{path}: gene {genes[r]!r} (line {body[r][0]}), column {header[cols[c]]!r}",
@@ -666,7 +791,7 @@ def read_table(
         time_labels, replicates, index = layout
         _check_timepoints(len(time_labels), path)
         X = X[:, index]  # (genes, times, replicates)
-    times = _parse_times(time_labels)
+    times, unit = _parse_times_unit(time_labels)
     if times is not None and (np.diff(times) < 0).any():
         raise _header_is_values(path, header)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
@@ -674,7 +799,7 @@ def read_table(
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
-    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates)
+    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
 
 
 def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = None) -> None:
@@ -744,8 +869,9 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     ----------
     name_or_path : str or PathLike
         A UCR file (recognised by a first row of numbers only), a gene-named CSV/TSV (see
-        :func:`read_table`), a folder ``<dir>`` holding ``<dir>/<basename>_TRAIN``, or a
-        dataset name.
+        :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
+        strictly increasing numbers is a table with a header of times), a folder ``<dir>``
+        holding ``<dir>/<basename>_TRAIN``, or a dataset name.
     data_dir : str or PathLike, default="data"
         Where dataset names are looked up, as in the original tool.
 
@@ -790,6 +916,10 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
     if cells and all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
+        values = np.array([float(c) for c in cells])
+        table_file = path.suffix.lower() in {".csv", ".tsv", ".tab", ".txt"}
+        if table_file and len(values) > 2 and (np.diff(values) > 0).all():
+            return read_table(path)  # a header of times (0,1,2,4,...) above rows of data
         X, labels = read_ucr(path)
         return TimeSeriesTable(X, None, None, None, labels, str(path))
     return read_table(path)

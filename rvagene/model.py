@@ -413,15 +413,13 @@ default="MSELoss"
 
     def _validate(self, X, reset: bool) -> tuple[np.ndarray, np.dtype]:
         """Check X and return it as float (n, time, features), plus the output dtype."""
-        from .data import as_time_series, explain_input_error
+        from .data import as_time_series, check_input
 
         if isinstance(X, torch.utils.data.Dataset) or torch.is_tensor(X):
             X = as_time_series(X)
-        try:
-            X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
-                              dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
-        except ValueError as err:
-            raise ValueError(explain_input_error(err, X)) from err
+        check_input(X, None if reset else self.n_features_in_, type(self).__name__)
+        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
+                          dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
         if X.ndim > 3:
             msg = f"X must be 2-D (genes, time) or 3-D (genes, time, features), got {X.ndim}-D."
             raise ValueError(msg)

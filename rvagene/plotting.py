@@ -8,7 +8,10 @@ Every function takes arrays and an optional ``ax``, draws on it (or on a new fig
 
 Cluster colours come from :func:`cluster_colors`, so cluster ``i`` has the same colour in the
 latent plot, the member-series plot and the generated-series plot (the original picked random
-colours on every run).
+colours on every run). When the genes have labels, :func:`match_clusters` renumbers K-means
+clusters to agree with them (the Hungarian method) and gives each cluster the colour of its
+label, so one group of genes has one number and one colour in every figure. Up- and
+down-regulated genes are always :data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -25,7 +29,12 @@ from matplotlib.lines import Line2D
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DOWN_COLOR",
+    "UP_COLOR",
+    "ClusterMatch",
     "cluster_colors",
+    "label_colors",
+    "match_clusters",
     "plot_clusters",
     "plot_correlations",
     "plot_generated",
@@ -37,8 +46,12 @@ __all__ = [
 
 _GOLDEN = 0.6180339887498949
 _MAX_LEGEND_ENTRIES = 20
-_UP_COLOR = "tab:red"
-_DOWN_COLOR = "tab:blue"
+# Below this share (%) of the latent variance, a second principal axis is not drawn.
+_MIN_PC_SHARE = 1.0
+#: Colour of up-regulated genes in every figure (plot_correlations, up/down latent plots).
+UP_COLOR = "tab:red"
+#: Colour of down-regulated genes in every figure.
+DOWN_COLOR = "tab:blue"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -89,7 +102,7 @@ def _first_feature(X, name: str, features: str = "first") -> np.ndarray:
 
 def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
     if times is None:
-        return np.arange(n_timepoints), "time index"
+        return np.arange(n_timepoints), "time point"
     times = np.asarray(times, dtype=float).ravel()
     if times.size != n_timepoints:
         msg = f"times has {times.size} values but the series have {n_timepoints} time points."
@@ -97,7 +110,8 @@ def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
     return times, "time"
 
 
-def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features):
+def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features,
+                 mean_style="-"):  # fmt: skip
     X = _first_feature(X, "X", features)
     t, xlabel = _time_axis(times, X.shape[1])
     if X.shape[0]:
@@ -109,7 +123,7 @@ def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label,
         if mean.shape[0] != 1 or mean.shape[1] != X.shape[1]:
             msg = f"mean must be one series of {X.shape[1]} time points, got shape {mean.shape}."
             raise ValueError(msg)
-        ax.plot(t, mean[0], color="black", linewidth=2.5, label=mean_label)
+        ax.plot(t, mean[0], mean_style, color="black", linewidth=2.5, label=mean_label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("expression")
     return ax
@@ -149,6 +163,102 @@ def cluster_colors(n: int) -> list[tuple[float, float, float, float]]:
     turbo = mpl.colormaps["turbo"]
     extra = [tuple(float(v) for v in turbo((i * _GOLDEN) % 1.0)) for i in range(n - len(base))]
     return (base + extra)[:n]
+
+
+class ClusterMatch(NamedTuple):
+    """K-means clusters renumbered to agree with known labels (see :func:`match_clusters`)."""
+
+    #: ``numbering[c]`` is the number cluster ``c`` is shown as; shown = numbering[assigned].
+    numbering: np.ndarray
+    #: The label matched with each shown cluster (None for a cluster left unmatched).
+    labels: list
+    #: One colour per shown cluster: its label's colour, or an unused one.
+    colors: list
+
+
+def label_colors(labels, colors=None) -> dict:
+    """The colour of each distinct label, as :func:`plot_latent` draws them by default.
+
+    Non-negative integer labels take ``cluster_colors`` by value, other labels by position
+    among the sorted distinct labels. ``colors`` (a mapping or a sequence indexed like that)
+    overrides them.
+
+    Examples
+    --------
+    >>> label_colors([2, 0, 2])[2] == cluster_colors(3)[2]
+    True
+    """
+    labels = np.asarray(labels).ravel()
+    return {key: color for key, (color, _) in _label_styles(labels, colors, None).items()}
+
+
+def match_clusters(assignments, labels, n_clusters: int | None = None, colors=None):
+    """Renumber clusters to agree with known labels, for display (the Hungarian method).
+
+    The clusters are paired one to one with the labels so that the number of genes whose
+    cluster and label are paired is largest (``scipy.optimize.linear_sum_assignment`` on
+    the cluster x label counts). Paired clusters are numbered in the order of their labels
+    (sorted), the others after them, so the cluster holding true cluster 0's genes is shown
+    as cluster 0 and drawn in that label's colour. Only the numbering changes.
+
+    Parameters
+    ----------
+    assignments : array-like of int, shape (n_genes,)
+        Cluster of each gene, ``0 .. n_clusters - 1``.
+    labels : array-like of shape (n_genes,)
+        Known label of each gene (any sortable values).
+    n_clusters : int, optional
+        Number of clusters (default: ``max(assignments) + 1``), for clusters without genes.
+    colors : mapping or sequence, optional
+        Label colours, as :func:`label_colors` takes them.
+
+    Returns
+    -------
+    ClusterMatch
+        ``numbering`` (int array of shape (n_clusters,)): cluster ``c`` is shown as
+        ``numbering[c]``; ``labels``: the label paired with each shown cluster (None when
+        unpaired); ``colors``: one colour per shown cluster, its label's colour, or for an
+        unpaired cluster one that no label uses.
+
+    Examples
+    --------
+    >>> m = match_clusters([2, 2, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"])
+    >>> m.numbering.tolist(), m.labels
+    ([1, 2, 0], ['a', 'b', 'c'])
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    assignments = np.asarray(assignments).ravel().astype(int)
+    labels = np.asarray(labels).ravel()
+    if labels.shape != assignments.shape:
+        msg = f"labels has {labels.size} entries but assignments has {assignments.size}."
+        raise ValueError(msg)
+    k = int(assignments.max()) + 1 if n_clusters is None else int(n_clusters)
+    uniq, label_index = np.unique(labels, return_inverse=True)
+    counts = np.zeros((k, uniq.size), dtype=int)
+    np.add.at(counts, (assignments, label_index), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    paired = dict(zip(rows.tolist(), cols.tolist(), strict=True))
+    order = sorted(paired, key=paired.get) + [c for c in range(k) if c not in paired]
+    numbering = np.empty(k, dtype=int)
+    numbering[order] = np.arange(k)
+    by_label = label_colors(labels, colors)
+    used = set(map(_rgba, by_label.values()))
+    spare = (c for c in cluster_colors(k + len(used)) if _rgba(c) not in used)
+    shown_labels, shown_colors = [], []
+    for c in order:
+        if c in paired:
+            label = uniq[paired[c]].item()
+            shown_labels.append(label)
+            shown_colors.append(by_label[label])
+        else:
+            shown_labels.append(None)
+            shown_colors.append(next(spare))
+    return ClusterMatch(numbering, shown_labels, shown_colors)
+
+
+def _rgba(color) -> tuple:
+    return tuple(round(float(v), 6) for v in to_rgba(color))
 
 
 def _label_styles(labels, colors, label_names):
@@ -207,9 +317,13 @@ def _project(Z, ax, extra=None):
         return ax, Z[:, :2], None if extra is None else extra[:, :2], ("z1", "z2"), ""
     pca = PCA(n_components=2, svd_solver="full").fit(Z)
     ratio = 100 * pca.explained_variance_ratio_
-    labels = (f"PC1 ({ratio[0]:.0f}%)", f"PC2 ({ratio[1]:.0f}%)")
     coords = pca.transform(Z)
     extra = None if extra is None else pca.transform(extra)
+    if ratio[1] < _MIN_PC_SHARE:  # a second axis of ~0 % would show noise: draw a strip
+        note = f"{d}-D latent: one direction holds {ratio[0]:.0f}% of the variance"
+        labels = ("gene index", f"PC1 ({ratio[0]:.0f}% of the latent variance)")
+        return ax, coords[:, :1], None if extra is None else extra[:, :1], labels, note
+    labels = (f"PC1 ({ratio[0]:.0f}%)", f"PC2 ({ratio[1]:.0f}%)")
     return ax, coords, extra, labels, f"PCA of {d}-D latent"
 
 
@@ -313,6 +427,7 @@ def plot_series(
     title: str | None = None,
     label: str | None = None,
     features: str = "first",
+    mean_label: str = "mean",
 ):
     """Plot expression series as thin lines, optionally with their mean in thick black.
 
@@ -329,16 +444,20 @@ def plot_series(
     mean : array-like of shape (n_timepoints,), optional
         A summary series (e.g. the cluster mean) drawn thick and black.
     times : array-like of shape (n_timepoints,), optional
-        Real time (or pseudotime) of each point for the x-axis; the time index otherwise.
+        Real time (or pseudotime) of each point for the x-axis (labelled ``"time"``); the
+        time point's number otherwise (``"time point"``). Set a unit with
+        ``ax.set_xlabel("time (h)")``.
     alpha : float, default=0.4
         Opacity of the thin lines.
     title : str, optional
         Axes title.
     label : str, optional
-        Legend entry for the series (a legend is drawn when given).
+        Legend entry for the series. A legend is drawn when a label or a mean is given.
     features : {"first", "mean"}, default="first"
         What 3-D input shows: its first feature, or the mean over the features (NaN
         ignored), the summary to use for replicates of one measurement.
+    mean_label : str, default="mean"
+        Legend entry for the mean, e.g. ``"cluster mean"``.
 
     Returns
     -------
@@ -351,8 +470,8 @@ def plot_series(
     >>> ax = plot_series(X, color=cluster_colors(1)[0], mean=X.mean(axis=0))
     """
     ax = ax or _new_axes()
-    _draw_series(ax, X, color, mean, "mean", times, alpha, 0.8, label, features)
-    if label is not None:
+    _draw_series(ax, X, color, mean, mean_label, times, alpha, 0.8, label, features)
+    if label is not None or mean is not None:
         ax.legend()
     if title:
         ax.set_title(title)
@@ -479,7 +598,7 @@ def plot_generated(
     label: str | None = None,
     features: str = "first",
 ):
-    """Plot series generated around one cluster centre, with the decoded centre in black.
+    """Plot series sampled around one cluster centre, with the decoded centre dashed black.
 
     Parameters
     ----------
@@ -497,7 +616,7 @@ def plot_generated(
     title : str, optional
         Axes title.
     label : str, optional
-        Legend entry for the generated series, e.g. ``"cluster 2"``.
+        Legend entry for the generated series. Default: ``"<n> sampled trajectories"``.
     features : {"first", "mean"}, default="first"
         What 3-D input shows: its first feature, or the mean over the features (e.g. over
         replicates).
@@ -517,11 +636,23 @@ def plot_generated(
         centre_series = np.asarray(centre_series, dtype=float)
         if centre_series.ndim == 2 and centre_series.shape[0] != 1:
             centre_series = centre_series[np.newaxis]  # (T, F) -> (1, T, F)
+    if label is None:
+        n = 1 if np.ndim(generated) == 1 else len(generated)
+        label = f"{n} sampled trajectories" if n != 1 else "1 sampled trajectory"
     _draw_series(
-        ax, generated, color, centre_series, "decoded centre", times, 0.6, 0.9, label, features
-    )
-    if label is not None or centre_series is not None:
-        ax.legend()
+        ax,
+        generated,
+        color,
+        centre_series,
+        "decoded centre",
+        times,
+        0.6,
+        0.9,
+        label,
+        features,
+        mean_style="--",
+    )  # dashed: samples close to it stay visible
+    ax.legend()
     if title:
         ax.set_title(title)
     return ax
@@ -532,8 +663,9 @@ def plot_loss(history, ax=None, title: str | None = None):
 
     Parameters
     ----------
-    history : dict or sequence of float
-        ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
+    history : fitted RVAgene, dict or sequence of float
+        A fitted model: its ``history_``, with the check whose weights were kept marked.
+        Or ``{"loss": [...], "val_loss": [...], "reconstruction": [...], "kl": [...]}`` with one
         value per epoch or check (only ``"loss"`` is required; e.g. ``RVAgene.history_``,
         whose ``"epoch"`` list, when present, gives the x positions), or a plain
         sequence such as ``loss_curve_``. An optional ``"best_epoch"`` entry, a 0-based index
@@ -553,7 +685,12 @@ def plot_loss(history, ax=None, title: str | None = None):
     --------
     >>> ax = plot_loss({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.5, 2.6], "best_epoch": 1})
     """
-    if not isinstance(history, Mapping):
+    if hasattr(history, "history_"):  # a fitted RVAgene: mark the check that was kept
+        model = history
+        best = getattr(model, "best_check_", None)  # 1-based check
+        best = model.best_epoch_ if best is None else best  # models whose checks were epochs
+        history = {**model.history_, "best_epoch": int(best) - 1}
+    elif not isinstance(history, Mapping):
         history = {"loss": list(history)}
     if "loss" not in history:
         msg = f"history needs a 'loss' list; it has keys {sorted(history)}."
@@ -600,8 +737,8 @@ def plot_correlations(
     ax=None,
     names: Sequence[str] | None = None,
     title: str | None = None,
-    up_color=_UP_COLOR,
-    down_color=_DOWN_COLOR,
+    up_color=UP_COLOR,
+    down_color=DOWN_COLOR,
 ):
     """Sorted bar plot of per-gene correlation with time, up- and down-regulated coloured apart.
 

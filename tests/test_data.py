@@ -499,3 +499,96 @@ def test_write_table_replicates_checks_lengths(tmp_path):
         write_table(tmp_path / "a.csv", np.full((2, 4, 2), np.inf))
     write_table(tmp_path / "one.csv", np.ones((2, 3, 1)))  # one replicate: a plain table
     assert (tmp_path / "one.csv").read_text().splitlines()[0] == "gene,t0,t1,t2"
+
+
+# --------------------------------------------------------------------------- no gene column
+# A column of numbers never becomes gene names (issue 14, item 1).
+
+VALUES = np.array([[9.544, 1.0, 2.5, 3.0], [4.858, 0.5, 1.5, 2.0], [7.25, 2.0, 0.0, 1.0]])
+
+
+def _rows(sep=","):
+    return "".join(sep.join(f"{v:g}" for v in row) + "\n" for row in VALUES)
+
+
+@pytest.mark.parametrize(
+    ("header", "times", "unit"),
+    [
+        ("0h,1h,2h,4h", [0, 1, 2, 4], "h"),
+        ("0,1,2,4", [0, 1, 2, 4], None),
+        ("0,0.5,2.5,4", [0, 0.5, 2.5, 4], None),
+        ("t0,t1,t2,t3", None, None),
+        ("day0,day1,day2,day3", None, None),
+    ],
+)
+def test_header_of_times_without_gene_column_keeps_every_column(tmp_path, header, times, unit):
+    path = write_text(tmp_path / "x.csv", header + "\n" + _rows())
+    for table in (read_table(path), load_dataset(path)):
+        np.testing.assert_array_equal(table.X, VALUES)  # the first column is data
+        assert table.genes == ["gene_1", "gene_2", "gene_3"]
+        assert table.time_unit == unit
+        if times is None:
+            assert table.times is None
+        else:
+            np.testing.assert_array_equal(table.times, times)
+
+
+def test_header_of_times_above_named_rows_is_an_error(tmp_path):
+    path = write_text(tmp_path / "x.csv", "0h,1h,2h\nSox2,1,2\nNanog,3,4\n")
+    with pytest.raises(ValueError, match=r"starts with the time '0h', but the rows start with "
+                       r"names such as 'Sox2'\. Add a name for the gene column"):  # fmt: skip
+        read_table(path)
+
+
+def test_numeric_first_column_under_a_name_is_an_error(tmp_path):
+    path = write_text(tmp_path / "x.csv", "gene,1h,2h,4h\n" + _rows())
+    with pytest.raises(ValueError, match=r"the column 'gene' holds numbers \(9\.544, 4\.858, "
+                       r"7\.25, \.\.\.\), not gene names"):  # fmt: skip
+        read_table(path)
+
+
+def test_integer_gene_ids_and_label_first(tmp_path):
+    table = read_table(write_text(tmp_path / "a.csv", "entrez,0h,1h\n12345,1,2\n678,3,4\n"))
+    assert table.genes == ["12345", "678"]
+    table = read_table(write_text(tmp_path / "b.csv", "label,0h,1h\n1,1,2\n2,3,4\n"))
+    assert table.genes == ["gene_1", "gene_2"]
+    np.testing.assert_array_equal(table.labels, [1, 2])
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ",0h,1h,2h\nSox2,1,2,3\nNanog,4,5,6\n",  # empty first header cell
+        '"","0h","1h","2h"\n"Sox2",1,2,3\n"Nanog",4,5,6\n',  # quoted, as R writes
+        '"0h","1h","2h"\n"Sox2",1,2,3\n"Nanog",4,5,6\n',  # R's write.table: no cell at all
+    ],
+)
+def test_times_above_gene_rows_without_a_gene_header(tmp_path, text):
+    table = load_dataset(write_text(tmp_path / "x.csv", text))
+    assert table.genes == ["Sox2", "Nanog"]
+    np.testing.assert_array_equal(table.times, [0, 1, 2])
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize("name", ["eu.csv", "eu.txt", "eu"])
+def test_semicolons_and_decimal_commas(tmp_path, name):
+    text = "gene;label;0h;0,5h;2h\nSox2;1;1,5;2;-0,25\nNanog;2;3;4,75;1e-3\n"
+    table = load_dataset(write_text(tmp_path / name, text))
+    assert table.genes == ["Sox2", "Nanog"]
+    np.testing.assert_array_equal(table.times, [0, 0.5, 2])
+    np.testing.assert_array_equal(table.X, [[1.5, 2, -0.25], [3, 4.75, 0.001]])
+    np.testing.assert_array_equal(table.labels, [1, 2])
+
+
+def test_tab_separated_decimal_commas_and_semicolon_without_genes(tmp_path):
+    table = read_table(write_text(tmp_path / "x.tsv", "gene\t0\t1\nSox2\t1,5\t2,5\n"))
+    np.testing.assert_array_equal(table.X, [[1.5, 2.5]])
+    table = read_table(write_text(tmp_path / "y.csv", "0h;1h;2h\n1,5;2;3\n4;5;6,25\n"))
+    assert table.genes == ["gene_1", "gene_2"]
+    np.testing.assert_array_equal(table.X, [[1.5, 2, 3], [4, 5, 6.25]])
+
+
+def test_comma_files_keep_commas_in_quoted_names(tmp_path):
+    table = read_table(write_text(tmp_path / "x.csv", 'gene,0,1\n"1,5",1,2\n'))
+    assert table.genes == ["1,5"]

@@ -1,5 +1,9 @@
 import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +164,75 @@ def test_bad_replicate_noise_exit_2(gen, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "--replicate-noise" in err
     assert len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+def test_figures_use_time_points_and_name_the_lines(gen, tmp_path, monkeypatch):
+    seen = {}
+    original = gen.save_figure
+
+    def spy(fig, path, *a, **kw):
+        ax = fig.axes[0]
+        seen[Path(path).name] = (
+            ax.get_xlabel(),
+            ax.lines[0].get_xdata().max(),
+            [t.get_text() for t in ax.get_legend().get_texts()],
+        )
+        return original(fig, path, *a, **kw)
+
+    monkeypatch.setattr(gen, "save_figure", spy)
+    argv = ["ev", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "20"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 0
+    # even spacing is written without times: the x-axis is the time point, 0 .. 19, as in
+    # train_and_gen.py's figures of the same file (it was 0 .. 0.1)
+    assert seen["cluster_ev0.png"] == ("time point", 19, ["3 genes", "cluster mean (noise-free)"])
+    assert gen.main([*argv, "--time-spacing", "log", *_dirs(tmp_path)]) == 0
+    table = read_table(tmp_path / "data" / "ev" / "ev_TRAIN")
+    assert seen["cluster_ev1.png"][0] == "time"
+    assert seen["cluster_ev1.png"][1] == table.times[-1]
+
+
+def test_announces_the_files_it_writes(gen, tmp_path, capsys):
+    argv = ["an", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "8"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    written = sorted(str(p) for p in tmp_path.rglob("*") if p.is_file())
+    lines = [line for line in out.splitlines() if line.startswith("wrote ")]
+    announced = sorted(line.split(" ", 1)[1].split(" (")[0] for line in lines)
+    assert announced == written
+
+
+def _git(*args, cwd):
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
+def test_the_two_commands_leave_git_status_clean(tmp_path):
+    """The README's first command writes data/, figs/ and results/: all ignored, none tracked."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    tracked = subprocess.run(["git", "ls-files", "data", "figs", "results"], cwd=ROOT,
+                             capture_output=True, text=True)  # fmt: skip
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert tracked.stdout == ""  # no generated file is tracked
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    _git("init", "-q", cwd=repo)
+    _git("add", ".gitignore", cwd=repo)
+    _git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init", cwd=repo)
+    small = ["--n-clusters", "2", "--genes-per-cluster", "4", "--length", "8"]
+    tiny = ["--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    for command in (["gen_synthetic_data.py", "demosim", *small],
+                    ["train_and_gen.py", "demosim", "--n-clusters", "2", *tiny]):  # fmt: skip
+        proc = subprocess.run([sys.executable, str(ROOT / command[0]), *command[1:]], cwd=repo,
+                              capture_output=True, text=True, env=env)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    assert (repo / "data" / "demosim" / "demosim_TRAIN").is_file()
+    assert (repo / "figs" / "generated_cluster_demosim1.png").is_file()
+    assert (repo / "results" / "demosim_model.pt").is_file()
+    (repo / "model.pt").write_bytes(b"x")  # a model saved in the root by hand
+    assert _git("status", "--porcelain", cwd=repo).stdout == ""

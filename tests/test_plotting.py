@@ -11,7 +11,11 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 from rvagene.plotting import (  # noqa: E402
+    DOWN_COLOR,
+    UP_COLOR,
     cluster_colors,
+    label_colors,
+    match_clusters,
     plot_clusters,
     plot_correlations,
     plot_generated,
@@ -153,7 +157,7 @@ def test_plot_series(rng, shape, given_ax):
     n = shape[0] if len(shape) > 1 else 1
     assert len(ax.lines) == n + 1
     assert ax.lines[-1].get_linewidth() > ax.lines[0].get_linewidth()
-    assert ax.get_xlabel() == "time index"
+    assert ax.get_xlabel() == "time point"
 
 
 def test_plot_series_times_and_label(rng):
@@ -284,3 +288,90 @@ def test_uneven_times_and_replicate_means(rng):
     np.testing.assert_allclose(ax.lines[-1].get_ydata(), gen[0].mean(axis=1))
     with pytest.raises(ValueError, match="features must be 'first' or 'mean'"):
         plot_series(X, features="median")
+
+
+# --------------------------------------------------------------------------- issue 14, item 2
+
+
+def test_match_clusters_renumbers_to_the_labels():
+    labels = np.repeat([0, 1, 2, 3], 5)
+    perm = np.array([2, 0, 3, 1])  # K-means numbered true cluster i as perm[i]
+    assignments = perm[labels]
+    assignments[0] = perm[1]  # one gene in the wrong cluster
+    m = match_clusters(assignments, labels)
+    shown = m.numbering[assignments]
+    assert (shown == labels).sum() == 19
+    assert m.labels == [0, 1, 2, 3]
+    assert m.colors == [label_colors(labels)[i] for i in range(4)]  # colour of its label
+
+
+def test_match_clusters_more_or_fewer_clusters_than_labels():
+    labels = np.array(["up"] * 4 + ["down"] * 4)
+    assignments = np.array([2, 2, 2, 2, 0, 0, 1, 1])
+    colors = {"up": UP_COLOR, "down": DOWN_COLOR}
+    m = match_clusters(assignments, labels, n_clusters=4, colors=colors)  # cluster 3 is empty
+    shown = m.numbering[assignments]
+    np.testing.assert_array_equal(shown[:4], 1)  # "up" sorts after "down"
+    assert shown[4] == 0
+    assert m.labels == ["down", "up", None, None]
+    assert m.colors[:2] == [DOWN_COLOR, UP_COLOR]
+    assert len({tuple(np.round(matplotlib.colors.to_rgba(c), 6)) for c in m.colors}) == 4
+    m = match_clusters([0, 0, 1, 1, 1, 1], [5, 5, 7, 7, 9, 9])  # 2 clusters, 3 labels
+    assert m.numbering.tolist() == [0, 1]
+    assert m.colors[0] == cluster_colors(10)[5]  # integer labels: palette by value
+    with pytest.raises(ValueError, match="labels has 2 entries but assignments has 3"):
+        match_clusters([0, 1, 1], [0, 1])
+
+
+def test_no_second_principal_axis_of_zero_percent(rng):
+    # 8-D latent in which one direction holds all the variance (the others are constant)
+    Z = np.zeros((30, 8))
+    Z[:, 0] = np.repeat([0.0, 5.0, 10.0], 10) + rng.normal(size=30) * 0.1
+    Z[:, 1:] = 1e-6 * rng.normal(size=(30, 7))
+    ax = plot_latent(Z, labels=np.repeat([0, 1, 2], 10))
+    labels = ax.get_xlabel() + " " + ax.get_ylabel() + " " + ax.get_title()
+    assert "PC2" not in labels
+    assert "(0%)" not in labels
+    assert ax.get_xlabel() == "gene index"
+    assert ax.get_ylabel() == "PC1 (100% of the latent variance)"
+    assert "one direction holds 100% of the variance" in ax.get_title()
+    ax = plot_latent(rng.normal(size=(30, 8)), labels=np.repeat([0, 1, 2], 10))
+    assert ax.get_xlabel().startswith("PC1 (")
+    assert ax.get_ylabel().startswith("PC2 (")
+    ax = plot_latent(rng.normal(size=(30, 2)))  # 2-D: the raw axes
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("z1", "z2")
+
+
+def test_legends_name_the_black_line_and_the_sampled_trajectories(rng):
+    ax = plot_generated(rng.normal(size=(20, 6)), centre_series=np.zeros(6))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["20 sampled trajectories", "decoded centre"]
+    ax = plot_series(rng.normal(size=(4, 6)), mean=np.zeros(6), label="4 genes",
+                     mean_label="cluster mean")  # fmt: skip
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4 genes", "cluster mean"]
+    ax = plot_series(rng.normal(size=(4, 6)), mean=np.zeros(6))  # the black line is named
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean"]
+
+
+def test_one_pair_of_up_down_colours():
+    ax = plot_correlations([0.9, -0.4, 0.2, -0.8])
+    up, down = ax.containers[0], ax.containers[1]
+    assert up.patches[0].get_facecolor() == matplotlib.colors.to_rgba(UP_COLOR)
+    assert down.patches[0].get_facecolor() == matplotlib.colors.to_rgba(DOWN_COLOR)
+    Z = np.random.default_rng(0).normal(size=(4, 2))
+    ax = plot_latent(Z, labels=[1, 1, 2, 2], colors={1: UP_COLOR, 2: DOWN_COLOR},
+                     label_names={1: "up", 2: "down"})  # fmt: skip
+    faces = [tuple(c.get_facecolor()[0]) for c in ax.collections]
+    assert faces[0][:3] == matplotlib.colors.to_rgba(UP_COLOR)[:3]
+    assert faces[1][:3] == matplotlib.colors.to_rgba(DOWN_COLOR)[:3]
+
+
+def test_plot_loss_of_a_fitted_model_marks_the_kept_check():
+    class Fitted:  # what plot_loss reads from a fitted RVAgene
+        history_ = {"loss": [3.0, 2.0, 1.0, 1.5], "epoch": [0.5, 1.0, 1.5, 2.0]}
+        best_check_ = 3
+        best_epoch_ = 1.5
+
+    ax = plot_loss(Fitted())
+    assert ax.lines[-1].get_xdata()[0] == 1.5
+    assert ax.get_legend().get_texts()[-1].get_text() == "best epoch (1.5)"

@@ -294,6 +294,39 @@ def test_api_bad_data_at_fit(X12, case):
 
 
 @pytest.mark.parametrize(
+    "case", [c for c in API_FIT_ERRORS if c not in ("one time point", "4-D", "all-NaN gene")]
+)
+def test_api_bad_data_messages_do_not_depend_on_upstream_wording(X12, case, monkeypatch):
+    """Checked up front: scikit-learn and numpy may reword their errors (issue 15, item 5)."""
+    import rvagene.model
+
+    def reworded(*args, **kwargs):
+        msg = "an upstream message in new words"
+        raise ValueError(msg)
+
+    monkeypatch.setattr(rvagene.model, "validate_data", reworded)
+    make, pattern = API_FIT_ERRORS[case]
+    with pytest.raises(ValueError, match=pattern):
+        RVAgene(**FAST).fit(make(X12))
+
+
+def test_api_more_bad_data(X12, fitted):
+    with pytest.raises(ValueError, match=r"X is ragged"):
+        RVAgene(**FAST).fit([[[1], [2]], [[1]]])  # ragged at the second level
+    with pytest.raises(ValueError, match=r"Complex data not supported\. Give real values"):
+        RVAgene(**FAST).fit(X12 + 1j)
+    with pytest.raises(ValueError, match=r"X has 0 feature\(s\) \(shape=\(12, 0\)\) while a "
+                       r"minimum of 1 is required\. X is empty"):  # fmt: skip
+        RVAgene(**FAST).fit(np.empty((12, 0)))
+    with pytest.raises(ValueError, match=r"non-numeric value \('high'\)"):
+        fitted.transform(np.array([["1", "2", "3", "4", "5", "high"]] * 2))
+    with pytest.raises(TypeError, match="must be a string or a real number"):
+        RVAgene(**FAST).fit(np.array([[{"a": 1}, 2.0]], dtype=object))
+    strings = np.array([[f"{v:.17g}" for v in row] for row in X12])  # numbers as text
+    np.testing.assert_array_equal(fitted.transform(strings), fitted.transform(X12))
+
+
+@pytest.mark.parametrize(
     ("params", "pattern"),
     [
         ({"optimizer": "adagrad"}, "Unknown optimizer 'adagrad'; use one of"),
@@ -517,7 +550,7 @@ def test_script_nan_exit_2_and_no_files(runner, work):
 def _outputs(root, tag, name, k):
     figs, out = root / f"figs_{tag}", root / f"out_{tag}"
     pngs = [figs / f"{p}_{name}.png" for p in ("z_run", "clusters", "loss")]
-    pngs += [figs / f"generated_cluster_{name}{i}.png" for i in range(k)]
+    pngs += [figs / f"{p}_cluster_{name}{i}.png" for p in ("genes", "generated") for i in range(k)]
     return (
         pngs,
         out / f"{name}_model.pt",
@@ -562,7 +595,7 @@ def test_killed_run_leaves_old_or_new_files(runner, work):
     old = {p: p.read_bytes() for p in paths}
     inodes = {p: p.stat().st_ino for p in paths}
     changed = []
-    # kill right after the 1st, 4th and 7th of the 8 new files has replaced an old one, that
+    # kill right after the 1st, 4th and 7th of the 10 new files has replaced an old one, that
     # is while the next one is being written
     for after in (1, 4, 7):
         pid = runner.start("train_and_gen.py", [*argv, "--seed", "1"], work)

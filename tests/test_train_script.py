@@ -2,13 +2,16 @@ import importlib.util
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+import matplotlib.colors
 import numpy as np
 import pytest
 
 from rvagene import load, simulate
 from rvagene.data import write_table, write_ucr
+from rvagene.plotting import cluster_colors
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--n-epochs", "3", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
@@ -261,3 +264,176 @@ def test_bad_replicate_or_times_file_is_one_line_exit_2(script, tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+def _figures(script, monkeypatch):
+    """Record (x label, y label, legend texts, line colours, title) of every saved figure."""
+    seen = {}
+    original = script.save_figure
+
+    def spy(fig, path, *a, **kw):
+        ax = fig.axes[0]
+        legend = ax.get_legend()
+        seen[Path(path).name] = {
+            "xlabel": ax.get_xlabel(),
+            "ylabel": ax.get_ylabel(),
+            "legend": [t.get_text() for t in legend.get_texts()] if legend else [],
+            "title": ax.get_title(),
+            "line": matplotlib.colors.to_rgba(ax.lines[0].get_color()) if ax.lines else None,
+        }
+        return original(fig, path, *a, **kw)
+
+    monkeypatch.setattr(script, "save_figure", spy)
+    return seen
+
+
+def test_header_of_times_without_gene_column_end_to_end(script, tmp_path, capsys):
+    """The first-hour file: a header of times over numbers only keeps every column."""
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=7, random_state=2)
+    X = X + 10.0  # values such as 9.544, as in an expression table
+    path = tmp_path / "sixty.csv"
+    lines = ["0h,1h,2h,4h,8h,12h,24h", *(",".join(f"{v:.3f}" for v in row) for row in X)]
+    path.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no duplicate-gene warning, nothing else
+        assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    rows = (tmp_path / "out" / "sixty_clusters.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [f"gene_{i}" for i in range(1, 13)]
+    assert load(tmp_path / "out" / "sixty_model.pt").n_features_in_ == 7  # 0h is kept
+
+
+def test_announces_every_file_it_writes(script, dataset, capsys):
+    assert script.main(["toy", "--n-clusters", "3", "--log-file", "train.log", *TINY,
+                        *_dirs(dataset)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    announced = {line.split(" ", 1)[1].split(" (")[0] for line in out.splitlines()
+                 if line.startswith("wrote ")}  # fmt: skip
+    written = {str(p) for p in (dataset / "figs").iterdir()} | {
+        str(p) for p in (dataset / "out").iterdir()
+    }
+    assert announced == written
+    assert str(dataset / "out" / "toy_clusters.csv") in announced
+    assert str(dataset / "out" / "toy_model.pt") in announced
+
+
+def test_quiet_silences_training_progress(script, dataset, capsys):
+    """Default: progress on stderr (a status line per check off a terminal); --quiet: none."""
+    tiny = [a for a in TINY if a != "--quiet"]
+    assert script.main(["toy", "--n-clusters", "3", *tiny, *_dirs(dataset)]) == 0
+    loud = capsys.readouterr()
+    assert script.main(["toy", "--n-clusters", "3", *tiny, "--quiet", *_dirs(dataset)]) == 0
+    quiet = capsys.readouterr()
+    assert loud.err.strip(), "the default run shows no training progress"
+    assert quiet.err.strip() == ""
+
+
+def test_help_gives_every_option_a_line_with_default_and_choices(script, capsys):
+    parser = script.build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    text = capsys.readouterr().out
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        line = formatter._expand_help(action) if action.help else ""
+        assert line.strip(), action.dest
+        assert line.count("default") == 1, (action.dest, line)
+    assert "(default: None)" not in text
+    assert "--n-clusters N_CLUSTERS" in text
+    flat = " ".join(text.split())
+    assert "(default: chosen by --k-criterion, k = 2 to --k-max)" in flat
+    assert "one of GRU, LSTM (default: GRU)" in flat
+    assert "one of Adam, AdamW, SGD (default: Adam)" in flat
+    assert "trajectories sampled around each cluster centre (default: 20)" in flat
+    assert "N(centre, scale * I) (default: 0.3)" in flat
+    assert "no training progress" in flat
+    # the epilog: accepted formats and a gene-named CSV example
+    assert "input formats" in text
+    assert "\n  gene,0h,1h,2h,4h,8h,12h,24h\n  Sox2," in text
+    for fmt in ("UCR file", "gene-named table", ".h5ad", "decimal commas"):
+        assert fmt in flat, fmt
+
+
+def test_clusters_numbered_and_coloured_like_the_labels(script, dataset, monkeypatch):
+    seen = _figures(script, monkeypatch)
+    argv = ["toy", "--n-clusters", "3", *TINY, "--n-epochs", "20", *_dirs(dataset)]
+    assert script.main(argv) == 0
+    rows = [r.split(",") for r in (dataset / "out" / "toy_clusters.csv").read_text().split()[1:]]
+    cluster = np.array([int(r[1]) for r in rows])
+    label = np.array([int(r[-1]) for r in rows])
+    counts = np.zeros((3, 3), dtype=int)
+    np.add.at(counts, (cluster, label), 1)
+    from scipy.optimize import linear_sum_assignment
+
+    best = counts[linear_sum_assignment(counts, maximize=True)].sum()
+    assert np.trace(counts) == best  # cluster i is the one matched to label i
+    palette = cluster_colors(3)
+    for i in range(3):  # one colour per cluster in every figure: its label's colour
+        assert seen[f"generated_cluster_toy{i}.png"]["line"] == palette[i]
+        assert seen[f"genes_cluster_toy{i}.png"]["line"] == palette[i]
+
+
+def test_member_figures_units_and_legends(script, tmp_path, monkeypatch):
+    seen = _figures(script, monkeypatch)
+    path = _table(tmp_path, "hours.csv", times=[f"{t}h" for t in UNEVEN])
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    for i in range(2):
+        genes = seen[f"genes_cluster_hours{i}.png"]
+        assert genes["xlabel"] == "time (h)"
+        assert genes["legend"][-1] == "cluster mean"
+        assert genes["legend"][0].endswith(" genes")
+        assert genes["ylabel"] == "z-score per gene"
+        generated = seen[f"generated_cluster_hours{i}.png"]
+        assert generated["xlabel"] == "time (h)"
+        assert generated["legend"] == ["20 sampled trajectories", "decoded centre"]
+    assert "PC2 (0%)" not in str(seen)
+    seen.clear()
+    ucr = _table(tmp_path, "steps.csv", times=None)  # t0, t1, ...: no times
+    assert script.main([str(ucr), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    assert seen["genes_cluster_steps0.png"]["xlabel"] == "time point"
+    assert seen["generated_cluster_steps1.png"]["xlabel"] == "time point"
+
+
+def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_path, monkeypatch):
+    pytest.importorskip("scanpy")
+    from rvagene.plotting import DOWN_COLOR, UP_COLOR
+    from rvagene.simulate import simulate_single_cell
+
+    adata = simulate_single_cell(n_cells=200, n_genes_per_program=3, random_state=0)
+    adata.obs["pt"] = adata.obs["true_time"]
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    faces = {}
+    original = script.plot_latent
+
+    def spy(Z, labels=None, **kw):
+        ax = original(Z, labels=labels, **kw)
+        names = [t.get_text() for t in ax.get_legend().get_texts()]
+        pairs = zip(names, ax.collections, strict=False)  # no rings: --min-confidence 0.01
+        faces.update({n: c.get_facecolor()[0] for n, c in pairs})
+        return ax
+
+    monkeypatch.setattr(script, "plot_latent", spy)
+    seen = _figures(script, monkeypatch)
+    argv = [str(path), "--pseudotime-key", "pt", "--window-length", "20", "--n-clusters", "2"]
+    assert script.main([*argv, "--min-confidence", "0.01", *TINY, *_dirs(tmp_path)]) == 0
+    assert tuple(faces["up"][:3]) == matplotlib.colors.to_rgba(UP_COLOR)[:3]
+    assert tuple(faces["down"][:3]) == matplotlib.colors.to_rgba(DOWN_COLOR)[:3]
+    lines = {seen[f"generated_cluster_cells{i}.png"]["line"] for i in range(2)}
+    assert lines == {matplotlib.colors.to_rgba(UP_COLOR), matplotlib.colors.to_rgba(DOWN_COLOR)}
+    assert seen["genes_cluster_cells0.png"]["xlabel"] == "pseudotime"
+
+
+def test_numbers_under_a_gene_header_exit_2_with_what_to_do(script, tmp_path, capsys):
+    path = tmp_path / "nums.csv"
+    path.write_text("gene,1h,2h,4h\n9.544,1,2,3\n4.858,2,3,4\n7.25,3,4,5\n")
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "the column 'gene' holds numbers (9.544, 4.858, 7.25, ...), not gene names" in err
+    assert "name it as one in the header" in err
+    assert not (tmp_path / "out").exists()
