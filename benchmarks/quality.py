@@ -81,6 +81,7 @@ COLUMNS = [
     "note",
 ]
 N_COMPONENTS = 10
+_COMPILED: set[str] = set()  # tslearn methods already run once in this process
 
 
 # --------------------------------------------------------------------------- methods
@@ -155,6 +156,10 @@ def run_task(case: cases.Case, method: str, seed: int, overrides: dict) -> list[
     if method in MODELS:
         rows = model_rows(method, case, seed, overrides)
     else:
+        if method in TSLEARN and method not in _COMPILED:  # numba compiles on the first call
+            toy = np.random.default_rng(0).standard_normal((12, 8))
+            baseline_labels(method, toy, 2, 0)
+            _COMPILED.add(method)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # empty clusters, convergence chatter
@@ -219,7 +224,8 @@ def report_lines(rows: list[dict]) -> list[str]:
         table = []
         for c in case_names:
             n = rows_for(rows, c)
-            cells = [f"{c} ({n['n_series']}x{n['n_timepoints']}, k={n['k']})"]
+            size = f"{int(n['n_series'])}x{int(n['n_timepoints'])}, k={int(n['k'])}"
+            cells = [f"{c} ({size})"]
             for m in methods:
                 s = stats.get((c, m))
                 if s is None:
