@@ -5,6 +5,10 @@ cluster is one draw from a multivariate normal around that curve, with a banded 
 that ties neighbouring time points together. This is the generator behind the paper's
 synthetic benchmarks (Mitra & MacLean 2021), with two defects of the original fixed: its
 covariance was not positive semi-definite, and a random zero could give a flat cluster.
+
+Two more generators: :func:`simulate_timecourse`, realistic bulk time courses (impulse and
+sigmoid responses with per-gene timing, amplitude and heteroscedastic noise, sampled at even
+or uneven times), and :func:`simulate_single_cell`, cells along a pseudotime trajectory.
 """
 
 from __future__ import annotations
