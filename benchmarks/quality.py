@@ -238,7 +238,7 @@ def report_lines(rows: list[dict]) -> list[str]:
         means = ["suite mean (cases)"]
         for m in methods:
             vals = [stats[c, m][key] for c in case_names if (c, m) in stats]
-            fmt = "{:.1f}" if key == "fit_s" else "{:.3f}"
+            fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
             means.append(f"{fmt.format(np.mean(vals))} ({len(vals)})" if vals else "")
         table.append(means)
         head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
