@@ -435,6 +435,10 @@ def main(argv=None) -> int:
     else:
         import multiprocessing
 
+        # the longest fits first (the original's 400 epochs, then large cases), so that the
+        # pool does not wait on one long fit at the end
+        order = {"original": 0, "rvagene": 1}
+        tasks.sort(key=lambda t: (order.get(t[1], 2), -t[0].X.size))
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
             futures = [pool.submit(run_task, c, m, s, overrides) for c, m, s in tasks]
