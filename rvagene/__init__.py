@@ -8,8 +8,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .cluster import (
     choose_k,
+    cluster_covariances,
     cluster_latent,
     clustering_scores,
+    consensus_clusters,
+    fit_ensemble,
     membership_probabilities,
     sample_around_centres,
 )
@@ -22,6 +25,7 @@ from .data import (
     write_table,
     write_ucr,
 )
+from .evaluate import generation_scores
 from .model import RVAgene
 from .simulate import simulate
 
@@ -37,8 +41,12 @@ __all__ = [
     "__version__",
     "as_time_series",
     "choose_k",
+    "cluster_covariances",
     "cluster_latent",
     "clustering_scores",
+    "consensus_clusters",
+    "fit_ensemble",
+    "generation_scores",
     "load",
     "load_dataset",
     "membership_probabilities",
