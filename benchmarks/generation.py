@@ -14,7 +14,8 @@ For every case x seed it fits ``n_fits`` default RVAgene models with
 - generation, on the first fit of each seed, with the K-means clusters of its latent means:
   50 series per cluster from the original ``generate(centres, scale=0.3)`` (z-units), from
   each cluster's own spread (``generate(centres, X=X, labels=labels)``, data units) and the
-  same with ``noise=True``. Measured with ``rvagene.evaluate``: specificity (share nearest,
+  same with ``noise=True``; as a reference, 50 real members per cluster (with replacement)
+  measured the same way. Measured with ``rvagene.evaluate``: specificity (share nearest,
   z-scored, to their own cluster's mean of real members; share re-encoded into their own
   cluster) and the spread ratio (per-time-point sd of generated over real members, in data
   units where the output is in data units, and of the z-scored series).
@@ -209,6 +210,11 @@ def generation_rows(X, k, model, seed) -> list[dict]:
         "cluster-spread+noise (data units)": (model.generate(
             centres, N_GENERATED, X=X, labels=labels, noise=True, random_state=seed), X),
     }  # fmt: skip
+    # Reference: the real members themselves, N_GENERATED drawn per cluster with replacement
+    # (their re-encoded specificity is 1 by construction: K-means assigned them).
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(labels == i), N_GENERATED) for i in range(k)]
+    arms["real members (reference)"] = (np.stack([X[p] for p in picks]), X)
     rows = []
     for method, (generated, real) in arms.items():
         scores = generation_scores(model, generated, real, labels, centres)
