@@ -822,9 +822,11 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
         - **each cluster's own spread** (give ``X``, the clustered genes): the latent
           covariance of the cluster's members (:func:`rvagene.cluster.cluster_covariances`,
-          Ledoit-Wolf shrunk), and a draw that lands nearer another of ``centres`` than its own
-          is drawn again (up to 100 times), so that each series stays in its cluster's
-          K-means cell. Output is in **data units**: each generated series takes the level
+          Ledoit-Wolf shrunk). A draw is kept only when it lies nearest its own centre (of
+          ``centres``) and the model encodes its decoded series back nearest that centre
+          too, i.e. when the model itself would assign the new series to the cluster, as
+          K-means assigns genes; other draws are drawn again (up to 100 rounds, then kept).
+          Output is in **data units**: each generated series takes the level
           and spread (the ``scaling``'s centre and scale, e.g. mean and standard deviation
           over time) of a member gene of its cluster drawn at random, so the series vary in
           level and amplitude as the members do;
@@ -921,16 +923,26 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             if scale is None and covariance is None:
                 covariance = cluster_covariances(mean, labels, n_clusters=k)
         Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
-        if scale is None:  # a cluster's own spread: redraw points that left their cell
-            for _ in range(100):
-                d2 = ((Z[:, :, np.newaxis, :] - centres) ** 2).sum(axis=-1)  # (k, n, k)
-                outside = d2.argmin(axis=-1) != np.arange(k)[:, np.newaxis]
-                if not outside.any():
+        latent = Z.shape[-1]
+        Z = Z.reshape(-1, latent)  # (k * n, latent)
+        out = self.decode(Z)  # (k * n, time[, dims]), scaled
+        if scale is None:  # a cluster's own spread: keep only series of that cluster
+            own = np.repeat(np.arange(k), n_samples)
+
+            def nearest(points: np.ndarray) -> np.ndarray:
+                return ((points[:, np.newaxis, :] - centres) ** 2).sum(axis=-1).argmin(axis=1)
+
+            todo = np.arange(Z.shape[0])
+            for _ in range(100):  # rounds of redrawing the series that left their cluster
+                encoded = self.transform(out[todo]).astype(np.float64)
+                left = (nearest(Z[todo]) != own[todo]) | (nearest(encoded) != own[todo])
+                todo = todo[left]
+                if todo.size == 0:
                     break
                 fresh = sample_around_centres(centres, n_samples, None, rng, covariance)
-                Z[outside] = fresh[outside]
-        out = self.decode(Z.reshape(-1, Z.shape[-1]))
-        out = out.reshape(k, Z.shape[1], *out.shape[1:])  # (k, n, time[, dims]), scaled
+                Z[todo] = fresh.reshape(-1, latent)[todo]
+                out[todo] = self.decode(Z[todo])
+        out = out.reshape(k, n_samples, *out.shape[1:])  # (k, n, time[, dims]), scaled
         if X is None:
             return out
         gene_shape = out.shape[2:]

@@ -111,6 +111,11 @@ def test_generate_from_cluster_spread_in_data_units(fitted53, data53, clustered5
         for series, z in zip(out[i], scaled[i], strict=True):
             matches = np.isclose(series, z * spread[members] + level[members]).all(axis=1)
             assert matches.any()
+    # every series is one the model itself assigns to its cluster
+    from rvagene.evaluate import specificity_reencoded
+
+    assert specificity_reencoded(fitted53, out, centres)["specificity"] == 1.0
+    assert specificity_reencoded(fitted53, scaled, centres)["specificity"] == 1.0
 
 
 def test_generate_noise_and_covariance(fitted53, data53, clustered53):
