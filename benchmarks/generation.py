@@ -34,8 +34,9 @@ The data are fixed (seed 0); the seeds vary the fits. Public API only::
     python benchmarks/generation.py --cases impulse8 --seeds 0 --n-fits 3
     python benchmarks/generation.py --out /tmp/gen               # elsewhere than results/
 
-Writes ``results/generation.csv`` (one row per case x seed x method) and
-``results/generation.log`` (provenance, every row, summary tables). Never run by the tests.
+Writes ``results/generation.csv`` (one row per case x seed x method, each with the run's
+commit, date, machine, load and command) and ``results/generation.log`` (the same
+provenance, every row, summary tables). Never run by the tests.
 """
 
 from __future__ import annotations
@@ -133,14 +134,15 @@ CASES = {
 FIELDS = ["case", "n_genes", "n_timepoints", "n_clusters", "seed", "part", "method", "fit",
           "ari", "nmi", "fit_s", "cluster_s", "total_s", "spec_nearest", "spec_reencoded",
           "spread_data", "spread_z"]  # fmt: skip
+PROVENANCE = ["commit", "date", "machine", "load", "command"]  # repeated on every CSV row
 
 
-def provenance(argv: list[str]) -> list[str]:
-    """Lines saying what ran, where and when."""
+def provenance(argv: list[str]) -> dict[str, str]:
+    """What ran, where and when: commit, date, machine, load, command and versions."""
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True)
+            out = subprocess.run(["git", *args], cwd=HERE.parent, capture_output=True, text=True)
         except OSError:
             return "?"
         return out.stdout.strip() or "?"
@@ -149,18 +151,18 @@ def provenance(argv: list[str]) -> list[str]:
     import sklearn
     import torch
 
-    return [
-        "rvagene generation and consensus benchmark (benchmarks/generation.py)",
-        f"command: python {shlex.join(['benchmarks/generation.py', *argv])}",
-        f"commit: {git('rev-parse', '--short', 'HEAD')}"
-        + (" (uncommitted changes in rvagene/ or this script)" if dirty not in ("", "?") else ""),
-        f"date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
-        f"machine: {platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs; python "
+    commit = git("rev-parse", "--short", "HEAD")
+    if dirty not in ("", "?"):
+        commit += " (uncommitted changes in rvagene/ or this script)"
+    return {
+        "command": f"python {shlex.join(['benchmarks/generation.py', *argv])}",
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.node()}, {platform.machine()}, {os.cpu_count()} CPUs; python "
         f"{platform.python_version()}, torch {torch.__version__}, scikit-learn "
         f"{sklearn.__version__}",
-        "load average at start: " + " ".join(f"{v:.2f}" for v in os.getloadavg()),
-        f"RVAgene defaults: {RVAgene().get_params()}",
-    ]
+        "load": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+    }
 
 
 def clustering_rows(X, y, k, models, fit_times) -> list[dict]:
@@ -282,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generation.py: {why}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    log_lines = provenance(argv)
+    about = provenance(argv)
+    log_lines = ["rvagene generation and consensus benchmark (benchmarks/generation.py)"]
+    log_lines += [f"{key}: {value}" for key, value in about.items()]
+    log_lines[-1] = f"load average at start: {about['load']}"
+    log_lines.append(f"RVAgene defaults: {RVAgene().get_params()}")
     print("\n".join(log_lines), flush=True)
     rows: list[dict] = []
     start = time.perf_counter()
@@ -310,10 +316,10 @@ def main(argv: list[str] | None = None) -> int:
                      + " ".join(f"{v:.2f}" for v in os.getloadavg()))  # fmt: skip
     print("\n".join(summary(rows)))
     with open(args.out / "generation.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, FIELDS)
+        writer = csv.DictWriter(fh, FIELDS + PROVENANCE)
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: fmt(row.get(key)) for key in FIELDS})
+            writer.writerow({**{key: fmt(row.get(key)) for key in FIELDS}, **about})
     (args.out / "generation.log").write_text("\n".join(log_lines) + "\n")
     return 0
 
