@@ -9,8 +9,11 @@ from importlib.metadata import PackageNotFoundError, version
 from ._train import Callback, LambdaCallback
 from .cluster import (
     choose_k,
+    cluster_covariances,
     cluster_latent,
     clustering_scores,
+    consensus_clusters,
+    fit_ensemble,
     membership_probabilities,
     sample_around_centres,
 )
@@ -23,6 +26,7 @@ from .data import (
     write_table,
     write_ucr,
 )
+from .evaluate import generation_scores
 from .model import RVAgene
 from .simulate import simulate
 
@@ -40,8 +44,12 @@ __all__ = [
     "__version__",
     "as_time_series",
     "choose_k",
+    "cluster_covariances",
     "cluster_latent",
     "clustering_scores",
+    "consensus_clusters",
+    "fit_ensemble",
+    "generation_scores",
     "load",
     "load_dataset",
     "membership_probabilities",

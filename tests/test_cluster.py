@@ -7,9 +7,12 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from rvagene.cluster import (
     K_CRITERIA,
     choose_k,
-    choose_n_clusters,
+    cluster_covariances,
     cluster_latent,
     clustering_scores,
+    coassociation_matrix,
+    consensus_clusters,
+    fit_ensemble,
     membership_probabilities,
     sample_around_centres,
 )
@@ -165,19 +168,6 @@ def test_choose_k_bad_criterion_and_input(blobs):
         choose_k(Z, criterion="gap", n_references=1)
     with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
         choose_k(np.arange(10.0))
-
-
-def test_choose_n_clusters_is_a_deprecated_alias(blobs):
-    Z, _ = blobs
-    with pytest.warns(DeprecationWarning, match="use choose_k"):
-        best, scores = choose_n_clusters(Z, candidates=range(2, 8))
-    assert (best, scores) == choose_k(Z, range(2, 8), criterion="silhouette")
-    assert best == 4
-    with (
-        pytest.warns(DeprecationWarning, match="deprecated"),
-        pytest.raises(ValueError, match="No usable number"),
-    ):
-        choose_n_clusters(Z[:3], candidates=[5])
 
 
 def test_membership_rows_sum_to_one_and_match_hard_labels(blobs):
@@ -342,3 +332,143 @@ def test_membership_from_a_fitted_model(tiny, fast_params):
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="time points per series"):
         model.latent_posterior(X[:, :5])
+
+
+# --------------------------------------------------------------------- cluster spread
+
+
+def test_cluster_covariances_follow_each_cluster(blobs):
+    Z, labels = blobs
+    Z = Z.copy()
+    Z[labels == 1] = 6.0 + 3.0 * (Z[labels == 1] - 6.0 * np.array([1, 0, 0]))  # wider cluster 1
+    cov = cluster_covariances(Z, labels)
+    assert cov.shape == (4, 3, 3)
+    np.testing.assert_allclose(cov, cov.transpose(0, 2, 1))
+    traces = np.trace(cov, axis1=1, axis2=2)
+    assert traces[1] > 4 * traces[0]
+    plain = cluster_covariances(Z, labels, shrinkage="none")
+    np.testing.assert_allclose(plain[0], np.cov(Z[labels == 0], rowvar=False, bias=True))
+    with_var = cluster_covariances(Z, labels, variance=np.full(Z.shape, 0.5))
+    np.testing.assert_allclose(with_var - cov, np.broadcast_to(0.5 * np.eye(3), cov.shape))
+
+
+def test_cluster_covariances_small_and_empty_clusters(blobs):
+    Z, labels = blobs
+    labels = labels.copy()
+    labels[0] = 5  # one gene alone in cluster 5; cluster 4 empty
+    with pytest.warns(UserWarning, match=r"\[4, 5\] have fewer than 2 members"):
+        cov = cluster_covariances(Z, labels)
+    assert cov.shape == (6, 3, 3)
+    np.testing.assert_allclose(cov[4], cov[5])
+    assert np.all(np.linalg.eigvalsh(cov[4]) > 0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"labels": np.zeros(5, int)}, "labels must have shape"),
+        ({"labels": -np.ones(60, int)}, "no negatives"),
+        ({"n_clusters": 2}, "raise n_clusters"),
+        ({"variance": np.zeros((60, 2))}, "variance has shape"),
+        ({"shrinkage": "oas"}, "Unknown shrinkage"),
+    ],
+)
+def test_cluster_covariances_bad_input(blobs, kwargs, match):
+    Z, labels = blobs
+    args = {"labels": labels, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        cluster_covariances(Z, **args)
+
+
+def test_sample_with_covariance():
+    centres = np.array([[0.0, 0.0], [10.0, 0.0]])
+    cov = np.array([[[1.0, 0.8], [0.8, 1.0]], [[0.01, 0.0], [0.0, 4.0]]])
+    s = sample_around_centres(centres, 20000, covariance=cov, random_state=0)
+    for i in range(2):
+        np.testing.assert_allclose(np.cov(s[i], rowvar=False), cov[i], atol=0.08)
+        np.testing.assert_allclose(s[i].mean(axis=0), centres[i], atol=0.05)
+    shared = sample_around_centres(centres, 5, covariance=cov[0], random_state=0)
+    assert shared.shape == (2, 5, 2)
+    # the same seed gives the same draws; scale=0.3 is the isotropic covariance 0.3 I
+    np.testing.assert_array_equal(
+        sample_around_centres(centres, 5, random_state=3),
+        sample_around_centres(centres, 5, covariance=0.3 * np.eye(2), random_state=3),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"scale": 0.3, "covariance": np.eye(2)}, "not both"),
+        ({"covariance": np.eye(3)}, r"covariance must have shape \(2, 2, 2\)"),
+        ({"covariance": np.array([[1.0, 2.0], [0.0, 1.0]])}, "symmetric"),
+        ({"covariance": -np.eye(2)}, "positive semi-definite"),
+    ],
+)
+def test_sample_bad_covariance(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        sample_around_centres(np.zeros((2, 2)), **kwargs)
+
+
+# --------------------------------------------------------------------------- consensus
+
+
+def test_coassociation_matrix():
+    C = coassociation_matrix([[0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 1, 1]])
+    assert C.shape == (4, 4)
+    np.testing.assert_allclose(np.diag(C), 1.0)
+    np.testing.assert_allclose(C, C.T)
+    assert C[0, 1] == pytest.approx(2 / 3)
+    assert C[2, 3] == 1.0
+    assert C[0, 3] == 0.0
+    with pytest.raises(ValueError, match="same genes"):
+        coassociation_matrix([[0, 1], [0, 1, 1]])
+    with pytest.raises(ValueError, match="empty"):
+        coassociation_matrix([])
+
+
+@pytest.mark.parametrize("method", ["coassociation", "concat"])
+def test_consensus_fixes_one_bad_fit(method):
+    """Three fits agree on the truth, one merges two clusters: the consensus keeps the truth."""
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(4), 15)
+    centres = rng.normal(0, 5, (4, 3))
+    good = [centres[truth] + rng.normal(0, 0.3, (60, 3)) for _ in range(3)]
+    merged = centres.copy()
+    merged[1] = merged[0]  # this fit cannot tell clusters 0 and 1 apart
+    bad = merged[truth] + rng.normal(0, 0.3, (60, 3))
+    single = cluster_latent(bad, 4).labels_
+    assert clustering_scores(truth, single)["ari"] < 0.95
+    labels = consensus_clusters([*good, bad], 4, method=method)
+    assert labels.shape == (60,)
+    assert set(np.unique(labels)) == {0, 1, 2, 3}
+    assert clustering_scores(truth, labels)["ari"] == 1.0
+    np.testing.assert_array_equal(labels, consensus_clusters([*good, bad], 4, method=method))
+
+
+def test_consensus_latent_sizes_may_differ_and_bad_input(blobs):
+    Z, labels = blobs
+    wider = np.hstack([Z, Z[:, :1]])
+    got = consensus_clusters([Z, wider], 4, method="concat")
+    assert clustering_scores(labels, got)["ari"] == 1.0
+    assert clustering_scores(labels, consensus_clusters(Z, 4))["ari"] == 1.0  # one fit
+    with pytest.raises(ValueError, match="Unknown consensus method"):
+        consensus_clusters([Z], 4, method="vote")
+    with pytest.raises(ValueError, match="same genes"):
+        consensus_clusters([Z, Z[:10]], 4)
+    with pytest.raises(ValueError, match="n_clusters must be"):
+        consensus_clusters([Z, Z], 0)
+
+
+def test_fit_ensemble(tiny):
+    X, y = tiny
+    params = dict(hidden_size=8, latent_length=2, n_epochs=2)
+    models = fit_ensemble(X, 2, random_state=0, **params)
+    assert len(models) == 2
+    seeds = [m.random_state for m in models]
+    assert seeds[0] != seeds[1]
+    assert seeds == [m.random_state for m in fit_ensemble(X, 2, random_state=0, **params)]
+    labels = consensus_clusters([m.transform(X) for m in models], 3)
+    assert labels.shape == (30,)
+    with pytest.raises(ValueError, match="n_fits must be a positive integer"):
+        fit_ensemble(X, 0, **params)

@@ -1,0 +1,261 @@
+"""Measures of generated series: whether they stay in their cluster and vary as real genes do.
+
+RVAgene generates cluster-specific trajectories by decoding latent points drawn around each
+cluster centre (:meth:`rvagene.RVAgene.generate`). Two questions judge the result:
+
+- **specificity**: does a series generated for cluster i look like cluster i? Measured two
+  ways: :func:`specificity_nearest_mean` (after z-scoring, is the series nearest to the mean
+  of cluster i's real genes?) and :func:`specificity_reencoded` (does the model encode it
+  back into cluster i?);
+- **realism**: :func:`spread_ratio`, the spread of the generated series at each time point
+  over that of the real members; 1 means they vary as much as the real genes.
+
+:func:`generation_scores` computes all three at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import scale_series
+
+__all__ = [
+    "generation_scores",
+    "specificity_nearest_mean",
+    "specificity_reencoded",
+    "spread_ratio",
+]
+
+
+def _check_generated(generated) -> np.ndarray:
+    """Generated series as float (n_clusters, n_samples, time[, dims]), or a ValueError."""
+    generated = np.asarray(generated, dtype=float)
+    if generated.ndim not in (3, 4) or 0 in generated.shape[:2]:
+        msg = (
+            "generated must have shape (n_clusters, n_samples, n_timepoints[, n_dims]), as "
+            f"RVAgene.generate returns, got {generated.shape}."
+        )
+        raise ValueError(msg)
+    if not np.all(np.isfinite(generated)):
+        msg = "generated contains NaN or infinite values."
+        raise ValueError(msg)
+    return generated
+
+
+def _check_members(X, labels, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Real series as float (n_genes, time[, dims]) matching ``generated``, and int labels."""
+    X = np.asarray(X, dtype=float)
+    if X.shape[1:] != generated.shape[2:]:
+        msg = (
+            f"X has series of shape {X.shape[1:]} but the generated ones have "
+            f"{generated.shape[2:]}; pass the genes the model was fitted on."
+        )
+        raise ValueError(msg)
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        msg = f"labels must have shape ({X.shape[0]},), one per row of X, got {labels.shape}."
+        raise ValueError(msg)
+    labels = labels.astype(np.int64)
+    k = generated.shape[0]
+    if labels.min() < 0 or labels.max() >= k:
+        msg = (
+            f"labels must be cluster numbers 0..{k - 1}, one per generated cluster "
+            "(generated[i] was generated for cluster i)."
+        )
+        raise ValueError(msg)
+    return X, labels
+
+
+def _flat(series: np.ndarray) -> np.ndarray:
+    """(n, time[, dims]) -> (n, time * dims)."""
+    return series.reshape(series.shape[0], -1)
+
+
+def _zscore(series: np.ndarray) -> np.ndarray:
+    """Each series z-scored over time (per value dimension), NaN-aware."""
+    return scale_series(series, "zscore")[0]
+
+
+def specificity_nearest_mean(generated, X, labels) -> dict:
+    """Share of generated series nearest, after z-scoring, to their own cluster's real mean.
+
+    Every series (generated and real) is z-scored over time. For each cluster the mean of its
+    real members' z-scored series is taken; a series generated for cluster i counts as
+    specific when, of all those means, the one of cluster i is nearest (Euclidean distance).
+
+    Parameters
+    ----------
+    generated : array-like of shape (n_clusters, n_samples, n_timepoints[, n_dims])
+        ``generated[i]`` was generated for cluster i, as :meth:`RVAgene.generate` returns for
+        the centres ``cluster_centers_`` (any units: each series is z-scored).
+    X : array-like of shape (n_genes, n_timepoints[, n_dims])
+        The real series. NaN values are ignored.
+    labels : array-like of shape (n_genes,)
+        Cluster of each real gene, 0 to ``n_clusters - 1``.
+
+    Returns
+    -------
+    scores : dict
+        ``"specificity"``: the share over all generated series; ``"per_cluster"``: ndarray of
+        shape (n_clusters,), the share per cluster (NaN for a cluster with no real member).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 1, 10)
+    >>> X = np.stack([t, t + 0.01, -t, -t + 0.01])
+    >>> generated = np.stack([[t**2, t], [-t, -(t**2)]])
+    >>> specificity_nearest_mean(generated, X, [0, 0, 1, 1])["specificity"]
+    1.0
+    """
+    generated = _check_generated(generated)
+    X, labels = _check_members(X, labels, generated)
+    k, n = generated.shape[:2]
+    real = np.nan_to_num(_flat(_zscore(X)))  # a missing value adds nothing to a mean
+    counts = np.zeros((k, real.shape[1]))
+    np.add.at(counts, labels, ~np.isnan(_flat(X)))
+    means = np.zeros((k, real.shape[1]))
+    np.add.at(means, labels, real)
+    means = means / np.maximum(counts, 1)
+    present = np.bincount(labels, minlength=k) > 0
+    gen = _flat(_zscore(generated.reshape(k * n, *generated.shape[2:])))
+    d2 = ((gen[:, np.newaxis, :] - means[np.newaxis, present, :]) ** 2).sum(axis=-1)
+    nearest = np.flatnonzero(present)[d2.argmin(axis=1)].reshape(k, n)
+    hit = nearest == np.arange(k)[:, np.newaxis]
+    per_cluster = np.where(present, hit.mean(axis=1), np.nan)
+    return {"specificity": float(hit[present].mean()), "per_cluster": per_cluster}
+
+
+def specificity_reencoded(model, generated, centres, times=None) -> dict:
+    """Share of generated series that the model encodes back into their own cluster.
+
+    Each series generated for cluster i is encoded (:meth:`RVAgene.transform`, the posterior
+    mean) and assigned to the nearest of ``centres``, as K-means assigns genes; it counts as
+    specific when that is centre i.
+
+    Parameters
+    ----------
+    model : RVAgene
+        The fitted model that generated the series.
+    generated : array-like of shape (n_clusters, n_samples, n_timepoints[, n_dims])
+        ``generated[i]`` was generated around ``centres[i]`` (in data or scaled units: the
+        model scales every series before encoding it).
+    centres : array-like of shape (n_clusters, latent_length)
+        The cluster centres, e.g. ``cluster_latent(Z, k).cluster_centers_``.
+    times : array-like of shape (n_timepoints,), optional
+        Passed to ``transform`` (the model's fitted times are used in any case).
+
+    Returns
+    -------
+    scores : dict
+        ``"specificity"``: the share over all generated series; ``"per_cluster"``: ndarray of
+        shape (n_clusters,).
+    """
+    generated = _check_generated(generated)
+    centres = np.asarray(centres, dtype=float)
+    k, n = generated.shape[:2]
+    if centres.ndim != 2 or centres.shape[0] != k:
+        msg = (
+            f"centres must have shape ({k}, latent_length), one per generated cluster, got "
+            f"{centres.shape}."
+        )
+        raise ValueError(msg)
+    series = generated.reshape(k * n, *generated.shape[2:])
+    if series.ndim == 3 and getattr(model, "input_ndim_", 3) == 2:
+        series = series[:, :, 0]
+    Z = model.transform(series, times=times)
+    d2 = ((Z[:, np.newaxis, :] - centres[np.newaxis, :, :]) ** 2).sum(axis=-1)
+    hit = d2.argmin(axis=1).reshape(k, n) == np.arange(k)[:, np.newaxis]
+    return {"specificity": float(hit.mean()), "per_cluster": hit.mean(axis=1)}
+
+
+def spread_ratio(generated, X, labels, zscore: bool = False) -> dict:
+    """Spread of the generated series at each time point, over that of the real members.
+
+    For cluster i: the standard deviation across its generated series at every time point
+    (and value dimension), averaged over time points, divided by the same for its real
+    members. 1 means the generated series vary as much as the real genes; below 1 they are
+    too alike (a fixed small spread), above 1 too varied.
+
+    Parameters
+    ----------
+    generated : array-like of shape (n_clusters, n_samples, n_timepoints[, n_dims])
+        ``generated[i]`` was generated for cluster i.
+    X : array-like of shape (n_genes, n_timepoints[, n_dims])
+        The real series, in the units of ``generated`` unless ``zscore``. NaN is ignored.
+    labels : array-like of shape (n_genes,)
+        Cluster of each real gene, 0 to ``n_clusters - 1``.
+    zscore : bool, default=False
+        Z-score every series (generated and real) over time first, so that the spread of the
+        shapes is compared whatever the units (e.g. for generation in scaled units, or to
+        leave out the genes' levels and amplitudes).
+
+    Returns
+    -------
+    scores : dict
+        ``"ratio"``: the mean of the per-cluster ratios; ``"per_cluster"``: ndarray of shape
+        (n_clusters,), NaN for a cluster with fewer than 2 real members or no real spread.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(0, 1.0, (500, 5))
+    >>> generated = rng.normal(0, 2.0, (1, 500, 5))
+    >>> round(spread_ratio(generated, X, np.zeros(500, int))["ratio"], 1)
+    2.0
+    """
+    generated = _check_generated(generated)
+    X, labels = _check_members(X, labels, generated)
+    if zscore:
+        k, n = generated.shape[:2]
+        generated = _zscore(generated.reshape(k * n, *generated.shape[2:])).reshape(
+            generated.shape
+        )
+        X = _zscore(X)
+    ratios = np.full(generated.shape[0], np.nan)
+    for i in range(generated.shape[0]):
+        members = X[labels == i]
+        if members.shape[0] < 2:
+            continue
+        real = np.nanmean(np.nanstd(_flat(members), axis=0))
+        if real > 0:
+            ratios[i] = np.mean(np.std(_flat(generated[i]), axis=0)) / real
+    ratio = float(np.nanmean(ratios)) if np.any(np.isfinite(ratios)) else float("nan")
+    return {"ratio": ratio, "per_cluster": ratios}
+
+
+def generation_scores(model, generated, X, labels, centres, times=None) -> dict:
+    """Specificity (both kinds) and realism of series generated for each cluster.
+
+    Parameters
+    ----------
+    model : RVAgene
+        The fitted model that generated the series.
+    generated : array-like of shape (n_clusters, n_samples, n_timepoints[, n_dims])
+        ``generated[i]`` was generated around ``centres[i]``.
+    X : array-like of shape (n_genes, n_timepoints[, n_dims])
+        The real series (as given to ``fit``).
+    labels : array-like of shape (n_genes,)
+        Cluster of each real gene, e.g. ``cluster_latent(model.transform(X), k).labels_``.
+    centres : array-like of shape (n_clusters, latent_length)
+        The centres the series were generated around.
+    times : array-like of shape (n_timepoints,), optional
+        Passed to ``transform``.
+
+    Returns
+    -------
+    scores : dict of float
+        ``specificity_nearest_mean``, ``specificity_reencoded`` (shares, higher is better),
+        ``spread_ratio`` (in the units of ``generated``, against the real ``X``; meaningful
+        when both are in data units) and ``spread_ratio_z`` (of the z-scored series: the
+        spread of the shapes).
+    """
+    return {
+        "specificity_nearest_mean": specificity_nearest_mean(generated, X, labels)["specificity"],
+        "specificity_reencoded": specificity_reencoded(model, generated, centres, times)[
+            "specificity"
+        ],
+        "spread_ratio": spread_ratio(generated, X, labels)["ratio"],
+        "spread_ratio_z": spread_ratio(generated, X, labels, zscore=True)["ratio"],
+    }

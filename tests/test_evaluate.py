@@ -1,0 +1,112 @@
+import numpy as np
+import pytest
+from conftest import sine_blobs
+
+from rvagene import RVAgene, cluster_latent
+from rvagene.evaluate import (
+    generation_scores,
+    specificity_nearest_mean,
+    specificity_reencoded,
+    spread_ratio,
+)
+
+
+@pytest.fixture
+def shapes():
+    """Three clusters of 10 genes: rising, falling and peaked series, with levels."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 12)
+    means = np.stack([t, 1 - t, np.exp(-((t - 0.5) ** 2) / 0.02)])
+    labels = np.repeat(np.arange(3), 10)
+    X = 5 + 3 * means[labels] + 0.05 * rng.standard_normal((30, 12))
+    return X, labels, means
+
+
+def test_specificity_nearest_mean_known_answer(shapes):
+    X, labels, means = shapes
+    generated = np.repeat(means[:, None, :], 4, axis=1)  # (3, 4, 12), any units
+    generated[0, :2] = means[1]  # two of cluster 0's series look like cluster 1
+    got = specificity_nearest_mean(generated, X, labels)
+    assert got["specificity"] == pytest.approx(10 / 12)
+    np.testing.assert_allclose(got["per_cluster"], [0.5, 1.0, 1.0])
+    # level and amplitude do not matter (z-scored), NaN in X is ignored
+    X = X.copy()
+    X[0, 3] = np.nan
+    scaled = 100 + 7 * generated
+    assert specificity_nearest_mean(scaled, X, labels)["specificity"] == pytest.approx(10 / 12)
+
+
+def test_specificity_nearest_mean_cluster_without_members(shapes):
+    X, labels, means = shapes
+    generated = np.repeat(np.vstack([means, means[:1]])[:, None, :], 3, axis=1)  # 4 clusters
+    got = specificity_nearest_mean(generated, X, labels)
+    assert got["specificity"] == 1.0
+    assert np.isnan(got["per_cluster"][3])
+
+
+class _FirstTwoPoints:
+    """Stands in for a fitted model: its 'latent mean' is the first two time points."""
+
+    def transform(self, X, times=None):
+        return np.asarray(X)[:, :2]
+
+
+def test_specificity_reencoded_known_answer():
+    centres = np.array([[0.0, 0.0], [10.0, 10.0]])
+    generated = np.zeros((2, 5, 6))
+    generated[1] = 10.0
+    generated[1, 0, :2] = 1.0  # one of cluster 1's series encodes next to centre 0
+    got = specificity_reencoded(_FirstTwoPoints(), generated, centres)
+    assert got["specificity"] == pytest.approx(0.9)
+    np.testing.assert_allclose(got["per_cluster"], [1.0, 0.8])
+    with pytest.raises(ValueError, match="one per generated cluster"):
+        specificity_reencoded(_FirstTwoPoints(), generated, centres[:1])
+
+
+def test_spread_ratio_known_answer(shapes):
+    X, labels, _ = shapes
+    generated = np.stack([X[labels == i] for i in range(3)])  # the members themselves
+    got = spread_ratio(generated, X, labels)
+    np.testing.assert_allclose(got["per_cluster"], 1.0)
+    mean = generated.mean(axis=1, keepdims=True)
+    wide = mean + 2 * (generated - mean)
+    assert spread_ratio(wide, X, labels)["ratio"] == pytest.approx(2.0)
+    # zscore=True compares shapes: a level shift of every generated series changes nothing
+    shifted = generated + 100 * np.arange(10)[None, :, None]
+    assert spread_ratio(shifted, X, labels)["ratio"] > 10
+    assert spread_ratio(shifted, X, labels, zscore=True)["ratio"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("generated", "match"),
+    [
+        (np.zeros((3, 4)), "generated must have shape"),
+        (np.full((3, 2, 12), np.nan), "NaN"),
+        (np.zeros((3, 2, 11)), "series of shape"),
+        (np.zeros((2, 2, 12)), r"cluster numbers 0\.\.1"),
+    ],
+)
+def test_bad_input(shapes, generated, match):
+    X, labels, _ = shapes
+    with pytest.raises(ValueError, match=match):
+        specificity_nearest_mean(generated, X, labels)
+
+
+def test_generation_stays_in_cluster_on_a_trained_model():
+    """Cluster-spread generation is specific on clear clusters; the old 0.3 is the baseline."""
+    X, _ = sine_blobs(n_per=15, T=25, k=4)
+    X = X + np.repeat([0.0, 5.0, -3.0, 10.0], 15)[:, None]  # levels differ between clusters
+    model = RVAgene(hidden_size=16, latent_length=2, max_steps=400, random_state=0).fit(X)
+    km = cluster_latent(model.transform(X), 4)
+    kw = dict(X=X, labels=km.labels_, random_state=0)
+    own = model.generate(km.cluster_centers_, 30, **kw)
+    scores = generation_scores(model, own, X, km.labels_, km.cluster_centers_)
+    assert set(scores) == {
+        "specificity_nearest_mean",
+        "specificity_reencoded",
+        "spread_ratio",
+        "spread_ratio_z",
+    }
+    assert scores["specificity_nearest_mean"] >= 0.95
+    assert scores["specificity_reencoded"] >= 0.95
+    assert 0.3 < scores["spread_ratio"] < 3
