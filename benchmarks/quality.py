@@ -56,6 +56,7 @@ import _common  # noqa: E402
 import cases  # noqa: E402
 
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
+from rvagene.cluster import consensus_clusters, fit_ensemble  # noqa: E402
 
 BASELINES = ("kmeans-z", "pca-kmeans", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
@@ -124,6 +125,19 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
     else:
         params, X, times = dict(overrides), case.X, case.times
         note = "" if times is None else "times="
+    n_fits = int(params.pop("ensemble", 0))
+    if n_fits:  # consensus of n fits (rvagene.cluster.fit_ensemble + consensus_clusters)
+        t0 = time.perf_counter()
+        models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
+        fit_s = time.perf_counter() - t0
+        latents = [m.transform(X, times=times) for m in models]
+        common = {"fit_s": fit_s, "n_iter": sum(m.n_iter_ for m in models), "note": note}
+        name = f"rvagene[{label_of(overrides)}]"
+        return [
+            {"method": f"{name}+{how}", **common,
+             **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed))}
+            for how in ("concat", "coassociation")
+        ]  # fmt: skip
     model = RVAgene(**params, random_state=seed)
     t0 = time.perf_counter()
     model.fit(X, times=times)
@@ -369,7 +383,8 @@ def main(argv=None) -> int:
         except json.JSONDecodeError:
             overrides[name] = value
     if overrides:
-        unknown = [n for n in overrides if n not in RVAgene().get_params()]
+        known = {*RVAgene().get_params(), "ensemble"}  # ensemble=N: consensus of N fits
+        unknown = [n for n in overrides if n not in known]
         if unknown:
             return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")
     if args.jobs < 1:
