@@ -352,7 +352,10 @@ def run(args: argparse.Namespace) -> dict:
     for i, m in enumerate(models, start=1):
         if n_fits > 1 and not args.quiet:
             print(f"{name}: fit {i} of {n_fits}", file=sys.stderr, flush=True)
-        m.fit(X, times=fit_times)
+        with warnings.catch_warnings():
+            if i > 1:  # same data and parameters: fit 1 has said what they would say
+                warnings.simplefilter("ignore")
+            m.fit(X, times=fit_times)
     model = min(models, key=_held_out_loss)  # saved, and generates
     logger.info("trained %.3g epochs, kept the weights after epoch %.3g",
                 model.history_["epoch"][-1], model.best_epoch_)  # fmt: skip
