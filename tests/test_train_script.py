@@ -349,7 +349,7 @@ def test_help_gives_every_option_a_line_with_default_and_choices(script, capsys)
     assert "one of GRU, LSTM (default: GRU)" in flat
     assert "one of Adam, AdamW, SGD (default: Adam)" in flat
     assert "trajectories sampled around each cluster centre (default: 20)" in flat
-    assert "N(centre, scale * I) (default: 0.3)" in flat
+    assert "(0.3) (default: each cluster's own latent spread)" in flat
     assert "no training progress" in flat
     # the epilog: accepted formats and a gene-named CSV example
     assert "input formats" in text
