@@ -241,6 +241,12 @@ def report_lines(rows: list[dict]) -> list[str]:
             fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
             means.append(f"{fmt.format(np.mean(vals))} ({len(vals)})" if vals else "")
         table.append(means)
+        common = [c for c in case_names if all((c, m) in stats for m in methods)]
+        if common and len(common) < len(case_names):
+            row = [f"mean over the {len(common)} cases every method ran"]
+            fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
+            row += [fmt.format(np.mean([stats[c, m][key] for c in common])) for m in methods]
+            table.append(row)
         head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
         out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
         out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
