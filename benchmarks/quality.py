@@ -219,6 +219,7 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
 def report_lines(rows: list[dict]) -> list[str]:
     """Three Markdown tables (ARI, NMI: mean (min) over seeds; fit seconds) and suite means."""
     case_names, methods, stats = summary(rows)
+    n_seeds = len({int(r["seed"]) for r in rows})
     out = []
     for key, title in (("ari", "ARI"), ("nmi", "NMI"), ("fit_s", "fit seconds")):
         table = []
@@ -234,6 +235,8 @@ def report_lines(rows: list[dict]) -> list[str]:
                     cells.append(f"{s['fit_s']:.2f}" if s["fit_s"] < 10 else f"{s['fit_s']:.0f}")
                 else:
                     cells.append(f"{s[key]:.3f} ({s[key + '_min']:.3f})")
+                if s is not None and s["n"] < n_seeds:
+                    cells[-1] += f" [{s['n']} seeds]"
             table.append(cells)
         means = ["suite mean (cases)"]
         for m in methods:
