@@ -236,7 +236,7 @@ def report_lines(rows: list[dict]) -> list[str]:
                 else:
                     cells.append(f"{s[key]:.3f} ({s[key + '_min']:.3f})")
                 if s is not None and s["n"] < n_seeds:
-                    cells[-1] += f" [{s['n']} seeds]"
+                    cells[-1] += f" [{s['n']} of {n_seeds} seeds]"
             table.append(cells)
         means = ["suite mean (cases)"]
         for m in methods:
