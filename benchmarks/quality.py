@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvagene
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import cases  # noqa: E402
