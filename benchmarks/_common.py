@@ -97,7 +97,7 @@ def provenance(argv: list[str] | None = None) -> dict:
     import torch
 
     # code changes, not results being written
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")
+    dirty = _git("status", "--porcelain", "-uno", "--", ".", ":!benchmarks/results")
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
     argv = sys.argv if argv is None else argv
     return {
