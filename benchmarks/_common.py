@@ -96,7 +96,8 @@ def provenance(argv: list[str] | None = None) -> dict:
     import sklearn
     import torch
 
-    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    # code changes, not results being written
+    dirty = _git("status", "--porcelain", "-uno", "--", ".", ":!benchmarks/results")
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
     argv = sys.argv if argv is None else argv
     return {

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvagene
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import cases  # noqa: E402
@@ -233,6 +234,7 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
 def report_lines(rows: list[dict]) -> list[str]:
     """Three Markdown tables (ARI, NMI: mean (min) over seeds; fit seconds) and suite means."""
     case_names, methods, stats = summary(rows)
+    n_seeds = len({int(r["seed"]) for r in rows})
     out = []
     for key, title in (("ari", "ARI"), ("nmi", "NMI"), ("fit_s", "fit seconds")):
         table = []
@@ -248,6 +250,8 @@ def report_lines(rows: list[dict]) -> list[str]:
                     cells.append(f"{s['fit_s']:.2f}" if s["fit_s"] < 10 else f"{s['fit_s']:.0f}")
                 else:
                     cells.append(f"{s[key]:.3f} ({s[key + '_min']:.3f})")
+                if s is not None and s["n"] < n_seeds:
+                    cells[-1] += f" [{s['n']} of {n_seeds} seeds]"
             table.append(cells)
         means = ["suite mean (cases)"]
         for m in methods:
@@ -255,6 +259,12 @@ def report_lines(rows: list[dict]) -> list[str]:
             fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
             means.append(f"{fmt.format(np.mean(vals))} ({len(vals)})" if vals else "")
         table.append(means)
+        common = [c for c in case_names if all((c, m) in stats for m in methods)]
+        if common and len(common) < len(case_names):
+            row = [f"mean over the {len(common)} cases every method ran"]
+            fmt = "{:.2f}" if key == "fit_s" else "{:.3f}"
+            row += [fmt.format(np.mean([stats[c, m][key] for c in common])) for m in methods]
+            table.append(row)
         head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
         out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
         out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
