@@ -371,7 +371,10 @@ def fit_module(
         ``module`` then holds the weights of ``best_check`` when ``config.early_stopping``,
         else those of the last check.
     """
-    optimizer = OPTIMIZERS[config.optimizer.lower()](module.parameters(), lr=config.learning_rate)
+    # fused: one kernel for all parameters instead of ~10 small operations per tensor
+    fused = {"fused": True} if X.device.type in ("cpu", "cuda") else {}
+    optimizer = OPTIMIZERS[config.optimizer.lower()](module.parameters(), lr=config.learning_rate,
+                                                     **fused)  # fmt: skip
     n_train = X.shape[0]
     rule = StoppingRule(n_train, config.batch_size, config.n_iter_no_change, config.tol,
                         config.early_stopping)  # fmt: skip
