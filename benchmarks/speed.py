@@ -63,25 +63,17 @@ SIMFINAL = Path("/work/shared/data/reference/data/simfinal/simfinal_TRAIN")
 DEMO = ROOT / "data" / "demosim" / "demosim_TRAIN"
 BUDGETS = (100, 200, 400, 800, None)
 ARI_GOAL = 0.98
-LEVERS = {  # name -> RVAgene parameters (over the defaults)
+LEVERS = {  # name -> RVAgene parameters (over the defaults); 90 genes are trained on
     "defaults": {},
-    "full batch (90), lr 0.01": {"batch_size": 90},
     "full batch (90), lr 0.02": {"batch_size": 90, "learning_rate": 0.02},
     "batch 64, lr 0.014": {"batch_size": 64, "learning_rate": 0.014},
-    "batch 16, lr 0.007": {"batch_size": 16, "learning_rate": 0.007},
     "lr 0.02": {"learning_rate": 0.02},
     "no lr decay": {"lr_decay": 1.0},
     "2 threads": {"n_threads": 2},
 }
-REPLAYS = [  # (min_steps, patience_steps, tol) of the stopping rule, replayed
-    (200, 200, 1e-3),
-    (100, 100, 1e-3),
-    (200, 100, 1e-3),
-    (100, 200, 1e-3),
-    (200, 200, 1e-2),
-    (200, 200, 3e-2),
-    (100, 100, 1e-2),
-]
+REPLAYS = [  # (MIN_STEPS, PATIENCE_STEPS, tol) of the stopping rule, replayed on each trace
+    (200, 200, 1e-3), (100, 100, 1e-3), (200, 200, 1e-2), (100, 100, 1e-2), (50, 50, 1e-2),
+]  # fmt: skip
 
 
 # =========================================================================== workers
@@ -303,6 +295,9 @@ class Bench:
             row["error"] = f"timed out after {self.timeout:.0f} s"
         if "error" in row:
             print(f"    ERROR: {row['error']}", flush=True)
+        else:
+            keys = ("cpu_s", "wall_s", "steps", "heldout_err", "ari_kmeans", "cpu_ms")
+            print("    " + ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row), flush=True)
         self.rows.append(row)
         return row
 
@@ -323,7 +318,7 @@ def med(rows, key):
 
 
 # =========================================================================== sections
-def section_gru(bench: Bench, batches, steps: int, baseline: str | None) -> None:
+def section_gru(bench: Bench, batches, steps: int, baseline: str | None, repeats=2) -> None:
     bench.say(
         "## Training step of the default network (hidden 64, latent 8, 100 points), "
         "1 thread: CPU ms per step, median over steps (min in brackets)"
@@ -350,7 +345,7 @@ def section_gru(bench: Bench, batches, steps: int, baseline: str | None) -> None
     table = []
     for batch in batches:
         got = {side: [] for side in sides}
-        for rep in range(2):
+        for rep in range(repeats):
             for side, (gru, env) in sides.items():  # alternating
                 task = {"kind": "step", "gru": gru, "batch_size": batch, "steps": steps}
                 got[side].append(bench.run(side, task, env=env, batch_size=batch, repeat=rep))
@@ -607,52 +602,35 @@ def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
         )
     )
     bench.say(
-        "\nStopping rule replayed on the defaults' held-out loss (StoppingRule.replay; "
-        "exact for the stop, the learning-rate decay is the fitted one's):"
+        "\nStopping rule replayed on each fit's held-out loss (StoppingRule.replay: exact for "
+        "the stop; the learning-rate decay is the fitted one's). Steps, CPU s, and the kept "
+        "(best) check's held-out error and ARI, medians (min ARI) over seeds:"
     )
     table = []
-    for min_steps, patience_steps, tol in REPLAYS:
-        stops = []
-        for seed in seeds:
-            r = rows[seed, "defaults"]
-            if "error" in r:
-                continue
-            rule = StoppingRule(
-                r["n_train"],
-                r["batch_size"],
-                10,
-                tol,
-                min_steps=min_steps,
-                patience_steps=patience_steps,
-            )
-            checks = rule.replay(r["val_loss"])
-            best = int(np.argmin(r["val_loss"][:checks])) + 1
-            at = [t for t in r["trace"] if t["check"] <= best][-1]  # the kept weights' scores
-            spent = [t for t in r["trace"] if t["check"] <= checks][-1]
-            stops.append(
-                (
-                    checks * rule.steps_per_check,
-                    spent["cpu_s"],
-                    at["heldout_err"],
-                    at["ari_kmeans"],
-                )
-            )
-        if stops:
-            table.append(
-                [
-                    min_steps,
-                    patience_steps,
-                    tol,
-                    statistics.median(s[0] for s in stops),
-                    statistics.median(s[1] for s in stops),
-                    statistics.median(s[2] for s in stops),
-                    min(s[3] for s in stops),
-                ]
-            )
+    for name in LEVERS:
+        for min_steps, patience_steps, tol in REPLAYS:
+            stops = []
+            for seed in seeds:
+                r = rows[seed, name]
+                if "error" in r:
+                    continue
+                rule = StoppingRule(r["n_train"], r["batch_size"], 10, tol, min_steps=min_steps,
+                                    patience_steps=patience_steps)  # fmt: skip
+                checks = rule.replay(r["val_loss"])
+                best = int(np.argmin(r["val_loss"][:checks])) + 1
+                kept = [t for t in r["trace"] if t["check"] <= best] or r["trace"][:1]
+                spent = [t for t in r["trace"] if t["check"] <= checks] or r["trace"][:1]
+                stops.append((spent[-1]["step"], spent[-1]["cpu_s"], kept[-1]["heldout_err"],
+                              kept[-1]["ari_kmeans"]))  # fmt: skip
+            if stops:
+                med_ = [statistics.median(s[i] for s in stops) for i in range(3)]
+                table.append([name, min_steps, patience_steps, tol, *med_,
+                              min(s[3] for s in stops)])  # fmt: skip
     bench.say(
         markdown_table(
             table,
             [
+                "setting",
                 "MIN_STEPS",
                 "PATIENCE_STEPS",
                 "tol",
@@ -661,7 +639,7 @@ def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
                 "held-out err (kept)",
                 "min ARI (kept)",
             ],
-        )
+        )  # fmt: skip
     )
     for r in bench.rows:
         r.pop("trace", None)
@@ -810,6 +788,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="levers: the original's held-out error (default: from results/speed_ttq.csv)",
     )
+    parser.add_argument(
+        "--levers",
+        default=None,
+        help='levers: JSON {"name": {RVAgene parameters}, ...} instead of LEVERS',
+    )
     parser.add_argument("--tag", default=None, help="suffix of the results files")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per fit")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -849,9 +832,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = range(1 if args.quick else args.seeds)
     data = SIMFINAL if SIMFINAL.is_file() else DEMO
     if "gru" in sections:
-        section_gru(
-            bench, (32,) if args.quick else (32, 128, 512), 15 if args.quick else 40, args.baseline
-        )
+        batches = (32,) if args.quick else (32, 128, 512)
+        steps, repeats = (15, 1) if args.quick else (40, 2)
+        section_gru(bench, batches, steps, args.baseline, repeats)
     if "ttq" in sections:
         if args.quick:  # the demo, whole fits only
             section_ttq(bench, seeds, DEMO, budgets=(None,), demo=False)
@@ -875,6 +858,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        if args.levers:
+            LEVERS.clear()
+            LEVERS.update(json.loads(args.levers))
         section_levers(bench, seeds, data, ref)
     if "throughput" in sections:
         section_scale(bench, (1_000,) if args.quick else (1_000, 20_000, 100_000))
