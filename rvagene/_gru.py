@@ -173,29 +173,35 @@ class _GRULayer(torch.autograd.Function):
     def backward(ctx, grad_out, grad_last):
         x, w_ih, w_hh, hs, rz, n, pre = ctx.saved_tensors
         n_steps, hidden, batch = n.shape
-        dgh = x.new_empty(n_steps, 3 * hidden, batch)  # gradient of W_h h + b_h
-        dgi_n = x.new_empty(n_steps, hidden, batch)  # gradient of W_in x + b_in
         dh = x.new_zeros(hidden, batch)
         if grad_last is not None:
             dh.copy_(grad_last)
         go = None if grad_out is None else grad_out.contiguous()
+        # Gradients of W_h h + b_h and of W_in x + b_in, (rows, time, batch): as matrices
+        # (rows, time * batch) they give the weight gradients without copies.
+        dgh = x.new_empty(3 * hidden, n_steps, batch)
+        dgi_n = x.new_empty(hidden, n_steps, batch)
         if _use_kernel(x, w_hh, dh):
             scratch = torch.empty_like(dh)  # alive until the call returns
             kernel().gru_backward(n_steps, batch, hidden, _ptr(w_hh), _ptr(pre), _ptr(hs),
                                   _ptr(rz), _ptr(n), _ptr(go), _ptr(dh), _ptr(scratch),
                                   _ptr(dgh), _ptr(dgi_n))  # fmt: skip
         else:
-            dh = _backward_loop(w_hh, pre, hs, rz, n, go, dh, dgh, dgi_n)
-        dgi = torch.cat([dgh[:, : 2 * hidden], dgi_n], dim=1)  # (time, 3 hidden, batch)
-        grad_x = torch.matmul(w_ih.t(), dgi) if ctx.needs_input_grad[0] else None
-        # Weight gradients: sums over time and batch, each one matrix product.
-        dgi_2d = dgi.transpose(0, 1).reshape(3 * hidden, -1)  # (3 hidden, time * batch)
-        dgh_2d = dgh.transpose(0, 1).reshape(3 * hidden, -1)
+            dh = _backward_loop(w_hh, pre, hs, rz, n, go, dh, dgh.transpose(0, 1),
+                                dgi_n.transpose(0, 1))  # fmt: skip
+        dgh, dgi_n = dgh.view(3 * hidden, -1), dgi_n.view(hidden, -1)  # (rows, time * batch)
+        dgi_rz = dgh[: 2 * hidden]  # W_ir x, W_iz x enter as W_hr h, W_hz h do
         x_2d = x.transpose(0, 1).reshape(x.shape[1], -1)  # (in, time * batch)
         h_2d = hs[:-1].transpose(0, 1).reshape(hidden, -1)  # (hidden, time * batch)
-        grad_w_ih = dgi_2d @ x_2d.t()  # (3 hidden, in)
-        grad_w_hh = dgh_2d @ h_2d.t()  # (3 hidden, hidden)
-        return grad_x, dh, grad_w_ih, grad_w_hh, dgi_2d.sum(1), dgh_2d.sum(1)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = w_ih[: 2 * hidden].t() @ dgi_rz + w_ih[2 * hidden :].t() @ dgi_n
+            grad_x = grad_x.view(-1, n_steps, batch).transpose(0, 1)  # (time, in, batch)
+        # Weight gradients: sums over time and batch, each one matrix product.
+        grad_w_ih = torch.cat([dgi_rz @ x_2d.t(), dgi_n @ x_2d.t()])  # (3 hidden, in)
+        grad_w_hh = dgh @ h_2d.t()  # (3 hidden, hidden)
+        grad_b_ih = torch.cat([dgi_rz.sum(1), dgi_n.sum(1)])
+        return grad_x, dh, grad_w_ih, grad_w_hh, grad_b_ih, dgh.sum(1)
 
 
 def _forward_loop(w_hh, pre, gi_n, hs, rz, n) -> None:

@@ -28,11 +28,12 @@ static inline float tanh_r(float a) {
     return ((a < 0.0004f) & (a > -0.0004f)) ? a : y; /* NaN stays NaN */
 }
 
-/* out (M x B) += w (M x K, row stride ldw, column stride cw) @ v (K x B). Blocks of 4 rows
- * by VW columns keep their sums in registers; the rest of the columns go one at a time. */
+/* out (M x B, row stride B) += w (M x K, row stride ldw, column stride cw) @ v (K x B, row
+ * stride ldv). Blocks of 4 rows by VW columns keep their sums in registers; the rest of the
+ * columns go one at a time. */
 #define VW 16
 static void matmul_acc(int M, int K, int B, const float *restrict w, long ldw, long cw,
-                       const float *restrict v, float *restrict out) {
+                       const float *restrict v, long ldv, float *restrict out) {
     int jb = 0;
     for (; jb + VW <= B; jb += VW) {
         int i = 0;
@@ -47,7 +48,7 @@ static void matmul_acc(int M, int K, int B, const float *restrict w, long ldw, l
             }
             const float *w0 = w + (long)i * ldw;
             for (int k = 0; k < K; k++) {
-                const float *vk = v + (long)k * B + jb;
+                const float *vk = v + (long)k * ldv + jb;
                 const long c = (long)k * cw;
                 const float b0 = w0[c], b1 = w0[ldw + c], b2 = w0[2 * ldw + c];
                 const float b3 = w0[3 * ldw + c];
@@ -71,7 +72,7 @@ static void matmul_acc(int M, int K, int B, const float *restrict w, long ldw, l
             for (int j = 0; j < VW; j++) a0[j] = o[j];
             for (int k = 0; k < K; k++) {
                 const float b0 = w[(long)i * ldw + (long)k * cw];
-                for (int j = 0; j < VW; j++) a0[j] += b0 * v[(long)k * B + jb + j];
+                for (int j = 0; j < VW; j++) a0[j] += b0 * v[(long)k * ldv + jb + j];
             }
             for (int j = 0; j < VW; j++) o[j] = a0[j];
         }
@@ -79,7 +80,7 @@ static void matmul_acc(int M, int K, int B, const float *restrict w, long ldw, l
     for (int i = 0; jb < B && i < M; i++) {
         for (int k = 0; k < K; k++) {
             const float b0 = w[(long)i * ldw + (long)k * cw];
-            for (int j = jb; j < B; j++) out[(long)i * B + j] += b0 * v[(long)k * B + j];
+            for (int j = jb; j < B; j++) out[(long)i * B + j] += b0 * v[(long)k * ldv + j];
         }
     }
 }
@@ -112,17 +113,17 @@ void gru_forward(int T, int B, int H, const float *w_hh, float *pre, const float
         float *restrict z = r + hb;
         float *restrict nt = n + hb * t;
         const float *restrict g = gin + hb * t;
-        matmul_acc(3 * H, H, B, w_hh, H, 1, h, p);
+        matmul_acc(3 * H, H, B, w_hh, H, 1, h, B, p);
         gates(hb, p, p + hb, p + 2 * hb, g, h, r, z, nt, h1);
     }
 }
 
-static void grad_gates(long m, const float *restrict d, const float *restrict r,
+static void grad_gates(int m, const float *restrict d, const float *restrict r,
                        const float *restrict z, const float *restrict n,
                        const float *restrict hp, const float *restrict ghn,
                        float *restrict gn, float *restrict gr, float *restrict gz,
                        float *restrict gnh, float *restrict c) {
-    for (long e = 0; e < m; e++) {
+    for (int e = 0; e < m; e++) {
         const float a = d[e] * (1.0f - z[e]) * (1.0f - n[e] * n[e]); /* of W_in x + b_in */
         gn[e] = a;
         gr[e] = a * ghn[e] * r[e] * (1.0f - r[e]);
@@ -134,25 +135,33 @@ static void grad_gates(long m, const float *restrict d, const float *restrict r,
 
 /* The loop back through time, with the tensors saved by gru_forward (pre, hs, rz, n). go:
  * (T, H, B) gradient of the outputs or 0 (none); dh: (H, B) gradient of h_T on entry, of h_0
- * on exit; tmp: (H, B) scratch. Outputs dgh (T, 3H, B), the gradient of W_h h + b_h, and
- * dgin (T, H, B), that of W_in x + b_in (those of W_ir x, W_iz x are dgh's rows r, z). */
+ * on exit; tmp: (H, B) scratch. Outputs, row-major over (rows, time, batch) so that the weight
+ * gradients are one matrix product each without copies: dgh (3H, T, B), the gradient of
+ * W_h h + b_h, and dgin (H, T, B), that of W_in x + b_in (those of W_ir x and W_iz x are
+ * dgh's rows r and z). */
 void gru_backward(int T, int B, int H, const float *w_hh, const float *pre, const float *hs,
                   const float *rz, const float *n, const float *go, float *dh, float *tmp,
                   float *dgh, float *dgin) {
-    const long hb = (long)H * B;
+    const long hb = (long)H * B, tb = (long)T * B;
     for (int t = T - 1; t >= 0; t--) {
         const float *r = rz + 2 * hb * t;
-        float *restrict g = dgh + 3 * hb * t;
+        const float *nt = n + hb * t;
+        const float *hp = hs + hb * t;
+        const float *ghn = pre + 3 * hb * t + 2 * hb;
+        float *g = dgh + (long)t * B; /* row i of step t at g + i * tb */
         float *restrict d = dh;
-        float *restrict c = tmp;
         if (go) {
             const float *restrict o = go + hb * t;
             for (long e = 0; e < hb; e++) d[e] += o[e];
         }
-        grad_gates(hb, d, r, r + hb, n + hb * t, hs + hb * t, pre + 3 * hb * t + 2 * hb,
-                   dgin + hb * t, g, g + hb, g + 2 * hb, c);
+        for (int i = 0; i < H; i++) {
+            const long o = (long)i * B;
+            grad_gates(B, d + o, r + o, r + hb + o, nt + o, hp + o, ghn + o,
+                       dgin + i * tb + (long)t * B, g + i * tb, g + (H + i) * tb,
+                       g + (2 * H + i) * tb, tmp + o);
+        }
         /* dh_{t-1} = dh * z + W_h^T dgh: W_h^T has row stride 1 and column stride H */
-        matmul_acc(H, 3 * H, B, w_hh, 1, H, g, c);
-        for (long e = 0; e < hb; e++) d[e] = c[e];
+        matmul_acc(H, 3 * H, B, w_hh, 1, H, g, tb, tmp);
+        for (long e = 0; e < hb; e++) d[e] = tmp[e];
     }
 }
