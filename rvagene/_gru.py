@@ -24,7 +24,11 @@ Inference (no gradients), CUDA (cuDNN), packed sequences, ``batch_first=False`` 
 rounding (``tests/test_gru.py`` compares outputs and gradients of both paths, and runs
 ``torch.autograd.gradcheck``); rounding differences do change a seeded training run's path,
 so fits are reproducible on one machine but not bit-identical to ``nn.GRU`` fits.
-``benchmarks/speed.py``'s ``gru`` section times a training step with each, side by side.
+``benchmarks/speed.py``'s ``gru`` section times a training step with each, side by side
+(``results/speed_gru.log``; 2-core CPU, load 3-5, CPU ms per step of the default network,
+median): at batch 32 the C loops take 11.5-11.8 ms, the Python loops 20-22, the previous
+version of this module 25-29, torch's ``nn.GRU`` 32-33 and the LSTM 19; at batch 128, 43 ms
+against 64-68; at batch 512, 219 against 258-267.
 
 The GRU equations (PyTorch's, gates in the order r, z, n)::
 
