@@ -391,7 +391,13 @@ def _reached(row: dict, ref: dict) -> bool:
     return row.get("heldout_err", math.inf) <= ref["heldout_err"] and row["ari_kmeans"] >= ARI_GOAL
 
 
-def section_ttq(bench: Bench, seeds, data: Path, budgets=BUDGETS, demo: bool = True) -> None:
+def section_ttq(
+    bench: Bench, seeds, data: Path, budgets=BUDGETS, demo: bool = True, candidate=None
+) -> None:
+    """The original against the defaults (or the ``candidate`` parameters over them)."""
+    candidate = candidate or {}
+    if candidate:
+        bench.say(f"'defaults' below: the defaults with {json.dumps(candidate)}")
     bench.say(
         f"## Time to the original's quality on {data.name} (100 genes train, 20 held out; "
         f"quality: held-out error <= the original's and ARI >= {ARI_GOAL})"
@@ -405,7 +411,7 @@ def section_ttq(bench: Bench, seeds, data: Path, budgets=BUDGETS, demo: bool = T
             name = f"defaults, max_steps={budget}"
             rows[seed, budget] = bench.run(
                 name,
-                _fit_task(data, {"max_steps": budget}, seed),
+                _fit_task(data, {**candidate, "max_steps": budget}, seed),
                 seed=seed,
                 data=data.name,
                 budget=budget,
@@ -489,7 +495,7 @@ def section_ttq(bench: Bench, seeds, data: Path, budgets=BUDGETS, demo: bool = T
             o = bench.run(
                 "original", _fit_task(DEMO, ORIGINAL, seed, True), seed=seed, data="demosim"
             )
-            d = bench.run("defaults", _fit_task(DEMO, {}, seed), seed=seed, data="demosim")
+            d = bench.run("defaults", _fit_task(DEMO, candidate, seed), seed=seed, data="demosim")
             if "error" not in o and "error" not in d:
                 table.append(
                     [
@@ -793,6 +799,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help='levers: JSON {"name": {RVAgene parameters}, ...} instead of LEVERS',
     )
+    parser.add_argument(
+        "--set",
+        default=None,
+        help="ttq: JSON {RVAgene parameters} over the defaults (a candidate default set)",
+    )
+    parser.add_argument("--budgets", default=None, help="ttq: comma-separated max_steps")
     parser.add_argument("--tag", default=None, help="suffix of the results files")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per fit")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -839,7 +851,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:  # the demo, whole fits only
             section_ttq(bench, seeds, DEMO, budgets=(None,), demo=False)
         else:
-            section_ttq(bench, seeds, data)
+            budgets = BUDGETS
+            if args.budgets:
+                budgets = tuple(None if b == "None" else int(b) for b in args.budgets.split(","))
+            candidate = json.loads(args.set) if args.set else None
+            section_ttq(bench, seeds, data, budgets=budgets, candidate=candidate)
     if "levers" in sections:
         ref = args.reference_err
         if ref is None:
