@@ -152,12 +152,14 @@ class _GRULayer(torch.autograd.Function):
         # x: (time, in, batch); h0: (hidden, batch)
         n_steps, _, batch = x.shape
         hidden = w_hh.shape[1]
-        gi = torch.matmul(w_ih, x)  # (time, 3 hidden, batch): W_i x
+        # W_i x, (time, 3 hidden, batch); one input (a gene's series) is a broadcast product
+        gi = x * w_ih.view(1, -1, 1) if x.shape[1] == 1 else torch.matmul(w_ih, x)
         # pre[t] becomes, after the step's product: rows r, z: W_i x + b_i + W_h h + b_h (the
         # gates' pre-activations); rows n: W_hn h + b_hn (kept for the backward pass).
-        pre = b_hh.unsqueeze(1).repeat(n_steps, 1, batch).view(n_steps, 3 * hidden, batch)
-        pre[:, : 2 * hidden] += gi[:, : 2 * hidden] + b_ih[: 2 * hidden].unsqueeze(1)
-        gi_n = gi[:, 2 * hidden :] + b_ih[2 * hidden :].unsqueeze(1)  # (time, hidden, batch)
+        bias = torch.cat([b_ih[: 2 * hidden] + b_hh[: 2 * hidden], b_hh[2 * hidden :]])
+        pre = gi + bias.view(1, -1, 1)
+        pre[:, 2 * hidden :] = b_hh[2 * hidden :].view(1, -1, 1)
+        gi_n = gi[:, 2 * hidden :] + b_ih[2 * hidden :].view(1, -1, 1)  # (time, hidden, batch)
         rz = x.new_empty(n_steps, 2 * hidden, batch)  # gates r, z
         n = x.new_empty(n_steps, hidden, batch)  # candidate state
         hs = x.new_empty(n_steps + 1, hidden, batch)  # h_0 .. h_T
