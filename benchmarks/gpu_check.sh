@@ -6,8 +6,9 @@
 #
 # Budget: under 5 minutes on one GPU (each step has its own time limit). It fails at once,
 # with a message, when torch sees no CUDA device: the gpu tests skip themselves without a GPU,
-# so a silent pass would prove nothing. Results: benchmarks/results/speed_gpu_quick.csv and
-# the printed tables; copy the numbers into README.md's GPU section.
+# so a silent pass would prove nothing. Results: benchmarks/results/speed_<section>_gpu.csv/.log
+# (gru, ttq: the demo's whole fits, throughput) and the printed tables; copy the numbers into
+# README.md's GPU section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python}"
@@ -47,6 +48,6 @@ if ! grep -Eq '[0-9]+ passed' "$log"; then
 fi
 
 echo "== benchmarks/speed.py --quick --device cuda"
-timeout 170 "$PYTHON" benchmarks/speed.py --quick --device cuda \
-    --out benchmarks/results/speed_gpu_quick.csv
+PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" timeout 170 "$PYTHON" benchmarks/speed.py --quick \
+    --device cuda --tag gpu
 echo "gpu_check: PASS in $(( $(date +%s) - start )) s"

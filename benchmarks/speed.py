@@ -1,374 +1,235 @@
-"""Speed and scale benchmark: time-to-quality, throughput, memory and the machine's ceiling.
+"""Speed benchmark: time to the original's quality, the training step, throughput and scale.
 
-Every measurement runs in its own Python subprocess (so peak memory and thread settings are
-per measurement), the two sides of a comparison alternate (A B A B ...), and the load average
-is recorded before each subprocess, because the machines are shared. Subprocesses get
-``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` (and ``RVAgene(n_threads=1)``) except where two threads
-are measured. Sections:
+Every fit runs in its own Python subprocess (one torch thread, ``OMP_NUM_THREADS=1``, unless
+a setting says otherwise), the two sides of a comparison alternate, and each row records the
+load average before it ran. The machines are shared, so each fit reports **CPU seconds**
+(``time.process_time`` in the child: robust to other processes) next to wall seconds.
+Sections (``--sections``, comma-separated):
 
-- ``gru``: one training step of the default network (forward, loss, backward, Adam) at batch
-  32 / 128 / 512 x 100 time points, with torch's ``nn.GRU`` against rvagene's hand-written
-  CPU GRU (``rvagene._gru``), alternating.
-- ``demo``: time-to-quality on ``data/demosim/demosim_TRAIN`` (120 genes x 100, 6 clusters):
-  ``RVAgene(random_state=s).fit(X)`` with the defaults against the original configuration
-  (LSTM, batch 20, 400 epochs, the original loss) and the defaults built on torch's
-  ``nn.GRU`` (the speed-up of ``rvagene._gru`` in a whole fit), with the ARI of
-  K-means(6, n_init=10) and of the original's MiniBatchKMeans on ``transform``; plus, in a
-  traced run per side, the training time at which ARI >= 0.95 was first reached (ARI
-  evaluated after every epoch, the evaluation's time excluded).
-- ``throughput``: gene-epochs per second of training and peak RSS at 1,000, 20,000 and
-  100,000 simulated genes x 100 points, batch 32 / 128 / 512; ``transform`` and ``decode``
-  throughput (series/s).
-- ``fit20k``: a full default fit of 20,000 genes x 100 points (target <= 5 minutes) and the
-  ARI against the simulated clusters, plus the faster settings in ``FAST_SETTINGS``.
-- ``ceiling``: achieved GFLOP/s of the training step at 1 and 2 threads against a 2048 x 2048
-  float32 ``torch.mm`` with the same thread count.
+- ``gru``: CPU ms of one training step (forward, loss, backward, clipping, Adam) of the
+  default network at batch 32 / 128 / 512 x 100 time points: rvagene's GRU with its C loops,
+  with its Python loops (``RVAGENE_NO_KERNEL=1``), torch's ``nn.GRU`` and the LSTM, and, with
+  ``--baseline REV``, the GRU of another git revision (e.g. the one before a change).
+- ``ttq``: on ``simfinal`` (the original's data), 100 genes trained and 20 held out
+  (stratified), the original configuration (``_common.ORIGINAL``) against the defaults with
+  step budgets (``max_steps`` 100, 200, 400, 800, None), 2 seeds: held-out error (mean over
+  held-out genes of the MSE of ``reconstruct`` over the gene's variance) and ARI (K-means,
+  k=6, on ``transform`` of all 120 genes; the original also with its MiniBatchKMeans). Prints
+  the time-to-the-original's-quality ratio (quality: held-out error <= the original's and
+  ARI >= 0.98) and the whole-fit ratio; then the whole-fit ratio on the demo data.
+- ``levers``: settings that make a small fit cheaper, side by side on the ``ttq`` split, each
+  fit traced by a callback (held-out error and ARI every few steps, the evaluation's CPU time
+  excluded); then the stopping rule's warm-up, patience floor and ``tol`` replayed on the
+  defaults' recorded held-out loss with ``StoppingRule.replay``.
+- ``throughput``: gene-epochs/s and peak RSS at 1,000 (20,000 and 100,000 without
+  ``--quick``) simulated genes, batch 32 and 512.
+- ``fit20k``: a default fit of 20,000 simulated genes x 100 points (target <= 5 minutes,
+  ARI >= 0.9).
+- ``matmul``: the 2048 x 2048 float32 ``torch.mm`` ceiling, and the default step's share of it.
 
 Usage::
 
-    python benchmarks/speed.py --quick                    # < ~3 minutes on an idle machine
-    nohup python benchmarks/speed.py > benchmarks/results/speed_full.log 2>&1 &
-    python benchmarks/speed.py --sections throughput,ceiling --skip-100k
-    python benchmarks/speed.py --quick --device cuda      # see benchmarks/gpu_check.sh
+    python benchmarks/speed.py --sections ttq,levers           # ~30 CPU minutes
+    python benchmarks/speed.py --sections gru --baseline 0cf7d91
+    python benchmarks/speed.py --quick --device cuda           # < 3 minutes (gpu_check.sh)
 
-Results are appended row by row to ``benchmarks/results/speed.csv`` (``speed_quick.csv`` with
-``--quick``), rewritten atomically after every row. Never run by the unit tests.
+Each section writes ``results/speed_<section>[_<tag>].csv`` and ``.log`` (its printed output),
+both headed by commit, date, machine, load and command. Never run by the unit tests.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+from _common import ORIGINAL, RESULTS, markdown_table, provenance, write_csv  # noqa: E402
+
+SIMFINAL = Path("/work/shared/data/reference/data/simfinal/simfinal_TRAIN")
 DEMO = ROOT / "data" / "demosim" / "demosim_TRAIN"
-
-# The original tool's demo configuration (train_and_gen.py); it kept the learning rate fixed.
-ORIGINAL = {
-    "block": "LSTM",
-    "hidden_size": 70,
-    "latent_length": 3,
-    "batch_size": 20,
-    "learning_rate": 0.003,
-    "n_epochs": 400,
-    "dropout_rate": 0.2,
-    "loss_balance": "original",
-    "scaling": "none",
-    "early_stopping": False,
-    "kl_weight": 1.0,
-    "lr_decay": 1.0,
+BUDGETS = (100, 200, 400, 800, None)
+ARI_GOAL = 0.98
+LEVERS = {  # name -> RVAgene parameters (over the defaults); 90 genes are trained on
+    "defaults": {},
+    "full batch (90), lr 0.02": {"batch_size": 90, "learning_rate": 0.02},
+    "batch 64, lr 0.014": {"batch_size": 64, "learning_rate": 0.014},
+    "lr 0.02": {"learning_rate": 0.02},
+    "no lr decay": {"lr_decay": 1.0},
+    "2 threads": {"n_threads": 2},
 }
-SIZES = (1_000, 20_000, 100_000)
-BATCH_SIZES = (32, 128, 512)
-N_CLUSTERS = 10  # simulated data sets: rvagene.simulate(n_clusters=10, genes_per_cluster=n/10)
-LARGE = 20_000  # genes in the full fit and the ceiling measurement
-TARGET_S = 300.0  # a default fit of 20,000 genes within 5 minutes
-ARI_GOAL = 0.95
-# Settings tried after the defaults in ``fit20k`` (``--fast-settings`` replaces them): a larger
-# batch with the learning rate scaled by sqrt(batch / 32), and a shorter patience.
-FAST_SETTINGS = (
-    {"n_epochs": 3},
-    {"batch_size": 128, "learning_rate": 0.02, "n_iter_no_change": 2, "n_epochs": 6},
-)
-TRACE_GENES = 4000
-DEFAULT_FIT_TIMEOUT = 2400  # s; a default 20,000-gene fit still running then has failed anyway
-# How much of each epoch the throughput runs train (genes; None = the whole epoch). The first
-# (warm-up) epoch is never timed.
-WARMUP_ROWS = 2048
-MEASURE = {  # n_genes -> (timed epochs, genes per timed epoch or None for all)
-    1_000: (3, None),
-    20_000: (2, None),
-    100_000: (2, 8192),
-}
-CEILING_ROWS = 4096  # genes in the one timed (truncated) epoch of a ceiling run
-MATMUL_N = 2048
-FLOP_FORMULA = (
-    "GRU multiply-adds per series per time step, per layer: 3*H*(F_in+H) (encoder F_in = "
-    "features, decoder F_in = 1); FLOPs = 2*MACs; training step = 3 x forward; "
-    "training FLOPs per gene-epoch = 3 * 2 * T * sum over encoder+decoder layers of "
-    "3*H*(F_in+H) (linear layers, loss and optimiser not counted)"
-)
-
-
-# =========================================================================== helpers
-def gru_flops_per_gene(n_timepoints: int, hidden: int, features: int = 1, depth: int = 1):
-    """Training FLOPs (forward + backward) per gene per epoch, counting only the GRUs."""
-    macs = 0
-    for layer in range(depth):
-        enc_in = features if layer == 0 else hidden
-        dec_in = 1 if layer == 0 else hidden
-        macs += 3 * hidden * (enc_in + hidden) + 3 * hidden * (dec_in + hidden)
-    return 3 * 2 * n_timepoints * macs
-
-
-def load_avg() -> dict:
-    one, five, fifteen = os.getloadavg()
-    return {"load1": round(one, 2), "load5": round(five, 2), "load15": round(fifteen, 2)}
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        return "load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
-def median(values):
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    return statistics.median(values) if values else float("nan")
-
-
-def fmt(value, digits: int = 3) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        if math.isinf(value):
-            return "never"
-        return f"{value:.{digits}g}" if abs(value) < 10**digits else f"{value:.0f}"
-    return str(value)
-
-
-def md_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    head = "| " + " | ".join(title for _, title in columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(fmt(r.get(key)) for key, _ in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
+REPLAYS = [  # (MIN_STEPS, PATIENCE_STEPS, tol) of the stopping rule, replayed on each trace
+    (200, 200, 1e-3), (100, 100, 1e-3), (200, 200, 1e-2), (100, 100, 1e-2), (50, 50, 1e-2),
+]  # fmt: skip
 
 
 # =========================================================================== workers
-# Each worker runs in a fresh subprocess: ``speed.py --worker '{"kind": ..., ...}'``; it prints
-# one line ``RESULT {json}`` at the end.
-def _simulated(n_genes: int, seed: int = 0):
-    from rvagene import simulate
+# Each runs in a fresh subprocess (``speed.py --worker JSON``) and prints ``RESULT {json}``.
+def _split(path: Path, seed: int = 0):
+    """(X_train, X_heldout, X_all, y_all): 20 genes held out, stratified by cluster."""
+    from sklearn.model_selection import train_test_split
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return simulate(
-            n_clusters=N_CLUSTERS, genes_per_cluster=n_genes // N_CLUSTERS, random_state=seed
-        )
+    from rvagene import read_ucr
 
-
-def _dataset(name: str, seed: int = 0):
-    if name == "demo":
-        from rvagene import read_ucr
-
-        return read_ucr(DEMO)
-    if name.startswith("sim"):
-        return _simulated(int(name[3:]), seed)
-    msg = f"unknown dataset {name!r}"
-    raise ValueError(msg)
+    X, y = read_ucr(path)
+    train, held = train_test_split(np.arange(len(X)), test_size=20, stratify=y, random_state=seed)
+    return X[train], X[held], X, y
 
 
-def _latent_means(model, X):
-    """The latent means of ``X`` in the middle of a fit (for the per-epoch trace)."""
-    module = model.module_
-    was_training = module.training
-    mu, _ = model._encode(X[:, :, None] if X.ndim == 2 else X)
-    module.train(was_training)
-    return mu.cpu().numpy()
-
-
-def _aris(Z, y, k: int) -> dict:
+def _quality(model, X_held, X_all, y, original: bool) -> dict:
+    """Held-out error (MSE / gene variance, mean over genes) and ARI of K-means on the latents."""
     from sklearn.metrics import adjusted_rand_score
 
-    from rvagene.cluster import cluster_latent
+    from rvagene import cluster_latent
 
-    out = {}
+    err = ((model.reconstruct(X_held) - X_held) ** 2).mean(1) / X_held.var(1)
+    Z = model.transform(X_all)
+    out = {"heldout_err": float(err.mean())}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # empty mini-batch clusters
-        for how in ("kmeans", "minibatch"):
-            labels = cluster_latent(Z, k, method=how, random_state=0).labels_
+        for how in ("kmeans", "minibatch") if original else ("kmeans",):
+            labels = cluster_latent(Z, len(np.unique(y)), method=how, random_state=0).labels_
             out[f"ari_{how}"] = float(adjusted_rand_score(y, labels))
     return out
 
 
 def worker_fit(task: dict) -> dict:
-    """Fit one configuration; with ``trace``, score the latent means after every epoch."""
-    import numpy as np
+    """One fit on a 100/20 split; with ``trace``, score it every ``trace`` steps on the way."""
+    from rvagene import LambdaCallback, RVAgene
 
-    import rvagene._train as train_module
-    from rvagene import RVAgene
+    X_train, X_held, X_all, y = _split(Path(task["data"]))
+    original = task.get("original", False)
+    model = RVAgene(**task["params"], random_state=task["seed"], device=task["device"])
+    trace, spent = [], [0.0, 0.0]  # evaluation's (CPU, wall) seconds, excluded from the fit
 
-    _use_gru(task.get("gru", "rvagene"))
-    X, y = _dataset(task["dataset"], task.get("data_seed", 0))
-    k = int(np.unique(y).size)
-    params = {**task["params"], "random_state": task["seed"], "device": task["device"]}
-    model = RVAgene(**params)
-    trace, eval_s, eval_cpu = [], 0.0, 0.0
-    # The per-check trace scores a fixed random subset of at most TRACE_GENES genes (the
-    # final ARI uses every gene).
-    probe = np.random.default_rng(0).permutation(len(X))[:TRACE_GENES]
-    t0, c0 = time.perf_counter(), time.process_time()
+    def on_check(state):
+        if state.step - (trace[-1]["step"] if trace else -math.inf) < task["trace"]:
+            return
+        c0, w0 = time.process_time(), time.perf_counter()
+        row = {
+            "step": state.step,
+            "cpu_s": c0 - t0[0] - spent[0],
+            "wall_s": w0 - t0[1] - spent[1],
+            "check": state.check,
+        }
+        row.update(_quality(model, X_held, X_all, y, original=False))
+        trace.append(row)
+        state.module.train()
+        spent[0] += time.process_time() - c0
+        spent[1] += time.perf_counter() - w0
+
     if task.get("trace"):
-        original_epoch = train_module.train_epoch
-
-        def traced_epoch(*args, **kwargs):
-            nonlocal eval_s, eval_cpu
-            stats = original_epoch(*args, **kwargs)
-            t_end, c_end = time.perf_counter(), time.process_time()
-            scores = _aris(_latent_means(model, X[probe]), y[probe], k)
-            trace.append(
-                {
-                    "epoch": len(trace) + 1,
-                    "train_s": t_end - t0 - eval_s,
-                    "loss": stats["loss"],
-                    **scores,
-                }
-            )
-            print("TRACE " + json.dumps(trace[-1]), flush=True)  # kept if the run times out
-            eval_s += time.perf_counter() - t_end
-            eval_cpu += time.process_time() - c_end
-            return stats
-
-        original_evaluate = train_module.evaluate
-
-        def traced_evaluate(*args, **kwargs):  # the held-out loss that fit watches
-            out = original_evaluate(*args, **kwargs)
-            if trace:
-                print(f"VAL {len(trace)} {out['loss']!r}", flush=True)
-            return out
-
-        train_module.train_epoch = traced_epoch
-        train_module.evaluate = traced_evaluate
-    model.fit(X)
-    total_s, total_cpu = time.perf_counter() - t0, time.process_time() - c0
-    scores = _aris(model.transform(X), y, k)
-    monitored = model.history_.get("val_loss", model.history_["loss"])
-    for entry, value in zip(trace, monitored, strict=False):
-        entry["monitored"] = value  # the loss the stopping rule watched after that epoch
-    from rvagene.model import _check_schedule, _n_validation
-
-    # The stopping rule (for stopping_replay): stop once the monitored loss has not improved
-    # by tol for `patience` checks and at least `warmup` checks have run; the fit's own clock.
-    n_val = _n_validation(len(X), model.validation_fraction, model.early_stopping)
-    _, warmup, patience = _check_schedule(len(X) - n_val, model.batch_size, model.n_iter_no_change)
+        model.set_params(callbacks=[LambdaCallback(on_check=on_check)])
+    t0 = (time.process_time(), time.perf_counter())
+    model.fit(X_train)
     row = {
-        "n_genes": len(X),
-        "patience": patience,
-        "warmup": warmup,
-        "tol": model.tol,
-        "fit_s": total_s - eval_s,
-        "fit_total_s": total_s,
-        # CPU seconds of the fit (one thread): robust to other processes on the machine
-        "fit_cpu_s": total_cpu - eval_cpu,
-        "n_epochs": model.n_iter_,
-        "epochs_done": model.history_.get("epoch", [model.n_iter_])[-1],
-        "best_epoch": getattr(model, "best_epoch_", model.n_iter_),
-        "peak_rss_mb": peak_rss_mb(),
-        **scores,
+        "cpu_s": time.process_time() - t0[0] - spent[0],
+        "wall_s": time.perf_counter() - t0[1] - spent[1],
+        "steps": model.n_steps_,
+        "epochs": model.n_iter_,
+        "best_step": model.best_step_,
+        "stopped_by": model.stopped_by_,
+        "n_train": len(X_train) - round(model.validation_fraction * len(X_train))
+        if model.early_stopping
+        else len(X_train),
+        "batch_size": model.batch_size,
+        **_quality(model, X_held, X_all, y, original),
     }
-    for how in ("kmeans", "minibatch"):
-        hit = [t for t in trace if t[f"ari_{how}"] >= ARI_GOAL]
-        row[f"t95_{how}_s"] = hit[0]["train_s"] if hit else (math.inf if trace else math.nan)
-        row[f"epoch95_{how}"] = hit[0]["epoch"] if hit else ""
     if trace:
         row["trace"] = trace
+        row["val_loss"] = model.history_.get("val_loss", model.history_["loss"])
     return row
 
 
-def worker_throughput(task: dict) -> dict:
-    """Time the training epochs of a fit (after a warm-up epoch), then transform and decode."""
-    import numpy as np
+def worker_step(task: dict) -> dict:
+    """CPU ms per training step of the default network (median and min over ``steps``)."""
     import torch
 
-    import rvagene._train as train_module
-    from rvagene import RVAgene
+    from rvagene.network import RVAE, RVAEConfig, rvae_loss
 
-    rss_start = peak_rss_mb()
-    X, _ = _simulated(task["n_genes"])
-    rss_data = peak_rss_mb()
-    batch, warmup_rows = task["batch_size"], task["warmup_rows"]
-    epochs, rows_per_epoch = task["epochs"], task["rows"]
-    timed = []
-    original_epoch = train_module.train_epoch
-
-    # Large gene sets are trained in parts of <= CHECK_STEPS steps (one train_epoch call
-    # each): the first call is the warm-up, then calls are timed until `epochs` x `rows`
-    # rows have been (or, with rows None, every call of the fit is), then each remaining
-    # call trains one batch, untimed, so the fit ends quickly.
-    needed = None if rows_per_epoch is None else epochs * rows_per_epoch
-    untimed = []
-
-    def timed_epoch(module, Xt, mask, *args, **kwargs):
-        order = kwargs.get("order")
-        if order is None:  # an epoch in one part: a fresh permutation, as train_epoch draws
-            order = torch.randperm(Xt.shape[0], device=Xt.device)
-        done = sum(n for n, _ in timed[1:])
-        if not timed:
-            order = order[:warmup_rows]
-        elif needed is not None:
-            order = order[: max(needed - done, batch)]
-        kwargs["order"] = order  # rows still gathered from the full tensor
-        t = time.perf_counter()
-        stats = original_epoch(module, Xt, mask, *args, **kwargs)
-        seconds = time.perf_counter() - t
-        if timed and needed is not None and done >= needed:
-            untimed.append(seconds)
-        else:
-            timed.append((order.shape[0], seconds))
-        return stats
-
-    train_module.train_epoch = timed_epoch
-    model = RVAgene(
-        n_epochs=1 + epochs,
-        batch_size=batch,
-        random_state=0,
-        n_threads=task["threads"],
-        device=task["device"],
-    )
-    t0 = time.perf_counter()
-    model.fit(X)
-    fit_s = time.perf_counter() - t0
-    train_module.train_epoch = original_epoch
-    genes = sum(n for n, _ in timed[1:])
-    seconds = sum(s for _, s in timed[1:])
-    row = {
-        "n_genes": len(X),
-        "data_mb": X.nbytes / 2**20,
-        "timed_genes": genes,
-        "timed_s": seconds,
-        "gene_epochs_per_s": genes / seconds,
-        "step_ms": 1e3 * seconds / sum(math.ceil(n / batch) for n, _ in timed[1:]),
-        "fit_s": fit_s,
-        "epoch_s_est": (0.9 * len(X)) / (genes / seconds),
-        "rss_start_mb": rss_start,
-        "rss_data_mb": rss_data,
+    block = "LSTM" if task["gru"] == "lstm" else "GRU"
+    torch.manual_seed(0)
+    module = RVAE(RVAEConfig(hidden_size=64, latent_length=8, block=block)).to(task["device"])
+    if task["gru"] == "torch":  # the same network on torch's own nn.GRU
+        for part in (module.encoder, module.decoder):
+            part.rnn = torch.nn.GRU(part.rnn.input_size, 64, batch_first=True)
+        module.to(task["device"])
+    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
+    criterion = torch.nn.MSELoss(reduction="none")
+    x = torch.randn(task["batch_size"], 100, 1, device=task["device"]).cumsum(1) / 10
+    cpu, wall = [], []
+    for i in range(5 + task["steps"]):
+        c, w = time.process_time(), time.perf_counter()
+        x_hat, mu, logvar = module(x)
+        loss = rvae_loss(x, x_hat, mu, logvar, criterion, kl_weight=0.1).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), 5.0)
+        optimizer.step()
+        if task["device"].startswith("cuda"):
+            torch.cuda.synchronize()
+        if i >= 5:
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
+    return {
+        "cpu_ms": 1e3 * statistics.median(cpu),
+        "cpu_ms_min": 1e3 * min(cpu),
+        "wall_ms": 1e3 * statistics.median(wall),
+        "wall_ms_min": 1e3 * min(wall),
     }
-    if task.get("predict"):
-        t = time.perf_counter()
-        model.transform(X)
-        row["transform_per_s"] = len(X) / (time.perf_counter() - t)
-        t = time.perf_counter()
-        _latent_means(model, X)
-        row["encode_only_per_s"] = len(X) / (time.perf_counter() - t)
-        n_dec = min(len(X), 20_000)
-        Z = np.random.default_rng(0).standard_normal((n_dec, model.latent_length))
-        t = time.perf_counter()
-        model.decode(Z)
-        row["decode_per_s"] = n_dec / (time.perf_counter() - t)
-    row["peak_rss_mb"] = peak_rss_mb()
-    if str(model.device_).startswith("cuda"):
+
+
+def worker_scale(task: dict) -> dict:
+    """A fit of simulated genes: CPU/wall seconds, steps, ARI, peak RSS (``max_steps`` caps)."""
+    import torch
+    from sklearn.metrics import adjusted_rand_score
+
+    from rvagene import Callback, RVAgene, cluster_latent, simulate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        X, y = simulate(n_clusters=10, genes_per_cluster=task["n_genes"] // 10, random_state=0)
+
+    class Steps(Callback):  # CPU time of the steps after the first 20
+        marks: list = []
+
+        def on_step(self, state):
+            if state.step in (20, state.config.max_steps):
+                self.marks.append((state.step, time.process_time(), time.perf_counter()))
+
+    steps = Steps()
+    model = RVAgene(**task["params"], random_state=0, device=task["device"], callbacks=[steps])
+    c0, w0 = time.process_time(), time.perf_counter()
+    model.fit(X)
+    row = {
+        "cpu_s": time.process_time() - c0,
+        "wall_s": time.perf_counter() - w0,
+        "steps": model.n_steps_,
+        "epochs": model.n_iter_,
+        "stopped_by": model.stopped_by_,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    if len(steps.marks) == 2:
+        (s0, c0, w0), (s1, c1, w1) = steps.marks
+        row["gene_epochs_per_s"] = (s1 - s0) * model.batch_size / (w1 - w0)
+        row["step_cpu_ms"] = 1e3 * (c1 - c0) / (s1 - s0)
+    if task.get("ari"):
+        labels = cluster_latent(model.transform(X), 10, random_state=0).labels_
+        row["ari_kmeans"] = float(adjusted_rand_score(y, labels))
+    if task["device"].startswith("cuda"):
         row["cuda_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return row
 
@@ -376,702 +237,653 @@ def worker_throughput(task: dict) -> dict:
 def worker_matmul(task: dict) -> dict:
     import torch
 
-    n, device = MATMUL_N, task["device"]
-    torch.set_num_threads(task["threads"])
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    c = torch.empty(n, n, device=device)
-
-    def sync():
-        if device.startswith("cuda"):
+    a, b = (torch.randn(2048, 2048, device=task["device"]) for _ in range(2))
+    times = []
+    for i in range(13):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        if task["device"].startswith("cuda"):
             torch.cuda.synchronize()
-
-    for _ in range(3):
-        torch.mm(a, b, out=c)
-    sync()
-    times = []
-    for _ in range(task.get("repeats", 10)):
-        t = time.perf_counter()
-        torch.mm(a, b, out=c)
-        sync()
-        times.append(time.perf_counter() - t)
-    flops = 2 * n**3
-    return {
-        "gflops": flops / statistics.median(times) / 1e9,
-        "gflops_best": flops / min(times) / 1e9,
-        "threads_seen": torch.get_num_threads(),
-    }
-
-
-def _use_gru(which: str) -> None:
-    """Build RVAgene's GRUs from torch's ``nn.GRU`` ("torch") or rvagene's own (default)."""
-    if which == "torch":
-        from torch import nn
-
-        import rvagene.network as network
-
-        network.BLOCKS["GRU"] = nn.GRU
-
-
-def worker_gru_step(task: dict) -> dict:
-    """Median time of one training step (forward, loss, backward, Adam) of the default network."""
-    import torch
-
-    from rvagene.network import RVAE, RVAEConfig, rvae_loss
-
-    _use_gru(task["gru"])
-    torch.manual_seed(0)
-    module = RVAE(RVAEConfig(hidden_size=64, latent_length=8))
-    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
-    criterion = torch.nn.MSELoss(reduction="none")
-    x = torch.randn(task["batch_size"], task["n_timepoints"], 1)
-    times = []
-    for i in range(task["warmup"] + task["steps"]):
-        t = time.perf_counter()
-        optimizer.zero_grad()
-        x_hat, mu, logvar = module(x)
-        rvae_loss(x, x_hat, mu, logvar, criterion, kl_weight=0.1).loss.backward()
-        optimizer.step()
-        if i >= task["warmup"]:
+        if i >= 3:
             times.append(time.perf_counter() - t)
-    return {"step_ms": 1e3 * statistics.median(times), "steps": len(times)}
+    return {"gflops": 2 * 2048**3 / statistics.median(times) / 1e9}
 
 
-WORKERS = {
-    "fit": worker_fit,
-    "throughput": worker_throughput,
-    "matmul": worker_matmul,
-    "gru_step": worker_gru_step,
-}
-
-
-def run_worker(spec: str) -> int:
-    task = json.loads(spec)
-    import torch
-
-    if task.get("threads") and task["device"] == "cpu":
-        torch.set_num_threads(task["threads"])
-    row = WORKERS[task["kind"]](task)
-    print("RESULT " + json.dumps(row), flush=True)
-    return 0
+WORKERS = {"fit": worker_fit, "step": worker_step, "scale": worker_scale, "matmul": worker_matmul}
 
 
 # =========================================================================== orchestration
 class Bench:
-    """Runs workers in subprocesses and collects their rows into one CSV."""
+    """Runs workers in subprocesses; collects rows and printed text per section."""
 
-    def __init__(self, out: Path, device: str, timeout: float, keep=None):
-        self.out, self.device, self.timeout = out, device, timeout
-        self.rows: list[dict] = []
-        if keep is not None and out.exists():  # --update: keep the other sections' rows
-            with open(out, newline="") as fh:
-                self.rows = [r for r in csv.DictReader(fh) if keep(r["section"])]
-        self.started = time.strftime("%Y-%m-%d %H:%M:%S")
+    def __init__(self, args):
+        self.device, self.timeout, self.tag = args.device, args.timeout, args.tag
+        self.rows, self.text = [], []
 
-    def run(
-        self, section: str, name: str, task: dict, threads: int = 1, timeout=None, **extra
-    ) -> dict:
-        timeout = min(timeout or self.timeout, self.timeout)
-        task = {**task, "device": self.device, "threads": threads}
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.text.append(line)
+
+    def run(self, name: str, task: dict, threads: int = 1, env: dict | None = None, **extra):
+        task = {**task, "device": self.device}
         env = {
             **os.environ,
             "OMP_NUM_THREADS": str(threads),
             "MKL_NUM_THREADS": str(threads),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
         }
-        load = load_avg()
-        row = {
-            "section": section,
-            "name": name,
-            "threads": threads,
-            "device": self.device,
-            **extra,
-            **load,
-            "time": time.strftime("%H:%M:%S"),
-        }
-        print(f"  [{row['time']} load {load['load1']:.2f}] {section}: {name} ...", flush=True)
-        t = time.perf_counter()
+        load = round(os.getloadavg()[0], 2)
+        row = {"name": name, **extra, "load1": load}
+        print(f"  [{time.strftime('%H:%M:%S')} load {load:.2f}] {name} ...", flush=True)
         try:
-            proc = subprocess.run(
-                [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(task)],
+            done = subprocess.run(
+                [sys.executable, __file__, "--worker", json.dumps(task)],
                 env=env,
                 capture_output=True,
                 text=True,
-                timeout=timeout,
                 cwd=ROOT,
+                timeout=self.timeout,
                 check=False,
             )
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                row["error"] = (proc.stderr.strip().splitlines() or ["no result"])[-1][:300]
+            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+            if lines:
+                row.update(json.loads(lines[-1][7:]))
             else:
-                row.update(json.loads(lines[-1][len("RESULT ") :]))
-        except subprocess.TimeoutExpired as err:
-            row["error"] = f"timed out after {timeout:.0f} s"
-            out = err.stdout.decode() if isinstance(err.stdout, bytes) else err.stdout or ""
-            partial = [json.loads(ln[6:]) for ln in out.splitlines() if ln.startswith("TRACE ")]
-            for ln in out.splitlines():
-                if ln.startswith("VAL ") and 0 < int(ln.split()[1]) <= len(partial):
-                    partial[int(ln.split()[1]) - 1]["monitored"] = float(ln.split()[2])
-            if partial:
-                row["trace"] = partial
-                row["n_epochs"] = len(partial)
-                row["ari_kmeans_last"] = partial[-1]["ari_kmeans"]
-                row["fit_s_at_least"] = partial[-1]["train_s"]
-                hit = [t for t in partial if t["ari_kmeans"] >= ARI_GOAL]
-                row["t95_kmeans_s"] = hit[0]["train_s"] if hit else math.inf
-        row["wall_s"] = time.perf_counter() - t
+                row["error"] = (done.stderr.strip().splitlines() or ["no result"])[-1][:300]
+        except subprocess.TimeoutExpired:
+            row["error"] = f"timed out after {self.timeout:.0f} s"
         if "error" in row:
             print(f"    ERROR: {row['error']}", flush=True)
-        trace = row.pop("trace", None)
-        if trace:
-            row["_trace"] = trace  # kept in memory for the stopping-rule replay, not in the CSV
-            row["trace"] = " ".join(
-                f"{t['epoch']}:{t['train_s']:.1f}s/{t['ari_kmeans']:.2f}/{t['ari_minibatch']:.2f}"
-                f"/{t.get('monitored', math.nan):.5g}"
-                for t in trace
-            )
+        else:
+            keys = ("cpu_s", "wall_s", "steps", "heldout_err", "ari_kmeans", "cpu_ms")
+            print("    " + ", ".join(f"{k} {row[k]:.4g}" for k in keys if k in row), flush=True)
         self.rows.append(row)
-        self.save()
         return row
 
-    def save(self) -> None:
-        from rvagene._utils import atomic_open
-
-        columns: list[str] = []
-        for row in self.rows:
-            columns += [k for k in row if k not in columns and not k.startswith("_")]
-        with atomic_open(self.out, newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns, restval="", extrasaction="ignore")
-            writer.writeheader()
-            for row in self.rows:
-                writer.writerow(
-                    {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()}
-                )
+    def save(self, section: str, columns: list[str]) -> None:
+        """Write this section's rows and text, then start the next section afresh."""
+        stem = RESULTS / (f"speed_{section}" + (f"_{self.tag}" if self.tag else ""))
+        info = provenance()
+        write_csv(stem.with_suffix(".csv"), self.rows, columns, info)
+        stem.with_suffix(".log").write_text(
+            "".join(f"# {k}: {v}\n" for k, v in info.items()) + "\n".join(self.text) + "\n"
+        )
+        self.rows, self.text = [], []
 
 
-def section_demo(bench: Bench, repeats: int, trace: bool = True) -> list[dict]:
-    """Defaults vs the original configuration, alternating (A B A B ...), one fit per row.
+def med(rows, key):
+    values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+    return statistics.median(values) if values else math.nan
 
-    With ``trace`` every fit scores its latent means after every epoch; ``fit_s`` then
-    excludes that evaluation's time (``fit_total_s`` includes it).
-    """
-    print(f"\n## Time-to-quality on demosim ({repeats} repeat(s) per side, alternating)")
-    sides = {"defaults": {}, "original": ORIGINAL, "defaults, torch nn.GRU": {}}
-    timed = {s: [] for s in sides}
-    for seed in range(repeats):
-        for side, params in sides.items():
-            task = {"kind": "fit", "dataset": "demo", "params": params, "seed": seed}
-            task["gru"] = "torch" if "torch" in side else "rvagene"
-            task["trace"] = trace
-            timed[side].append(bench.run("demo", side, task, seed=seed, traced=trace))
-    traced = timed
-    summary = []
-    for side in sides:
-        rows = [r for r in timed[side] if "error" not in r]
-        tr = [r for r in traced[side] if "error" not in r]
-        summary.append(
+
+# =========================================================================== sections
+def section_gru(bench: Bench, batches, steps: int, baseline: str | None, repeats=2) -> None:
+    bench.say(
+        "## Training step of the default network (hidden 64, latent 8, 100 points), "
+        "1 thread: CPU ms per step, median over steps (min in brackets)"
+    )
+    sides = {
+        "C loops": ("rvagene", {}),
+        "Python loops": ("rvagene", {"RVAGENE_NO_KERNEL": "1"}),
+        "torch nn.GRU": ("torch", {}),
+        "LSTM (oneDNN)": ("lstm", {}),
+    }
+    if bench.device != "cpu":
+        sides = {"GRU": ("rvagene", {}), "LSTM": ("lstm", {})}
+    tmp = None
+    if baseline:
+        tmp = tempfile.TemporaryDirectory()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", baseline, "rvagene"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp.name], input=archive, check=True)
+        # another revision's rvagene first on the path
+        sides[f"GRU at {baseline}"] = ("rvagene", {"PYTHONPATH": f"{tmp.name}{os.pathsep}{ROOT}"})
+    table = []
+    for batch in batches:
+        got = {side: [] for side in sides}
+        for rep in range(repeats):
+            for side, (gru, env) in sides.items():  # alternating
+                task = {"kind": "step", "gru": gru, "batch_size": batch, "steps": steps}
+                got[side].append(bench.run(side, task, env=env, batch_size=batch, repeat=rep))
+        table.append(
+            [batch]
+            + [f"{med(got[s], 'cpu_ms'):.1f} ({med(got[s], 'cpu_ms_min'):.1f})" for s in sides]
+        )
+        if baseline:
+            base, new = med(got[f"GRU at {baseline}"], "cpu_ms"), med(got["C loops"], "cpu_ms")
+            table[-1].append(f"{base / new:.2f}x")
+    heads = ["batch", *sides] + (["speed-up vs baseline"] if baseline else [])
+    bench.say(markdown_table(table, heads))
+    bench.save(
+        "gru",
+        [
+            "name",
+            "batch_size",
+            "repeat",
+            "cpu_ms",
+            "cpu_ms_min",
+            "wall_ms",
+            "wall_ms_min",
+            "load1",
+            "error",
+        ],
+    )
+    if tmp:
+        tmp.cleanup()
+
+
+def _fit_task(data: Path, params: dict, seed: int, original=False, trace=0) -> dict:
+    return {
+        "kind": "fit",
+        "data": str(data),
+        "params": params,
+        "seed": seed,
+        "original": original,
+        "trace": trace,
+    }
+
+
+def _reached(row: dict, ref: dict) -> bool:
+    return row.get("heldout_err", math.inf) <= ref["heldout_err"] and row["ari_kmeans"] >= ARI_GOAL
+
+
+def section_ttq(
+    bench: Bench, seeds, data: Path, budgets=BUDGETS, demo: bool = True, candidate=None
+) -> None:
+    """The original against the defaults (or the ``candidate`` parameters over them)."""
+    candidate = candidate or {}
+    if candidate:
+        bench.say(f"'defaults' below: the defaults with {json.dumps(candidate)}")
+    bench.say(
+        f"## Time to the original's quality on {data.name} (100 genes train, 20 held out; "
+        f"quality: held-out error <= the original's and ARI >= {ARI_GOAL})"
+    )
+    rows = {}
+    for seed in seeds:  # the original, then the budgets; every fit its own process
+        rows[seed, "original"] = bench.run(
+            "original", _fit_task(data, ORIGINAL, seed, True), seed=seed, data=data.name
+        )
+        for budget in budgets:
+            name = f"defaults, max_steps={budget}"
+            rows[seed, budget] = bench.run(
+                name,
+                _fit_task(data, {**candidate, "max_steps": budget}, seed),
+                seed=seed,
+                data=data.name,
+                budget=budget,
+            )
+    table, ratios = [], []
+    for seed in seeds:
+        ref = rows[seed, "original"]
+        if "error" in ref:
+            continue
+        table.append(
+            [
+                seed,
+                "original",
+                ref["steps"],
+                ref["cpu_s"],
+                ref["wall_s"],
+                ref["heldout_err"],
+                ref["ari_kmeans"],
+                ref["ari_minibatch"],
+                "",
+            ]
+        )
+        first = None
+        for budget in budgets:
+            r = rows[seed, budget]
+            if "error" in r:
+                continue
+            ok = _reached(r, ref)
+            first = first or (r if ok else None)
+            table.append(
+                [
+                    seed,
+                    f"defaults {budget or 'no budget'}",
+                    r["steps"],
+                    r["cpu_s"],
+                    r["wall_s"],
+                    r["heldout_err"],
+                    r["ari_kmeans"],
+                    "",
+                    "yes" if ok else "no",
+                ]
+            )
+        whole = rows[seed, None]
+        ratios.append(
             {
-                "side": side,
-                "fit_s": median([r["fit_s"] for r in rows]),
-                "fit_range": " - ".join(fmt(f(r["fit_s"] for r in rows)) for f in (min, max))
-                if rows
-                else "",
-                "ari_kmeans": median([r["ari_kmeans"] for r in rows]),
-                "ari_minibatch": median([r["ari_minibatch"] for r in rows]),
-                "epochs": median([r["n_epochs"] for r in rows]),
-                "t95_kmeans_s": median([r["t95_kmeans_s"] for r in tr]),
-                "t95_minibatch_s": median([r["t95_minibatch_s"] for r in tr]),
-                "load1": median([r["load1"] for r in timed[side]]),
+                "seed": seed,
+                "ttq_cpu": ref["cpu_s"] / first["cpu_s"] if first else math.nan,
+                "ttq_wall": ref["wall_s"] / first["wall_s"] if first else math.nan,
+                "ttq_steps": first["steps"] if first else "never",
+                "whole_cpu": ref["cpu_s"] / whole["cpu_s"] if "cpu_s" in whole else math.nan,
+                "whole_wall": ref["wall_s"] / whole["wall_s"] if "wall_s" in whole else math.nan,
             }
         )
-    print(
-        md_table(
-            summary,
+    bench.say(
+        markdown_table(
+            table,
             [
-                ("side", "configuration"),
-                ("fit_s", "fit s (median)"),
-                ("fit_range", "fit s (range)"),
-                ("epochs", "epochs"),
-                ("ari_kmeans", "ARI K-means(6)"),
-                ("ari_minibatch", "ARI MiniBatchKMeans"),
-                ("t95_kmeans_s", "s to ARI>=0.95 (K-means)"),
-                ("t95_minibatch_s", "s to ARI>=0.95 (MiniBatch)"),
-                ("load1", "load1 (median)"),
+                "seed",
+                "fit",
+                "steps",
+                "CPU s",
+                "wall s",
+                "held-out err",
+                "ARI K-means",
+                "ARI MiniBatch",
+                "quality",
             ],
         )
     )
-    d, o = summary[:2]
-    ratio = o["fit_s"] / d["fit_s"] if d["fit_s"] else float("nan")
-    ok = ratio >= 10 and d["ari_kmeans"] >= max(o["ari_kmeans"], o["ari_minibatch"])
-    print(
-        f"\nratio original / defaults (median fit time): {ratio:.1f}x; "
-        f"target >= 10x with ARI at least the original's: {'PASS' if ok else 'FAIL'}"
-    )
-    t95 = o["t95_kmeans_s"] / d["t95_kmeans_s"] if d["t95_kmeans_s"] else float("nan")
-    print(f"ratio of the times to ARI >= 0.95 (K-means), original / defaults: {t95:.1f}x")
-    if len(summary) > 2 and d["fit_s"]:
-        g = summary[2]
-        print(
-            f"defaults with torch nn.GRU / with rvagene's GRU: fit {g['fit_s'] / d['fit_s']:.2f}x "
-            f"(epochs {g['epochs']} vs {d['epochs']}; fits differ by float rounding)"
+    for r in ratios:
+        bench.say(
+            f"seed {r['seed']}: time to the original's quality {r['ttq_cpu']:.1f}x sooner "
+            f"in CPU s ({r['ttq_wall']:.1f}x wall; defaults reached it within "
+            f"{r['ttq_steps']} steps); whole fit {r['whole_cpu']:.2f}x the original's "
+            f"speed in CPU s ({r['whole_wall']:.2f}x wall)"
         )
-    stopping_replay(timed["defaults"])
-    for side in sides:
-        for r in traced[side][:1]:
-            if "trace" in r:
-                print(
-                    f"trace {side} (epoch:train s/ARI K-means/ARI MiniBatch/monitored loss): "
-                    f"{_short_trace(r['trace'])}"
-                )
-    return summary
-
-
-def stopping_replay(rows: list[dict], tols=(1e-3, 3e-3, 1e-2, 3e-2)) -> list[dict]:
-    """Replay the stopping rule on traced fits with a larger ``tol`` (relative progress).
-
-    Exact for ``tol`` >= the fitted one: ``tol`` only decides when the rule stops (neither the
-    learning-rate schedule nor the kept best weights depend on it), so the fit would have
-    ended at the replayed epoch holding the best epoch so far, whose ARI the trace records.
-    """
-    out = []
-    for r in rows:
-        trace = r.get("_trace") or []
-        if not trace or "monitored" not in trace[0] or not r.get("patience"):
-            continue
-        full_best = min(t["monitored"] for t in trace)
-        for tol in tols:
-            if tol < r["tol"]:
-                continue
-            best, best_i, ref, stall, stop = math.inf, 0, math.inf, 0, len(trace)
-            for i, t in enumerate(trace):
-                m = t["monitored"]
-                if m < best:
-                    best, best_i = m, i
-                if not math.isfinite(ref) or m < ref - tol * abs(ref):
-                    ref, stall = m, 0
-                else:
-                    stall += 1
-                    if stall >= r["patience"] and i + 1 >= r.get("warmup", 0):
-                        stop = i + 1
-                        break
-            out.append(
-                {
-                    "name": r["name"],
-                    "seed": r.get("seed"),
-                    "tol": tol,
-                    "stop_epoch": stop,
-                    "fit_s": trace[stop - 1]["train_s"],
-                    "best_epoch": best_i + 1,
-                    "ari_kmeans": trace[best_i]["ari_kmeans"],
-                    "loss_vs_full": 100 * (best / full_best - 1),
-                }
+    if demo and DEMO.is_file():
+        bench.say(f"\n## Whole fits on {DEMO.name} (same split, alternating)")
+        table = []
+        for seed in seeds:
+            o = bench.run(
+                "original", _fit_task(DEMO, ORIGINAL, seed, True), seed=seed, data="demosim"
             )
-    if out:
-        print(
-            "\nStopping rule replayed with a larger tol (patience "
-            + ", ".join(sorted({str(r["patience"]) for r in rows if r.get("patience")}))
-            + " epochs after a warm-up of "
-            + ", ".join(sorted({str(r.get("warmup")) for r in rows if r.get("patience")}))
-            + " epochs; exact, see stopping_replay):"
-        )
-        print(
-            md_table(
-                out,
+            d = bench.run("defaults", _fit_task(DEMO, candidate, seed), seed=seed, data="demosim")
+            if "error" not in o and "error" not in d:
+                table.append(
+                    [
+                        seed,
+                        o["cpu_s"],
+                        d["cpu_s"],
+                        o["cpu_s"] / d["cpu_s"],
+                        o["wall_s"] / d["wall_s"],
+                        o["heldout_err"],
+                        d["heldout_err"],
+                        o["ari_kmeans"],
+                        d["ari_kmeans"],
+                        d["steps"],
+                    ]
+                )
+        bench.say(
+            markdown_table(
+                table,
                 [
-                    ("name", "fit"),
-                    ("seed", "seed"),
-                    ("tol", "tol"),
-                    ("stop_epoch", "stops after epoch"),
-                    ("fit_s", "train s"),
-                    ("best_epoch", "best epoch"),
-                    ("ari_kmeans", "ARI K-means"),
-                    ("loss_vs_full", "monitored loss vs full run, %"),
+                    "seed",
+                    "original CPU s",
+                    "defaults CPU s",
+                    "ratio CPU",
+                    "ratio wall",
+                    "original err",
+                    "defaults err",
+                    "original ARI",
+                    "defaults ARI",
+                    "defaults steps",
                 ],
             )
         )
-    return out
-
-
-def _short_trace(trace: str, keep: int = 12) -> str:
-    parts = trace.split()
-    return (
-        " ".join(parts)
-        if len(parts) <= 2 * keep
-        else (" ".join(parts[:keep]) + " ... " + " ".join(parts[-keep:]))
+    bench.save(
+        "ttq",
+        [
+            "name",
+            "data",
+            "seed",
+            "budget",
+            "steps",
+            "epochs",
+            "best_step",
+            "stopped_by",
+            "cpu_s",
+            "wall_s",
+            "heldout_err",
+            "ari_kmeans",
+            "ari_minibatch",
+            "load1",
+            "error",
+        ],
     )
 
 
-def section_throughput(bench: Bench, sizes, batch_sizes, matmul: dict) -> list[dict]:
-    print("\n## Throughput and peak memory (1 thread)")
-    flops = gru_flops_per_gene(100, 64)
-    rows = []
+def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
+    from rvagene._train import StoppingRule  # the fit's own rule, replayed
+
+    bench.say(
+        f"## Levers on {data.name} (100 train / 20 held out); a fit is 'at quality' "
+        f"when its held-out error <= {reference:.4g} (the original's, median over "
+        f"seeds) and ARI >= {ARI_GOAL}; traced every 5 steps, evaluation excluded"
+    )
+    rows = {}
+    for seed in seeds:
+        for name, params in LEVERS.items():  # alternating settings
+            threads = params.get("n_threads", 1)
+            rows[seed, name] = bench.run(
+                name, _fit_task(data, params, seed, trace=5), threads=threads, seed=seed
+            )
+    table = []
+    for name in LEVERS:
+        got = [rows[s, name] for s in seeds if "error" not in rows[s, name]]
+        hits = []
+        for r in got:
+            hit = [
+                t
+                for t in r["trace"]
+                if t["heldout_err"] <= reference and t["ari_kmeans"] >= ARI_GOAL
+            ]
+            hits.append(hit[0] if hit else None)
+            r["ttq_cpu_s"] = hit[0]["cpu_s"] if hit else math.inf
+            r["ttq_step"] = hit[0]["step"] if hit else math.nan
+        table.append(
+            [
+                name,
+                med(got, "steps"),
+                med(got, "cpu_s"),
+                med(got, "cpu_s") / max(med(got, "steps"), 1) * 1e3,
+                med(got, "heldout_err"),
+                min((r["ari_kmeans"] for r in got), default=math.nan),
+                med(got, "ttq_step"),
+                med(got, "ttq_cpu_s"),
+                ", ".join(r["stopped_by"] for r in got),
+            ]
+        )
+    bench.say(
+        markdown_table(
+            table,
+            [
+                "setting",
+                "steps",
+                "CPU s",
+                "CPU ms/step",
+                "held-out err",
+                "min ARI",
+                "steps to quality",
+                "CPU s to quality",
+                "stopped by",
+            ],
+        )
+    )
+    bench.say(
+        "\nStopping rule replayed on each fit's held-out loss (StoppingRule.replay: exact for "
+        "the stop; the learning-rate decay is the fitted one's). Steps, CPU s, and the kept "
+        "(best) check's held-out error and ARI, medians (min ARI) over seeds:"
+    )
+    table = []
+    for name in LEVERS:
+        for min_steps, patience_steps, tol in REPLAYS:
+            stops = []
+            for seed in seeds:
+                r = rows[seed, name]
+                if "error" in r:
+                    continue
+                rule = StoppingRule(r["n_train"], r["batch_size"], 10, tol, min_steps=min_steps,
+                                    patience_steps=patience_steps)  # fmt: skip
+                checks = rule.replay(r["val_loss"])
+                best = int(np.argmin(r["val_loss"][:checks])) + 1
+                kept = [t for t in r["trace"] if t["check"] <= best] or r["trace"][:1]
+                spent = [t for t in r["trace"] if t["check"] <= checks] or r["trace"][:1]
+                stops.append((spent[-1]["step"], spent[-1]["cpu_s"], kept[-1]["heldout_err"],
+                              kept[-1]["ari_kmeans"]))  # fmt: skip
+            if stops:
+                med_ = [statistics.median(s[i] for s in stops) for i in range(3)]
+                table.append([name, min_steps, patience_steps, tol, *med_,
+                              min(s[3] for s in stops)])  # fmt: skip
+    bench.say(
+        markdown_table(
+            table,
+            [
+                "setting",
+                "MIN_STEPS",
+                "PATIENCE_STEPS",
+                "tol",
+                "stop step",
+                "CPU s",
+                "held-out err (kept)",
+                "min ARI (kept)",
+            ],
+        )  # fmt: skip
+    )
+    for r in bench.rows:
+        r.pop("trace", None)
+        r.pop("val_loss", None)
+    bench.save(
+        "levers",
+        [
+            "name",
+            "seed",
+            "batch_size",
+            "steps",
+            "epochs",
+            "best_step",
+            "stopped_by",
+            "cpu_s",
+            "wall_s",
+            "heldout_err",
+            "ari_kmeans",
+            "ttq_step",
+            "ttq_cpu_s",
+            "load1",
+            "error",
+        ],
+    )
+
+
+def section_scale(bench: Bench, sizes) -> None:
+    bench.say("## Throughput and peak memory (1 thread; 60 steps, the first 20 not timed)")
+    table = []
     for n in sizes:
-        epochs, per_epoch = MEASURE.get(n, (2, None))
-        how = f"{epochs} epochs" + (f" of the first {per_epoch} genes" if per_epoch else "")
-        for batch in batch_sizes:
-            task = {
-                "kind": "throughput",
-                "n_genes": n,
-                "batch_size": batch,
-                "epochs": epochs,
-                "rows": per_epoch,
-                "warmup_rows": WARMUP_ROWS,
-                "predict": batch == 32,
-            }
-            row = bench.run(
-                "throughput", f"{n} genes, batch {batch}", task, batch_size=batch, measured=how
+        for batch in (32, 512):
+            params = {"batch_size": batch, "max_steps": 60, "early_stopping": False}
+            r = bench.run(
+                f"{n} genes, batch {batch}",
+                {"kind": "scale", "n_genes": n, "params": params},
+                n_genes=n,
+                batch_size=batch,
             )
-            if "error" not in row:
-                row["gflops"] = row["gene_epochs_per_s"] * flops / 1e9
-                if matmul.get(1):
-                    row["pct_matmul"] = 100 * row["gflops"] / matmul[1]
-            rows.append(row)
-    print(
-        md_table(
-            rows,
-            [
-                ("n_genes", "genes"),
-                ("batch_size", "batch"),
-                ("gene_epochs_per_s", "gene-epochs/s"),
-                ("step_ms", "ms/step"),
-                ("epoch_s_est", "s/epoch (90 % train)"),
-                ("gflops", "GFLOP/s"),
-                ("pct_matmul", "% of 1-thread mm"),
-                ("data_mb", "data MB"),
-                ("peak_rss_mb", "peak RSS MB"),
-                ("transform_per_s", "transform/s"),
-                ("encode_only_per_s", "encode-only/s"),
-                ("decode_per_s", "decode/s"),
-                ("measured", "timed"),
-                ("load1", "load1"),
-            ],
-        )
-    )
-    big = [r for r in rows if r.get("n_genes") == max(sizes) and "peak_rss_mb" in r]
-    if max(sizes) >= 100_000 and big:
-        peak = max(r["peak_rss_mb"] for r in big)
-        print(
-            f"\npeak RSS at {max(sizes)} genes: {peak:.0f} MB; target <= 4096 MB: "
-            f"{'PASS' if peak <= 4096 else 'FAIL'}"
-        )
-    return rows
-
-
-def section_fit20k(bench: Bench, fast_settings) -> list[dict]:
-    print(
-        f"\n## Full fit of {LARGE} genes x 100 points ({N_CLUSTERS} clusters); "
-        f"target <= {TARGET_S:.0f} s"
-    )
-    rows = []
-    for params in [{}, *fast_settings]:
-        name = "defaults" if not params else json.dumps(params, separators=(",", ":"))
-        task = {
-            "kind": "fit",
-            "dataset": f"sim{LARGE}",
-            "params": params,
-            "seed": 0,
-            "trace": True,
-        }
-        limit = None if params else DEFAULT_FIT_TIMEOUT
-        rows.append(bench.run("fit20k", name, task, timeout=limit, seed=0, traced=True))
-    print(
-        md_table(
-            rows,
-            [
-                ("name", "setting"),
-                ("fit_s", "fit s"),
-                ("fit_cpu_s", "fit CPU s"),
-                ("fit_s_at_least", "fit s (timed out, at least)"),
-                ("n_epochs", "checks"),
-                ("epochs_done", "epochs"),
-                ("best_epoch", "best epoch"),
-                ("ari_kmeans", "ARI K-means(10)"),
-                ("ari_kmeans_last", "ARI at timeout"),
-                ("ari_minibatch", "ARI MiniBatch"),
-                ("t95_kmeans_s", "s to ARI>=0.95"),
-                ("peak_rss_mb", "peak RSS MB"),
-                ("load1", "load1"),
-            ],
-        )
-    )
-    for row in rows:
-        if "fit_s" in row:
-            ok = row["fit_s"] <= TARGET_S and row["ari_kmeans"] >= ARI_GOAL
-            print(
-                f"{row['name']}: {row['fit_s']:.0f} s, ARI {row['ari_kmeans']:.3f} -> "
-                f"{'PASS' if ok else 'FAIL'} (<= {TARGET_S:.0f} s and ARI >= {ARI_GOAL})"
+            table.append(
+                [
+                    n,
+                    batch,
+                    r.get("gene_epochs_per_s"),
+                    r.get("step_cpu_ms"),
+                    r.get("peak_rss_mb"),
+                    r.get("load1"),
+                ]
             )
-        if row.get("trace"):
-            print(
-                "  trace (epoch:train s/ARI K-means/ARI MiniBatch/monitored loss): "
-                + _short_trace(row["trace"])
-            )
-    stopping_replay(rows[:1])
-    return rows
-
-
-def section_matmul(bench: Bench, threads=(1, 2), repeats: int = 3) -> dict:
-    print(f"\n## Ceiling: {MATMUL_N} x {MATMUL_N} float32 torch.mm")
-    got = {t: [] for t in threads}
-    rows = []
-    for _ in range(repeats):
-        for t in threads:  # alternating
-            row = bench.run("matmul", f"mm {MATMUL_N} {t} thread(s)", {"kind": "matmul"}, t)
-            rows.append(row)
-            if "gflops" in row:
-                got[t].append(row["gflops"])
-    result = {t: median(v) for t, v in got.items()}
-    print(
-        md_table(
-            [
-                {
-                    "threads": t,
-                    "gflops": result[t],
-                    "best": max([r.get("gflops_best", 0) for r in rows if r["threads"] == t]),
-                    "load1": median([r["load1"] for r in rows if r["threads"] == t]),
-                }
-                for t in threads
-            ],
-            [
-                ("threads", "threads"),
-                ("gflops", "GFLOP/s (median)"),
-                ("best", "GFLOP/s (best)"),
-                ("load1", "load1"),
-            ],
+    bench.say(
+        markdown_table(
+            table, ["genes", "batch", "genes/s (wall)", "CPU ms/step", "peak RSS MB", "load1"]
         )
     )
-    return result
+    bench.save(
+        "throughput",
+        [
+            "name",
+            "n_genes",
+            "batch_size",
+            "gene_epochs_per_s",
+            "step_cpu_ms",
+            "peak_rss_mb",
+            "cuda_peak_mb",
+            "load1",
+            "error",
+        ],
+    )
 
 
-def section_ceiling(bench: Bench, batch_sizes, matmul: dict) -> list[dict]:
-    print(
-        f"\n## Training step vs the matmul ceiling ({LARGE} genes; one epoch of "
-        f"{CEILING_ROWS} genes timed after a warm-up of {WARMUP_ROWS})"
+def section_fit20k(bench: Bench) -> None:
+    bench.say(
+        "## A default fit of 20,000 simulated genes x 100 points (10 clusters); "
+        "target <= 300 s, ARI >= 0.9"
     )
-    print(
-        f"FLOPs counted: {FLOP_FORMULA}; H=64, T=100 gives "
-        f"{gru_flops_per_gene(100, 64) / 1e6:.2f} MFLOP per gene-epoch."
+    r = bench.run(
+        "defaults, 20,000 genes",
+        {"kind": "scale", "n_genes": 20_000, "params": {}, "ari": True},
+        n_genes=20_000,
     )
-    flops = gru_flops_per_gene(100, 64)
-    rows = []
-    for batch in batch_sizes:
-        for t in matmul:  # alternating thread counts
-            task = {
-                "kind": "throughput",
-                "n_genes": LARGE,
-                "batch_size": batch,
-                "epochs": 1,
-                "rows": CEILING_ROWS,
-                "warmup_rows": WARMUP_ROWS,
-                "predict": False,
-            }
-            row = bench.run("ceiling", f"batch {batch}, {t} thread(s)", task, t, batch_size=batch)
-            if "error" not in row:
-                row["gflops"] = row["gene_epochs_per_s"] * flops / 1e9
-                row["mm_gflops"] = matmul.get(t, float("nan"))
-                row["pct_matmul"] = 100 * row["gflops"] / row["mm_gflops"]
-            rows.append(row)
-    print(
-        md_table(
-            rows,
-            [
-                ("batch_size", "batch"),
-                ("threads", "threads"),
-                ("gene_epochs_per_s", "gene-epochs/s"),
-                ("step_ms", "ms/step"),
-                ("gflops", "GFLOP/s"),
-                ("mm_gflops", "mm GFLOP/s"),
-                ("pct_matmul", "% of mm"),
-                ("load1", "load1"),
-            ],
+    if "error" not in r:
+        ok = r["wall_s"] <= 300 and r["ari_kmeans"] >= 0.9
+        bench.say(
+            f"{r['wall_s']:.0f} s wall ({r['cpu_s']:.0f} CPU s), {r['steps']} steps, "
+            f"{r['stopped_by']}, ARI {r['ari_kmeans']:.3f}, peak RSS "
+            f"{r['peak_rss_mb']:.0f} MB, load {r['load1']}: {'PASS' if ok else 'FAIL'}"
         )
+    bench.save(
+        "fit20k",
+        [
+            "name",
+            "n_genes",
+            "steps",
+            "epochs",
+            "stopped_by",
+            "cpu_s",
+            "wall_s",
+            "ari_kmeans",
+            "peak_rss_mb",
+            "cuda_peak_mb",
+            "load1",
+            "error",
+        ],
     )
-    default = [
-        r for r in rows if r.get("batch_size") == 32 and r["threads"] == 1 and "gflops" in r
-    ]
-    best = max((r for r in rows if "pct_matmul" in r), key=lambda r: r["pct_matmul"], default=None)
-    if default:
-        pct = default[0]["pct_matmul"]
-        print(
-            f"\ndefault step (batch 32, 1 thread): {pct:.1f} % of the matmul ceiling; "
-            f"target >= 30 %: {'PASS' if pct >= 30 else 'FAIL'}"
-        )
-    if best:
-        print(
-            f"best: batch {best['batch_size']}, {best['threads']} thread(s): "
-            f"{best['pct_matmul']:.1f} %"
-        )
-    return rows
 
 
-def section_gru(bench: Bench, batch_sizes, repeats: int) -> list[dict]:
-    """One training step with torch's nn.GRU and with rvagene's GRU, alternating."""
-    print(
-        "\n## Training step: torch nn.GRU vs rvagene's GRU (rvagene._gru), "
-        "default network (hidden 64, latent 8), 100 time points, 1 thread"
+def section_matmul(bench: Bench) -> None:
+    bench.say("## Ceiling: 2048 x 2048 float32 torch.mm, 1 thread")
+    r = bench.run("mm 2048", {"kind": "matmul"})
+    step = bench.run(
+        "step, batch 32", {"kind": "step", "gru": "rvagene", "batch_size": 32, "steps": 30}
     )
-    rows = []
-    for batch in batch_sizes:
-        for rep in range(repeats):
-            for gru in ("torch", "rvagene"):
-                task = {"kind": "gru_step", "gru": gru, "batch_size": batch,
-                        "n_timepoints": 100, "warmup": 5, "steps": 30}  # fmt: skip
-                rows.append(bench.run("gru", gru, task, batch_size=batch, repeat=rep))
-    summary = []
-    for batch in batch_sizes:
-        ms = {
-            gru: median([r["step_ms"] for r in rows
-                         if r.get("batch_size") == batch and r["name"] == gru and "step_ms" in r])
-            for gru in ("torch", "rvagene")
-        }  # fmt: skip
-        summary.append({"batch_size": batch, **ms, "ratio": ms["torch"] / ms["rvagene"]})
-    print(
-        md_table(
-            summary,
-            [
-                ("batch_size", "batch"),
-                ("torch", "nn.GRU ms/step"),
-                ("rvagene", "rvagene GRU ms/step"),
-                ("ratio", "speed-up"),
-            ],
+    if "gflops" in r and "cpu_ms" in step:
+        macs = 2 * 3 * 64 * (1 + 64)  # GRU multiply-adds per gene and time point, both GRUs
+        gflops = 32 * 100 * 3 * 2 * macs / (step["cpu_ms"] / 1e3) / 1e9  # forward + backward
+        bench.say(
+            f"mm {r['gflops']:.1f} GFLOP/s; default training step {step['cpu_ms']:.1f} "
+            f"CPU ms = {gflops:.1f} GFLOP/s in the GRUs = "
+            f"{100 * gflops / r['gflops']:.0f} % of the ceiling"
         )
-    )
-    return summary
+    bench.save("matmul", ["name", "gflops", "cpu_ms", "load1", "error"])
 
 
 # =========================================================================== main
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+SECTIONS = ("gru", "ttq", "levers", "throughput", "fit20k", "matmul")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sections",
+        default="gru,ttq,levers,throughput,matmul",
+        help=f"comma-separated subset of {','.join(SECTIONS)}",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="demo time-to-quality with 1 repeat and 1,000-gene throughput "
-        "only (< ~3 minutes idle)",
+        help="gru at batch 32, one seed of the demo whole fit, 1,000-gene "
+        "throughput: a few minutes",
     )
-    parser.add_argument("--skip-100k", action="store_true", help="leave out 100,000 genes")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds in ttq and levers")
+    parser.add_argument("--baseline", default=None, help="git revision for the gru section")
     parser.add_argument(
-        "--repeats",
-        type=int,
-        default=3,
-        help="timed fits per side in the demo comparison (default 3)",
-    )
-    parser.add_argument(
-        "--device", default="cpu", help="device passed to RVAgene (cpu, cuda, ...; default cpu)"
-    )
-    parser.add_argument(
-        "--sections",
-        default="gru,demo,throughput,fit20k,ceiling",
-        help="comma-separated subset of gru,demo,throughput,fit20k,ceiling",
-    )
-    parser.add_argument(
-        "--fast-settings",
-        default=None,
-        help="JSON list of RVAgene parameter dicts tried after the defaults in fit20k",
-    )
-    parser.add_argument(
-        "--timeout",
+        "--reference-err",
         type=float,
-        default=3600,
-        help="seconds before one measurement is abandoned (default 3600)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
         default=None,
-        help="CSV path (default results/speed.csv, speed_quick.csv with --quick)",
+        help="levers: the original's held-out error (default: from results/speed_ttq.csv)",
     )
     parser.add_argument(
-        "--no-trace",
-        action="store_true",
-        help="time the demo fits without the per-epoch ARI evaluation (no time-to-0.95)",
+        "--levers",
+        default=None,
+        help='levers: JSON {"name": {RVAgene parameters}, ...} instead of LEVERS',
     )
     parser.add_argument(
-        "--update",
-        action="store_true",
-        help="keep the rows of the sections not run now from an existing --out CSV",
+        "--set",
+        default=None,
+        help="ttq: JSON {RVAgene parameters} over the defaults (a candidate default set)",
     )
+    parser.add_argument("--budgets", default=None, help="ttq: comma-separated max_steps")
+    parser.add_argument("--tag", default=None, help="suffix of the results files")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per fit")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parser.parse_args(argv)
     if args.worker:
-        return run_worker(args.worker)
+        task = json.loads(args.worker)
+        import torch
+
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+        print("RESULT " + json.dumps(WORKERS[task["kind"]](task)), flush=True)
+        return 0
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    bad = set(sections) - set(SECTIONS)
+    if bad:
+        print(
+            f"speed.py: unknown section(s) {', '.join(sorted(bad))}; use {SECTIONS}",
+            file=sys.stderr,
+        )
+        return 2
     if args.device.startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
-            print("ERROR: --device cuda was given but torch sees no CUDA device.", file=sys.stderr)
+            print(
+                "speed.py: --device cuda was given but torch sees no CUDA device.", file=sys.stderr
+            )
             return 2
-    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
-    unknown = set(sections) - {"gru", "demo", "throughput", "fit20k", "ceiling"}
-    if unknown:
-        print(f"unknown section(s): {', '.join(sorted(unknown))}", file=sys.stderr)
-        return 2
-    repeats = 1 if args.quick else args.repeats
     if args.quick:
-        sections = [s for s in sections if s in ("gru", "demo", "throughput")]
-    sizes = (
-        (1_000,)
-        if args.quick
-        else tuple(s for s in SIZES if not (args.skip_100k and s >= 100_000))
-    )
-    fast = json.loads(args.fast_settings) if args.fast_settings else list(FAST_SETTINGS)
-    out = args.out or RESULTS / ("speed_quick.csv" if args.quick else "speed.csv")
-    ran = set(sections) | ({"matmul"} if {"throughput", "ceiling"} & set(sections) else set())
-    keep = (lambda section: section not in ran) if args.update else None
-    bench = Bench(out, args.device, args.timeout, keep)
-
-    import torch
-
-    print("# rvagene speed benchmark")
-    print(f"started {bench.started}; {uptime()}")
+        sections = [s for s in ("gru", "ttq", "throughput") if s in sections or s == "ttq"]
+        args.tag = args.tag or "quick"
+    bench = Bench(args)
     print(
-        f"python {platform.python_version()}, torch {torch.__version__}, "
-        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-        f"device {args.device}; sections: {', '.join(sections)}; CSV: {out}"
+        f"# rvagene speed benchmark: {', '.join(sections)}; "
+        + ", ".join(f"{k} {v}" for k, v in provenance().items() if k != "command"),
+        flush=True,
     )
-    bench.rows.append(
-        {
-            "section": "meta",
-            "name": f"start: {','.join(sections)}",
-            "uptime": uptime(),
-            "torch": torch.__version__,
-            "cpus": os.cpu_count(),
-            **load_avg(),
-            "time": time.strftime("%H:%M:%S"),
-            "device": args.device,
-        }
-    )
-    threads = (1,) if args.device != "cpu" or args.quick else (1, 2)
-    matmul = {}
-    if "throughput" in sections or "ceiling" in sections:
-        matmul = section_matmul(bench, threads, repeats=1 if args.quick else 3)
+    seeds = range(1 if args.quick else args.seeds)
+    data = SIMFINAL if SIMFINAL.is_file() else DEMO
     if "gru" in sections:
-        section_gru(bench, (32,) if args.quick else (32, 128, 512), repeats)
-    if "demo" in sections:
-        section_demo(bench, repeats, trace=not args.no_trace)
+        batches = (32,) if args.quick else (32, 128, 512)
+        steps, repeats = (15, 1) if args.quick else (40, 2)
+        section_gru(bench, batches, steps, args.baseline, repeats)
+    if "ttq" in sections:
+        if args.quick:  # the demo, whole fits only
+            section_ttq(bench, seeds, DEMO, budgets=(None,), demo=False)
+        else:
+            budgets = BUDGETS
+            if args.budgets:
+                budgets = tuple(None if b == "None" else int(b) for b in args.budgets.split(","))
+            candidate = json.loads(args.set) if args.set else None
+            section_ttq(bench, seeds, data, budgets=budgets, candidate=candidate)
+    if "levers" in sections:
+        ref = args.reference_err
+        if ref is None:
+            from _common import read_csv
+
+            done = RESULTS / "speed_ttq.csv"
+            rows = read_csv(done) if done.is_file() else []
+            ref = med(
+                [r for r in rows if r["name"] == "original" and r["data"] == data.name],
+                "heldout_err",
+            )
+        if math.isnan(ref):
+            print(
+                "speed.py: levers needs the original's held-out error: run --sections ttq "
+                "first or give --reference-err.",
+                file=sys.stderr,
+            )
+            return 2
+        if args.levers:
+            LEVERS.clear()
+            LEVERS.update(json.loads(args.levers))
+        section_levers(bench, seeds, data, ref)
     if "throughput" in sections:
-        section_throughput(bench, sizes, BATCH_SIZES, matmul)
+        section_scale(bench, (1_000,) if args.quick else (1_000, 20_000, 100_000))
     if "fit20k" in sections:
-        section_fit20k(bench, fast)
-    if "ceiling" in sections:
-        section_ceiling(bench, BATCH_SIZES, matmul)
-    bench.rows.append(
-        {
-            "section": "meta",
-            "name": f"end: {','.join(sections)}",
-            "uptime": uptime(),
-            **load_avg(),
-            "time": time.strftime("%H:%M:%S"),
-        }
-    )
-    bench.save()
-    print(f"\nfinished; {uptime()}\nrows written to {out}")
+        section_fit20k(bench)
+    if "matmul" in sections:
+        section_matmul(bench)
     return 0
 
 

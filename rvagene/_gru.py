@@ -1,26 +1,31 @@
-"""A GRU whose CPU training step is written out by hand: the same model, a faster step.
+"""A GRU whose CPU training step is written out by hand: the same model, a cheaper step.
 
 PyTorch's CPU ``nn.GRU`` runs its forward time loop in C++ but leaves the backward pass to
-autograd, which records about 15 small operations per time step and replays them one by
+autograd, which records about fifteen small operations per time step and replays them one by
 one; on gene series (a few dozen genes per batch, 64 hidden units, ~100 time points) that
 bookkeeping, not arithmetic, is most of a training step. (The CPU ``nn.LSTM`` goes through
 oneDNN's fused kernels instead; oneDNN's GRU is not reachable from PyTorch:
 ``torch.mkldnn_rnn_layer`` accepts LSTMs only.)
 
 :class:`GRU` is an ``nn.GRU`` (same parameters, same ``state_dict``, same equations) whose
-forward, when gradients are needed on CPU for a batch of at most ``MAX_BATCH`` (32, the
-default batch size) series, runs :class:`_GRULayer`: an autograd function
+forward, when gradients are needed on CPU, runs :class:`_GRULayer`: an autograd function
 with the backward pass through time written out. The input projections of all time points
-are one matrix product; the loops keep only what depends on the previous step (one product
-with ``weight_hh`` and a few element-wise operations into preallocated buffers); the weight
-gradients are one matrix product each after the loop. Inference (no gradients), CUDA (cuDNN),
-packed sequences, ``batch_first=False`` and ``bias=False`` use ``nn.GRU.forward`` unchanged.
-Results agree with ``nn.GRU`` to float rounding (``tests/test_gru.py`` compares outputs and
-gradients, and runs ``torch.autograd.gradcheck``); rounding differences do change a seeded
-training run's path, so fits are reproducible but not bit-identical to ``nn.GRU`` fits.
-The hand-written step is faster than torch's at the default batch of 32 and slower at larger
-batches, so those use torch's (see ``MAX_BATCH``). ``benchmarks/speed.py`` (section ``gru``)
-times both; the numbers and the reasons are in ``docs/design.md``.
+are one matrix product; the loops keep only what depends on the previous step; the weight
+gradients are one matrix product each after the loop. The loops themselves run
+
+- in C (``_gru_kernel.c``, float32 only), compiled with the system's C compiler at first use
+  and cached (see :func:`kernel`): one small matrix product and one fused pass over the gates
+  per time step. Its tanh is a rational approximation within 3e-7 of the exact one; or
+- in Python, when there is no compiler (or ``RVAGENE_NO_KERNEL=1``): five tensor
+  operations per forward step, six or seven per backward step.
+
+Inference (no gradients), CUDA (cuDNN), packed sequences, ``batch_first=False`` and
+``bias=False`` use ``nn.GRU.forward`` unchanged. Results agree with ``nn.GRU`` to float
+rounding (``tests/test_gru.py`` compares outputs and gradients of both paths, and runs
+``torch.autograd.gradcheck``); rounding differences do change a seeded training run's path,
+so fits are reproducible on one machine but not bit-identical to ``nn.GRU`` fits.
+``benchmarks/speed.py``'s ``gru`` section times a training step with each, side by side;
+the numbers are in ``docs/results.md`` and the reasons in ``docs/design.md``.
 
 The GRU equations (PyTorch's, gates in the order r, z, n)::
 
@@ -32,14 +37,103 @@ The GRU equations (PyTorch's, gates in the order r, z, n)::
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-# Largest batch that takes the hand-written path. Above it arithmetic and memory traffic, not
-# per-operation overhead, dominate and torch's C++ forward wins (docs/design.md has the timings).
+logger = logging.getLogger(__name__)
+
+# Largest batch that takes the hand-written path without the C loops: above it torch's C++
+# forward was faster than the Python loops (docs/design.md). With the C loops every batch
+# size takes the hand-written path.
 MAX_BATCH = 32
+_SOURCE = Path(__file__).with_name("_gru_kernel.c")
+_FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-std=c99")
+_lock = threading.Lock()
+_kernel: ctypes.CDLL | None | bool = False  # False: not tried yet; None: unavailable
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rvagene"
+
+
+def _cpu_id() -> str:
+    """What -march=native depends on: the CPU model and flags (so a shared cache is safe)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(errors="replace")
+        lines = [ln for ln in info.splitlines() if ln.startswith(("model name", "flags"))]
+        return "\n".join(sorted(set(lines)))
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def _build(target: Path) -> None:
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        msg = "no C compiler (cc, gcc or $CC) found"
+        raise OSError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        subprocess.run([compiler, *_FLAGS, "-o", tmp, str(_SOURCE)], check=True,
+                       capture_output=True, timeout=120)  # fmt: skip
+        os.replace(tmp, target)  # atomic: concurrent builds leave one complete file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def kernel() -> ctypes.CDLL | None:
+    """The compiled C loops, built on first use and cached; None where that is impossible.
+
+    The library is cached under ``$XDG_CACHE_HOME/rvagene`` (``~/.cache/rvagene``), named by a
+    hash of the source, the compiler flags and the CPU. Any failure (no compiler, a read-only
+    cache, a compile error) is logged once and the Python loops are used instead.
+    ``RVAGENE_NO_KERNEL=1`` turns the C loops off.
+    """
+    global _kernel
+    if os.environ.get("RVAGENE_NO_KERNEL", "") not in ("", "0"):
+        return None
+    if _kernel is False:
+        with _lock:
+            if _kernel is False:
+                key = hashlib.sha256(
+                    _SOURCE.read_bytes() + repr(_FLAGS).encode() + _cpu_id().encode()
+                ).hexdigest()[:16]
+                target = _cache_dir() / f"gru_kernel_{key}.so"
+                try:
+                    if not target.is_file():
+                        _build(target)
+                    lib = ctypes.CDLL(str(target))
+                    for name in ("gru_forward", "gru_backward"):
+                        getattr(lib, name).restype = None
+                    _kernel = lib
+                except (OSError, subprocess.SubprocessError) as err:
+                    logger.info("rvagene: GRU C loops unavailable (%s); using Python loops.", err)
+                    _kernel = None
+    return _kernel
+
+
+def _ptr(t: torch.Tensor | None) -> ctypes.c_void_p:
+    return ctypes.c_void_p(0 if t is None else t.data_ptr())
+
+
+def _use_kernel(*tensors: torch.Tensor) -> bool:
+    return all(t.dtype == torch.float32 for t in tensors) and kernel() is not None
 
 
 class _GRULayer(torch.autograd.Function):
@@ -47,9 +141,7 @@ class _GRULayer(torch.autograd.Function):
 
     Tensors are kept feature-major, (time, features, batch): each gate is then a contiguous
     block of rows of the step's (3 hidden, batch) matrix product, every element-wise
-    operation in the loops runs on contiguous memory, and layers chain without copies. Each
-    step of the forward loop is 5 tensor operations, each step of the backward loop 6 or 7
-    (the native backward replays about 15 recorded ones).
+    operation in the loops runs on contiguous memory, and layers chain without copies.
     """
 
     @staticmethod
@@ -57,26 +149,24 @@ class _GRULayer(torch.autograd.Function):
         # x: (time, in, batch); h0: (hidden, batch)
         n_steps, _, batch = x.shape
         hidden = w_hh.shape[1]
-        gi = torch.matmul(w_ih, x)  # (time, 3 hidden, batch): W_i x
+        # W_i x, (time, 3 hidden, batch); one input (a gene's series) is a broadcast product
+        gi = x * w_ih.view(1, -1, 1) if x.shape[1] == 1 else torch.matmul(w_ih, x)
         # pre[t] becomes, after the step's product: rows r, z: W_i x + b_i + W_h h + b_h (the
         # gates' pre-activations); rows n: W_hn h + b_hn (kept for the backward pass).
-        pre = b_hh.unsqueeze(1).repeat(n_steps, 1, batch).view(n_steps, 3 * hidden, batch)
-        pre[:, : 2 * hidden] += gi[:, : 2 * hidden] + b_ih[: 2 * hidden].unsqueeze(1)
-        gi_n = gi[:, 2 * hidden :] + b_ih[2 * hidden :].unsqueeze(1)  # (time, hidden, batch)
+        bias = torch.cat([b_ih[: 2 * hidden] + b_hh[: 2 * hidden], b_hh[2 * hidden :]])
+        pre = gi + bias.view(1, -1, 1)
+        pre[:, 2 * hidden :] = b_hh[2 * hidden :].view(1, -1, 1)
+        gi_n = gi[:, 2 * hidden :] + b_ih[2 * hidden :].view(1, -1, 1)  # (time, hidden, batch)
         rz = x.new_empty(n_steps, 2 * hidden, batch)  # gates r, z
         n = x.new_empty(n_steps, hidden, batch)  # candidate state
         hs = x.new_empty(n_steps + 1, hidden, batch)  # h_0 .. h_T
         hs[0] = h0
-        # Per-step views made once (indexing inside the loop costs more than the arithmetic).
-        pre_t, pre_rz, pre_n = pre.unbind(0), pre[:, : 2 * hidden].unbind(0), pre[:, 2 * hidden :]
-        pre_n = pre_n.unbind(0)
-        rz_t, r_t, z_t = rz.unbind(0), rz[:, :hidden].unbind(0), rz[:, hidden:].unbind(0)
-        gi_n_t, n_t, h_t = gi_n.unbind(0), n.unbind(0), hs.unbind(0)
-        for t in range(n_steps):
-            pre_t[t].addmm_(w_hh, h_t[t])  # (3 hidden, batch)
-            torch.sigmoid(pre_rz[t], out=rz_t[t])
-            torch.addcmul(gi_n_t[t], r_t[t], pre_n[t], out=n_t[t]).tanh_()
-            torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # h' = n + z * (h - n)
+        w_hh = w_hh.contiguous()
+        if _use_kernel(x, w_hh, pre):
+            kernel().gru_forward(n_steps, batch, hidden, _ptr(w_hh), _ptr(pre), _ptr(gi_n),
+                                 _ptr(hs), _ptr(rz), _ptr(n))  # fmt: skip
+        else:
+            _forward_loop(w_hh, pre, gi_n, hs, rz, n)
         ctx.save_for_backward(x, w_ih, w_hh, hs, rz, n, pre)
         out = hs[1:]
         return out, out[-1]  # (time, hidden, batch), (hidden, batch)
@@ -86,39 +176,76 @@ class _GRULayer(torch.autograd.Function):
     def backward(ctx, grad_out, grad_last):
         x, w_ih, w_hh, hs, rz, n, pre = ctx.saved_tensors
         n_steps, hidden, batch = n.shape
-        r, z = rz[:, :hidden], rz[:, hidden:]  # (time, hidden, batch) each
-        # Everything that does not depend on the incoming gradient, for all steps at once.
-        dn_fac = (1 - z) * (1 - n * n)  # d(pre-activation of n) / dh'
-        dz_fac = (hs[:-1] - n) * z * (1 - z)  # d(pre-activation of z) / dh'
-        dr_fac = pre[:, 2 * hidden :] * r * (1 - r)  # d(pre-activation of r) / d(pre of n)
-        dgh = x.new_empty(n_steps, 3 * hidden, batch)  # gradient of W_h h + b_h
-        dgi_n = x.new_empty(n_steps, hidden, batch)  # gradient of W_in x + b_in
-        dh = x.new_zeros(hidden, batch) if grad_last is None else grad_last.clone()
-        go = None if grad_out is None else grad_out.contiguous().unbind(0)
-        dgh_t, dgi_n_t = dgh.unbind(0), dgi_n.unbind(0)
-        dgh_r, dgh_z = dgh[:, :hidden].unbind(0), dgh[:, hidden : 2 * hidden].unbind(0)
-        dgh_n = dgh[:, 2 * hidden :].unbind(0)
-        dn_f, dz_f, dr_f = dn_fac.unbind(0), dz_fac.unbind(0), dr_fac.unbind(0)
-        r_t, z_t = r.unbind(0), z.unbind(0)
-        w_hh_t = w_hh.t()
-        for t in range(n_steps - 1, -1, -1):
-            if go is not None:
-                dh += go[t]
-            torch.mul(dh, dn_f[t], out=dgi_n_t[t])
-            torch.mul(dgi_n_t[t], dr_f[t], out=dgh_r[t])
-            torch.mul(dh, dz_f[t], out=dgh_z[t])
-            torch.mul(dgi_n_t[t], r_t[t], out=dgh_n[t])
-            dh = torch.addmm(dh * z_t[t], w_hh_t, dgh_t[t])  # (hidden, batch): grad of h_{t-1}
-        dgi = torch.cat([dgh[:, : 2 * hidden], dgi_n], dim=1)  # (time, 3 hidden, batch)
-        grad_x = torch.matmul(w_ih.t(), dgi) if ctx.needs_input_grad[0] else None
-        # Weight gradients: sums over time and batch, each one matrix product.
-        dgi_2d = dgi.transpose(0, 1).reshape(3 * hidden, -1)  # (3 hidden, time * batch)
-        dgh_2d = dgh.transpose(0, 1).reshape(3 * hidden, -1)
+        dh = x.new_zeros(hidden, batch)
+        if grad_last is not None:
+            dh.copy_(grad_last)
+        go = None if grad_out is None else grad_out.contiguous()
+        # Gradients of W_h h + b_h and of W_in x + b_in, (rows, time, batch): as matrices
+        # (rows, time * batch) they give the weight gradients without copies.
+        dgh = x.new_empty(3 * hidden, n_steps, batch)
+        dgi_n = x.new_empty(hidden, n_steps, batch)
+        if _use_kernel(x, w_hh, dh):
+            scratch = torch.empty_like(dh)  # alive until the call returns
+            kernel().gru_backward(n_steps, batch, hidden, _ptr(w_hh), _ptr(pre), _ptr(hs),
+                                  _ptr(rz), _ptr(n), _ptr(go), _ptr(dh), _ptr(scratch),
+                                  _ptr(dgh), _ptr(dgi_n))  # fmt: skip
+        else:
+            dh = _backward_loop(w_hh, pre, hs, rz, n, go, dh, dgh.transpose(0, 1),
+                                dgi_n.transpose(0, 1))  # fmt: skip
+        dgh, dgi_n = dgh.view(3 * hidden, -1), dgi_n.view(hidden, -1)  # (rows, time * batch)
+        dgi_rz = dgh[: 2 * hidden]  # W_ir x, W_iz x enter as W_hr h, W_hz h do
         x_2d = x.transpose(0, 1).reshape(x.shape[1], -1)  # (in, time * batch)
         h_2d = hs[:-1].transpose(0, 1).reshape(hidden, -1)  # (hidden, time * batch)
-        grad_w_ih = dgi_2d @ x_2d.t()  # (3 hidden, in)
-        grad_w_hh = dgh_2d @ h_2d.t()  # (3 hidden, hidden)
-        return grad_x, dh, grad_w_ih, grad_w_hh, dgi_2d.sum(1), dgh_2d.sum(1)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = w_ih[: 2 * hidden].t() @ dgi_rz + w_ih[2 * hidden :].t() @ dgi_n
+            grad_x = grad_x.view(-1, n_steps, batch).transpose(0, 1)  # (time, in, batch)
+        # Weight gradients: sums over time and batch, each one matrix product.
+        grad_w_ih = torch.cat([dgi_rz @ x_2d.t(), dgi_n @ x_2d.t()])  # (3 hidden, in)
+        grad_w_hh = dgh @ h_2d.t()  # (3 hidden, hidden)
+        grad_b_ih = torch.cat([dgi_rz.sum(1), dgi_n.sum(1)])
+        return grad_x, dh, grad_w_ih, grad_w_hh, grad_b_ih, dgh.sum(1)
+
+
+def _forward_loop(w_hh, pre, gi_n, hs, rz, n) -> None:
+    """The forward time loop in Python (what ``gru_forward`` in the C file does)."""
+    hidden = w_hh.shape[1]
+    # Per-step views made once (indexing inside the loop costs more than the arithmetic).
+    pre_t, pre_rz, pre_n = pre.unbind(0), pre[:, : 2 * hidden].unbind(0), pre[:, 2 * hidden :]
+    pre_n = pre_n.unbind(0)
+    rz_t, r_t, z_t = rz.unbind(0), rz[:, :hidden].unbind(0), rz[:, hidden:].unbind(0)
+    gi_n_t, n_t, h_t = gi_n.unbind(0), n.unbind(0), hs.unbind(0)
+    for t in range(pre.shape[0]):
+        pre_t[t].addmm_(w_hh, h_t[t])  # (3 hidden, batch)
+        torch.sigmoid(pre_rz[t], out=rz_t[t])
+        torch.addcmul(gi_n_t[t], r_t[t], pre_n[t], out=n_t[t]).tanh_()
+        torch.lerp(n_t[t], h_t[t], z_t[t], out=h_t[t + 1])  # h' = n + z * (h - n)
+
+
+def _backward_loop(w_hh, pre, hs, rz, n, go, dh, dgh, dgi_n) -> torch.Tensor:
+    """The loop back through time in Python (``gru_backward`` in the C file); returns dh_0."""
+    hidden = w_hh.shape[1]
+    r, z = rz[:, :hidden], rz[:, hidden:]  # (time, hidden, batch) each
+    # Everything that does not depend on the incoming gradient, for all steps at once.
+    dn_fac = (1 - z) * (1 - n * n)  # d(pre-activation of n) / dh'
+    dz_fac = (hs[:-1] - n) * z * (1 - z)  # d(pre-activation of z) / dh'
+    dr_fac = pre[:, 2 * hidden :] * r * (1 - r)  # d(pre-activation of r) / d(pre of n)
+    go = None if go is None else go.unbind(0)
+    dgh_t, dgi_n_t = dgh.unbind(0), dgi_n.unbind(0)
+    dgh_r, dgh_z = dgh[:, :hidden].unbind(0), dgh[:, hidden : 2 * hidden].unbind(0)
+    dgh_n = dgh[:, 2 * hidden :].unbind(0)
+    dn_f, dz_f, dr_f = dn_fac.unbind(0), dz_fac.unbind(0), dr_fac.unbind(0)
+    r_t, z_t = r.unbind(0), z.unbind(0)
+    w_hh_t = w_hh.t()
+    for t in range(dgh.shape[0] - 1, -1, -1):
+        if go is not None:
+            dh += go[t]
+        torch.mul(dh, dn_f[t], out=dgi_n_t[t])
+        torch.mul(dgi_n_t[t], dr_f[t], out=dgh_r[t])
+        torch.mul(dh, dz_f[t], out=dgh_z[t])
+        torch.mul(dgi_n_t[t], r_t[t], out=dgh_n[t])
+        dh = torch.addmm(dh * z_t[t], w_hh_t, dgh_t[t])  # (hidden, batch): grad of h_{t-1}
+    return dh
 
 
 class GRU(nn.GRU):
@@ -136,9 +263,9 @@ class GRU(nn.GRU):
             or not self.batch_first
             or self.bidirectional
             or not self.bias
-            or input.shape[0] > MAX_BATCH
+            or (input.shape[0] > MAX_BATCH and not _use_kernel(input))
             or not (torch.is_grad_enabled() and self.weight_hh_l0.requires_grad)
-        ):  # large batches, inference (nn.GRU's forward is as fast and stores nothing), ...
+        ):  # inference (nn.GRU's forward is as fast and stores nothing), CUDA, big batches, ...
             return super().forward(input, hx)
         x = input.permute(1, 2, 0).contiguous()  # (time, in, batch)
         batch = x.shape[2]

@@ -1,11 +1,21 @@
-"""The hand-written CPU GRU (rvagene._gru) against torch's nn.GRU."""
+"""The hand-written CPU GRU (rvagene._gru) against torch's nn.GRU: C loops and Python loops."""
 
 import pytest
 import torch
 from torch import nn
 
+from rvagene import _gru
 from rvagene._gru import GRU, MAX_BATCH, _GRULayer
 from rvagene.network import RVAE, RVAEConfig
+
+needs_kernel = pytest.mark.skipif(_gru.kernel() is None, reason="no C compiler: Python loops only")
+
+
+@pytest.fixture
+def python_loops(monkeypatch):
+    """Run with the Python loops, as on a machine without a C compiler."""
+    monkeypatch.setenv("RVAGENE_NO_KERNEL", "1")
+    return monkeypatch
 
 
 def _pair(input_size, hidden, depth, dropout=0.0, seed=0):
@@ -19,6 +29,7 @@ def _pair(input_size, hidden, depth, dropout=0.0, seed=0):
 @pytest.mark.parametrize("depth", [1, 3])
 @pytest.mark.parametrize("with_h0", [False, True])
 def test_outputs_and_gradients_match_nn_gru(depth, with_h0):
+    """float64: the Python loops (the C loops are float32 only), to rounding."""
     ref, ours = _pair(input_size=2, hidden=6, depth=depth)
     x = torch.randn(5, 9, 2, dtype=torch.double, requires_grad=True)
     h0 = torch.randn(depth, 5, 6, dtype=torch.double, requires_grad=True) if with_h0 else None
@@ -64,11 +75,13 @@ def test_inference_and_fallbacks_use_nn_gru(monkeypatch):
         raise AssertionError(msg)
 
     monkeypatch.setattr(_GRULayer, "apply", fail)
+    monkeypatch.setenv("RVAGENE_NO_KERNEL", "1")
     gru = GRU(1, 4, batch_first=True)
     with torch.no_grad():
         out, h_n = gru(torch.randn(2, 5, 1))
     assert out.shape == (2, 5, 4)
     assert h_n.shape == (1, 2, 4)
+    # without the C loops, large batches use nn.GRU (faster there than the Python loops)
     assert gru(torch.randn(MAX_BATCH + 1, 5, 1))[0].shape == (MAX_BATCH + 1, 5, 4)
     time_major = GRU(1, 4)  # batch_first=False: nn.GRU's own forward
     assert time_major(torch.randn(5, 2, 1))[0].shape == (5, 2, 4)
@@ -99,3 +112,66 @@ def test_rvae_state_dict_loads_into_nn_gru_network():
     assert isinstance(net.encoder.rnn, nn.GRU)
     ref = nn.GRU(1, 8, num_layers=2, batch_first=True)
     ref.load_state_dict(net.encoder.rnn.state_dict())
+
+
+@needs_kernel
+@pytest.mark.parametrize("depth", [1, 2])
+@pytest.mark.parametrize("batch", [3, 16, 37])  # below, at and off the C code's 16-wide blocks
+def test_c_loops_match_nn_gru(depth, batch):
+    """float32 through the C loops: outputs and gradients as nn.GRU's, to float rounding."""
+    torch.manual_seed(0)
+    ref = nn.GRU(2, 10, num_layers=depth, batch_first=True)
+    ours = GRU(2, 10, num_layers=depth, batch_first=True)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(batch, 23, 2, requires_grad=True)
+    g_out, g_last = torch.randn(batch, 23, 10), torch.randn(depth, batch, 10)
+    results = []
+    for net in (ref, ours):
+        out, h_n = net(x)
+        loss = (out * g_out).sum() + (h_n * g_last).sum()
+        results.append((out, h_n, torch.autograd.grad(loss, [x, *net.parameters()])))
+    (out_r, h_r, grads_r), (out_o, h_o, grads_o) = results
+    torch.testing.assert_close(out_o, out_r, rtol=0, atol=1e-6)
+    torch.testing.assert_close(h_o, h_r, rtol=0, atol=1e-6)
+    for g_r, g_o in zip(grads_r, grads_o, strict=True):
+        torch.testing.assert_close(g_o, g_r, rtol=1e-5, atol=1e-5)
+
+
+@needs_kernel
+def test_c_loops_keep_nan():
+    """A NaN input gives NaN outputs (the engine's non-finite check sees it)."""
+    gru = GRU(1, 4, batch_first=True)
+    x = torch.randn(2, 5, 1)
+    x[0, 2, 0] = float("nan")
+    out, _ = gru(x)
+    assert torch.isnan(out[0, 2:]).all()
+    assert torch.isfinite(out[1]).all()
+
+
+def test_python_loops_match_c_loops_in_training(python_loops):
+    """The fallback trains the same model: float32 gradients agree to float rounding."""
+    torch.manual_seed(0)
+    net = RVAE(RVAEConfig(hidden_size=8, latent_length=2))
+    x = torch.randn(6, 12, 1)
+
+    def grads():
+        torch.manual_seed(1)  # the same z sample
+        return torch.autograd.grad(net(x)[0].pow(2).sum(), list(net.parameters()))
+
+    grads_py = grads()
+    python_loops.delenv("RVAGENE_NO_KERNEL")
+    grads_c = grads()
+    for g_p, g_c in zip(grads_py, grads_c, strict=True):
+        torch.testing.assert_close(g_c, g_p, rtol=1e-4, atol=1e-5)
+
+
+def test_no_compiler_falls_back_to_python(monkeypatch, tmp_path):
+    """No C compiler: kernel() is None, once, and training still works."""
+    monkeypatch.setattr(_gru, "_kernel", False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing cached there
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    assert _gru.kernel() is None
+    gru = GRU(1, 4, batch_first=True)
+    out, h_n = gru(torch.randn(3, 5, 1))
+    h_n.sum().backward()
+    assert gru.weight_hh_l0.grad is not None

@@ -117,3 +117,13 @@ def test_fit_module_directly():
     assert result.n_checks == 2
     assert result.stopped_by == "n_epochs"
     assert result.check_steps == [3, 6]
+
+
+def test_stopping_rule_warmup_and_patience_floor_in_steps():
+    """Benchmarks replay other warm-ups and patience floors (given in optimiser steps)."""
+    rule = StoppingRule(n_train=90, batch_size=32, n_iter_no_change=10, min_steps=30,
+                        patience_steps=60)  # fmt: skip
+    assert (rule.steps_per_check, rule.warmup, rule.patience) == (3, 10, 20)
+    assert rule.replay([1.0] * 100) == 21  # the first check sets the reference, 20 stall
+    default = StoppingRule(n_train=90, batch_size=32, n_iter_no_change=10)
+    assert (default.warmup, default.patience) == (67, 67)  # MIN_STEPS = PATIENCE_STEPS = 200
