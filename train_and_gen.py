@@ -52,6 +52,7 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -270,32 +271,48 @@ def build_parser() -> argparse.ArgumentParser:
         if choices and name != "device":  # listed, not enforced: the estimator's errors say more
             text += f"; one of {', '.join(choices)}"
         if isinstance(default, bool):
-            model.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                               help=text)  # fmt: skip
+            model.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
         elif default is None:
-            model.add_argument(flag, type=int_at_least(1), default=None,
-                               help=text + " (default: from the data)")  # fmt: skip
+            model.add_argument(
+                flag, type=int_at_least(1), default=None, help=text + " (default: from the data)"
+            )
         else:
-            model.add_argument(flag, type=_model_option_type(default), default=default,
-                               help=text)  # fmt: skip
+            model.add_argument(flag, type=_model_option_type(default), default=default, help=text)
     model.add_argument(
         "--log-file", default=None, help=MODEL_HELP["log_file"] + " (default: no log)"
     )
     cells = parser.add_argument_group("single-cell input (.h5ad; see rvagene.single_cell)")
-    cells.add_argument("--pseudotime-key", default=None,
-                       help="obs column with the pseudotime (default: compute DPT from "
-                            "--root-cell)")  # fmt: skip
     cells.add_argument(
-        "--root-cell", default=None,
+        "--pseudotime-key",
+        default=None,
+        help="obs column with the pseudotime (default: compute DPT from --root-cell)",
+    )
+    cells.add_argument(
+        "--root-cell",
+        default=None,
         help="compute DPT from this cell, a position or an obs name (default: none)",
-    )  # fmt: skip
-    cells.add_argument("--window-length", type=int_at_least(1), default=40,
-                       help="cells per window along pseudotime")  # fmt: skip
-    cells.add_argument("--n-bins", type=int_at_least(2), default=None,
-                       help="equal-frequency pseudotime bins instead of windows "
-                            "(default: windows)")  # fmt: skip
-    cells.add_argument("--genes", type=Path, default=None, metavar="FILE",
-                       help="genes to keep, one per line (default: all genes)")  # fmt: skip
+    )
+    cells.add_argument(
+        "--window-length",
+        type=int_at_least(1),
+        default=40,
+        help="cells per window along pseudotime",
+    )
+    cells.add_argument(
+        "--n-bins",
+        type=int_at_least(2),
+        default=None,
+        help="equal-frequency pseudotime bins instead of windows (default: windows)",
+    )
+    cells.add_argument(
+        "--genes",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="genes to keep, one per line (default: all genes)",
+    )
     return parser
 
 
@@ -314,8 +331,13 @@ def run(args: argparse.Namespace) -> dict:
 
         genes = read_gene_list(args.genes) if args.genes else None
         group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
-        series = prepare(args.data, genes=genes, pseudotime=args.pseudotime_key,
-                         root_cell=args.root_cell, **group)  # fmt: skip
+        series = prepare(
+            args.data,
+            genes=genes,
+            pseudotime=args.pseudotime_key,
+            root_cell=args.root_cell,
+            **group,
+        )
         table = series.to_table(source=args.data)
     else:
         table = load_dataset(args.data, data_dir=args.data_dir)
@@ -323,8 +345,14 @@ def run(args: argparse.Namespace) -> dict:
     X, n = table.X, table.X.shape[0]
     genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
     labelled = has_real_labels(table.labels)
-    logger.info("%s: %d genes x %d time points%s from %s", name, n, X.shape[1],
-                f" x {X.shape[2]} replicates" if X.ndim == 3 else "", table.source)  # fmt: skip
+    logger.info(
+        "%s: %d genes x %d time points%s from %s",
+        name,
+        n,
+        X.shape[1],
+        f" x {X.shape[2]} replicates" if X.ndim == 3 else "",
+        table.source,
+    )
     fit_times = _fit_times(table, args)
 
     params = {k: getattr(args, k) for k in MODEL_DEFAULTS}
@@ -336,8 +364,10 @@ def run(args: argparse.Namespace) -> dict:
         verbose=0 if args.quiet else 1,
     )
     if args.n_clusters is not None and args.n_clusters > n:
-        msg = (f"--n-clusters {args.n_clusters} is more than the {n} genes in {name}; "
-               "use a smaller number.")  # fmt: skip
+        msg = (
+            f"--n-clusters {args.n_clusters} is more than the {n} genes in {name}; "
+            "use a smaller number."
+        )
         raise ValueError(msg)
     if args.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
@@ -357,8 +387,11 @@ def run(args: argparse.Namespace) -> dict:
                 warnings.simplefilter("ignore")
             m.fit(X, times=fit_times)
     model = min(models, key=_held_out_loss)  # saved, and generates
-    logger.info("trained %.3g epochs, kept the weights after epoch %.3g",
-                model.history_["epoch"][-1], model.best_epoch_)  # fmt: skip
+    logger.info(
+        "trained %.3g epochs, kept the weights after epoch %.3g",
+        model.history_["epoch"][-1],
+        model.best_epoch_,
+    )
     Z = model.transform(X)
 
     k = args.n_clusters
@@ -366,8 +399,10 @@ def run(args: argparse.Namespace) -> dict:
     if k is None:
         k_range = range(2, min(args.k_max, n - 1) + 1)
         k, scores = choose_k(Z, k_range, criterion=args.k_criterion, random_state=args.seed)
-        print(f"{name}: chose k={k} by {args.k_criterion} "
-              f"({K_CRITERIA[args.k_criterion]} is better): {_fmt_scores(scores)}")  # fmt: skip
+        print(
+            f"{name}: chose k={k} by {args.k_criterion} "
+            f"({K_CRITERIA[args.k_criterion]} is better): {_fmt_scores(scores)}"
+        )
     if n_fits > 1:
         latents = [Z] + [m.transform(X) for m in models if m is not model]
         found = consensus_clusters(latents, k, "coassociation", random_state=args.seed)
@@ -394,8 +429,10 @@ def run(args: argparse.Namespace) -> dict:
     probabilities = membership_probabilities(mean, variance, centres, random_state=args.seed)
     confidence = probabilities.max(axis=1)
     flagged = confidence < args.min_confidence
-    print(f"{name}: {int(flagged.sum())} of {n} genes between clusters (largest membership "
-          f"probability < {args.min_confidence:g})")  # fmt: skip
+    print(
+        f"{name}: {int(flagged.sum())} of {n} genes between clusters (largest membership "
+        f"probability < {args.min_confidence:g})"
+    )
 
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": n_fits}
     if scores is not None:
@@ -411,16 +448,40 @@ def run(args: argparse.Namespace) -> dict:
     table_path = args.out_dir / f"{name}_clusters.csv"
     with atomic_open(table_path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")  # quotes names that hold commas or quotes
-        writer.writerow(["gene", "cluster", "confidence", *(f"p_cluster_{j}" for j in range(k)),
-                         *(["label"] if labelled else [])])  # fmt: skip
+        writer.writerow(
+            [
+                "gene",
+                "cluster",
+                "confidence",
+                *(f"p_cluster_{j}" for j in range(k)),
+                *(["label"] if labelled else []),
+            ]
+        )
         for i, gene in enumerate(genes):
-            writer.writerow([gene, assignments[i], f"{confidence[i]:.3f}",
-                             *(f"{p:.3f}" for p in probabilities[i]),
-                             *([table.labels[i]] if labelled else [])])  # fmt: skip
+            writer.writerow(
+                [
+                    gene,
+                    assignments[i],
+                    f"{confidence[i]:.3f}",
+                    *(f"{p:.3f}" for p in probabilities[i]),
+                    *([table.labels[i]] if labelled else []),
+                ]
+            )
     announce(table_path, f" ({n} genes: cluster, confidence, probability per cluster)")
     write_config(args.out_dir / f"{name}_config.json", args)
-    _write_figures(args, name, table, model, Z, assignments, centres, colors, flagged, scores,
-                   k, labelled, label_colors, n_fits)  # fmt: skip
+    found = SimpleNamespace(
+        Z=Z,
+        assignments=assignments,
+        centres=centres,
+        colors=colors,
+        flagged=flagged,
+        scores=scores,
+        k=k,
+        labelled=labelled,
+        label_colors=label_colors,
+        n_fits=n_fits,
+    )
+    _write_figures(args, name, table, model, found)
     return result
 
 
@@ -447,28 +508,48 @@ def _time_label(table, single_cell: bool) -> str:
     return f"time ({unit})" if unit else "time"
 
 
-def _write_figures(args, name, table, model, Z, assignments, centres, colors, flagged, scores,
-                   k, labelled, label_colors, n_fits) -> None:  # fmt: skip
-    """Write every figure of a run; cluster i has colors[i] in each of them."""
+def _write_figures(args, name, table, model, found: SimpleNamespace) -> None:
+    """Write every figure of a run; cluster i has found.colors[i] in each of them."""
+    Z, assignments, centres, colors = found.Z, found.assignments, found.centres, found.colors
+    flagged, scores, k, labelled = found.flagged, found.scores, found.k, found.labelled
+    label_colors, n_fits = found.label_colors, found.n_fits
     X, n = table.X, len(table.X)
     single_cell = str(args.data).lower().endswith(".h5ad")
     if labelled:
         title = f"{name}: latent means by label"
         label_names = {UP: "up", DOWN: "down"} if single_cell else _label_names(table.labels)
         latent_colors = plot_label_colors(table.labels, label_colors)
-        ax = plot_latent(Z, labels=table.labels, colors=latent_colors, label_names=label_names,
-                         title=title, flagged=flagged)  # fmt: skip
+        ax = plot_latent(
+            Z,
+            labels=table.labels,
+            colors=latent_colors,
+            label_names=label_names,
+            title=title,
+            flagged=flagged,
+        )
     else:
-        ax = plot_latent(Z, labels=assignments, colors=colors, flagged=flagged,
-                         title=f"{name}: latent means by cluster")  # fmt: skip
+        ax = plot_latent(
+            Z,
+            labels=assignments,
+            colors=colors,
+            flagged=flagged,
+            title=f"{name}: latent means by cluster",
+        )
     save_figure(ax.figure, args.figs_dir / f"z_run_{name}.png")
     how = f"consensus of {n_fits} fits" if n_fits > 1 else "K-means"
-    ax = plot_clusters(Z, assignments, centres=centres, colors=colors,
-                       title=f"{name}: {how}, k={k}", flagged=flagged)  # fmt: skip
+    ax = plot_clusters(
+        Z,
+        assignments,
+        centres=centres,
+        colors=colors,
+        title=f"{name}: {how}, k={k}",
+        flagged=flagged,
+    )
     save_figure(ax.figure, args.figs_dir / f"clusters_{name}.png")
     if scores is not None:
-        ax = plot_k_scores(scores, chosen=k, criterion=args.k_criterion,
-                           title=f"{name}: choosing k")  # fmt: skip
+        ax = plot_k_scores(
+            scores, chosen=k, criterion=args.k_criterion, title=f"{name}: choosing k"
+        )
         save_figure(ax.figure, args.figs_dir / f"k_scores_{name}.png")
     ax = plot_loss(model, title=f"{name}: loss per gene")
     save_figure(ax.figure, args.figs_dir / f"loss_{name}.png")
@@ -479,9 +560,16 @@ def _write_figures(args, name, table, model, Z, assignments, centres, colors, fl
     scaled = scale_series(X, model.scaling)[0]  # the genes in the model's units
     # Each cluster's own latent spread (or N(centre, scale * I) with --generate-scale), in the
     # model's units like the member figures.
-    generated = model.generate(centres, args.n_generate, args.generate_scale,
-                               random_state=args.seed, X=X, labels=assignments,
-                               units="scaled", times=model.times_)  # fmt: skip
+    generated = model.generate(
+        centres,
+        args.n_generate,
+        args.generate_scale,
+        random_state=args.seed,
+        X=X,
+        labels=assignments,
+        units="scaled",
+        times=model.times_,
+    )
     decoded = model.decode(centres)
     for i in range(k):
         members = scaled[assignments == i]
@@ -489,15 +577,27 @@ def _write_figures(args, name, table, model, Z, assignments, centres, colors, fl
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
             cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
-        ax = plot_series(members, color=colors[i], mean=cluster_mean, times=table.times,
-                         label=f"{size} genes" if size != 1 else "1 gene",
-                         mean_label="cluster mean", features="mean", alpha=0.5,
-                         title=f"{name}: cluster {i}, its genes")  # fmt: skip
+        ax = plot_series(
+            members,
+            color=colors[i],
+            mean=cluster_mean,
+            times=table.times,
+            label=f"{size} genes" if size != 1 else "1 gene",
+            mean_label="cluster mean",
+            features="mean",
+            alpha=0.5,
+            title=f"{name}: cluster {i}, its genes",
+        )
         ax.set(xlabel=xlabel, ylabel=unit + " per gene" if model.scaling != "none" else unit)
         save_figure(ax.figure, args.figs_dir / f"genes_cluster_{name}{i}.png")
-        ax = plot_generated(generated[i], centre_series=decoded[i], color=colors[i],
-                            times=table.times, features="mean",
-                            title=f"{name}: cluster {i} ({size} genes), generated")  # fmt: skip
+        ax = plot_generated(
+            generated[i],
+            centre_series=decoded[i],
+            color=colors[i],
+            times=table.times,
+            features="mean",
+            title=f"{name}: cluster {i} ({size} genes), generated",
+        )
         ax.set(xlabel=xlabel, ylabel=unit)
         save_figure(ax.figure, args.figs_dir / f"generated_cluster_{name}{i}.png")
     logger.debug("%d genes in %d clusters drawn", n, k)

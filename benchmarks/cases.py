@@ -53,14 +53,14 @@ TIMECOURSE = {
         "n_clusters": 5,
         "n_timepoints": 6,
         "spacing": "even",
-    },  # fmt: skip
+    },
     "tc-mixed-8x24e": {
         "response": "mixed",
         "n_clusters": 8,
         "n_timepoints": 24,
         "spacing": "even",
         "noise": 0.25,
-    },  # fmt: skip
+    },
     "tc-impulse-10x18u": {"n_clusters": 10, "n_timepoints": 18, "onset_jitter": 0.02},
 }
 SUITES = {

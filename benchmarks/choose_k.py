@@ -78,8 +78,13 @@ def fit_setting(setting: str, seed: int) -> dict:
     model = RVAgene(random_state=seed).fit(X)
     seconds = time.perf_counter() - start
     mean, variance = model.latent_posterior(X)
-    return {"Z": mean, "variance": variance, "labels": y, "fit_s": seconds,
-            "epochs": float(model.n_iter_)}  # fmt: skip
+    return {
+        "Z": mean,
+        "variance": variance,
+        "labels": y,
+        "fit_s": seconds,
+        "epochs": float(model.n_iter_),
+    }
 
 
 def _load_cache(path: Path) -> dict:
@@ -94,8 +99,11 @@ def _load_cache(path: Path) -> dict:
 
 
 def _save_cache(path: Path, cache: dict) -> None:
-    flat = {f"{run}/{field}": np.asarray(v) for run, fields in cache.items()
-            for field, v in fields.items()}  # fmt: skip
+    flat = {
+        f"{run}/{field}": np.asarray(v)
+        for run, fields in cache.items()
+        for field, v in fields.items()
+    }
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **flat)
     tmp.replace(path)
@@ -131,8 +139,12 @@ def main(argv=None) -> int:
     parser.add_argument("--settings", default=None, help=f"comma-separated, of {list(SETTINGS)}")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds (default 0,1)")
     parser.add_argument("--cached", action="store_true", help="reuse saved latents")
-    parser.add_argument("--threshold", type=float, default=THRESHOLD,
-                        help="confidence below which a gene is flagged")  # fmt: skip
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD,
+        help="confidence below which a gene is flagged",
+    )
     parser.add_argument("--out", type=Path, default=None, help="CSV to write")
     args = parser.parse_args(argv)
 
@@ -161,13 +173,19 @@ def main(argv=None) -> int:
                 cache[run] = fit_setting(setting, seed)
                 _save_cache(cache_path, cache)
             fit = cache[run]
-            row = {"setting": setting, "seed": seed, "fit_s": round(float(fit["fit_s"]), 1),
-                   "epochs": float(fit["epochs"])}  # fmt: skip
+            row = {
+                "setting": setting,
+                "seed": seed,
+                "fit_s": round(float(fit["fit_s"]), 1),
+                "epochs": float(fit["epochs"]),
+            }
             row.update(evaluate(fit["Z"], fit["variance"], fit["labels"], seed, args.threshold))
             rows.append(row)
             chosen = " ".join(f"{c}={row[f'k_{c}']}" for c in K_CRITERIA)
-            print(f"{setting} seed {seed}: true k={row['true_k']} | {chosen} | fit "
-                  f"{row['fit_s']} s", flush=True)  # fmt: skip
+            print(
+                f"{setting} seed {seed}: true k={row['true_k']} | {chosen} | fit {row['fit_s']} s",
+                flush=True,
+            )
 
     write_csv(out, rows, list(rows[0]))
 
@@ -176,8 +194,9 @@ def main(argv=None) -> int:
     print("| setting | seed | true k | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
     for row in rows:
-        cells = [str(row[f"k_{c}"]) + (" ✓" if row[f"k_{c}"] == row["true_k"] else "")
-                 for c in names]  # fmt: skip
+        cells = [
+            str(row[f"k_{c}"]) + (" ✓" if row[f"k_{c}"] == row["true_k"] else "") for c in names
+        ]
         print(
             f"| {row['setting']} | {row['seed']} | {row['true_k']} | " + " | ".join(cells) + " |"
         )
@@ -189,8 +208,11 @@ def main(argv=None) -> int:
         for c in names
     }
     print("| **hits (fits)** | | | " + " | ".join(f"{hits[c]}/{len(rows)}" for c in names) + " |")
-    print("| **settings, every seed** | | | "
-          + " | ".join(f"{by_setting[c]}/{len(settings)}" for c in names) + " |")  # fmt: skip
+    print(
+        "| **settings, every seed** | | | "
+        + " | ".join(f"{by_setting[c]}/{len(settings)}" for c in names)
+        + " |"
+    )
     seconds = {c: np.mean([row[f"s_{c}"] for row in rows]) for c in names}
     print("| seconds per call | | | " + " | ".join(f"{seconds[c]:.2f}" for c in names) + " |")
 
@@ -199,8 +221,10 @@ def main(argv=None) -> int:
     print("| setting | seed | ARI | genes | flagged | mis-clustered | of them flagged |")
     print("|---|---|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['setting']} | {row['seed']} | {row['ari_true_k']:.3f} | {row['n_genes']} | "
-              f"{row['flagged']} | {row['wrong']} | {row['wrong_flagged']} |")  # fmt: skip
+        print(
+            f"| {row['setting']} | {row['seed']} | {row['ari_true_k']:.3f} | {row['n_genes']} | "
+            f"{row['flagged']} | {row['wrong']} | {row['wrong_flagged']} |"
+        )
     print(f"\nwrote {out}")
     return 0
 

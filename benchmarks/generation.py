@@ -131,9 +131,25 @@ CASES = {
         12, 15, 20, noise=6, gene_scale=0.5, gene_offset=1.0, random_state=0
     ),
 }
-FIELDS = ["case", "n_genes", "n_timepoints", "n_clusters", "seed", "part", "method", "fit",
-          "ari", "nmi", "fit_s", "cluster_s", "total_s", "spec_nearest", "spec_reencoded",
-          "spread_data", "spread_z"]  # fmt: skip
+FIELDS = [
+    "case",
+    "n_genes",
+    "n_timepoints",
+    "n_clusters",
+    "seed",
+    "part",
+    "method",
+    "fit",
+    "ari",
+    "nmi",
+    "fit_s",
+    "cluster_s",
+    "total_s",
+    "spec_nearest",
+    "spec_reencoded",
+    "spread_data",
+    "spread_z",
+]
 PROVENANCE = ["commit", "date", "machine", "load", "command"]  # repeated on every CSV row
 
 
@@ -171,9 +187,18 @@ def clustering_rows(X, y, k, models, fit_times) -> list[dict]:
 
     def add(method, labels, fit=None, fit_s=0.0, cluster_s=0.0):
         scores = clustering_scores(y, labels)
-        rows.append({"part": "clustering", "method": method, "fit": fit, "ari": scores["ari"],
-                     "nmi": scores["nmi"], "fit_s": fit_s, "cluster_s": cluster_s,
-                     "total_s": fit_s + cluster_s})  # fmt: skip
+        rows.append(
+            {
+                "part": "clustering",
+                "method": method,
+                "fit": fit,
+                "ari": scores["ari"],
+                "nmi": scores["nmi"],
+                "fit_s": fit_s,
+                "cluster_s": cluster_s,
+                "total_s": fit_s + cluster_s,
+            }
+        )
 
     t = time.perf_counter()
     Xz = scale_series(X)[0]
@@ -205,13 +230,21 @@ def generation_rows(X, k, model, seed) -> list[dict]:
     centres, labels = km.cluster_centers_, km.labels_
     Xz = scale_series(X)[0]
     arms = {
-        "scale0.3 (z-units)": (model.generate(centres, N_GENERATED, scale=0.3,
-                                              random_state=seed), Xz),
-        "cluster-spread (data units)": (model.generate(centres, N_GENERATED, X=X,
-                                                       labels=labels, random_state=seed), X),
-        "cluster-spread+noise (data units)": (model.generate(
-            centres, N_GENERATED, X=X, labels=labels, noise=True, random_state=seed), X),
-    }  # fmt: skip
+        "scale0.3 (z-units)": (
+            model.generate(centres, N_GENERATED, scale=0.3, random_state=seed),
+            Xz,
+        ),
+        "cluster-spread (data units)": (
+            model.generate(centres, N_GENERATED, X=X, labels=labels, random_state=seed),
+            X,
+        ),
+        "cluster-spread+noise (data units)": (
+            model.generate(
+                centres, N_GENERATED, X=X, labels=labels, noise=True, random_state=seed
+            ),
+            X,
+        ),
+    }
     # Reference: the real members themselves, N_GENERATED drawn per cluster with replacement
     # (their re-encoded specificity is 1 by construction: K-means assigned them).
     rng = np.random.default_rng(seed)
@@ -220,11 +253,17 @@ def generation_rows(X, k, model, seed) -> list[dict]:
     rows = []
     for method, (generated, real) in arms.items():
         scores = generation_scores(model, generated, real, labels, centres)
-        rows.append({"part": "generation", "method": method, "fit": 0,
-                     "spec_nearest": scores["specificity_nearest_mean"],
-                     "spec_reencoded": scores["specificity_reencoded"],
-                     "spread_data": scores["spread_ratio"],
-                     "spread_z": scores["spread_ratio_z"]})  # fmt: skip
+        rows.append(
+            {
+                "part": "generation",
+                "method": method,
+                "fit": 0,
+                "spec_nearest": scores["specificity_nearest_mean"],
+                "spec_reencoded": scores["specificity_reencoded"],
+                "spread_data": scores["spread_ratio"],
+                "spread_z": scores["spread_ratio_z"],
+            }
+        )
     return rows
 
 
@@ -236,9 +275,12 @@ def fmt(value) -> str:
 
 def summary(rows: list[dict]) -> list[str]:
     """Mean and minimum per case x method."""
-    lines = ["", "clustering: ARI mean / min (NMI mean) over seeds (and fits), seconds per result",
-             f"{'case':14s} {'method':26s} {'n':>3s} {'ARI mean':>8s} {'ARI min':>8s} "
-             f"{'NMI':>6s} {'time s':>7s}"]  # fmt: skip
+    lines = [
+        "",
+        "clustering: ARI mean / min (NMI mean) over seeds (and fits), seconds per result",
+        f"{'case':14s} {'method':26s} {'n':>3s} {'ARI mean':>8s} {'ARI min':>8s} "
+        f"{'NMI':>6s} {'time s':>7s}",
+    ]
     cases = list(dict.fromkeys(r["case"] for r in rows))
     for case in cases:
         part = [r for r in rows if r["case"] == case and r["part"] == "clustering"]
@@ -247,11 +289,16 @@ def summary(rows: list[dict]) -> list[str]:
             ari = np.array([r["ari"] for r in sel])
             nmi = np.mean([r["nmi"] for r in sel])
             secs = np.mean([r["total_s"] for r in sel])
-            lines.append(f"{case:14s} {method:26s} {len(sel):3d} {ari.mean():8.3f} "
-                         f"{ari.min():8.3f} {nmi:6.3f} {secs:7.1f}")  # fmt: skip
-    lines += ["", "generation: mean (min) over seeds; spread = generated sd / real members' sd",
-              f"{'case':14s} {'method':34s} {'spec nearest':>13s} {'spec re-enc':>13s} "
-              f"{'spread':>13s} {'spread z':>13s}"]  # fmt: skip
+            lines.append(
+                f"{case:14s} {method:26s} {len(sel):3d} {ari.mean():8.3f} "
+                f"{ari.min():8.3f} {nmi:6.3f} {secs:7.1f}"
+            )
+    lines += [
+        "",
+        "generation: mean (min) over seeds; spread = generated sd / real members' sd",
+        f"{'case':14s} {'method':34s} {'spec nearest':>13s} {'spec re-enc':>13s} "
+        f"{'spread':>13s} {'spread z':>13s}",
+    ]
     for case in cases:
         part = [r for r in rows if r["case"] == case and r["part"] == "generation"]
         for method in dict.fromkeys(r["method"] for r in part):
@@ -279,8 +326,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         seeds = []
     if unknown or not seeds or args.n_fits < 1:
-        why = (f"unknown case(s) {', '.join(unknown)} (use {', '.join(CASES)})" if unknown
-               else "--seeds must be comma-separated integers and --n-fits >= 1")  # fmt: skip
+        why = (
+            f"unknown case(s) {', '.join(unknown)} (use {', '.join(CASES)})"
+            if unknown
+            else "--seeds must be comma-separated integers and --n-fits >= 1"
+        )
         print(f"generation.py: {why}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
@@ -306,14 +356,19 @@ def main(argv: list[str] | None = None) -> int:
             )
             for row in new:
                 row.update(info, seed=seed)
-                line = " ".join(f"{key}={fmt(row.get(key))}" for key in FIELDS
-                                if row.get(key) not in (None, ""))  # fmt: skip
+                line = " ".join(
+                    f"{key}={fmt(row.get(key))}"
+                    for key in FIELDS
+                    if row.get(key) not in (None, "")
+                )
                 log_lines.append(f"[{time.perf_counter() - start:7.0f}s] {line}")
                 print(log_lines[-1], flush=True)
             rows += new
     log_lines += summary(rows)
-    log_lines.append(f"\ntotal {time.perf_counter() - start:.0f} s; load average at end: "
-                     + " ".join(f"{v:.2f}" for v in os.getloadavg()))  # fmt: skip
+    log_lines.append(
+        f"\ntotal {time.perf_counter() - start:.0f} s; load average at end: "
+        + " ".join(f"{v:.2f}" for v in os.getloadavg())
+    )
     print("\n".join(summary(rows)))
     with open(args.out / "generation.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, FIELDS + PROVENANCE)

@@ -54,11 +54,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     X, y = simulate(random_state=args.data_seed)
-    print(f"demo set: {X.shape[0]} genes x {X.shape[1]} time points, {len(np.unique(y))} "
-          "clusters; KMeans(k, n_init=10) on transform(X)")  # fmt: skip
-    header = (f"{'seed':>4} {'missing':>7} {'ARI':>6} {'ARI full':>8} {'change':>7} "
-              f"{'RMSE model':>10} {'RMSE mean':>9} {'RMSE interp':>11} {'epochs':>6} "
-              f"{'fit s':>6}")  # fmt: skip
+    print(
+        f"demo set: {X.shape[0]} genes x {X.shape[1]} time points, {len(np.unique(y))} "
+        "clusters; KMeans(k, n_init=10) on transform(X)"
+    )
+    header = (
+        f"{'seed':>4} {'missing':>7} {'ARI':>6} {'ARI full':>8} {'change':>7} "
+        f"{'RMSE model':>10} {'RMSE mean':>9} {'RMSE interp':>11} {'epochs':>6} "
+        f"{'fit s':>6}"
+    )
     print(header)
     print("-" * len(header))
     changes = []
@@ -67,8 +71,10 @@ def main(argv=None) -> int:
         full = RVAgene(random_state=seed).fit(X)
         fit_s = time.perf_counter() - start
         ari_full = _ari(full, X, y)
-        print(f"{seed:>4} {0:>7.0%} {ari_full:>6.3f} {ari_full:>8.3f} {0:>+7.3f} "
-              f"{'':>10} {'':>9} {'':>11} {full.n_iter_:>6} {fit_s:>6.1f}")  # fmt: skip
+        print(
+            f"{seed:>4} {0:>7.0%} {ari_full:>6.3f} {ari_full:>8.3f} {0:>+7.3f} "
+            f"{'':>10} {'':>9} {'':>11} {full.n_iter_:>6} {fit_s:>6.1f}"
+        )
         for share in args.missing:
             rng = np.random.default_rng(1000 + seed)
             gaps = rng.random(X.shape) < share
@@ -83,9 +89,11 @@ def main(argv=None) -> int:
             rmse_mean = _rmse(gene_mean, X[gaps])
             rmse_interp = _rmse(_interpolate(X_gap)[gaps], X[gaps])
             changes.append(ari - ari_full)
-            print(f"{seed:>4} {share:>7.0%} {ari:>6.3f} {ari_full:>8.3f} {ari - ari_full:>+7.3f} "
-                  f"{rmse_model:>10.3f} {rmse_mean:>9.3f} {rmse_interp:>11.3f} {model.n_iter_:>6} "
-                  f"{fit_s:>6.1f}")  # fmt: skip
+            print(
+                f"{seed:>4} {share:>7.0%} {ari:>6.3f} {ari_full:>8.3f} {ari - ari_full:>+7.3f} "
+                f"{rmse_model:>10.3f} {rmse_mean:>9.3f} {rmse_interp:>11.3f} {model.n_iter_:>6} "
+                f"{fit_s:>6.1f}"
+            )
     worst = min(changes) if changes else 0.0
     print(f"largest ARI drop: {-worst:.3f}" if worst < 0 else "no ARI drop")
     return 0

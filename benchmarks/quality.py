@@ -127,6 +127,8 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
         params, X, times = dict(overrides), case.X, case.times
         note = "" if times is None else "times="
     n_fits = int(params.pop("ensemble", 0))
+    posterior = bool(params.pop("posterior", False))  # also rows of a posterior draw, whitened
+    overrides = {k: v for k, v in overrides.items() if k != "posterior"}
     if n_fits:  # consensus of n fits (rvagene.cluster.fit_ensemble + consensus_clusters)
         t0 = time.perf_counter()
         models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
@@ -135,10 +137,13 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
         common = {"fit_s": fit_s, "n_iter": sum(m.n_iter_ for m in models), "note": note}
         name = f"rvagene[{label_of(overrides)}]"
         return [
-            {"method": f"{name}+{how}", **common,
-             **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed))}
+            {
+                "method": f"{name}+{how}",
+                **common,
+                **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed)),
+            }
             for how in ("concat", "coassociation")
-        ]  # fmt: skip
+        ]
     model = RVAgene(**params, random_state=seed)
     t0 = time.perf_counter()
     model.fit(X, times=times)
@@ -152,7 +157,17 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
             {"method": "original+kmeans", **clustering_scores(case.y, labels["kmeans"]), **common},
         ]
     name = "rvagene" + (f"[{label_of(overrides)}]" if overrides else "")
-    return [{"method": name, **_common.kmeans_scores(Z, case.y), **common}]
+    rows = [{"method": name, **_common.kmeans_scores(Z, case.y), **common}]
+    if posterior:  # the same fit, clustered on a draw from each gene's posterior, and on the
+        # means scaled by the posterior's spread (each dimension over its mean sd)
+        mean, variance = model.latent_posterior(X, times=times)
+        draw = np.random.default_rng(seed).normal(mean, np.sqrt(variance))
+        whitened = mean / np.sqrt(variance.mean(axis=0))
+        rows += [
+            {"method": f"{name}+sample", **_common.kmeans_scores(draw, case.y), **common},
+            {"method": f"{name}+whitened", **_common.kmeans_scores(whitened, case.y), **common},
+        ]
+    return rows
 
 
 def label_of(overrides: dict) -> str:
@@ -393,7 +408,9 @@ def main(argv=None) -> int:
         except json.JSONDecodeError:
             overrides[name] = value
     if overrides:
-        known = {*RVAgene().get_params(), "ensemble"}  # ensemble=N: consensus of N fits
+        # ensemble=N: consensus of N fits; posterior=true: also cluster a posterior draw and
+        # the whitened means of each fit
+        known = {*RVAgene().get_params(), "ensemble", "posterior"}
         unknown = [n for n in overrides if n not in known]
         if unknown:
             return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")

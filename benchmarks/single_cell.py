@@ -98,8 +98,19 @@ def esc_row(seed: int) -> dict:
     }
 
 
-COLUMNS = ("data", "seed", "shape", "spearman_window", "spearman_cell", "ari", "ari_no_flat",
-           "ari_kmeans_z", "epochs", "prepare_s", "fit_s")  # fmt: skip
+COLUMNS = (
+    "data",
+    "seed",
+    "shape",
+    "spearman_window",
+    "spearman_cell",
+    "ari",
+    "ari_no_flat",
+    "ari_kmeans_z",
+    "epochs",
+    "prepare_s",
+    "fit_s",
+)
 
 
 def _cell(value) -> str:

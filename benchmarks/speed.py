@@ -72,8 +72,12 @@ LEVERS = {  # name -> RVAgene parameters (over the defaults); 90 genes are train
     "2 threads": {"n_threads": 2},
 }
 REPLAYS = [  # (MIN_STEPS, PATIENCE_STEPS, tol) of the stopping rule, replayed on each trace
-    (200, 200, 1e-3), (100, 100, 1e-3), (200, 200, 1e-2), (100, 100, 1e-2), (50, 50, 1e-2),
-]  # fmt: skip
+    (200, 200, 1e-3),
+    (100, 100, 1e-3),
+    (200, 200, 1e-2),
+    (100, 100, 1e-2),
+    (50, 50, 1e-2),
+]
 
 
 # =========================================================================== workers
@@ -620,18 +624,31 @@ def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
                 r = rows[seed, name]
                 if "error" in r:
                     continue
-                rule = StoppingRule(r["n_train"], r["batch_size"], 10, tol, min_steps=min_steps,
-                                    patience_steps=patience_steps)  # fmt: skip
+                rule = StoppingRule(
+                    r["n_train"],
+                    r["batch_size"],
+                    10,
+                    tol,
+                    min_steps=min_steps,
+                    patience_steps=patience_steps,
+                )
                 checks = rule.replay(r["val_loss"])
                 best = int(np.argmin(r["val_loss"][:checks])) + 1
                 kept = [t for t in r["trace"] if t["check"] <= best] or r["trace"][:1]
                 spent = [t for t in r["trace"] if t["check"] <= checks] or r["trace"][:1]
-                stops.append((spent[-1]["step"], spent[-1]["cpu_s"], kept[-1]["heldout_err"],
-                              kept[-1]["ari_kmeans"]))  # fmt: skip
+                stops.append(
+                    (
+                        spent[-1]["step"],
+                        spent[-1]["cpu_s"],
+                        kept[-1]["heldout_err"],
+                        kept[-1]["ari_kmeans"],
+                    )
+                )
             if stops:
                 med_ = [statistics.median(s[i] for s in stops) for i in range(3)]
-                table.append([name, min_steps, patience_steps, tol, *med_,
-                              min(s[3] for s in stops)])  # fmt: skip
+                table.append(
+                    [name, min_steps, patience_steps, tol, *med_, min(s[3] for s in stops)]
+                )
     bench.say(
         markdown_table(
             table,
@@ -645,7 +662,7 @@ def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
                 "held-out err (kept)",
                 "min ARI (kept)",
             ],
-        )  # fmt: skip
+        )
     )
     for r in bench.rows:
         r.pop("trace", None)

@@ -104,17 +104,26 @@ def run_seed(
         recon = model.reconstruct(data[~train])
         if arm == "resampled":  # back onto the measured times
             recon = np.array([np.interp(TIMES, even, row) for row in recon])
-        rows.append({
-            "seed": seed, "arm": arm, "ari": _ari(model.transform(data), y),
-            "mse_heldout": _mse(recon, X[~train]), "epochs": model.n_iter_,
-            "fit_s": round(fit_s, 1), "genes": len(y), "timepoints": TIMES.size,
-            "ari_kmeans_z": reference,
-        })  # fmt: skip
+        rows.append(
+            {
+                "seed": seed,
+                "arm": arm,
+                "ari": _ari(model.transform(data), y),
+                "mse_heldout": _mse(recon, X[~train]),
+                "epochs": model.n_iter_,
+                "fit_s": round(fit_s, 1),
+                "genes": len(y),
+                "timepoints": TIMES.size,
+                "ari_kmeans_z": reference,
+            }
+        )
         if not verbose:
             continue
-        print(f"seed {seed} {arm:9s} ARI {rows[-1]['ari']:.3f}  held-out MSE "
-              f"{rows[-1]['mse_heldout']:.4f}  ({model.n_iter_} epochs, {fit_s:.0f} s)",
-              flush=True)  # fmt: skip
+        print(
+            f"seed {seed} {arm:9s} ARI {rows[-1]['ari']:.3f}  held-out MSE "
+            f"{rows[-1]['mse_heldout']:.4f}  ({model.n_iter_} epochs, {fit_s:.0f} s)",
+            flush=True,
+        )
     return rows
 
 
@@ -145,8 +154,10 @@ def main(argv=None) -> int:
     parser.add_argument("--genes-per-cluster", type=int, default=25)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
-    print(f"{len(CLUSTERS)} clusters x {args.genes_per_cluster} genes x {TIMES.size} times "
-          f"({', '.join(f'{t:g}' for t in TIMES)} h); half of the genes train")  # fmt: skip
+    print(
+        f"{len(CLUSTERS)} clusters x {args.genes_per_cluster} genes x {TIMES.size} times "
+        f"({', '.join(f'{t:g}' for t in TIMES)} h); half of the genes train"
+    )
     rows = [row for seed in args.seeds for row in run_seed(seed, args.genes_per_cluster)]
     write_csv(args.out, rows, list(rows[0]))
     print(f"wrote {args.out}\n")

@@ -89,8 +89,12 @@ def _build(target: Path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        subprocess.run([compiler, *_FLAGS, "-o", tmp, str(_SOURCE)], check=True,
-                       capture_output=True, timeout=120)  # fmt: skip
+        subprocess.run(
+            [compiler, *_FLAGS, "-o", tmp, str(_SOURCE)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         os.replace(tmp, target)  # atomic: concurrent builds leave one complete file
     finally:
         if os.path.exists(tmp):
@@ -163,8 +167,17 @@ class _GRULayer(torch.autograd.Function):
         hs[0] = h0
         w_hh = w_hh.contiguous()
         if _use_kernel(x, w_hh, pre):
-            kernel().gru_forward(n_steps, batch, hidden, _ptr(w_hh), _ptr(pre), _ptr(gi_n),
-                                 _ptr(hs), _ptr(rz), _ptr(n))  # fmt: skip
+            kernel().gru_forward(
+                n_steps,
+                batch,
+                hidden,
+                _ptr(w_hh),
+                _ptr(pre),
+                _ptr(gi_n),
+                _ptr(hs),
+                _ptr(rz),
+                _ptr(n),
+            )
         else:
             _forward_loop(w_hh, pre, gi_n, hs, rz, n)
         ctx.save_for_backward(x, w_ih, w_hh, hs, rz, n, pre)
@@ -186,12 +199,25 @@ class _GRULayer(torch.autograd.Function):
         dgi_n = x.new_empty(hidden, n_steps, batch)
         if _use_kernel(x, w_hh, dh):
             scratch = torch.empty_like(dh)  # alive until the call returns
-            kernel().gru_backward(n_steps, batch, hidden, _ptr(w_hh), _ptr(pre), _ptr(hs),
-                                  _ptr(rz), _ptr(n), _ptr(go), _ptr(dh), _ptr(scratch),
-                                  _ptr(dgh), _ptr(dgi_n))  # fmt: skip
+            kernel().gru_backward(
+                n_steps,
+                batch,
+                hidden,
+                _ptr(w_hh),
+                _ptr(pre),
+                _ptr(hs),
+                _ptr(rz),
+                _ptr(n),
+                _ptr(go),
+                _ptr(dh),
+                _ptr(scratch),
+                _ptr(dgh),
+                _ptr(dgi_n),
+            )
         else:
-            dh = _backward_loop(w_hh, pre, hs, rz, n, go, dh, dgh.transpose(0, 1),
-                                dgi_n.transpose(0, 1))  # fmt: skip
+            dh = _backward_loop(
+                w_hh, pre, hs, rz, n, go, dh, dgh.transpose(0, 1), dgi_n.transpose(0, 1)
+            )
         dgh, dgi_n = dgh.view(3 * hidden, -1), dgi_n.view(hidden, -1)  # (rows, time * batch)
         dgi_rz = dgh[: 2 * hidden]  # W_ir x, W_iz x enter as W_hr h, W_hz h do
         x_2d = x.transpose(0, 1).reshape(x.shape[1], -1)  # (in, time * batch)

@@ -208,8 +208,9 @@ class ProgressBar(Callback):
         if interactive:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=state.config.n_epochs, desc="RVAgene", unit="epoch",
-                            file=stream, leave=False)  # fmt: skip
+            self.bar = tqdm(
+                total=state.config.n_epochs, desc="RVAgene", unit="epoch", file=stream, leave=False
+            )
 
     def on_check(self, state: TrainState) -> None:
         epochs = state.history["epoch"][-1]
@@ -221,9 +222,12 @@ class ProgressBar(Callback):
 
     def _line(self, state: TrainState, epochs: float) -> None:
         self.last = time.monotonic()
-        print(f"RVAgene: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
-              f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}",
-              file=self._stream(), flush=True)  # fmt: skip
+        print(
+            f"RVAgene: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
+            f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}",
+            file=self._stream(),
+            flush=True,
+        )
 
     def on_train_end(self, state: TrainState) -> None:
         if self.bar is not None:
@@ -252,8 +256,10 @@ class LogFile(Callback):
 
     def on_step(self, state: TrainState) -> None:
         if self.print_every and state.step % self.print_every == 0:
-            self._write(f"epoch {state.epoch} step {state.step}: loss per gene "
-                        f"{state.batch_loss.item():.4f}")  # fmt: skip
+            self._write(
+                f"epoch {state.epoch} step {state.step}: loss per gene "
+                f"{state.batch_loss.item():.4f}"
+            )
 
     def on_check(self, state: TrainState) -> None:
         h = state.history
@@ -378,11 +384,13 @@ def fit_module(
     """
     # fused: one kernel for all parameters instead of ~10 small operations per tensor
     fused = {"fused": True} if X.device.type in ("cpu", "cuda") else {}
-    optimizer = OPTIMIZERS[config.optimizer.lower()](module.parameters(), lr=config.learning_rate,
-                                                     **fused)  # fmt: skip
+    optimizer = OPTIMIZERS[config.optimizer.lower()](
+        module.parameters(), lr=config.learning_rate, **fused
+    )
     n_train = X.shape[0]
-    rule = StoppingRule(n_train, config.batch_size, config.n_iter_no_change, config.tol,
-                        config.early_stopping)  # fmt: skip
+    rule = StoppingRule(
+        n_train, config.batch_size, config.n_iter_no_change, config.tol, config.early_stopping
+    )
     scheduler = None
     if config.lr_decay < 1:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -406,21 +414,35 @@ def fit_module(
             order = torch.randperm(n_train, device=X.device)
             for start in range(0, n_train, part):
                 take = min(part, (max_steps - state.step) * config.batch_size, n_train - start)
-                stats = _train_part(state, X, mask, order[start : start + take], criterion,
-                                    callbacks)  # fmt: skip
+                stats = _train_part(
+                    state, X, mask, order[start : start + take], criterion, callbacks
+                )
                 val = None
                 if X_val is not None and math.isfinite(stats["loss"]):
-                    val = evaluate(module, X_val, mask_val, criterion,
-                                   batch_size=max(config.batch_size, 256),
-                                   kl_weight=config.kl_weight)  # fmt: skip
-                if not (math.isfinite(stats["loss"]) and _all_finite(module)
-                        and (val is None or math.isfinite(val["loss"]))):  # fmt: skip
+                    val = evaluate(
+                        module,
+                        X_val,
+                        mask_val,
+                        criterion,
+                        batch_size=max(config.batch_size, 256),
+                        kl_weight=config.kl_weight,
+                    )
+                if not (
+                    math.isfinite(stats["loss"])
+                    and _all_finite(module)
+                    and (val is None or math.isfinite(val["loss"]))
+                ):
                     module.load_state_dict(good_state)
-                    kept = (f"the weights of epoch {history['epoch'][-1]:.3g}" if state.check
-                            else "the initial weights")  # fmt: skip
-                    msg = (f"The training loss became non-finite at epoch {epoch}; {kept} were "
-                           "restored. Lower learning_rate, keep clip=True, or check the input "
-                           "for extreme values.")  # fmt: skip
+                    kept = (
+                        f"the weights of epoch {history['epoch'][-1]:.3g}"
+                        if state.check
+                        else "the initial weights"
+                    )
+                    msg = (
+                        f"The training loss became non-finite at epoch {epoch}; {kept} were "
+                        "restored. Lower learning_rate, keep clip=True, or check the input "
+                        "for extreme values."
+                    )
                     raise FloatingPointError(msg)
                 good_state = _snapshot(module)
                 state.check += 1

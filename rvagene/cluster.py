@@ -324,8 +324,9 @@ def _gap(Z, ks, method, random_state, n_references) -> tuple[dict[int, float], d
         for ref in references:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                rk = cluster_latent(ref, k, method=method, n_init=_GAP_REFERENCE_N_INIT,
-                                    random_state=random_state)  # fmt: skip
+                rk = cluster_latent(
+                    ref, k, method=method, n_init=_GAP_REFERENCE_N_INIT, random_state=random_state
+                )
             w = _within_dispersion(ref, rk.labels_, rk.cluster_centers_)
             log_ref.append(np.log(max(w, 1e-300)))
         gap[k] = float(np.mean(log_ref) - log_w)

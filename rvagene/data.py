@@ -196,14 +196,18 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
         arr = np.asarray(X)
     except ValueError as err:  # numpy cannot make one array: find out why from X itself
         if _is_ragged(X):
-            msg = ("X is ragged: its series have different numbers of time points. Resample "
-                   "or trim them to one length (NaN marks a missing value).")  # fmt: skip
+            msg = (
+                "X is ragged: its series have different numbers of time points. Resample "
+                "or trim them to one length (NaN marks a missing value)."
+            )
             raise ValueError(msg) from err
         msg = f"X cannot be read as one array of numbers ({err}). Give a 2-D or 3-D array."
         raise ValueError(msg) from err
     if arr.dtype.kind == "c":
-        msg = ("X holds complex numbers: Complex data not supported. Give real values, e.g. "
-               "X.real or abs(X).")  # fmt: skip
+        msg = (
+            "X holds complex numbers: Complex data not supported. Give real values, e.g. "
+            "X.real or abs(X)."
+        )
         raise ValueError(msg)
     if arr.dtype.kind in "OUS" and arr.size:
         try:
@@ -211,9 +215,11 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
         except ValueError:
             bad = next(v for v in arr.flat if _number(str(v).strip()) is None)
             value = repr(bad.item() if isinstance(bad, np.generic) else bad)
-            msg = (f"X holds a non-numeric value ({value}). Convert it to numbers; if the first "
-                   "column holds gene names or labels, leave it out (X[:, 1:]) or read the "
-                   "file with rvagene.read_table.")  # fmt: skip
+            msg = (
+                f"X holds a non-numeric value ({value}). Convert it to numbers; if the first "
+                "column holds gene names or labels, leave it out (X[:, 1:]) or read the "
+                "file with rvagene.read_table."
+            )
             raise ValueError(msg) from None
         # a TypeError (e.g. a dict among the values) passes: its own message names the type
     if arr.size == 0:
@@ -226,20 +232,26 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
         msg = f"{where} X is empty: pass at least one series with at least 2 time points."
         raise ValueError(msg)
     if arr.ndim < 2:
-        msg = (f"X is {arr.ndim}-D (shape {arr.shape}); {owner} needs (n_series, n_timepoints) "
-               "or (n_series, n_timepoints, n_dims). Reshape your data: one series is "
-               "X.reshape(1, -1).")  # fmt: skip
+        msg = (
+            f"X is {arr.ndim}-D (shape {arr.shape}); {owner} needs (n_series, n_timepoints) "
+            "or (n_series, n_timepoints, n_dims). Reshape your data: one series is "
+            "X.reshape(1, -1)."
+        )
         raise ValueError(msg)
     if arr.dtype.kind == "f" and np.isinf(arr).any():
         index = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
-        msg = (f"X contains inf or a value too large for float64 (first at index {index}). "
-               "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
-               "out of the loss).")  # fmt: skip
+        msg = (
+            f"X contains inf or a value too large for float64 (first at index {index}). "
+            "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
+            "out of the loss)."
+        )
         raise ValueError(msg)
     if n_timepoints is not None and arr.shape[1] != n_timepoints:
-        msg = (f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
-               "features as input (time points per series). Resample X to the fitted number "
-               "of time points, or refit on data of this length.")  # fmt: skip
+        msg = (
+            f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
+            "features as input (time points per series). Resample X to the fitted number "
+            "of time points, or refit on data of this length."
+        )
         raise ValueError(msg)
 
 
@@ -323,8 +335,10 @@ def _univariate(X) -> np.ndarray:
     """X for a UCR file: 2-D float64, finite or NaN (NaN is written as a missing value)."""
     arr = as_time_series(X, dtype=np.float64)
     if arr.shape[2] != 1:
-        msg = (f"UCR files hold one value per time point, but X has shape {arr.shape}. Split "
-               "the dims, or write replicates with write_table.")  # fmt: skip
+        msg = (
+            f"UCR files hold one value per time point, but X has shape {arr.shape}. Split "
+            "the dims, or write replicates with write_table."
+        )
         raise ValueError(msg)
     return _finite_series(arr)[:, :, 0]
 
@@ -628,9 +642,11 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
         plain = [name for name, m in zip(names, found, strict=True) if m is None]
         if plain:
             first = next(name for name, m in zip(names, found, strict=True) if m)
-            msg = (f"{path}: column {plain[0]!r} has no replicate suffix, but {first!r} has "
-                   "one. Name every time column '<time>_rep<k>' (e.g. '0h_rep1'), or none of "
-                   "them.")  # fmt: skip
+            msg = (
+                f"{path}: column {plain[0]!r} has no replicate suffix, but {first!r} has "
+                "one. Name every time column '<time>_rep<k>' (e.g. '0h_rep1'), or none of "
+                "them."
+            )
             raise ValueError(msg)
         keys = [m["time"] for m in found]
         reps = [int(m["rep"]) for m in found]
@@ -644,9 +660,11 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
     position: dict[tuple[str, int], int] = {}
     for j, cell in enumerate(zip(keys, reps, strict=True)):
         if cell in position:
-            msg = (f"{path}: columns {names[position[cell]]!r} and {names[j]!r} are both time "
-                   f"{cell[0]!r}, replicate {cell[1]}. Give each time and replicate one "
-                   "column.")  # fmt: skip
+            msg = (
+                f"{path}: columns {names[position[cell]]!r} and {names[j]!r} are both time "
+                f"{cell[0]!r}, replicate {cell[1]}. Give each time and replicate one "
+                "column."
+            )
             raise ValueError(msg)
         position[cell] = j
     order = list(dict.fromkeys(keys))
@@ -654,9 +672,11 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
     for key in order[1:]:
         got = sorted(r for k, r in position if k == key)
         if got != want:
-            msg = (f"{path}: time {key!r} has replicate(s) {got} but time {order[0]!r} has "
-                   f"{want}. Give every time point the same replicate columns (leave a "
-                   "missing measurement empty, or NA).")  # fmt: skip
+            msg = (
+                f"{path}: time {key!r} has replicate(s) {got} but time {order[0]!r} has "
+                f"{want}. Give every time point the same replicate columns (leave a "
+                "missing measurement empty, or NA)."
+            )
             raise ValueError(msg)
     index = np.array([[position[key, r] for r in want] for key in order])
     return order, want, index
@@ -676,18 +696,22 @@ def _gene_column(path, header, body, label_key: str) -> str | None:
     if _is_time_name(name, header[1] if len(header) > 1 else None):
         if numeric is None:
             bad = next(v for v in values if _number(v) is None)
-            msg = (f"{path}: the header starts with the time {name!r}, but the rows start with "
-                   f"names such as {bad!r}. Add a name for the gene column (e.g. 'gene') at the "
-                   "start of the header.")  # fmt: skip
+            msg = (
+                f"{path}: the header starts with the time {name!r}, but the rows start with "
+                f"names such as {bad!r}. Add a name for the gene column (e.g. 'gene') at the "
+                "start of the header."
+            )
             raise ValueError(msg)
         return None
     if numeric is None or _integral(numeric).all():
         return "genes"  # names, or integer gene IDs
     shown = ", ".join(values[:3])
     column = f"column {name!r}" if name else "first column (no header)"
-    msg = (f"{path}: the {column} holds numbers ({shown}, ...), not gene names. If it is a "
-           "time point, name it as one in the header (e.g. '0h'); if the file has a gene "
-           "column, put it first.")  # fmt: skip
+    msg = (
+        f"{path}: the {column} holds numbers ({shown}, ...), not gene names. If it is a "
+        "time point, name it as one in the header (e.g. '0h'); if the file has a gene "
+        "column, put it first."
+    )
     raise ValueError(msg)
 
 

@@ -51,8 +51,10 @@ def _check_times(times, n_timepoints: int) -> np.ndarray:
         msg = f"times must be 1-D (one time per time point), got shape {t.shape}."
         raise ValueError(msg)
     if t.size != n_timepoints:
-        msg = (f"times has {t.size} values but X has {n_timepoints} time points per series. "
-               "Give one time per time point.")  # fmt: skip
+        msg = (
+            f"times has {t.size} values but X has {n_timepoints} time points per series. "
+            "Give one time per time point."
+        )
         raise ValueError(msg)
     if not np.isfinite(t).all():
         msg = "times contains NaN or inf; give a finite time for every time point."
@@ -60,9 +62,11 @@ def _check_times(times, n_timepoints: int) -> np.ndarray:
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size:
         i = int(bad[0]) + 1
-        msg = (f"times must increase strictly, but times[{i}] = {t[i]:g} follows "
-               f"times[{i - 1}] = {t[i - 1]:g}. Sort the time points (the columns of X with "
-               "them); repeated measurements at one time are replicates (a 3-D X).")  # fmt: skip
+        msg = (
+            f"times must increase strictly, but times[{i}] = {t[i]:g} follows "
+            f"times[{i - 1}] = {t[i - 1]:g}. Sort the time points (the columns of X with "
+            "them); repeated measurements at one time are replicates (a 3-D X)."
+        )
         raise ValueError(msg)
     return t
 
@@ -393,8 +397,10 @@ default="MSELoss"
         if self.callbacks is not None and not all(
             isinstance(cb, _train.Callback) for cb in self.callbacks
         ):
-            msg = ("callbacks must be a list of rvagene callbacks (subclasses of "
-                   "rvagene.Callback), or None.")  # fmt: skip
+            msg = (
+                "callbacks must be a list of rvagene callbacks (subclasses of "
+                "rvagene.Callback), or None."
+            )
             raise ValueError(msg)
         self._make_criterion()
 
@@ -405,8 +411,10 @@ default="MSELoss"
         elif isinstance(self.loss, str) and self.loss.lower() in LOSSES:
             criterion = getattr(nn, LOSSES[self.loss.lower()])()
         else:
-            msg = (f"Unknown loss {self.loss!r}; use 'MSELoss', 'SmoothL1Loss', 'L1Loss', "
-                   "'HuberLoss' or a torch loss instance.")  # fmt: skip
+            msg = (
+                f"Unknown loss {self.loss!r}; use 'MSELoss', 'SmoothL1Loss', 'L1Loss', "
+                "'HuberLoss' or a torch loss instance."
+            )
             raise ValueError(msg)
         criterion.reduction = "none"
         return criterion
@@ -418,8 +426,15 @@ default="MSELoss"
         if isinstance(X, torch.utils.data.Dataset) or torch.is_tensor(X):
             X = as_time_series(X)
         check_input(X, None if reset else self.n_features_in_, type(self).__name__)
-        X = validate_data(self, X, reset=reset, allow_nd=True, ensure_all_finite="allow-nan",
-                          dtype=[np.float64, np.float32], ensure_min_features=1)  # fmt: skip
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            ensure_all_finite="allow-nan",
+            dtype=[np.float64, np.float32],
+            ensure_min_features=1,
+        )
         if X.ndim > 3:
             msg = f"X must be 2-D (genes, time) or 3-D (genes, time, features), got {X.ndim}-D."
             raise ValueError(msg)
@@ -427,18 +442,24 @@ default="MSELoss"
         X3 = X[:, :, None] if X.ndim == 2 else X
         if reset:
             if X3.shape[1] < 2:
-                msg = (f"X has {X3.shape[1]} feature(s) (time points) per series; RVAgene "
-                       "needs at least 2 time points per series.")  # fmt: skip
+                msg = (
+                    f"X has {X3.shape[1]} feature(s) (time points) per series; RVAgene "
+                    "needs at least 2 time points per series."
+                )
                 raise ValueError(msg)
-            for name, have in (("sequence_length", X3.shape[1]),
-                               ("number_of_features", X3.shape[2])):  # fmt: skip
+            for name, have in (
+                ("sequence_length", X3.shape[1]),
+                ("number_of_features", X3.shape[2]),
+            ):
                 want = getattr(self, name)
                 if want is not None and want != have:
                     msg = f"{name}={want} was given, but X has {have}. Fix the parameter or X."
                     raise ValueError(msg)
         elif X3.shape[2] != self.n_dims_:
-            msg = (f"X has {X3.shape[2]} values per time point, but this RVAgene was fitted on "
-                   f"{self.n_dims_}. Reshape X or refit.")  # fmt: skip
+            msg = (
+                f"X has {X3.shape[2]} values per time point, but this RVAgene was fitted on "
+                f"{self.n_dims_}. Reshape X or refit."
+            )
             raise ValueError(msg)
         return X3, dtype
 
@@ -491,10 +512,15 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             torch.manual_seed(seed)
             self.module_ = RVAE(self._config()).to(device)
             result = _train.fit_module(
-                self.module_, X_train, self._train_config(), self._make_criterion(),
-                mask=m_train, X_val=X_val if use_val else None, mask_val=m_val,
+                self.module_,
+                X_train,
+                self._train_config(),
+                self._make_criterion(),
+                mask=m_train,
+                X_val=X_val if use_val else None,
+                mask_val=m_val,
                 callbacks=self._callbacks(),
-            )  # fmt: skip
+            )
         self.history_ = result.history
         self.loss_curve_ = list(result.history["loss"])
         self.n_steps_ = result.n_steps
@@ -542,15 +568,19 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             return
         fitted = getattr(self, "times_", None)
         if fitted is None:
-            msg = ("times were given, but this RVAgene was fitted without times (one step per "
-                   "time point). Leave times out, or refit with fit(X, times=...).")  # fmt: skip
+            msg = (
+                "times were given, but this RVAgene was fitted without times (one step per "
+                "time point). Leave times out, or refit with fit(X, times=...)."
+            )
             raise ValueError(msg)
         t = _check_times(times, fitted.size)
         if not np.allclose(t, fitted, rtol=1e-9, atol=0.0):
             shown = ", ".join(f"{v:g}" for v in fitted[:8]) + (", ..." if fitted.size > 8 else "")
-            msg = (f"times differ from the times this RVAgene was fitted on ({shown}). The "
-                   "network learned that time grid; resample X onto it (e.g. with np.interp) "
-                   "or refit on the new times.")  # fmt: skip
+            msg = (
+                f"times differ from the times this RVAgene was fitted on ({shown}). The "
+                "network learned that time grid; resample X onto it (e.g. with np.interp) "
+                "or refit on the new times."
+            )
             raise ValueError(msg)
 
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -669,16 +699,20 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             Z = Z[None, :]
         latent = self.module_.config.latent_length
         if Z.ndim != 2 or Z.shape[1] != latent:
-            msg = (f"Z has shape {Z.shape}, but this RVAgene has latent_length={latent}; "
-                   f"pass an array of shape (n_points, {latent}).")  # fmt: skip
+            msg = (
+                f"Z has shape {Z.shape}, but this RVAgene has latent_length={latent}; "
+                f"pass an array of shape (n_points, {latent})."
+            )
             raise ValueError(msg)
         if not np.isfinite(Z).all():
             msg = "Z contains NaN or inf; latent codes must be finite."
             raise ValueError(msg)
         T = int(n_timepoints or self.n_features_in_)
         if getattr(self, "times_", None) is not None and T != self.times_.size:
-            msg = (f"This RVAgene was fitted on {self.times_.size} time points at given times "
-                   f"(times_), so it decodes onto them only, not onto {T} points.")  # fmt: skip
+            msg = (
+                f"This RVAgene was fitted on {self.times_.size} time points at given times "
+                f"(times_), so it decodes onto them only, not onto {T} points."
+            )
             raise ValueError(msg)
         self.module_.eval()
         zt = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
@@ -790,8 +824,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             raise ValueError(msg)
         if X is None:
             if scale is None and covariance is None:
-                msg = ("Give X (the clustered genes) to draw from each cluster's own spread, "
-                       "or scale=0.3 for the original's N(centre, 0.3 I).")  # fmt: skip
+                msg = (
+                    "Give X (the clustered genes) to draw from each cluster's own spread, "
+                    "or scale=0.3 for the original's N(centre, 0.3 I)."
+                )
                 raise ValueError(msg)
             if units == "data" or noise:
                 what = "units='data'" if units == "data" else "noise=True"
@@ -857,24 +893,30 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         """Cluster of each gene for ``generate``: given, or the nearest centre."""
         if centres.ndim != 2 or centres.shape[1] != mean.shape[1]:
             d = mean.shape[1]
-            msg = (f"centres have shape {centres.shape}, but this RVAgene has "
-                   f"latent_length={d}; pass an array of shape (n_centres, {d}).")  # fmt: skip
+            msg = (
+                f"centres have shape {centres.shape}, but this RVAgene has "
+                f"latent_length={d}; pass an array of shape (n_centres, {d})."
+            )
             raise ValueError(msg)
         if labels is None:
             d2 = ((mean[:, np.newaxis, :] - centres) ** 2).sum(axis=-1)
             return d2.argmin(axis=1)
         labels = np.asarray(labels)
         if labels.shape != (mean.shape[0],):
-            msg = (f"labels must have one entry per gene of X ({mean.shape[0]}), got shape "
-                   f"{labels.shape}.")  # fmt: skip
+            msg = (
+                f"labels must have one entry per gene of X ({mean.shape[0]}), got shape "
+                f"{labels.shape}."
+            )
             raise ValueError(msg)
         if (
             not np.issubdtype(labels.dtype, np.integer)
             or labels.min() < 0
             or (labels.max() >= centres.shape[0])
         ):
-            msg = (f"labels must be integers 0..{centres.shape[0] - 1}: the row of centres "
-                   "each gene belongs to.")  # fmt: skip
+            msg = (
+                f"labels must be integers 0..{centres.shape[0] - 1}: the row of centres "
+                "each gene belongs to."
+            )
             raise ValueError(msg)
         return labels.astype(np.int64)
 
@@ -932,12 +974,16 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         params = self.get_params()
         if isinstance(params["loss"], nn.Module):
             params["loss"] = type(params["loss"]).__name__
-        params["random_state"] = params["random_state"] if isinstance(
-            params["random_state"], int | None) else None  # fmt: skip
+        params["random_state"] = (
+            params["random_state"] if isinstance(params["random_state"], int | None) else None
+        )
         params["device"] = str(params["device"])
         params["callbacks"] = None  # code, not data: callbacks are not saved
-        attributes = {k: getattr(self, k) for k in vars(self)
-                      if k.endswith("_") and not k.startswith("_") and k != "module_"}  # fmt: skip
+        attributes = {
+            k: getattr(self, k)
+            for k in vars(self)
+            if k.endswith("_") and not k.startswith("_") and k != "module_"
+        }
         for key, value in attributes.items():  # arrays (times_) travel as tensors
             if isinstance(value, np.ndarray):
                 attributes[key] = torch.from_numpy(value.copy())
@@ -977,17 +1023,25 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             msg = f"{path} is not an rvagene model file: {why}. Give a file written by save()."
             raise ValueError(msg) from None
         if not isinstance(payload, dict) or "format_version" not in payload:
-            msg = (f"{path} is not an rvagene model file (no format_version). Give a file "
-                   "written by save().")  # fmt: skip
+            msg = (
+                f"{path} is not an rvagene model file (no format_version). Give a file "
+                "written by save()."
+            )
             raise ValueError(msg)
         if payload["format_version"] != FORMAT_VERSION:
-            msg = (f"{path} has model format {payload['format_version']}; this rvagene reads "
-                   f"format {FORMAT_VERSION}.")  # fmt: skip
+            msg = (
+                f"{path} has model format {payload['format_version']}; this rvagene reads "
+                f"format {FORMAT_VERSION}."
+            )
             raise ValueError(msg)
         params = dict(payload["params"])
         if isinstance(params.get("loss"), str) and params["loss"].lower() not in LOSSES:
-            warnings.warn(f"Custom loss {params['loss']} replaced by MSELoss on loading; set "
-                          "model.loss before refitting.", UserWarning, stacklevel=2)  # fmt: skip
+            warnings.warn(
+                f"Custom loss {params['loss']} replaced by MSELoss on loading; set "
+                "model.loss before refitting.",
+                UserWarning,
+                stacklevel=2,
+            )
             params["loss"] = "MSELoss"
         model = cls(**params)
         for key, value in payload["attributes"].items():

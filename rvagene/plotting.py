@@ -110,8 +110,9 @@ def _time_axis(times, n_timepoints: int) -> tuple[np.ndarray, str]:
     return times, "time"
 
 
-def _draw_series(ax, X, color, mean, mean_label, times, alpha, linewidth, label, features,
-                 mean_style="-"):  # fmt: skip
+def _draw_series(
+    ax, X, color, mean, mean_label, times, alpha, linewidth, label, features, mean_style="-"
+):
     X = _first_feature(X, "X", features)
     t, xlabel = _time_axis(times, X.shape[1])
     if X.shape[0]:

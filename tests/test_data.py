@@ -535,15 +535,21 @@ def test_header_of_times_without_gene_column_keeps_every_column(tmp_path, header
 
 def test_header_of_times_above_named_rows_is_an_error(tmp_path):
     path = write_text(tmp_path / "x.csv", "0h,1h,2h\nSox2,1,2\nNanog,3,4\n")
-    with pytest.raises(ValueError, match=r"starts with the time '0h', but the rows start with "
-                       r"names such as 'Sox2'\. Add a name for the gene column"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"starts with the time '0h', but the rows start with "
+        r"names such as 'Sox2'\. Add a name for the gene column",
+    ):
         read_table(path)
 
 
 def test_numeric_first_column_under_a_name_is_an_error(tmp_path):
     path = write_text(tmp_path / "x.csv", "gene,1h,2h,4h\n" + _rows())
-    with pytest.raises(ValueError, match=r"the column 'gene' holds numbers \(9\.544, 4\.858, "
-                       r"7\.25, \.\.\.\), not gene names"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"the column 'gene' holds numbers \(9\.544, 4\.858, "
+        r"7\.25, \.\.\.\), not gene names",
+    ):
         read_table(path)
 
 

@@ -212,8 +212,9 @@ def test_the_two_commands_leave_git_status_clean(tmp_path):
     """The README's first command writes data/, figs/ and results/: all ignored, none tracked."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    tracked = subprocess.run(["git", "ls-files", "data", "figs", "results"], cwd=ROOT,
-                             capture_output=True, text=True)  # fmt: skip
+    tracked = subprocess.run(
+        ["git", "ls-files", "data", "figs", "results"], cwd=ROOT, capture_output=True, text=True
+    )
     if tracked.returncode != 0:
         pytest.skip("not a git checkout")
     assert tracked.stdout == ""  # no generated file is tracked
@@ -226,10 +227,17 @@ def test_the_two_commands_leave_git_status_clean(tmp_path):
     small = ["--n-clusters", "2", "--genes-per-cluster", "4", "--length", "8"]
     tiny = ["--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    for command in (["gen_synthetic_data.py", "demosim", *small],
-                    ["train_and_gen.py", "demosim", "--n-clusters", "2", *tiny]):  # fmt: skip
-        proc = subprocess.run([sys.executable, str(ROOT / command[0]), *command[1:]], cwd=repo,
-                              capture_output=True, text=True, env=env)  # fmt: skip
+    for command in (
+        ["gen_synthetic_data.py", "demosim", *small],
+        ["train_and_gen.py", "demosim", "--n-clusters", "2", *tiny],
+    ):
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / command[0]), *command[1:]],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert proc.returncode == 0, proc.stderr
     assert (repo / "data" / "demosim" / "demosim_TRAIN").is_file()
     assert (repo / "figs" / "generated_cluster_demosim1.png").is_file()

@@ -275,15 +275,29 @@ def test_long_epochs_are_checked_in_parts():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((120, 6)).cumsum(axis=1)
     # 120 genes, batch 1, no validation: 120 steps per epoch -> 3 parts of 40 steps.
-    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, batch_size=1,
-                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=4,
+        latent_length=2,
+        n_epochs=2,
+        batch_size=1,
+        early_stopping=False,
+        print_every=0,
+        random_state=0,
+    ).fit(X)
     assert model.n_checks_ == 6
     assert model.n_iter_ == 2
     assert model.history_["epoch"] == pytest.approx([1 / 3, 2 / 3, 1, 4 / 3, 5 / 3, 2])
     assert len(model.history_["loss"]) == 6
     # Up to 50 steps per epoch: one check per epoch, as before.
-    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, batch_size=3,
-                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=4,
+        latent_length=2,
+        n_epochs=2,
+        batch_size=3,
+        early_stopping=False,
+        print_every=0,
+        random_state=0,
+    ).fit(X)
     assert model.n_iter_ == 2
     assert model.history_["epoch"] == [1, 2]
 
@@ -291,8 +305,16 @@ def test_long_epochs_are_checked_in_parts():
 def test_max_steps_bounds_training():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((120, 6)).cumsum(axis=1)
-    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=50, batch_size=1, max_steps=130,
-                    early_stopping=False, print_every=0, random_state=0).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=4,
+        latent_length=2,
+        n_epochs=50,
+        batch_size=1,
+        max_steps=130,
+        early_stopping=False,
+        print_every=0,
+        random_state=0,
+    ).fit(X)
     assert model.n_steps_ == 130
     assert model.history_["epoch"][-1] == pytest.approx(130 / 120)
     with pytest.raises(ValueError, match="max_steps must be None"):
@@ -358,8 +380,13 @@ def test_non_finite_loss_restores_and_raises(tiny):
         if state.epoch == 3:
             next(state.module.parameters()).data.fill_(float("nan"))
 
-    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0,
-                    callbacks=[LambdaCallback(on_epoch_begin=poison)])  # fmt: skip
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=10,
+        random_state=0,
+        callbacks=[LambdaCallback(on_epoch_begin=poison)],
+    )
     with pytest.raises(FloatingPointError, match="epoch 3; the weights of epoch 2 were restored"):
         model.fit(X)
     for p in model.module_.parameters():
@@ -485,8 +512,9 @@ def test_times_change_the_model_input(data53):
 
 @pytest.fixture(scope="module")
 def fitted_times(data53):
-    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10,
-                   random_state=0).fit(data53, times=TIMES)  # fmt: skip
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
+        data53, times=TIMES
+    )
 
 
 def test_times_used_by_every_method(tmp_path, fitted_times, data53):

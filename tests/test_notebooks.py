@@ -76,8 +76,14 @@ def test_single_cell_notebook_falls_back_without_the_esc_data(tmp_path):
     esc = next(c for c in nb.cells if "load_klein_esc(ESC_DIR" in c.source)
     code = "\n".join([setup, esc.source])
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "skipping the ESC section" in proc.stdout
     assert "GSE65525" in proc.stdout

@@ -346,8 +346,9 @@ def test_legends_name_the_black_line_and_the_sampled_trajectories(rng):
     ax = plot_generated(rng.normal(size=(20, 6)), centre_series=np.zeros(6))
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts == ["20 sampled trajectories", "decoded centre"]
-    ax = plot_series(rng.normal(size=(4, 6)), mean=np.zeros(6), label="4 genes",
-                     mean_label="cluster mean")  # fmt: skip
+    ax = plot_series(
+        rng.normal(size=(4, 6)), mean=np.zeros(6), label="4 genes", mean_label="cluster mean"
+    )
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["4 genes", "cluster mean"]
     ax = plot_series(rng.normal(size=(4, 6)), mean=np.zeros(6))  # the black line is named
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean"]
@@ -359,8 +360,12 @@ def test_one_pair_of_up_down_colours():
     assert up.patches[0].get_facecolor() == matplotlib.colors.to_rgba(UP_COLOR)
     assert down.patches[0].get_facecolor() == matplotlib.colors.to_rgba(DOWN_COLOR)
     Z = np.random.default_rng(0).normal(size=(4, 2))
-    ax = plot_latent(Z, labels=[1, 1, 2, 2], colors={1: UP_COLOR, 2: DOWN_COLOR},
-                     label_names={1: "up", 2: "down"})  # fmt: skip
+    ax = plot_latent(
+        Z,
+        labels=[1, 1, 2, 2],
+        colors={1: UP_COLOR, 2: DOWN_COLOR},
+        label_names={1: "up", 2: "down"},
+    )
     faces = [tuple(c.get_facecolor()[0]) for c in ax.collections]
     assert faces[0][:3] == matplotlib.colors.to_rgba(UP_COLOR)[:3]
     assert faces[1][:3] == matplotlib.colors.to_rgba(DOWN_COLOR)[:3]

@@ -104,9 +104,13 @@ class ScriptRunner:
     def start(self, script, argv, cwd):
         """Start a run; return its pid (call :meth:`wait` next)."""
         self.cwd = Path(cwd)
-        job = {"script": script, "argv": [str(a) for a in argv], "cwd": str(cwd),
-               "stdout": str(self.cwd / ".stdout"),
-               "stderr": str(self.cwd / ".stderr")}  # fmt: skip
+        job = {
+            "script": script,
+            "argv": [str(a) for a in argv],
+            "cwd": str(cwd),
+            "stdout": str(self.cwd / ".stdout"),
+            "stderr": str(self.cwd / ".stderr"),
+        }
         self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())["pid"]
@@ -173,8 +177,14 @@ def messy_run(runner, work):
 
 
 def _dirs(root, tag):
-    return ["--data-dir", root / "data", "--figs-dir", root / f"figs_{tag}",
-            "--out-dir", root / f"out_{tag}"]  # fmt: skip
+    return [
+        "--data-dir",
+        root / "data",
+        "--figs-dir",
+        root / f"figs_{tag}",
+        "--out-dir",
+        root / f"out_{tag}",
+    ]
 
 
 def _one_error_line(code, err, status=2):
@@ -190,24 +200,42 @@ def _one_error_line(code, err, status=2):
 # Each case: the script's argv (data first) and a regex its one stderr line must match.
 
 SCRIPT_ERRORS = {
-    "unknown name": (["nosuch"], r"No dataset 'nosuch'.*Datasets in .*: toy\..*"
-                     r"gen_synthetic_data.py nosuch"),
+    "unknown name": (
+        ["nosuch"],
+        r"No dataset 'nosuch'.*Datasets in .*: toy\..*"
+        r"gen_synthetic_data.py nosuch",
+    ),
     "missing path": (["missing.csv"], r"no such file.*Datasets in .*toy.*Check the path"),
     "folder": (["adir"], r"'adir' is a folder without adir_TRAIN \(it holds: notes.txt\)"),
     "empty file": (["empty.csv"], r"empty.csv is empty\. Give a file with one series per line"),
     "ragged": (["ragged.csv"], r"line 3 has 3 columns but line 1 has 4\. Give every row"),
-    "non-numeric": (["nonnum.csv"], r"Non-numeric value 'x' at nonnum.csv: gene 'a' \(line 2\), "
-                    r"column 't1'\. Fix or remove it"),
-    "inf": (["inf.csv"], r"Infinite value 'inf' at inf.csv: gene 'a' \(line 2\), column 't1'\. "
-            r"Replace it with a finite number, or leave the cell empty"),
+    "non-numeric": (
+        ["nonnum.csv"],
+        r"Non-numeric value 'x' at nonnum.csv: gene 'a' \(line 2\), "
+        r"column 't1'\. Fix or remove it",
+    ),
+    "inf": (
+        ["inf.csv"],
+        r"Infinite value 'inf' at inf.csv: gene 'a' \(line 2\), column 't1'\. "
+        r"Replace it with a finite number, or leave the cell empty",
+    ),
     "one time point": (["one.csv"], r"1 time point\(s\) per series; at least 2 are needed"),
-    "first column not a label": (["nolabel_TRAIN"], r"line 1 has label '0.5', not an integer\. "
-                                 r"The first column of a UCR file must be the label"),
-    "no header": (["noheader.csv"], r"its time points decrease, so it looks like a gene's "
-                  r"values\. Add a header line"),
+    "first column not a label": (
+        ["nolabel_TRAIN"],
+        r"line 1 has label '0.5', not an integer\. "
+        r"The first column of a UCR file must be the label",
+    ),
+    "no header": (
+        ["noheader.csv"],
+        r"its time points decrease, so it looks like a gene's "
+        r"values\. Add a header line",
+    ),
     "not UTF-8": (["latin1.csv"], r"is not UTF-8 text .*saved as UTF-8"),
-    "unknown optimizer": (["toy", "--optimizer", "adagrad"], r"Unknown optimizer 'adagrad'; "
-                          r"use one of 'Adam', 'AdamW', 'SGD'"),
+    "unknown optimizer": (
+        ["toy", "--optimizer", "adagrad"],
+        r"Unknown optimizer 'adagrad'; "
+        r"use one of 'Adam', 'AdamW', 'SGD'",
+    ),
     "unknown loss": (["toy", "--loss", "ReconLoss"], r"Unknown loss 'ReconLoss'; use 'MSELoss'"),
     "unknown block": (["toy", "--block", "RNN"], r"Unknown block 'RNN'; use 'GRU' or 'LSTM'"),
     "unknown device": (["toy", "--device", "tpu"], r"Unknown device 'tpu'\. Use 'auto', 'cpu'"),
@@ -215,11 +243,17 @@ SCRIPT_ERRORS = {
     "latent_length 0": (["toy", "--latent-length", "0"], r"latent_length must be an integer"),
     "hidden_size 0": (["toy", "--hidden-size", "0"], r"hidden_size must be an integer >= 1"),
     "n_epochs 0": (["toy", "--n-epochs", "0"], r"n_epochs must be an integer >= 1, got 0"),
-    "n_clusters > genes": (["toy", "--n-clusters", "50"], r"--n-clusters 50 is more than the "
-                           r"24 genes in toy; use a smaller number"),
-    "n_clusters 0": (["toy", "--n-clusters", "0"], r"argument --n-clusters: expected an integer "
-                     r">= 1, got '0'"),
-}  # fmt: skip
+    "n_clusters > genes": (
+        ["toy", "--n-clusters", "50"],
+        r"--n-clusters 50 is more than the "
+        r"24 genes in toy; use a smaller number",
+    ),
+    "n_clusters 0": (
+        ["toy", "--n-clusters", "0"],
+        r"argument --n-clusters: expected an integer "
+        r">= 1, got '0'",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(SCRIPT_ERRORS))
@@ -240,10 +274,15 @@ def test_script_bad_input_fresh_interpreter(work):
         ["gen_synthetic_data.py", "x", "--length", "1"],
     ]
     procs = [
-        subprocess.Popen([sys.executable, str(ROOT / c[0]), *c[1:]], cwd=work, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(ROOT / c[0]), *c[1:]],
+            cwd=work,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for c in commands
-    ]  # fmt: skip
+    ]
     results = [(p.communicate(timeout=120)[1], p.returncode)[::-1] for p in procs]
     assert "No dataset 'nosuch'" in _one_error_line(*results[0])
     assert "sequence_length must be an int >= 2, got 1" in _one_error_line(*results[1])
@@ -267,8 +306,11 @@ def _with_inf(X):
 
 
 API_FIT_ERRORS = {
-    "empty array": (lambda X: np.zeros((0, 5)), r"0 sample\(s\) \(shape=\(0, 5\)\) .* X is "
-                    r"empty: pass at least one series"),
+    "empty array": (
+        lambda X: np.zeros((0, 5)),
+        r"0 sample\(s\) \(shape=\(0, 5\)\) .* X is "
+        r"empty: pass at least one series",
+    ),
     "empty list": (lambda X: [], r"X is empty"),
     "ragged": (lambda X: [[1, 2, 3], [1, 2]], r"X is ragged.*Resample or trim"),
     "non-numeric": (lambda X: [["a", "b"], ["c", "d"]], r"non-numeric value \('a'\)\. Convert"),
@@ -276,14 +318,19 @@ API_FIT_ERRORS = {
         lambda X: np.array([["Sox2", 1, 2], ["Nanog", 3, 4]], dtype=object),
         r"non-numeric value \('Sox2'\).*first column holds gene names or labels, leave it out",
     ),
-    "inf": (_with_inf, r"X contains inf .*\(first at index \(1, 2\)\)\. Replace it with a "
-            r"finite value, or with NaN"),
+    "inf": (
+        _with_inf,
+        r"X contains inf .*\(first at index \(1, 2\)\)\. Replace it with a "
+        r"finite value, or with NaN",
+    ),
     "one time point": (lambda X: np.ones((5, 1)), r"needs at least 2 time points per series"),
     "1-D": (lambda X: np.ones(5), r"X is 1-D.*X.reshape\(1, -1\)"),
     "4-D": (lambda X: np.ones((2, 3, 4, 5)), r"X must be 2-D \(genes, time\) or 3-D"),
-    "all-NaN gene": (lambda X: np.where(np.arange(12)[:, None] == 3, np.nan, X),
-                     r"Series 3 has no observed value \(all NaN\)\. Remove it or fill it in"),
-}  # fmt: skip
+    "all-NaN gene": (
+        lambda X: np.where(np.arange(12)[:, None] == 3, np.nan, X),
+        r"Series 3 has no observed value \(all NaN\)\. Remove it or fill it in",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(API_FIT_ERRORS))
@@ -315,8 +362,11 @@ def test_api_more_bad_data(X12, fitted):
         RVAgene(**FAST).fit([[[1], [2]], [[1]]])  # ragged at the second level
     with pytest.raises(ValueError, match=r"Complex data not supported\. Give real values"):
         RVAgene(**FAST).fit(X12 + 1j)
-    with pytest.raises(ValueError, match=r"X has 0 feature\(s\) \(shape=\(12, 0\)\) while a "
-                       r"minimum of 1 is required\. X is empty"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"X has 0 feature\(s\) \(shape=\(12, 0\)\) while a "
+        r"minimum of 1 is required\. X is empty",
+    ):
         RVAgene(**FAST).fit(np.empty((12, 0)))
     with pytest.raises(ValueError, match=r"non-numeric value \('high'\)"):
         fitted.transform(np.array([["1", "2", "3", "4", "5", "high"]] * 2))
@@ -351,11 +401,17 @@ def test_api_wrong_shapes_after_fit(tmp_path, fitted, X12):
     for method in (fitted.transform, fitted.reconstruct, fitted.score):
         with pytest.raises(ValueError, match=wrong_t + r" \(time points per series\)\. Resample"):
             method(X12[:, :4])
-    with pytest.raises(ValueError, match="X has 2 values per time point, but this RVAgene was "
-                       "fitted on 1. Reshape X or refit"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match="X has 2 values per time point, but this RVAgene was "
+        "fitted on 1. Reshape X or refit",
+    ):
         fitted.transform(np.ones((3, 6, 2)))
-    with pytest.raises(ValueError, match=r"Z has shape \(2, 3\), but this RVAgene has "
-                       r"latent_length=2; pass an array of shape \(n_points, 2\)"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"Z has shape \(2, 3\), but this RVAgene has "
+        r"latent_length=2; pass an array of shape \(n_points, 2\)",
+    ):
         fitted.decode(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Z contains NaN or inf"):
         fitted.decode(np.full((1, 2), np.nan))
@@ -369,16 +425,19 @@ def test_api_wrong_shapes_after_fit(tmp_path, fitted, X12):
 
 @pytest.mark.skipif(not NO_GPU, reason="a GPU is present")
 def test_cuda_without_gpu_warns_and_uses_cpu(work, messy_run, X12):
-    with pytest.warns(UserWarning, match="CUDA was requested but no CUDA device is available; "
-                      "using the CPU instead"):  # fmt: skip
+    with pytest.warns(
+        UserWarning,
+        match="CUDA was requested but no CUDA device is available; using the CPU instead",
+    ):
         model = RVAgene(cuda=True, **FAST).fit(X12)
     assert model.device_ == "cpu"
     with pytest.warns(UserWarning, match="no CUDA device"):
         assert load(model.save(work / "cuda.pt"), device="cuda").device_ == "cpu"
     code, _, err = messy_run
     assert code == 0, err
-    assert err.strip() == ("warning: CUDA was requested but no CUDA device is available; using "
-                           "the CPU instead.")  # fmt: skip
+    assert err.strip() == (
+        "warning: CUDA was requested but no CUDA device is available; using the CPU instead."
+    )
     assert load(work / "out_messy" / "messy_model.pt").device_ == "cpu"
 
 
@@ -388,8 +447,15 @@ def test_string_labels_and_awkward_gene_names(work, messy_run):
     assert "messy: ARI" in out
     with open(work / "out_messy" / "messy_clusters.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["gene", "cluster", "confidence", "p_cluster_0", "p_cluster_1",
-                       "p_cluster_2", "label"]  # fmt: skip
+    assert rows[0] == [
+        "gene",
+        "cluster",
+        "confidence",
+        "p_cluster_0",
+        "p_cluster_1",
+        "p_cluster_2",
+        "label",
+    ]
     assert len(rows) == 25
     assert all(len(r) == 7 for r in rows)
     assert rows[1][0] == "Gene0, iso"
@@ -436,8 +502,14 @@ def _blocks(n_per=12, T=16, seed=0):
 
 def test_missing_values_are_masked_not_zero_filled():
     X, gap = _blocks()
-    params = dict(hidden_size=16, latent_length=2, n_epochs=60, early_stopping=False,
-                  learning_rate=0.02, random_state=0)  # fmt: skip
+    params = dict(
+        hidden_size=16,
+        latent_length=2,
+        n_epochs=60,
+        early_stopping=False,
+        learning_rate=0.02,
+        random_state=0,
+    )
     masked = RVAgene(**params).fit(np.where(gap, np.nan, X))
     filled = RVAgene(**params).fit(np.where(gap, 0.0, X))
     err_masked = np.abs(masked.reconstruct(np.where(gap, np.nan, X))[gap] - X[gap]).mean()
@@ -496,10 +568,18 @@ def test_nan_from_decoder_at_epoch_k(monkeypatch, tiny):
         return out * math.nan if self.training and state["epoch"] == 3 else out
 
     monkeypatch.setattr(RVAE, "decode", decode)
-    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, random_state=0,
-                    callbacks=[LambdaCallback(on_epoch_begin=remember)])  # fmt: skip
-    with pytest.raises(FloatingPointError, match=r"non-finite at epoch 3; the weights of epoch "
-                       r"2 were restored\. Lower learning_rate, keep clip=True"):  # fmt: skip
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=10,
+        random_state=0,
+        callbacks=[LambdaCallback(on_epoch_begin=remember)],
+    )
+    with pytest.raises(
+        FloatingPointError,
+        match=r"non-finite at epoch 3; the weights of epoch "
+        r"2 were restored\. Lower learning_rate, keep clip=True",
+    ):
         model.fit(X)
     assert _all_finite(model)
 
@@ -512,8 +592,9 @@ class _NanGradients(Callback):
 
     def on_epoch_begin(self, state):
         if state.epoch == self.bad:
-            self.hooks = [p.register_hook(lambda g: g * math.nan)
-                          for p in state.module.parameters()]  # fmt: skip
+            self.hooks = [
+                p.register_hook(lambda g: g * math.nan) for p in state.module.parameters()
+            ]
 
     def on_train_end(self, state):
         for h in self.hooks:
@@ -523,9 +604,15 @@ class _NanGradients(Callback):
 @pytest.mark.parametrize(("early_stopping", "epoch"), [(True, 1), (False, 3)])
 def test_nan_gradients_never_leave_nan_weights(tiny, early_stopping, epoch):
     X, _ = tiny
-    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=10, batch_size=8,
-                    early_stopping=early_stopping, random_state=0,
-                    callbacks=[_NanGradients(epoch)])  # fmt: skip
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=10,
+        batch_size=8,
+        early_stopping=early_stopping,
+        random_state=0,
+        callbacks=[_NanGradients(epoch)],
+    )
     kept = "the initial weights" if epoch == 1 else f"the weights of epoch {epoch - 1}"
     with pytest.raises(FloatingPointError, match=f"non-finite at epoch {epoch}; {kept} were"):
         model.fit(X)
@@ -675,8 +762,11 @@ def test_load_refuses_code_payload_and_never_runs_it(tmp_path):
     torch.load(evil, weights_only=False)
     assert marker.exists()
     marker.unlink()
-    with pytest.raises(ValueError, match=r"not an rvagene model file: it carries code \(.+\), "
-                       "which is refused and not run"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"not an rvagene model file: it carries code \(.+\), "
+        "which is refused and not run",
+    ):
         load(evil)
     assert not marker.exists()
 
@@ -686,10 +776,9 @@ def test_load_refuses_code_payload_and_never_runs_it(tmp_path):
 names = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
 ).filter(lambda s: s == s.strip() and s != "")
-labels_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                      min_size=1).filter(
-    lambda s: s == s.strip() and s.lower() not in _MISSING and _number(s) is None
-)  # fmt: skip
+labels_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
+).filter(lambda s: s == s.strip() and s.lower() not in _MISSING and _number(s) is None)
 values = st.floats(allow_nan=True, allow_infinity=False, width=64)
 
 
@@ -698,8 +787,13 @@ def tables(draw):
     n, T = draw(st.integers(1, 8)), draw(st.integers(2, 6))
     X = np.array(draw(st.lists(values, min_size=n * T, max_size=n * T))).reshape(n, T)
     genes = draw(st.lists(names, min_size=n, max_size=n, unique=True))
-    labels = draw(st.one_of(st.none(), st.lists(labels_text, min_size=n, max_size=n),
-                            st.lists(st.integers(-9, 9), min_size=n, max_size=n)))  # fmt: skip
+    labels = draw(
+        st.one_of(
+            st.none(),
+            st.lists(labels_text, min_size=n, max_size=n),
+            st.lists(st.integers(-9, 9), min_size=n, max_size=n),
+        )
+    )
     return X, genes, labels
 
 
@@ -739,16 +833,22 @@ def test_property_ucr_round_trip_with_nan(tmp_path_factory, X, seed):
 
 @settings(max_examples=15, deadline=None)
 @given(
-    n=st.integers(1, 40), T=st.integers(2, 15), F=st.integers(1, 3), two_d=st.booleans(),
-    batch_size=st.integers(1, 50), latent=st.integers(1, 3), k=st.integers(1, 5),
+    n=st.integers(1, 40),
+    T=st.integers(2, 15),
+    F=st.integers(1, 3),
+    two_d=st.booleans(),
+    batch_size=st.integers(1, 50),
+    latent=st.integers(1, 3),
+    k=st.integers(1, 5),
     dtype=st.sampled_from([np.float32, np.float64]),
-)  # fmt: skip
+)
 def test_property_shape_contract(n, T, F, two_d, batch_size, latent, k, dtype):
     X = np.random.default_rng(n * T).standard_normal((n, T, F)).astype(dtype)
     if F == 1 and two_d:
         X = X[:, :, 0]
-    model = RVAgene(hidden_size=4, latent_length=latent, n_epochs=1, batch_size=batch_size,
-                    random_state=0).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=4, latent_length=latent, n_epochs=1, batch_size=batch_size, random_state=0
+    ).fit(X)
     Z = model.transform(X)
     assert Z.shape == (n, latent)
     assert Z.dtype == dtype

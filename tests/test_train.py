@@ -33,8 +33,14 @@ def test_stopping_rule_waits_for_patience_and_warmup():
 def test_replay_matches_the_fit(tiny):
     """A benchmark's replay of the recorded curve stops where the fit stopped."""
     X, _ = tiny
-    model = RVAgene(hidden_size=8, latent_length=2, batch_size=8, n_iter_no_change=2,
-                    learning_rate=0.05, random_state=0).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        batch_size=8,
+        n_iter_no_change=2,
+        learning_rate=0.05,
+        random_state=0,
+    ).fit(X)
     assert model.stopped_by_ == "early_stopping"
     rule = StoppingRule(len(X) - round(0.1 * len(X)), 8, 2, model.tol)  # 10 % held out
     assert rule.replay(model.history_["val_loss"]) == model.n_checks_
@@ -58,8 +64,9 @@ def test_callbacks_see_every_step_and_check(tiny):
         def on_train_end(self, state):
             seen["end"] += 1
 
-    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, random_state=0,
-                    callbacks=[Count()]).fit(X)  # fmt: skip
+    model = RVAgene(
+        hidden_size=8, latent_length=2, n_epochs=3, random_state=0, callbacks=[Count()]
+    ).fit(X)
     assert seen["begin"] == seen["end"] == 1
     assert seen["steps"] == model.n_steps_
     assert len(seen["checks"]) == model.n_checks_ == 3
@@ -100,8 +107,13 @@ def test_progress_bar_on_a_terminal(tiny):
 
     out = Terminal()
     X, _ = tiny
-    RVAgene(hidden_size=8, latent_length=2, n_epochs=3, random_state=0,
-            callbacks=[ProgressBar(file=out)]).fit(X)  # fmt: skip
+    RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=3,
+        random_state=0,
+        callbacks=[ProgressBar(file=out)],
+    ).fit(X)
     assert "RVAgene" in out.getvalue()
     assert "epoch" in out.getvalue()
 
@@ -121,8 +133,9 @@ def test_fit_module_directly():
 
 def test_stopping_rule_warmup_and_patience_floor_in_steps():
     """Benchmarks replay other warm-ups and patience floors (given in optimiser steps)."""
-    rule = StoppingRule(n_train=90, batch_size=32, n_iter_no_change=10, min_steps=30,
-                        patience_steps=60)  # fmt: skip
+    rule = StoppingRule(
+        n_train=90, batch_size=32, n_iter_no_change=10, min_steps=30, patience_steps=60
+    )
     assert (rule.steps_per_check, rule.warmup, rule.patience) == (3, 10, 20)
     assert rule.replay([1.0] * 100) == 21  # the first check sets the reference, 20 stall
     default = StoppingRule(n_train=90, batch_size=32, n_iter_no_change=10)

@@ -224,8 +224,13 @@ def _table(tmp_path, name, replicates=1, times=UNEVEN):
 def test_replicate_file_end_to_end(script, tmp_path, capsys):
     path = _table(tmp_path, "reps.csv", replicates=3, times=[f"{t}h" for t in UNEVEN])
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
-    for name in ("z_run_reps.png", "clusters_reps.png", "loss_reps.png",
-                 "generated_cluster_reps0.png", "generated_cluster_reps1.png"):  # fmt: skip
+    for name in (
+        "z_run_reps.png",
+        "clusters_reps.png",
+        "loss_reps.png",
+        "generated_cluster_reps0.png",
+        "generated_cluster_reps1.png",
+    ):
         assert (tmp_path / "figs" / name).stat().st_size > 1000, name
     model = load(tmp_path / "out" / "reps_model.pt")
     assert model.n_dims_ == 3
@@ -306,11 +311,18 @@ def test_header_of_times_without_gene_column_end_to_end(script, tmp_path, capsys
 
 
 def test_announces_every_file_it_writes(script, dataset, capsys):
-    assert script.main(["toy", "--n-clusters", "3", "--log-file", "train.log", *TINY,
-                        *_dirs(dataset)]) == 0  # fmt: skip
+    assert (
+        script.main(
+            ["toy", "--n-clusters", "3", "--log-file", "train.log", *TINY, *_dirs(dataset)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    announced = {line.split(" ", 1)[1].split(" (")[0] for line in out.splitlines()
-                 if line.startswith("wrote ")}  # fmt: skip
+    announced = {
+        line.split(" ", 1)[1].split(" (")[0]
+        for line in out.splitlines()
+        if line.startswith("wrote ")
+    }
     written = {str(p) for p in (dataset / "figs").iterdir()} | {
         str(p) for p in (dataset / "out").iterdir()
     }
