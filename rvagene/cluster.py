@@ -88,6 +88,21 @@ def _check_latent(Z) -> np.ndarray:
     return Z
 
 
+def _check_variance(variance, like: np.ndarray, name: str) -> np.ndarray:
+    """Posterior variances: one per gene and latent dimension, finite and non-negative."""
+    variance = np.asarray(variance, dtype=float)
+    if variance.shape != like.shape:
+        msg = (
+            f"variance has shape {variance.shape} but {name} has {like.shape}; pass one "
+            "variance per gene and latent dimension (RVAgene.latent_posterior(X)[1])."
+        )
+        raise ValueError(msg)
+    if not np.all(np.isfinite(variance)) or np.any(variance < 0):
+        msg = "variance must be finite and non-negative."
+        raise ValueError(msg)
+    return variance
+
+
 def _check_centres_and_samples(centres: np.ndarray, n_samples) -> None:
     """Finite centres and a positive integer number of samples, or a ValueError."""
     if not np.all(np.isfinite(centres)):
@@ -509,16 +524,7 @@ def cluster_covariances(
         msg = f"Unknown shrinkage {shrinkage!r}. Use 'ledoit-wolf' or 'none'."
         raise ValueError(msg)
     if variance is not None:
-        variance = np.asarray(variance, dtype=float)
-        if variance.shape != Z.shape:
-            msg = (
-                f"variance has shape {variance.shape} but Z has {Z.shape}; pass one posterior "
-                "variance per gene and latent dimension (RVAgene.latent_posterior(X)[1])."
-            )
-            raise ValueError(msg)
-        if not np.all(np.isfinite(variance)) or np.any(variance < 0):
-            msg = "variance must be finite and non-negative."
-            raise ValueError(msg)
+        variance = _check_variance(variance, Z, "Z")
 
     def covariance(points: np.ndarray) -> np.ndarray:
         if shrinkage == "none":
@@ -705,16 +711,7 @@ def membership_probabilities(
     [[1.0, 0.0], [0.5, 0.5]]
     """
     mean = _check_latent(mean)
-    variance = np.asarray(variance, dtype=float)
-    if variance.shape != mean.shape:
-        msg = (
-            f"variance has shape {variance.shape} but mean has {mean.shape}; pass one "
-            "variance per gene and latent dimension (RVAgene.latent_posterior(X)[1])."
-        )
-        raise ValueError(msg)
-    if not np.all(np.isfinite(variance)) or np.any(variance < 0):
-        msg = "variance must be finite and non-negative."
-        raise ValueError(msg)
+    variance = _check_variance(variance, mean, "mean")
     centres = np.asarray(centres, dtype=float)
     if centres.ndim != 2 or centres.shape[0] == 0 or centres.shape[1] != mean.shape[1]:
         msg = (
