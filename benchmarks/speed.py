@@ -555,7 +555,7 @@ def section_ttq(
 
 
 def section_levers(bench: Bench, seeds, data: Path, reference: float) -> None:
-    from rvagene._train import StoppingRule  # the fit's own rule, replayed
+    from rvagene import StoppingRule  # the fit's own rule, replayed
 
     bench.say(
         f"## Levers on {data.name} (100 train / 20 held out); a fit is 'at quality' "

@@ -6,7 +6,7 @@ series data", Bioinformatics 37(19):3252-3262 (2021).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._train import Callback, LambdaCallback
+from ._train import Callback, LambdaCallback, StoppingRule
 from .cluster import (
     choose_k,
     cluster_covariances,
@@ -41,6 +41,7 @@ __all__ = [
     "Callback",
     "LambdaCallback",
     "RVAgene",
+    "StoppingRule",
     "__version__",
     "as_time_series",
     "choose_k",
