@@ -8,7 +8,7 @@
 # with a message, when torch sees no CUDA device: the gpu tests skip themselves without a GPU,
 # so a silent pass would prove nothing. Results: benchmarks/results/speed_<section>_gpu.csv/.log
 # (gru, ttq: the demo's whole fits, throughput) and the printed tables; copy the numbers into
-# README.md's GPU section.
+# docs/results.md's Speed section (GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python}"
