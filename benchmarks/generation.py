@@ -318,8 +318,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--n-fits", type=int, default=5, help="fits per consensus")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="output folder")
+    parser.add_argument(
+        "--cases-from",
+        type=Path,
+        default=None,
+        help="also the quality suite's cases exported there (quality.py --export-cases), "
+        "fitted without their times",
+    )
     args = parser.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
+    if args.cases_from is not None:
+        sys.path.insert(0, str(HERE))
+        import cases as suite  # the quality suite's cases
+
+        for name in cases:
+            case = suite.read_case(name, args.cases_from)
+            if name not in CASES and case is not None:
+                CASES[name] = lambda case=case: (case.X, case.y)
     unknown = [c for c in cases if c not in CASES]
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s]
