@@ -148,7 +148,7 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
     t0 = time.perf_counter()
     model.fit(X, times=times)
     fit_s = time.perf_counter() - t0
-    Z = model.transform(X, times=times)
+    Z, variance = model.latent_posterior(X, times=times)  # Z: the means transform gives
     common = {"fit_s": fit_s, "n_iter": model.n_iter_, "note": note}
     if method == "original":
         labels = _common.original_labels(Z, case.k)
@@ -160,9 +160,8 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
     rows = [{"method": name, **_common.kmeans_scores(Z, case.y), **common}]
     if posterior:  # the same fit, clustered on a draw from each gene's posterior, and on the
         # means scaled by the posterior's spread (each dimension over its mean sd)
-        mean, variance = model.latent_posterior(X, times=times)
-        draw = np.random.default_rng(seed).normal(mean, np.sqrt(variance))
-        whitened = mean / np.sqrt(variance.mean(axis=0))
+        draw = np.random.default_rng(seed).normal(Z, np.sqrt(variance))
+        whitened = Z / np.sqrt(variance.mean(axis=0))
         rows += [
             {"method": f"{name}+sample", **_common.kmeans_scores(draw, case.y), **common},
             {"method": f"{name}+whitened", **_common.kmeans_scores(whitened, case.y), **common},

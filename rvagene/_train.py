@@ -323,6 +323,28 @@ def _snapshot(module: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
+def _finite(module: nn.Module, stats: dict, val: dict | None) -> bool:
+    """Whether a part of an epoch left finite losses (training and held-out) and weights."""
+    return (
+        math.isfinite(stats["loss"])
+        and (val is None or math.isfinite(val["loss"]))
+        and _all_finite(module)
+    )
+
+
+def _diverged(epoch: int, history: dict) -> str:
+    """The message for a non-finite loss, naming the weights that were restored."""
+    kept = (
+        f"the weights of epoch {history['epoch'][-1]:.3g}"
+        if history["epoch"]
+        else "the initial weights"
+    )
+    return (
+        f"The training loss became non-finite at epoch {epoch}; {kept} were restored. Lower "
+        "learning_rate, keep clip=True, or check the input for extreme values."
+    )
+
+
 def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]:
     """Optimiser steps over the rows ``order``; per-gene means of the objective's terms.
 
@@ -427,23 +449,9 @@ def fit_module(
                         batch_size=max(config.batch_size, 256),
                         kl_weight=config.kl_weight,
                     )
-                if not (
-                    math.isfinite(stats["loss"])
-                    and _all_finite(module)
-                    and (val is None or math.isfinite(val["loss"]))
-                ):
+                if not _finite(module, stats, val):
                     module.load_state_dict(good_state)
-                    kept = (
-                        f"the weights of epoch {history['epoch'][-1]:.3g}"
-                        if state.check
-                        else "the initial weights"
-                    )
-                    msg = (
-                        f"The training loss became non-finite at epoch {epoch}; {kept} were "
-                        "restored. Lower learning_rate, keep clip=True, or check the input "
-                        "for extreme values."
-                    )
-                    raise FloatingPointError(msg)
+                    raise FloatingPointError(_diverged(epoch, history))
                 good_state = _snapshot(module)
                 state.check += 1
                 check_steps.append(state.step)
