@@ -1,0 +1,154 @@
+"""The space in which genes are clustered: one definition used everywhere.
+
+A fitted :class:`~rvagene.RVAgene` gives each gene a Gaussian posterior over its latent code.
+Genes can be clustered on more than the posterior means: the decoder maps a code to a series,
+and distances between decoded series measure shape as the model denoised it. This module
+names each such space and computes it, so choosing k, K-means, the consensus of fits, the
+membership probabilities and the figures all work on the same points.
+
+Spaces
+------
+``"latent"``
+    The posterior means, ``model.transform(X)``: the published tool's space.
+``"decoded"``
+    The series decoded from the posterior means, ``model.decode(model.transform(X))``, in the
+    model's scaled units (z-scores under the default ``scaling="zscore"``), flattened to one
+    row per gene. The series are not z-scored again: a flat gene's reconstruction stays near
+    0 instead of becoming noise blown up to unit variance.
+
+Every space is a function of the latent code, so a point drawn from a gene's posterior maps
+into it by :func:`embed_codes`; :func:`membership_probabilities` uses this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cluster import _as_generator, _check_centres_and_samples
+
+__all__ = ["SPACES", "embed", "embed_codes", "membership_probabilities"]
+
+SPACES = ("latent", "decoded")
+
+
+def _check_space(space: str) -> str:
+    if space not in SPACES:
+        msg = f"Unknown space {space!r}; use one of {', '.join(map(repr, SPACES))}."
+        raise ValueError(msg)
+    return space
+
+
+def embed_codes(model, Z, space: str = "latent") -> np.ndarray:
+    """Map latent codes into a clustering space.
+
+    Parameters
+    ----------
+    model : RVAgene
+        A fitted model.
+    Z : array-like of shape (n_points, latent_length)
+        Latent codes (posterior means, or draws from the posteriors).
+    space : {"latent", "decoded"}, default="latent"
+
+    Returns
+    -------
+    points : ndarray of shape (n_points, n_dims_of_space)
+    """
+    _check_space(space)
+    Z = np.asarray(Z, dtype=np.float64)
+    if space == "latent":
+        return Z
+    decoded = model.decode(Z)  # (n, time) or (n, time, dims), scaled units
+    return decoded.reshape(len(decoded), -1)
+
+
+def embed(model, X, space: str = "latent", times=None) -> np.ndarray:
+    """The points in which the genes of ``X`` are clustered, one row per gene.
+
+    Parameters
+    ----------
+    model : RVAgene
+        A fitted model.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+    space : {"latent", "decoded"}, default="latent"
+        See the module's docstring.
+    times : array-like of shape (n_timepoints,), optional
+        Checked against the model's ``times_`` as in :meth:`rvagene.RVAgene.transform`.
+
+    Returns
+    -------
+    points : ndarray of shape (n_genes, n_dims_of_space)
+
+    Examples
+    --------
+    >>> from rvagene import RVAgene, simulate
+    >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8, random_state=0)
+    >>> model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, random_state=0).fit(X)
+    >>> embed(model, X, "latent").shape, embed(model, X, "decoded").shape
+    ((30, 2), (30, 8))
+    """
+    _check_space(space)
+    return embed_codes(model, model.transform(X, times=times), space)
+
+
+def membership_probabilities(
+    model,
+    X,
+    centres,
+    space: str = "latent",
+    n_samples: int = 1000,
+    random_state=0,
+    times=None,
+) -> np.ndarray:
+    """Probability that each gene belongs to each cluster, in a clustering space.
+
+    For each gene, ``n_samples`` codes are drawn from its posterior ``N(mean, diag(var))`` in
+    antithetic pairs, mapped into ``space`` by :func:`embed_codes` and assigned to the
+    nearest centre; the share of draws per centre is the probability. In the latent space this
+    is :func:`rvagene.cluster.membership_probabilities`.
+
+    Parameters
+    ----------
+    model : RVAgene
+        A fitted model.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+    centres : array-like of shape (n_clusters, n_dims_of_space)
+        Cluster centres in ``space``.
+    space : {"latent", "decoded"}, default="latent"
+    n_samples : int, default=1000
+        Draws per gene (rounded up to an even number). Decoding costs one decoder pass per
+        draw, so spaces other than ``"latent"`` are slower by that much.
+    random_state : int, numpy Generator, RandomState or None, default=0
+        Seed of the draws.
+    times : array-like of shape (n_timepoints,), optional
+
+    Returns
+    -------
+    probabilities : ndarray of shape (n_genes, n_clusters)
+        Rows sum to 1.
+    """
+    from .cluster import membership_probabilities as latent_probabilities
+
+    _check_space(space)
+    mean, variance = model.latent_posterior(X, times=times)
+    centres = np.asarray(centres, dtype=np.float64)
+    if space == "latent":
+        return latent_probabilities(mean, variance, centres, n_samples, random_state)
+    _check_centres_and_samples(centres, n_samples)
+    rng = _as_generator(random_state)
+    n_genes, latent_length = mean.shape
+    k = centres.shape[0]
+    half = (int(n_samples) + 1) // 2
+    sd = np.sqrt(np.asarray(variance, dtype=np.float64))
+    probabilities = np.empty((n_genes, k))
+    chunk = max(1, 200_000 // (2 * half))  # genes per decoder call: bounds memory
+    for start in range(0, n_genes, chunk):
+        stop = min(start + chunk, n_genes)
+        eps = rng.standard_normal(size=(stop - start, half, latent_length))
+        spread = sd[start:stop, np.newaxis, :] * eps
+        draws = mean[start:stop, np.newaxis, :] + np.concatenate([spread, -spread], axis=1)
+        points = embed_codes(model, draws.reshape(-1, latent_length), space)
+        d2 = (centres**2).sum(axis=1) - 2.0 * points @ centres.T  # (genes * draws, k)
+        nearest = d2.argmin(axis=1).reshape(stop - start, -1)
+        counts = (nearest[:, :, np.newaxis] == np.arange(k)).sum(axis=1)
+        probabilities[start:stop] = counts / nearest.shape[1]
+    return probabilities
