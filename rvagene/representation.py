@@ -18,17 +18,79 @@ Spaces
 
 Every space is a function of the latent code, so a point drawn from a gene's posterior maps
 into it by :func:`embed_codes`; :func:`membership_probabilities` uses this.
+
+Long series
+-----------
+:func:`downsample` averages a long series over equal bins of consecutive time points (at
+most ``max_timepoints`` bins) before the model sees it: a GRU of the default size does not
+learn the shape of series of hundreds of points within its step budget (docs/results.md).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
 from .cluster import _as_generator, _check_centres_and_samples
 
-__all__ = ["SPACES", "embed", "embed_codes", "membership_probabilities"]
+__all__ = ["SPACES", "downsample", "embed", "embed_codes", "membership_probabilities"]
 
 SPACES = ("latent", "decoded")
+
+
+def downsample(X, max_timepoints: int = 64, times=None):
+    """Average each series over bins of consecutive time points, at most ``max_timepoints``.
+
+    Series of at most ``max_timepoints`` points come back unchanged (a copy). Longer ones are
+    cut into bins of ``ceil(n_timepoints / max_timepoints)`` points (the last bin may be
+    shorter) and each bin is replaced by the mean of its observed values (NaN is ignored; a
+    bin with no observed value stays NaN). ``times`` are averaged over the same bins.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+    max_timepoints : int, default=64
+        Largest number of time points kept.
+    times : array-like of shape (n_timepoints,), optional
+
+    Returns
+    -------
+    X_binned : ndarray of shape (n_genes, n_bins) or (n_genes, n_bins, n_dims)
+    times_binned : ndarray of shape (n_bins,) or None
+        None when ``times`` is None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Xb, tb = downsample(np.arange(10.0)[None, :], max_timepoints=4, times=np.arange(10.0))
+    >>> Xb.tolist(), tb.tolist()
+    ([[1.0, 4.0, 7.0, 9.0]], [1.0, 4.0, 7.0, 9.0])
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if isinstance(max_timepoints, bool) or not isinstance(max_timepoints, (int, np.integer)):
+        msg = f"max_timepoints must be an integer >= 2, got {max_timepoints!r}."
+        raise ValueError(msg)
+    if max_timepoints < 2:
+        msg = f"max_timepoints must be >= 2 (a series needs 2 points), got {max_timepoints}."
+        raise ValueError(msg)
+    if X.ndim not in (2, 3):
+        msg = f"X must be 2-D (genes, time) or 3-D (genes, time, dims), got shape {X.shape}."
+        raise ValueError(msg)
+    n_timepoints = X.shape[1]
+    t = None if times is None else np.asarray(times, dtype=np.float64).ravel()
+    if t is not None and t.size != n_timepoints:
+        msg = f"times has {t.size} values but X has {n_timepoints} time points; give one each."
+        raise ValueError(msg)
+    if n_timepoints <= max_timepoints:
+        return X.copy(), None if t is None else t.copy()
+    width = -(-n_timepoints // max_timepoints)  # ceil
+    starts = np.arange(0, n_timepoints, width)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a bin with no observed value
+        binned = np.stack([np.nanmean(X[:, s : s + width], axis=1) for s in starts], axis=1)
+    t_binned = None if t is None else np.array([t[s : s + width].mean() for s in starts])
+    return binned, t_binned
 
 
 def _check_space(space: str) -> str:
