@@ -58,7 +58,7 @@ import cases  # noqa: E402
 
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
 from rvagene.cluster import consensus_clusters, fit_ensemble  # noqa: E402
-from rvagene.representation import downsample, embed_codes  # noqa: E402
+from rvagene.representation import centre_across_genes, downsample, embed_codes  # noqa: E402
 
 BASELINES = ("kmeans-z", "kmeans-smooth", "pca-kmeans", "pca-recon", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
@@ -146,6 +146,9 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict, cache=None)
     if max_timepoints is not None:  # long series averaged over bins before the model sees them
         X, times = downsample(X, int(max_timepoints), times)
         note = f"{note} {X.shape[1]} points".strip()
+    if params.pop("centre", False):  # the genes' common shape removed; the model unscaled
+        X = centre_across_genes(X)[0]
+        params["scaling"] = "none"
     if n_fits:  # consensus of n fits (rvagene.cluster.fit_ensemble + consensus_clusters)
         return ensemble_rows(case, X, times, n_fits, seed, params, overrides, note)
     model = RVAgene(**params, random_state=seed)
@@ -204,11 +207,11 @@ def ensemble_rows(case, X, times, n_fits, seed, params, overrides, note) -> list
 
 def save_fit(cache: Path, case, name, seed, model, X, Z, variance, decoded, fit_s) -> None:
     """Keep one fit for offline analysis: the model and what it gives (``--cache DIR``)."""
-    stem = Path(cache) / f"{case.name}__{name}__{seed}"
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    model.save(stem.with_suffix(".pt"), overwrite=True)
+    stem = f"{case.name}__{name}__{seed}"  # names hold dots (kl_weight=0.1): no with_suffix
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    model.save(Path(cache) / f"{stem}.pt", overwrite=True)
     np.savez_compressed(
-        stem.with_suffix(".npz"), X=X, y=case.y, Z=Z, variance=variance, decoded=decoded,
+        Path(cache) / f"{stem}.npz", X=X, y=case.y, Z=Z, variance=variance, decoded=decoded,
         fit_s=fit_s, n_iter=model.n_iter_, n_steps=model.n_steps_,
         best_step=model.best_step_, stopped_by=np.array(model.stopped_by_),
     )  # fmt: skip
@@ -329,8 +332,35 @@ def report_lines(rows: list[dict]) -> list[str]:
         head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
         out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
         out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
+    out += baseline_lines(case_names, methods, stats)
     seeds = sorted({int(r["seed"]) for r in rows})
     out.append(f"seeds: {', '.join(map(str, seeds))}; rows: {len(rows)}")
+    return out
+
+
+def baseline_lines(case_names, methods, stats) -> list[str]:
+    """Per case the best baseline (by mean ARI), and the best single baseline's suite mean."""
+    baselines = [m for m in methods if m in BASELINES]
+    if not baselines:
+        return []
+    table = []
+    for c in case_names:
+        ran = [m for m in baselines if (c, m) in stats]
+        if ran:
+            best = max(ran, key=lambda m: stats[c, m]["ari"])
+            table.append([c, best, f"{stats[c, best]['ari']:.3f}"])
+    everywhere = [m for m in baselines if all((c, m) in stats for c in case_names)]
+    means = {m: np.mean([stats[c, m]["ari"] for c in case_names]) for m in everywhere}
+    out = ["**Best baseline per case** (ARI, mean over seeds)", ""]
+    out += [_common.markdown_table(table, ["case", "best baseline", "ARI"]), ""]
+    if means:
+        best = max(means, key=means.get)
+        per_case = np.mean([float(row[2]) for row in table])
+        out += [
+            f"best single baseline over the {len(case_names)} cases: {best}, suite mean "
+            f"ARI {means[best]:.3f}; mean of the per-case best baselines {per_case:.3f}",
+            "",
+        ]
     return out
 
 
@@ -461,8 +491,9 @@ def main(argv=None) -> int:
             overrides[name] = value
     if overrides:
         # ensemble=N: consensus of N fits; posterior=true: also cluster a posterior draw and
-        # the whitened means of each fit; max_timepoints=N: rvagene.representation.downsample
-        known = {*RVAgene().get_params(), "ensemble", "posterior", "max_timepoints"}
+        # the whitened means of each fit; max_timepoints=N: rvagene.representation.downsample;
+        # centre=true: rvagene.representation.centre_across_genes, fitted with scaling none
+        known = {*RVAgene().get_params(), "ensemble", "posterior", "max_timepoints", "centre"}
         unknown = [n for n in overrides if n not in known]
         if unknown:
             return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")

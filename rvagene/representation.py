@@ -34,7 +34,14 @@ import numpy as np
 
 from .cluster import _as_generator, _check_centres_and_samples
 
-__all__ = ["SPACES", "downsample", "embed", "embed_codes", "membership_probabilities"]
+__all__ = [
+    "SPACES",
+    "centre_across_genes",
+    "downsample",
+    "embed",
+    "embed_codes",
+    "membership_probabilities",
+]
 
 SPACES = ("latent", "decoded")
 
@@ -91,6 +98,55 @@ def downsample(X, max_timepoints: int = 64, times=None):
         binned = np.stack([np.nanmean(X[:, s : s + width], axis=1) for s in starts], axis=1)
     t_binned = None if t is None else np.array([t[s : s + width].mean() for s in starts])
     return binned, t_binned
+
+
+def centre_across_genes(X):
+    """Per-gene z-scores with the genes' common shape removed, on one global scale.
+
+    Each series is z-scored over time (:func:`rvagene.data.scale_series`); the mean series
+    over genes (per time point, and per dimension for 3-D input) is subtracted, and all
+    values are divided by one number, the root mean square of what remains. Distances
+    between genes are those of their z-scores, up to that one factor, so K-means finds the
+    same clusters; but a model fitted to the result sees the differences between genes at
+    unit scale instead of a shape shared by all of them plus small deviations. Fit the model
+    with ``scaling="none"`` on it (a per-gene scaling would blow each gene's small deviation
+    up to unit variance).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        NaN marks a missing value; it stays NaN.
+
+    Returns
+    -------
+    X_centred : ndarray, the shape of X
+    common : ndarray of shape (n_timepoints,) or (n_timepoints, n_dims)
+        The mean z-scored series that was subtracted.
+    scale : float
+        The divisor. ``z-scores = X_centred * scale + common``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Xc, common, scale = centre_across_genes([[0.0, 1.0, 2.0], [0.0, 2.0, 1.0]])
+    >>> np.allclose(Xc.mean(axis=0), 0), round(float(np.sqrt((Xc**2).mean())), 6)
+    (True, 1.0)
+    """
+    from .data import scale_series
+
+    Z = scale_series(X)[0]
+    if Z.ndim not in (2, 3):
+        msg = f"X must be 2-D (genes, time) or 3-D (genes, time, dims), got shape {Z.shape}."
+        raise ValueError(msg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a time point with no value
+        common = np.nanmean(Z, axis=0)
+    common = np.nan_to_num(common)
+    residual = Z - common
+    scale = float(np.sqrt(np.nanmean(residual**2)))
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0  # every gene has the same shape: nothing to rescale
+    return residual / scale, common, scale
 
 
 def _check_space(space: str) -> str:

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from rvagene import RVAgene, simulate
+from rvagene.data import scale_series
 from rvagene.representation import (
     SPACES,
+    centre_across_genes,
     downsample,
     embed,
     embed_codes,
@@ -90,3 +92,29 @@ def test_membership_probabilities_rows_sum_to_one_in_every_space(fitted):
         p = membership_probabilities(model, X, centres, space, n_samples=50, random_state=0)
         assert p.shape == (len(X), 3)
         np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+def test_centre_across_genes_keeps_kmeans_geometry():
+    rng = np.random.default_rng(0)
+    X = 5.0 + np.sin(np.linspace(0, 3, 20)) + 0.05 * rng.normal(size=(30, 20))
+    Xc, common, scale = centre_across_genes(X)
+    Z = scale_series(X)[0]
+    np.testing.assert_allclose(Xc.mean(axis=0), 0.0, atol=1e-12)
+    assert np.sqrt((Xc**2).mean()) == pytest.approx(1.0)
+    np.testing.assert_allclose(Xc * scale + common, Z)
+    # distances between genes are the z-scores' up to one factor
+    d_c = np.linalg.norm(Xc[:, None] - Xc[None], axis=-1)
+    d_z = np.linalg.norm(Z[:, None] - Z[None], axis=-1)
+    np.testing.assert_allclose(d_c * scale, d_z, atol=1e-10)
+    assert scale < 0.5  # the genes share one shape: the deviations were small
+
+
+def test_centre_across_genes_nan_stays_nan_and_identical_genes_are_safe():
+    X = np.array([[1.0, 2.0, np.nan, 4.0], [2.0, 3.0, 4.0, 6.0], [0.0, 1.0, 1.0, 3.0]])
+    Xc, _, _ = centre_across_genes(X)
+    assert np.isnan(Xc[0, 2])
+    assert np.isfinite(np.delete(Xc.ravel(), 2)).all()
+    same = np.tile(np.arange(5.0), (4, 1))
+    Xc, _, scale = centre_across_genes(same)
+    assert scale == 1.0
+    np.testing.assert_allclose(Xc, 0.0)
