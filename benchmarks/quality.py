@@ -58,7 +58,12 @@ import cases  # noqa: E402
 
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
 from rvagene.cluster import consensus_clusters, fit_ensemble  # noqa: E402
-from rvagene.representation import centre_across_genes, downsample, embed_codes  # noqa: E402
+from rvagene.representation import (  # noqa: E402
+    central_fit,
+    centre_across_genes,
+    downsample,
+    embed_codes,
+)
 
 BASELINES = ("kmeans-z", "kmeans-smooth", "pca-kmeans", "pca-recon", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
@@ -188,21 +193,31 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict, cache=None)
 
 
 def ensemble_rows(case, X, times, n_fits, seed, params, overrides, note) -> list[dict]:
-    """Consensus of ``n_fits`` fits, by concatenation and by co-association."""
+    """Consensus of ``n_fits`` fits (co-association, concatenation), and the central fit's
+    own clusters (``rvagene.representation.central_fit``) in the latent and decoded spaces."""
     t0 = time.perf_counter()
     models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
     fit_s = time.perf_counter() - t0
     latents = [m.transform(X, times=times) for m in models]
     common = {"fit_s": fit_s, "n_iter": sum(m.n_iter_ for m in models), "note": note}
     name = f"rvagene[{label_of(overrides)}]"
-    return [
+    rows = [
         {
             "method": f"{name}+{how}",
             **common,
             **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed)),
         }
-        for how in ("concat", "coassociation")
+        for how in ("coassociation", "concat")
     ]
+    for space in ("latent", "decoded"):
+        points = [embed_codes(m, Z, space) for m, Z in zip(models, latents, strict=True)]
+        labelings = [_common.kmeans_labels(E, case.k, seed) for E in points]
+        best = central_fit(labelings)[0]
+        suffix = "central" if space == "latent" else f"central-{space}"
+        rows.append(
+            {"method": f"{name}+{suffix}", **common, **clustering_scores(case.y, labelings[best])}
+        )
+    return rows
 
 
 def save_fit(cache: Path, case, name, seed, model, X, Z, variance, decoded, fit_s) -> None:

@@ -36,6 +36,7 @@ from .cluster import _as_generator, _check_centres_and_samples
 
 __all__ = [
     "SPACES",
+    "central_fit",
     "centre_across_genes",
     "downsample",
     "embed",
@@ -147,6 +148,51 @@ def centre_across_genes(X):
     if not np.isfinite(scale) or scale <= 0:
         scale = 1.0  # every gene has the same shape: nothing to rescale
     return residual / scale, common, scale
+
+
+def central_fit(labelings) -> tuple[int, np.ndarray]:
+    """The fit whose clusters agree most with the other fits' clusters.
+
+    Given the clusters of the same genes from several fits (each fit's K-means in its own
+    clustering space), returns the fit with the highest mean adjusted Rand index to the
+    others: the medoid of the fits. A fit that fell into a poor solution (another axis of
+    its latent space, an early stop) disagrees with the rest and is not chosen, while the
+    chosen fit keeps its own space, centres and generator, so the labels, the membership
+    probabilities and generation all come from one model. Ties go to the earliest fit.
+
+    Parameters
+    ----------
+    labelings : sequence of array-like of shape (n_genes,)
+        Cluster labels of the same genes, one array per fit (at least one).
+
+    Returns
+    -------
+    index : int
+        Position of the central fit in ``labelings``.
+    agreement : ndarray of shape (n_fits, n_fits)
+        Adjusted Rand index between every pair of fits (1 on the diagonal).
+
+    Examples
+    --------
+    >>> central_fit([[0, 0, 1, 1], [1, 1, 0, 0], [0, 1, 0, 1]])[0]
+    0
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    labelings = [np.asarray(labels).ravel() for labels in labelings]
+    if not labelings:
+        msg = "labelings is empty; give the cluster labels of at least one fit."
+        raise ValueError(msg)
+    sizes = {labels.size for labels in labelings}
+    if len(sizes) != 1:
+        msg = f"Every labeling must cover the same genes; got lengths {sorted(sizes)}."
+        raise ValueError(msg)
+    n = len(labelings)
+    agreement = np.eye(n)
+    for i in range(n):
+        for j in range(i + 1, n):
+            agreement[i, j] = agreement[j, i] = adjusted_rand_score(labelings[i], labelings[j])
+    return int(agreement.sum(axis=1).argmax()), agreement
 
 
 def _check_space(space: str) -> str:

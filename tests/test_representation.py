@@ -7,6 +7,7 @@ from rvagene import RVAgene, simulate
 from rvagene.data import scale_series
 from rvagene.representation import (
     SPACES,
+    central_fit,
     centre_across_genes,
     downsample,
     embed,
@@ -118,3 +119,24 @@ def test_centre_across_genes_nan_stays_nan_and_identical_genes_are_safe():
     Xc, _, scale = centre_across_genes(same)
     assert scale == 1.0
     np.testing.assert_allclose(Xc, 0.0)
+
+
+def test_central_fit_picks_the_medoid_of_the_labelings():
+    truth = np.repeat([0, 1, 2], 5)
+    relabelled = (truth + 1) % 3  # the same clusters under other names
+    rng = np.random.default_rng(0)
+    noisy = truth.copy()
+    noisy[:3] = rng.permutation(noisy[:3])[::-1] + 1
+    wrong = np.tile([0, 1, 2], 5)  # a different partition
+    index, agreement = central_fit([wrong, noisy, relabelled, truth])
+    assert index == 2  # relabelled and truth agree fully with each other; the earliest wins
+    np.testing.assert_allclose(np.diag(agreement), 1.0)
+    np.testing.assert_allclose(agreement, agreement.T)
+    assert agreement[2, 3] == pytest.approx(1.0)
+
+
+def test_central_fit_refuses_empty_and_ragged_input():
+    with pytest.raises(ValueError, match="at least one fit"):
+        central_fit([])
+    with pytest.raises(ValueError, match="same genes"):
+        central_fit([[0, 1, 1], [0, 1]])
