@@ -209,13 +209,19 @@ def ensemble_rows(case, X, times, n_fits, seed, params, overrides, note) -> list
         }
         for how in ("coassociation", "concat")
     ]
+    points = {}
     for space in ("latent", "decoded"):
-        points = [embed_codes(m, Z, space) for m, Z in zip(models, latents, strict=True)]
-        labelings = [_common.kmeans_labels(E, case.k, seed) for E in points]
+        points[space] = [embed_codes(m, Z, space) for m, Z in zip(models, latents, strict=True)]
+        labelings = [_common.kmeans_labels(E, case.k, seed) for E in points[space]]
         best = central_fit(labelings)[0]
         suffix = "central" if space == "latent" else f"central-{space}"
         rows.append(
             {"method": f"{name}+{suffix}", **common, **clustering_scores(case.y, labelings[best])}
+        )
+    for how, parts in (("decoded", points["decoded"]), ("both", [*latents, *points["decoded"]])):
+        labels = consensus_clusters(parts, case.k, "coassociation", seed)
+        rows.append(
+            {"method": f"{name}+coassoc-{how}", **common, **clustering_scores(case.y, labels)}
         )
     return rows
 

@@ -37,6 +37,7 @@ from .cluster import _as_generator, _check_centres_and_samples
 __all__ = [
     "SPACES",
     "central_fit",
+    "cluster_fits",
     "centre_across_genes",
     "downsample",
     "embed",
@@ -193,6 +194,62 @@ def central_fit(labelings) -> tuple[int, np.ndarray]:
         for j in range(i + 1, n):
             agreement[i, j] = agreement[j, i] = adjusted_rand_score(labelings[i], labelings[j])
     return int(agreement.sum(axis=1).argmax()), agreement
+
+
+def cluster_fits(
+    models, X, n_clusters: int, spaces=("latent", "decoded"), random_state=0, times=None
+) -> tuple[np.ndarray, int]:
+    """One clustering of the genes from several fits and several spaces.
+
+    Each fit's genes are embedded in each of ``spaces`` (:func:`embed`) and clustered by
+    K-means; the co-association consensus of all these clusterings
+    (:func:`rvagene.cluster.consensus_clusters`) gives the labels. The central fit
+    (:func:`central_fit` on the fits' K-means in ``spaces[0]``) is returned beside them: the
+    model to generate from and to compute membership probabilities with. With one fit and
+    one space this is K-means in that space.
+
+    On the hard suite (docs/results.md), the consensus of 5 fits in both spaces had the
+    smallest spread over seeds of every candidate (at most 0.05 per case); in the latent space
+    alone it kept ItalyPowerDemand (which only the latent space separates, in about half of
+    the fits) at a larger spread.
+
+    Parameters
+    ----------
+    models : sequence of RVAgene
+        Fitted models of the same genes.
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+    n_clusters : int
+    spaces : sequence of str, default=("latent", "decoded")
+        Spaces from :data:`SPACES`.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the K-means runs.
+    times : array-like of shape (n_timepoints,), optional
+
+    Returns
+    -------
+    labels : ndarray of shape (n_genes,)
+    central : int
+        Index of the central fit in ``models``.
+    """
+    from .cluster import cluster_latent, consensus_clusters
+
+    models, spaces = list(models), [_check_space(s) for s in spaces]
+    if not models or not spaces:
+        msg = "cluster_fits needs at least one fitted model and one space."
+        raise ValueError(msg)
+    codes = [m.transform(X, times=times) for m in models]
+    points = {
+        s: [embed_codes(m, Z, s) for m, Z in zip(models, codes, strict=True)] for s in spaces
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an empty cluster in one fit is allowed
+        first = [cluster_latent(E, n_clusters, random_state=random_state).labels_
+                 for E in points[spaces[0]]]  # fmt: skip
+    central = central_fit(first)[0] if len(models) > 1 else 0
+    if len(models) == 1 and len(spaces) == 1:
+        return first[0], 0
+    everything = [E for s in spaces for E in points[s]]
+    return consensus_clusters(everything, n_clusters, "coassociation", random_state), central
 
 
 def _check_space(space: str) -> str:

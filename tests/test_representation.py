@@ -9,6 +9,7 @@ from rvagene.representation import (
     SPACES,
     central_fit,
     centre_across_genes,
+    cluster_fits,
     downsample,
     embed,
     embed_codes,
@@ -140,3 +141,26 @@ def test_central_fit_refuses_empty_and_ragged_input():
         central_fit([])
     with pytest.raises(ValueError, match="same genes"):
         central_fit([[0, 1, 1], [0, 1]])
+
+
+def test_cluster_fits_one_fit_one_space_is_kmeans_there(fitted):
+    from rvagene import cluster_latent
+
+    model, X = fitted
+    labels, central = cluster_fits([model], X, 3, spaces=("decoded",), random_state=0)
+    expected = cluster_latent(embed(model, X, "decoded"), 3, random_state=0).labels_
+    np.testing.assert_array_equal(labels, expected)
+    assert central == 0
+
+
+def test_cluster_fits_consensus_of_fits_and_spaces(fitted):
+    model, X = fitted
+    other = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, random_state=1).fit(X)
+    labels, central = cluster_fits([model, other, model], X, 3, random_state=0)
+    assert labels.shape == (len(X),)
+    assert set(np.unique(labels)) == {0, 1, 2}
+    assert central in (0, 2)  # the two identical fits agree fully with each other
+    with pytest.raises(ValueError, match="Unknown space"):
+        cluster_fits([model], X, 3, spaces=("latent", "bogus"))
+    with pytest.raises(ValueError, match="at least one fitted model"):
+        cluster_fits([], X, 3)
