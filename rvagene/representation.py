@@ -31,10 +31,10 @@ Long series
 -----------
 :func:`downsample` averages a long series over equal bins of consecutive time points (at
 most ``max_timepoints`` bins) before the model sees it. On the hard suite's long cases (150
-to 286 points) binning to 64 points made fits about 4x cheaper at the same ARI, within the
-spread over seeds. It does not fix them: their genes share one shape, with little variance
-between genes, and the model learns that shape and little else. :func:`centre_across_genes`
-removes the shared shape first; it lifted ArrowHead, not Coffee (docs/results.md).
+to 286 points) binning to 64 points made fits 3-6x cheaper, at an ARI a little lower on
+ArrowHead and Coffee (docs/results.md). It is no fix for them: their genes share one
+shape, with little variance between genes, and the model learns that shape and little else.
+:func:`centre_across_genes` removes the shared shape first; it lifted ArrowHead, not Coffee.
 """
 
 from __future__ import annotations
