@@ -13,7 +13,7 @@ from .cluster import (
     cluster_latent,
     clustering_scores,
     consensus_clusters,
-    fit_ensemble,
+    match_clusters,
     membership_probabilities,
     sample_around_centres,
 )
@@ -28,6 +28,7 @@ from .data import (
 )
 from .evaluate import generation_scores
 from .model import RVAgene
+from .pipeline import GeneClustering, fit_ensemble, generate_around_centres
 from .simulate import simulate
 
 try:
@@ -39,6 +40,7 @@ load = RVAgene.load
 
 __all__ = [
     "Callback",
+    "GeneClustering",
     "LambdaCallback",
     "RVAgene",
     "StoppingRule",
@@ -50,9 +52,11 @@ __all__ = [
     "clustering_scores",
     "consensus_clusters",
     "fit_ensemble",
+    "generate_around_centres",
     "generation_scores",
     "load",
     "load_dataset",
+    "match_clusters",
     "membership_probabilities",
     "open_data",
     "read_table",

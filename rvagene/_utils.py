@@ -68,6 +68,29 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
     raise ValueError(msg)
 
 
+def as_generator(random_state):
+    """Turn ``random_state`` into a numpy generator without ever using numpy's global RNG.
+
+    None gives a freshly seeded ``Generator``; an int seeds one; a ``Generator`` or
+    ``RandomState`` is used as it is.
+    """
+    import numbers
+
+    import numpy as np
+
+    if random_state is None:
+        return np.random.default_rng()  # fresh OS entropy, global state untouched
+    if isinstance(random_state, np.random.Generator | np.random.RandomState):
+        return random_state
+    if isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(int(random_state))
+    msg = (
+        "random_state must be None, an int, a numpy Generator or a RandomState, "
+        f"got {type(random_state).__name__}."
+    )
+    raise ValueError(msg)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` only on success.

@@ -958,3 +958,40 @@ def has_real_labels(labels) -> bool:
     (False, True, False)
     """
     return labels is not None and len(np.unique(np.asarray(labels).ravel())) > 1
+
+
+def flat_genes(X) -> np.ndarray:
+    """Which genes are flat: no variance over time, so there is no shape to cluster.
+
+    A gene is flat when its series has zero variance over time once NaN (missing values)
+    is left out, or when it has fewer than 2 finite values. With several values per time
+    point (a 3-D ``X``), a gene is flat when each of its values is. The threshold is the one
+    :func:`scale_series` uses for a flat series: a standard deviation of at most
+    ``1e-12 * max(1, |mean|)``. Z-scoring such a gene leaves nothing but 0 (or noise blown
+    up to unit variance), so :class:`rvagene.GeneClustering` gives flat genes the label -1
+    and leaves them out of fitting and clustering.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+
+    Returns
+    -------
+    flat : ndarray of bool, shape (n_genes,)
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> flat_genes([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [4.0, nan, 4.0], [7.0, nan, nan]])
+    array([False,  True,  True,  True])
+    """
+    X = as_time_series(X, dtype=np.float64)  # (genes, time, dims)
+    finite = np.isfinite(X)
+    n_finite = finite.sum(axis=1)  # (genes, dims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series: flat below
+        values = np.where(finite, X, np.nan)
+        centre = np.nanmean(values, axis=1)
+        spread = np.nanstd(values, axis=1)
+    flat = (n_finite < 2) | ~(spread > 1e-12 * np.maximum(1.0, np.abs(centre)))
+    return flat.all(axis=1)
