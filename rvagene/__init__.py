@@ -4,9 +4,8 @@ A reimplementation of Mitra & MacLean, "RVAgene: generative modeling of gene exp
 series data", Bioinformatics 37(19):3252-3262 (2021).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._train import Callback, LambdaCallback, StoppingRule
+from ._utils import package_version
 from .cluster import (
     choose_k,
     cluster_covariances,
@@ -31,10 +30,7 @@ from .model import RVAgene
 from .pipeline import GeneClustering, fit_ensemble, generate_around_centres
 from .simulate import simulate
 
-try:
-    __version__ = version("rvagene")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "1.0.0"
+__version__ = package_version()
 
 load = RVAgene.load
 

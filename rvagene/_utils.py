@@ -68,6 +68,16 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
     raise ValueError(msg)
 
 
+def package_version() -> str:
+    """The installed rvagene's version, or "1.0.0" in a source tree without installation."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rvagene")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "1.0.0"
+
+
 def as_generator(random_state):
     """Turn ``random_state`` into a numpy generator without ever using numpy's global RNG.
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from . import _train
 from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
-from ._utils import as_generator, atomic_path, resolve_device, torch_threads
+from ._utils import as_generator, atomic_path, package_version, resolve_device, torch_threads
 from .data import SCALINGS, scale_series
 from .network import RVAE, RVAEConfig
 
@@ -770,8 +770,6 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         if path.exists() and not overwrite:
             msg = f"{path} exists; pass overwrite=True to replace it."
             raise FileExistsError(msg)
-        from . import __version__
-
         params = self.get_params()
         if isinstance(params["loss"], nn.Module):
             params["loss"] = type(params["loss"]).__name__
@@ -790,7 +788,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 attributes[key] = torch.from_numpy(value.copy())
         payload = {
             "format_version": FORMAT_VERSION,
-            "rvagene_version": __version__,
+            "rvagene_version": package_version(),
             "params": params,
             "attributes": attributes,
             "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},

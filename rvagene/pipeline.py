@@ -141,9 +141,6 @@ def fit_ensemble(
     >>> [m.random_state for m in models][0], len(models)
     (0, 2)
     """
-    if "random_state" in params:
-        msg = "Give the seed as fit_ensemble's random_state, not as a model parameter."
-        raise ValueError(msg)
     return _fit_models(X, fit_seeds(random_state, n_fits), times, n_jobs, params)
 
 
