@@ -310,47 +310,10 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
 
     for value, (color, name) in styles.items():
         _scatter(ax, coords, labels == value, color=color, s=size, label=name, alpha=0.85)
-
     if flagged is not None:
-        flagged = np.asarray(flagged, dtype=bool).ravel()
-        if flagged.shape[0] != n:
-            msg = f"flagged has {flagged.shape[0]} entries but Z has {n} rows."
-            raise ValueError(msg)
-        if flagged.any():
-            _scatter(
-                ax,
-                coords,
-                flagged,
-                facecolors="none",
-                edgecolors="black",
-                s=size * 3,
-                linewidths=1.2,
-                label=f"flagged ({int(flagged.sum())})",
-            )
-
+        _draw_flagged(ax, coords, flagged, size)
     if centre_coords is not None:
-        for i, c in enumerate(centre_coords):
-            if i in styles:
-                color = styles[i][0]
-            elif colors is not None and not isinstance(colors, Mapping):
-                color = colors[i]
-            else:  # an empty cluster: the colour it would have had
-                color = cluster_colors(i + 1)[i]
-            if coords.shape[1] == 1:
-                members = np.flatnonzero(labels == i)
-                x = members.mean() if members.size else (n - 1) / 2
-                point = (x, c[0])
-            else:
-                point = tuple(c)
-            ax.scatter(
-                *[[v] for v in point],
-                marker="*",
-                s=size * 12,
-                color=color,
-                edgecolors="black",
-                linewidths=1.2,
-                zorder=5,
-            )
+        _draw_centres(ax, coords, centre_coords, labels, styles, colors, size)
 
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
@@ -371,6 +334,53 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
             names.append("centres")
         ax.legend(handles, names, fontsize="small")
     return ax
+
+
+def _draw_flagged(ax, coords, flagged, size) -> None:
+    """Ring the flagged genes in black."""
+    n = coords.shape[0]
+    flagged = np.asarray(flagged, dtype=bool).ravel()
+    if flagged.shape[0] != n:
+        msg = f"flagged has {flagged.shape[0]} entries but Z has {n} rows."
+        raise ValueError(msg)
+    if flagged.any():
+        _scatter(
+            ax,
+            coords,
+            flagged,
+            facecolors="none",
+            edgecolors="black",
+            s=size * 3,
+            linewidths=1.2,
+            label=f"flagged ({int(flagged.sum())})",
+        )
+
+
+def _draw_centres(ax, coords, centre_coords, labels, styles, colors, size) -> None:
+    """A star per centre, in its cluster's colour."""
+    n = coords.shape[0]
+    for i, c in enumerate(centre_coords):
+        if i in styles:
+            color = styles[i][0]
+        elif colors is not None and not isinstance(colors, Mapping):
+            color = colors[i]
+        else:  # an empty cluster: the colour it would have had
+            color = cluster_colors(i + 1)[i]
+        if coords.shape[1] == 1:
+            members = np.flatnonzero(labels == i)
+            x = members.mean() if members.size else (n - 1) / 2
+            point = (x, c[0])
+        else:
+            point = tuple(c)
+        ax.scatter(
+            *[[v] for v in point],
+            marker="*",
+            s=size * 12,
+            color=color,
+            edgecolors="black",
+            linewidths=1.2,
+            zorder=5,
+        )
 
 
 # ---------------------------------------------------------------------------- public
