@@ -57,7 +57,8 @@ import _common  # noqa: E402
 import cases  # noqa: E402
 
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
-from rvagene.cluster import consensus_clusters, fit_ensemble  # noqa: E402
+from rvagene.cluster import consensus_clusters  # noqa: E402
+from rvagene.pipeline import fit_ensemble  # noqa: E402
 
 BASELINES = ("kmeans-z", "pca-kmeans", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
@@ -129,7 +130,7 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
     n_fits = int(params.pop("ensemble", 0))
     posterior = bool(params.pop("posterior", False))  # also rows of a posterior draw, whitened
     overrides = {k: v for k, v in overrides.items() if k != "posterior"}
-    if n_fits:  # consensus of n fits (rvagene.cluster.fit_ensemble + consensus_clusters)
+    if n_fits:  # consensus of n fits (rvagene.fit_ensemble + consensus_clusters)
         t0 = time.perf_counter()
         models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
         fit_s = time.perf_counter() - t0
