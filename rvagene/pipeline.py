@@ -96,8 +96,7 @@ def _fit_one(params: dict, seed: int, X, times, parallel: bool):
         import torch
 
         torch.set_num_threads(1)  # one torch thread per process; the fits fill the cores
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:  # shown by the caller, once
         model = RVAgene(**params, random_state=seed).fit(X, times=times)
     return model, [(w.message, w.category) for w in caught]
 
@@ -375,10 +374,15 @@ def generate_around_centres(
 
 
 def _split_input(X, times):
-    """The array and the times to fit with, from an array or a table (``read_table``)."""
-    if hasattr(X, "X") and hasattr(X, "times") and not isinstance(X, np.ndarray):
+    """The array and the times to fit with, from an array or a table.
+
+    A table (``read_table``, ``load_dataset``, or ``single_cell.prepare``'s windows) gives
+    its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
+    cells carry no ``times``: they are fitted as steps, as the script does.
+    """
+    if hasattr(X, "X") and not isinstance(X, np.ndarray):
         if times is None:
-            times = _uneven_times(X.times)
+            times = _uneven_times(getattr(X, "times", None))
         X = X.X
     return X, times
 
@@ -620,7 +624,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
 or TimeSeriesTable
             One series per gene (NaN marks a missing value), or a table from
             :func:`rvagene.read_table` / :func:`rvagene.load_dataset`, whose ``X`` is used,
-            with its ``times`` when they are uneven.
+            with its ``times`` when they are uneven (even times are steps, as without
+            times), or the windows of :func:`rvagene.single_cell.prepare` (fitted as steps).
         y : ignored
         times : array-like of shape (n_timepoints,), optional
             Time of each point, passed to :meth:`rvagene.RVAgene.fit` (overrides a table's).
@@ -752,8 +757,7 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict) -> list[RVAgen
     from joblib import Parallel, delayed, effective_n_jobs
 
     parallel = len(seeds) > 1 and effective_n_jobs(n_jobs) > 1
-    for i, seed in enumerate(seeds, start=1):
-        logger.debug("fit %d of %d: random_state=%d", i, len(seeds), seed)
+    logger.info("fitting %d model(s), n_jobs=%s: random_state %s", len(seeds), n_jobs, seeds)
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
     results = Parallel(n_jobs=n_jobs if parallel else 1)(jobs)
     for message, category in results[0][1]:  # the others fit the same data: same warnings

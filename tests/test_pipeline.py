@@ -2,6 +2,7 @@
 
 import csv
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +169,28 @@ def test_n_jobs_gives_the_same_results(genes):
         np.testing.assert_array_equal(a.transform(X), b.transform(X))
         assert a.history_ == b.history_
     np.testing.assert_array_equal(one.generate(4), two.generate(4))
+
+
+def test_the_fits_warnings_are_shown_once(genes):
+    X, _ = genes
+    params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns
+    gc = GeneClustering(n_clusters=3, n_fits=2, random_state=0, model_params=params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    assert [str(w.message) for w in caught if "MPS" in str(w.message)] == [
+        "MPS was requested but is not available; using the CPU instead."
+    ]
+
+
+def test_windows_of_single_cells_are_fitted_as_steps(genes):
+    from types import SimpleNamespace
+
+    X, _ = genes
+    windows = SimpleNamespace(X=X, window_pseudotime=np.linspace(0, 1, 10) ** 2)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(windows)
+    assert gc.times_ is None
+    assert gc.model_.times_ is None
 
 
 def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
