@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_SPACE",
     "GeneClustering",
     "fit_ensemble",
+    "fit_seeds",
     "generate_around_centres",
     "held_out_loss",
 ]
