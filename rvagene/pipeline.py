@@ -381,7 +381,7 @@ def _split_input(X, times):
     its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
     cells carry no ``times``: they are fitted as steps, as the script does.
     """
-    if hasattr(X, "X") and not isinstance(X, np.ndarray):
+    if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
         if times is None:
             times = _uneven_times(getattr(X, "times", None))
         X = X.X

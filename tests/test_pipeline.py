@@ -187,7 +187,7 @@ def test_windows_of_single_cells_are_fitted_as_steps(genes):
     from types import SimpleNamespace
 
     X, _ = genes
-    windows = SimpleNamespace(X=X, window_pseudotime=np.linspace(0, 1, 10) ** 2)
+    windows = SimpleNamespace(X=X, genes=None, window_pseudotime=np.linspace(0, 1, 10) ** 2)
     gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(windows)
     assert gc.times_ is None
     assert gc.model_.times_ is None
