@@ -485,11 +485,24 @@ def test_time_units(tmp_path):
     np.testing.assert_array_equal(times("0h,0.5h,2 h,24h"), [0, 0.5, 2, 24])
     np.testing.assert_array_equal(times("1d,2d,7d"), [1, 2, 7])  # one unit: kept
     np.testing.assert_array_equal(times("0min,30min,2h"), [0, 0.5, 2])  # mixed: hours
-    assert times("t0,t1,t2") is None
-    assert times("0,30min,1h") is None  # a bare number among units is ambiguous
-    assert times("1x,2x") is None  # not a unit
-    with pytest.raises(ValueError, match="time points decrease"):
-        times("2h,1h")
+    assert times("t0,t1,t2") is None  # steps by name: no warning
+    with pytest.warns(UserWarning, match="columns without one time"):
+        assert times("0,30min,1h") is None  # a bare number among units is ambiguous
+    with pytest.warns(UserWarning, match="no times found in the header; the 2 columns"):
+        assert times("1x,2x") is None  # not a unit
+
+
+def test_unsorted_time_columns_ask_to_sort_not_for_a_header(tmp_path):
+    # The file has a header (a gene column and times with units): the message asks to
+    # sort the columns and does not suggest adding a header.
+    path = write_text(tmp_path / "u.csv", "gene,0h,2h,1h\na,1,2,3\nb,4,5,6\n")
+    with pytest.raises(ValueError, match="not in increasing order: '2h' comes before '1h'") as e:
+        read_table(path)
+    assert "header" not in str(e.value)
+    path = write_text(tmp_path / "n.csv", "gene,0,2,1\na,1,2,3\n")  # plain numbers too
+    with pytest.raises(ValueError, match="Put the columns in time order") as e:
+        read_table(path)
+    assert "header" not in str(e.value)
 
 
 def test_write_table_replicates_checks_lengths(tmp_path):
@@ -518,7 +531,7 @@ def _rows(sep=","):
         ("0,1,2,4", [0, 1, 2, 4], None),
         ("0,0.5,2.5,4", [0, 0.5, 2.5, 4], None),
         ("t0,t1,t2,t3", None, None),
-        ("day0,day1,day2,day3", None, None),
+        ("day0,day1,day2,day3", [0, 1, 2, 3], "d"),  # times inside names
     ],
 )
 def test_header_of_times_without_gene_column_keeps_every_column(tmp_path, header, times, unit):
