@@ -904,7 +904,7 @@ def _unsorted_times(path, header, time_labels, times, first) -> ValueError:
     sure = header[0].strip().lower() in _GENE_COLUMN_NAMES and first is not None
     if not sure and _numbers(time_labels) is not None:
         return _header_is_values(path, header)
-    j = int(np.flatnonzero(np.diff(times) <= 0)[0])
+    j = int(np.flatnonzero(np.diff(times) < 0)[0])
     return ValueError(
         f"{path}: the time columns are not in increasing order: {time_labels[j]!r} comes "
         f"before {time_labels[j + 1]!r}. Put the columns in time order (one column per "
@@ -929,11 +929,9 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
                 msg = f"{path}: {problem or _NO_TIMES.format(n=n)}"
                 warnings.warn(msg, UserWarning, stacklevel=3)
             return None, None
-    if (np.diff(times) <= 0).any():
-        if (np.diff(times) < 0).any() or _numbers(time_labels) is None:
-            raise _unsorted_times(path, header, time_labels, times, first)
-        return None, None  # repeated plain numbers are replicates (handled above)
-    return times, unit
+    if (np.diff(times) < 0).any():
+        raise _unsorted_times(path, header, time_labels, times, first)
+    return times, unit  # equal times ("1", "1.0"): the fit says they must increase
 
 
 _NO_TIMES = (
