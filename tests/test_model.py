@@ -73,8 +73,10 @@ def test_no_gene_dropped(data53, batch_size, early_stopping):
     n_train = seen["n_train"]
     assert len(seen["train"]) == 3
     for rows in seen["train"]:
-        assert len(rows) == len(set(rows)) == n_train  # each training gene once per epoch
-    assert len(set(seen["train"][0]) | seen["held out"]) == 53
+        n_rows, n_genes = len(rows), len(set(rows))
+        assert (n_rows, n_genes) == (n_train, n_train)  # each training gene once per epoch
+    n_seen = len(set(seen["train"][0]) | seen["held out"])
+    assert n_seen == 53
     if early_stopping:
         assert n_train < 53
         assert not set(seen["train"][0]) & seen["held out"]
