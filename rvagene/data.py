@@ -15,8 +15,14 @@ Two file formats are supported:
   becomes gene names. Semicolon-separated files with decimal commas (``gene;0h;1h`` and
   ``Sox2;1,5;2,25``, as European spreadsheet programs export) are read too.
 
+Sample names holding one time each (``LPS_30m, LPS_1h``, ``t2h``, ``day3``, ``0.5 h``) give
+times too; a header without times is read as equal steps, with one warning, and a header
+mixing controls or conditions with time points gets a warning saying to split the file.
+
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
-partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
+partial file. Readers turn empty cells and ``NA``/``nan`` into NaN. :func:`load_dataset`
+also marks values no one means (a ``1e30`` among values of order 1; see
+:func:`extreme_values`) as missing, with a warning naming each gene, time point and value.
 """
 
 from __future__ import annotations
@@ -1033,6 +1039,13 @@ def read_table(
     ``gene,0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or when each time name is repeated once per
     replicate (``gene,0,0,1,1``: the k-th column of a time is replicate k). Every time
     point must have the same replicates; a missing measurement is an empty or NA cell.
+
+    Times come from the header: numbers, numbers with units, or one time inside each sample
+    name (``LPS_30m, LPS_1h, LPS_24h``; ``t0h, t2h``; ``day0, day3``; ``0.5 h``) when the
+    names agree apart from it. Otherwise ``times`` is None and a warning says so (no warning
+    for step names ``t0, t1, ...``): "no times found in the header", or, for controls or
+    several conditions in one header, which columns and how to split the file. Time columns
+    out of order are an error that asks to sort them.
 
     Parameters
     ----------
