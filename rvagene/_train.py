@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._utils import supports_fused
 from .network import RVAE, rvae_loss
 
 logger = logging.getLogger(__name__)
@@ -404,11 +405,11 @@ def fit_module(
         ``module`` then holds the weights of ``best_check`` when ``config.early_stopping``,
         else those of the last check.
     """
-    # fused: one kernel for all parameters instead of ~10 small operations per tensor
-    fused = {"fused": True} if X.device.type in ("cpu", "cuda") else {}
-    optimizer = OPTIMIZERS[config.optimizer.lower()](
-        module.parameters(), lr=config.learning_rate, **fused
-    )
+    # fused: one kernel for all parameters instead of ~10 small operations per tensor, where
+    # the installed torch has it for this optimizer and device (a feature check)
+    kind = OPTIMIZERS[config.optimizer.lower()]
+    fused = {"fused": True} if supports_fused(kind, X.device.type) else {}
+    optimizer = kind(module.parameters(), lr=config.learning_rate, **fused)
     n_train = X.shape[0]
     rule = StoppingRule(
         n_train, config.batch_size, config.n_iter_no_change, config.tol, config.early_stopping

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -165,3 +166,21 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@functools.cache
+def supports_fused(optimizer: type, device_type: str) -> bool:
+    """Whether the installed torch runs ``optimizer(..., fused=True)`` on ``device_type``.
+
+    A feature check, not a version test: one step of the optimizer on a one-element
+    parameter of that device. Older torch releases refuse ``fused=True`` on the CPU (or do
+    not know the argument); the caller then uses the optimizer's default implementation.
+    """
+    try:
+        param = torch.zeros(1, device=device_type, requires_grad=True)
+        param.grad = torch.ones_like(param)
+        optimizer([param], lr=1e-3, fused=True).step()
+    except (RuntimeError, TypeError, ValueError) as err:
+        logger.debug("fused %s unavailable on %s: %s", optimizer.__name__, device_type, err)
+        return False
+    return True

@@ -4,7 +4,7 @@ import torch
 from conftest import sine_blobs
 from sklearn.exceptions import NotFittedError
 
-from rvagene import RVAgene, generate_around_centres, load
+from rvagene import LambdaCallback, RVAgene, generate_around_centres, load
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,50 @@ def test_not_fitted_error(tiny):
 
 
 @pytest.mark.parametrize("batch_size", [10, 100])
-def test_no_gene_dropped(data53, fitted53, batch_size):
-    fitted53.set_params(batch_size=batch_size)
-    try:
-        assert fitted53.transform(data53).shape == (53, 2)
-        assert fitted53.reconstruct(data53).shape == (53, 12)
-    finally:
-        fitted53.set_params(batch_size=10)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_no_gene_dropped(data53, batch_size, early_stopping):
+    """Every epoch trains on every training gene once (the last, partial batch too), and
+    the genes held out for early stopping are all the others."""
+    seen = {"train": [], "held out": set()}
+
+    def record(module, args):
+        rows = {x.detach().numpy().tobytes() for x in args[0]}
+        if module.training:
+            seen["train"][-1].extend(rows)
+        else:
+            seen["held out"].update(rows)
+
+    def begin(state):
+        state.module.register_forward_pre_hook(record)
+
+    def new_epoch(state):
+        seen["train"].append([])
+        seen["n_train"] = state.n_train
+
+    hooks = LambdaCallback(on_train_begin=begin, on_epoch_begin=new_epoch)
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=3,
+        batch_size=batch_size,
+        early_stopping=early_stopping,
+        random_state=0,
+        callbacks=[hooks],
+    ).fit(data53)
+    n_train = seen["n_train"]
+    assert len(seen["train"]) == 3
+    for rows in seen["train"]:
+        n_rows, n_genes = len(rows), len(set(rows))
+        assert (n_rows, n_genes) == (n_train, n_train)  # each training gene once per epoch
+    n_seen = len(set(seen["train"][0]) | seen["held out"])
+    assert n_seen == 53
+    if early_stopping:
+        assert n_train < 53
+        assert not set(seen["train"][0]) & seen["held out"]
+    else:
+        assert n_train == 53
+    assert model.transform(data53).shape == (53, 2)
+    assert model.reconstruct(data53).shape == (53, 12)
 
 
 def test_batch_size_larger_than_gene_count(data53):
@@ -291,7 +328,7 @@ def test_missing_values_are_masked_and_imputed(tiny, fast_params):
 def test_all_nan_gene_rejected(fast_params):
     X = np.random.default_rng(0).standard_normal((12, 6))
     X[2] = np.nan
-    with pytest.raises(ValueError, match="Series 2 has no observed value"):
+    with pytest.raises(ValueError, match=r"row 3 \(X\[2\]\) has no observed value"):
         RVAgene(**fast_params).fit(X)
 
 
