@@ -397,3 +397,23 @@ def test_generate_bad_arguments(fitted53, data53, kwargs, match):
         kwargs = {**kwargs, "X": data53}
     with pytest.raises(ValueError, match=match):
         generate_around_centres(fitted53, np.zeros((3, 2)), 4, **kwargs)
+
+
+@pytest.mark.gpu
+def test_gpu_pipeline_fit_predict_generate_and_load_on_cpu(tmp_path, genes):
+    """The whole pipeline on a CUDA device; the kept model loads on a CPU machine."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    X, y = genes
+    gc = GeneClustering(
+        n_clusters=3, n_fits=2, random_state=0, model_params={**PARAMS, "device": "cuda"}
+    ).fit(X)
+    assert all(str(m.device_).startswith("cuda") for m in gc.models_)
+    np.testing.assert_array_equal(gc.predict(X), gc.labels_)
+    assert gc.generate(4).shape == (3, 4, X.shape[1])
+    path = gc.model_.save(tmp_path / "gpu_pipeline.pt")
+    from rvagene import load
+
+    cpu = load(path, device="cpu")
+    np.testing.assert_allclose(cpu.transform(X), gc.model_.transform(X), atol=1e-4)
