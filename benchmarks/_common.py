@@ -70,6 +70,14 @@ def kmeans_scores(E, labels_true, k: int | None = None, random_state=0, **kwargs
     return clustering_scores(labels_true, pred)
 
 
+def kmeans_labels(E, k: int, random_state=0) -> np.ndarray:
+    """K-means (``cluster_latent``, ``n_init=10``) labels of an embedding."""
+    E = np.asarray(E).reshape(len(E), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return cluster_latent(E, k, random_state=random_state).labels_
+
+
 def original_labels(Z: np.ndarray, k: int) -> dict[str, np.ndarray]:
     """The original's clustering of latent means, and plain K-means on the same latents."""
     with warnings.catch_warnings():

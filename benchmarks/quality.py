@@ -59,8 +59,14 @@ import cases  # noqa: E402
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
 from rvagene.cluster import consensus_clusters  # noqa: E402
 from rvagene.pipeline import fit_ensemble  # noqa: E402
+from rvagene.representation import (  # noqa: E402
+    central_fit,
+    centre_across_genes,
+    downsample,
+    embed_codes,
+)
 
-BASELINES = ("kmeans-z", "pca-kmeans", "gmm", "softdtw", "kshape")
+BASELINES = ("kmeans-z", "kmeans-smooth", "pca-kmeans", "pca-recon", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
 METHODS = (*BASELINES, *MODELS)
 TSLEARN = ("softdtw", "kshape")
@@ -84,6 +90,7 @@ COLUMNS = [
     "note",
 ]
 N_COMPONENTS = 10
+SMOOTH_SIGMA = 1.0  # kmeans-smooth: Gaussian sd, in time steps
 _COMPILED: set[str] = set()  # tslearn methods already run once in this process
 
 
@@ -93,6 +100,18 @@ def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray
     Z = _common.zscore(X)
     if method == "kmeans-z":
         return cluster_latent(Z, k, random_state=seed).labels_
+    if method == "kmeans-smooth":  # z-scores smoothed over time (Gaussian, 1 step), z-scored
+        from scipy.ndimage import gaussian_filter1d
+
+        smooth = _common.zscore(gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest"))
+        return cluster_latent(smooth, k, random_state=seed).labels_
+    if method == "pca-recon":  # z-scores rebuilt by PCA with as many components as the latent
+        from sklearn.decomposition import PCA
+
+        n = min(RVAgene().latent_length, X.shape[0] - 1, X.shape[1])
+        pca = PCA(n_components=n, random_state=seed).fit(Z)
+        recon = pca.inverse_transform(pca.transform(Z))
+        return cluster_latent(recon, k, random_state=seed).labels_
     if method in ("pca-kmeans", "gmm"):
         from sklearn.decomposition import PCA
 
@@ -120,7 +139,7 @@ def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray
     return est.fit_predict(Z[:, :, np.newaxis])
 
 
-def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dict]:
+def model_rows(method, case: cases.Case, seed: int, overrides: dict, cache=None) -> list[dict]:
     """Fit the original configuration or rvagene; one row per clustering of its latents."""
     if method == "original":  # it has no scaling of its own: give it z-scores
         params, X, times, note = dict(_common.ORIGINAL), _common.zscore(case.X), None, "z-scored"
@@ -129,22 +148,15 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
         note = "" if times is None else "times="
     n_fits = int(params.pop("ensemble", 0))
     posterior = bool(params.pop("posterior", False))  # also rows of a posterior draw, whitened
-    overrides = {k: v for k, v in overrides.items() if k != "posterior"}
-    if n_fits:  # consensus of n fits (rvagene.fit_ensemble + consensus_clusters)
-        t0 = time.perf_counter()
-        models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
-        fit_s = time.perf_counter() - t0
-        latents = [m.transform(X, times=times) for m in models]
-        common = {"fit_s": fit_s, "n_iter": sum(m.n_iter_ for m in models), "note": note}
-        name = f"rvagene[{label_of(overrides)}]"
-        return [
-            {
-                "method": f"{name}+{how}",
-                **common,
-                **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed)),
-            }
-            for how in ("concat", "coassociation")
-        ]
+    max_timepoints = params.pop("max_timepoints", None)
+    if max_timepoints is not None:  # long series averaged over bins before the model sees them
+        X, times = downsample(X, int(max_timepoints), times)
+        note = f"{note} {X.shape[1]} points".strip()
+    if params.pop("centre", False):  # the genes' common shape removed; the model unscaled
+        X = centre_across_genes(X)[0]
+        params["scaling"] = "none"
+    if n_fits:  # consensus of n fits (rvagene.cluster.fit_ensemble + consensus_clusters)
+        return ensemble_rows(case, X, times, n_fits, seed, params, overrides, note)
     model = RVAgene(**params, random_state=seed)
     t0 = time.perf_counter()
     model.fit(X, times=times)
@@ -158,7 +170,18 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
             {"method": "original+kmeans", **clustering_scores(case.y, labels["kmeans"]), **common},
         ]
     name = "rvagene" + (f"[{label_of(overrides)}]" if overrides else "")
-    rows = [{"method": name, **_common.kmeans_scores(Z, case.y), **common}]
+    decoded = embed_codes(model, Z, "decoded")
+    if cache is not None:
+        save_fit(cache, case, name, seed, model, X, Z, variance, decoded, fit_s)
+    rows = [
+        {"method": name, **_common.kmeans_scores(Z, case.y), **common},
+        {"method": f"{name}+decoded", **_common.kmeans_scores(decoded, case.y), **common},
+        {
+            "method": f"{name}+decoded-z",
+            **_common.kmeans_scores(_common.zscore(decoded), case.y),
+            **common,
+        },
+    ]
     if posterior:  # the same fit, clustered on a draw from each gene's posterior, and on the
         # means scaled by the posterior's spread (each dimension over its mean sd)
         draw = np.random.default_rng(seed).normal(Z, np.sqrt(variance))
@@ -170,11 +193,57 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict) -> list[dic
     return rows
 
 
+def ensemble_rows(case, X, times, n_fits, seed, params, overrides, note) -> list[dict]:
+    """Consensus of ``n_fits`` fits (co-association, concatenation), and the central fit's
+    own clusters (``rvagene.representation.central_fit``) in the latent and decoded spaces."""
+    t0 = time.perf_counter()
+    models = fit_ensemble(X, n_fits, random_state=seed, times=times, **params)
+    fit_s = time.perf_counter() - t0
+    latents = [m.transform(X, times=times) for m in models]
+    common = {"fit_s": fit_s, "n_iter": sum(m.n_iter_ for m in models), "note": note}
+    name = f"rvagene[{label_of(overrides)}]"
+    rows = [
+        {
+            "method": f"{name}+{how}",
+            **common,
+            **clustering_scores(case.y, consensus_clusters(latents, case.k, how, seed)),
+        }
+        for how in ("coassociation", "concat")
+    ]
+    points = {}
+    for space in ("latent", "decoded"):
+        points[space] = [embed_codes(m, Z, space) for m, Z in zip(models, latents, strict=True)]
+        labelings = [_common.kmeans_labels(E, case.k, seed) for E in points[space]]
+        best = central_fit(labelings)[0]
+        suffix = "central" if space == "latent" else f"central-{space}"
+        rows.append(
+            {"method": f"{name}+{suffix}", **common, **clustering_scores(case.y, labelings[best])}
+        )
+    for how, parts in (("decoded", points["decoded"]), ("both", [*latents, *points["decoded"]])):
+        labels = consensus_clusters(parts, case.k, "coassociation", seed)
+        rows.append(
+            {"method": f"{name}+coassoc-{how}", **common, **clustering_scores(case.y, labels)}
+        )
+    return rows
+
+
+def save_fit(cache: Path, case, name, seed, model, X, Z, variance, decoded, fit_s) -> None:
+    """Keep one fit for offline analysis: the model and what it gives (``--cache DIR``)."""
+    stem = f"{case.name}__{name}__{seed}"  # names hold dots (kl_weight=0.1): no with_suffix
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    model.save(Path(cache) / f"{stem}.pt", overwrite=True)
+    np.savez_compressed(
+        Path(cache) / f"{stem}.npz", X=X, y=case.y, Z=Z, variance=variance, decoded=decoded,
+        fit_s=fit_s, n_iter=model.n_iter_, n_steps=model.n_steps_,
+        best_step=model.best_step_, stopped_by=np.array(model.stopped_by_),
+    )  # fmt: skip
+
+
 def label_of(overrides: dict) -> str:
     return ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items()))
 
 
-def run_task(case: cases.Case, method: str, seed: int, overrides: dict) -> list[dict]:
+def run_task(case: cases.Case, method: str, seed: int, overrides: dict, cache=None) -> list[dict]:
     """One fit: every row it gives, with the case's columns."""
     base = {
         "case": case.name,
@@ -184,7 +253,7 @@ def run_task(case: cases.Case, method: str, seed: int, overrides: dict) -> list[
         "k": case.k,
     }
     if method in MODELS:
-        rows = model_rows(method, case, seed, overrides)
+        rows = model_rows(method, case, seed, overrides, cache)
     else:
         if method in TSLEARN and method not in _COMPILED:  # numba compiles on the first call
             toy = np.random.default_rng(0).standard_normal((12, 8))
@@ -215,7 +284,9 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
     case_names = sorted({r["case"] for r in rows}, key=lambda c: (order.get(c, 99), c))
     known = [
         "kmeans-z",
+        "kmeans-smooth",
         "pca-kmeans",
+        "pca-recon",
         "gmm",
         "softdtw",
         "kshape",
@@ -283,8 +354,35 @@ def report_lines(rows: list[dict]) -> list[str]:
         head = "mean (min) over seeds" if key != "fit_s" else "mean over seeds"
         out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
         out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
+    out += baseline_lines(case_names, methods, stats)
     seeds = sorted({int(r["seed"]) for r in rows})
     out.append(f"seeds: {', '.join(map(str, seeds))}; rows: {len(rows)}")
+    return out
+
+
+def baseline_lines(case_names, methods, stats) -> list[str]:
+    """Per case the best baseline (by mean ARI), and the best single baseline's suite mean."""
+    baselines = [m for m in methods if m in BASELINES]
+    if not baselines:
+        return []
+    table = []
+    for c in case_names:
+        ran = [m for m in baselines if (c, m) in stats]
+        if ran:
+            best = max(ran, key=lambda m: stats[c, m]["ari"])
+            table.append([c, best, f"{stats[c, best]['ari']:.3f}"])
+    everywhere = [m for m in baselines if all((c, m) in stats for c in case_names)]
+    means = {m: np.mean([stats[c, m]["ari"] for c in case_names]) for m in everywhere}
+    out = ["**Best baseline per case** (ARI, mean over seeds)", ""]
+    out += [_common.markdown_table(table, ["case", "best baseline", "ARI"]), ""]
+    if means:
+        best = max(means, key=means.get)
+        per_case = np.mean([float(row[2]) for row in table])
+        out += [
+            f"best single baseline over the {len(case_names)} cases: {best}, suite mean "
+            f"ARI {means[best]:.3f}; mean of the per-case best baselines {per_case:.3f}",
+            "",
+        ]
     return out
 
 
@@ -342,6 +440,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="CSV of every row (default results/quality_hard.csv; quick: a temporary file)",
     )
     p.add_argument("--resume", action="store_true", help="keep --out's rows, run the rest")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="save each rvagene fit (model .pt, latents and decoded series .npz) in DIR",
+    )
     p.add_argument(
         "--export-cases",
         type=Path,
@@ -409,8 +513,9 @@ def main(argv=None) -> int:
             overrides[name] = value
     if overrides:
         # ensemble=N: consensus of N fits; posterior=true: also cluster a posterior draw and
-        # the whitened means of each fit
-        known = {*RVAgene().get_params(), "ensemble", "posterior"}
+        # the whitened means of each fit; max_timepoints=N: rvagene.representation.downsample;
+        # centre=true: rvagene.representation.centre_across_genes, fitted with scaling none
+        known = {*RVAgene().get_params(), "ensemble", "posterior", "max_timepoints", "centre"}
         unknown = [n for n in overrides if n not in known]
         if unknown:
             return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")
@@ -473,7 +578,7 @@ def main(argv=None) -> int:
     if args.jobs == 1:
         _init_worker()
         for c, m, s in tasks:
-            record(run_task(c, m, s, overrides))
+            record(run_task(c, m, s, overrides, args.cache))
     else:
         import multiprocessing
 
@@ -483,7 +588,7 @@ def main(argv=None) -> int:
         tasks.sort(key=lambda t: (order.get(t[1], 2), -t[0].X.size))
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(args.jobs, mp_context=ctx, initializer=_init_worker) as pool:
-            futures = [pool.submit(run_task, c, m, s, overrides) for c, m, s in tasks]
+            futures = [pool.submit(run_task, c, m, s, overrides, args.cache) for c, m, s in tasks]
             for future in as_completed(futures):
                 record(future.result())
     wall = time.perf_counter() - start
