@@ -704,7 +704,10 @@ or TimeSeriesTable
         Returns
         -------
         labels : ndarray of shape (n_genes,)
-            Cluster of each gene; -1 for a flat gene.
+            Cluster of each gene; -1 for a flat gene. With one fit this is ``labels_`` for
+            the training genes. A consensus of several fits (``n_fits > 1``) can put a gene
+            on a cluster boundary in another cluster than its nearest centre, so ``predict``
+            may differ from ``labels_`` for such genes.
         """
         check_is_fitted(self)
         X = self._validate(X, reset=False)

@@ -407,9 +407,14 @@ def test_gpu_pipeline_fit_predict_generate_and_load_on_cpu(tmp_path, genes):
         pytest.skip("needs a CUDA device")
     X, y = genes
     gc = GeneClustering(
-        n_clusters=3, n_fits=2, random_state=0, model_params={**PARAMS, "device": "cuda"}
+        n_clusters=3, random_state=0, model_params={**PARAMS, "device": "cuda"}
     ).fit(X)
-    assert all(str(m.device_).startswith("cuda") for m in gc.models_)
+    assert str(gc.model_.device_).startswith("cuda")
+    # several fits on the GPU, through joblib's processes
+    pair = GeneClustering(
+        n_clusters=3, n_fits=2, n_jobs=2, random_state=0, model_params={**PARAMS, "device": "cuda"}
+    ).fit(X)
+    assert all(str(m.device_).startswith("cuda") for m in pair.models_)
     np.testing.assert_array_equal(gc.predict(X), gc.labels_)
     assert gc.generate(4).shape == (3, 4, X.shape[1])
     path = gc.model_.save(tmp_path / "gpu_pipeline.pt")
