@@ -28,7 +28,8 @@ takes seconds, ``--n-fits`` (5) models are fitted with different seeds and their
 clusterings combined by co-association (``rvagene.cluster.consensus_clusters``): on the
 quality suite this raised the mean ARI and narrowed the spread over seeds (docs/results.md);
 the model with the lowest held-out loss is saved and generates. Generated trajectories are
-drawn from each cluster's own latent spread (``RVAgene.generate(..., X=X, labels=...)``);
+drawn from each cluster's own latent spread
+(``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
 ``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``
 for each file, and ARI and NMI against the file's labels when
 they are real labels. With labels, the K-means clusters are numbered to match them (the
@@ -78,14 +79,16 @@ from rvagene.cluster import (
     cluster_latent,
     clustering_scores,
     consensus_clusters,
+    match_clusters,
     membership_probabilities,
 )
 from rvagene.data import has_real_labels, load_dataset, scale_series
+from rvagene.pipeline import generate_around_centres
 from rvagene.plotting import (
     DOWN_COLOR,
     UP_COLOR,
     cluster_colors,
-    match_clusters,
+    matched_colors,
     plot_clusters,
     plot_generated,
     plot_k_scores,
@@ -416,8 +419,9 @@ def run(args: argparse.Namespace) -> dict:
     single_cell = str(args.data).lower().endswith(".h5ad")
     label_colors = {UP: UP_COLOR, DOWN: DOWN_COLOR} if single_cell else None
     if labelled:
-        match = match_clusters(km_labels, table.labels, k, colors=label_colors)
-        numbering, colors = match.numbering, match.colors
+        match = match_clusters(km_labels, table.labels, k)
+        numbering = match.numbering
+        colors = matched_colors(match, table.labels, label_colors)
     else:
         numbering, colors = np.arange(k), cluster_colors(k)
     assignments = numbering[km_labels]
@@ -560,7 +564,8 @@ def _write_figures(args, name, table, model, found: SimpleNamespace) -> None:
     scaled = scale_series(X, model.scaling)[0]  # the genes in the model's units
     # Each cluster's own latent spread (or N(centre, scale * I) with --generate-scale), in the
     # model's units like the member figures.
-    generated = model.generate(
+    generated = generate_around_centres(
+        model,
         centres,
         args.n_generate,
         args.generate_scale,

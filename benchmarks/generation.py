@@ -62,6 +62,7 @@ from rvagene import (
     clustering_scores,
     consensus_clusters,
     fit_ensemble,
+    generate_around_centres,
     simulate,
 )
 from rvagene.data import scale_series
@@ -231,16 +232,18 @@ def generation_rows(X, k, model, seed) -> list[dict]:
     Xz = scale_series(X)[0]
     arms = {
         "scale0.3 (z-units)": (
-            model.generate(centres, N_GENERATED, scale=0.3, random_state=seed),
+            generate_around_centres(model, centres, N_GENERATED, scale=0.3, random_state=seed),
             Xz,
         ),
         "cluster-spread (data units)": (
-            model.generate(centres, N_GENERATED, X=X, labels=labels, random_state=seed),
+            generate_around_centres(
+                model, centres, N_GENERATED, X=X, labels=labels, random_state=seed
+            ),
             X,
         ),
         "cluster-spread+noise (data units)": (
-            model.generate(
-                centres, N_GENERATED, X=X, labels=labels, noise=True, random_state=seed
+            generate_around_centres(
+                model, centres, N_GENERATED, X=X, labels=labels, noise=True, random_state=seed
             ),
             X,
         ),

@@ -57,7 +57,8 @@ import _common  # noqa: E402
 import cases  # noqa: E402
 
 from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
-from rvagene.cluster import consensus_clusters, fit_ensemble  # noqa: E402
+from rvagene.cluster import consensus_clusters  # noqa: E402
+from rvagene.pipeline import fit_ensemble  # noqa: E402
 from rvagene.representation import (  # noqa: E402
     central_fit,
     centre_across_genes,

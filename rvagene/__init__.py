@@ -4,16 +4,15 @@ A reimplementation of Mitra & MacLean, "RVAgene: generative modeling of gene exp
 series data", Bioinformatics 37(19):3252-3262 (2021).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._train import Callback, LambdaCallback, StoppingRule
+from ._utils import package_version
 from .cluster import (
     choose_k,
     cluster_covariances,
     cluster_latent,
     clustering_scores,
     consensus_clusters,
-    fit_ensemble,
+    match_clusters,
     membership_probabilities,
     sample_around_centres,
 )
@@ -28,17 +27,16 @@ from .data import (
 )
 from .evaluate import generation_scores
 from .model import RVAgene
+from .pipeline import GeneClustering, fit_ensemble, generate_around_centres
 from .simulate import simulate
 
-try:
-    __version__ = version("rvagene")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "1.0.0"
+__version__ = package_version()
 
 load = RVAgene.load
 
 __all__ = [
     "Callback",
+    "GeneClustering",
     "LambdaCallback",
     "RVAgene",
     "StoppingRule",
@@ -50,9 +48,11 @@ __all__ = [
     "clustering_scores",
     "consensus_clusters",
     "fit_ensemble",
+    "generate_around_centres",
     "generation_scores",
     "load",
     "load_dataset",
+    "match_clusters",
     "membership_probabilities",
     "open_data",
     "read_table",

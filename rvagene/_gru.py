@@ -37,12 +37,14 @@ The GRU equations (PyTorch's, gates in the order r, z, n)::
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import logging
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -63,6 +65,7 @@ _SOURCE = Path(__file__).with_name("_gru_kernel.c")
 _FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-std=c99")
 _lock = threading.Lock()
 _kernel: ctypes.CDLL | None | bool = False  # False: not tried yet; None: unavailable
+_loaded_from: Path | None = None  # the library file the C loops were loaded from
 
 
 def _cache_dir() -> Path:
@@ -80,12 +83,59 @@ def _cpu_id() -> str:
         return platform.processor() or platform.machine()
 
 
-def _build(target: Path) -> None:
+def _compiler() -> tuple[str, str]:
+    """The C compiler's path and its version text (part of the cache key)."""
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         msg = "no C compiler (cc, gcc or $CC) found"
         raise OSError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [compiler, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return compiler, done.stdout + done.stderr
+
+
+def _private(path: Path, directory: bool) -> str | None:
+    """Why ``path`` may not be trusted (None when it may): ours, and writable by us alone.
+
+    A directory must not be a symbolic link; a library must be a regular file.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None if not directory else f"{path} does not exist"
+    kind_ok = stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
+    if not kind_ok:
+        return f"{path} is not a {'directory' if directory else 'regular file'}"
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return f"{path} is owned by another user (uid {st.st_uid})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"{path} is writable by other users (mode {stat.S_IMODE(st.st_mode):o})"
+    return None
+
+
+def _cache_problem(directory: Path) -> str | None:
+    """Create the cache directory (mode 0700) if needed; why it may not be used, or None.
+
+    Its parent must not let other users replace it: writable by others only with the
+    sticky bit (as /tmp is).
+    """
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(directory):
+            directory.mkdir(mode=0o700)
+    except OSError as err:
+        return f"cannot create {directory} ({err})"
+    problem = _private(directory, directory=True)
+    if problem is None:
+        os.chmod(directory, 0o700)  # ours: private, also if an older version made it 0755
+        parent = os.stat(directory.parent)
+        if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
+            problem = f"{directory.parent} is writable by other users (no sticky bit)"
+    return problem
+
+
+def _build(target: Path, compiler: str) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
@@ -95,19 +145,96 @@ def _build(target: Path) -> None:
             capture_output=True,
             timeout=120,
         )
+        os.chmod(tmp, 0o700)
+        digest = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
+        _atomic_write(target.with_suffix(".sha256"), digest)
         os.replace(tmp, target)  # atomic: concurrent builds leave one complete file
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _intact(target: Path) -> bool:
+    """Whether the cached library is ours, private, and has the content we built."""
+    if not target.is_file() or _private(target, directory=False) is not None:
+        return False
+    try:
+        digest = target.with_suffix(".sha256").read_text().strip()
+    except OSError:
+        return False
+    return hashlib.sha256(target.read_bytes()).hexdigest() == digest
+
+
+def _load(target: Path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(target))
+    ints = [ctypes.c_int] * 3
+    lib.gru_forward.argtypes = [*ints, *[ctypes.c_void_p] * 6]
+    lib.gru_backward.argtypes = [*ints, *[ctypes.c_void_p] * 10]
+    lib.gru_forward.restype = lib.gru_backward.restype = None
+    return lib
+
+
+def _load_cached(directory: Path, key: str, compiler: str) -> ctypes.CDLL:
+    """Load the library from ``directory``, building it when absent, altered or unloadable.
+
+    A library that fails to load is rebuilt once; a second failure raises ``OSError``.
+    """
+    global _loaded_from
+    target = directory / f"gru_kernel_{key}.so"
+    if not _intact(target):
+        _build(target, compiler)
+    try:
+        lib = _load(target)
+    except OSError as err:
+        logger.info("rvagene: cached GRU C loops failed to load (%s); rebuilding.", err)
+        _build(target, compiler)
+        lib = _load(target)
+    _loaded_from = target
+    return lib
+
+
+def _key(compiler: str, version: str) -> str:
+    """The library's name: a hash of the source, flags, CPU and compiler (path and version)."""
+    text = f"{repr(_FLAGS)}\n{_cpu_id()}\n{compiler}\n{version}".encode()
+    return hashlib.sha256(_SOURCE.read_bytes() + text).hexdigest()[:16]
+
+
+def _open_kernel() -> ctypes.CDLL:
+    """Build (or reuse) and load the C loops; raise ``OSError`` when impossible.
+
+    The cache directory is used only when it is private (see :func:`_cache_problem`);
+    otherwise the library is built in a new private temporary directory, removed at exit.
+    """
+    compiler, version = _compiler()
+    key = _key(compiler, version)
+    directory = _cache_dir()
+    problem = _cache_problem(directory)
+    if problem is None:
+        return _load_cached(directory, key, compiler)
+    logger.info("rvagene: not using the kernel cache: %s; building in a private folder.", problem)
+    private = Path(tempfile.mkdtemp(prefix="rvagene-kernel-"))  # mode 0700
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    return _load_cached(private, key, compiler)
+
+
 def kernel() -> ctypes.CDLL | None:
     """The compiled C loops, built on first use and cached; None where that is impossible.
 
-    The library is cached under ``$XDG_CACHE_HOME/rvagene`` (``~/.cache/rvagene``), named by a
-    hash of the source, the compiler flags and the CPU. Any failure (no compiler, a read-only
-    cache, a compile error) is logged once and the Python loops are used instead.
-    ``RVAGENE_NO_KERNEL=1`` turns the C loops off.
+    The library is cached under ``$XDG_CACHE_HOME/rvagene`` (``~/.cache/rvagene``), a
+    directory created with mode 0700, named by a hash of the source, the compiler flags, the
+    CPU and the compiler's path and version text. It is loaded only when the directory and the
+    library belong to the user and no one else can write to them, and the library's content
+    matches the hash recorded when it was built; otherwise it is rebuilt (an unsafe cache
+    directory: in a private temporary directory instead). A library that fails to load is
+    rebuilt once. Any other failure (no compiler, a compile error) is logged once and the
+    Python loops are used instead. ``RVAGENE_NO_KERNEL=1`` turns the C loops off.
     """
     global _kernel
     if os.environ.get("RVAGENE_NO_KERNEL", "") not in ("", "0"):
@@ -115,17 +242,8 @@ def kernel() -> ctypes.CDLL | None:
     if _kernel is False:
         with _lock:
             if _kernel is False:
-                key = hashlib.sha256(
-                    _SOURCE.read_bytes() + repr(_FLAGS).encode() + _cpu_id().encode()
-                ).hexdigest()[:16]
-                target = _cache_dir() / f"gru_kernel_{key}.so"
                 try:
-                    if not target.is_file():
-                        _build(target)
-                    lib = ctypes.CDLL(str(target))
-                    for name in ("gru_forward", "gru_backward"):
-                        getattr(lib, name).restype = None
-                    _kernel = lib
+                    _kernel = _open_kernel()
                 except (OSError, subprocess.SubprocessError) as err:
                     logger.info("rvagene: GRU C loops unavailable (%s); using Python loops.", err)
                     _kernel = None

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ._utils import supports_fused
 from .network import RVAE, rvae_loss
 
 logger = logging.getLogger(__name__)
@@ -404,11 +405,11 @@ def fit_module(
         ``module`` then holds the weights of ``best_check`` when ``config.early_stopping``,
         else those of the last check.
     """
-    # fused: one kernel for all parameters instead of ~10 small operations per tensor
-    fused = {"fused": True} if X.device.type in ("cpu", "cuda") else {}
-    optimizer = OPTIMIZERS[config.optimizer.lower()](
-        module.parameters(), lr=config.learning_rate, **fused
-    )
+    # fused: one kernel for all parameters instead of ~10 small operations per tensor, where
+    # the installed torch has it for this optimizer and device (a feature check)
+    kind = OPTIMIZERS[config.optimizer.lower()]
+    fused = {"fused": True} if supports_fused(kind, X.device.type) else {}
+    optimizer = kind(module.parameters(), lr=config.learning_rate, **fused)
     n_train = X.shape[0]
     rule = StoppingRule(
         n_train, config.batch_size, config.n_iter_no_change, config.tol, config.early_stopping
@@ -422,63 +423,13 @@ def fit_module(
     if X_val is not None:
         history.update(val_loss=[], val_reconstruction=[], val_kl=[])
     state = TrainState(module, optimizer, config, rule, n_train, history)
-    part = rule.steps_per_check * config.batch_size  # genes trained between two checks
-    max_steps = sys.maxsize if config.max_steps is None else int(config.max_steps)
-    good_state, best_state, check_steps = _snapshot(module), None, []
-    stopped_by = "n_epochs"
     for cb in callbacks:
         cb.on_train_begin(state)
     try:
-        for epoch in range(1, int(config.n_epochs) + 1):
-            state.epoch = epoch
-            for cb in callbacks:
-                cb.on_epoch_begin(state)
-            order = torch.randperm(n_train, device=X.device)
-            for start in range(0, n_train, part):
-                take = min(part, (max_steps - state.step) * config.batch_size, n_train - start)
-                stats = _train_part(
-                    state, X, mask, order[start : start + take], criterion, callbacks
-                )
-                val = None
-                if X_val is not None and math.isfinite(stats["loss"]):
-                    val = evaluate(
-                        module,
-                        X_val,
-                        mask_val,
-                        criterion,
-                        batch_size=max(config.batch_size, 256),
-                        kl_weight=config.kl_weight,
-                    )
-                if not _finite(module, stats, val):
-                    module.load_state_dict(good_state)
-                    raise FloatingPointError(_diverged(epoch, history))
-                good_state = _snapshot(module)
-                state.check += 1
-                check_steps.append(state.step)
-                for key, value in stats.items():
-                    history[key].append(value)
-                history["epoch"].append(epoch - 1 + (start + take) / n_train)
-                state.monitored = stats["loss"]
-                if val is not None:
-                    for key, value in val.items():
-                        history[f"val_{key}"].append(value)
-                    state.monitored = val["loss"]
-                state.improved = rule.update(state.monitored)
-                if state.improved and config.early_stopping:
-                    best_state = good_state  # a fresh copy each check, never modified
-                if scheduler is not None and not rule.in_warmup:
-                    scheduler.step(state.monitored)
-                for cb in callbacks:
-                    cb.on_check(state)
-                if rule.should_stop:
-                    stopped_by = "early_stopping"
-                elif state.step >= max_steps:
-                    logger.info("Stopped after max_steps=%d optimiser steps.", state.step)
-                    stopped_by = "max_steps"
-                if stopped_by != "n_epochs":
-                    break
-            if stopped_by != "n_epochs":
-                break
+        data = _Data(X, mask, X_val, mask_val)
+        stopped_by, best_state, check_steps = _train_loop(
+            state, data, criterion, scheduler, callbacks
+        )
     finally:
         for cb in callbacks:
             cb.on_train_end(state)
@@ -495,6 +446,85 @@ def fit_module(
         stopped_by=stopped_by,
         check_steps=check_steps,
     )
+
+
+@dataclass
+class _Data:
+    """The training genes and the held-out ones (None without validation), with masks."""
+
+    X: torch.Tensor
+    mask: torch.Tensor | None
+    X_val: torch.Tensor | None
+    mask_val: torch.Tensor | None
+
+
+def _train_loop(state, data: _Data, criterion, scheduler, callbacks):
+    """Epochs of parts with a check after each; returns (stopped_by, best_state, steps)."""
+    module, config, rule, n_train = state.module, state.config, state.rule, state.n_train
+    part = rule.steps_per_check * config.batch_size  # genes trained between two checks
+    max_steps = sys.maxsize if config.max_steps is None else int(config.max_steps)
+    good_state, best_state, check_steps = _snapshot(module), None, []
+    for epoch in range(1, int(config.n_epochs) + 1):
+        state.epoch = epoch
+        for cb in callbacks:
+            cb.on_epoch_begin(state)
+        order = torch.randperm(n_train, device=data.X.device)
+        for start in range(0, n_train, part):
+            take = min(part, (max_steps - state.step) * config.batch_size, n_train - start)
+            stats = _train_part(
+                state, data.X, data.mask, order[start : start + take], criterion, callbacks
+            )
+            val = None
+            if data.X_val is not None and math.isfinite(stats["loss"]):
+                val = evaluate(
+                    module,
+                    data.X_val,
+                    data.mask_val,
+                    criterion,
+                    batch_size=max(config.batch_size, 256),
+                    kl_weight=config.kl_weight,
+                )
+            if not _finite(module, stats, val):
+                module.load_state_dict(good_state)
+                raise FloatingPointError(_diverged(epoch, state.history))
+            good_state = _snapshot(module)
+            check_steps.append(state.step)
+            _record_check(state, stats, val, epoch - 1 + (start + take) / n_train)
+            if state.improved and config.early_stopping:
+                best_state = good_state  # a fresh copy each check, never modified
+            stopped_by = _after_check(state, scheduler, callbacks, max_steps)
+            if stopped_by != "n_epochs":
+                return stopped_by, best_state, check_steps
+    return "n_epochs", best_state, check_steps
+
+
+def _record_check(state, stats: dict, val: dict | None, epochs: float) -> None:
+    """Write a check's losses into the history and update the stopping rule."""
+    history = state.history
+    state.check += 1
+    for key, value in stats.items():
+        history[key].append(value)
+    history["epoch"].append(epochs)
+    state.monitored = stats["loss"]
+    if val is not None:
+        for key, value in val.items():
+            history[f"val_{key}"].append(value)
+        state.monitored = val["loss"]
+    state.improved = state.rule.update(state.monitored)
+
+
+def _after_check(state, scheduler, callbacks, max_steps: int) -> str:
+    """Step the schedule, call the callbacks; say what stops training ("n_epochs": nothing)."""
+    if scheduler is not None and not state.rule.in_warmup:
+        scheduler.step(state.monitored)
+    for cb in callbacks:
+        cb.on_check(state)
+    if state.rule.should_stop:
+        return "early_stopping"
+    if state.step >= max_steps:
+        logger.info("Stopped after max_steps=%d optimiser steps.", state.step)
+        return "max_steps"
+    return "n_epochs"
 
 
 @torch.no_grad()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -65,6 +66,39 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
     if name == "cpu":
         return torch.device("cpu")
     msg = f"Unknown device {device!r}. Use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+    raise ValueError(msg)
+
+
+def package_version() -> str:
+    """The installed rvagene's version, or "1.0.0" in a source tree without installation."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rvagene")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "1.0.0"
+
+
+def as_generator(random_state):
+    """Turn ``random_state`` into a numpy generator without ever using numpy's global RNG.
+
+    None gives a freshly seeded ``Generator``; an int seeds one; a ``Generator`` or
+    ``RandomState`` is used as it is.
+    """
+    import numbers
+
+    import numpy as np
+
+    if random_state is None:
+        return np.random.default_rng()  # fresh OS entropy, global state untouched
+    if isinstance(random_state, np.random.Generator | np.random.RandomState):
+        return random_state
+    if isinstance(random_state, numbers.Integral):
+        return np.random.default_rng(int(random_state))
+    msg = (
+        "random_state must be None, an int, a numpy Generator or a RandomState, "
+        f"got {type(random_state).__name__}."
+    )
     raise ValueError(msg)
 
 
@@ -132,3 +166,21 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@functools.cache
+def supports_fused(optimizer: type, device_type: str) -> bool:
+    """Whether the installed torch runs ``optimizer(..., fused=True)`` on ``device_type``.
+
+    A feature check, not a version test: one step of the optimizer on a one-element
+    parameter of that device. Older torch releases refuse ``fused=True`` on the CPU (or do
+    not know the argument); the caller then uses the optimizer's default implementation.
+    """
+    try:
+        param = torch.zeros(1, device=device_type, requires_grad=True)
+        param.grad = torch.ones_like(param)
+        optimizer([param], lr=1e-3, fused=True).step()
+    except (RuntimeError, TypeError, ValueError) as err:
+        logger.debug("fused %s unavailable on %s: %s", optimizer.__name__, device_type, err)
+        return False
+    return True

@@ -7,7 +7,9 @@ workflow; decoding is done by :meth:`rvagene.RVAgene.decode`. Beyond the origina
 the number of clusters from the data (:func:`choose_k`), gives each gene a probability per
 cluster from its latent posterior (:func:`membership_probabilities`), measures each cluster's
 own latent spread for generation (:func:`cluster_covariances`) and combines the latent spaces
-of several fits into one clustering (:func:`fit_ensemble`, :func:`consensus_clusters`).
+of several fits into one clustering (:func:`consensus_clusters`; the fits come from
+:func:`rvagene.pipeline.fit_ensemble`), and renumbers clusters to agree with known labels
+(:func:`match_clusters`).
 
 What the original ``train_and_gen.py`` did, and what is kept here:
 
@@ -27,6 +29,7 @@ import logging
 import numbers
 import warnings
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
@@ -41,6 +44,8 @@ from sklearn.metrics import (
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 
+from ._utils import as_generator as _as_generator
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -51,7 +56,8 @@ __all__ = [
     "cluster_latent",
     "coassociation_matrix",
     "consensus_clusters",
-    "fit_ensemble",
+    "ClusterMatch",
+    "match_clusters",
     "clustering_scores",
     "membership_probabilities",
     "sample_around_centres",
@@ -137,21 +143,6 @@ def _check_labels(labels, n_points: int, n_clusters: int | None) -> tuple[np.nda
         msg = f"labels go up to {top - 1} but n_clusters is {n_clusters}; raise n_clusters."
         raise ValueError(msg)
     return labels, int(n_clusters)
-
-
-def _as_generator(random_state) -> np.random.Generator | np.random.RandomState:
-    """Turn ``random_state`` into a generator without ever using numpy's global RNG."""
-    if random_state is None:
-        return np.random.default_rng()  # fresh OS entropy, global state untouched
-    if isinstance(random_state, np.random.Generator | np.random.RandomState):
-        return random_state
-    if isinstance(random_state, numbers.Integral):
-        return np.random.default_rng(int(random_state))
-    msg = (
-        "random_state must be None, an int, a numpy Generator or a RandomState, "
-        f"got {type(random_state).__name__}."
-    )
-    raise ValueError(msg)
 
 
 def cluster_latent(
@@ -834,7 +825,7 @@ def consensus_clusters(
     Parameters
     ----------
     latents : sequence of array-like of shape (n_genes, latent_length)
-        Latent means of the same genes, e.g. ``[m.transform(X) for m in fit_ensemble(X)]``.
+        Latent means of the same genes, e.g. ``[m.transform(X) for m in rvagene.fit_ensemble(X)]``.
         Latent sizes may differ between fits.
     n_clusters : int
         Number of clusters, between 1 and ``n_genes``.
@@ -898,44 +889,62 @@ def consensus_clusters(
     return agglomerative.fit_predict(distance)
 
 
-def fit_ensemble(X, n_fits: int = 5, random_state=None, times=None, **params) -> list:
-    """Fit several RVAgene models to the same genes, each with its own seed.
+class ClusterMatch(NamedTuple):
+    """Clusters renumbered to agree with known labels (see :func:`match_clusters`)."""
+
+    #: ``numbering[c]`` is the number cluster ``c`` is shown as; shown = numbering[assigned].
+    numbering: np.ndarray
+    #: The label matched with each shown cluster (None for a cluster left unmatched).
+    labels: list
+
+
+def match_clusters(assignments, labels, n_clusters: int | None = None) -> ClusterMatch:
+    """Renumber clusters to agree with known labels (the Hungarian method).
+
+    The clusters are paired one to one with the labels so that the number of genes whose
+    cluster and label are paired is largest (``scipy.optimize.linear_sum_assignment`` on
+    the cluster x label counts). Paired clusters are numbered in the order of their labels
+    (sorted), the others after them, so the cluster holding true cluster 0's genes is shown
+    as cluster 0. Only the numbering changes; :func:`rvagene.plotting.matched_colors` gives
+    each shown cluster its label's colour.
 
     Parameters
     ----------
-    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
-        The genes, as for :meth:`rvagene.RVAgene.fit`.
-    n_fits : int, default=5
-        Number of models.
-    random_state : int, RandomState instance or None, default=None
-        Seed from which each model's ``random_state`` is drawn (an int makes the ensemble
-        repeatable).
-    times : array-like of shape (n_timepoints,), optional
-        Passed to ``fit``.
-    **params
-        Parameters of every :class:`~rvagene.RVAgene` (each gets its own ``random_state``).
+    assignments : array-like of int, shape (n_genes,)
+        Cluster of each gene, ``0 .. n_clusters - 1``.
+    labels : array-like of shape (n_genes,)
+        Known label of each gene (any sortable values).
+    n_clusters : int, optional
+        Number of clusters (default: ``max(assignments) + 1``), for clusters without genes.
 
     Returns
     -------
-    models : list of RVAgene
-        The fitted models; pass ``[m.transform(X) for m in models]`` to
-        :func:`consensus_clusters`.
+    ClusterMatch
+        ``numbering`` (int array of shape (n_clusters,)): cluster ``c`` is shown as
+        ``numbering[c]``; ``labels``: the label paired with each shown cluster (None when
+        unpaired).
 
     Examples
     --------
-    >>> from rvagene import simulate
-    >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8,
-    ...                 random_state=0)
-    >>> models = fit_ensemble(X, 2, random_state=0, hidden_size=8, latent_length=2,
-    ...                       n_epochs=2)
-    >>> labels = consensus_clusters([m.transform(X) for m in models], 3)
-    >>> labels.shape
-    (30,)
+    >>> m = match_clusters([2, 2, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"])
+    >>> m.numbering.tolist(), m.labels
+    ([1, 2, 0], ['a', 'b', 'c'])
     """
-    from .model import RVAgene
+    from scipy.optimize import linear_sum_assignment
 
-    if isinstance(n_fits, bool) or not isinstance(n_fits, numbers.Integral) or n_fits < 1:
-        msg = f"n_fits must be a positive integer, got {n_fits!r}."
+    assignments = np.asarray(assignments).ravel().astype(int)
+    labels = np.asarray(labels).ravel()
+    if labels.shape != assignments.shape:
+        msg = f"labels has {labels.size} entries but assignments has {assignments.size}."
         raise ValueError(msg)
-    seeds = check_random_state(random_state).randint(2**31 - 1, size=int(n_fits))
-    return [RVAgene(random_state=int(s), **params).fit(X, times=times) for s in seeds]
+    k = int(assignments.max()) + 1 if n_clusters is None else int(n_clusters)
+    uniq, label_index = np.unique(labels, return_inverse=True)
+    counts = np.zeros((k, uniq.size), dtype=int)
+    np.add.at(counts, (assignments, label_index), 1)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    paired = dict(zip(rows.tolist(), cols.tolist(), strict=True))
+    order = sorted(paired, key=paired.get) + [c for c in range(k) if c not in paired]
+    numbering = np.empty(k, dtype=int)
+    numbering[order] = np.arange(k)
+    shown = [uniq[paired[c]].item() if c in paired else None for c in order]
+    return ClusterMatch(numbering, shown)

@@ -15,13 +15,20 @@ Two file formats are supported:
   becomes gene names. Semicolon-separated files with decimal commas (``gene;0h;1h`` and
   ``Sox2;1,5;2,25``, as European spreadsheet programs export) are read too.
 
+Sample names holding one time each (``LPS_30m, LPS_1h``, ``t2h``, ``day3``, ``0.5 h``) give
+times too; a header without times is read as equal steps, with one warning, and a header
+mixing controls or conditions with time points gets a warning saying to split the file.
+
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
-partial file. Readers turn empty cells and ``NA``/``nan`` into NaN.
+partial file. Readers turn empty cells and ``NA``/``nan`` into NaN. :func:`load_dataset`
+also marks values no one means (a ``1e30`` among values of order 1; see
+:func:`extreme_values`) as missing, with a warning naming each gene, time point and value.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import re
@@ -29,7 +36,6 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +61,7 @@ _UNIT_NAMES = {1 / 3600: "s", 1 / 60: "min", 1.0: "h", 24.0: "d", 168.0: "wk"}
 _DECIMAL_COMMA = re.compile(r"^([-+]?\d*),(\d+(?:[eE][-+]?\d+)?\s*[A-Za-z]*)$")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class TimeSeriesTable:
     """Expression time series read from a file, with their annotations.
 
@@ -181,9 +187,16 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
     ValueError
         With a message that names the problem, where it is, and the fix.
 
+    Warns
+    -----
+    UserWarning
+        At fit (``n_timepoints`` None): for series of only 2 time points, which z-scoring
+        leaves as "up" or "down", and for extreme values (see :func:`extreme_values`), which
+        :func:`mask_extreme_values` marks missing.
+
     Examples
     --------
-    >>> check_input([[1.0, 2.0], [3.0, float("nan")]])  # fine: nothing happens
+    >>> check_input([[1.0, 2.0, 0.5], [3.0, float("nan"), 1.0]])  # fine: nothing happens
     >>> try:
     ...     check_input([["Sox2", 1, 2], ["Nanog", 3, 4]])
     ... except ValueError as err:
@@ -222,6 +235,28 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
             )
             raise ValueError(msg) from None
         # a TypeError (e.g. a dict among the values) passes: its own message names the type
+    _check_shape(arr, owner)
+    if arr.dtype.kind == "f" and np.isinf(arr).any():
+        index = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
+        msg = (
+            f"X contains inf or a value too large for float64 (first at index {index}). "
+            "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
+            "out of the loss)."
+        )
+        raise ValueError(msg)
+    if n_timepoints is not None and arr.shape[1] != n_timepoints:
+        msg = (
+            f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
+            "features as input (time points per series). Resample X to the fitted number "
+            "of time points, or refit on data of this length."
+        )
+        raise ValueError(msg)
+    if n_timepoints is None and arr.dtype.kind in "biuf":  # fitting: say what the data mean
+        _warn_fit_data(arr)
+
+
+def _check_shape(arr: np.ndarray, owner: str) -> None:
+    """Raise for an empty ``arr`` or one with fewer than 2 dimensions."""
     if arr.size == 0:
         if arr.ndim == 2 and arr.shape[0] and not arr.shape[1]:
             where = f"X has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required."
@@ -238,21 +273,138 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
             "X.reshape(1, -1)."
         )
         raise ValueError(msg)
-    if arr.dtype.kind == "f" and np.isinf(arr).any():
-        index = tuple(int(i) for i in np.argwhere(np.isinf(arr))[0])
-        msg = (
-            f"X contains inf or a value too large for float64 (first at index {index}). "
-            "Replace it with a finite value, or with NaN to mark it missing (NaN is left "
-            "out of the loss)."
-        )
-        raise ValueError(msg)
-    if n_timepoints is not None and arr.shape[1] != n_timepoints:
-        msg = (
-            f"X has {arr.shape[1]} features, but {owner} is expecting {n_timepoints} "
-            "features as input (time points per series). Resample X to the fitted number "
-            "of time points, or refit on data of this length."
-        )
-        raise ValueError(msg)
+
+
+def _warn_fit_data(arr: np.ndarray) -> None:
+    """Warn about data a fit reads but a user would not mean: 2 time points, extreme values."""
+    if arr.shape[1] == 2:
+        warn_two_timepoints()
+    if arr.ndim in (2, 3) and arr.shape[1] >= 2:
+        found = extreme_values(arr)
+        if found.any():
+            i, j = (int(v) for v in np.argwhere(found)[0][:2])
+            value = float(np.asarray(arr, dtype=np.float64)[i, j].ravel()[0])
+            msg = (
+                f"X holds {int(found.sum())} extreme value(s), far outside their gene's other "
+                f"values, first X[{i}, {j}] = {value:.6g}. One such value dominates its "
+                "gene's scaling, and the gene ends up in a cluster of its own. Mark them "
+                "missing first: X = rvagene.data.mask_extreme_values(X)."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def warn_two_timepoints() -> None:
+    """Warn that series of 2 time points leave only "up" or "down" after z-scoring."""
+    msg = (
+        "X has only 2 time points per series. Z-scoring 2 points leaves only 'up' "
+        "(-1, 1) or 'down' (1, -1) (or flat), so every gene falls into one of two "
+        "patterns and any clustering score is meaningless (Davies-Bouldin is 0 for every "
+        "k). Measure at least 3 time points, or compare the two directly (e.g. a fold "
+        "change)."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+# A value is extreme when its distance from its gene's median is more than EXTREME_FACTOR
+# times the larger of the gene's median absolute deviation and a typical gene's spread.
+EXTREME_FACTOR = 1e6
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def extreme_values(X) -> np.ndarray:
+    """Find values a user would never mean: far outside their gene's spread, or float32's range.
+
+    A value is extreme when its distance from its gene's median (over time points and
+    replicates, ignoring NaN) is more than :data:`EXTREME_FACTOR` (1e6) times the larger of
+    the gene's median absolute deviation and the (lower) median over genes of each gene's
+    largest deviation (so a gene flat but for one real peak is judged by a typical gene's
+    spread),
+    or when its magnitude is beyond float32's range (3.4e38), where the network computes.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        NaN is ignored.
+
+    Returns
+    -------
+    ndarray of bool, the shape of X
+        True at each extreme value.
+
+    Examples
+    --------
+    >>> X = [[1.0, 2.0, 1e30, 3.0], [5.0, 1.0, 2.0, 4.0], [0.0, 0.0, 7.0, 0.0]]
+    >>> extreme_values(X).nonzero()
+    (array([0]), array([2]))
+    """
+    X = np.asarray(X, dtype=np.float64)
+    flat = X.reshape(len(X), -1)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", over="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN genes: no extreme value
+        centre = np.nanmedian(flat, axis=1, keepdims=True)
+        deviation = np.abs(flat - centre)
+        mad = np.nanmedian(deviation, axis=1, keepdims=True)
+        largest = np.nanmax(deviation, axis=1)
+        largest = largest[~np.isnan(largest)]  # a lower median: robust with 2 genes too
+        typical = np.quantile(largest, 0.5, method="lower") if largest.size else 0.0
+        spread = np.fmax(np.fmax(mad, typical), 1e-12 * np.abs(centre))
+        found = (deviation > EXTREME_FACTOR * spread) | (np.abs(flat) > _FLOAT32_MAX)
+    found &= ~np.isnan(flat)
+    return found.reshape(X.shape)
+
+
+def mask_extreme_values(X, genes=None, time_labels=None, where: str = "X") -> np.ndarray:
+    """Return a float64 copy of ``X`` with its extreme values set to NaN, with a warning.
+
+    The values :func:`extreme_values` finds (a single ``1e30`` among values of order 1,
+    say) are masked as missing: the fit then leaves them out of the loss, and the warning
+    names each one (gene, time point, value) so that it can be corrected at its source.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+    genes : sequence of str, optional
+        Gene names for the warning (else rows are named by their 1-based number).
+    time_labels : sequence of str, optional
+        Time-point names for the warning (else 1-based numbers).
+    where : str, default="X"
+        What ``X`` is, e.g. a file's path, for the warning.
+
+    Returns
+    -------
+    ndarray
+        ``X`` (float64) with NaN at the extreme values; ``X`` itself is not modified.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     out = mask_extreme_values([[1.0, 1e30, 2.0], [3.0, 1.0, 2.0]], ["Sox2", "Nanog"])
+    >>> out.tolist()[0], str(caught[0].message).split("range: ")[1].split(".")[0]
+    ([1.0, nan, 2.0], "gene 'Sox2' at time point 2 = 1e+30")
+    """
+    X = np.array(X, dtype=np.float64)
+    found = extreme_values(X)
+    if not found.any():
+        return X
+    cells = np.argwhere(found)
+    shown = []
+    for cell in cells[:5]:
+        i, j = int(cell[0]), int(cell[1])
+        gene = repr(str(genes[i])) if genes is not None else f"{i + 1}"
+        time = repr(str(time_labels[j])) if time_labels is not None else f"point {j + 1}"
+        shown.append(f"gene {gene} at time {time} = {X[tuple(cell)]:.6g}")
+    more = f"; and {len(cells) - 5} more" if len(cells) > 5 else ""
+    msg = (
+        f"{where}: {len(cells)} extreme value(s), more than {EXTREME_FACTOR:.0e} times their "
+        f"gene's spread from its median or beyond float32's range: {'; '.join(shown)}{more}. "
+        "They are read as missing (NaN) and left out of the fit. Correct them in the data, "
+        "or leave those cells empty (NA) to mark them missing."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=2)
+    X[found] = np.nan
+    return X
 
 
 def _is_ragged(X) -> bool:
@@ -272,7 +424,9 @@ def _is_ragged(X) -> bool:
 SCALINGS = ("zscore", "minmax", "none")
 
 
-def scale_series(X, method: str = "zscore") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scale_series(
+    X, method: str = "zscore", genes=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scale each series over time (the model, the single-cell path and the benchmarks use it).
 
     Parameters
@@ -282,6 +436,8 @@ def scale_series(X, method: str = "zscore") -> tuple[np.ndarray, np.ndarray, np.
     method : {"zscore", "minmax", "none"}, default="zscore"
         ``"zscore"``: mean 0 and standard deviation 1 over time; ``"minmax"``: to [-1, 1];
         ``"none"``: unchanged.
+    genes : sequence of str, optional
+        Gene names, for the message about a gene without observed values.
 
     Returns
     -------
@@ -311,11 +467,25 @@ def scale_series(X, method: str = "zscore") -> tuple[np.ndarray, np.ndarray, np.
             lo, hi = np.nanmin(X, axis=1, keepdims=True), np.nanmax(X, axis=1, keepdims=True)
             centre, scale = (hi + lo) / 2, (hi - lo) / 2
     if np.isnan(centre).any():
-        gene = int(np.isnan(centre).reshape(len(X), -1).any(axis=1).argmax())
-        msg = f"Series {gene} has no observed value (all NaN). Remove it or fill it in."
-        raise ValueError(msg)
+        raise _all_missing(np.isnan(centre).reshape(len(X), -1).any(axis=1), genes)
     scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
     return (X - centre) / scale, centre, scale
+
+
+def _all_missing(empty: np.ndarray, genes=None, where: str = "X") -> ValueError:
+    """The error for genes without any observed value: ``empty`` is a bool mask of genes."""
+    rows = np.flatnonzero(empty)
+    i = int(rows[0])
+    name = (
+        f"gene {str(genes[i])!r} (row {i + 1})"
+        if genes is not None
+        else f"row {i + 1} ({where}[{i}])"
+    )
+    more = f", and {len(rows) - 1} more gene(s)" if len(rows) > 1 else ""
+    return ValueError(
+        f"{where}: {name}{more} has no observed value (all NaN). Remove the gene, or fill in "
+        "its values."
+    )
 
 
 def _finite_series(X) -> np.ndarray:
@@ -724,6 +894,128 @@ def _header_is_values(path, header) -> ValueError:
     )
 
 
+# Headers of a gene column: a first line starting with one of these is a header for sure.
+_GENE_COLUMN_NAMES = frozenset(
+    {"", "gene", "genes", "id", "ids", "name", "names", "symbol", "gene_id", "gene_name",
+     "gene_symbol", "geneid", "genename", "ensembl", "ensembl_id", "probe", "feature"}
+)  # fmt: skip
+
+
+def _unsorted_times(path, header, time_labels, times, first) -> ValueError:
+    """The error for time columns out of order: a header to sort, or a gene's values.
+
+    A first line that is certainly a header (its first cell names the gene column, or its
+    times carry units) is asked to be sorted; otherwise it may be a gene's values.
+    """
+    sure = header[0].strip().lower() in _GENE_COLUMN_NAMES and first is not None
+    if not sure and _numbers(time_labels) is not None:
+        return _header_is_values(path, header)
+    j = int(np.flatnonzero(np.diff(times) < 0)[0])
+    return ValueError(
+        f"{path}: the time columns are not in increasing order: {time_labels[j]!r} comes "
+        f"before {time_labels[j + 1]!r}. Put the columns in time order (one column per "
+        "time point; replicates as '<time>_rep<k>')."
+    )
+
+
+def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, str | None]:
+    """The times a table's header gives, or (None, None) with a warning that says why.
+
+    Times are the header's numbers (``0,0.5,2``), numbers with units (``0h,30min``), or
+    one time inside each sample name (``LPS_30m``, ``t2h``, ``day3``, ``0.5 h``) when every
+    name holds exactly one and the rest of the names agree. A header of ``t0, t1, ...``
+    (steps by name) is read as steps without a warning.
+    """
+    times, unit = _parse_times_unit(time_labels)
+    if times is None:
+        times, unit, problem = _times_in_names(time_labels)
+        if times is None:
+            if not _step_names(time_labels):
+                n = len(time_labels)
+                msg = f"{path}: {problem or _NO_TIMES.format(n=n)}"
+                warnings.warn(msg, UserWarning, stacklevel=3)
+            return None, None
+    if (np.diff(times) < 0).any():
+        raise _unsorted_times(path, header, time_labels, times, first)
+    return times, unit  # equal times ("1", "1.0"): the fit says they must increase
+
+
+_NO_TIMES = (
+    "no times found in the header; the {n} columns are read as equal steps in file order. "
+    "Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for uneven "
+    "sampling, or give times= to RVAgene.fit."
+)
+# A time inside a sample name: a number with a unit ("30m", "0.5 h", "t2h"), or a unit
+# word then a number ("day3", "hour 2"), between separators or the ends of the name.
+_TIME_IN_NAME = re.compile(
+    r"(?<![A-Za-z0-9.])(?:t\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk)\s*"
+    r"(?P<value2>\d+(?:\.\d+)?)(?![A-Za-z0-9.])",
+    re.IGNORECASE,
+)
+_NAME_UNITS = {**_HOURS, "m": 1 / 60}  # "LPS_30m": minutes in a sample name
+
+
+def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, str | None]:
+    """Times inside sample names: (times, unit, None), or (None, None, why not or None).
+
+    Each name must hold exactly one time with a known unit, and the names must agree apart
+    from it (one condition); else the reason names the columns at fault.
+    """
+    found = []
+    for name in names:
+        hits = [m for m in _TIME_IN_NAME.finditer(name) if _unit_of(m) in _NAME_UNITS]
+        found.append(hits[0] if len(hits) == 1 else None)
+    if not any(found):
+        return None, None, None
+    split = "Split the file (one condition per file), or give times= to RVAgene.fit."
+    if not all(found):
+        without = [n for n, m in zip(names, found, strict=True) if m is None]
+        with_time = [n for n, m in zip(names, found, strict=True) if m is not None]
+        why = (
+            f"the header mixes time points ({_few_names(with_time)}) with columns without "
+            f"one time ({_few_names(without)}), such as controls; the {len(names)} columns "
+            f"are read as equal steps in file order. {split}"
+        )
+        return None, None, why
+    rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True)}
+    rest = {k.lower(): k for k in rest}
+    if len(rest) > 1:
+        why = (
+            f"the header's sample names hold times but several conditions "
+            f"({_few_names(list(rest.values()))}); the {len(names)} columns are read as "
+            f"equal steps in file order. {split}"
+        )
+        return None, None, why
+    values = np.array([float(m["value"] or m["value2"]) for m in found])
+    hours = np.array([_NAME_UNITS[_unit_of(m)] for m in found])
+    if np.all(hours == hours[0]):
+        return values, _UNIT_NAMES.get(hours[0], "h"), None
+    return values * hours, "h", None
+
+
+def _unit_of(match: re.Match) -> str:
+    return (match["unit"] or match["word"]).lower()
+
+
+def _rest_of_name(name: str, match: re.Match) -> str:
+    """A sample name without its time: the condition (``LPS_30m`` -> ``LPS_``)."""
+    return name[: match.start()] + "*" + name[match.end() :]
+
+
+def _few_names(names: list[str], k: int = 3) -> str:
+    return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
+
+
+def _step_names(names: list[str]) -> bool:
+    """Whether names are steps by design: ``t0, t1, ...`` (``step``, ``tp``; from 0 or 1)."""
+    found = [re.fullmatch(r"(t|tp|time|step|timepoint)_?(\d+)", n, re.IGNORECASE) for n in names]
+    if not all(found):
+        return False
+    steps = [int(m[2]) for m in found]
+    return steps == list(range(steps[0], steps[0] + len(steps))) and steps[0] in (0, 1)
+
+
 def read_table(
     path, sep: str | None = None, label_column: str | None = "label"
 ) -> TimeSeriesTable:
@@ -747,6 +1039,13 @@ def read_table(
     ``gene,0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or when each time name is repeated once per
     replicate (``gene,0,0,1,1``: the k-th column of a time is replicate k). Every time
     point must have the same replicates; a missing measurement is an empty or NA cell.
+
+    Times come from the header: numbers, numbers with units, or one time inside each sample
+    name (``LPS_30m, LPS_1h, LPS_24h``; ``t0h, t2h``; ``day0, day3``; ``0.5 h``) when the
+    names agree apart from it. Otherwise ``times`` is None and a warning says so (no warning
+    for step names ``t0, t1, ...``): "no times found in the header", or, for controls or
+    several conditions in one header, which columns and how to split the file. Time columns
+    out of order are an error that asks to sort them.
 
     Parameters
     ----------
@@ -815,9 +1114,7 @@ def read_table(
         time_labels, replicates, index = layout
         _check_timepoints(len(time_labels), path)
         X = X[:, index]  # (genes, times, replicates)
-    times, unit = _parse_times_unit(time_labels)
-    if times is not None and (np.diff(times) < 0).any():
-        raise _header_is_values(path, header)
+    times, unit = _header_times(path, header, time_labels, first)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
     if dupes:
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
@@ -922,31 +1219,72 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
             raise FileNotFoundError(msg)
         path = path / f"{path.name}_TRAIN"
     elif not path.is_file():
-        looks_like_path = path.suffix != "" or len(path.parts) > 1
-        candidate = root / str(name_or_path) / f"{name_or_path}_TRAIN"
-        if looks_like_path or not candidate.is_file():
-            hint = (
-                f"Check the path (relative paths start at {str(Path.cwd())!r})."
-                if looks_like_path
-                else f"Run `python gen_synthetic_data.py {name_or_path}` to simulate it, or "
-                "give a file's path."
-            )
-            msg = (
-                f"No dataset {str(name_or_path)!r}: there is no such file and no "
-                f"{candidate}. {available} {hint}"
-            )
-            raise FileNotFoundError(msg)
-        path = candidate
+        path = _dataset_file(name_or_path, root, available)
     first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
     if cells and all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
         values = np.array([float(c) for c in cells])
         table_file = path.suffix.lower() in {".csv", ".tsv", ".tab", ".txt"}
         if table_file and len(values) > 2 and (np.diff(values) > 0).all():
-            return read_table(path)  # a header of times (0,1,2,4,...) above rows of data
+            return checked_table(read_table(path))  # a header of times above rows of data
         X, labels = read_ucr(path)
-        return TimeSeriesTable(X, None, None, None, labels, str(path))
-    return read_table(path)
+        return checked_table(TimeSeriesTable(X, None, None, None, labels, str(path)))
+    return checked_table(read_table(path))
+
+
+def _dataset_file(name_or_path, root: Path, available: str) -> Path:
+    """The file of a dataset name (``<root>/<name>/<name>_TRAIN``), or a clear error.
+
+    A path (it has a suffix or a folder) that does not exist is named as given; only a
+    bare name is looked up under ``root``.
+    """
+    path = Path(name_or_path)
+    if path.suffix != "" or len(path.parts) > 1:
+        msg = (
+            f"No such file: {str(name_or_path)!r}. Check the path (relative paths start at "
+            f"{str(Path.cwd())!r}). {available}"
+        )
+        raise FileNotFoundError(msg)
+    candidate = root / str(name_or_path) / f"{name_or_path}_TRAIN"
+    if not candidate.is_file():
+        msg = (
+            f"No dataset {str(name_or_path)!r}: there is no such file and no {candidate}. "
+            f"{available} Run `python gen_synthetic_data.py {name_or_path}` to simulate it, "
+            "or give a file's path."
+        )
+        raise FileNotFoundError(msg)
+    return candidate
+
+
+def checked_table(table: TimeSeriesTable) -> TimeSeriesTable:
+    """Check a table's values as a fit will read them; mask extreme values, with a warning.
+
+    Genes without any observed value are an error naming the gene (a fit cannot scale
+    them). Extreme values (see :func:`extreme_values`) are set to NaN by
+    :func:`mask_extreme_values`, whose warning names each gene, time point and value.
+    :func:`load_dataset` returns its tables through this function.
+
+    Parameters
+    ----------
+    table : TimeSeriesTable
+
+    Returns
+    -------
+    TimeSeriesTable
+        ``table`` itself, or a copy whose ``X`` has the extreme values masked.
+    """
+    X = table.X
+    empty = np.isnan(X.reshape(len(X), -1)).all(axis=1)
+    genes = table.genes or [f"gene_{i}" for i in range(1, len(X) + 1)]
+    if empty.any():
+        raise _all_missing(empty, genes, where=table.source)
+    masked = mask_extreme_values(X, genes, table.time_labels, where=table.source)
+    if np.array_equal(masked, X, equal_nan=True):
+        return table
+    empty = np.isnan(masked.reshape(len(X), -1)).all(axis=1)
+    if empty.any():
+        raise _all_missing(empty, genes, where=table.source)
+    return dataclasses.replace(table, X=masked)
 
 
 def has_real_labels(labels) -> bool:
@@ -958,3 +1296,40 @@ def has_real_labels(labels) -> bool:
     (False, True, False)
     """
     return labels is not None and len(np.unique(np.asarray(labels).ravel())) > 1
+
+
+def flat_genes(X) -> np.ndarray:
+    """Which genes are flat: no variance over time, so there is no shape to cluster.
+
+    A gene is flat when its series has zero variance over time once NaN (missing values)
+    is left out, or when it has fewer than 2 finite values. With several values per time
+    point (a 3-D ``X``), a gene is flat when each of its values is. The threshold is the one
+    :func:`scale_series` uses for a flat series: a standard deviation of at most
+    ``1e-12 * max(1, |mean|)``. Z-scoring such a gene leaves nothing but 0 (or noise blown
+    up to unit variance), so :class:`rvagene.GeneClustering` gives flat genes the label -1
+    and leaves them out of fitting and clustering.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+
+    Returns
+    -------
+    flat : ndarray of bool, shape (n_genes,)
+
+    Examples
+    --------
+    >>> nan = float("nan")
+    >>> flat_genes([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [4.0, nan, 4.0], [7.0, nan, nan]])
+    array([False,  True,  True,  True])
+    """
+    X = as_time_series(X, dtype=np.float64)  # (genes, time, dims)
+    finite = np.isfinite(X)
+    n_finite = finite.sum(axis=1)  # (genes, dims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series: flat below
+        values = np.where(finite, X, np.nan)
+        centre = np.nanmean(values, axis=1)
+        spread = np.nanstd(values, axis=1)
+    flat = (n_finite < 2) | ~(spread > 1e-12 * np.maximum(1.0, np.abs(centre)))
+    return flat.all(axis=1)

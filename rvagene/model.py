@@ -19,7 +19,7 @@ from torch import nn
 
 from . import _train
 from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
-from ._utils import atomic_path, resolve_device, torch_threads
+from ._utils import as_generator, atomic_path, package_version, resolve_device, torch_threads
 from .data import SCALINGS, scale_series
 from .network import RVAE, RVAEConfig
 
@@ -112,8 +112,9 @@ class RVAgene(TransformerMixin, BaseEstimator):
 
     Each gene's series is read by an RNN encoder (GRU by default), mapped to a Gaussian latent
     code, and rebuilt by an RNN decoder. ``transform`` returns the posterior means, on which
-    genes are clustered (:func:`rvagene.cluster.cluster_latent`); ``generate`` decodes points
-    sampled around given centres into new trajectories.
+    genes are clustered (:func:`rvagene.cluster.cluster_latent`); ``decode`` turns latent codes
+    into series. :class:`rvagene.GeneClustering` runs the whole analysis (clusters, their
+    probabilities, and new series generated from each cluster's spread).
 
     Parameters
     ----------
@@ -156,7 +157,7 @@ default="MSELoss"
         Per-gene scaling of the input over time before encoding: ``"zscore"`` (mean 0, sd 1),
         ``"minmax"`` (to [-1, 1]) or ``"none"`` (the original). The scaling is per series, so
         it needs no fitted state; ``reconstruct`` returns values on the input's scale, while
-        ``decode``/``generate`` return scaled values. Genes that are clustered by shape (as
+        ``decode``/``sample`` return scaled values. Genes that are clustered by shape (as
         up/down-regulated genes are) need scaling: on the raw ESC matrix the unscaled model
         does not separate them.
     block : {"GRU", "LSTM"}, default="GRU"
@@ -257,7 +258,7 @@ default="MSELoss"
     times_ : ndarray of shape (n_features_in_,) or None
         The time of each point given to ``fit``; None when fitted without times.
     input_ndim_ : int
-        2 or 3: the layout of ``fit``'s input, used for ``decode``/``generate`` output.
+        2 or 3: the layout of ``fit``'s input, used for ``decode``/``sample`` output.
     loss_curve_ : list of float
         Training loss per gene, one value per check of the stopping rule.
     history_ : dict of list
@@ -721,215 +722,15 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         out = torch.cat(parts).cpu().numpy().astype(np.float64)
         return out[:, :, 0] if self.input_ndim_ == 2 else out
 
-    def generate(
-        self,
-        centres,
-        n_samples: int = 20,
-        scale: float | None = None,
-        random_state=None,
-        *,
-        X=None,
-        labels=None,
-        covariance=None,
-        noise: bool = False,
-        units: str | None = None,
-        times=None,
-    ) -> np.ndarray:
-        """New series for each cluster, drawn from the cluster's own spread.
-
-        Latent points are drawn around each centre and decoded. Two ways to set the spread:
-
-        - **each cluster's own spread** (give ``X``, the clustered genes): the latent
-          covariance of the cluster's members (:func:`rvagene.cluster.cluster_covariances`,
-          Ledoit-Wolf shrunk). A draw is kept only when it lies nearest its own centre (of
-          ``centres``) and the model encodes its decoded series back nearest that centre
-          too, i.e. when the model itself would assign the new series to the cluster, as
-          K-means assigns genes; other draws are drawn again (up to 100 rounds, then kept).
-          Output is in **data units**: each generated series takes the level
-          and spread (the ``scaling``'s centre and scale, e.g. mean and standard deviation
-          over time) of a member gene of its cluster drawn at random, so the series vary in
-          level and amplitude as the members do;
-        - **a fixed isotropic spread** (``scale``, e.g. 0.3): N(centre, scale * I), the
-          original's sampling. Without ``X`` the output is in the **scaled units** (z-scores
-          for ``scaling="zscore"``): ``generate(centres, n, scale=0.3, random_state=seed)``
-          gives exactly the earlier output.
-
-        Parameters
-        ----------
-        centres : array-like of shape (n_centres, latent_length)
-            E.g. ``cluster_latent(Z, k).cluster_centers_`` of ``Z = transform(X)``.
-        n_samples : int, default=20
-            Series per centre (the original drew 20).
-        scale : float, optional
-            Variance of an isotropic Gaussian around every centre (the original used 0.3).
-            Overrides the clusters' own spread.
-        random_state : int, numpy Generator, RandomState instance or None
-            Seed of the draws. numpy's global RNG is never used.
-        X : array-like of shape (n_genes, n_timepoints[, n_dims]), optional
-            The clustered genes, in the units of ``fit``'s input. Needed for the clusters'
-            own spread and for output in data units.
-        labels : array-like of shape (n_genes,), optional
-            Cluster of each gene of ``X``, the row of ``centres`` it belongs to (e.g.
-            ``cluster_latent(Z, k).labels_``). Default: the nearest centre of each gene's
-            latent mean, which is the K-means assignment.
-        covariance : array-like of shape (n_centres, latent_length, latent_length), optional
-            The latent spread to draw from, overriding the one estimated from ``X``.
-        noise : bool, default=False
-            Add to each generated series Gaussian noise with, at every time point, the
-            root-mean-square residual of the cluster's members (``X`` minus its
-            reconstruction), so the generated series are as noisy as the real genes rather
-            than smooth decoded curves. Needs ``X``.
-        units : {"data", "scaled"}, optional
-            ``"data"`` (the default when ``X`` is given) or ``"scaled"`` (the units the model
-            decodes to, see ``scaling``; the default without ``X``).
-        times : array-like of shape (n_timepoints,), optional
-            Checked as in :meth:`transform` when ``X`` is given.
-
-        Returns
-        -------
-        ndarray of shape (n_centres, n_samples, n_timepoints[, n_dims])
-            ``out[i]`` are the series generated for ``centres[i]``; the layout follows
-            ``fit``'s input.
-
-        Raises
-        ------
-        ValueError
-            If neither ``X`` nor ``scale`` nor ``covariance`` is given, ``noise`` or
-            ``units="data"`` is asked for without ``X``, or an argument does not match.
-
-        See Also
-        --------
-        rvagene.evaluate.generation_scores : whether generated series stay in their cluster.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from rvagene import RVAgene, cluster_latent, simulate
-        >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8,
-        ...                 random_state=0)
-        >>> model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, random_state=0).fit(X)
-        >>> km = cluster_latent(model.transform(X), 3)
-        >>> model.generate(km.cluster_centers_, 5, X=X, labels=km.labels_,
-        ...                random_state=0).shape
-        (3, 5, 8)
-        >>> model.generate(km.cluster_centers_, 5, scale=0.3, random_state=0).shape
-        (3, 5, 8)
-        """
-        from .cluster import _as_generator, cluster_covariances, sample_around_centres
-
-        check_is_fitted(self, "module_")
-        centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
-        if units not in (None, "data", "scaled"):
-            msg = f"Unknown units {units!r}; use 'data' or 'scaled'."
-            raise ValueError(msg)
-        if X is None:
-            if scale is None and covariance is None:
-                msg = (
-                    "Give X (the clustered genes) to draw from each cluster's own spread, "
-                    "or scale=0.3 for the original's N(centre, 0.3 I)."
-                )
-                raise ValueError(msg)
-            if units == "data" or noise:
-                what = "units='data'" if units == "data" else "noise=True"
-                msg = f"{what} needs X, the clustered genes (their levels and residuals)."
-                raise ValueError(msg)
-        rng = _as_generator(random_state)
-        k = centres.shape[0]
-        if X is not None:
-            X3, _ = self._validate(X, reset=False)
-            self._check_fitted_times(times)
-            mu, _ = self._encode(X3)
-            mean = mu.cpu().numpy().astype(np.float64)
-            labels = self._generate_labels(labels, mean, centres)
-            if scale is None and covariance is None:
-                covariance = cluster_covariances(mean, labels, n_clusters=k)
-        Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
-        latent = Z.shape[-1]
-        Z = Z.reshape(-1, latent)  # (k * n, latent)
-        out = self.decode(Z)  # (k * n, time[, dims]), scaled
-        if scale is None:  # a cluster's own spread: keep only series of that cluster
-            own = np.repeat(np.arange(k), n_samples)
-
-            def nearest(points: np.ndarray) -> np.ndarray:
-                return ((points[:, np.newaxis, :] - centres) ** 2).sum(axis=-1).argmin(axis=1)
-
-            todo = np.arange(Z.shape[0])
-            for _ in range(100):  # rounds of redrawing the series that left their cluster
-                encoded = self.transform(out[todo]).astype(np.float64)
-                left = (nearest(Z[todo]) != own[todo]) | (nearest(encoded) != own[todo])
-                todo = todo[left]
-                if todo.size == 0:
-                    break
-                fresh = sample_around_centres(centres, n_samples, None, rng, covariance)
-                Z[todo] = fresh.reshape(-1, latent)[todo]
-                out[todo] = self.decode(Z[todo])
-        out = out.reshape(k, n_samples, *out.shape[1:])  # (k, n, time[, dims]), scaled
-        if X is None:
-            return out
-        gene_shape = out.shape[2:]
-        if noise:
-            X_scaled, _, _ = scale_series(X3, self.scaling)
-            _, recon = self._predict(X3)
-            residual = (X_scaled - recon.cpu().numpy()) ** 2  # (genes, time, dims)
-            rms = np.zeros((k, *X3.shape[1:]))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # a cluster without members
-                for i in range(k):
-                    rms[i] = np.sqrt(np.nanmean(residual[labels == i], axis=0))
-            rms = np.nan_to_num(rms).reshape(k, 1, *gene_shape)
-            out = out + rms * rng.standard_normal(out.shape)
-        if units == "scaled":
-            return out
-        _, level, spread = scale_series(X3, self.scaling)  # (genes, 1, dims) each
-        if len(gene_shape) == 1:  # 2-D layout: (k, n, time)
-            level, spread = level[:, :, 0], spread[:, :, 0]  # (genes, 1)
-        for i in range(k):
-            members = np.flatnonzero(labels == i)
-            pick = rng.choice(members if members.size else np.arange(X3.shape[0]), out.shape[1])
-            out[i] = out[i] * spread[pick] + level[pick]
-        return out
-
-    def _generate_labels(self, labels, mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        """Cluster of each gene for ``generate``: given, or the nearest centre."""
-        if centres.ndim != 2 or centres.shape[1] != mean.shape[1]:
-            d = mean.shape[1]
-            msg = (
-                f"centres have shape {centres.shape}, but this RVAgene has "
-                f"latent_length={d}; pass an array of shape (n_centres, {d})."
-            )
-            raise ValueError(msg)
-        if labels is None:
-            d2 = ((mean[:, np.newaxis, :] - centres) ** 2).sum(axis=-1)
-            return d2.argmin(axis=1)
-        labels = np.asarray(labels)
-        if labels.shape != (mean.shape[0],):
-            msg = (
-                f"labels must have one entry per gene of X ({mean.shape[0]}), got shape "
-                f"{labels.shape}."
-            )
-            raise ValueError(msg)
-        if (
-            not np.issubdtype(labels.dtype, np.integer)
-            or labels.min() < 0
-            or (labels.max() >= centres.shape[0])
-        ):
-            msg = (
-                f"labels must be integers 0..{centres.shape[0] - 1}: the row of centres "
-                "each gene belongs to."
-            )
-            raise ValueError(msg)
-        return labels.astype(np.int64)
-
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
         """Series decoded from z ~ N(0, I), the prior, in the scaled units (see ``scaling``).
 
         ``random_state`` (int, numpy Generator, RandomState or None) seeds the draws; numpy's
-        global RNG is never used. For series of one cluster, use :meth:`generate`.
+        global RNG is never used. For series of one cluster, use
+        :meth:`rvagene.GeneClustering.generate`.
         """
-        from .cluster import _as_generator
-
         check_is_fitted(self, "module_")
-        rng = _as_generator(random_state)
+        rng = as_generator(random_state)
         return self.decode(rng.standard_normal((n_samples, self.module_.config.latent_length)))
 
     def score(self, X, y=None, times=None) -> float:
@@ -969,8 +770,6 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         if path.exists() and not overwrite:
             msg = f"{path} exists; pass overwrite=True to replace it."
             raise FileExistsError(msg)
-        from . import __version__
-
         params = self.get_params()
         if isinstance(params["loss"], nn.Module):
             params["loss"] = type(params["loss"]).__name__
@@ -989,7 +788,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 attributes[key] = torch.from_numpy(value.copy())
         payload = {
             "format_version": FORMAT_VERSION,
-            "rvagene_version": __version__,
+            "rvagene_version": package_version(),
             "params": params,
             "attributes": attributes,
             "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},

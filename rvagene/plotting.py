@@ -8,10 +8,11 @@ Every function takes arrays and an optional ``ax``, draws on it (or on a new fig
 
 Cluster colours come from :func:`cluster_colors`, so cluster ``i`` has the same colour in the
 latent plot, the member-series plot and the generated-series plot (the original picked random
-colours on every run). When the genes have labels, :func:`match_clusters` renumbers K-means
-clusters to agree with them (the Hungarian method) and gives each cluster the colour of its
-label, so one group of genes has one number and one colour in every figure. Up- and
-down-regulated genes are always :data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue).
+colours on every run). When the genes have labels, :func:`rvagene.cluster.match_clusters`
+renumbers K-means clusters to agree with them (the Hungarian method) and
+:func:`matched_colors` gives each cluster the colour of its label, so one group of genes has
+one number and one colour in every figure. Up- and down-regulated genes are always
+:data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -31,10 +31,9 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DOWN_COLOR",
     "UP_COLOR",
-    "ClusterMatch",
     "cluster_colors",
     "label_colors",
-    "match_clusters",
+    "matched_colors",
     "plot_clusters",
     "plot_correlations",
     "plot_generated",
@@ -166,17 +165,6 @@ def cluster_colors(n: int) -> list[tuple[float, float, float, float]]:
     return (base + extra)[:n]
 
 
-class ClusterMatch(NamedTuple):
-    """K-means clusters renumbered to agree with known labels (see :func:`match_clusters`)."""
-
-    #: ``numbering[c]`` is the number cluster ``c`` is shown as; shown = numbering[assigned].
-    numbering: np.ndarray
-    #: The label matched with each shown cluster (None for a cluster left unmatched).
-    labels: list
-    #: One colour per shown cluster: its label's colour, or an unused one.
-    colors: list
-
-
 def label_colors(labels, colors=None) -> dict:
     """The colour of each distinct label, as :func:`plot_latent` draws them by default.
 
@@ -193,69 +181,39 @@ def label_colors(labels, colors=None) -> dict:
     return {key: color for key, (color, _) in _label_styles(labels, colors, None).items()}
 
 
-def match_clusters(assignments, labels, n_clusters: int | None = None, colors=None):
-    """Renumber clusters to agree with known labels, for display (the Hungarian method).
+def matched_colors(match, labels, colors=None) -> list:
+    """One colour per shown cluster of a :func:`rvagene.cluster.match_clusters` result.
 
-    The clusters are paired one to one with the labels so that the number of genes whose
-    cluster and label are paired is largest (``scipy.optimize.linear_sum_assignment`` on
-    the cluster x label counts). Paired clusters are numbered in the order of their labels
-    (sorted), the others after them, so the cluster holding true cluster 0's genes is shown
-    as cluster 0 and drawn in that label's colour. Only the numbering changes.
+    A cluster paired with a label takes that label's colour (:func:`label_colors`, with
+    ``colors`` overriding it); an unpaired cluster takes a colour that no label uses.
 
     Parameters
     ----------
-    assignments : array-like of int, shape (n_genes,)
-        Cluster of each gene, ``0 .. n_clusters - 1``.
+    match : ClusterMatch
+        From :func:`rvagene.cluster.match_clusters` on the same ``labels``.
     labels : array-like of shape (n_genes,)
-        Known label of each gene (any sortable values).
-    n_clusters : int, optional
-        Number of clusters (default: ``max(assignments) + 1``), for clusters without genes.
+        The known labels.
     colors : mapping or sequence, optional
         Label colours, as :func:`label_colors` takes them.
 
     Returns
     -------
-    ClusterMatch
-        ``numbering`` (int array of shape (n_clusters,)): cluster ``c`` is shown as
-        ``numbering[c]``; ``labels``: the label paired with each shown cluster (None when
-        unpaired); ``colors``: one colour per shown cluster, its label's colour, or for an
-        unpaired cluster one that no label uses.
+    list
+        ``colors[i]`` is the colour of shown cluster ``i``.
 
     Examples
     --------
-    >>> m = match_clusters([2, 2, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"])
-    >>> m.numbering.tolist(), m.labels
-    ([1, 2, 0], ['a', 'b', 'c'])
+    >>> from rvagene.cluster import match_clusters
+    >>> labels = [0, 0, 1, 1]
+    >>> m = match_clusters([1, 1, 0, 0], labels, n_clusters=3)
+    >>> shown = matched_colors(m, labels)
+    >>> shown[:2] == [label_colors(labels)[0], label_colors(labels)[1]], len(shown)
+    (True, 3)
     """
-    from scipy.optimize import linear_sum_assignment
-
-    assignments = np.asarray(assignments).ravel().astype(int)
-    labels = np.asarray(labels).ravel()
-    if labels.shape != assignments.shape:
-        msg = f"labels has {labels.size} entries but assignments has {assignments.size}."
-        raise ValueError(msg)
-    k = int(assignments.max()) + 1 if n_clusters is None else int(n_clusters)
-    uniq, label_index = np.unique(labels, return_inverse=True)
-    counts = np.zeros((k, uniq.size), dtype=int)
-    np.add.at(counts, (assignments, label_index), 1)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
-    paired = dict(zip(rows.tolist(), cols.tolist(), strict=True))
-    order = sorted(paired, key=paired.get) + [c for c in range(k) if c not in paired]
-    numbering = np.empty(k, dtype=int)
-    numbering[order] = np.arange(k)
     by_label = label_colors(labels, colors)
     used = set(map(_rgba, by_label.values()))
-    spare = (c for c in cluster_colors(k + len(used)) if _rgba(c) not in used)
-    shown_labels, shown_colors = [], []
-    for c in order:
-        if c in paired:
-            label = uniq[paired[c]].item()
-            shown_labels.append(label)
-            shown_colors.append(by_label[label])
-        else:
-            shown_labels.append(None)
-            shown_colors.append(next(spare))
-    return ClusterMatch(numbering, shown_labels, shown_colors)
+    spare = (c for c in cluster_colors(len(match.labels) + len(used)) if _rgba(c) not in used)
+    return [next(spare) if label is None else by_label[label] for label in match.labels]
 
 
 def _rgba(color) -> tuple:
@@ -352,47 +310,10 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
 
     for value, (color, name) in styles.items():
         _scatter(ax, coords, labels == value, color=color, s=size, label=name, alpha=0.85)
-
     if flagged is not None:
-        flagged = np.asarray(flagged, dtype=bool).ravel()
-        if flagged.shape[0] != n:
-            msg = f"flagged has {flagged.shape[0]} entries but Z has {n} rows."
-            raise ValueError(msg)
-        if flagged.any():
-            _scatter(
-                ax,
-                coords,
-                flagged,
-                facecolors="none",
-                edgecolors="black",
-                s=size * 3,
-                linewidths=1.2,
-                label=f"flagged ({int(flagged.sum())})",
-            )
-
+        _draw_flagged(ax, coords, flagged, size)
     if centre_coords is not None:
-        for i, c in enumerate(centre_coords):
-            if i in styles:
-                color = styles[i][0]
-            elif colors is not None and not isinstance(colors, Mapping):
-                color = colors[i]
-            else:  # an empty cluster: the colour it would have had
-                color = cluster_colors(i + 1)[i]
-            if coords.shape[1] == 1:
-                members = np.flatnonzero(labels == i)
-                x = members.mean() if members.size else (n - 1) / 2
-                point = (x, c[0])
-            else:
-                point = tuple(c)
-            ax.scatter(
-                *[[v] for v in point],
-                marker="*",
-                s=size * 12,
-                color=color,
-                edgecolors="black",
-                linewidths=1.2,
-                zorder=5,
-            )
+        _draw_centres(ax, coords, centre_coords, labels, styles, colors, size)
 
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
@@ -413,6 +334,53 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
             names.append("centres")
         ax.legend(handles, names, fontsize="small")
     return ax
+
+
+def _draw_flagged(ax, coords, flagged, size) -> None:
+    """Ring the flagged genes in black."""
+    n = coords.shape[0]
+    flagged = np.asarray(flagged, dtype=bool).ravel()
+    if flagged.shape[0] != n:
+        msg = f"flagged has {flagged.shape[0]} entries but Z has {n} rows."
+        raise ValueError(msg)
+    if flagged.any():
+        _scatter(
+            ax,
+            coords,
+            flagged,
+            facecolors="none",
+            edgecolors="black",
+            s=size * 3,
+            linewidths=1.2,
+            label=f"flagged ({int(flagged.sum())})",
+        )
+
+
+def _draw_centres(ax, coords, centre_coords, labels, styles, colors, size) -> None:
+    """A star per centre, in its cluster's colour."""
+    n = coords.shape[0]
+    for i, c in enumerate(centre_coords):
+        if i in styles:
+            color = styles[i][0]
+        elif colors is not None and not isinstance(colors, Mapping):
+            color = colors[i]
+        else:  # an empty cluster: the colour it would have had
+            color = cluster_colors(i + 1)[i]
+        if coords.shape[1] == 1:
+            members = np.flatnonzero(labels == i)
+            x = members.mean() if members.size else (n - 1) / 2
+            point = (x, c[0])
+        else:
+            point = tuple(c)
+        ax.scatter(
+            *[[v] for v in point],
+            marker="*",
+            s=size * 12,
+            color=color,
+            edgecolors="black",
+            linewidths=1.2,
+            zorder=5,
+        )
 
 
 # ---------------------------------------------------------------------------- public

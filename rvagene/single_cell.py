@@ -363,12 +363,18 @@ def _group_means(X, pseudotime, order, group_of_rank) -> Windows:
     kept = group_of_rank >= 0
     n_groups = int(group_of_rank.max()) + 1 if kept.any() else 0
     sizes = np.bincount(group_of_rank[kept], minlength=n_groups)
+    values = X[order[kept]]
+    observed = ~np.isnan(values)  # a missing value is left out of its window's mean
     sums = np.zeros((n_groups, X.shape[1]))
-    np.add.at(sums, group_of_rank[kept], X[order[kept]])
+    counts = np.zeros((n_groups, X.shape[1]))
+    np.add.at(sums, group_of_rank[kept], np.where(observed, values, 0.0))
+    np.add.at(counts, group_of_rank[kept], observed)
     pt = np.bincount(group_of_rank[kept], weights=pseudotime[order[kept]], minlength=n_groups)
     window = np.full(len(order), -1, dtype=np.int64)
     window[order] = group_of_rank
-    return Windows((sums / sizes[:, None]).T, pt / sizes, sizes, window)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no value in a window: NaN
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return Windows(means.T, pt / sizes, sizes, window)
 
 
 def window_average(X, pseudotime, window_length: int = 40, remainder: str = "keep") -> Windows:
@@ -477,8 +483,9 @@ def updown_labels(X) -> tuple[np.ndarray, np.ndarray]:
 
     The label is the sign of the Pearson correlation between the gene's series and the
     window index ``0, 1, ..., n_windows - 1``, as in the original's ESC file (1 = up,
-    2 = down). A gene that is constant over the windows has correlation NaN and label 2,
-    as the original's ``corr > 0`` test gave.
+    2 = down). Missing values (NaN) are left out: a gene's correlation uses the windows
+    where it has a value. A gene that is constant over those windows (or has fewer than 2)
+    has correlation NaN and label 2, as the original's ``corr > 0`` test gave.
 
     Parameters
     ----------
@@ -491,17 +498,22 @@ def updown_labels(X) -> tuple[np.ndarray, np.ndarray]:
 
     Examples
     --------
-    >>> labels, r = updown_labels([[1, 2, 3], [3, 1, 0]])
+    >>> labels, r = updown_labels([[1, 2, 3], [3, 1, 0], [1, np.nan, 3]])
     >>> labels.tolist(), r.round(3).tolist()
-    ([1, 2], [1.0, -0.982])
+    ([1, 2, 1], [1.0, -0.982, 1.0])
     """
     X = np.asarray(X, dtype=np.float64)
-    t = np.arange(X.shape[1], dtype=np.float64)
-    t -= t.mean()
-    centred = X - X.mean(axis=1, keepdims=True)
-    norm = np.sqrt((centred**2).sum(axis=1)) * np.sqrt((t**2).sum())
+    observed = ~np.isnan(X)
+    n = observed.sum(axis=1, keepdims=True)
+    t = np.broadcast_to(np.arange(X.shape[1], dtype=np.float64), X.shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(norm > 0, centred @ t / np.where(norm > 0, norm, 1.0), np.nan)
+        # each gene's means over its own observed windows
+        t_mean = np.where(observed, t, 0.0).sum(axis=1, keepdims=True) / n
+        x_mean = np.where(observed, X, 0.0).sum(axis=1, keepdims=True) / n
+        dt = np.where(observed, t - t_mean, 0.0)
+        dx = np.where(observed, X - x_mean, 0.0)
+        norm = np.sqrt((dx**2).sum(axis=1) * (dt**2).sum(axis=1))
+        r = np.where(norm > 0, (dx * dt).sum(axis=1) / np.where(norm > 0, norm, 1.0), np.nan)
     labels = np.where(r > 0, UP, DOWN).astype(np.int64)
     return labels, r
 
@@ -705,53 +717,11 @@ def prepare(
     >>> s.X.shape, float(s.X.max())
     ((10, 12), 1.0)
     """
-    if pseudotime is not None and root_cell is not None:
-        msg = (
-            "Give either pseudotime (an obs column or one value per cell) or root_cell (to "
-            "compute diffusion pseudotime), not both."
-        )
-        raise ValueError(msg)
-    if window_length is not None and n_bins is not None:
-        msg = (
-            "Give either window_length (cells per window) or n_bins (equal-frequency "
-            "pseudotime bins), not both."
-        )
-        raise ValueError(msg)
-    if n_bins is not None and remainder != "keep":
-        msg = f"remainder={remainder!r} applies to windows of cells; n_bins bins use every cell."
-        raise ValueError(msg)
-    if scale not in SCALES:
-        msg = f"scale must be one of {SCALES}, got {scale!r}."
-        raise ValueError(msg)
+    _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scale)
     adata = _as_anndata(data, gene_names)
-
-    if pseudotime is None and root_cell is None:
-        found = [k for k in PSEUDOTIME_KEYS if k in adata.obs]
-        if len(found) != 1:
-            which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
-            msg = (
-                f"No pseudotime given, and obs has {which}. Pass pseudotime (an obs column or "
-                "the values), or root_cell to compute diffusion pseudotime."
-            )
-            raise ValueError(msg)
-        pseudotime = found[0]
-        logger.info("using obs[%r] as pseudotime", pseudotime)
-
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     sub = adata[:, kept] if len(kept) < adata.n_vars else adata
-    if isinstance(pseudotime, str):
-        pt = _pseudotime_from_obs(adata, pseudotime)
-        source = pseudotime
-    elif pseudotime is not None:
-        pt = np.asarray(pseudotime, dtype=np.float64).ravel()
-        if pt.size != adata.n_obs:
-            msg = f"pseudotime has {pt.size} values but there are {adata.n_obs} cells."
-            raise ValueError(msg)
-        source = "given pseudotime"
-    else:
-        pt = compute_pseudotime(sub, root_cell, n_comps=n_comps)
-        source = "dpt_pseudotime"
-
+    pt, source = _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps)
     good = np.isfinite(pt)
     n_dropped = int((~good).sum())
     if n_dropped:
@@ -772,13 +742,11 @@ def prepare(
         window_length = 40 if window_length is None else window_length
         win = window_average(values, pt_good, window_length, remainder)
     labels, r = updown_labels(win.X)
-    flat = int(np.isnan(r).sum())
-    if flat:
-        logger.warning("%d genes are constant over the windows (label 2, r = NaN)", flat)
+    _report_unlabelled(win.X, r, kept)
     order = np.argsort(pt_good, kind="stable")
     names = np.asarray(adata.obs_names)[good][order]
     series = SingleCellSeries(
-        X=scale_series(win.X, scale)[0],
+        X=scale_series(win.X, scale, genes=kept)[0],
         genes=list(kept),
         labels=labels,
         correlations=r,
@@ -793,6 +761,75 @@ def prepare(
     )
     logger.info("%r", series)
     return series
+
+
+def _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scale) -> None:
+    """Raise when two options of one choice are given, or an option has a bad value."""
+    if pseudotime is not None and root_cell is not None:
+        msg = (
+            "Give either pseudotime (an obs column or one value per cell) or root_cell (to "
+            "compute diffusion pseudotime), not both."
+        )
+        raise ValueError(msg)
+    if window_length is not None and n_bins is not None:
+        msg = (
+            "Give either window_length (cells per window) or n_bins (equal-frequency "
+            "pseudotime bins), not both."
+        )
+        raise ValueError(msg)
+    if n_bins is not None and remainder != "keep":
+        msg = f"remainder={remainder!r} applies to windows of cells; n_bins bins use every cell."
+        raise ValueError(msg)
+    if scale not in SCALES:
+        msg = f"scale must be one of {SCALES}, got {scale!r}."
+        raise ValueError(msg)
+
+
+def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarray, str]:
+    """Each cell's pseudotime and where it came from (see :func:`prepare`)."""
+    if pseudotime is None and root_cell is None:
+        found = [k for k in PSEUDOTIME_KEYS if k in adata.obs]
+        if len(found) != 1:
+            which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
+            msg = (
+                f"No pseudotime given, and obs has {which}. Pass pseudotime (an obs column or "
+                "the values), or root_cell to compute diffusion pseudotime."
+            )
+            raise ValueError(msg)
+        pseudotime = found[0]
+        logger.info("using obs[%r] as pseudotime", pseudotime)
+    if isinstance(pseudotime, str):
+        return _pseudotime_from_obs(adata, pseudotime), pseudotime
+    if pseudotime is not None:
+        pt = np.asarray(pseudotime, dtype=np.float64).ravel()
+        if pt.size != adata.n_obs:
+            msg = f"pseudotime has {pt.size} values but there are {adata.n_obs} cells."
+            raise ValueError(msg)
+        return pt, "given pseudotime"
+    return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
+
+
+def _report_unlabelled(X, r, genes) -> None:
+    """Log the genes whose correlation with time is NaN: constant, or too few windows."""
+    undefined = np.isnan(r)
+    if not undefined.any():
+        return
+    observed = (~np.isnan(X)).sum(axis=1)
+    few = undefined & (observed < 2)
+    if few.any():
+        shown = _few([genes[i] for i in np.flatnonzero(few)])
+        logger.warning(
+            "%d genes have fewer than 2 windows with a value (%s); label 2, r = NaN",
+            int(few.sum()),
+            shown,
+        )
+    if (undefined & ~few).any():
+        shown = _few([genes[i] for i in np.flatnonzero(undefined & ~few)])
+        logger.warning(
+            "%d genes are constant over the windows (%s); label 2, r = NaN",
+            int((undefined & ~few).sum()),
+            shown,
+        )
 
 
 # ------------------------------------------------------------------------------- data

@@ -1,9 +1,23 @@
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+# The original RVAgene's reference data: a clone of https://github.com/maclean-lab/RVAgene
+# (its data/ folder holds simfinal, demosim and ESC as <name>/<name>_TRAIN, and the root
+# ESC_genes.txt). RVAGENE_REFERENCE_DIR points at it; the default is this workplace's copy.
+REFERENCE_ENV = "RVAGENE_REFERENCE_DIR"
+REFERENCE = Path(
+    os.environ.get(REFERENCE_ENV)
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+)
+REFERENCE_HOWTO = (
+    f"the original RVAgene's reference data are not present; to run this test, clone "
+    f"https://github.com/maclean-lab/RVAgene (its data/ folder holds simfinal, demosim and "
+    f"ESC) and set {REFERENCE_ENV} to the clone's folder. The single-cell ESC data are on "
+    f"GEO as GSE65525."
+)
 
 FAST_PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
 
@@ -24,8 +38,9 @@ def tiny():
 
 @pytest.fixture
 def reference():
-    if not REFERENCE.is_dir():
-        pytest.skip("../shared/data/reference is not present")
+    """The reference data's folder (see REFERENCE_HOWTO); skips, saying how to get them."""
+    if not (REFERENCE / "data").is_dir():
+        pytest.skip(REFERENCE_HOWTO)
     return REFERENCE
 
 

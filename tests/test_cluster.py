@@ -12,7 +12,7 @@ from rvagene.cluster import (
     clustering_scores,
     coassociation_matrix,
     consensus_clusters,
-    fit_ensemble,
+    match_clusters,
     membership_probabilities,
     sample_around_centres,
 )
@@ -460,15 +460,27 @@ def test_consensus_latent_sizes_may_differ_and_bad_input(blobs):
         consensus_clusters([Z, Z], 0)
 
 
-def test_fit_ensemble(tiny):
-    X, y = tiny
-    params = dict(hidden_size=8, latent_length=2, n_epochs=2)
-    models = fit_ensemble(X, 2, random_state=0, **params)
-    assert len(models) == 2
-    seeds = [m.random_state for m in models]
-    assert seeds[0] != seeds[1]
-    assert seeds == [m.random_state for m in fit_ensemble(X, 2, random_state=0, **params)]
-    labels = consensus_clusters([m.transform(X) for m in models], 3)
-    assert labels.shape == (30,)
-    with pytest.raises(ValueError, match="n_fits must be a positive integer"):
-        fit_ensemble(X, 0, **params)
+def test_match_clusters_renumbers_to_the_labels():
+    labels = np.repeat([0, 1, 2, 3], 5)
+    perm = np.array([2, 0, 3, 1])  # K-means numbered true cluster i as perm[i]
+    assignments = perm[labels]
+    assignments[0] = perm[1]  # one gene in the wrong cluster
+    m = match_clusters(assignments, labels)
+    shown = m.numbering[assignments]
+    assert (shown == labels).sum() == 19
+    assert m.labels == [0, 1, 2, 3]
+
+
+def test_match_clusters_more_or_fewer_clusters_than_labels():
+    labels = np.array(["up"] * 4 + ["down"] * 4)
+    assignments = np.array([2, 2, 2, 2, 0, 0, 1, 1])
+    m = match_clusters(assignments, labels, n_clusters=4)  # cluster 3 is empty
+    shown = m.numbering[assignments]
+    np.testing.assert_array_equal(shown[:4], 1)  # "up" sorts after "down"
+    assert shown[4] == 0
+    assert m.labels == ["down", "up", None, None]
+    m = match_clusters([0, 0, 1, 1, 1, 1], [5, 5, 7, 7, 9, 9])  # 2 clusters, 3 labels
+    assert m.numbering.tolist() == [0, 1]
+    assert m.labels == [5, 7]
+    with pytest.raises(ValueError, match="labels has 2 entries but assignments has 3"):
+        match_clusters([0, 1, 1], [0, 1])

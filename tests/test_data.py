@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -20,15 +18,6 @@ from rvagene.data import (
     write_table,
     write_ucr,
 )
-
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
-
-
-@pytest.fixture
-def reference():
-    if not (REFERENCE / "data").is_dir():
-        pytest.skip(f"reference data not found at {REFERENCE}")
-    return REFERENCE
 
 
 def write_text(path, text):
@@ -485,11 +474,24 @@ def test_time_units(tmp_path):
     np.testing.assert_array_equal(times("0h,0.5h,2 h,24h"), [0, 0.5, 2, 24])
     np.testing.assert_array_equal(times("1d,2d,7d"), [1, 2, 7])  # one unit: kept
     np.testing.assert_array_equal(times("0min,30min,2h"), [0, 0.5, 2])  # mixed: hours
-    assert times("t0,t1,t2") is None
-    assert times("0,30min,1h") is None  # a bare number among units is ambiguous
-    assert times("1x,2x") is None  # not a unit
-    with pytest.raises(ValueError, match="time points decrease"):
-        times("2h,1h")
+    assert times("t0,t1,t2") is None  # steps by name: no warning
+    with pytest.warns(UserWarning, match="columns without one time"):
+        assert times("0,30min,1h") is None  # a bare number among units is ambiguous
+    with pytest.warns(UserWarning, match="no times found in the header; the 2 columns"):
+        assert times("1x,2x") is None  # not a unit
+
+
+def test_unsorted_time_columns_ask_to_sort_not_for_a_header(tmp_path):
+    # The file has a header (a gene column and times with units): the message asks to
+    # sort the columns and does not suggest adding a header.
+    path = write_text(tmp_path / "u.csv", "gene,0h,2h,1h\na,1,2,3\nb,4,5,6\n")
+    with pytest.raises(ValueError, match="not in increasing order: '2h' comes before '1h'") as e:
+        read_table(path)
+    assert "header" not in str(e.value)
+    path = write_text(tmp_path / "n.csv", "gene,0,2,1\na,1,2,3\n")  # plain numbers too
+    with pytest.raises(ValueError, match="Put the columns in time order") as e:
+        read_table(path)
+    assert "header" not in str(e.value)
 
 
 def test_write_table_replicates_checks_lengths(tmp_path):
@@ -518,7 +520,7 @@ def _rows(sep=","):
         ("0,1,2,4", [0, 1, 2, 4], None),
         ("0,0.5,2.5,4", [0, 0.5, 2.5, 4], None),
         ("t0,t1,t2,t3", None, None),
-        ("day0,day1,day2,day3", None, None),
+        ("day0,day1,day2,day3", [0, 1, 2, 3], "d"),  # times inside names
     ],
 )
 def test_header_of_times_without_gene_column_keeps_every_column(tmp_path, header, times, unit):
@@ -598,3 +600,96 @@ def test_tab_separated_decimal_commas_and_semicolon_without_genes(tmp_path):
 def test_comma_files_keep_commas_in_quoted_names(tmp_path):
     table = read_table(write_text(tmp_path / "x.csv", 'gene,0,1\n"1,5",1,2\n'))
     assert table.genes == ["1,5"]
+
+
+def test_reference_tests_skip_saying_how_to_get_the_data(tmp_path):
+    """RVAGENE_REFERENCE_DIR is honoured; without data the skip says where to get them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "RVAGENE_REFERENCE_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+         "tests/test_data.py", "-k", "reference and not skip_saying"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    skips = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(skips) >= 4, proc.stdout
+    for line in skips:
+        assert "https://github.com/maclean-lab/RVAgene" in line
+        assert "RVAGENE_REFERENCE_DIR" in line
+        assert "shared" not in line
+
+
+# ------------------------------------------------------------ times inside sample names
+
+
+@pytest.mark.parametrize(
+    ("header", "times", "unit"),
+    [
+        ("LPS_30m,LPS_1h,LPS_2h,LPS_6h,LPS_24h", [0.5, 1, 2, 6, 24], "h"),
+        ("t0h,t2h,t4h,t8h", [0, 2, 4, 8], "h"),
+        ("day0,day3,day7,day14", [0, 3, 7, 14], "d"),
+        ("0.5 h,1 h,2 h,4 h", [0.5, 1, 2, 4], "h"),
+        ("WT_0min_A,WT_30min_A,WT_60min_A", [0, 30, 60], "min"),
+    ],
+)
+def test_times_inside_sample_names(tmp_path, header, times, unit, recwarn):
+    n = header.count(",") + 1
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,{','.join(['1'] * n)}\n")
+    table = read_table(path)
+    np.testing.assert_allclose(table.times, times)
+    assert table.time_unit == unit
+    assert not [w for w in recwarn if "times" in str(w.message)]
+
+
+def test_header_without_times_warns_once(tmp_path):
+    path = write_text(tmp_path / "s.csv", "gene,A,B,C,D\na,1,2,3,4\nb,4,3,2,1\n")
+    with pytest.warns(UserWarning, match="no times found") as caught:
+        table = read_table(path)
+    assert table.times is None
+    assert len(caught) == 1
+    assert str(caught[0].message).endswith(
+        "s.csv: no times found in the header; the 4 columns are read as equal steps in file "
+        "order. Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for "
+        "uneven sampling, or give times= to RVAgene.fit."
+    )
+
+
+def test_controls_in_a_time_course_header_get_a_clear_message(tmp_path):
+    header = "ctrl_A,ctrl_B,LPS_30m,LPS_1h,LPS_2h,LPS_24h"
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,1,1,2,3,4,5\n")
+    with pytest.warns(UserWarning, match="mixes time points") as caught:
+        table = read_table(path)
+    assert table.times is None
+    text = str(caught[0].message)
+    assert "(LPS_30m, LPS_1h, LPS_2h, ...)" in text
+    assert "(ctrl_A, ctrl_B)" in text
+    assert "read as equal steps in file order" in text
+    assert "Split the file (one condition per file), or give times= to RVAgene.fit." in text
+
+
+def test_two_conditions_in_one_header_get_a_clear_message(tmp_path):
+    path = write_text(tmp_path / "s.csv", "gene,LPS_1h,TNF_1h,LPS_2h,TNF_2h\na,1,2,3,4\n")
+    with pytest.warns(UserWarning, match=r"several conditions \(LPS_\*, TNF_\*\)"):
+        assert read_table(path).times is None
+
+
+def test_load_dataset_names_the_gene_without_values(tmp_path):
+    path = write_text(tmp_path / "a.csv", "gene,0h,1h,2h\nSox2,1,2,3\nNanog,NA,,NA\n")
+    with pytest.raises(ValueError, match=r"gene 'Nanog' \(row 2\) has no observed value"):
+        load_dataset(path)
+
+
+def test_missing_file_message_names_the_path_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as err:
+        load_dataset("../mydata/nope.csv", data_dir="data")
+    text = str(err.value)
+    assert text.startswith("No such file: '../mydata/nope.csv'. Check the path")
+    assert "_TRAIN" not in text
+    assert text.count("nope.csv") == 1

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from conftest import sine_blobs
 
-from rvagene import RVAgene, cluster_latent
+from rvagene import RVAgene, cluster_latent, generate_around_centres
 from rvagene.evaluate import (
     generation_scores,
     specificity_nearest_mean,
@@ -99,7 +99,7 @@ def test_generation_stays_in_cluster_on_a_trained_model():
     model = RVAgene(hidden_size=16, latent_length=2, max_steps=400, random_state=0).fit(X)
     km = cluster_latent(model.transform(X), 4)
     kw = dict(X=X, labels=km.labels_, random_state=0)
-    own = model.generate(km.cluster_centers_, 30, **kw)
+    own = generate_around_centres(model, km.cluster_centers_, 30, **kw)
     scores = generation_scores(model, own, X, km.labels_, km.cluster_centers_)
     assert set(scores) == {
         "specificity_nearest_mean",

@@ -1,5 +1,10 @@
 """The hand-written CPU GRU (rvagene._gru) against torch's nn.GRU: C loops and Python loops."""
 
+import ctypes
+import hashlib
+import os
+import stat
+
 import pytest
 import torch
 from torch import nn
@@ -8,7 +13,10 @@ from rvagene import _gru
 from rvagene._gru import GRU, MAX_BATCH, _GRULayer
 from rvagene.network import RVAE, RVAEConfig
 
-needs_kernel = pytest.mark.skipif(_gru.kernel() is None, reason="no C compiler: Python loops only")
+needs_kernel = pytest.mark.skipif(
+    _gru.kernel() is None,
+    reason="no C loops here (no C compiler, or RVAGENE_NO_KERNEL is set): Python loops only",
+)
 
 
 @pytest.fixture
@@ -148,6 +156,7 @@ def test_c_loops_keep_nan():
     assert torch.isfinite(out[1]).all()
 
 
+@needs_kernel
 def test_python_loops_match_c_loops_in_training(python_loops):
     """The fallback trains the same model: float32 gradients agree to float rounding."""
     torch.manual_seed(0)
@@ -158,8 +167,10 @@ def test_python_loops_match_c_loops_in_training(python_loops):
         torch.manual_seed(1)  # the same z sample
         return torch.autograd.grad(net(x)[0].pow(2).sum(), list(net.parameters()))
 
+    assert _gru.kernel() is None  # the Python loops
     grads_py = grads()
     python_loops.delenv("RVAGENE_NO_KERNEL")
+    assert _gru.kernel() is not None  # the C loops: not the Python loops again
     grads_c = grads()
     for g_p, g_c in zip(grads_py, grads_c, strict=True):
         torch.testing.assert_close(g_c, g_p, rtol=1e-4, atol=1e-5)
@@ -175,3 +186,110 @@ def test_no_compiler_falls_back_to_python(monkeypatch, tmp_path):
     out, h_n = gru(torch.randn(3, 5, 1))
     h_n.sum().backward()
     assert gru.weight_hh_l0.grad is not None
+
+
+# ------------------------------------------------------------------ the kernel's cache
+
+
+@pytest.fixture
+def fresh_kernel(monkeypatch, tmp_path):
+    """kernel() as on first use, with its cache under tmp_path/cache (XDG_CACHE_HOME)."""
+    monkeypatch.setattr(_gru, "_kernel", False)
+    monkeypatch.setattr(_gru, "_loaded_from", None)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("RVAGENE_NO_KERNEL", raising=False)
+    return tmp_path / "cache" / "rvagene"
+
+
+def _again(monkeypatch):
+    """Forget the loaded library, as a new process would."""
+    monkeypatch.setattr(_gru, "_kernel", False)
+    return _gru.kernel()
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@needs_kernel
+def test_kernel_cache_is_private(fresh_kernel):
+    assert _gru.kernel() is not None
+    assert _gru._loaded_from.parent == fresh_kernel
+    assert _mode(fresh_kernel) == 0o700
+    assert _mode(_gru._loaded_from) & 0o022 == 0  # no one else may write it
+
+
+@needs_kernel
+def test_kernel_cache_writable_by_others_is_refused(fresh_kernel, monkeypatch):
+    fresh_kernel.mkdir(parents=True)
+    os.chmod(fresh_kernel, 0o777)  # e.g. a shared XDG_CACHE_HOME
+    planted = fresh_kernel / "planted.txt"
+    planted.write_text("x")
+    assert _gru.kernel() is not None
+    where = _gru._loaded_from.parent
+    assert where != fresh_kernel  # built in a private temporary folder instead
+    assert _mode(where) == 0o700
+    assert sorted(p.name for p in fresh_kernel.iterdir()) == ["planted.txt"]  # nothing added
+
+
+def _cached_library(directory):
+    """Build the library into the cache as an earlier process would, without loading it.
+
+    (A library loaded in this process must not be overwritten: its pages are mapped.)
+    """
+    assert _gru._cache_problem(directory) is None
+    compiler, version = _gru._compiler()
+    target = directory / f"gru_kernel_{_gru._key(compiler, version)}.so"
+    _gru._build(target, compiler)
+    return target
+
+
+def _train_step_is_finite():
+    torch.manual_seed(0)
+    gru = GRU(1, 4, batch_first=True)
+    gru(torch.randn(3, 5, 1))[1].sum().backward()
+    return bool(torch.isfinite(gru.weight_hh_l0.grad).all())
+
+
+@needs_kernel
+@pytest.mark.parametrize("damage", ["content changed", "unloadable, hash matches"])
+def test_corrupted_cached_library_is_rebuilt(fresh_kernel, damage):
+    library = _cached_library(fresh_kernel)
+    garbage = b"not a shared library" * 10
+    library.write_bytes(garbage)
+    if damage == "unloadable, hash matches":  # passes the content check; loading fails
+        library.with_suffix(".sha256").write_text(hashlib.sha256(garbage).hexdigest())
+    assert _gru.kernel() is not None  # rebuilt, not given up for good
+    assert _gru._loaded_from == library
+    assert library.read_bytes() != garbage
+    assert _train_step_is_finite()  # the rebuilt loops run
+
+
+@needs_kernel
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="chown needs root")
+def test_cached_library_of_another_user_is_not_loaded(fresh_kernel):
+    library = _cached_library(fresh_kernel)
+    os.chown(library, 12345, 12345)
+    assert _gru.kernel() is not None
+    assert os.stat(library).st_uid == os.getuid()  # replaced by our own build
+
+
+@needs_kernel
+def test_compiler_version_is_part_of_the_key(fresh_kernel, monkeypatch):
+    assert _gru.kernel() is not None
+    first = _gru._loaded_from.name
+    compiler, version = _gru._compiler()
+    monkeypatch.setattr(_gru, "_compiler", lambda: (compiler, version + " (upgraded)"))
+    assert _again(monkeypatch) is not None
+    assert _gru._loaded_from.name != first
+
+
+@needs_kernel
+def test_kernel_functions_declare_their_arguments(fresh_kernel):
+    lib = _gru.kernel()
+    assert len(lib.gru_forward.argtypes) == 9
+    assert len(lib.gru_backward.argtypes) == 13
+    with pytest.raises(TypeError):  # too few arguments: an error, not a wild write
+        lib.gru_forward(1, 2, 3)
+    with pytest.raises(ctypes.ArgumentError):
+        lib.gru_forward("1", 2, 3, *[None] * 6)

@@ -4,7 +4,7 @@ import torch
 from conftest import sine_blobs
 from sklearn.exceptions import NotFittedError
 
-from rvagene import RVAgene, load
+from rvagene import LambdaCallback, RVAgene, generate_around_centres, load
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,50 @@ def test_not_fitted_error(tiny):
 
 
 @pytest.mark.parametrize("batch_size", [10, 100])
-def test_no_gene_dropped(data53, fitted53, batch_size):
-    fitted53.set_params(batch_size=batch_size)
-    try:
-        assert fitted53.transform(data53).shape == (53, 2)
-        assert fitted53.reconstruct(data53).shape == (53, 12)
-    finally:
-        fitted53.set_params(batch_size=10)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_no_gene_dropped(data53, batch_size, early_stopping):
+    """Every epoch trains on every training gene once (the last, partial batch too), and
+    the genes held out for early stopping are all the others."""
+    seen = {"train": [], "held out": set()}
+
+    def record(module, args):
+        rows = {x.detach().numpy().tobytes() for x in args[0]}
+        if module.training:
+            seen["train"][-1].extend(rows)
+        else:
+            seen["held out"].update(rows)
+
+    def begin(state):
+        state.module.register_forward_pre_hook(record)
+
+    def new_epoch(state):
+        seen["train"].append([])
+        seen["n_train"] = state.n_train
+
+    hooks = LambdaCallback(on_train_begin=begin, on_epoch_begin=new_epoch)
+    model = RVAgene(
+        hidden_size=8,
+        latent_length=2,
+        n_epochs=3,
+        batch_size=batch_size,
+        early_stopping=early_stopping,
+        random_state=0,
+        callbacks=[hooks],
+    ).fit(data53)
+    n_train = seen["n_train"]
+    assert len(seen["train"]) == 3
+    for rows in seen["train"]:
+        n_rows, n_genes = len(rows), len(set(rows))
+        assert (n_rows, n_genes) == (n_train, n_train)  # each training gene once per epoch
+    n_seen = len(set(seen["train"][0]) | seen["held out"])
+    assert n_seen == 53
+    if early_stopping:
+        assert n_train < 53
+        assert not set(seen["train"][0]) & seen["held out"]
+    else:
+        assert n_train == 53
+    assert model.transform(data53).shape == (53, 2)
+    assert model.reconstruct(data53).shape == (53, 12)
 
 
 def test_batch_size_larger_than_gene_count(data53):
@@ -65,86 +102,10 @@ def test_decode_wrong_latent_size(fitted53):
         fitted53.decode(np.zeros((4, 3)))
 
 
-def test_generate_and_sample(fitted53):
-    out = fitted53.generate(np.zeros((3, 2)), n_samples=5, scale=0.3, random_state=0)
-    assert out.shape == (3, 5, 12)
-    np.testing.assert_array_equal(out, fitted53.generate(np.zeros((3, 2)), 5, 0.3, 0))
+def test_sample(fitted53):
     assert fitted53.sample(4, random_state=0).shape == (4, 12)
     np.testing.assert_array_equal(fitted53.sample(4, 1), fitted53.sample(4, 1))
-
-
-def test_generate_scale_override_is_the_original(fitted53):
-    """scale=0.3 without X: N(centre, 0.3 I) decoded, in scaled units, as before."""
-    centres = np.array([[0.0, 1.0], [-1.0, 0.5]])
-    out = fitted53.generate(centres, 6, scale=0.3, random_state=4)
-    noise = np.random.default_rng(4).standard_normal((2, 6, 2))
-    expected = fitted53.decode((centres[:, None, :] + np.sqrt(0.3) * noise).reshape(-1, 2))
-    np.testing.assert_array_equal(out, expected.reshape(2, 6, 12))
-
-
-@pytest.fixture(scope="module")
-def clustered53(fitted53, data53):
-    from rvagene import cluster_latent
-
-    return cluster_latent(fitted53.transform(data53), 3)
-
-
-def test_generate_from_cluster_spread_in_data_units(fitted53, data53, clustered53):
-    from rvagene.data import scale_series
-
-    centres, labels = clustered53.cluster_centers_, clustered53.labels_
-    out = fitted53.generate(centres, 7, X=data53, labels=labels, random_state=0)
-    assert out.shape == (3, 7, 12)
-    np.testing.assert_array_equal(
-        out, fitted53.generate(centres, 7, X=data53, labels=labels, random_state=0)
-    )
-    assert not np.array_equal(
-        out, fitted53.generate(centres, 7, X=data53, labels=labels, random_state=1)
-    )
-    # labels default to the nearest centre, which is what K-means assigned
-    np.testing.assert_array_equal(out, fitted53.generate(centres, 7, X=data53, random_state=0))
-    # data units: each series is a scaled-units series at the level and spread of a member
-    scaled = fitted53.generate(centres, 7, X=data53, units="scaled", random_state=0)
-    _, level, spread = scale_series(data53)
-    for i in range(3):
-        members = labels == i
-        for series, z in zip(out[i], scaled[i], strict=True):
-            matches = np.isclose(series, z * spread[members] + level[members]).all(axis=1)
-            assert matches.any()
-    # every series is one the model itself assigns to its cluster
-    from rvagene.evaluate import specificity_reencoded
-
-    assert specificity_reencoded(fitted53, out, centres)["specificity"] == 1.0
-    assert specificity_reencoded(fitted53, scaled, centres)["specificity"] == 1.0
-
-
-def test_generate_noise_and_covariance(fitted53, data53, clustered53):
-    centres = clustered53.cluster_centers_
-    smooth = fitted53.generate(centres, 5, X=data53, units="scaled", random_state=0)
-    noisy = fitted53.generate(centres, 5, X=data53, units="scaled", noise=True, random_state=0)
-    assert noisy.shape == smooth.shape
-    assert not np.allclose(noisy, smooth)
-    tight = fitted53.generate(centres, 5, covariance=np.zeros((3, 2, 2)), random_state=0)
-    expected = np.repeat(fitted53.decode(centres)[:, None], 5, 1)
-    np.testing.assert_allclose(tight, expected, atol=1e-6)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({}, "Give X"),
-        ({"scale": 0.3, "noise": True}, "noise=True needs X"),
-        ({"scale": 0.3, "units": "data"}, "units='data' needs X"),
-        ({"scale": 0.3, "units": "z"}, "Unknown units"),
-        ({"labels": np.zeros(5, int)}, "one entry per gene"),
-        ({"labels": np.full(53, 3)}, r"integers 0\.\.2"),
-    ],
-)
-def test_generate_bad_arguments(fitted53, data53, kwargs, match):
-    if "labels" in kwargs:
-        kwargs = {**kwargs, "X": data53}
-    with pytest.raises(ValueError, match=match):
-        fitted53.generate(np.zeros((3, 2)), 4, **kwargs)
+    assert not hasattr(fitted53, "generate")  # generation around clusters is rvagene.pipeline's
 
 
 def test_3d_input(fast_params):
@@ -367,7 +328,7 @@ def test_missing_values_are_masked_and_imputed(tiny, fast_params):
 def test_all_nan_gene_rejected(fast_params):
     X = np.random.default_rng(0).standard_normal((12, 6))
     X[2] = np.nan
-    with pytest.raises(ValueError, match="Series 2 has no observed value"):
+    with pytest.raises(ValueError, match=r"row 3 \(X\[2\]\) has no observed value"):
         RVAgene(**fast_params).fit(X)
 
 
@@ -524,8 +485,9 @@ def test_times_used_by_every_method(tmp_path, fitted_times, data53):
     assert model.reconstruct(data53, times=TIMES).shape == data53.shape
     assert np.isfinite(model.score(data53, times=TIMES))
     assert model.decode(Z[:3]).shape == (3, 12)
-    assert model.generate(Z[:2], n_samples=4, scale=0.3, random_state=0).shape == (2, 4, 12)
-    assert model.generate(Z[:2], 4, X=data53, times=TIMES, random_state=0).shape == (2, 4, 12)
+    assert generate_around_centres(model, Z[:2], 4, scale=0.3, random_state=0).shape == (2, 4, 12)
+    generated = generate_around_centres(model, Z[:2], 4, X=data53, times=TIMES, random_state=0)
+    assert generated.shape == (2, 4, 12)
     assert model.sample(5, random_state=0).shape == (5, 12)
     loaded = load(model.save(tmp_path / "timed.pt"))
     assert isinstance(loaded.times_, np.ndarray)
@@ -580,8 +542,9 @@ def test_replicates_as_features_end_to_end(tmp_path, tiny, fast_params):
         assert Z.shape == (30, 2)
         assert model.reconstruct(X3).shape == X3.shape
         assert model.decode(Z[:4]).shape == (4, 8, 3)
-        assert model.generate(Z[:2], 5, scale=0.3, random_state=0).shape == (2, 5, 8, 3)
-        generated = model.generate(Z[:2], 5, X=X3, noise=True, random_state=0)
+        generated = generate_around_centres(model, Z[:2], 5, scale=0.3, random_state=0)
+        assert generated.shape == (2, 5, 8, 3)
+        generated = generate_around_centres(model, Z[:2], 5, X=X3, noise=True, random_state=0)
         assert generated.shape == (2, 5, 8, 3)
         assert np.abs(generated.mean() - X3.mean()) < 3 * X3.std()  # data units
         assert np.isfinite(model.score(X3))

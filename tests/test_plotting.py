@@ -10,12 +10,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from rvagene.cluster import match_clusters  # noqa: E402
 from rvagene.plotting import (  # noqa: E402
     DOWN_COLOR,
     UP_COLOR,
     cluster_colors,
     label_colors,
-    match_clusters,
+    matched_colors,
     plot_clusters,
     plot_correlations,
     plot_generated,
@@ -293,34 +294,19 @@ def test_uneven_times_and_replicate_means(rng):
 # --------------------------------------------------------------------------- issue 14, item 2
 
 
-def test_match_clusters_renumbers_to_the_labels():
+def test_matched_colors_give_each_cluster_its_labels_colour():
     labels = np.repeat([0, 1, 2, 3], 5)
-    perm = np.array([2, 0, 3, 1])  # K-means numbered true cluster i as perm[i]
-    assignments = perm[labels]
-    assignments[0] = perm[1]  # one gene in the wrong cluster
-    m = match_clusters(assignments, labels)
-    shown = m.numbering[assignments]
-    assert (shown == labels).sum() == 19
-    assert m.labels == [0, 1, 2, 3]
-    assert m.colors == [label_colors(labels)[i] for i in range(4)]  # colour of its label
-
-
-def test_match_clusters_more_or_fewer_clusters_than_labels():
-    labels = np.array(["up"] * 4 + ["down"] * 4)
-    assignments = np.array([2, 2, 2, 2, 0, 0, 1, 1])
+    perm = np.array([2, 0, 3, 1])
+    m = match_clusters(perm[labels], labels)
+    assert matched_colors(m, labels) == [label_colors(labels)[i] for i in range(4)]
+    updown = np.array(["up"] * 4 + ["down"] * 4)
     colors = {"up": UP_COLOR, "down": DOWN_COLOR}
-    m = match_clusters(assignments, labels, n_clusters=4, colors=colors)  # cluster 3 is empty
-    shown = m.numbering[assignments]
-    np.testing.assert_array_equal(shown[:4], 1)  # "up" sorts after "down"
-    assert shown[4] == 0
-    assert m.labels == ["down", "up", None, None]
-    assert m.colors[:2] == [DOWN_COLOR, UP_COLOR]
-    assert len({tuple(np.round(matplotlib.colors.to_rgba(c), 6)) for c in m.colors}) == 4
+    m = match_clusters([2, 2, 2, 2, 0, 0, 1, 1], updown, n_clusters=4)  # cluster 3 is empty
+    shown = matched_colors(m, updown, colors)
+    assert shown[:2] == [DOWN_COLOR, UP_COLOR]
+    assert len({tuple(np.round(matplotlib.colors.to_rgba(c), 6)) for c in shown}) == 4
     m = match_clusters([0, 0, 1, 1, 1, 1], [5, 5, 7, 7, 9, 9])  # 2 clusters, 3 labels
-    assert m.numbering.tolist() == [0, 1]
-    assert m.colors[0] == cluster_colors(10)[5]  # integer labels: palette by value
-    with pytest.raises(ValueError, match="labels has 2 entries but assignments has 3"):
-        match_clusters([0, 1, 1], [0, 1])
+    assert matched_colors(m, [5, 5, 7, 7, 9, 9])[0] == cluster_colors(10)[5]  # by value
 
 
 def test_no_second_principal_axis_of_zero_percent(rng):

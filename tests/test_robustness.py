@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.image
@@ -33,7 +34,9 @@ from rvagene import Callback, LambdaCallback, RVAgene, load, simulate
 from rvagene.data import (
     _MISSING,
     _number,
+    extreme_values,
     load_dataset,
+    mask_extreme_values,
     read_table,
     read_ucr,
     write_table,
@@ -153,6 +156,8 @@ def work(tmp_path_factory):
         "one.csv": "gene,t0\na,1\nb,2\n",
         "nolabel_TRAIN": "0.5,1,2\n1.5,2,3\n",
         "noheader.csv": "Sox2,1.5,0.2,3\nNanog,4,5,6\nKlf4,1,2,1\n",
+        "allnan.csv": "gene,0h,1h,2h\nSox2,1,2,3\nNanog,NA,,NA\nKlf4,3,2,1\n",
+        "unsorted.csv": "gene,0h,2h,1h\nSox2,1,2,3\nNanog,4,5,6\nKlf4,3,2,1\n",
         "latin1.csv": "gene,t0,t1\nB\xe9b\xe9,1,2\n",
     }
     for name, text in files.items():
@@ -205,7 +210,25 @@ SCRIPT_ERRORS = {
         r"No dataset 'nosuch'.*Datasets in .*: toy\..*"
         r"gen_synthetic_data.py nosuch",
     ),
-    "missing path": (["missing.csv"], r"no such file.*Datasets in .*toy.*Check the path"),
+    "missing path": (
+        ["missing.csv"],
+        r"No such file: 'missing.csv'\. Check the path .*Datasets in .*toy",
+    ),
+    "missing path in another folder": (
+        ["../mydata/nope.csv"],
+        r"^error: No such file: '\.\./mydata/nope\.csv'\. Check the path \(relative paths "
+        r"start at '[^']+'\)\. Datasets in '[^']*data': toy\.$",  # not data/../mydata/...
+    ),
+    "gene without values": (
+        ["allnan.csv"],
+        r"allnan.csv: gene 'Nanog' \(row 2\) has no observed value \(all NaN\)\. Remove "
+        r"the gene, or fill in its values",
+    ),
+    "time columns out of order": (
+        ["unsorted.csv"],
+        r"unsorted.csv: the time columns are not in increasing order: '2h' comes before "
+        r"'1h'\. Put the columns in time order",
+    ),
     "folder": (["adir"], r"'adir' is a folder without adir_TRAIN \(it holds: notes.txt\)"),
     "empty file": (["empty.csv"], r"empty.csv is empty\. Give a file with one series per line"),
     "ragged": (["ragged.csv"], r"line 3 has 3 columns but line 1 has 4\. Give every row"),
@@ -328,7 +351,8 @@ API_FIT_ERRORS = {
     "4-D": (lambda X: np.ones((2, 3, 4, 5)), r"X must be 2-D \(genes, time\) or 3-D"),
     "all-NaN gene": (
         lambda X: np.where(np.arange(12)[:, None] == 3, np.nan, X),
-        r"Series 3 has no observed value \(all NaN\)\. Remove it or fill it in",
+        r"X: row 4 \(X\[3\]\) has no observed value \(all NaN\)\. Remove the gene, or fill "
+        r"in its values",
     ),
 }
 
@@ -464,6 +488,100 @@ def test_string_labels_and_awkward_gene_names(work, messy_run):
 
 def test_directory_with_train_file_is_a_dataset(work):
     assert load_dataset(work / "data" / "toy").X.shape == (24, 12)
+
+
+# ------------------------------------------------ values a user would never mean (issue 21)
+
+
+def _toy_with(value, gene=4, time=5):
+    X, y = simulate(n_clusters=3, genes_per_cluster=8, sequence_length=12, random_state=0)
+    X = X.copy()
+    X[gene, time] = value
+    return X, y
+
+
+def test_script_extreme_value_is_named_and_masked(runner, work):
+    """A single 1e30 is named (gene, time point, value), masked, and the run goes on."""
+    X, y = _toy_with(1e30)
+    genes = [f"g{i}" for i in range(1, len(X) + 1)]
+    write_table(work / "extreme.csv", X, genes, [f"{t}h" for t in range(12)], y)
+    argv = [*TINY, "extreme.csv", "--n-clusters", "3", *_dirs(work, "extreme")]
+    code, out, err = runner.run("train_and_gen.py", argv, work)
+    assert code == 0, err
+    warned = [line for line in err.splitlines() if "extreme value" in line]
+    assert len(warned) == 1, err
+    assert warned[0].startswith("warning: ")
+    assert "gene 'g5' at time '5h' = 1e+30" in warned[0]
+    assert "read as missing (NaN)" in warned[0]
+
+
+def test_load_dataset_masks_extreme_values_with_a_warning(tmp_path):
+    X, _ = _toy_with(1e30)
+    write_ucr(tmp_path / "x_TRAIN", X)
+    with pytest.warns(UserWarning, match=r"gene 'gene_5' at time point 6 = 1e\+30") as caught:
+        table = load_dataset(tmp_path / "x_TRAIN")
+    assert "read as missing (NaN)" in str(caught[0].message)
+    assert np.isnan(table.X[4, 5])
+    assert np.isnan(table.X).sum() == 1  # nothing else touched
+
+
+@pytest.mark.parametrize(
+    ("value", "extreme"),
+    [(1e30, True), (-1e30, True), (1e39, True), (1e3, False), (50.0, False)],
+)
+def test_extreme_values_per_gene(value, extreme):
+    X, _ = _toy_with(value)
+    found = extreme_values(X)
+    assert found[4, 5] == extreme
+    assert found.sum() == extreme
+
+
+def test_extreme_values_leave_real_patterns_alone():
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(3, 1, (20, 10))
+    X[0] = 0.0
+    X[0, 4] = 5000.0  # a gene off but for one real burst
+    X[1] *= 1e4  # a highly expressed gene: its own scale
+    X[2, 3] = np.nan
+    assert not extreme_values(X).any()
+    assert extreme_values(np.full((3, 4), 3.5e38)).all()  # beyond float32, where it computes
+
+
+def test_api_extreme_value_warns_at_fit():
+    X, _ = _toy_with(1e30)
+    with pytest.warns(UserWarning, match=r"extreme value\(s\).*X\[4, 5\] = 1e\+30") as caught:
+        RVAgene(**FAST).fit(X)
+    assert "mask_extreme_values" in str(caught[0].message)
+    with pytest.warns(UserWarning, match="read as missing"):
+        masked = mask_extreme_values(X)
+    assert np.isnan(masked).sum() == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # masked: the fit has nothing more to say
+        RVAgene(**FAST).fit(masked)
+
+
+def test_two_time_points_warn_that_zscores_leave_up_or_down():
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    with pytest.warns(UserWarning, match=r"only 2 time points.*'up' \(-1, 1\) or 'down'"):
+        RVAgene(**FAST).fit(X)
+
+
+def test_fused_optimizer_only_where_torch_has_it(monkeypatch, tiny):
+    """The training engine asks torch, not a version string, whether fused=True works."""
+    from rvagene import _train
+    from rvagene._utils import supports_fused
+
+    class OldAdam(torch.optim.Adam):  # as torch releases without a fused CPU Adam behave
+        def __init__(self, params, fused=None, **kw):
+            if fused:
+                msg = "`fused=True` requires all the params to be CUDA tensors"
+                raise RuntimeError(msg)
+            super().__init__(params, **kw)
+
+    assert not supports_fused(OldAdam, "cpu")
+    monkeypatch.setitem(_train.OPTIMIZERS, "adam", OldAdam)
+    X, _ = tiny
+    assert len(RVAgene(**FAST).fit(X).loss_curve_) == 2
 
 
 # --------------------------------------------------------------------------- 2. missing values
@@ -810,7 +928,16 @@ def test_property_table_round_trip_names_nan_labels(tmp_path_factory, data, ext)
         assert table.labels is None
     else:
         assert table.labels.tolist() == labels
-    assert load_dataset(path).genes == genes
+    with warnings.catch_warnings():  # load_dataset masks extreme values, read_table does not
+        warnings.simplefilter("ignore")
+        expected = mask_extreme_values(X)
+        if np.isnan(expected).all(axis=1).any():
+            with pytest.raises(ValueError, match=r"gene .* has no observed value \(all NaN\)"):
+                load_dataset(path)
+        else:
+            loaded = load_dataset(path)
+            assert loaded.genes == genes
+            np.testing.assert_array_equal(loaded.X, expected)
 
 
 @settings(max_examples=40, deadline=None)

@@ -362,3 +362,37 @@ def test_simulator_shapes_seeds_and_programs():
         simulate_single_cell(dropout=1.5)
     with pytest.raises(ValueError, match="dispersion"):
         simulate_single_cell(dispersion=0)
+
+
+def test_a_missing_value_is_left_out_not_a_constant_gene(caplog):
+    """One NaN in a gene's cells: its window mean and its correlation ignore it."""
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.random(200))
+    up = 5 * t + 0.3 * rng.standard_normal(200)
+    down = -3 * t + 0.3 * rng.standard_normal(200)
+    X = np.column_stack([up, down, up.copy(), down.copy()])
+    X[17, 2] = np.nan  # gene "up_gap": one missing value
+    X[150, 3] = np.nan  # gene "down_gap"
+    adata = ad.AnnData(X)
+    adata.var_names = ["up", "down", "up_gap", "down_gap"]
+    adata.obs["pt"] = t
+    with caplog.at_level("WARNING", logger="rvagene.single_cell"):
+        s = prepare(adata, pseudotime="pt", window_length=20)
+    assert s.labels.tolist() == [1, 2, 1, 2]
+    assert np.isfinite(s.correlations).all()
+    np.testing.assert_allclose(s.correlations[2], s.correlations[0], atol=0.02)
+    assert np.isfinite(s.X).all()
+    assert "constant" not in caplog.text
+    # the window with the gap averages its other 19 cells
+    window = s.cell_window[np.searchsorted(s.cell_pseudotime, t[17])]
+    cells = np.flatnonzero(s.cell_window == window)
+    others = [i for i in np.argsort(t, kind="stable")[cells] if i != 17]
+    np.testing.assert_allclose(s.X[2, window], X[others, 2].mean())
+
+
+def test_updown_labels_ignore_missing_windows():
+    labels, r = updown_labels([[1.0, np.nan, 3.0, 4.0], [5.0, 5.0, np.nan, 5.0], [np.nan] * 4])
+    assert labels.tolist() == [1, 2, 2]
+    assert r[0] == pytest.approx(np.corrcoef([0, 2, 3], [1, 3, 4])[0, 1])
+    assert np.isnan(r[1])  # constant over its observed windows
+    assert np.isnan(r[2])

@@ -1,0 +1,769 @@
+"""The analysis as one estimator: fit, cluster genes, give probabilities, generate series.
+
+:class:`GeneClustering` is the pipeline of ``train_and_gen.py`` as a scikit-learn clusterer:
+
+1. ``n_fits`` RVAgene models are fitted to the genes, each with its own seed drawn from
+   ``random_state`` (:func:`fit_ensemble`); the fit with the lowest held-out loss is kept as
+   ``model_`` (it gives the probabilities and generates);
+2. the genes are placed in the clustering space (:func:`rvagene.representation.embed`,
+   ``space``); without ``n_clusters``, k is chosen there by
+   :func:`rvagene.cluster.choose_k`;
+3. one fit is clustered by K-means; several fits by the co-association consensus of their
+   K-means clusterings (:func:`rvagene.cluster.consensus_clusters`);
+4. each gene gets a probability per cluster from its latent posterior, in the same space
+   (:func:`rvagene.representation.membership_probabilities`);
+5. :meth:`GeneClustering.generate` draws new series from each cluster's own latent spread
+   (:func:`generate_around_centres`).
+
+Flat genes (no variance over time, :func:`rvagene.data.flat_genes`) get the label -1 and are
+left out of fitting and clustering. This module sits above both :mod:`rvagene.model` and
+:mod:`rvagene.cluster`, which do not import each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._utils import as_generator
+from .cluster import (
+    DEFAULT_K_CRITERION,
+    DEFAULT_K_MAX,
+    K_CRITERIA,
+    choose_k,
+    cluster_covariances,
+    cluster_latent,
+    consensus_clusters,
+    sample_around_centres,
+)
+from .data import as_time_series, check_input, flat_genes, scale_series
+from .model import RVAgene
+from .representation import SPACES, embed, embed_codes, membership_probabilities
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_N_FITS",
+    "DEFAULT_SPACE",
+    "GeneClustering",
+    "fit_ensemble",
+    "fit_seeds",
+    "generate_around_centres",
+    "held_out_loss",
+]
+
+# The defaults of GeneClustering (and of the scripts, which build one).
+DEFAULT_SPACE = "latent"
+DEFAULT_N_FITS = 1
+CLUSTER_METHODS = ("kmeans", "minibatch")
+MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+
+def fit_seeds(random_state, n_fits: int) -> list[int]:
+    """The ``random_state`` of each of ``n_fits`` fits, drawn from one seed.
+
+    With an int seed the first fit gets the seed itself (so one fit is
+    ``RVAgene(random_state=seed)``) and the others draw from ``default_rng(seed)``; otherwise
+    every seed is drawn from ``check_random_state(random_state)``.
+
+    Examples
+    --------
+    >>> fit_seeds(7, 3)[0]
+    7
+    >>> fit_seeds(7, 3) == fit_seeds(7, 3)
+    True
+    """
+    if isinstance(n_fits, bool) or not isinstance(n_fits, numbers.Integral) or n_fits < 1:
+        msg = f"n_fits must be a positive integer, got {n_fits!r}."
+        raise ValueError(msg)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        others = np.random.default_rng(int(random_state)).integers(2**31 - 1, size=n_fits - 1)
+        return [int(random_state), *map(int, others)]
+    return [int(s) for s in check_random_state(random_state).randint(2**31 - 1, size=n_fits)]
+
+
+def _fit_one(params: dict, seed: int, X, times, parallel: bool):
+    """One fit, run here or in a worker process; returns the model and its warnings."""
+    if parallel:
+        import torch
+
+        torch.set_num_threads(1)  # one torch thread per process; the fits fill the cores
+    with warnings.catch_warnings(record=True) as caught:  # shown by the caller, once
+        model = RVAgene(**params, random_state=seed).fit(X, times=times)
+    return model, [(w.message, w.category) for w in caught]
+
+
+def fit_ensemble(
+    X, n_fits: int = 5, random_state=None, times=None, n_jobs=None, **params
+) -> list[RVAgene]:
+    """Fit several RVAgene models to the same genes, each with its own seed.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        The genes, as for :meth:`rvagene.RVAgene.fit`.
+    n_fits : int, default=5
+        Number of models.
+    random_state : int, RandomState instance or None, default=None
+        Seed from which each model's ``random_state`` is drawn (:func:`fit_seeds`); an int
+        makes the ensemble repeatable, and its first model is ``RVAgene(random_state=seed)``.
+    times : array-like of shape (n_timepoints,), optional
+        Passed to ``fit``.
+    n_jobs : int or None, default=None
+        Fits run at once, in separate processes (joblib), each with one torch thread; None
+        means 1 unless in a ``joblib.parallel_config`` context, -1 means every core. The
+        models are the same whatever ``n_jobs`` is.
+    **params
+        Parameters of every :class:`~rvagene.RVAgene` (each gets its own ``random_state``).
+
+    Returns
+    -------
+    models : list of RVAgene
+        The fitted models, in the order of their seeds. Warnings of the first fit are shown
+        (the others fit the same data with the same parameters).
+
+    Examples
+    --------
+    >>> from rvagene import simulate
+    >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8,
+    ...                 random_state=0)
+    >>> models = fit_ensemble(X, 2, random_state=0, hidden_size=8, latent_length=2,
+    ...                       n_epochs=2)
+    >>> [m.random_state for m in models][0], len(models)
+    (0, 2)
+    """
+    return _fit_models(X, fit_seeds(random_state, n_fits), times, n_jobs, params)
+
+
+def held_out_loss(model: RVAgene) -> float:
+    """The loss the stopping rule kept: the held-out genes' when there were any."""
+    history = model.history_
+    return min(history.get("val_loss") or history["loss"])
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+def _check_generate_args(centres, X, scale, covariance, units, noise) -> np.ndarray:
+    """Centres as a 2-D float array, after checking that the arguments fit together."""
+    centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
+    if units not in (None, "data", "scaled"):
+        msg = f"Unknown units {units!r}; use 'data' or 'scaled'."
+        raise ValueError(msg)
+    if X is None:
+        if scale is None and covariance is None:
+            msg = (
+                "Give X (the clustered genes) to draw from each cluster's own spread, "
+                "or scale=0.3 for the original's N(centre, 0.3 I)."
+            )
+            raise ValueError(msg)
+        if units == "data" or noise:
+            what = "units='data'" if units == "data" else "noise=True"
+            msg = f"{what} needs X, the clustered genes (their levels and residuals)."
+            raise ValueError(msg)
+    return centres
+
+
+def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Cluster of each gene for generation: given, or the nearest centre."""
+    if centres.ndim != 2 or centres.shape[1] != mean.shape[1]:
+        d = mean.shape[1]
+        msg = (
+            f"centres have shape {centres.shape}, but this RVAgene has "
+            f"latent_length={d}; pass an array of shape (n_centres, {d})."
+        )
+        raise ValueError(msg)
+    if labels is None:
+        return _nearest(mean, centres)
+    labels = np.asarray(labels)
+    if labels.shape != (mean.shape[0],):
+        msg = (
+            f"labels must have one entry per gene of X ({mean.shape[0]}), got shape "
+            f"{labels.shape}."
+        )
+        raise ValueError(msg)
+    if (
+        not np.issubdtype(labels.dtype, np.integer)
+        or labels.min() < 0
+        or (labels.max() >= centres.shape[0])
+    ):
+        msg = (
+            f"labels must be integers 0..{centres.shape[0] - 1}: the row of centres "
+            "each gene belongs to."
+        )
+        raise ValueError(msg)
+    return labels.astype(np.int64)
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each point (squared Euclidean distance)."""
+    return ((points[:, np.newaxis, :] - centres) ** 2).sum(axis=-1).argmin(axis=1)
+
+
+def _keep_own(model, Z, out, draw, space: str, space_centres) -> None:
+    """Redraw, in place, the series that left their cluster (up to MAX_ROUNDS rounds).
+
+    A draw is kept when its code lies nearest its own centre in ``space`` and the model
+    encodes its decoded series back nearest that centre too.
+    """
+    k, n_samples = space_centres.shape[0], Z.shape[0] // space_centres.shape[0]
+    own = np.repeat(np.arange(k), n_samples)
+    todo = np.arange(Z.shape[0])
+    for _ in range(MAX_ROUNDS):
+        encoded = model.transform(out[todo]).astype(np.float64)
+        here = _nearest(embed_codes(model, Z[todo], space), space_centres)
+        back = _nearest(embed_codes(model, encoded, space), space_centres)
+        todo = todo[(here != own[todo]) | (back != own[todo])]
+        if todo.size == 0:
+            return
+        Z[todo] = draw().reshape(-1, Z.shape[1])[todo]
+        out[todo] = model.decode(Z[todo])
+
+
+def _add_noise(model, out, X3, labels, rng) -> np.ndarray:
+    """Add each cluster's root-mean-square residual (scaled units) as Gaussian noise."""
+    k = out.shape[0]
+    X_scaled, centre, spread = scale_series(X3, model.scaling)
+    recon = as_time_series(model.reconstruct(X3), dtype=np.float64)
+    residual = (X_scaled - (recon - centre) / spread) ** 2  # (genes, time, dims)
+    rms = np.zeros((k, *X3.shape[1:]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cluster without members
+        for i in range(k):
+            rms[i] = np.sqrt(np.nanmean(residual[labels == i], axis=0))
+    rms = np.nan_to_num(rms).reshape(k, 1, *out.shape[2:])
+    return out + rms * rng.standard_normal(out.shape)
+
+
+def _to_data_units(model, out, X3, labels, rng) -> np.ndarray:
+    """Give each generated series the level and spread of a member gene drawn at random."""
+    _, level, spread = scale_series(X3, model.scaling)  # (genes, 1, dims) each
+    if out.ndim == 3:  # 2-D layout: (k, n, time)
+        level, spread = level[:, :, 0], spread[:, :, 0]  # (genes, 1)
+    for i in range(out.shape[0]):
+        members = np.flatnonzero(labels == i)
+        pick = rng.choice(members if members.size else np.arange(X3.shape[0]), out.shape[1])
+        out[i] = out[i] * spread[pick] + level[pick]
+    return out
+
+
+def generate_around_centres(
+    model: RVAgene,
+    centres,
+    n_samples: int = 20,
+    scale: float | None = None,
+    random_state=None,
+    *,
+    X=None,
+    labels=None,
+    covariance=None,
+    noise: bool = False,
+    units: str | None = None,
+    times=None,
+    space: str = "latent",
+    space_centres=None,
+) -> np.ndarray:
+    """New series for each cluster of a fitted model, drawn from the cluster's own spread.
+
+    Latent points are drawn around each centre and decoded by ``model``. Two ways to set
+    the spread:
+
+    - **each cluster's own spread** (give ``X``, the clustered genes): the latent
+      covariance of the cluster's members (:func:`rvagene.cluster.cluster_covariances`,
+      Ledoit-Wolf shrunk). A draw is kept only when it lies nearest its own centre in the
+      clustering space and the model encodes its decoded series back nearest that centre
+      too, i.e. when the model itself would assign the new series to the cluster; other
+      draws are drawn again (up to 100 rounds, then kept). Output is in **data units**: each
+      generated series takes the level and spread (the ``scaling``'s centre and scale) of a
+      member gene of its cluster drawn at random;
+    - **a fixed isotropic spread** (``scale``, e.g. 0.3): N(centre, scale * I), the
+      original's sampling. Without ``X`` the output is in the model's **scaled units**.
+
+    Parameters
+    ----------
+    model : RVAgene
+        A fitted model.
+    centres : array-like of shape (n_centres, latent_length)
+        Latent centres, e.g. ``GeneClustering.cluster_centers_``.
+    n_samples : int, default=20
+        Series per centre (the original drew 20).
+    scale : float, optional
+        Variance of an isotropic Gaussian around every centre (the original used 0.3).
+        Overrides the clusters' own spread.
+    random_state : int, numpy Generator, RandomState instance or None
+        Seed of the draws. numpy's global RNG is never used.
+    X : array-like of shape (n_genes, n_timepoints[, n_dims]), optional
+        The clustered genes, in the units of ``fit``'s input. Needed for the clusters'
+        own spread and for output in data units.
+    labels : array-like of shape (n_genes,), optional
+        Cluster of each gene of ``X``, the row of ``centres`` it belongs to. Default: the
+        nearest centre of each gene's latent mean.
+    covariance : array-like of shape (n_centres, latent_length, latent_length), optional
+        The latent spread to draw from, overriding the one estimated from ``X``.
+    noise : bool, default=False
+        Add Gaussian noise with, at every time point, the root-mean-square residual of the
+        cluster's members (``X`` minus its reconstruction), so the series are as noisy as
+        the real genes. Needs ``X``.
+    units : {"data", "scaled"}, optional
+        ``"data"`` (the default when ``X`` is given) or ``"scaled"``.
+    times : array-like of shape (n_timepoints,), optional
+        Checked as in :meth:`rvagene.RVAgene.transform` when ``X`` is given.
+    space : {"latent", "decoded"}, default="latent"
+        The clustering space in which a draw must stay nearest its own centre.
+    space_centres : array-like of shape (n_centres, n_dims_of_space), optional
+        The centres in ``space`` (default: ``centres`` mapped by
+        :func:`rvagene.representation.embed_codes`).
+
+    Returns
+    -------
+    ndarray of shape (n_centres, n_samples, n_timepoints[, n_dims])
+        ``out[i]`` are the series generated for ``centres[i]``; the layout follows the
+        model's ``fit`` input.
+
+    Examples
+    --------
+    >>> from rvagene import RVAgene, cluster_latent, simulate
+    >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8,
+    ...                 random_state=0)
+    >>> model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, random_state=0).fit(X)
+    >>> km = cluster_latent(model.transform(X), 3)
+    >>> generate_around_centres(model, km.cluster_centers_, 5, X=X, labels=km.labels_,
+    ...                         random_state=0).shape
+    (3, 5, 8)
+    >>> generate_around_centres(model, km.cluster_centers_, 5, scale=0.3).shape
+    (3, 5, 8)
+    """
+    check_is_fitted(model, "module_")
+    centres = _check_generate_args(centres, X, scale, covariance, units, noise)
+    rng = as_generator(random_state)
+    k = centres.shape[0]
+    if X is not None:
+        mean = model.latent_posterior(X, times=times)[0].astype(np.float64)
+        labels = _generation_labels(labels, mean, centres)
+        if scale is None and covariance is None:
+            covariance = cluster_covariances(mean, labels, n_clusters=k)
+    Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
+    Z = Z.reshape(-1, Z.shape[-1])  # (k * n, latent)
+    out = model.decode(Z)  # (k * n, time[, dims]), scaled
+    if scale is None:  # a cluster's own spread: keep only series of that cluster
+        if space_centres is None:
+            space_centres = embed_codes(model, centres, space)
+        space_centres = np.asarray(space_centres, dtype=np.float64)
+        draw = lambda: sample_around_centres(centres, n_samples, None, rng, covariance)  # noqa: E731
+        _keep_own(model, Z, out, draw, space, space_centres)
+    out = out.reshape(k, n_samples, *out.shape[1:])  # (k, n, time[, dims]), scaled
+    if X is None:
+        return out
+    X3 = as_time_series(X, dtype=np.float64)
+    if noise:
+        out = _add_noise(model, out, X3, labels, rng)
+    if units == "scaled":
+        return out
+    return _to_data_units(model, out, X3, labels, rng)
+
+
+# ---------------------------------------------------------------------------- the estimator
+
+
+def _split_input(X, times):
+    """The array and the times to fit with, from an array or a table.
+
+    A table (``read_table``, ``load_dataset``, or ``single_cell.prepare``'s windows) gives
+    its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
+    cells carry no ``times``: they are fitted as steps, as the script does.
+    """
+    if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
+        if times is None:
+            times = _uneven_times(getattr(X, "times", None))
+        X = X.X
+    return X, times
+
+
+def _uneven_times(times):
+    """A table's times when they are uneven, else None (even times are one step each)."""
+    if times is None:
+        return None
+    gaps = np.diff(np.asarray(times, dtype=np.float64))
+    if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
+        return None
+    return np.asarray(times, dtype=np.float64)
+
+
+def _member_means(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """The mean point of each cluster's members, one row per cluster."""
+    return np.stack([points[labels == j].mean(axis=0) for j in range(k)])
+
+
+def _is_int(value, minimum: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum
+
+
+class GeneClustering(ClusterMixin, BaseEstimator):
+    """Cluster genes by the shape of their time series with RVAgene, and generate new ones.
+
+    The scripts' whole analysis as one scikit-learn clusterer: it fits ``n_fits`` RVAgene
+    models (each seed drawn from ``random_state``), keeps the fit with the lowest held-out
+    loss as ``model_``, chooses k in the clustering ``space`` (unless ``n_clusters`` is
+    given), clusters the genes there (K-means on one fit, the co-association consensus of
+    the fits' K-means clusterings on several), gives each gene a probability per cluster
+    from its latent posterior, and generates new series from each cluster's own latent
+    spread (:meth:`generate`). Flat genes (no variance over time, see
+    :func:`rvagene.data.flat_genes`) get the label -1 and are left out of fitting and
+    clustering.
+
+    Parameters
+    ----------
+    n_clusters : int or None, default=None
+        Number of clusters; None chooses k in ``2 .. min(k_max, n_genes - 1)`` by
+        ``k_criterion`` (:func:`rvagene.cluster.choose_k`) on ``model_``'s points.
+    n_fits : int, default=DEFAULT_N_FITS
+        RVAgene models fitted with different seeds. With more than one, the genes are
+        clustered by the consensus of the fits (:func:`rvagene.cluster.consensus_clusters`).
+    space : {"latent", "decoded"}, default=DEFAULT_SPACE
+        The clustering space (:mod:`rvagene.representation`): ``"latent"``, the posterior
+        means (the published tool's); ``"decoded"``, the series decoded from them.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything: the fits' seeds (with an int, the first fit is
+        ``RVAgene(random_state=random_state)``), K-means, choosing k, the probabilities'
+        draws and :meth:`generate`. With an int, results repeat bit for bit on the CPU.
+    model_params : dict or None, default=None
+        Parameters of each :class:`~rvagene.RVAgene` (e.g. ``{"latent_length": 4}``), except
+        ``random_state``, which comes from this estimator's.
+    k_criterion : str, default="davies_bouldin"
+        How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
+    k_max : int, default=15
+        Largest k tried when ``n_clusters`` is None.
+    n_jobs : int or None, default=None
+        Fits run at once in separate processes (joblib), each with one torch thread; None
+        means 1 unless in a ``joblib.parallel_config`` context, -1 every core. The results
+        do not depend on it.
+    n_draws : int, default=1000
+        Draws from each gene's posterior for ``probabilities_``.
+    cluster_method : {"kmeans", "minibatch"}, default="kmeans"
+        ``"minibatch"``: the original tool's ``MiniBatchKMeans(batch_size=6, max_iter=10)``
+        on one fit (needs ``n_fits=1``).
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_genes,)
+        Cluster of each gene, 0 to ``n_clusters_ - 1``; -1 for a flat gene.
+    n_clusters_ : int
+        Number of clusters (given or chosen).
+    k_scores_ : dict of int to float or None
+        The criterion's score for each k tried; None when ``n_clusters`` was given.
+    probabilities_ : ndarray of shape (n_genes, n_clusters_)
+        Share of draws from each gene's latent posterior nearest each centre, in
+        ``space_``; rows sum to 1. A flat gene's row is NaN (it is in no cluster).
+    cluster_centers_ : ndarray of shape (n_clusters_, latent_length)
+        Centres in ``model_``'s latent space: the K-means centres for one fit in the latent
+        space, else the mean latent code of each cluster's members. Generation draws
+        around them.
+    embedding_centers_ : ndarray of shape (n_clusters_, n_dims_of_space)
+        Centres in the clustering space; :meth:`predict` assigns to the nearest.
+    embedding_ : ndarray of shape (n_genes, n_dims_of_space)
+        Each gene's point in the clustering space (``model_``'s); NaN rows for flat genes.
+    models_ : list of RVAgene
+        The ``n_fits`` fitted models, in the order of their seeds.
+    model_ : RVAgene
+        The fit with the lowest held-out loss: it places the genes, gives the
+        probabilities and generates.
+    space_ : str
+        The clustering space used.
+    flat_ : ndarray of bool, shape (n_genes,)
+        Flat genes (label -1).
+    times_ : ndarray of shape (n_features_in_,) or None
+        The times the models were fitted with (a table's times only when uneven).
+    n_features_in_ : int
+        Time points per gene.
+
+    See Also
+    --------
+    rvagene.RVAgene : the model alone (fit, transform, decode, sample).
+
+    Notes
+    -----
+    With several fits the labels come from the consensus, not from the nearest centre, so
+    :meth:`predict` on the training genes can differ from ``labels_`` for genes between
+    clusters; with one fit and K-means they agree.
+
+    Examples
+    --------
+    >>> from rvagene import GeneClustering, simulate
+    >>> X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=8, random_state=0)
+    >>> params = {"hidden_size": 8, "latent_length": 2, "n_epochs": 2}
+    >>> gc = GeneClustering(n_clusters=3, random_state=0, model_params=params)
+    >>> gc.fit_predict(X).shape, gc.probabilities_.shape
+    ((30,), (30, 3))
+    >>> gc.generate(5).shape
+    (3, 5, 8)
+    """
+
+    def __init__(
+        self,
+        n_clusters: int | None = None,
+        n_fits: int = DEFAULT_N_FITS,
+        space: str = DEFAULT_SPACE,
+        random_state=None,
+        model_params: dict | None = None,
+        k_criterion: str = DEFAULT_K_CRITERION,
+        k_max: int = DEFAULT_K_MAX,
+        n_jobs: int | None = None,
+        n_draws: int = 1000,
+        cluster_method: str = "kmeans",
+    ):
+        self.n_clusters = n_clusters
+        self.n_fits = n_fits
+        self.space = space
+        self.random_state = random_state
+        self.model_params = model_params
+        self.k_criterion = k_criterion
+        self.k_max = k_max
+        self.n_jobs = n_jobs
+        self.n_draws = n_draws
+        self.cluster_method = cluster_method
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        """Check every parameter before any work, naming the fix."""
+        checks = (
+            ("n_clusters", self.n_clusters is None or _is_int(self.n_clusters, 1),
+             "None or an integer >= 1"),
+            ("n_fits", _is_int(self.n_fits, 1), "an integer >= 1"),
+            ("k_max", _is_int(self.k_max, 2), "an integer >= 2"),
+            ("n_draws", _is_int(self.n_draws, 1), "an integer >= 1"),
+            ("n_jobs", self.n_jobs is None or (_is_int(self.n_jobs, -2**31) and self.n_jobs),
+             "None or a non-zero integer"),
+            ("model_params", self.model_params is None or isinstance(self.model_params, dict),
+             "None or a dict of RVAgene parameters"),
+        )  # fmt: skip
+        for name, ok, want in checks:
+            if not ok:
+                msg = f"{name} must be {want}, got {getattr(self, name)!r}."
+                raise ValueError(msg)
+        for name, choices in (("space", SPACES), ("k_criterion", tuple(K_CRITERIA)),
+                              ("cluster_method", CLUSTER_METHODS)):  # fmt: skip
+            if getattr(self, name) not in choices:
+                msg = f"Unknown {name} {getattr(self, name)!r}; use one of {', '.join(choices)}."
+                raise ValueError(msg)
+        if "random_state" in (self.model_params or {}):
+            msg = "Give the seed as GeneClustering's random_state, not in model_params."
+            raise ValueError(msg)
+        if self.cluster_method == "minibatch" and (self.n_fits != 1 or self.space != "latent"):
+            msg = (
+                "cluster_method='minibatch' is the original's clustering of one fit's latent "
+                "means; set n_fits=1 and space='latent', or use cluster_method='kmeans'."
+            )
+            raise ValueError(msg)
+
+    def _validate(self, X, reset: bool) -> np.ndarray:
+        """Check X as RVAgene does; return it as a float array (2-D or 3-D)."""
+        check_input(X, None if reset else self.n_features_in_, type(self).__name__)
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            ensure_all_finite="allow-nan",
+            dtype=[np.float64, np.float32],
+            ensure_min_features=1,
+        )
+        if X.ndim > 3:
+            msg = f"X must be 2-D (genes, time) or 3-D (genes, time, values), got {X.ndim}-D."
+            raise ValueError(msg)
+        if reset and X.shape[1] < 2:
+            msg = (
+                f"X has {X.shape[1]} feature(s) (time points) per series; GeneClustering "
+                "needs at least 2 time points per series."
+            )
+            raise ValueError(msg)
+        return X
+
+    def _check_genes(self, n: int, n_flat: int) -> None:
+        """Enough genes that are not flat to fit and to form the clusters."""
+        if n == 0:
+            msg = (
+                f"All {n_flat} genes are flat (no variance over time); there is nothing to "
+                "cluster. Check the input (rvagene.data.flat_genes finds them)."
+            )
+            raise ValueError(msg)
+        flat = f" that are not flat ({n_flat} are)" if n_flat else ""
+        if self.n_clusters is not None and self.n_clusters > n:
+            msg = (
+                f"n_clusters={self.n_clusters} is more than the {n} genes{flat} "
+                f"(n_samples = {n}); use a smaller number."
+            )
+            raise ValueError(msg)
+        if self.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1
+            msg = (
+                f"X has {n} genes{flat} (n_samples = {n}), too few to choose the number of "
+                "clusters; give n_clusters."
+            )
+            raise ValueError(msg)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, times=None):
+        """Fit the models, cluster the genes and give each a probability per cluster.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims), \
+or TimeSeriesTable
+            One series per gene (NaN marks a missing value), or a table from
+            :func:`rvagene.read_table` / :func:`rvagene.load_dataset`, whose ``X`` is used,
+            with its ``times`` when they are uneven (even times are steps, as without
+            times), or the windows of :func:`rvagene.single_cell.prepare` (fitted as steps).
+        y : ignored
+        times : array-like of shape (n_timepoints,), optional
+            Time of each point, passed to :meth:`rvagene.RVAgene.fit` (overrides a table's).
+
+        Returns
+        -------
+        self : GeneClustering
+        """
+        self._check_params()
+        X, times = _split_input(X, times)
+        X = self._validate(X, reset=True)
+        flat = flat_genes(X)
+        X_fit = X[~flat]
+        self._check_genes(X_fit.shape[0], int(flat.sum()))
+        seeds = fit_seeds(self.random_state, self.n_fits)
+        params = dict(self.model_params or {})
+        self.models_ = _fit_models(X_fit, seeds, times, self.n_jobs, params)
+        self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
+        others = [m for m in self.models_ if m is not self.model_]
+        points = [embed(m, X_fit, self.space) for m in [self.model_, *others]]
+        labels, centres, scores = self._cluster(points, seeds[0])
+        k = centres.shape[0]
+        if self.space == "latent" and len(points) == 1:
+            latent_centres = centres
+        else:
+            latent_centres = _member_means(self.model_.transform(X_fit), labels, k)
+        probabilities = membership_probabilities(
+            self.model_, X_fit, centres, self.space, self.n_draws, random_state=seeds[0]
+        )
+        self._set_fitted(flat, labels, points[0], probabilities, scores)
+        self.cluster_centers_ = latent_centres.astype(np.float64)
+        self.embedding_centers_ = centres.astype(np.float64)
+        self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
+        self._X_fit, self._labels_fit, self._seed = X_fit, labels, seeds[0]
+        return self
+
+    def _cluster(self, points: list, seed: int):
+        """Labels, centres (in the space) and k's scores, from each fit's points."""
+        n = points[0].shape[0]
+        k, scores = self.n_clusters, None
+        if k is None:
+            k_range = range(2, min(self.k_max, n - 1) + 1)
+            k, scores = choose_k(points[0], k_range, criterion=self.k_criterion, random_state=seed)
+            logger.info("chose k=%d by %s: %s", k, self.k_criterion, scores)
+        if len(points) > 1:
+            labels = consensus_clusters(points, k, "coassociation", random_state=seed)
+            return labels, _member_means(points[0], labels, k), scores
+        km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
+        return km.labels_, km.cluster_centers_, scores
+
+    def _set_fitted(self, flat, labels, points, probabilities, scores) -> None:
+        """The per-gene attributes, with flat genes' rows: label -1, NaN elsewhere."""
+        n, k = flat.size, probabilities.shape[1]
+        self.flat_ = flat
+        self.labels_ = np.full(n, -1, dtype=np.int64)
+        self.labels_[~flat] = labels
+        self.probabilities_ = np.full((n, k), np.nan)
+        self.probabilities_[~flat] = probabilities
+        self.embedding_ = np.full((n, points.shape[1]), np.nan)
+        self.embedding_[~flat] = points
+        self.n_clusters_ = int(k)
+        self.k_scores_ = scores
+        self.space_ = self.space
+
+    # ------------------------------------------------------------------ using the clusters
+    def predict(self, X, times=None) -> np.ndarray:
+        """Assign genes to the nearest cluster centre in the clustering space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        times : array-like of shape (n_timepoints,), optional
+            Checked against the fitted times (see :meth:`rvagene.RVAgene.transform`).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_genes,)
+            Cluster of each gene; -1 for a flat gene. With one fit this is ``labels_`` for
+            the training genes. A consensus of several fits (``n_fits > 1``) can put a gene
+            on a cluster boundary in another cluster than its nearest centre, so ``predict``
+            may differ from ``labels_`` for such genes.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        flat = flat_genes(X)
+        labels = np.full(X.shape[0], -1, dtype=np.int64)
+        if (~flat).any():
+            points = embed(self.model_, X[~flat], self.space_, times=times)
+            labels[~flat] = _nearest(points.astype(np.float64), self.embedding_centers_)
+        return labels
+
+    def generate(
+        self, n_samples: int = 20, noise: bool = False, *, units: str = "data", random_state=None
+    ) -> np.ndarray:
+        """New series for every cluster, drawn from the cluster's own latent spread.
+
+        Parameters
+        ----------
+        n_samples : int, default=20
+            Series per cluster.
+        noise : bool, default=False
+            Add noise as large as the cluster's members' residuals (see
+            :func:`generate_around_centres`).
+        units : {"data", "scaled"}, default="data"
+            ``"data"``: each series takes the level and spread of a member gene drawn at
+            random, in the units of ``X``; ``"scaled"``: the model's scaled units.
+        random_state : int, numpy Generator, RandomState or None, default=None
+            Seed of the draws; None uses the seed of the fit, so repeated calls repeat.
+
+        Returns
+        -------
+        ndarray of shape (n_clusters_, n_samples, n_timepoints[, n_dims])
+            ``out[i]`` are cluster i's series; the layout follows ``X``.
+        """
+        check_is_fitted(self)
+        return generate_around_centres(
+            self.model_,
+            self.cluster_centers_,
+            n_samples,
+            random_state=self._seed if random_state is None else random_state,
+            X=self._X_fit,
+            labels=self._labels_fit,
+            noise=noise,
+            units=units,
+            space=self.space_,
+            space_centres=self.embedding_centers_,
+        )
+
+
+def _fit_models(X, seeds: list[int], times, n_jobs, params: dict) -> list[RVAgene]:
+    """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    parallel = len(seeds) > 1 and effective_n_jobs(n_jobs) > 1
+    logger.info("fitting %d model(s), n_jobs=%s: random_state %s", len(seeds), n_jobs, seeds)
+    jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
+    results = Parallel(n_jobs=n_jobs if parallel else 1)(jobs)
+    for message, category in results[0][1]:  # the others fit the same data: same warnings
+        warnings.warn(message, category, stacklevel=3)
+    return [model for model, _ in results]

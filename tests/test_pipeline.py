@@ -1,0 +1,424 @@
+"""GeneClustering and the rest of rvagene.pipeline: ensembles, clustering, generation."""
+
+import csv
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from rvagene import (
+    GeneClustering,
+    RVAgene,
+    cluster_latent,
+    consensus_clusters,
+    fit_ensemble,
+    generate_around_centres,
+    read_table,
+    simulate,
+)
+from rvagene.data import flat_genes, write_table
+from rvagene.pipeline import DEFAULT_N_FITS, DEFAULT_SPACE, fit_seeds, held_out_loss
+from rvagene.representation import embed
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=3)
+
+
+@pytest.fixture(scope="module")
+def genes():
+    """36 genes x 10 time points in 3 clusters, at levels far from 0 (data units show)."""
+    X, y = simulate(n_clusters=3, genes_per_cluster=12, sequence_length=10, random_state=1)
+    return X + 50.0, y
+
+
+@pytest.fixture(scope="module")
+def fitted(genes):
+    X, _ = genes
+    return GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+
+
+@pytest.fixture(scope="module")
+def data53():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((53, 12)).cumsum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def fitted53(data53):
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
+        data53
+    )
+
+
+# ---------------------------------------------------------------------------- GeneClustering
+
+
+def test_defaults_are_the_module_constants():
+    gc = GeneClustering()
+    assert (gc.n_fits, gc.space) == (DEFAULT_N_FITS, DEFAULT_SPACE)
+
+
+def test_fit_predict_shapes_and_attributes(genes, fitted):
+    X, y = genes
+    gc = fitted
+    np.testing.assert_array_equal(clone(gc).fit_predict(X), gc.labels_)
+    assert gc.labels_.shape == (36,)
+    assert set(gc.labels_) == {0, 1, 2}
+    assert gc.n_clusters_ == 3
+    assert gc.k_scores_ is None
+    assert gc.probabilities_.shape == (36, 3)
+    np.testing.assert_allclose(gc.probabilities_.sum(axis=1), 1.0)
+    assert gc.cluster_centers_.shape == (3, 2)
+    assert gc.embedding_centers_.shape == (3, 2)
+    assert gc.embedding_.shape == (36, 2)
+    assert gc.space_ == "latent"
+    assert len(gc.models_) == 1
+    assert gc.model_ is gc.models_[0]
+    assert not gc.flat_.any()
+    assert gc.n_features_in_ == 10
+    assert gc.times_ is None
+    np.testing.assert_array_equal(gc.embedding_, gc.model_.transform(X))
+
+
+def test_predict_agrees_with_labels_on_the_training_genes(genes, fitted):
+    X, _ = genes
+    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
+    assert fitted.predict(X[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="expecting 10 features"):
+        fitted.predict(X[:, :8])
+
+
+def test_flat_genes_get_minus_one_and_are_left_out(genes):
+    X, _ = genes
+    X = X.copy()
+    X[3] = 7.0  # constant
+    X[10, :] = np.nan
+    X[10, 2] = 1.0  # one finite value
+    X[20, ::2] = np.nan
+    X[20, 1::2] = 2.5  # constant where observed
+    np.testing.assert_array_equal(np.flatnonzero(flat_genes(X)), [3, 10, 20])
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    flat = np.zeros(36, bool)
+    flat[[3, 10, 20]] = True
+    np.testing.assert_array_equal(gc.flat_, flat)
+    assert (gc.labels_[flat] == -1).all()
+    assert (gc.labels_[~flat] >= 0).all()
+    assert np.isnan(gc.probabilities_[flat]).all()
+    assert np.isnan(gc.embedding_[flat]).all()
+    np.testing.assert_allclose(gc.probabilities_[~flat].sum(axis=1), 1.0)
+    assert gc.model_.n_features_in_ == 10
+    assert gc.model_.transform(X[~flat]).shape == (33, 2)  # the models saw 33 genes
+    np.testing.assert_array_equal(gc.predict(X)[flat], -1)
+    # the same genes without the flat ones cluster the same way
+    rest = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X[~flat])
+    np.testing.assert_array_equal(rest.labels_, gc.labels_[~flat])
+
+
+def test_every_gene_flat_or_too_few_genes():
+    with pytest.raises(ValueError, match="All 4 genes are flat"):
+        GeneClustering(n_clusters=2).fit(np.ones((4, 6)))
+    X = np.vstack([np.ones((3, 6)), np.arange(12.0).reshape(2, 6)])
+    with pytest.raises(ValueError, match=r"2 genes that are not flat \(3 are\).*give n_clusters"):
+        GeneClustering().fit(X)
+    with pytest.raises(ValueError, match="n_clusters=3 is more than the 2 genes"):
+        GeneClustering(n_clusters=3).fit(X)
+
+
+def test_generate_shape_units_and_repeats(genes, fitted):
+    X, _ = genes
+    out = fitted.generate(6)
+    assert out.shape == (3, 6, 10)
+    # data units: each cluster's series sit at its members' levels (about 50), not at 0
+    for i in range(3):
+        members = X[fitted.labels_ == i]
+        assert members.mean(axis=1).min() - 1 < out[i].mean() < members.mean(axis=1).max() + 1
+    scaled = fitted.generate(6, units="scaled")
+    assert abs(scaled.mean()) < 2
+    np.testing.assert_array_equal(out, fitted.generate(6))
+    assert not np.array_equal(out, fitted.generate(6, random_state=1))
+    noisy = fitted.generate(6, noise=True)
+    assert noisy.shape == out.shape
+    assert not np.allclose(noisy, out)
+
+
+def test_several_fits_give_the_consensus(genes):
+    X, _ = genes
+    gc = GeneClustering(n_clusters=3, n_fits=3, random_state=0, model_params=PARAMS).fit(X)
+    assert len(gc.models_) == 3
+    assert [m.random_state for m in gc.models_] == fit_seeds(0, 3)
+    assert gc.model_ is min(gc.models_, key=held_out_loss)
+    ordered = [gc.model_] + [m for m in gc.models_ if m is not gc.model_]
+    expected = consensus_clusters([m.transform(X) for m in ordered], 3, random_state=0)
+    np.testing.assert_array_equal(gc.labels_, expected)
+    Z = gc.model_.transform(X)
+    for j in range(3):
+        np.testing.assert_allclose(gc.cluster_centers_[j], Z[gc.labels_ == j].mean(axis=0))
+
+
+def test_n_jobs_gives_the_same_results(genes):
+    X, _ = genes
+    kw = dict(n_fits=2, random_state=3, model_params=PARAMS)
+    one = GeneClustering(n_jobs=1, **kw).fit(X)
+    two = GeneClustering(n_jobs=2, **kw).fit(X)
+    np.testing.assert_array_equal(one.labels_, two.labels_)
+    np.testing.assert_array_equal(one.probabilities_, two.probabilities_)
+    for a, b in zip(one.models_, two.models_, strict=True):
+        np.testing.assert_array_equal(a.transform(X), b.transform(X))
+        assert a.history_ == b.history_
+    np.testing.assert_array_equal(one.generate(4), two.generate(4))
+
+
+def test_the_fits_warnings_are_shown_once(genes):
+    X, _ = genes
+    params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns
+    gc = GeneClustering(n_clusters=3, n_fits=2, random_state=0, model_params=params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    assert [str(w.message) for w in caught if "MPS" in str(w.message)] == [
+        "MPS was requested but is not available; using the CPU instead."
+    ]
+
+
+def test_windows_of_single_cells_are_fitted_as_steps(genes):
+    from types import SimpleNamespace
+
+    X, _ = genes
+    windows = SimpleNamespace(X=X, genes=None, window_pseudotime=np.linspace(0, 1, 10) ** 2)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(windows)
+    assert gc.times_ is None
+    assert gc.model_.times_ is None
+
+
+def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
+    X, _ = genes
+    again = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    np.testing.assert_array_equal(again.labels_, fitted.labels_)
+    np.testing.assert_array_equal(again.probabilities_, fitted.probabilities_)
+    np.testing.assert_array_equal(again.generate(3), fitted.generate(3))
+    # with an int seed, the one fit is RVAgene(random_state=seed)
+    model = RVAgene(**PARAMS, random_state=0).fit(X)
+    np.testing.assert_array_equal(fitted.model_.transform(X), model.transform(X))
+    km = cluster_latent(model.transform(X), 3, random_state=0)
+    np.testing.assert_array_equal(fitted.labels_, km.labels_)
+    other = GeneClustering(n_clusters=3, random_state=1, model_params=PARAMS).fit(X)
+    assert not np.array_equal(other.embedding_, fitted.embedding_)
+    rs = np.random.RandomState(5)
+    assert fit_seeds(rs, 2) != fit_seeds(rs, 2)  # a RandomState advances, as in scikit-learn
+
+
+def test_decoded_space(genes):
+    X, y = genes
+    gc = GeneClustering(space="decoded", random_state=0, model_params=PARAMS).fit(X)
+    k = gc.n_clusters_
+    assert gc.space_ == "decoded"
+    assert set(gc.k_scores_) == set(range(2, 16))
+    assert gc.embedding_.shape == (36, 10)
+    assert gc.embedding_centers_.shape == (k, 10)
+    assert gc.cluster_centers_.shape == (k, 2)
+    np.testing.assert_allclose(gc.embedding_, embed(gc.model_, X, "decoded"))
+    np.testing.assert_array_equal(gc.predict(X), gc.labels_)
+    assert gc.probabilities_.shape == (36, k)
+    assert gc.generate(4).shape == (k, 4, 10)
+
+
+def test_tables_and_3d_input(tmp_path, genes):
+    X, _ = genes
+    times = np.array([0, 0.5, 1, 2, 4, 6, 8, 12, 16, 24.0])
+    write_table(tmp_path / "uneven.csv", X, times=times)
+    table = read_table(tmp_path / "uneven.csv")
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(table)
+    np.testing.assert_array_equal(gc.times_, times)
+    np.testing.assert_array_equal(gc.model_.times_, times)
+    np.testing.assert_array_equal(gc.predict(table.X, times=times), gc.predict(table.X))
+    write_table(tmp_path / "even.csv", X, times=np.arange(10.0))
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS)
+    assert gc.fit(read_table(tmp_path / "even.csv")).model_.times_ is None  # steps suffice
+    X3 = np.stack([X, X + 0.1], axis=2)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X3)
+    assert gc.labels_.shape == (36,)
+    assert gc.generate(2).shape == (3, 2, 10, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_clusters": 0}, "n_clusters must be None or an integer >= 1"),
+        ({"n_fits": 0}, "n_fits must be an integer >= 1"),
+        ({"space": "pca"}, "Unknown space 'pca'"),
+        ({"k_criterion": "elbow"}, "Unknown k_criterion"),
+        ({"model_params": {"random_state": 1}}, "not in model_params"),
+        ({"model_params": [1]}, "model_params must be None or a dict"),
+        ({"cluster_method": "minibatch", "n_fits": 2}, "set n_fits=1"),
+        ({"n_jobs": 0}, "n_jobs must be"),
+    ],
+)
+def test_bad_parameters(genes, params, match):
+    with pytest.raises(ValueError, match=match):
+        GeneClustering(**params).fit(genes[0])
+
+
+def test_the_scripts_pipeline(tmp_path, genes):
+    """train_and_gen.py and GeneClustering give the same clusters on the same data and seed."""
+    spec = importlib.util.spec_from_file_location("train_and_gen", ROOT / "train_and_gen.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    X, _ = genes
+    path = tmp_path / "genes.csv"
+    write_table(path, X, genes=[f"g{i}" for i in range(36)], times=np.arange(10.0))
+    for n_fits in (1, 2):
+        args = [str(path), "--n-fits", str(n_fits), "--seed", "4", "--quiet"]
+        args += ["--n-epochs", "3", "--hidden-size", "8", "--latent-length", "2"]
+        out = tmp_path / f"out{n_fits}"
+        assert script.main([*args, "--out-dir", str(out), "--figs-dir", str(out)]) == 0
+        with open(out / "genes_clusters.csv", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        gc = GeneClustering(n_fits=n_fits, random_state=4, model_params=PARAMS)
+        labels = gc.fit_predict(read_table(path))
+        np.testing.assert_array_equal([int(r["cluster"]) for r in rows], labels)
+        k = gc.n_clusters_
+        table = np.array([[float(r[f"p_cluster_{j}"]) for j in range(k)] for r in rows])
+        np.testing.assert_allclose(table, gc.probabilities_, atol=5e-4)
+
+
+# ---------------------------------------------------------------------------- ensembles
+
+
+def test_fit_ensemble(tiny):
+    X, y = tiny
+    models = fit_ensemble(X, 2, random_state=0, **PARAMS)
+    assert len(models) == 2
+    seeds = [m.random_state for m in models]
+    assert seeds == fit_seeds(0, 2)
+    assert seeds[0] == 0
+    assert seeds[1] != 0
+    assert seeds == [m.random_state for m in fit_ensemble(X, 2, random_state=0, **PARAMS)]
+    labels = consensus_clusters([m.transform(X) for m in models], 3)
+    assert labels.shape == (30,)
+    with pytest.raises(ValueError, match="n_fits must be a positive integer"):
+        fit_ensemble(X, 0, **PARAMS)
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+def test_generate_repeats(fitted53):
+    out = generate_around_centres(
+        fitted53, np.zeros((3, 2)), n_samples=5, scale=0.3, random_state=0
+    )
+    assert out.shape == (3, 5, 12)
+    np.testing.assert_array_equal(
+        out, generate_around_centres(fitted53, np.zeros((3, 2)), 5, 0.3, 0)
+    )
+
+
+def test_generate_scale_override_is_the_original(fitted53):
+    """scale=0.3 without X: N(centre, 0.3 I) decoded, in scaled units, as before."""
+    centres = np.array([[0.0, 1.0], [-1.0, 0.5]])
+    out = generate_around_centres(fitted53, centres, 6, scale=0.3, random_state=4)
+    noise = np.random.default_rng(4).standard_normal((2, 6, 2))
+    expected = fitted53.decode((centres[:, None, :] + np.sqrt(0.3) * noise).reshape(-1, 2))
+    np.testing.assert_array_equal(out, expected.reshape(2, 6, 12))
+
+
+@pytest.fixture(scope="module")
+def clustered53(fitted53, data53):
+    from rvagene import cluster_latent
+
+    return cluster_latent(fitted53.transform(data53), 3)
+
+
+def test_generate_from_cluster_spread_in_data_units(fitted53, data53, clustered53):
+    from rvagene.data import scale_series
+
+    centres, labels = clustered53.cluster_centers_, clustered53.labels_
+    out = generate_around_centres(fitted53, centres, 7, X=data53, labels=labels, random_state=0)
+    assert out.shape == (3, 7, 12)
+    np.testing.assert_array_equal(
+        out, generate_around_centres(fitted53, centres, 7, X=data53, labels=labels, random_state=0)
+    )
+    assert not np.array_equal(
+        out, generate_around_centres(fitted53, centres, 7, X=data53, labels=labels, random_state=1)
+    )
+    # labels default to the nearest centre, which is what K-means assigned
+    np.testing.assert_array_equal(
+        out, generate_around_centres(fitted53, centres, 7, X=data53, random_state=0)
+    )
+    # data units: each series is a scaled-units series at the level and spread of a member
+    scaled = generate_around_centres(
+        fitted53, centres, 7, X=data53, units="scaled", random_state=0
+    )
+    _, level, spread = scale_series(data53)
+    for i in range(3):
+        members = labels == i
+        for series, z in zip(out[i], scaled[i], strict=True):
+            matches = np.isclose(series, z * spread[members] + level[members]).all(axis=1)
+            assert matches.any()
+    # every series is one the model itself assigns to its cluster
+    from rvagene.evaluate import specificity_reencoded
+
+    assert specificity_reencoded(fitted53, out, centres)["specificity"] == 1.0
+    assert specificity_reencoded(fitted53, scaled, centres)["specificity"] == 1.0
+
+
+def test_generate_noise_and_covariance(fitted53, data53, clustered53):
+    centres = clustered53.cluster_centers_
+    smooth = generate_around_centres(
+        fitted53, centres, 5, X=data53, units="scaled", random_state=0
+    )
+    noisy = generate_around_centres(
+        fitted53, centres, 5, X=data53, units="scaled", noise=True, random_state=0
+    )
+    assert noisy.shape == smooth.shape
+    assert not np.allclose(noisy, smooth)
+    tight = generate_around_centres(
+        fitted53, centres, 5, covariance=np.zeros((3, 2, 2)), random_state=0
+    )
+    expected = np.repeat(fitted53.decode(centres)[:, None], 5, 1)
+    np.testing.assert_allclose(tight, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "Give X"),
+        ({"scale": 0.3, "noise": True}, "noise=True needs X"),
+        ({"scale": 0.3, "units": "data"}, "units='data' needs X"),
+        ({"scale": 0.3, "units": "z"}, "Unknown units"),
+        ({"labels": np.zeros(5, int)}, "one entry per gene"),
+        ({"labels": np.full(53, 3)}, r"integers 0\.\.2"),
+    ],
+)
+def test_generate_bad_arguments(fitted53, data53, kwargs, match):
+    if "labels" in kwargs:
+        kwargs = {**kwargs, "X": data53}
+    with pytest.raises(ValueError, match=match):
+        generate_around_centres(fitted53, np.zeros((3, 2)), 4, **kwargs)
+
+
+@pytest.mark.gpu
+def test_gpu_pipeline_fit_predict_generate_and_load_on_cpu(tmp_path, genes):
+    """The whole pipeline on a CUDA device; the kept model loads on a CPU machine."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    X, y = genes
+    gc = GeneClustering(
+        n_clusters=3, random_state=0, model_params={**PARAMS, "device": "cuda"}
+    ).fit(X)
+    assert str(gc.model_.device_).startswith("cuda")
+    # several fits on the GPU, through joblib's processes
+    pair = GeneClustering(
+        n_clusters=3, n_fits=2, n_jobs=2, random_state=0, model_params={**PARAMS, "device": "cuda"}
+    ).fit(X)
+    assert all(str(m.device_).startswith("cuda") for m in pair.models_)
+    np.testing.assert_array_equal(gc.predict(X), gc.labels_)
+    assert gc.generate(4).shape == (3, 4, X.shape[1])
+    path = gc.model_.save(tmp_path / "gpu_pipeline.pt")
+    from rvagene import load
+
+    cpu = load(path, device="cpu")
+    np.testing.assert_allclose(cpu.transform(X), gc.model_.transform(X), atol=1e-4)
