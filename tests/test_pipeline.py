@@ -25,6 +25,7 @@ from rvagene.representation import embed
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=3)
+ONE = dict(n_fits=1, space="latent")  # one fit's K-means on its latent means
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def genes():
 @pytest.fixture(scope="module")
 def fitted(genes):
     X, _ = genes
-    return GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    return GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_flat_genes_get_minus_one_and_are_left_out(genes):
     X[20, ::2] = np.nan
     X[20, 1::2] = 2.5  # constant where observed
     np.testing.assert_array_equal(np.flatnonzero(flat_genes(X)), [3, 10, 20])
-    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X)
     flat = np.zeros(36, bool)
     flat[[3, 10, 20]] = True
     np.testing.assert_array_equal(gc.flat_, flat)
@@ -113,8 +114,34 @@ def test_flat_genes_get_minus_one_and_are_left_out(genes):
     assert gc.model_.transform(X[~flat]).shape == (33, 2)  # the models saw 33 genes
     np.testing.assert_array_equal(gc.predict(X)[flat], -1)
     # the same genes without the flat ones cluster the same way
-    rest = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X[~flat])
+    rest = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X[~flat])
     np.testing.assert_array_equal(rest.labels_, gc.labels_[~flat])
+
+
+def test_default_is_the_consensus_of_five_fits_in_both_spaces(genes, monkeypatch):
+    import rvagene.pipeline as pipeline
+
+    X, y = genes
+    assert (DEFAULT_N_FITS, DEFAULT_SPACE) == ("auto", "both")
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    assert len(gc.models_) == pipeline.AUTO_N_FITS == 5
+    assert gc.space_ == "both"
+    # the labels are the consensus of 10 K-means clusterings: 5 fits x 2 spaces
+    fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+    points = [embed(m, X, s) for s in ("latent", "decoded") for m in fits]
+    np.testing.assert_array_equal(gc.labels_, consensus_clusters(points, 3, random_state=0))
+    # centres, probabilities and predict in model_'s latent space
+    np.testing.assert_array_equal(gc.embedding_, gc.model_.transform(X))
+    np.testing.assert_allclose(gc.cluster_centers_, gc.embedding_centers_)
+    assert gc.predict(X).shape == (36,)
+    assert gc.generate(3).shape == (3, 3, 10)
+    # more genes than AUTO_MAX_GENES: one fit; more than CONSENSUS_MAX_GENES: the latent space
+    monkeypatch.setattr(pipeline, "AUTO_MAX_GENES", 30)
+    monkeypatch.setattr(pipeline, "CONSENSUS_MAX_GENES", 30)
+    big = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    assert (len(big.models_), big.space_) == (1, "latent")
+    km = cluster_latent(big.model_.transform(X), 3, random_state=0)
+    np.testing.assert_array_equal(big.labels_, km.labels_)
 
 
 def test_every_gene_flat_or_too_few_genes():
@@ -146,7 +173,9 @@ def test_generate_shape_units_and_repeats(genes, fitted):
 
 def test_several_fits_give_the_consensus(genes):
     X, _ = genes
-    gc = GeneClustering(n_clusters=3, n_fits=3, random_state=0, model_params=PARAMS).fit(X)
+    gc = GeneClustering(
+        n_clusters=3, n_fits=3, space="latent", random_state=0, model_params=PARAMS
+    ).fit(X)
     assert len(gc.models_) == 3
     assert [m.random_state for m in gc.models_] == fit_seeds(0, 3)
     assert gc.model_ is min(gc.models_, key=held_out_loss)
@@ -195,7 +224,7 @@ def test_windows_of_single_cells_are_fitted_as_steps(genes):
 
 def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
     X, _ = genes
-    again = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    again = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X)
     np.testing.assert_array_equal(again.labels_, fitted.labels_)
     np.testing.assert_array_equal(again.probabilities_, fitted.probabilities_)
     np.testing.assert_array_equal(again.generate(3), fitted.generate(3))
@@ -204,7 +233,7 @@ def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
     np.testing.assert_array_equal(fitted.model_.transform(X), model.transform(X))
     km = cluster_latent(model.transform(X), 3, random_state=0)
     np.testing.assert_array_equal(fitted.labels_, km.labels_)
-    other = GeneClustering(n_clusters=3, random_state=1, model_params=PARAMS).fit(X)
+    other = GeneClustering(n_clusters=3, random_state=1, model_params=PARAMS, **ONE).fit(X)
     assert not np.array_equal(other.embedding_, fitted.embedding_)
     rs = np.random.RandomState(5)
     assert fit_seeds(rs, 2) != fit_seeds(rs, 2)  # a RandomState advances, as in scikit-learn
@@ -247,7 +276,7 @@ def test_tables_and_3d_input(tmp_path, genes):
     ("params", "match"),
     [
         ({"n_clusters": 0}, "n_clusters must be None or an integer >= 1"),
-        ({"n_fits": 0}, "n_fits must be an integer >= 1"),
+        ({"n_fits": 0}, 'n_fits must be "auto" or an integer >= 1'),
         ({"space": "pca"}, "Unknown space 'pca'"),
         ({"k_criterion": "elbow"}, "Unknown k_criterion"),
         ({"model_params": {"random_state": 1}}, "not in model_params"),
