@@ -144,6 +144,18 @@ def test_default_is_the_consensus_of_five_fits_in_both_spaces(genes, monkeypatch
     np.testing.assert_array_equal(big.labels_, km.labels_)
 
 
+def test_k_is_the_median_of_the_fits_choices(genes):
+    from rvagene import choose_k
+
+    X, _ = genes
+    gc = GeneClustering(n_fits=3, random_state=0, model_params=PARAMS).fit(X)
+    assert gc.k_criterion == "silhouette"
+    fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+    chosen = [choose_k(m.transform(X), range(2, 16), "silhouette", random_state=0) for m in fits]
+    assert gc.n_clusters_ == sorted(k for k, _ in chosen)[1]
+    assert gc.k_scores_ == chosen[0][1]  # model_'s scores
+
+
 def test_every_gene_flat_or_too_few_genes():
     with pytest.raises(ValueError, match="All 4 genes are flat"):
         GeneClustering(n_clusters=2).fit(np.ones((4, 6)))
@@ -241,7 +253,7 @@ def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
 
 def test_decoded_space(genes):
     X, y = genes
-    gc = GeneClustering(space="decoded", random_state=0, model_params=PARAMS).fit(X)
+    gc = GeneClustering(space="decoded", n_fits=1, random_state=0, model_params=PARAMS).fit(X)
     k = gc.n_clusters_
     assert gc.space_ == "decoded"
     assert set(gc.k_scores_) == set(range(2, 16))
