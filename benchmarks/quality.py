@@ -56,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import cases  # noqa: E402
 
-from rvagene import RVAgene, cluster_latent, clustering_scores  # noqa: E402
+from rvagene import GeneClustering, RVAgene, cluster_latent, clustering_scores  # noqa: E402
 from rvagene.cluster import consensus_clusters  # noqa: E402
 from rvagene.pipeline import fit_ensemble  # noqa: E402
 from rvagene.representation import (  # noqa: E402
@@ -68,7 +68,8 @@ from rvagene.representation import (  # noqa: E402
 
 BASELINES = ("kmeans-z", "kmeans-smooth", "pca-kmeans", "pca-recon", "gmm", "softdtw", "kshape")
 MODELS = ("original", "rvagene")
-METHODS = (*BASELINES, *MODELS)
+PIPELINE = "pipeline"  # rvagene.GeneClustering with its defaults: what the scripts run
+METHODS = (*BASELINES, *MODELS, PIPELINE)
 TSLEARN = ("softdtw", "kshape")
 SEEDS = (0, 1, 2)
 QUICK = {
@@ -243,6 +244,18 @@ def label_of(overrides: dict) -> str:
     return ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items()))
 
 
+def pipeline_rows(case: cases.Case, seed: int, overrides: dict) -> list[dict]:
+    """The users' pipeline: ``GeneClustering(n_clusters=k, random_state=seed)`` on the case,
+    with ``--set`` values as its parameters (e.g. ``space``, ``n_fits``)."""
+    gc = GeneClustering(n_clusters=case.k, random_state=seed, **overrides)
+    t0 = time.perf_counter()
+    labels = gc.fit(case.X, times=case.times).labels_
+    fit_s = time.perf_counter() - t0
+    name = PIPELINE + (f"[{label_of(overrides)}]" if overrides else "")
+    note = f"{len(gc.models_)} fits, {gc.space_}"
+    return [{"method": name, **clustering_scores(case.y, labels), "fit_s": fit_s, "note": note}]
+
+
 def run_task(case: cases.Case, method: str, seed: int, overrides: dict, cache=None) -> list[dict]:
     """One fit: every row it gives, with the case's columns."""
     base = {
@@ -252,7 +265,9 @@ def run_task(case: cases.Case, method: str, seed: int, overrides: dict, cache=No
         "n_timepoints": case.X.shape[1],
         "k": case.k,
     }
-    if method in MODELS:
+    if method == PIPELINE:
+        rows = pipeline_rows(case, seed, overrides)
+    elif method in MODELS:
         rows = model_rows(method, case, seed, overrides, cache)
     else:
         if method in TSLEARN and method not in _COMPILED:  # numba compiles on the first call
@@ -293,6 +308,7 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
         "original",
         "original+kmeans",
         "rvagene",
+        PIPELINE,
     ]
     methods = sorted(
         {r["method"] for r in rows},
@@ -515,10 +531,14 @@ def main(argv=None) -> int:
         # ensemble=N: consensus of N fits; posterior=true: also cluster a posterior draw and
         # the whitened means of each fit; max_timepoints=N: rvagene.representation.downsample;
         # centre=true: rvagene.representation.centre_across_genes, fitted with scaling none
+        # With --methods pipeline, --set names GeneClustering's parameters instead.
         known = {*RVAgene().get_params(), "ensemble", "posterior", "max_timepoints", "centre"}
+        if args.methods == (PIPELINE,):
+            known = set(GeneClustering().get_params())
         unknown = [n for n in overrides if n not in known]
         if unknown:
-            return _fail(f"--set: RVAgene has no parameter {', '.join(unknown)}")
+            return _fail(f"--set: no parameter {', '.join(unknown)} (RVAgene's, or with "
+                         "--methods pipeline alone GeneClustering's)")  # fmt: skip
     if args.jobs < 1:
         return _fail("--jobs must be >= 1")
     names = args.cases or (QUICK["cases"] if args.quick else cases.SUITES[args.suite])
