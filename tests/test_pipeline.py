@@ -448,7 +448,7 @@ def test_gpu_pipeline_fit_predict_generate_and_load_on_cpu(tmp_path, genes):
         pytest.skip("needs a CUDA device")
     X, y = genes
     gc = GeneClustering(
-        n_clusters=3, random_state=0, model_params={**PARAMS, "device": "cuda"}
+        n_clusters=3, random_state=0, model_params={**PARAMS, "device": "cuda"}, **ONE
     ).fit(X)
     assert str(gc.model_.device_).startswith("cuda")
     # several fits on the GPU, through joblib's processes
