@@ -450,7 +450,7 @@ def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
         columns = ", ".join(map(str, adata.var.columns[:8])) or "none"
         msg = f"--labels-key {key!r} is not a .var column (the columns: {columns})."
         raise ValueError(msg)
-    return np.asarray(adata.var[key].loc[genes].astype(str))
+    return np.asarray(adata.var[key].loc[genes].astype(str), dtype=str)
 
 
 def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
