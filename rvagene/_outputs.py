@@ -136,11 +136,11 @@ def write_generated_table(path: Path, generated: np.ndarray, table) -> None:
 # ---------------------------------------------------------------------------- config
 
 
-def _git_commit() -> str | None:
-    """The commit of the source tree rvagene runs from, when it is a git checkout."""
+def _git(*args: str) -> str | None:
+    """The output of a git command in rvagene's source folder, or None (not a checkout)."""
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", *args],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
@@ -149,8 +149,16 @@ def _git_commit() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_state() -> dict:
+    """The commit rvagene runs from, and whether tracked files differ from it (or None)."""
+    commit = (_git("rev-parse", "HEAD") or "").strip()
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return {"git_commit": None, "git_dirty": None}
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
 
 
 def run_record(found, gc, notes: list[str]) -> dict:
@@ -173,7 +181,7 @@ def run_record(found, gc, notes: list[str]) -> dict:
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "git_commit": _git_commit(),
+        **git_state(),
         "warnings": notes,
     }
 
