@@ -87,7 +87,7 @@ from .cluster import (
     clustering_scores,
     match_clusters,
 )
-from .data import has_real_labels, load_dataset
+from .data import TimeSeriesTable, has_real_labels, load_dataset
 from .model import RVAgene
 from .pipeline import GeneClustering, generate_around_centres
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
@@ -321,7 +321,9 @@ def _add_model_options(parser) -> None:
 
 def _add_cell_options(parser) -> None:
     """Options of the .h5ad path (rvagene.single_cell.prepare)."""
-    cells = parser.add_argument_group("single-cell input (.h5ad; see rvagene.single_cell)")
+    cells = parser.add_argument_group(
+        "AnnData input (.h5ad; see rvagene.single_cell, rvagene.annotate)"
+    )
     cells.add_argument(
         "--pseudotime-key",
         default=None,
@@ -350,6 +352,12 @@ def _add_cell_options(parser) -> None:
         default=None,
         metavar="FILE",
         help="genes to keep, one per line (default: all genes)",
+    )
+    cells.add_argument(
+        "--time-key",
+        default=None,
+        help="bulk AnnData (samples x genes): the obs column of each sample's time; samples "
+        "at one time are averaged (default: single cells, by pseudotime)",
     )
     cells.add_argument(
         "--labels-key",
@@ -413,21 +421,10 @@ def _require_singlecell() -> None:
 
 
 def read_input(args, name: str) -> SimpleNamespace:
-    """The table to cluster, the user's labels (``truth``) and, for .h5ad, the windows."""
-    series = adata = None
-    if _is_h5ad(args):  # single cells -> windows along pseudotime
-        import anndata
-
-        from .single_cell import prepare, read_gene_list
-
-        adata = anndata.read_h5ad(args.data)
-        genes = read_gene_list(args.genes) if args.genes else None
-        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
-        series = prepare(
-            adata, genes=genes, pseudotime=args.pseudotime_key, root_cell=args.root_cell, **group
-        )
-        table = series.to_table(source=args.data)
-        truth = _var_labels(adata, args.labels_key, series.genes) if args.labels_key else None
+    """The table to cluster, the user's labels (``truth``) and, for .h5ad, the AnnData."""
+    series = adata = where = None
+    if _is_h5ad(args):
+        table, truth, series, adata, where = _read_anndata(args)
     else:
         table = load_dataset(args.data, data_dir=args.data_dir)
         truth = table.labels if has_real_labels(table.labels) else None
@@ -440,8 +437,35 @@ def read_input(args, name: str) -> SimpleNamespace:
         "%s: %d genes x %d time points%s from %s", name, n, table.X.shape[1], reps, table.source
     )
     return SimpleNamespace(
-        table=table, genes=genes, truth=truth, series=series, adata=adata, name=name
+        table=table, genes=genes, truth=truth, series=series, adata=adata, where=where
     )
+
+
+def _read_anndata(args):
+    """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
+    import anndata
+
+    from .annotate import bulk_series, windows_info
+    from .single_cell import prepare, read_gene_list
+
+    if not Path(args.data).is_file():
+        msg = f"No such file: {str(args.data)!r}. Give the path of an .h5ad file."
+        raise FileNotFoundError(msg)
+    adata = anndata.read_h5ad(args.data)
+    genes = read_gene_list(args.genes) if args.genes else None
+    if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
+        X, times, names = bulk_series(adata, args.time_key, genes)
+        labels = [f"{t:g}" for t in times]
+        table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
+        series, where = None, {"time_key": args.time_key, "times": times}
+    else:
+        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
+        series = prepare(
+            adata, genes=genes, pseudotime=args.pseudotime_key, root_cell=args.root_cell, **group
+        )
+        table, where = series.to_table(source=args.data), windows_info(series)
+    truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
+    return table, truth, series, adata, where
 
 
 def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
@@ -483,7 +507,8 @@ def _fit_times(table, args: argparse.Namespace):
     model; single-cell windows (equal numbers of cells) are steps too, as in the original.
     """
     times = table.times
-    if times is None or args.ignore_times or _is_h5ad(args):
+    cells = _is_h5ad(args) and args.time_key is None
+    if times is None or args.ignore_times or cells:
         return None
     gaps = np.diff(times)
     if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
@@ -628,7 +653,7 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
     if data.adata is not None:
         from .annotate import write_annotated
 
-        write_annotated(out / f"{name}_rvagene.h5ad", data.adata, gc, found, data.series)
+        write_annotated(out / f"{name}_rvagene.h5ad", data.adata, gc, found, data.where)
     record = _outputs.run_record(found, gc, notes)
     _outputs.write_run_config(out / f"{name}_config.json", args, record)
     _outputs.write_figures(args, name, found, gc.model_)

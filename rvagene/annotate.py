@@ -105,7 +105,7 @@ def cluster_anndata(
     adata = adata.copy() if copy else adata
     gc = clustering if clustering is not None else GeneClustering(random_state=0)
     if time_key is not None:
-        X, times, names = _bulk_series(adata, time_key, genes)
+        X, times, names = bulk_series(adata, time_key, genes)
         gc.fit(X, times=times)
         where = {"time_key": time_key, "times": np.asarray(times, dtype=np.float64)}
     else:
@@ -115,12 +115,12 @@ def cluster_anndata(
         series = prepare(adata, genes=genes, pseudotime=pseudotime, root_cell=root_cell, **group)
         gc.fit(series)
         names = list(series.genes)
-        where = _windows_info(series)
+        where = windows_info(series)
     write_results(adata, gc, names, gc.labels_, gc.probabilities_, where)
     return adata if copy else None
 
 
-def _bulk_series(adata, time_key: str, genes):
+def bulk_series(adata, time_key: str, genes=None):
     """Genes x distinct times: the mean of the samples at each time; the times; gene names."""
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
@@ -137,7 +137,8 @@ def _bulk_series(adata, time_key: str, genes):
     return X, distinct, [str(g) for g in sub.var_names]
 
 
-def _windows_info(series) -> dict:
+def windows_info(series) -> dict:
+    """Where the windows came from, for ``uns["rvagene"]``."""
     return {
         "pseudotime_key": str(series.pseudotime_key),
         "window_pseudotime": np.asarray(series.window_pseudotime, dtype=np.float64),
@@ -194,14 +195,12 @@ def _uns(gc, where: dict) -> dict:
     return info
 
 
-def write_annotated(path, adata, gc, found, series) -> None:
+def write_annotated(path, adata, gc, found, where: dict) -> None:
     """The script's ``<name>_rvagene.h5ad``: the input with rvagene's keys, in display numbers."""
     from ._cli import announce
     from ._utils import atomic_path
 
-    write_results(
-        adata, gc, found.genes, found.clusters, found.probabilities, _windows_info(series)
-    )
+    write_results(adata, gc, found.genes, found.clusters, found.probabilities, where)
     with atomic_path(path) as tmp:
         adata.write_h5ad(tmp)
     announce(path, " (the input with var['rvagene_cluster'], varm['X_rvagene'], uns['rvagene'])")

@@ -158,3 +158,25 @@ def test_requirements_install_no_scanpy():
     assert not any("singlecell" in line or "scanpy" in line for line in lines)
     assert "torch==2.13.0" in lines
     assert "singlecell" in (root / "requirements-dev.txt").read_text()
+
+
+def test_script_on_bulk_anndata_fits_the_times_of_obs(tmp_path, capsys):
+    X, y = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    times = np.array([0, 1, 2, 4, 8, 16.0])
+    adata = anndata.AnnData(np.concatenate([X.T, X.T + 0.01]))
+    adata.obs["hours"] = np.concatenate([times, times])
+    adata.var_names = [f"g{i}" for i in range(12)]
+    adata.var["truth"] = [str(v) for v in y]
+    path = tmp_path / "bulk.h5ad"
+    adata.write_h5ad(path)
+    argv = [str(path), "--time-key", "hours", "--labels-key", "truth", "--n-clusters", "2"]
+    assert _script().main([*argv, *TINY, *_dirs(tmp_path)]) == 0
+    assert "ARI" in capsys.readouterr().out
+    from rvagene import load
+
+    np.testing.assert_array_equal(load(tmp_path / "out" / "bulk_model.pt").times_, times)
+    back = anndata.read_h5ad(tmp_path / "out" / "bulk_rvagene.h5ad")
+    assert back.uns["rvagene"]["time_key"] == "hours"
+    assert back.var["rvagene_cluster"].notna().all()
+    header = (tmp_path / "out" / "bulk_generated.csv").read_text().splitlines()[0]
+    assert header == "cluster,sample,0,1,2,4,8,16"
