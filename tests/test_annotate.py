@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from rvagene import GeneClustering, simulate
-
 from rvagene.annotate import cluster_anndata
 from rvagene.simulate import simulate_single_cell
 
