@@ -8,7 +8,9 @@ The same command is installed as ``rvagene-train``. Its code and every option ar
 keeps the name the original tool's users know.
 """
 
-from rvagene._train_and_gen import console, main  # noqa: F401  (main: for scripts and tests)
+from rvagene._cli import setup_logging
+from rvagene._train_and_gen import main
 
 if __name__ == "__main__":
-    raise SystemExit(console())
+    setup_logging()
+    raise SystemExit(main())

@@ -97,6 +97,7 @@ matplotlib.use("Agg")  # figures go to files only; works without a display
 
 logger = logging.getLogger("train_and_gen")
 
+PROG = "train_and_gen.py"  # the command's name; installed, it is rvagene-train
 DATA_DIR = "data"
 FIGS_DIR = "figs"
 OUT_DIR = "results"
@@ -175,15 +176,15 @@ def _model_help(name: str, docs: dict) -> tuple[str, tuple[str, ...] | None]:
     return MODEL_HELP.get(name, sentence), choices
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv=None, prog: str = PROG) -> argparse.Namespace:
     """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
-    return build_parser().parse_args(argv)
+    return build_parser(prog).parse_args(argv)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The script's argument parser."""
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The script's argument parser (``prog`` names the command in help and errors)."""
     parser = OneLineParser(
-        prog="train_and_gen.py",
+        prog=prog,
         description="Train RVAgene, cluster genes in its latent space, generate trajectories.",
         formatter_class=HelpFormatter,
         epilog=EPILOG,
@@ -671,9 +672,9 @@ def _probability(value: str) -> float:
     return number
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     try:
         run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
@@ -691,4 +692,4 @@ def main(argv=None) -> int:
 def console() -> int:
     """The ``rvagene-train`` command: progress on stdout, warnings one line each."""
     setup_logging()
-    return main()
+    return main(prog="rvagene-train")
