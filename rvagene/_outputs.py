@@ -69,10 +69,25 @@ def check_no_overwrite(args, name: str) -> None:
 # ---------------------------------------------------------------------------- warnings
 
 
+# Warnings for developers, hidden by Python's default filters: not shown to the user.
+DEVELOPER_WARNINGS = (
+    DeprecationWarning,
+    PendingDeprecationWarning,
+    ImportWarning,
+    ResourceWarning,
+)
+
+
 def warning_lines(caught) -> list[str]:
-    """The distinct texts of caught warnings, each on one line, in the order raised."""
+    """The distinct texts of caught warnings, each on one line, in the order raised.
+
+    Warnings meant for developers (deprecations, imports, resources) are left out, as
+    Python's default filters leave them out.
+    """
     lines = []
     for w in caught:
+        if issubclass(w.category, DEVELOPER_WARNINGS):
+            continue
         text = " ".join(str(w.message).split())
         if text not in lines:
             lines.append(text)

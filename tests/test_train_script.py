@@ -4,6 +4,7 @@ import io
 import json
 import subprocess
 import sys
+import warnings
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -583,3 +584,13 @@ def test_ari_only_against_labels_the_user_gave(script, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "has no label for 11 gene(s): g1, g2, g3, ..." in err
     assert len(err.splitlines()) == 1
+
+
+def test_warning_lines_drop_developer_warnings_and_repeats(outputs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("a  b\n c", UserWarning, stacklevel=1)
+        warnings.warn("a b c", RuntimeWarning, stacklevel=1)
+        warnings.warn("old", DeprecationWarning, stacklevel=1)
+        warnings.warn("later", FutureWarning, stacklevel=1)
+    assert outputs.warning_lines(caught) == ["a b c", "later"]
