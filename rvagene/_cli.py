@@ -112,10 +112,11 @@ def save_figure(fig, path: Path, dpi: int = DPI) -> None:
     announce(path)
 
 
-def write_config(path: Path, args: argparse.Namespace) -> None:
-    """Write the script's arguments as JSON, atomically."""
+def write_config(path: Path, args: argparse.Namespace, extra: dict | None = None) -> None:
+    """Write the script's arguments (and ``extra`` entries) as JSON, atomically."""
     with atomic_open(path, "w") as fh:
         settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        settings.update(extra or {})
         json.dump(settings, fh, indent=2)
         fh.write("\n")
     announce(path)

@@ -1,3 +1,4 @@
+import importlib
 import importlib.util
 import json
 import os
@@ -16,12 +17,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def gen():
-    spec = importlib.util.spec_from_file_location(
-        "gen_synthetic_data", ROOT / "gen_synthetic_data.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The command's code, in the package (the top-level file calls its main)."""
+    return importlib.import_module("rvagene._gen_synthetic_data")
+
+
+def test_the_top_level_file_and_the_console_command_run_the_package_code(gen):
+    spec = importlib.util.spec_from_file_location("gen_top", ROOT / "gen_synthetic_data.py")
+    top = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(top)
+    assert top.main is gen.main
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'rvagene-simulate = "rvagene._gen_synthetic_data:console"' in text
 
 
 def _dirs(tmp_path):
@@ -147,9 +153,7 @@ def test_log_times_and_replicates_then_train(gen, tmp_path):
     # Replicates differ by the replicate noise only (sd 0.1 by default).
     assert 0.05 < np.std(table.X[:, :, 0] - table.X[:, :, 1]) / np.sqrt(2) < 0.2
 
-    spec = importlib.util.spec_from_file_location("train_and_gen", ROOT / "train_and_gen.py")
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = importlib.import_module("rvagene._train_and_gen")
     tiny = ["--n-epochs", "2", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
     out = ["--figs-dir", str(tmp_path / "figs"), "--out-dir", str(tmp_path / "out")]
     data = ["--data-dir", str(tmp_path / "data")]

@@ -761,14 +761,15 @@ def _outputs(root, tag, name, k):
         out / f"{name}_model.pt",
         out / f"{name}_clusters.csv",
         out / f"{name}_config.json",
+        out / f"{name}_generated.csv",
     )
 
 
 def _check_complete(root, tag, old, n_genes=24, k=3):
     """Every output is the old file or a complete new one; stray files are hidden temps."""
-    pngs, model, table, config = _outputs(root, tag, "toy", k)
+    pngs, model, table, config, generated = _outputs(root, tag, "toy", k)
     changed = 0
-    for path in [*pngs, model, table, config]:
+    for path in [*pngs, model, table, config, generated]:
         data = path.read_bytes()
         if data == old[path]:
             continue
@@ -777,13 +778,17 @@ def _check_complete(root, tag, old, n_genes=24, k=3):
             assert matplotlib.image.imread(path).ndim == 3, path
         elif path.suffix == ".pt":
             assert load(path).n_features_in_ == 12
+        elif path == generated:
+            rows = list(csv.reader(data.decode().splitlines()))
+            assert len(rows) == 1 + k * 20  # cluster, sample, 12 time points
+            assert all(len(r) == 2 + 12 for r in rows)
         elif path.suffix == ".csv":
             rows = list(csv.reader(data.decode().splitlines()))
             assert len(rows) == n_genes + 1
             assert all(len(r) == 4 + k for r in rows)  # gene, cluster, confidence, k p's, label
         else:
             assert json.loads(data)["seed"] == 1
-    expected = {p.name for p in [*pngs, model, table, config]}
+    expected = {p.name for p in [*pngs, model, table, config, generated]}
     for folder in (root / f"figs_{tag}", root / f"out_{tag}"):
         for p in folder.iterdir():
             assert p.name in expected or (p.name.startswith(".") and ".tmp" in p.name), p
@@ -795,15 +800,15 @@ def test_killed_run_leaves_old_or_new_files(runner, work):
     argv = [*TINY, "toy", "--n-clusters", "2", *_dirs(work, tag)]
     code, _, err = runner.run("train_and_gen.py", [*argv, "--seed", "0"], work)
     assert code == 0, err
-    pngs, model, table, config = _outputs(work, tag, "toy", 2)
-    paths = [*pngs, model, table, config]
+    pngs, model, table, config, generated = _outputs(work, tag, "toy", 2)
+    paths = [*pngs, model, table, config, generated]
     old = {p: p.read_bytes() for p in paths}
     inodes = {p: p.stat().st_ino for p in paths}
     changed = []
-    # kill right after the 1st, 4th and 7th of the 10 new files has replaced an old one, that
+    # kill right after the 1st, 4th and 7th of the 11 new files has replaced an old one, that
     # is while the next one is being written
     for after in (1, 4, 7):
-        pid = runner.start("train_and_gen.py", [*argv, "--seed", "1"], work)
+        pid = runner.start("train_and_gen.py", [*argv, "--seed", "1", "--overwrite"], work)
         start = time.monotonic()
         while time.monotonic() - start < 30:
             done = sum(p.stat().st_ino != inodes[p] for p in paths)

@@ -297,7 +297,9 @@ def test_train_and_gen_on_h5ad(script, sim, sim_dpt, tmp_path):
     argv = [str(path), "--pseudotime-key", "dpt_pseudotime", "--window-length", "30"]
     assert script.main(_script_args(tmp_path, *argv)) == 0
     rows = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
-    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1,label"
+    # up/down (the sign of each gene's correlation with pseudotime) are not the user's
+    # labels: no label column, no ARI (issue 20)
+    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"
     assert [r.split(",")[0] for r in rows[1:]] == list(sim.var_names)
     assert (tmp_path / "figs" / "z_run_cells.png").is_file()
 

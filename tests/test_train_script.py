@@ -1,8 +1,11 @@
+import importlib
 import importlib.util
+import io
 import json
 import subprocess
 import sys
 import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import matplotlib.colors
@@ -26,7 +29,20 @@ def _load_script(name):
 
 @pytest.fixture(scope="module")
 def script():
-    return _load_script("train_and_gen")
+    """The command's code, in the package (the top-level file calls its main)."""
+    return importlib.import_module("rvagene._train_and_gen")
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    """Where the command's figures and tables are written."""
+    return importlib.import_module("rvagene._outputs")
+
+
+def test_the_top_level_file_and_the_console_command_run_the_package_code(script):
+    assert _load_script("train_and_gen").main is script.main
+    text = (ROOT / "pyproject.toml").read_text()
+    assert 'rvagene-train = "rvagene._train_and_gen:console"' in text
 
 
 @pytest.fixture
@@ -121,18 +137,18 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     )
 
 
-def test_flagged_genes_are_ringed(script, dataset, monkeypatch):
+def test_flagged_genes_are_ringed(script, outputs, dataset, monkeypatch):
     # with --min-confidence 1, the genes flagged are those with any doubt (confidence < 1);
     # both latent figures must ring exactly those
     seen = {}
     for name in ("plot_latent", "plot_clusters"):
-        original = getattr(script, name)
+        original = getattr(outputs, name)
 
         def spy(*a, _name=name, _original=original, **kw):
             seen[_name] = kw.get("flagged")
             return _original(*a, **kw)
 
-        monkeypatch.setattr(script, name, spy)
+        monkeypatch.setattr(outputs, name, spy)
     argv = ["toy", "--n-clusters", "3", "--min-confidence", "1", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
     rows = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[1:]
@@ -274,10 +290,10 @@ def test_bad_replicate_or_times_file_is_one_line_exit_2(script, tmp_path, capsys
 # --------------------------------------------------------------------------- issue 14
 
 
-def _figures(script, monkeypatch):
+def _figures(outputs, monkeypatch):
     """Record (x label, y label, legend texts, line colours, title) of every saved figure."""
     seen = {}
-    original = script.save_figure
+    original = outputs.save_figure
 
     def spy(fig, path, *a, **kw):
         ax = fig.axes[0]
@@ -291,7 +307,7 @@ def _figures(script, monkeypatch):
         }
         return original(fig, path, *a, **kw)
 
-    monkeypatch.setattr(script, "save_figure", spy)
+    monkeypatch.setattr(outputs, "save_figure", spy)
     return seen
 
 
@@ -302,9 +318,8 @@ def test_header_of_times_without_gene_column_end_to_end(script, tmp_path, capsys
     path = tmp_path / "sixty.csv"
     lines = ["0h,1h,2h,4h,8h,12h,24h", *(",".join(f"{v:.3f}" for v in row) for row in X)]
     path.write_text("\n".join(lines) + "\n")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no duplicate-gene warning, nothing else
-        assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    assert "warning" not in capsys.readouterr().err  # no duplicate-gene warning, nothing else
     rows = (tmp_path / "out" / "sixty_clusters.csv").read_text().splitlines()[1:]
     assert [r.split(",")[0] for r in rows] == [f"gene_{i}" for i in range(1, 13)]
     assert load(tmp_path / "out" / "sixty_model.pt").n_features_in_ == 7  # 0h is kept
@@ -336,7 +351,8 @@ def test_quiet_silences_training_progress(script, dataset, capsys):
     tiny = [a for a in TINY if a != "--quiet"]
     assert script.main(["toy", "--n-clusters", "3", *tiny, *_dirs(dataset)]) == 0
     loud = capsys.readouterr()
-    assert script.main(["toy", "--n-clusters", "3", *tiny, "--quiet", *_dirs(dataset)]) == 0
+    again = ["--quiet", "--overwrite", *_dirs(dataset)]
+    assert script.main(["toy", "--n-clusters", "3", *tiny, *again]) == 0
     quiet = capsys.readouterr()
     assert loud.err.strip(), "the default run shows no training progress"
     assert quiet.err.strip() == ""
@@ -370,8 +386,8 @@ def test_help_gives_every_option_a_line_with_default_and_choices(script, capsys)
         assert fmt in flat, fmt
 
 
-def test_clusters_numbered_and_coloured_like_the_labels(script, dataset, monkeypatch):
-    seen = _figures(script, monkeypatch)
+def test_clusters_numbered_and_coloured_like_the_labels(script, outputs, dataset, monkeypatch):
+    seen = _figures(outputs, monkeypatch)
     argv = ["toy", "--n-clusters", "3", *TINY, "--n-epochs", "20", *_dirs(dataset)]
     assert script.main(argv) == 0
     rows = [r.split(",") for r in (dataset / "out" / "toy_clusters.csv").read_text().split()[1:]]
@@ -389,8 +405,8 @@ def test_clusters_numbered_and_coloured_like_the_labels(script, dataset, monkeyp
         assert seen[f"genes_cluster_toy{i}.png"]["line"] == palette[i]
 
 
-def test_member_figures_units_and_legends(script, tmp_path, monkeypatch):
-    seen = _figures(script, monkeypatch)
+def test_member_figures_units_and_legends(script, outputs, tmp_path, monkeypatch):
+    seen = _figures(outputs, monkeypatch)
     path = _table(tmp_path, "hours.csv", times=[f"{t}h" for t in UNEVEN])
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
     for i in range(2):
@@ -410,7 +426,9 @@ def test_member_figures_units_and_legends(script, tmp_path, monkeypatch):
     assert seen["generated_cluster_steps1.png"]["xlabel"] == "time point"
 
 
-def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_path, monkeypatch):
+def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
+    script, outputs, tmp_path, monkeypatch
+):
     pytest.importorskip("scanpy")
     from rvagene.plotting import DOWN_COLOR, UP_COLOR
     from rvagene.simulate import simulate_single_cell
@@ -420,7 +438,7 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_pa
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
     faces = {}
-    original = script.plot_latent
+    original = outputs.plot_latent
 
     def spy(Z, labels=None, **kw):
         ax = original(Z, labels=labels, **kw)
@@ -429,8 +447,8 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(script, tmp_pa
         faces.update({n: c.get_facecolor()[0] for n, c in pairs})
         return ax
 
-    monkeypatch.setattr(script, "plot_latent", spy)
-    seen = _figures(script, monkeypatch)
+    monkeypatch.setattr(outputs, "plot_latent", spy)
+    seen = _figures(outputs, monkeypatch)
     argv = [str(path), "--pseudotime-key", "pt", "--window-length", "20", "--n-clusters", "2"]
     assert script.main([*argv, "--min-confidence", "0.01", *TINY, *_dirs(tmp_path)]) == 0
     assert tuple(faces["up"][:3]) == matplotlib.colors.to_rgba(UP_COLOR)[:3]
@@ -449,3 +467,130 @@ def test_numbers_under_a_gene_header_exit_2_with_what_to_do(script, tmp_path, ca
     assert "the column 'gene' holds numbers (9.544, 4.858, 7.25, ...), not gene names" in err
     assert "name it as one in the header" in err
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- issue 20, item 5
+
+
+def test_an_earlier_run_is_not_replaced_without_overwrite(script, dataset, capsys, monkeypatch):
+    argv = ["toy", "--n-clusters", "3", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    table = dataset / "out" / "toy_clusters.csv"
+    before = table.read_bytes()
+    capsys.readouterr()
+    fitted = []
+    monkeypatch.setattr(script.GeneClustering, "fit", lambda self, *a, **k: fitted.append(1))
+    assert script.main([*argv, "--seed", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "exists from an earlier run; give --overwrite" in err
+    assert fitted == []  # refused before any work
+    assert table.read_bytes() == before
+    monkeypatch.undo()
+    assert script.main([*argv, "--seed", "5", "--overwrite"]) == 0
+    assert table.read_bytes() != before
+
+
+def test_generated_series_table_in_data_units(script, tmp_path):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    X = X + 100.0  # data units far from the model's z-scores
+    path = tmp_path / "level.csv"
+    write_table(path, X, times=UNEVEN, labels=labels)
+    argv = [str(path), "--n-clusters", "2", "--n-generate", "4", *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 0
+    rows = (tmp_path / "out" / "level_generated.csv").read_text().splitlines()
+    assert rows[0] == "cluster,sample," + ",".join(f"{t:g}" for t in UNEVEN)
+    body = np.array([[float(v) for v in r.split(",")] for r in rows[1:]])
+    assert body.shape == (8, 2 + 8)
+    np.testing.assert_array_equal(body[:, 0], np.repeat([0, 1], 4))
+    np.testing.assert_array_equal(body[:, 1], np.tile(np.arange(4), 2))
+    assert abs(body[:, 2:].mean() - 100.0) < 10  # data units, not z-scores
+
+
+def test_config_records_what_repeats_the_run(script, dataset):
+    argv = ["toy", "--k-max", "4", "--n-fits", "2", "--seed", "3", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    config = json.loads((dataset / "out" / "toy_config.json").read_text())
+    run = config["run"]
+    header = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[0]
+    assert header.count("p_cluster_") == run["chosen_k"]
+    assert set(run["k_scores"]) == {"2", "3", "4"}
+    assert run["space"] == "latent"
+    assert run["n_fits"] == 2
+    assert run["fit_seeds"][0] == 3
+    assert len(run["fit_seeds"]) == 2
+    assert run["times"] is None  # a UCR file: equal steps
+    assert set(run["versions"]) >= {"rvagene", "torch", "python"}
+    assert "git_commit" in run
+    assert run["warnings"] == []
+
+
+def test_flat_genes_are_named_flat_and_not_a_cluster(
+    script, tmp_path, capsys, outputs, monkeypatch
+):
+    titles = _figures(outputs, monkeypatch)
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    X[3] = 7.0  # a constant gene
+    path = tmp_path / "flat.csv"
+    write_table(path, X, genes=[f"g{i}" for i in range(12)], times=UNEVEN)
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    rows = [r.split(",") for r in (tmp_path / "out" / "flat_clusters.csv").read_text().split()]
+    assert rows[4][:3] == ["g3", "flat", ""]
+    assert all(r[1] in ("0", "1") for i, r in enumerate(rows[1:]) if i != 3)
+    assert "1 flat gene" in titles["clusters_flat.png"]["title"]
+    assert "1 flat gene(s) in no cluster" in capsys.readouterr().out
+    assert not (tmp_path / "figs" / "genes_cluster_flat2.png").exists()
+
+
+def test_warnings_come_in_one_block_before_the_wrote_lines(script, tmp_path, capfd):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    X[2, 3] = 1e30  # named, masked, and the run goes on
+    path = tmp_path / "extreme.csv"
+    write_table(path, X, genes=[f"g{i}" for i in range(12)], times=UNEVEN, labels=labels)
+    argv = [str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
+    both = io.StringIO()
+    with redirect_stdout(both), redirect_stderr(both):
+        assert script.main(argv) == 0
+    lines = both.getvalue().splitlines()
+    warned = [i for i, line in enumerate(lines) if line.startswith("warning: ")]
+    wrote = [i for i, line in enumerate(lines) if line.startswith("wrote ")]
+    assert warned
+    assert wrote
+    assert max(warned) < min(wrote)
+    assert warned == list(range(warned[0], warned[-1] + 1))  # one block
+    assert any("extreme value" in lines[i] for i in warned)
+    config = json.loads((tmp_path / "out" / "extreme_config.json").read_text())
+    assert any("extreme value" in w for w in config["run"]["warnings"])
+
+
+def test_ari_only_against_labels_the_user_gave(script, tmp_path, capsys):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    genes = [f"g{i}" for i in range(12)]
+    path = tmp_path / "plain.csv"
+    write_table(path, X, genes=genes, times=UNEVEN)
+    argv = [str(path), "--n-clusters", "2", *TINY]
+    assert script.main([*argv, *_dirs(tmp_path / "a")]) == 0
+    assert "ARI" not in capsys.readouterr().out
+    truth = tmp_path / "truth.csv"
+    truth.write_text(
+        "gene,label\n" + "".join(f"{g},{y}\n" for g, y in zip(genes, labels, strict=True))
+    )
+    assert script.main([*argv, "--labels", str(truth), *_dirs(tmp_path / "b")]) == 0
+    assert "ARI" in capsys.readouterr().out
+    header = (tmp_path / "b" / "out" / "plain_clusters.csv").read_text().splitlines()[0]
+    assert header.endswith(",label")
+    truth.write_text("gene,label\ng0,1\n")
+    assert script.main([*argv, "--labels", str(truth), *_dirs(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "has no label for 11 gene(s): g1, g2, g3, ..." in err
+    assert len(err.splitlines()) == 1
+
+
+def test_warning_lines_drop_developer_warnings_and_repeats(outputs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("a  b\n c", UserWarning, stacklevel=1)
+        warnings.warn("a b c", RuntimeWarning, stacklevel=1)
+        warnings.warn("old", DeprecationWarning, stacklevel=1)
+        warnings.warn("later", FutureWarning, stacklevel=1)
+    assert outputs.warning_lines(caught) == ["a b c", "later"]

@@ -1,0 +1,252 @@
+"""Generate a synthetic gene-cluster data set, as RVAgene's ``gen_synthetic_data.py`` did.
+
+The command ``gen_synthetic_data.py`` (installed as ``rvagene-simulate``):
+
+    python gen_synthetic_data.py demosim --method convolve --n-clusters 6 --seed 0
+
+writes
+
+    data/demosim/demosim_TRAIN    all genes, label = cluster (0-based), comma-separated
+    data/demosim/demosim_TEST     --n-test-per-cluster more genes per cluster, same means
+    data/demosim/config.json      the arguments of this run
+    figs/cluster_demosim0.png ... one figure per cluster: its genes and its mean in black
+
+and prints ``wrote <path>`` for each. These are outputs, not part of the repository (git
+ignores ``data/`` and ``figs/``). The data come from :func:`rvagene.simulate.simulate`
+(see there for the maths and the fixes to the original generator).
+``--genes-per-cluster 5 20 60`` gives one size per cluster. The default seed is fixed, so
+the same command writes the same data.
+
+Two options give data that UCR files cannot hold; the files are then gene-named tables
+(``gene,label,<times>``, read by ``rvagene.read_table`` and ``train_and_gen.py``):
+
+    --time-spacing log   sample --length time points, with gaps growing geometrically
+                         (about 150x from first to last), from a 10x finer simulation;
+                         the header holds the times
+    --replicates 3       three noisy replicates of every gene's series (noise sd
+                         --replicate-noise), in columns ``<time>_rep1, <time>_rep2, ...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+from ._cli import (
+    OneLineParser,
+    announce,
+    int_at_least,
+    save_figure,
+    setup_logging,
+    write_config,
+)
+from .data import write_table, write_ucr
+from .plotting import cluster_colors, plot_series
+from .simulate import simulate, time_grid
+
+matplotlib.use("Agg")  # figures go to files only; works without a display
+
+logger = logging.getLogger("gen_synthetic_data")
+
+# Defaults: the original's demo data set (6 clusters x 20 genes x 100 time points).
+METHOD = "convolve"
+N_CLUSTERS = 6
+GENES_PER_CLUSTER = 20
+LENGTH = 100
+NOISE = 1.0
+GENE_SCALE = 0.0
+GENE_OFFSET = 0.0
+SEED = 0
+N_TEST_PER_CLUSTER = 2
+REPLICATES = 1
+REPLICATE_NOISE = 0.1
+DENSE_FACTOR = 10  # log spacing samples a simulation this many times finer
+LOG_GROWTH = 5.0  # log spacing: last gap / first gap is about exp(LOG_GROWTH)
+DATA_DIR = "data"
+FIGS_DIR = "figs"
+
+
+def _dataset_name(value: str) -> str:
+    if not value or value in {".", ".."} or Path(value).name != value or "\\" in value:
+        msg = f"invalid data set name {value!r}: use a plain name without path separators"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    parser = OneLineParser(
+        prog="gen_synthetic_data.py",
+        description="Generate a synthetic gene-cluster time series data set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("name", type=_dataset_name, help="data set name, e.g. demosim")
+    parser.add_argument(
+        "--method", choices=("convolve", "add"), default=METHOD, help="how cluster means are built"
+    )
+    parser.add_argument("--n-clusters", type=int, default=N_CLUSTERS, help="number of clusters")
+    parser.add_argument(
+        "--genes-per-cluster",
+        type=int_at_least(1),
+        nargs="+",
+        default=[GENES_PER_CLUSTER],
+        metavar="N",
+        help="one size for all clusters, or one size per cluster",
+    )
+    parser.add_argument("--length", type=int, default=LENGTH, help="time points per gene")
+    parser.add_argument("--noise", type=float, default=NOISE, help="covariance multiplier")
+    parser.add_argument(
+        "--gene-scale", type=float, default=GENE_SCALE, help="lognormal sigma of gene scales"
+    )
+    parser.add_argument(
+        "--gene-offset", type=float, default=GENE_OFFSET, help="sd of per-gene offsets"
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed")
+    parser.add_argument(
+        "--n-test-per-cluster",
+        type=int_at_least(0),
+        default=N_TEST_PER_CLUSTER,
+        metavar="N",
+        help="held-out genes per cluster in <name>_TEST (0: no _TEST file)",
+    )
+    parser.add_argument(
+        "--time-spacing",
+        choices=("even", "log"),
+        default="even",
+        help="even: the original grid; log: uneven times, gaps growing geometrically",
+    )
+    parser.add_argument(
+        "--replicates",
+        type=int_at_least(1),
+        default=REPLICATES,
+        metavar="R",
+        help="noisy replicates per gene and time point (R > 1 writes <time>_rep<k> columns)",
+    )
+    parser.add_argument(
+        "--replicate-noise",
+        type=float,
+        default=REPLICATE_NOISE,
+        help="sd of each replicate's independent noise around the gene's series",
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
+    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
+    args = parser.parse_args(argv)
+    if not args.replicate_noise >= 0:
+        noise = args.replicate_noise
+        parser.error(f"argument --replicate-noise: expected a number >= 0, got {noise}")
+    return args
+
+
+def log_spaced_indices(n_dense: int, n: int, growth: float = LOG_GROWTH) -> np.ndarray:
+    """``n`` increasing indices into ``n_dense`` points, gaps growing geometrically.
+
+    The first index is 0, the last ``n_dense - 1``, and the last gap is about
+    ``exp(growth)`` times the first.
+
+    Examples
+    --------
+    >>> log_spaced_indices(100, 6).tolist()
+    [0, 2, 6, 15, 38, 99]
+    """
+    j = np.arange(n)
+    ramp = np.expm1(growth * j / max(n - 1, 1)) / np.expm1(growth)  # 0 .. 1, convex
+    return np.round(j + (n_dense - n) * ramp).astype(int)  # the + j keeps them distinct
+
+
+def _save_cluster_figures(args, X, labels, means, times) -> None:
+    """One figure per cluster: its genes and its mean, against the time written to the file.
+
+    Evenly spaced data are written without times (a UCR file), so their x-axis is the time
+    point's number, as in ``train_and_gen.py``'s figures; log-spaced data show their times.
+    """
+    colors = cluster_colors(len(means))  # colour k = cluster k, as train_and_gen draws it
+    for k, mean in enumerate(means):  # 0-based file numbers, as in the original
+        members = X[labels == k]
+        ax = plot_series(
+            members,
+            color=colors[k],
+            mean=mean,
+            times=times,
+            alpha=0.8,
+            title=f"{args.name}: cluster {k}",
+            features="mean",
+            label=f"{len(members)} genes",
+            mean_label="cluster mean (noise-free)",
+        )
+        unit = "expression" + (" (mean of replicates)" if X.ndim == 3 else "")
+        ax.set(xlabel="time point" if times is None else "time", ylabel=unit)
+        save_figure(ax.figure, args.figs_dir / f"cluster_{args.name}{k}.png")
+
+
+def main(argv=None) -> int:
+    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    args = parse_args(argv)
+    sizes = np.asarray(args.genes_per_cluster)
+    if len(sizes) == 1:
+        sizes = np.full(max(args.n_clusters, 1), sizes[0])
+    log = args.time_spacing == "log"
+    n_points = args.length * DENSE_FACTOR if log and args.length > 1 else args.length
+    try:
+        # Train and test genes come from one draw, so they share the cluster means.
+        X, labels, means = simulate(
+            n_clusters=args.n_clusters,
+            genes_per_cluster=[int(s) + args.n_test_per_cluster for s in sizes],
+            sequence_length=n_points,
+            method=args.method,
+            noise=args.noise,
+            gene_scale=args.gene_scale,
+            gene_offset=args.gene_offset,
+            random_state=args.seed,
+            return_means=True,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    times = time_grid(n_points)
+    if log:  # keep --length log-spaced points of the finer simulation
+        keep = log_spaced_indices(n_points, args.length)
+        X, means = X[:, keep], means[:, keep]
+        times = np.array([float(f"{t:.6g}") for t in times[keep]])  # short header cells
+    if args.replicates > 1:  # independent noise around each gene's series
+        rng = np.random.default_rng([args.seed, 1])
+        noise = rng.standard_normal((*X.shape, args.replicates))
+        X = X[:, :, None] + args.replicate_noise * noise  # (genes, time, replicates)
+    table = log or args.replicates > 1
+
+    def write(path, rows, row_labels):
+        if table:  # a gene-named table: UCR files hold neither times nor replicates
+            write_table(path, rows, times=times if log else None, labels=row_labels)
+        else:
+            write_ucr(path, rows, row_labels)
+
+    # The first sizes[k] genes of each cluster are training genes, the rest test genes.
+    starts = np.searchsorted(labels, np.arange(len(means)))
+    is_train = np.arange(len(labels)) - starts[labels] < sizes[labels]
+    out_dir = args.data_dir / args.name
+    try:
+        train = out_dir / f"{args.name}_TRAIN"
+        write(train, X[is_train], labels[is_train])
+        reps = f" x {X.shape[2]} replicates" if X.ndim == 3 else ""
+        announce(train, f" ({is_train.sum()} genes x {X.shape[1]} time points{reps})")
+        if args.n_test_per_cluster > 0:
+            test = out_dir / f"{args.name}_TEST"
+            write(test, X[~is_train], labels[~is_train])
+            announce(test, f" ({(~is_train).sum()} held-out genes)")
+        write_config(out_dir / "config.json", args)
+        shown = times if log else None  # even spacing: written without times, so time points
+        _save_cluster_figures(args, X[is_train], labels[is_train], means, shown)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def console() -> int:
+    """The ``rvagene-simulate`` command: progress on stdout, warnings one line each."""
+    setup_logging()
+    return main()

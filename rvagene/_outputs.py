@@ -1,0 +1,336 @@
+"""What ``train_and_gen.py`` writes: the tables, the run's record and the figures.
+
+Every writer takes the run's ``found`` (a :class:`types.SimpleNamespace` made by the
+script's clustering step) and prints ``wrote <path>`` for each file. Flat genes (label -1
+from :class:`rvagene.GeneClustering`) are the cluster ``"flat"`` in the tables and are named,
+not drawn as a cluster, in the figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import platform
+import re
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ._cli import announce, save_figure, write_config
+from ._utils import atomic_open, package_version
+from .data import scale_series
+from .plotting import (
+    label_colors,
+    plot_clusters,
+    plot_generated,
+    plot_k_scores,
+    plot_latent,
+    plot_loss,
+    plot_series,
+)
+
+logger = logging.getLogger(__name__)
+
+FLAT = "flat"  # the cluster of a flat gene in the tables
+
+
+# ---------------------------------------------------------------------------- no overwriting
+
+
+def planned_outputs(args, name: str) -> list[Path]:
+    """The files a run of ``name`` would replace: each run writes all of them."""
+    out, figs = Path(args.out_dir), Path(args.figs_dir)
+    paths = [out / f"{name}_{part}" for part in ("model.pt", "clusters.csv", "config.json")]
+    paths += [out / f"{name}_generated.csv"]
+    if str(args.data).lower().endswith(".h5ad"):
+        paths.append(out / f"{name}_rvagene.h5ad")
+    if args.log_file:
+        paths.append(out / args.log_file)
+    paths += [figs / f"{part}_{name}.png" for part in ("z_run", "clusters", "loss")]
+    return paths
+
+
+def check_no_overwrite(args, name: str) -> None:
+    """Refuse, before any work, to replace an earlier run's results without ``--overwrite``."""
+    if getattr(args, "overwrite", False):
+        return
+    existing = [p for p in planned_outputs(args, name) if p.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        msg = (
+            f"{existing[0]}{more} exists from an earlier run; give --overwrite to replace "
+            "the results, or choose another --out-dir and --figs-dir."
+        )
+        raise FileExistsError(msg)
+
+
+# ---------------------------------------------------------------------------- warnings
+
+
+# Warnings for developers, hidden by Python's default filters: not shown to the user.
+DEVELOPER_WARNINGS = (
+    DeprecationWarning,
+    PendingDeprecationWarning,
+    ImportWarning,
+    ResourceWarning,
+)
+
+
+def warning_lines(caught) -> list[str]:
+    """The distinct texts of caught warnings, each on one line, in the order raised.
+
+    Warnings meant for developers (deprecations, imports, resources) are left out, as
+    Python's default filters leave them out.
+    """
+    lines = []
+    for w in caught:
+        if issubclass(w.category, DEVELOPER_WARNINGS):
+            continue
+        text = " ".join(str(w.message).split())
+        if text not in lines:
+            lines.append(text)
+    return lines
+
+
+def print_warnings(lines: list[str]) -> None:
+    """Print the run's warnings in one block on stderr, ``warning: ...`` per line."""
+    import sys
+
+    for text in lines:
+        print(f"warning: {text}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def write_clusters_table(path: Path, found) -> None:
+    """gene, cluster ("flat" for flat genes), confidence, p_cluster_<j>, and the user's label."""
+    k, flat = found.k, found.flat
+    truth = found.truth
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")  # quotes names that hold commas or quotes
+        header = ["gene", "cluster", "confidence", *(f"p_cluster_{j}" for j in range(k))]
+        writer.writerow(header + (["label"] if truth is not None else []))
+        for i, gene in enumerate(found.genes):
+            if flat[i]:
+                row = [gene, FLAT, "", *([""] * k)]
+            else:
+                p = found.probabilities[i]
+                row = [gene, found.clusters[i], f"{p.max():.3f}", *(f"{v:.3f}" for v in p)]
+            writer.writerow(row + ([truth[i]] if truth is not None else []))
+    n_flat = int(flat.sum())
+    flats = f", {n_flat} flat" if n_flat else ""
+    announce(path, f" ({len(flat)} genes{flats}: cluster, confidence, probability per cluster)")
+
+
+def _value_columns(table, n_points: int, n_dims: int) -> list[str]:
+    names = table.time_labels or (
+        [f"{t:g}" for t in table.times] if table.times is not None else None
+    )
+    names = names or [f"t{j}" for j in range(n_points)]
+    if n_dims == 1:
+        return list(names)
+    return [f"{t}_rep{r}" for t in names for r in range(1, n_dims + 1)]
+
+
+def write_generated_table(path: Path, generated: np.ndarray, table) -> None:
+    """cluster, sample, then one value per time point (per replicate), in data units."""
+    k, n, n_points = generated.shape[:3]
+    n_dims = generated.shape[3] if generated.ndim == 4 else 1
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["cluster", "sample", *_value_columns(table, n_points, n_dims)])
+        for i in range(k):
+            for s in range(n):
+                writer.writerow([i, s, *(f"{v:.6g}" for v in generated[i, s].ravel())])
+    announce(path, f" ({k} clusters x {n} generated series, in data units)")
+
+
+# ---------------------------------------------------------------------------- config
+
+
+def _git(*args: str) -> str | None:
+    """The output of a git command in rvagene's source folder, or None (not a checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_state() -> dict:
+    """The commit rvagene runs from, and whether tracked files differ from it (or None)."""
+    commit = (_git("rev-parse", "HEAD") or "").strip()
+    if not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return {"git_commit": None, "git_dirty": None}
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return {"git_commit": commit, "git_dirty": None if status is None else bool(status.strip())}
+
+
+def run_record(found, gc, notes: list[str]) -> dict:
+    """What is needed to repeat the run, beyond its arguments."""
+    import torch
+
+    times = gc.times_ if gc.times_ is not None else found.table.times
+    return {
+        "chosen_k": found.k,
+        "k_scores": {str(k): v for k, v in (gc.k_scores_ or {}).items()} or None,
+        "space": gc.space_,
+        "n_fits": len(gc.models_),
+        "fit_seeds": [int(m.random_state) for m in gc.models_],
+        "times": None if times is None else [float(t) for t in times],
+        "times_fitted": gc.times_ is not None,
+        "n_flat_genes": int(found.flat.sum()),
+        "versions": {
+            "rvagene": package_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        **git_state(),
+        "warnings": notes,
+    }
+
+
+def write_run_config(path: Path, args, record: dict) -> None:
+    """The arguments and the run's record (chosen k, seeds, times, versions, warnings)."""
+    write_config(path, args, extra={"run": record})
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def _flat_note(found) -> str:
+    n = int(found.flat.sum())
+    return "" if not n else f" ({n} flat gene{'s' if n > 1 else ''}, not drawn)"
+
+
+def _label_names(labels) -> dict:
+    """Legend names for the labels: ``label 0``, ... (not ``cluster 0``)."""
+    uniq = np.unique(labels)
+    numbers = uniq.dtype.kind in "iuf"
+    return {u.item(): f"label {u}" if numbers else str(u) for u in uniq}
+
+
+def latent_figure(args, name: str, found) -> None:
+    """figs/z_run_<name>.png: the latent means, by the shown labels or by cluster."""
+    keep = ~found.flat
+    if found.shown is not None:
+        shown = found.shown[keep]
+        names = found.shown_names or _label_names(shown)
+        ax = plot_latent(
+            found.Z,
+            labels=shown,
+            colors=label_colors(shown, found.shown_colors),
+            label_names=names,
+            title=f"{name}: latent means by {found.shown_what}{_flat_note(found)}",
+            flagged=found.flagged,
+        )
+    else:
+        ax = plot_latent(
+            found.Z,
+            labels=found.assignments,
+            colors=found.colors,
+            flagged=found.flagged,
+            title=f"{name}: latent means by cluster{_flat_note(found)}",
+        )
+    save_figure(ax.figure, Path(args.figs_dir) / f"z_run_{name}.png")
+
+
+def clusters_figure(args, name: str, found) -> None:
+    """figs/clusters_<name>.png: the latent means by cluster, with the centres."""
+    how = f"consensus of {found.n_fits} fits" if found.n_fits > 1 else "K-means"
+    ax = plot_clusters(
+        found.Z,
+        found.assignments,
+        centres=found.centres,
+        colors=found.colors,
+        title=f"{name}: {how}, k={found.k}{_flat_note(found)}",
+        flagged=found.flagged,
+    )
+    save_figure(ax.figure, Path(args.figs_dir) / f"clusters_{name}.png")
+
+
+def k_scores_figure(args, name: str, found) -> None:
+    """figs/k_scores_<name>.png: the criterion per k, when k was chosen."""
+    if found.scores is None:
+        return
+    ax = plot_k_scores(
+        found.scores, chosen=found.k, criterion=args.k_criterion, title=f"{name}: choosing k"
+    )
+    save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")
+
+
+def loss_figure(args, name: str, model) -> None:
+    """figs/loss_<name>.png: training and validation loss per epoch."""
+    ax = plot_loss(model, title=f"{name}: loss per gene")
+    save_figure(ax.figure, Path(args.figs_dir) / f"loss_{name}.png")
+
+
+def _time_label(table, single_cell: bool) -> str:
+    """The x-axis label: pseudotime, time with its unit, plain time, or time point."""
+    if single_cell:
+        return "pseudotime"
+    if table.times is None:
+        return "time point"
+    unit = getattr(table, "time_unit", None)
+    return f"time ({unit})" if unit else "time"
+
+
+def cluster_figures(args, name: str, found, model) -> None:
+    """figs/genes_cluster_<name><i>.png and generated_cluster_<name><i>.png per cluster."""
+    table = found.table
+    xlabel = _time_label(table, found.single_cell)
+    unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling]
+    unit += " (mean of replicates)" if table.X.ndim == 3 else ""
+    scaled = scale_series(table.X[~found.flat], model.scaling)[0]  # in the model's units
+    decoded = model.decode(found.centres)
+    figs = Path(args.figs_dir)
+    for i in range(found.k):
+        members = scaled[found.assignments == i]
+        size = len(members)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
+            cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
+        ax = plot_series(
+            members,
+            color=found.colors[i],
+            mean=cluster_mean,
+            times=table.times,
+            label=f"{size} genes" if size != 1 else "1 gene",
+            mean_label="cluster mean",
+            features="mean",
+            alpha=0.5,
+            title=f"{name}: cluster {i}, its genes",
+        )
+        ax.set(xlabel=xlabel, ylabel=unit + " per gene" if model.scaling != "none" else unit)
+        save_figure(ax.figure, figs / f"genes_cluster_{name}{i}.png")
+        ax = plot_generated(
+            found.generated_scaled[i],
+            centre_series=decoded[i],
+            color=found.colors[i],
+            times=table.times,
+            features="mean",
+            title=f"{name}: cluster {i} ({size} genes), generated",
+        )
+        ax.set(xlabel=xlabel, ylabel=unit)
+        save_figure(ax.figure, figs / f"generated_cluster_{name}{i}.png")
+    logger.debug("%d genes in %d clusters drawn", int((~found.flat).sum()), found.k)
+
+
+def write_figures(args, name: str, found, model) -> None:
+    """Every figure of a run; cluster i has found.colors[i] in each of them."""
+    latent_figure(args, name, found)
+    clusters_figure(args, name, found)
+    k_scores_figure(args, name, found)
+    loss_figure(args, name, model)
+    cluster_figures(args, name, found, model)

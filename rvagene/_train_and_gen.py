@@ -1,0 +1,695 @@
+"""Train RVAgene on a data set, cluster its genes and generate new trajectories.
+
+The command ``train_and_gen.py`` (installed as ``rvagene-train``):
+
+    python train_and_gen.py demosim
+    python train_and_gen.py path/to/genes.csv --n-clusters 4 --latent-length 2 --seed 1
+
+The data set is a name under ``--data-dir`` (``data/<name>/<name>_TRAIN``, as written by
+``gen_synthetic_data.py``) or a path to a UCR-style file or a gene-named CSV/TSV (genes in
+rows, a header of time points, an optional ``label`` column). A table whose header holds
+uneven numeric times (``0,0.5,1,2,4``, or ``0h,30min,2h``) is fitted with them
+(``RVAgene.fit(X, times=...)``; ``--ignore-times`` fits one step per point), and the
+figures use real time on the x-axis (``time (h)`` when the header gave hours, ``time
+point`` when it gave no times). Replicate columns (``0h_rep1,0h_rep2,...``, see
+``rvagene.read_table``) are fitted as several values per time point, and the generated
+series are drawn as the mean over replicates. It writes
+
+    figs/z_run_<name>.png                 the latent means (2-D or 3-D; PCA beyond 3)
+    figs/clusters_<name>.png              the latent means coloured by K-means cluster
+    figs/genes_cluster_<name><i>.png      cluster i's genes over time, with their mean
+    figs/generated_cluster_<name><i>.png  trajectories sampled around cluster i's centre
+    figs/loss_<name>.png                  the training and validation loss per epoch
+    figs/k_scores_<name>.png              score per k, when k is chosen (no --n-clusters)
+    results/<name>_model.pt               the fitted model (``rvagene.load``)
+    results/<name>_clusters.csv           gene, cluster ("flat" for a flat gene), confidence,
+                                          p_cluster_<i> (and the user's label)
+    results/<name>_generated.csv          cluster, sample, one value per time point (data units)
+    results/<name>_config.json            the arguments, the chosen k, the space, the times,
+                                          the fits' seeds, the versions, the commit, warnings
+    results/<name>_rvagene.h5ad           for an .h5ad input: the input with rvagene's keys
+                                          (rvagene.annotate)
+
+A run never replaces an earlier run's files silently: when any of them exists it stops
+before any work, with exit status 2 and one line naming ``--overwrite``.
+
+When the data hold at most 10,000 values (genes x time points, e.g. 500 x 20), where a fit
+takes seconds, ``--n-fits`` (5) models are fitted with different seeds and their K-means
+clusterings combined by co-association (``rvagene.cluster.consensus_clusters``): on the
+quality suite this raised the mean ARI and narrowed the spread over seeds (docs/results.md);
+the model with the lowest held-out loss is saved and generates. Generated trajectories are
+drawn from each cluster's own latent spread
+(``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
+``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``
+for each file, after one block of the run's warnings, and ARI and NMI only against labels
+the user gave (a UCR label column, a ``label`` column, ``--labels FILE``, or for an
+``.h5ad`` a ``.var`` column ``--labels-key``); the single-cell path's up/down directions
+colour the figures but are not truth, so no ARI is printed against them. With labels, the
+K-means clusters are numbered to match them (the Hungarian method), so cluster i holds
+mostly label i's genes and has label i's colour in every figure; training progress is shown
+unless ``--quiet``. Without ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k``
+(``--k-criterion``, k = 2 to ``--k-max``), and the chosen k and every score are printed.
+Each gene gets a probability per cluster (the share of draws from its latent posterior
+nearest to each centre); genes whose largest probability is below ``--min-confidence`` (0.9)
+are counted and ringed in black in the latent figures. Every model parameter is an option
+(``--hidden-size``, ``--block LSTM``, ...), with the estimator's defaults. Flat genes (no
+variance over time) are in no cluster: "flat" in the clusters table, named in the figures'
+titles. Bad input ends with exit status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import inspect
+import logging
+import re
+import sys
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import matplotlib
+import numpy as np
+
+from . import _outputs
+from ._cli import (
+    HelpFormatter,
+    OneLineParser,
+    int_at_least,
+    parameter_docs,
+    setup_logging,
+)
+from .cluster import (
+    DEFAULT_K_CRITERION,
+    DEFAULT_K_MAX,
+    K_CRITERIA,
+    clustering_scores,
+    match_clusters,
+)
+from .data import TimeSeriesTable, has_real_labels, load_dataset
+from .model import RVAgene
+from .pipeline import GeneClustering, generate_around_centres
+from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
+from .single_cell import DOWN, UP
+
+matplotlib.use("Agg")  # figures go to files only; works without a display
+
+logger = logging.getLogger("train_and_gen")
+
+PROG = "train_and_gen.py"  # the command's name; installed, it is rvagene-train
+DATA_DIR = "data"
+FIGS_DIR = "figs"
+OUT_DIR = "results"
+SEED = 0
+N_GENERATE = 20  # trajectories generated per cluster, as in the original
+# Fits whose clusterings are combined (co-association consensus) when the data hold at most
+# ENSEMBLE_MAX_VALUES values (genes x time points x values per point, e.g. 500 x 20), where a
+# fit takes seconds; larger data get one fit (--n-fits overrides). The consensus raised the
+# quality suite's ARI on short, noisy series; see docs/results.md.
+N_FITS = 5
+ENSEMBLE_MAX_VALUES = 10_000
+# A gene whose largest cluster membership probability is below this is between clusters.
+MIN_CONFIDENCE = 0.9
+# Model options come from the estimator's signature, so defaults live in one place.
+MODEL_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(RVAgene.__init__).parameters.items()
+    if name not in ("self", "random_state", "verbose", "dload", "cuda", "log_file", "callbacks")
+}
+
+
+# Help for model options whose docstring sentence is too long or too terse for --help.
+MODEL_HELP = {
+    "optimizer": "optimiser, case-insensitive",
+    "loss_balance": "how the loss terms are reduced: per gene, or the original tool's balance",
+    "max_steps": "stop after this many optimiser steps, whatever the stopping rule says",
+    "cuda": "use the GPU (the original's switch; same as --device cuda)",
+    "device": "where to train: auto uses CUDA when available, else the CPU; also cuda:N, mps",
+    "log_file": "file name for the training log, written to --out-dir",
+    "sequence_length": "time points per series, checked against the data when given",
+    "number_of_features": "values per time point (replicates), checked when given",
+    "loss": "elementwise reconstruction loss",
+    "scaling": "per-gene scaling over time before encoding (none: the original's raw values)",
+    "n_threads": "torch threads on the CPU while fitting and predicting; -1 uses every core",
+}
+
+EPILOG = """\
+input formats (the positional argument):
+  a data set name       data/<name>/<name>_TRAIN, as gen_synthetic_data.py writes it
+  a UCR file            no header; one gene per line: an integer label, then its values
+  a gene-named table    .csv/.tsv/.txt: a header of time points, one gene per row, its name
+                        first; an optional 'label' column; times may carry a unit (0h, 30min,
+                        2d) and uneven times are used; replicate columns are <time>_rep<k>;
+                        semicolons and decimal commas (European exports) are read; a table
+                        without a gene column (header 0h,1h,... over numbers) gets gene_1, ...
+  an AnnData file       .h5ad single cells, averaged over windows along pseudotime; needs
+                        pip install "rvagene[singlecell]"; writes <name>_rvagene.h5ad
+
+example of a gene-named CSV:
+  gene,0h,1h,2h,4h,8h,12h,24h
+  Sox2,9.54,8.21,7.90,5.02,3.30,2.11,1.07
+
+example:
+  python train_and_gen.py genes.csv --n-clusters 4 --seed 1
+"""
+
+
+def _model_option_type(default):
+    if isinstance(default, bool):
+        return None
+    if isinstance(default, int):
+        return int
+    if isinstance(default, float):
+        return float
+    return str
+
+
+def _model_help(name: str, docs: dict) -> tuple[str, tuple[str, ...] | None]:
+    """Help for a model option: the docstring's first sentence, parameters as --options."""
+    sentence, choices = docs.get(name, (f"RVAgene's {name}", None))
+    if sentence[1:2].islower():
+        sentence = sentence[:1].lower() + sentence[1:]
+    for other in MODEL_DEFAULTS:
+        if "_" in other:
+            sentence = re.sub(rf"\b{other}\b", "--" + other.replace("_", "-"), sentence)
+    return MODEL_HELP.get(name, sentence), choices
+
+
+def parse_args(argv=None, prog: str = PROG) -> argparse.Namespace:
+    """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
+    return build_parser(prog).parse_args(argv)
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The script's argument parser (``prog`` names the command in help and errors)."""
+    parser = OneLineParser(
+        prog=prog,
+        description="Train RVAgene, cluster genes in its latent space, generate trajectories.",
+        formatter_class=HelpFormatter,
+        epilog=EPILOG,
+    )
+    parser.add_argument(
+        "data", help="data set name under --data-dir, or a file path (formats below)"
+    )
+    _add_file_options(parser)
+    _add_cluster_options(parser)
+    _add_run_options(parser)
+    _add_model_options(parser)
+    _add_cell_options(parser)
+    return parser
+
+
+def _add_file_options(parser) -> None:
+    """Where the data are read from and the outputs go; the user's labels."""
+    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
+    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
+    parser.add_argument(
+        "--out-dir", type=Path, default=Path(OUT_DIR), help="folder for model, CSV, config"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's results (without it, a run whose files exist stops "
+        "before any work, with exit status 2)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="known labels to score the clusters against (ARI, NMI): a CSV/TSV of gene, label "
+        "(default: the file's own label column, if any)",
+    )
+
+
+def _add_cluster_options(parser) -> None:
+    """How genes are clustered, and how many trajectories are generated."""
+    parser.add_argument(
+        "--n-clusters",
+        type=int_at_least(1),
+        default=None,
+        help="number of K-means clusters (default: chosen by --k-criterion, k = 2 to --k-max)",
+    )
+    parser.add_argument(
+        "--k-criterion",
+        choices=tuple(K_CRITERIA),
+        default=DEFAULT_K_CRITERION,
+        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k)",
+    )
+    parser.add_argument(
+        "--k-max",
+        type=int_at_least(2),
+        default=DEFAULT_K_MAX,
+        help="largest k tried without --n-clusters",
+    )
+    parser.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=MIN_CONFIDENCE,
+        help="genes whose largest membership probability is below this are flagged",
+    )
+    parser.add_argument(
+        "--cluster-method",
+        choices=("kmeans", "minibatch"),
+        default="kmeans",
+        help="kmeans: KMeans with 10 starts; minibatch: the original "
+        "MiniBatchKMeans(batch_size=6, max_iter=10)",
+    )
+    parser.add_argument(
+        "--n-generate",
+        type=int_at_least(1),
+        default=N_GENERATE,
+        help="trajectories sampled around each cluster centre",
+    )
+    parser.add_argument(
+        "--generate-scale",
+        type=float,
+        default=None,
+        help="variance of the samples around a centre, N(centre, scale * I), as the original "
+        "(0.3) (default: each cluster's own latent spread)",
+    )
+
+
+def _add_run_options(parser) -> None:
+    """Fits, seed, progress and times."""
+    parser.add_argument(
+        "--n-fits",
+        type=int_at_least(1),
+        default=None,
+        help=f"models fitted with different seeds whose K-means clusterings are combined "
+        f"(co-association consensus); the one with the lowest held-out loss is saved and "
+        f"generates (default: {N_FITS} when the data hold at most {ENSEMBLE_MAX_VALUES:,} "
+        "values, genes x time points, else 1; 1 with --cluster-method minibatch)",
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed (random_state)")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no training progress (no progress bar on a terminal, no status lines "
+        "otherwise); results and the 'wrote' lines are still printed",
+    )
+    parser.add_argument(
+        "--ignore-times",
+        action="store_true",
+        help="fit without a table's uneven times (one step per time point); plots keep them",
+    )
+
+
+def _add_model_options(parser) -> None:
+    """One option per RVAgene parameter, with the estimator's defaults."""
+    model = parser.add_argument_group("model parameters (RVAgene; see help(rvagene.RVAgene))")
+    docs = parameter_docs(RVAgene)
+    for name, default in MODEL_DEFAULTS.items():
+        flag = "--" + name.replace("_", "-")
+        text, choices = _model_help(name, docs)
+        if choices and name != "device":  # listed, not enforced: the estimator's errors say more
+            text += f"; one of {', '.join(choices)}"
+        if isinstance(default, bool):
+            model.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=default, help=text
+            )
+        elif default is None:
+            model.add_argument(
+                flag, type=int_at_least(1), default=None, help=text + " (default: from the data)"
+            )
+        else:
+            model.add_argument(flag, type=_model_option_type(default), default=default, help=text)
+    model.add_argument(
+        "--log-file", default=None, help=MODEL_HELP["log_file"] + " (default: no log)"
+    )
+
+
+def _add_cell_options(parser) -> None:
+    """Options of the .h5ad path (rvagene.single_cell.prepare)."""
+    cells = parser.add_argument_group(
+        "AnnData input (.h5ad; see rvagene.single_cell, rvagene.annotate)"
+    )
+    cells.add_argument(
+        "--pseudotime-key",
+        default=None,
+        help="obs column with the pseudotime (default: compute DPT from --root-cell)",
+    )
+    cells.add_argument(
+        "--root-cell",
+        default=None,
+        help="compute DPT from this cell, a position or an obs name (default: none)",
+    )
+    cells.add_argument(
+        "--window-length",
+        type=int_at_least(1),
+        default=40,
+        help="cells per window along pseudotime",
+    )
+    cells.add_argument(
+        "--n-bins",
+        type=int_at_least(2),
+        default=None,
+        help="equal-frequency pseudotime bins instead of windows (default: windows)",
+    )
+    cells.add_argument(
+        "--genes",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="genes to keep, one per line (default: all genes)",
+    )
+    cells.add_argument(
+        "--time-key",
+        default=None,
+        help="bulk AnnData (samples x genes): the obs column of each sample's time; samples "
+        "at one time are averaged (default: single cells, by pseudotime)",
+    )
+    cells.add_argument(
+        "--labels-key",
+        default=None,
+        help="a .var column of known gene labels to score the clusters against "
+        "(default: no score; the up/down directions are not truth)",
+    )
+
+
+def _dataset_name(data: str) -> str:
+    path = Path(data)
+    name = path.name
+    for suffix in ("_TRAIN", ".csv", ".tsv", ".txt", ".tab", ".h5ad"):
+        name = name.removesuffix(suffix)
+    return name or "data"
+
+
+def _is_h5ad(args) -> bool:
+    return str(args.data).lower().endswith(".h5ad")
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Read, cluster, generate and write every output; return the scores.
+
+    Nothing is read or fitted when an earlier run's files would be replaced without
+    ``--overwrite``. Warnings raised while reading and clustering are printed in one block
+    before the ``wrote`` lines, and kept in the config file.
+    """
+    name = _dataset_name(args.data)
+    _outputs.check_no_overwrite(args, name)
+    if _is_h5ad(args):
+        _require_singlecell()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = read_input(args, name)
+        gc = cluster_genes(args, data, name)
+        found, result = describe(args, data, gc, name)
+    notes = _outputs.warning_lines(caught)
+    _outputs.print_warnings(notes)
+    with warnings.catch_warnings(record=True) as late:
+        warnings.simplefilter("always")
+        write_outputs(args, name, data, gc, found, notes)
+    _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
+    return result
+
+
+def _require_singlecell() -> None:
+    """An .h5ad input needs scanpy and anndata: say how to install them."""
+    try:
+        import anndata  # noqa: F401
+        import scanpy  # noqa: F401
+    except ImportError as err:
+        msg = (
+            f"reading an .h5ad file needs scanpy and anndata ({err}); install them with "
+            'pip install "rvagene[singlecell]"'
+        )
+        raise ValueError(msg) from None
+
+
+def read_input(args, name: str) -> SimpleNamespace:
+    """The table to cluster, the user's labels (``truth``) and, for .h5ad, the AnnData."""
+    series = adata = where = None
+    if _is_h5ad(args):
+        table, truth, series, adata, where = _read_anndata(args)
+    else:
+        table = load_dataset(args.data, data_dir=args.data_dir)
+        truth = table.labels if has_real_labels(table.labels) else None
+    n = table.X.shape[0]
+    genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
+    if args.labels is not None:
+        truth = _file_labels(args.labels, genes)
+    reps = f" x {table.X.shape[2]} replicates" if table.X.ndim == 3 else ""
+    logger.info(
+        "%s: %d genes x %d time points%s from %s", name, n, table.X.shape[1], reps, table.source
+    )
+    return SimpleNamespace(
+        table=table, genes=genes, truth=truth, series=series, adata=adata, where=where
+    )
+
+
+def _read_anndata(args):
+    """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
+    import anndata
+
+    from .annotate import bulk_series, windows_info
+    from .single_cell import prepare, read_gene_list
+
+    if not Path(args.data).is_file():
+        msg = f"No such file: {str(args.data)!r}. Give the path of an .h5ad file."
+        raise FileNotFoundError(msg)
+    adata = anndata.read_h5ad(args.data)
+    genes = read_gene_list(args.genes) if args.genes else None
+    if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
+        X, times, names = bulk_series(adata, args.time_key, genes)
+        labels = [f"{t:g}" for t in times]
+        table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
+        series, where = None, {"time_key": args.time_key, "times": times}
+    else:
+        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
+        series = prepare(
+            adata, genes=genes, pseudotime=args.pseudotime_key, root_cell=args.root_cell, **group
+        )
+        table, where = series.to_table(source=args.data), windows_info(series)
+    truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
+    return table, truth, series, adata, where
+
+
+def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
+    """The known labels of ``genes`` from the .var column ``key``."""
+    if key not in adata.var.columns:
+        columns = ", ".join(map(str, adata.var.columns[:8])) or "none"
+        msg = f"--labels-key {key!r} is not a .var column (the columns: {columns})."
+        raise ValueError(msg)
+    return np.asarray(adata.var[key].loc[genes].astype(str), dtype=str)
+
+
+def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
+    """Labels from a CSV/TSV of gene, label (a header line ``gene,label`` is optional)."""
+    if not Path(path).is_file():
+        msg = f"--labels: no such file {str(path)!r}; give a CSV of gene, label."
+        raise FileNotFoundError(msg)
+    text = Path(path).read_text(encoding="utf-8-sig")
+    delimiter = "\t" if "\t" in text.split("\n", 1)[0] else ","
+    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if r]
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["gene", "label"]:
+        rows = rows[1:]
+    bad = [i + 1 for i, r in enumerate(rows) if len(r) < 2]
+    if bad:
+        msg = f"--labels {path}: line {bad[0]} has no label; each line is gene,label."
+        raise ValueError(msg)
+    known = {r[0].strip(): r[1].strip() for r in rows}
+    missing = [g for g in genes if g not in known]
+    if missing:
+        few = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        msg = f"--labels {path} has no label for {len(missing)} gene(s): {few}; label every gene."
+        raise ValueError(msg)
+    return np.array([known[g] for g in genes])
+
+
+def _fit_times(table, args: argparse.Namespace):
+    """The times to fit with: a table's numeric times when they are uneven, else None.
+
+    Evenly spaced times carry nothing beyond the step index, so they give the original
+    model; single-cell windows (equal numbers of cells) are steps too, as in the original.
+    """
+    times = table.times
+    cells = _is_h5ad(args) and args.time_key is None
+    if times is None or args.ignore_times or cells:
+        return None
+    gaps = np.diff(times)
+    if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
+        return None
+    shown = ", ".join(f"{t:g}" for t in times[:8]) + (", ..." if len(times) > 8 else "")
+    logger.info("uneven times (%s): the model sees the time steps", shown)
+    return times
+
+
+def estimator(args, n_values: int) -> GeneClustering:
+    """The GeneClustering the command line describes."""
+    params = {k: getattr(args, k) for k in MODEL_DEFAULTS}
+    params.update(log_file=args.log_file, dload=str(args.out_dir), verbose=0 if args.quiet else 1)
+    n_fits = args.n_fits or (N_FITS if n_values <= ENSEMBLE_MAX_VALUES else 1)
+    if args.cluster_method == "minibatch":
+        n_fits = 1  # the original's clustering of one latent space
+    return GeneClustering(
+        n_clusters=args.n_clusters,
+        n_fits=n_fits,
+        random_state=args.seed,
+        model_params=params,
+        k_criterion=args.k_criterion,
+        k_max=args.k_max,
+        cluster_method=args.cluster_method,
+    )
+
+
+def cluster_genes(args, data, name: str) -> GeneClustering:
+    """Fit the models and cluster the genes (rvagene.GeneClustering); print the chosen k."""
+    X, n = data.table.X, data.table.X.shape[0]
+    if args.n_clusters is not None and args.n_clusters > n:
+        msg = (
+            f"--n-clusters {args.n_clusters} is more than the {n} genes in {name}; "
+            "use a smaller number."
+        )
+        raise ValueError(msg)
+    if args.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1
+        msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
+        raise ValueError(msg)
+    gc = estimator(args, X.size)
+    if gc.n_fits > 1 and not args.quiet:
+        print(f"{name}: {gc.n_fits} fits", file=sys.stderr, flush=True)
+    gc.fit(X, times=_fit_times(data.table, args))
+    model = gc.model_
+    logger.info(
+        "trained %.3g epochs, kept the weights after epoch %.3g",
+        model.history_["epoch"][-1],
+        model.best_epoch_,
+    )
+    if gc.k_scores_ is not None:
+        scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
+        print(
+            f"{name}: chose k={gc.n_clusters_} by {args.k_criterion} "
+            f"({K_CRITERIA[args.k_criterion]} is better): {scores}"
+        )
+    return gc
+
+
+def _numbering(args, data, labels: np.ndarray, k: int):
+    """Display numbers and colours: cluster i is matched to the i-th shown label, if any.
+
+    The shown labels are the user's, or for single cells the up/down directions (which
+    colour the figures but are never scored).
+    """
+    shown, colors_of = data.truth, None
+    if shown is None and data.series is not None:
+        shown, colors_of = data.series.labels, {UP: UP_COLOR, DOWN: DOWN_COLOR}
+    if shown is None:
+        return np.arange(k), cluster_colors(k), None, None
+    keep = labels >= 0
+    match = match_clusters(labels[keep], np.asarray(shown)[keep], k)
+    colors = matched_colors(match, np.asarray(shown)[keep], colors_of)
+    return match.numbering, colors, shown, colors_of
+
+
+def describe(args, data, gc: GeneClustering, name: str):
+    """The run's results in display numbering (``found``) and its scores; prints them."""
+    k, flat = gc.n_clusters_, gc.flat_
+    numbering, colors, shown, shown_colors = _numbering(args, data, gc.labels_, k)
+    order = np.argsort(numbering)  # display cluster j is K-means cluster order[j]
+    assignments = numbering[gc.labels_[~flat]]
+    probabilities = gc.probabilities_[:, order]
+    flagged = probabilities[~flat].max(axis=1) < args.min_confidence
+    n_flat = int(flat.sum())
+    print(
+        f"{name}: {int(flagged.sum())} of {len(flat) - n_flat} genes between clusters "
+        f"(largest membership probability < {args.min_confidence:g})"
+        + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
+    )
+    result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
+    if gc.k_scores_ is not None:
+        result["k_scores"] = gc.k_scores_
+    if data.truth is not None:
+        result.update(clustering_scores(np.asarray(data.truth)[~flat], assignments))
+        print(f"{name}: ARI {result['ari']:.3f}  NMI {result['nmi']:.3f}  (k={k})")
+    clusters = np.full(len(flat), -1, dtype=np.int64)
+    clusters[~flat] = assignments
+    found = SimpleNamespace(
+        table=data.table, genes=data.genes, truth=data.truth, k=k, flat=flat,
+        clusters=clusters, assignments=assignments, probabilities=probabilities,
+        centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
+        colors=colors, flagged=flagged, scores=gc.k_scores_, n_fits=len(gc.models_),
+        Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
+        shown_names={UP: "up", DOWN: "down"} if shown_colors else None,
+        shown_what="label" if data.truth is not None else "direction",
+        single_cell=data.series is not None,
+    )  # fmt: skip
+    found.generated_scaled, found.generated = _generate(args, data, gc, found)
+    return found, result
+
+
+def _generate(args, data, gc, found):
+    """The same draws around each centre, in the model's units and in data units."""
+    draws = {
+        units: generate_around_centres(
+            gc.model_,
+            found.centres,
+            args.n_generate,
+            args.generate_scale,
+            random_state=args.seed,
+            X=data.table.X[~found.flat],
+            labels=found.assignments,
+            units=units,
+            times=gc.model_.times_,
+            space=gc.space_,
+            space_centres=found.space_centres,
+        )
+        for units in ("scaled", "data")
+    }
+    return draws["scaled"], draws["data"]
+
+
+def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
+    """The model, the tables, the annotated AnnData, the config and the figures."""
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _outputs.announce(gc.model_.save(out / f"{name}_model.pt", overwrite=True))
+    if args.log_file and (out / args.log_file).is_file():
+        _outputs.announce(out / args.log_file)
+    _outputs.write_clusters_table(out / f"{name}_clusters.csv", found)
+    _outputs.write_generated_table(out / f"{name}_generated.csv", found.generated, data.table)
+    if data.adata is not None:
+        from .annotate import write_annotated
+
+        write_annotated(out / f"{name}_rvagene.h5ad", data.adata, gc, found, data.where)
+    record = _outputs.run_record(found, gc, notes)
+    _outputs.write_run_config(out / f"{name}_config.json", args, record)
+    _outputs.write_figures(args, name, found, gc.model_)
+
+
+def _probability(value: str) -> float:
+    """Argparse type: a number in (0, 1]."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not 0.0 < number <= 1.0:
+        msg = f"expected a number in (0, 1], got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
+
+
+def main(argv=None, prog: str = PROG) -> int:
+    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    args = parse_args(argv, prog)
+    try:
+        run(args)
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an output folder that cannot be written
+        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+    return 0
+
+
+def console() -> int:
+    """The ``rvagene-train`` command: progress on stdout, warnings one line each."""
+    setup_logging()
+    return main(prog="rvagene-train")

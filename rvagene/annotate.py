@@ -1,0 +1,206 @@
+"""Cluster the genes of an AnnData and write the results back where scanpy users look.
+
+:func:`cluster_anndata` takes single cells (cells are ordered by pseudotime and averaged
+over windows, :func:`rvagene.single_cell.prepare`) or bulk samples (samples x genes, each
+sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
+:class:`rvagene.GeneClustering` and adds
+
+- ``adata.var["rvagene_cluster"]``: categorical, the cluster of each gene (``"0"``,
+  ``"1"``, ...), ``"flat"`` for a gene with no variance over time, NaN for a gene not
+  analysed;
+- ``adata.var["rvagene_confidence"]``: the gene's largest membership probability;
+- ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
+  and flat genes);
+- ``adata.uns["rvagene"]``: k, the scores of each k tried, the parameters (JSON), the
+  rvagene version, the pseudotime key (or time key) and the windows.
+
+Nothing else in ``adata`` changes. scanpy and anndata (``pip install "rvagene[singlecell]"``)
+are imported inside the functions.
+
+Examples
+--------
+>>> from rvagene.simulate import simulate_single_cell
+>>> from rvagene.annotate import cluster_anndata
+>>> from rvagene import GeneClustering
+>>> adata = simulate_single_cell(n_cells=200, n_genes_per_program=3, random_state=0)
+>>> adata.obs["pt"] = adata.obs["true_time"]
+>>> params = {"hidden_size": 8, "latent_length": 2, "n_epochs": 2}
+>>> gc = GeneClustering(n_clusters=2, random_state=0, model_params=params)
+>>> cluster_anndata(adata, gc, pseudotime="pt", window_length=20)
+>>> sorted(adata.var["rvagene_cluster"].cat.categories)
+['0', '1', 'flat']
+>>> adata.varm["X_rvagene"].shape
+(15, 2)
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ._utils import package_version
+from .pipeline import GeneClustering
+
+__all__ = ["FLAT", "cluster_anndata"]
+
+FLAT = "flat"
+INSTALL = 'pip install "rvagene[singlecell]"'
+
+
+def _require_anndata():
+    try:
+        import anndata
+        import pandas as pd
+    except ImportError as err:
+        msg = f"rvagene.annotate needs anndata ({err}); install it with {INSTALL}"
+        raise ImportError(msg) from None
+    return anndata, pd
+
+
+def cluster_anndata(
+    adata,
+    clustering: GeneClustering | None = None,
+    *,
+    pseudotime=None,
+    root_cell=None,
+    window_length: int = 40,
+    n_bins: int | None = None,
+    genes=None,
+    time_key: str | None = None,
+    copy: bool = False,
+):
+    """Cluster an AnnData's genes by their time courses; write the results into it.
+
+    Parameters
+    ----------
+    adata : anndata.AnnData
+        Cells (or samples) x genes.
+    clustering : GeneClustering, optional
+        The (unfitted) estimator to use; it is fitted here. Default:
+        ``GeneClustering(random_state=0)``.
+    pseudotime : str or array-like, optional
+        Single cells: the ``.obs`` column of the pseudotime, or its values (see
+        :func:`rvagene.single_cell.prepare`).
+    root_cell : int or str, optional
+        Single cells: compute diffusion pseudotime from this cell instead.
+    window_length : int, default=40
+        Single cells: cells per window along pseudotime.
+    n_bins : int, optional
+        Single cells: equal-frequency pseudotime bins instead of windows.
+    genes : sequence of str, optional
+        Genes to analyse (default: all); the others get NaN.
+    time_key : str, optional
+        Bulk data: the ``.obs`` column holding each sample's time. Samples at the same time
+        are averaged (NaN-aware); the series are fitted with the sorted distinct times.
+    copy : bool, default=False
+        Return an annotated copy instead of annotating ``adata`` in place.
+
+    Returns
+    -------
+    anndata.AnnData or None
+        The annotated copy when ``copy=True``, else None.
+    """
+    _require_anndata()
+    adata = adata.copy() if copy else adata
+    gc = clustering if clustering is not None else GeneClustering(random_state=0)
+    if time_key is not None:
+        X, times, names = bulk_series(adata, time_key, genes)
+        gc.fit(X, times=times)
+        where = {"time_key": time_key, "times": np.asarray(times, dtype=np.float64)}
+    else:
+        from .single_cell import prepare
+
+        group = {"n_bins": n_bins} if n_bins else {"window_length": window_length}
+        series = prepare(adata, genes=genes, pseudotime=pseudotime, root_cell=root_cell, **group)
+        gc.fit(series)
+        names = list(series.genes)
+        where = windows_info(series)
+    write_results(adata, gc, names, gc.labels_, gc.probabilities_, where)
+    return adata if copy else None
+
+
+def bulk_series(adata, time_key: str, genes=None):
+    """Genes x distinct times: the mean of the samples at each time; the times; gene names."""
+    if time_key not in adata.obs.columns:
+        msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
+        raise ValueError(msg)
+    times = np.asarray(adata.obs[time_key], dtype=np.float64)
+    sub = adata if genes is None else adata[:, list(genes)]
+    values = sub.X.toarray() if hasattr(sub.X, "toarray") else np.asarray(sub.X)
+    values = np.asarray(values, dtype=np.float64)
+    distinct = np.unique(times[np.isfinite(times)])
+    if distinct.size < 2:
+        msg = f".obs[{time_key!r}] holds {distinct.size} distinct time(s); at least 2 are needed."
+        raise ValueError(msg)
+    X = np.stack([np.nanmean(values[times == t], axis=0) for t in distinct], axis=1)
+    return X, distinct, [str(g) for g in sub.var_names]
+
+
+def windows_info(series) -> dict:
+    """Where the windows came from, for ``uns["rvagene"]``."""
+    return {
+        "pseudotime_key": str(series.pseudotime_key),
+        "window_pseudotime": np.asarray(series.window_pseudotime, dtype=np.float64),
+        "window_sizes": np.asarray(series.window_sizes, dtype=np.int64),
+        "n_cells_dropped": int(series.n_cells_dropped),
+    }
+
+
+def write_results(adata, gc, genes, clusters, probabilities, where: dict) -> None:
+    """Add rvagene's keys to ``adata`` for the analysed ``genes`` (the rest get NaN).
+
+    ``clusters`` are the genes' cluster numbers (-1 flat) and ``probabilities`` their
+    membership probabilities, columns in the same numbering.
+    """
+    _, pd = _require_anndata()
+    k = gc.n_clusters_
+    rows = adata.var_names.get_indexer(list(genes))
+    categories = [str(j) for j in range(k)] + [FLAT]
+    cluster = np.full(adata.n_vars, None, dtype=object)
+    cluster[rows] = [FLAT if c < 0 else str(c) for c in clusters]
+    adata.var["rvagene_cluster"] = pd.Categorical(cluster, categories=categories)
+    confidence = np.full(adata.n_vars, np.nan)
+    with np.errstate(invalid="ignore"):
+        confidence[rows] = np.where(gc.flat_, np.nan, np.nanmax(_filled(probabilities), axis=1))
+    adata.var["rvagene_confidence"] = confidence
+    latent = np.full((adata.n_vars, gc.cluster_centers_.shape[1]), np.nan)
+    X = gc._X_fit  # the genes that are not flat, as fitted
+    latent[rows[~gc.flat_]] = gc.model_.transform(X)
+    adata.varm["X_rvagene"] = latent
+    adata.uns["rvagene"] = _uns(gc, where)
+
+
+def _filled(probabilities: np.ndarray) -> np.ndarray:
+    """Flat genes' NaN rows as 0, so a row maximum is defined."""
+    return np.nan_to_num(probabilities, nan=0.0)
+
+
+def _uns(gc, where: dict) -> dict:
+    """k, scores, parameters (JSON), version and where the times came from."""
+    params = {k: v for k, v in gc.get_params(deep=False).items() if k != "model_params"}
+    info = {
+        "n_clusters": int(gc.n_clusters_),
+        "space": gc.space_,
+        "n_fits": len(gc.models_),
+        "fit_seeds": np.asarray([m.random_state for m in gc.models_], dtype=np.int64),
+        "params": json.dumps(params, default=str),
+        "model_params": json.dumps(gc.model_params or {}, default=str),
+        "version": package_version(),
+        "n_flat": int(gc.flat_.sum()),
+        **where,
+    }
+    if gc.k_scores_ is not None:
+        info["k_scores"] = {str(k): float(v) for k, v in gc.k_scores_.items()}
+    return info
+
+
+def write_annotated(path, adata, gc, found, where: dict) -> None:
+    """The script's ``<name>_rvagene.h5ad``: the input with rvagene's keys, in display numbers."""
+    from ._cli import announce
+    from ._utils import atomic_path
+
+    write_results(adata, gc, found.genes, found.clusters, found.probabilities, where)
+    with atomic_path(path) as tmp:
+        adata.write_h5ad(tmp)
+    announce(path, " (the input with var['rvagene_cluster'], varm['X_rvagene'], uns['rvagene'])")

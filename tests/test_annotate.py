@@ -1,0 +1,190 @@
+"""rvagene.annotate: AnnData in, AnnData out; the .h5ad path of train_and_gen.py; installs."""
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+
+from rvagene import GeneClustering, simulate
+from rvagene.annotate import cluster_anndata
+from rvagene.simulate import simulate_single_cell
+
+try:  # the singlecell extra; the install tests below run without it
+    import anndata
+    import scanpy  # noqa: F401
+except ImportError:
+    anndata = None
+singlecell = pytest.mark.skipif(anndata is None, reason='needs pip install "rvagene[singlecell]"')
+
+PARAMS = {"hidden_size": 8, "latent_length": 2, "n_epochs": 3}
+TINY = ["--n-epochs", "3", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
+KEYS = ("rvagene_cluster", "rvagene_confidence")
+
+
+@pytest.fixture(scope="module")
+def cells():
+    adata = simulate_single_cell(n_cells=200, n_genes_per_program=3, random_state=0)
+    adata.obs["pt"] = adata.obs["true_time"]
+    return adata
+
+
+def _gc(k=2):
+    return GeneClustering(n_clusters=k, random_state=0, model_params=PARAMS)
+
+
+@singlecell
+def test_single_cells_round_trip_and_a_scanpy_plot(cells, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import scanpy as sc
+
+    before = cells.copy()
+    out = cluster_anndata(cells, _gc(), pseudotime="pt", window_length=20, copy=True)
+    assert "rvagene_cluster" not in cells.var  # copy=True leaves the input alone
+    path = tmp_path / "cells.h5ad"
+    out.write_h5ad(path)
+    back = anndata.read_h5ad(path)
+    np.testing.assert_array_equal(back.X, before.X)
+    assert back.obs.equals(before.obs)
+    assert list(back.var_names) == list(before.var_names)
+    assert back.var["program"].equals(before.var["program"])
+    cluster = back.var["rvagene_cluster"]
+    assert cluster.dtype.name == "category"
+    assert set(cluster.astype(str)) <= {"0", "1", "flat"}
+    confidence = back.var["rvagene_confidence"].to_numpy()
+    assert np.all((confidence > 0) & (confidence <= 1))
+    assert back.varm["X_rvagene"].shape == (15, 2)
+    info = back.uns["rvagene"]
+    assert int(info["n_clusters"]) == 2
+    assert info["pseudotime_key"] == "pt"
+    assert len(info["window_pseudotime"]) == 10
+    assert "latent_length" in info["model_params"]
+    genes = back.T  # genes as observations: colour them by their cluster
+    ax = sc.pl.embedding(genes, basis="X_rvagene", color="rvagene_cluster", show=False)
+    assert len(ax.collections) >= 1
+    groups = {c: list(back.var_names[cluster == c]) for c in cluster.cat.categories}
+    groups = {c: g for c, g in groups.items() if g}
+    back.obs["stage"] = (
+        (back.obs["pt"] > back.obs["pt"].median())
+        .map({True: "late", False: "early"})
+        .astype("category")
+    )
+    sc.pl.matrixplot(back, groups, groupby="stage", show=False)
+
+
+@singlecell
+def test_genes_not_analysed_get_nan_and_flat_genes_flat(cells):
+    adata = cells.copy()
+    adata.X[:, 4] = 3.0  # a constant gene
+    keep = list(adata.var_names[:12])
+    cluster_anndata(adata, _gc(), pseudotime="pt", window_length=20, genes=keep)
+    cluster = adata.var["rvagene_cluster"]
+    assert cluster.isna().sum() == 3  # not analysed
+    assert cluster.iloc[4] == "flat"
+    assert np.isnan(adata.var["rvagene_confidence"].iloc[4])
+    assert np.isnan(adata.varm["X_rvagene"][12:]).all()
+    assert np.isnan(adata.varm["X_rvagene"][4]).all()
+    assert np.isfinite(adata.varm["X_rvagene"][:4]).all()
+
+
+@singlecell
+def test_bulk_samples_with_times_in_obs():
+    X, y = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    times = np.array([0, 1, 2, 4, 8, 16.0])
+    rng = np.random.default_rng(0)
+    samples = np.concatenate([X.T, X.T + 0.01 * rng.standard_normal(X.T.shape)])  # 2 per time
+    adata = anndata.AnnData(samples)
+    adata.obs["hours"] = np.concatenate([times, times])
+    adata.var_names = [f"g{i}" for i in range(12)]
+    cluster_anndata(adata, _gc(), time_key="hours")
+    info = adata.uns["rvagene"]
+    np.testing.assert_array_equal(info["times"], times)
+    assert info["time_key"] == "hours"
+    assert adata.var["rvagene_cluster"].notna().all()
+    with pytest.raises(ValueError, match="'day' is not an .obs column"):
+        cluster_anndata(adata, _gc(), time_key="day")
+
+
+def _script():
+    return importlib.import_module("rvagene._train_and_gen")
+
+
+def _dirs(root):
+    return ["--figs-dir", str(root / "figs"), "--out-dir", str(root / "out")]
+
+
+@singlecell
+def test_script_writes_the_input_with_the_keys_and_scores_only_given_labels(
+    cells, tmp_path, capsys
+):
+    path = tmp_path / "cells.h5ad"
+    cells.write_h5ad(path)
+    argv = [str(path), "--pseudotime-key", "pt", "--window-length", "20", "--n-clusters", "2"]
+    assert _script().main([*argv, *TINY, *_dirs(tmp_path)]) == 0
+    assert "ARI" not in capsys.readouterr().out  # up/down from pseudotime are not truth
+    back = anndata.read_h5ad(tmp_path / "out" / "cells_rvagene.h5ad")
+    np.testing.assert_array_equal(back.X, cells.X)
+    assert back.obs.equals(cells.obs)
+    assert set(back.var.columns) == {"program", *KEYS}
+    assert set(back.uns) == {"root_cell", "rvagene"}
+    assert set(back.varm) == {"X_rvagene"}
+    assert set(back.obsm) == set(cells.obsm)
+    table = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
+    assert table[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"  # no label column
+    shown = [r.split(",")[1] for r in table[1:]]
+    assert shown == list(back.var["rvagene_cluster"].astype(str))  # same numbering
+    labelled = [*argv, "--labels-key", "program", *TINY, *_dirs(tmp_path / "b")]
+    assert _script().main(labelled) == 0
+    assert "ARI" in capsys.readouterr().out
+
+
+def test_h5ad_without_the_singlecell_extra_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "x.h5ad"
+    path.write_bytes(b"not read")
+    monkeypatch.setitem(sys.modules, "scanpy", None)  # import scanpy raises ImportError
+    assert _script().main([str(path), *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert 'pip install "rvagene[singlecell]"' in err
+    assert not (tmp_path / "out").exists()
+    monkeypatch.setitem(sys.modules, "anndata", None)
+    with pytest.raises(ImportError, match=r'pip install "rvagene\[singlecell\]"'):
+        cluster_anndata(object())
+
+
+def test_requirements_install_no_scanpy():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    lines = [
+        line.split("#")[0].strip() for line in (root / "requirements.txt").read_text().splitlines()
+    ]
+    assert "-e ." in lines
+    assert not any("singlecell" in line or "scanpy" in line for line in lines)
+    assert "torch==2.13.0" in lines
+    assert "singlecell" in (root / "requirements-dev.txt").read_text()
+
+
+@singlecell
+def test_script_on_bulk_anndata_fits_the_times_of_obs(tmp_path, capsys):
+    X, y = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    times = np.array([0, 1, 2, 4, 8, 16.0])
+    adata = anndata.AnnData(np.concatenate([X.T, X.T + 0.01]))
+    adata.obs["hours"] = np.concatenate([times, times])
+    adata.var_names = [f"g{i}" for i in range(12)]
+    adata.var["truth"] = [str(v) for v in y]
+    path = tmp_path / "bulk.h5ad"
+    adata.write_h5ad(path)
+    argv = [str(path), "--time-key", "hours", "--labels-key", "truth", "--n-clusters", "2"]
+    assert _script().main([*argv, *TINY, *_dirs(tmp_path)]) == 0
+    assert "ARI" in capsys.readouterr().out
+    from rvagene import load
+
+    np.testing.assert_array_equal(load(tmp_path / "out" / "bulk_model.pt").times_, times)
+    back = anndata.read_h5ad(tmp_path / "out" / "bulk_rvagene.h5ad")
+    assert back.uns["rvagene"]["time_key"] == "hours"
+    assert back.var["rvagene_cluster"].notna().all()
+    header = (tmp_path / "out" / "bulk_generated.csv").read_text().splitlines()[0]
+    assert header == "cluster,sample,0,1,2,4,8,16"
