@@ -33,12 +33,14 @@ series are drawn as the mean over replicates. It writes
 A run never replaces an earlier run's files silently: when any of them exists it stops
 before any work, with exit status 2 and one line naming ``--overwrite``.
 
-When the data hold at most 10,000 values (genes x time points, e.g. 500 x 20), where a fit
-takes seconds, ``--n-fits`` (5) models are fitted with different seeds and their K-means
-clusterings combined by co-association (``rvagene.cluster.consensus_clusters``): on the
-quality suite this raised the mean ARI and narrowed the spread over seeds (docs/results.md);
-the model with the lowest held-out loss is saved and generates. Generated trajectories are
-drawn from each cluster's own latent spread
+The clustering is ``rvagene.GeneClustering`` with its defaults: for at most 2,000 genes, 5
+models are fitted with different seeds (``--n-fits``; side by side on every core,
+``--n-jobs``), and the genes are clustered by the co-association consensus of every fit's
+K-means in its latent space and in its decoded space (``--space both``): on the quality
+suite this was the only choice whose ARI stayed within 0.05 over seeds on every case
+(docs/results.md). ``--n-fits 1 --space latent`` is the published tool's clustering of one
+fit's latent means. The model with the lowest held-out loss is saved and generates.
+Generated trajectories are drawn from each cluster's own latent spread
 (``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
 ``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``
 for each file, after one block of the run's warnings, and ARI and NMI only against labels
@@ -81,7 +83,6 @@ from ._cli import (
     setup_logging,
 )
 from .cluster import (
-    DEFAULT_K_CRITERION,
     DEFAULT_K_MAX,
     K_CRITERIA,
     clustering_scores,
@@ -89,7 +90,14 @@ from .cluster import (
 )
 from .data import TimeSeriesTable, has_real_labels, load_dataset
 from .model import RVAgene
-from .pipeline import GeneClustering, generate_around_centres
+from .pipeline import (
+    DEFAULT_N_FITS,
+    DEFAULT_SPACE,
+    PIPELINE_K_CRITERION,
+    SPACE_CHOICES,
+    GeneClustering,
+    generate_around_centres,
+)
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
 from .single_cell import DOWN, UP
 
@@ -103,12 +111,9 @@ FIGS_DIR = "figs"
 OUT_DIR = "results"
 SEED = 0
 N_GENERATE = 20  # trajectories generated per cluster, as in the original
-# Fits whose clusterings are combined (co-association consensus) when the data hold at most
-# ENSEMBLE_MAX_VALUES values (genes x time points x values per point, e.g. 500 x 20), where a
-# fit takes seconds; larger data get one fit (--n-fits overrides). The consensus raised the
-# quality suite's ARI on short, noisy series; see docs/results.md.
-N_FITS = 5
-ENSEMBLE_MAX_VALUES = 10_000
+# Fits run side by side on every core by default (GeneClustering's n_jobs; one torch thread
+# each). The library's default is one process, as in scikit-learn; a command uses the machine.
+N_JOBS = -1
 # A gene whose largest cluster membership probability is below this is between clusters.
 MIN_CONFIDENCE = 0.9
 # Model options come from the estimator's signature, so defaults live in one place.
@@ -234,8 +239,9 @@ def _add_cluster_options(parser) -> None:
     parser.add_argument(
         "--k-criterion",
         choices=tuple(K_CRITERIA),
-        default=DEFAULT_K_CRITERION,
-        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k)",
+        default=PIPELINE_K_CRITERION,
+        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on each fit; "
+        "the median of the fits' choices)",
     )
     parser.add_argument(
         "--k-max",
@@ -277,10 +283,23 @@ def _add_run_options(parser) -> None:
         "--n-fits",
         type=int_at_least(1),
         default=None,
-        help=f"models fitted with different seeds whose K-means clusterings are combined "
-        f"(co-association consensus); the one with the lowest held-out loss is saved and "
-        f"generates (default: {N_FITS} when the data hold at most {ENSEMBLE_MAX_VALUES:,} "
-        "values, genes x time points, else 1; 1 with --cluster-method minibatch)",
+        help="models fitted with different seeds whose K-means clusterings are combined "
+        "(co-association consensus); the one with the lowest held-out loss is saved and "
+        f"generates (default: GeneClustering's {DEFAULT_N_FITS!r}: 5 for at most 2,000 genes, "
+        "else 1; 1 with --cluster-method minibatch)",
+    )
+    parser.add_argument(
+        "--space",
+        choices=SPACE_CHOICES,
+        default=DEFAULT_SPACE,
+        help="where genes are clustered: latent means, decoded series, or the consensus of "
+        "both (rvagene.representation; latent with --cluster-method minibatch)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=N_JOBS,
+        help="fits run side by side in this many processes (-1: every core)",
     )
     parser.add_argument("--seed", type=int, default=SEED, help="random seed (random_state)")
     parser.add_argument(
@@ -519,16 +538,18 @@ def _fit_times(table, args: argparse.Namespace):
     return times
 
 
-def estimator(args, n_values: int) -> GeneClustering:
+def estimator(args) -> GeneClustering:
     """The GeneClustering the command line describes."""
     params = {k: getattr(args, k) for k in MODEL_DEFAULTS}
     params.update(log_file=args.log_file, dload=str(args.out_dir), verbose=0 if args.quiet else 1)
-    n_fits = args.n_fits or (N_FITS if n_values <= ENSEMBLE_MAX_VALUES else 1)
+    n_fits, space = args.n_fits or DEFAULT_N_FITS, args.space
     if args.cluster_method == "minibatch":
-        n_fits = 1  # the original's clustering of one latent space
+        n_fits, space = 1, "latent"  # the original's clustering of one latent space
     return GeneClustering(
         n_clusters=args.n_clusters,
         n_fits=n_fits,
+        space=space,
+        n_jobs=args.n_jobs or None,
         random_state=args.seed,
         model_params=params,
         k_criterion=args.k_criterion,
@@ -549,10 +570,10 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     if args.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
         raise ValueError(msg)
-    gc = estimator(args, X.size)
-    if gc.n_fits > 1 and not args.quiet:
-        print(f"{name}: {gc.n_fits} fits", file=sys.stderr, flush=True)
+    gc = estimator(args)
     gc.fit(X, times=_fit_times(data.table, args))
+    if len(gc.models_) > 1 and not args.quiet:
+        print(f"{name}: {len(gc.models_)} fits, clustered in space {gc.space_!r}", file=sys.stderr)
     model = gc.model_
     logger.info(
         "trained %.3g epochs, kept the weights after epoch %.3g",
@@ -562,8 +583,8 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     if gc.k_scores_ is not None:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         print(
-            f"{name}: chose k={gc.n_clusters_} by {args.k_criterion} "
-            f"({K_CRITERIA[args.k_criterion]} is better): {scores}"
+            f"{name}: chose k={gc.n_clusters_} by {args.k_criterion}, the median over the fits "
+            f"({K_CRITERIA[args.k_criterion]} is better; the saved fit's scores: {scores})"
         )
     return gc
 
