@@ -655,7 +655,7 @@ def _generate(args, data, gc, found):
             labels=found.assignments,
             units=units,
             times=gc.model_.times_,
-            space=gc.space_,
+            space=gc.embedding_space_,
             space_centres=found.space_centres,
         )
         for units in ("scaled", "data")

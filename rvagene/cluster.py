@@ -898,6 +898,11 @@ class ClusterMatch(NamedTuple):
     labels: list
 
 
+def _plain(value):
+    """A numpy scalar as a Python value; an object array's element (a str) as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def match_clusters(assignments, labels, n_clusters: int | None = None) -> ClusterMatch:
     """Renumber clusters to agree with known labels (the Hungarian method).
 
@@ -946,5 +951,5 @@ def match_clusters(assignments, labels, n_clusters: int | None = None) -> Cluste
     order = sorted(paired, key=paired.get) + [c for c in range(k) if c not in paired]
     numbering = np.empty(k, dtype=int)
     numbering[order] = np.arange(k)
-    shown = [uniq[paired[c]].item() if c in paired else None for c in order]
+    shown = [_plain(uniq[paired[c]]) if c in paired else None for c in order]
     return ClusterMatch(numbering, shown)

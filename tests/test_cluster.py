@@ -484,3 +484,11 @@ def test_match_clusters_more_or_fewer_clusters_than_labels():
     assert m.labels == [5, 7]
     with pytest.raises(ValueError, match="labels has 2 entries but assignments has 3"):
         match_clusters([0, 1, 1], [0, 1])
+
+
+def test_match_clusters_takes_labels_of_an_object_array():
+    """Labels from a pandas column (object dtype, strings) are matched as strings."""
+    labels = np.array(["up", "up", "down", "down"], dtype=object)
+    match = match_clusters(np.array([1, 1, 0, 0]), labels, 2)
+    assert sorted(match.labels) == ["down", "up"]
+    assert match.labels[match.numbering[1]] == "up"

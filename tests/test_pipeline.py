@@ -20,7 +20,13 @@ from rvagene import (
     simulate,
 )
 from rvagene.data import flat_genes, write_table
-from rvagene.pipeline import DEFAULT_N_FITS, DEFAULT_SPACE, fit_seeds, held_out_loss
+from rvagene.pipeline import (
+    DEFAULT_N_FITS,
+    DEFAULT_SPACE,
+    between_gene_share,
+    fit_seeds,
+    held_out_loss,
+)
 from rvagene.representation import embed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -463,3 +469,18 @@ def test_gpu_pipeline_fit_predict_generate_and_load_on_cpu(tmp_path, genes):
 
     cpu = load(path, device="cpu")
     np.testing.assert_allclose(cpu.transform(X), gc.model_.transform(X), atol=1e-4)
+
+
+def test_genes_of_one_shape_are_named():
+    """Genes that all follow one shape: the fit warns that the model learns only that shape."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 12)
+    X = np.sin(6 * t) + 0.05 * rng.standard_normal((30, 12))
+    with pytest.warns(UserWarning, match="The genes share one shape"):
+        GeneClustering(n_clusters=2, random_state=0, model_params=PARAMS, **ONE).fit(X)
+
+
+def test_genes_of_different_shapes_give_no_shape_warning(genes):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert between_gene_share(genes[0]) > 0.5

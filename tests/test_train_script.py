@@ -120,7 +120,8 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     out = capsys.readouterr().out
     chosen = [line for line in out.splitlines() if "chose k=" in line]
     assert len(chosen) == 1
-    assert "by davies_bouldin (lower is better): k=2: " in chosen[0]
+    assert "by davies_bouldin, the median over the fits (lower is better" in chosen[0]
+    assert "scores: k=2: " in chosen[0]
     assert "k=6: " in chosen[0]
     assert "k=7" not in chosen[0]
     k = int(chosen[0].split("chose k=")[1].split()[0])
