@@ -139,6 +139,9 @@ def run_original(original: Path, data: Path, y: np.ndarray, work: Path, timeout:
             "k": int(np.unique(saved["labels"]).size)}  # fmt: skip
 
 
+DATA = ("demosim", "sim2000x20")
+
+
 def pipeline_data(work: Path, demosim: Path) -> dict[str, Path]:
     """The two data files: demosim as given, and 2,000 simulated genes x 20 points."""
     from rvagene import simulate, write_ucr
@@ -151,14 +154,18 @@ def pipeline_data(work: Path, demosim: Path) -> dict[str, Path]:
     return {"demosim": demosim, "sim2000x20": sim}
 
 
-def section(bench, original: Path | None, demosim: Path, seeds, timeout: float) -> list[dict]:
-    """Both tools on both data sets per seed, alternating; rows for ``Bench.save``."""
+def section(
+    bench, original: Path | None, demosim: Path, seeds, timeout: float, names=None
+) -> list[dict]:
+    """Both tools on the data sets ``names`` (default both) per seed, alternating."""
     from rvagene import read_ucr
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="rvagene-pipeline-") as tmp:
         work = Path(tmp)
         for data_name, path in pipeline_data(work, demosim).items():
+            if names and data_name not in names:
+                continue
             y = read_ucr(path)[1]
             for seed in seeds:
                 tools = ["rvagene"] + (["original"] if original is not None else [])

@@ -818,7 +818,7 @@ def section_threads(bench: Bench, seeds, data: Path, repeats: int = 2) -> None:
                            "heldout_err", "ari_kmeans", "load1", "error"])  # fmt: skip
 
 
-def section_pipeline(bench: Bench, original: Path | None, seeds) -> None:
+def section_pipeline(bench: Bench, original: Path | None, seeds, names=None) -> None:
     """``train_and_gen.py`` end to end here and in the original (``_pipeline.py``)."""
     import _pipeline
 
@@ -834,7 +834,7 @@ def section_pipeline(bench: Bench, original: Path | None, seeds) -> None:
         f"and in the original ({original or 'not given: --original DIR'}), alternating; "
         f"load before the section {os.getloadavg()[0]:.2f}"
     )
-    rows = _pipeline.section(bench, original, demosim, seeds, bench.timeout)
+    rows = _pipeline.section(bench, original, demosim, seeds, bench.timeout, names)
     bench.rows += rows
     table = []
     for data in dict.fromkeys(r["data"] for r in rows):
@@ -899,6 +899,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         help="pipeline: a checkout of the original RVAgene (github.com/maclean-lab/RVAgene)",
+    )
+    parser.add_argument(
+        "--pipeline-data",
+        default=None,
+        help="pipeline: comma-separated subset of demosim,sim2000x20 (default both)",
     )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -990,7 +995,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        section_pipeline(bench, args.original, seeds)
+        names = args.pipeline_data.split(",") if args.pipeline_data else None
+        section_pipeline(bench, args.original, seeds, names)
     return 0
 
 
