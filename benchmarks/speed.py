@@ -930,6 +930,10 @@ def main(argv: list[str] | None = None) -> int:
                 "speed.py: --device cuda was given but torch sees no CUDA device.", file=sys.stderr
             )
             return 2
+    error = _pipeline_args_error(args)
+    if error:
+        print(f"speed.py: {error}", file=sys.stderr)
+        return 2
     if args.quick:
         sections = [s for s in ("gru", "ttq", "throughput") if s in sections or s == "ttq"]
         args.tag = args.tag or "quick"
@@ -941,9 +945,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     seeds = range(1 if args.quick else args.seeds)
     data = SIMFINAL if SIMFINAL.is_file() else DEMO
-    if not SIMFINAL.is_file() and args.original is not None:  # the original's own copy
-        own = args.original / "data" / "simfinal" / "simfinal_TRAIN"
-        data = own if own.is_file() else data
     if "gru" in sections:
         batches = (32,) if args.quick else (32, 128, 512)
         steps, repeats = (15, 1) if args.quick else (40, 2)
@@ -988,16 +989,25 @@ def main(argv: list[str] | None = None) -> int:
     if "threads" in sections:
         section_threads(bench, seeds, data)
     if "pipeline" in sections:
-        if args.original is not None and not (args.original / "train_and_gen.py").is_file():
-            print(
-                f"speed.py: --original {args.original} has no train_and_gen.py; give the "
-                "folder of a checkout of github.com/maclean-lab/RVAgene.",
-                file=sys.stderr,
-            )
-            return 2
         names = args.pipeline_data.split(",") if args.pipeline_data else None
         section_pipeline(bench, args.original, seeds, names)
     return 0
+
+
+def _pipeline_args_error(args) -> str | None:
+    """What is wrong with ``--original`` / ``--pipeline-data``, or None."""
+    import _pipeline
+
+    if args.original is not None and not (args.original / "train_and_gen.py").is_file():
+        return (
+            f"--original {args.original} has no train_and_gen.py; give the folder of a "
+            "checkout of github.com/maclean-lab/RVAgene."
+        )
+    bad = set((args.pipeline_data or "").split(",")) - {"", *_pipeline.DATA}
+    if bad:
+        known = ",".join(_pipeline.DATA)
+        return f"--pipeline-data: unknown {', '.join(sorted(bad))}; use {known}."
+    return None
 
 
 if __name__ == "__main__":
