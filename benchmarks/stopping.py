@@ -49,6 +49,14 @@ CASES = (
     "simfinal",
 )
 STEPS = (50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600, 2000, 2500)
+RULES = {  # name -> StoppingRule keywords, replayed by --replay (override with --rules JSON)
+    "defaults": {},
+    "patience 100 steps, tol 0.02": {"patience_steps": 100, "tol": 0.02},
+    "patience 100 steps, tol 0.05": {"patience_steps": 100, "tol": 0.05},
+    "patience 150 steps, tol 0.01": {"patience_steps": 150, "tol": 0.01},
+    "warm-up 400, patience 100 steps, tol 0.05": {"min_steps": 400, "patience_steps": 100,
+                                                  "tol": 0.05},
+}  # fmt: skip
 COLUMNS = ["label", "case", "seed", "step", "ari_latent", "ari_decoded", "val_loss",
            "heldout_err", "steps", "best_step", "stopped_by", "fit_s", "load1"]  # fmt: skip
 
@@ -122,9 +130,9 @@ def run_fit(task: dict) -> dict:
 
 # --------------------------------------------------------------------------- replay
 def _at(rows: list[dict], step: int) -> dict:
-    """The last snapshot taken at or before ``step`` (the first if none)."""
-    taken = [r for r in rows if r["step"] != "final" and float(r["step"]) <= step]
-    return taken[-1] if taken else rows[0]
+    """The snapshot taken nearest to ``step``."""
+    taken = [r for r in rows if r["step"] != "final"]
+    return min(taken, key=lambda r: abs(float(r["step"]) - step))
 
 
 def replay(curves: list[dict], rows: list[dict], rules: dict[str, dict]) -> list[dict]:
@@ -150,6 +158,18 @@ def replay(curves: list[dict], rows: list[dict], rules: dict[str, dict]) -> list
                         "val_loss": losses[best], "ari_latent": snap["ari_latent"],
                         "ari_decoded": snap["ari_decoded"]})  # fmt: skip
     return out
+
+
+def replay_table(out: list[dict]) -> str:
+    """Per rule: total steps, and the mean ARI at the snapshot nearest the kept check."""
+    table = []
+    for name in dict.fromkeys(r["rule"] for r in out):
+        sel = [r for r in out if r["rule"] == name]
+        table.append([name, int(sum(r["stop_step"] for r in sel)),
+                      *(float(np.mean([r[k] for r in sel])) for k in
+                        ("ari_latent", "ari_decoded"))])  # fmt: skip
+    heads = ["rule", "steps, all fits", "ARI latent (nearest snapshot)", "ARI decoded"]
+    return _common.markdown_table(table, heads)
 
 
 # --------------------------------------------------------------------------- report
@@ -206,6 +226,7 @@ def _parse(argv):
     p.add_argument("--cases-from", type=Path, default=None, help="folder of exported cases")
     p.add_argument("--out", type=Path, default=None, help="CSV of snapshots (+ .json curves)")
     p.add_argument("--replay", type=Path, default=None, help="a .json written by --out")
+    p.add_argument("--rules", default=None, help='--replay: JSON {"name": {StoppingRule kw}}')
     p.add_argument("--report", type=Path, nargs="+", default=None,
                    help="CSVs written by --out: the first's knee; all rules compared")  # fmt: skip
     return p.parse_args(argv)
@@ -227,7 +248,8 @@ def main(argv=None) -> int:
     args = _parse(argv)
     if args.replay is not None:
         data = json.loads(args.replay.read_text())
-        print(json.dumps(replay(data["curves"], data["rows"], data.get("rules", {})), indent=1))
+        rules = json.loads(args.rules) if args.rules else RULES
+        print(replay_table(replay(data["curves"], data["rows"], rules)))
         return 0
     if args.report is not None:
         tables = [_common.read_csv(path) for path in args.report]
