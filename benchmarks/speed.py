@@ -26,12 +26,19 @@ Sections (``--sections``, comma-separated):
 - ``fit20k``: a default fit of 20,000 simulated genes x 100 points (target <= 5 minutes,
   ARI >= 0.9).
 - ``matmul``: the 2048 x 2048 float32 ``torch.mm`` ceiling, and the default step's share of it.
+- ``threads``: one default fit (the ``ttq`` split, 300 steps) at ``n_threads`` 1 and 2,
+  alternating, wall seconds per step: which thread count a single fit should use.
+- ``pipeline``: ``train_and_gen.py`` end to end (read, fit, cluster, generate, write) on
+  ``demosim`` and on 2,000 simulated genes x 20 points, here and, with ``--original DIR``, in
+  the original tool: wall and CPU seconds, peak memory and ARI side by side
+  (``benchmarks/_pipeline.py`` says how the original is run and patched).
 
 Usage::
 
     python benchmarks/speed.py --sections ttq,levers           # ~30 CPU minutes
     python benchmarks/speed.py --sections gru --baseline 0cf7d91
     python benchmarks/speed.py --quick --device cuda           # < 3 minutes (gpu_check.sh)
+    python benchmarks/speed.py --sections pipeline --original /work/orig_rvagene
 
 Each section writes ``results/speed_<section>[_<tag>].csv`` and ``.log`` (its printed output),
 both headed by commit, date, machine, load and command. Never run by the unit tests.
@@ -61,6 +68,8 @@ from _common import ORIGINAL, RESULTS, markdown_table, provenance, write_csv  # 
 
 SIMFINAL = Path("/work/shared/data/reference/data/simfinal/simfinal_TRAIN")
 DEMO = ROOT / "data" / "demosim" / "demosim_TRAIN"
+THREAD_STEPS = 300  # steps of each fit in the threads section
+REFERENCE_DEMOSIM = Path("/work/shared/data/reference/data/demosim/demosim_TRAIN")
 BUDGETS = (100, 200, 400, 800, None)
 ARI_GOAL = 0.98
 LEVERS = {  # name -> RVAgene parameters (over the defaults); 90 genes are trained on
@@ -785,8 +794,69 @@ def section_matmul(bench: Bench) -> None:
     bench.save("matmul", ["name", "gflops", "cpu_ms", "load1", "error"])
 
 
+def section_threads(bench: Bench, seeds, data: Path, repeats: int = 2) -> None:
+    """One default fit at 1 and 2 torch threads, alternating, the same steps for both."""
+    bench.say(
+        f"## One fit at 1 and 2 torch threads ({data.name}: 100 genes trained, batch 32, "
+        f"{THREAD_STEPS} steps, no early stopping so both do the same work); load before the "
+        f"section {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs"
+    )
+    params = {"max_steps": THREAD_STEPS, "early_stopping": False}
+    for seed in seeds:
+        for rep in range(repeats):
+            for n in (1, 2) if rep % 2 == 0 else (2, 1):
+                task = _fit_task(data, {**params, "n_threads": n}, seed)
+                bench.run(f"{n} threads", task, threads=n, threads_n=n, seed=seed)
+    table = []
+    for n in (1, 2):
+        sel = [r for r in bench.rows if r.get("threads_n") == n and "error" not in r]
+        table.append([n, len(sel), med(sel, "wall_s"), 1e3 * med(sel, "wall_s") / THREAD_STEPS,
+                      med(sel, "cpu_s"), med(sel, "load1")])  # fmt: skip
+    bench.say(markdown_table(table, ["threads", "fits", "wall s", "wall ms/step", "CPU s",
+                                     "load"]))  # fmt: skip
+    bench.save("threads", ["name", "threads_n", "seed", "steps", "wall_s", "cpu_s",
+                           "heldout_err", "ari_kmeans", "load1", "error"])  # fmt: skip
+
+
+def section_pipeline(bench: Bench, original: Path | None, seeds, names=None) -> None:
+    """``train_and_gen.py`` end to end here and in the original (``_pipeline.py``)."""
+    import _pipeline
+
+    candidates = [REFERENCE_DEMOSIM, DEMO]
+    if original is not None:
+        candidates.insert(1, original / "data" / "demosim" / "demosim_TRAIN")
+    demosim = next((c for c in candidates if c.is_file()), None)
+    if demosim is None:
+        bench.say(f"pipeline: no demosim file ({', '.join(map(str, candidates))}); skipped")
+        return
+    bench.say(
+        "## The user's whole run: train_and_gen.py (read, fit, cluster, generate, write) here "
+        f"and in the original ({original or 'not given: --original DIR'}), alternating; "
+        f"load before the section {os.getloadavg()[0]:.2f}"
+    )
+    rows = _pipeline.section(bench, original, demosim, seeds, bench.timeout, names)
+    bench.rows += rows
+    table = []
+    for data in dict.fromkeys(r["data"] for r in rows):
+        for tool in ("original", "rvagene"):
+            sel = [r for r in rows if r["data"] == data and r["tool"] == tool]
+            if sel:
+                keys = ("wall_s", "cpu_s", "peak_mb", "ari", "ari_true_k", "load1")
+                table.append([data, tool, len(sel), *(med(sel, k) for k in keys)])
+        pair = {r[1]: r for r in table if r[0] == data}
+        if {"original", "rvagene"} <= pair.keys():
+            table.append([data, "original / rvagene", "", pair["original"][3] / pair["rvagene"][3],
+                          pair["original"][4] / pair["rvagene"][4], math.nan, math.nan,
+                          math.nan, math.nan])  # fmt: skip
+    heads = ["data", "tool", "runs", "wall s", "CPU s", "peak MB", "ARI", "ARI (K-means, "
+             "true k)", "load"]  # fmt: skip
+    bench.say("Medians over runs:")
+    bench.say(markdown_table(table, heads))
+    bench.save("pipeline", _pipeline.COLUMNS)
+
+
 # =========================================================================== main
-SECTIONS = ("gru", "ttq", "levers", "throughput", "fit20k", "matmul")
+SECTIONS = ("gru", "ttq", "levers", "throughput", "fit20k", "matmul", "threads", "pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -824,6 +894,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", default=None, help="ttq: comma-separated max_steps")
     parser.add_argument("--tag", default=None, help="suffix of the results files")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per fit")
+    parser.add_argument(
+        "--original",
+        type=Path,
+        default=None,
+        help="pipeline: a checkout of the original RVAgene (github.com/maclean-lab/RVAgene)",
+    )
+    parser.add_argument(
+        "--pipeline-data",
+        default=None,
+        help="pipeline: comma-separated subset of demosim,sim2000x20 (default both)",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -849,6 +930,10 @@ def main(argv: list[str] | None = None) -> int:
                 "speed.py: --device cuda was given but torch sees no CUDA device.", file=sys.stderr
             )
             return 2
+    error = _pipeline_args_error(args)
+    if error:
+        print(f"speed.py: {error}", file=sys.stderr)
+        return 2
     if args.quick:
         sections = [s for s in ("gru", "ttq", "throughput") if s in sections or s == "ttq"]
         args.tag = args.tag or "quick"
@@ -901,7 +986,28 @@ def main(argv: list[str] | None = None) -> int:
         section_fit20k(bench)
     if "matmul" in sections:
         section_matmul(bench)
+    if "threads" in sections:
+        section_threads(bench, seeds, data)
+    if "pipeline" in sections:
+        names = args.pipeline_data.split(",") if args.pipeline_data else None
+        section_pipeline(bench, args.original, seeds, names)
     return 0
+
+
+def _pipeline_args_error(args) -> str | None:
+    """What is wrong with ``--original`` / ``--pipeline-data``, or None."""
+    import _pipeline
+
+    if args.original is not None and not (args.original / "train_and_gen.py").is_file():
+        return (
+            f"--original {args.original} has no train_and_gen.py; give the folder of a "
+            "checkout of github.com/maclean-lab/RVAgene."
+        )
+    bad = set((args.pipeline_data or "").split(",")) - {"", *_pipeline.DATA}
+    if bad:
+        known = ",".join(_pipeline.DATA)
+        return f"--pipeline-data: unknown {', '.join(sorted(bad))}; use {known}."
+    return None
 
 
 if __name__ == "__main__":
