@@ -162,7 +162,7 @@ def test_k_option_defaults(script):
     args = script.parse_args(["x"])
     assert (args.n_clusters, args.k_criterion, args.k_max, args.min_confidence) == (
         None,
-        "davies_bouldin",
+        "silhouette",
         15,
         0.9,
     )
@@ -516,7 +516,7 @@ def test_config_records_what_repeats_the_run(script, dataset):
     header = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[0]
     assert header.count("p_cluster_") == run["chosen_k"]
     assert set(run["k_scores"]) == {"2", "3", "4"}
-    assert run["space"] == "latent"
+    assert run["space"] == "both"
     assert run["n_fits"] == 2
     assert run["fit_seeds"][0] == 3
     assert len(run["fit_seeds"]) == 2
