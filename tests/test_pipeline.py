@@ -124,13 +124,15 @@ def test_flat_genes_get_minus_one_and_are_left_out(genes):
     np.testing.assert_array_equal(rest.labels_, gc.labels_[~flat])
 
 
-def test_default_is_the_consensus_of_five_fits_in_both_spaces(genes, monkeypatch):
+def test_default_is_the_consensus_of_the_fits_in_both_spaces(genes, monkeypatch):
     import rvagene.pipeline as pipeline
 
     X, y = genes
     assert (DEFAULT_N_FITS, DEFAULT_SPACE) == ("auto", "both")
+    monkeypatch.setattr(pipeline, "AUTO_AGREEMENT", 1.01)  # the first 2 fits never agree
     gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
     assert len(gc.models_) == pipeline.AUTO_N_FITS == 5
+    assert [m.random_state for m in gc.models_] == fit_seeds(0, 5)
     assert gc.space_ == "both"
     # the labels are the consensus of 10 K-means clusterings: 5 fits x 2 spaces
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
@@ -141,6 +143,10 @@ def test_default_is_the_consensus_of_five_fits_in_both_spaces(genes, monkeypatch
     np.testing.assert_allclose(gc.cluster_centers_, gc.embedding_centers_)
     assert gc.predict(X).shape == (36,)
     assert gc.generate(3).shape == (3, 3, 10)
+    # two fits that agree are enough
+    monkeypatch.setattr(pipeline, "AUTO_AGREEMENT", -1.0)
+    two = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    assert [m.random_state for m in two.models_] == fit_seeds(0, 5)[:2]
     # more genes than AUTO_MAX_GENES: one fit; more than CONSENSUS_MAX_GENES: the latent space
     monkeypatch.setattr(pipeline, "AUTO_MAX_GENES", 30)
     monkeypatch.setattr(pipeline, "CONSENSUS_MAX_GENES", 30)
@@ -478,6 +484,23 @@ def test_genes_of_one_shape_are_named():
     X = np.sin(6 * t) + 0.05 * rng.standard_normal((30, 12))
     with pytest.warns(UserWarning, match="The genes share one shape"):
         GeneClustering(n_clusters=2, random_state=0, model_params=PARAMS, **ONE).fit(X)
+
+
+def test_auto_fits_two_then_more_when_they_disagree(genes):
+    """n_fits="auto": the 2 first fits' agreement decides whether 3 more are fitted."""
+    from sklearn.metrics import adjusted_rand_score
+
+    import rvagene.pipeline as pipeline
+
+    X, _ = genes
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
+    first = sorted(gc.models_[:2], key=lambda m: fit_seeds(0, 5).index(m.random_state))
+    agree = min(
+        adjusted_rand_score(*(cluster_latent(embed(m, X, s), 3, random_state=0).labels_
+                              for m in first))
+        for s in ("latent", "decoded")
+    )  # fmt: skip
+    assert len(gc.models_) == (2 if agree >= pipeline.AUTO_AGREEMENT else 5)
 
 
 def test_genes_of_different_shapes_give_no_shape_warning(genes):
