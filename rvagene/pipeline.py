@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import as_generator
+from ._utils import as_generator, resolve_device
 from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
@@ -702,6 +702,7 @@ or TimeSeriesTable
     def _fit_until_agreed(self, X, seeds: list[int], times) -> list[RVAgene]:
         """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree."""
         params = dict(self.model_params or {})
+        _check_model_params(params)  # here, not in the worker processes
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
         models = _fit_models(X, seeds[:first], times, self.n_jobs, params)
         if len(seeds) > first:
@@ -884,6 +885,15 @@ def _warn_if_one_shape(X) -> None:
             "the z-scores (docs/results.md); compare the two before trusting the clusters."
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def _check_model_params(params: dict) -> None:
+    """RVAgene's own checks of its parameters and device, before any fit starts."""
+    model = RVAgene(**params)
+    model._check_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "cuda asked for without a GPU": the fit says it
+        resolve_device(model.device, model.cuda)
 
 
 def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:
