@@ -722,8 +722,10 @@ or TimeSeriesTable
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         points = {s: [embed(m, X, s) for m in models] for s in spaces}
         k = self.n_clusters or self._choose_k(points[spaces[0]], seed)[0]
-        labels = {s: [cluster_latent(p, k, random_state=seed).labels_ for p in points[s]]
-                  for s in spaces}  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty cluster in one fit
+            labels = {s: [cluster_latent(p, k, random_state=seed).labels_ for p in points[s]]
+                      for s in spaces}  # fmt: skip
         return min(
             adjusted_rand_score(a, b)
             for s in spaces
