@@ -44,6 +44,22 @@ def reference():
     return REFERENCE
 
 
+@pytest.fixture(scope="module")
+def data53():
+    """53 random walks x 12 points: more genes than a batch, not a multiple of it."""
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((53, 12)).cumsum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def fitted53(data53):
+    from rvagene import RVAgene
+
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
+        data53
+    )
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -7,19 +7,6 @@ from sklearn.exceptions import NotFittedError
 from rvagene import LambdaCallback, RVAgene, generate_around_centres, load
 
 
-@pytest.fixture(scope="module")
-def data53():
-    rng = np.random.default_rng(1)
-    return rng.standard_normal((53, 12)).cumsum(axis=1)
-
-
-@pytest.fixture(scope="module")
-def fitted53(data53):
-    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
-        data53
-    )
-
-
 def test_fit_returns_self(tiny, fast_params):
     X, _ = tiny
     model = RVAgene(**fast_params)

@@ -47,19 +47,6 @@ def fitted(genes):
     return GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X)
 
 
-@pytest.fixture(scope="module")
-def data53():
-    rng = np.random.default_rng(1)
-    return rng.standard_normal((53, 12)).cumsum(axis=1)
-
-
-@pytest.fixture(scope="module")
-def fitted53(data53):
-    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
-        data53
-    )
-
-
 # ---------------------------------------------------------------------------- GeneClustering
 
 
