@@ -103,14 +103,25 @@ def fit_seeds(random_state, n_fits: int) -> list[int]:
 
 
 def _fit_one(params: dict, seed: int, X, times, parallel: bool):
-    """One fit, run here or in a worker process; returns the model and its warnings."""
+    """One fit, run here or in a worker process; returns the model, its warnings and its error.
+
+    An error is returned, not raised, so that worker processes end cleanly (an exception
+    raised in a loky worker leaves its resource tracker warning on stderr at exit); the
+    caller raises it.
+    """
     if parallel:
         import torch
 
         torch.set_num_threads(1)  # one torch thread per process; the fits fill the cores
+    model, error = None, None
     with warnings.catch_warnings(record=True) as caught:  # shown by the caller, once
-        model = RVAgene(**params, random_state=seed).fit(X, times=times)
-    return model, [(w.message, w.category) for w in caught]
+        try:
+            model = RVAgene(**params, random_state=seed).fit(X, times=times)
+        except Exception as err:  # re-raised by _fit_models, in the parent
+            if not parallel:
+                raise
+            error = err
+    return model, [(w.message, w.category) for w in caught], error
 
 
 def fit_ensemble(
@@ -908,4 +919,7 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
     results = Parallel(n_jobs=n_jobs if parallel else 1)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         warnings.warn(message, category, stacklevel=3)
-    return [model for model, _ in results]
+    for _, _, error in results:
+        if error is not None:
+            raise error
+    return [model for model, _, _ in results]
