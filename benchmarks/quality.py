@@ -56,17 +56,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 import cases  # noqa: E402
 
-from rvagene import GeneClustering, RVAgene, cluster_latent, clustering_scores  # noqa: E402
+from rvagene import (  # noqa: E402
+    GeneClustering,
+    RVAgene,
+    as_time_series,
+    cluster_latent,
+    clustering_scores,
+)
 from rvagene.cluster import consensus_clusters  # noqa: E402
 from rvagene.pipeline import fit_ensemble  # noqa: E402
 from rvagene.representation import (  # noqa: E402
+    ONE_SHAPE_SHARE,
+    between_gene_share,
     central_fit,
     centre_across_genes,
     downsample,
     embed_codes,
+    fill_gaps,
+    slopes,
 )
 
-BASELINES = ("kmeans-z", "kmeans-smooth", "pca-kmeans", "pca-recon", "gmm", "softdtw", "kshape")
+BASELINES = (
+    "kmeans-z",
+    "kmeans-smooth",
+    "kmeans-slopes",
+    "kmeans-auto",
+    "pca-kmeans",
+    "pca-recon",
+    "gmm",
+    "softdtw",
+    "kshape",
+)
 MODELS = ("original", "rvagene")
 PIPELINE = "pipeline"  # rvagene.GeneClustering with its defaults: what the scripts run
 METHODS = (*BASELINES, *MODELS, PIPELINE)
@@ -97,26 +117,36 @@ _COMPILED: set[str] = set()  # tslearn methods already run once in this process
 
 # --------------------------------------------------------------------------- methods
 def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Cluster labels of a baseline method."""
-    Z = _common.zscore(X)
+    """Cluster labels of a baseline method.
+
+    Every method sees the z-scores with missing values interpolated along time; a 3-D case
+    (series, time, dims) is flattened to one row per series where a method needs rows.
+    """
+    Z3 = fill_gaps(_common.zscore(as_time_series(X)))  # (series, time, dims)
+    Z = Z3.reshape(len(Z3), -1)
+    if method == "kmeans-auto":  # the pipeline's choice of space, without the model
+        one_shape = between_gene_share(X) < ONE_SHAPE_SHARE
+        method = "kmeans-slopes" if one_shape else "kmeans-z"
     if method == "kmeans-z":
         return cluster_latent(Z, k, random_state=seed).labels_
+    if method == "kmeans-slopes":  # steps of the z-scores between consecutive time points
+        return cluster_latent(slopes(X), k, random_state=seed).labels_
     if method == "kmeans-smooth":  # z-scores smoothed over time (Gaussian, 1 step), z-scored
         from scipy.ndimage import gaussian_filter1d
 
-        smooth = _common.zscore(gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest"))
-        return cluster_latent(smooth, k, random_state=seed).labels_
+        smooth = _common.zscore(gaussian_filter1d(Z3, SMOOTH_SIGMA, axis=1, mode="nearest"))
+        return cluster_latent(smooth.reshape(len(Z3), -1), k, random_state=seed).labels_
     if method == "pca-recon":  # z-scores rebuilt by PCA with as many components as the latent
         from sklearn.decomposition import PCA
 
-        n = min(RVAgene().latent_length, X.shape[0] - 1, X.shape[1])
+        n = min(RVAgene().latent_length, Z.shape[0] - 1, Z.shape[1])
         pca = PCA(n_components=n, random_state=seed).fit(Z)
         recon = pca.inverse_transform(pca.transform(Z))
         return cluster_latent(recon, k, random_state=seed).labels_
     if method in ("pca-kmeans", "gmm"):
         from sklearn.decomposition import PCA
 
-        n = min(N_COMPONENTS, X.shape[0] - 1, X.shape[1])
+        n = min(N_COMPONENTS, Z.shape[0] - 1, Z.shape[1])
         P = PCA(n_components=n, random_state=seed).fit_transform(Z)
         if method == "pca-kmeans":
             return cluster_latent(P, k, random_state=seed).labels_
@@ -137,7 +167,7 @@ def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray
             max_iter_barycenter=10,
             random_state=seed,
         )
-    return est.fit_predict(Z[:, :, np.newaxis])
+    return est.fit_predict(Z3)
 
 
 def model_rows(method, case: cases.Case, seed: int, overrides: dict, cache=None) -> list[dict]:
@@ -300,6 +330,8 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
     known = [
         "kmeans-z",
         "kmeans-smooth",
+        "kmeans-slopes",
+        "kmeans-auto",
         "pca-kmeans",
         "pca-recon",
         "gmm",

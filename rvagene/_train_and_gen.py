@@ -33,13 +33,17 @@ series are drawn as the mean over replicates. It writes
 A run never replaces an earlier run's files silently: when any of them exists it stops
 before any work, with exit status 2 and one line naming ``--overwrite``.
 
-The clustering is ``rvagene.GeneClustering`` with its defaults: for at most 2,000 genes, 5
-models are fitted with different seeds (``--n-fits``; side by side on every core,
-``--n-jobs``), and the genes are clustered by the co-association consensus of every fit's
-K-means in its latent space and in its decoded space (``--space both``): on the quality
-suite this was the only choice whose ARI stayed within 0.05 over seeds on every case
-(docs/results.md). ``--n-fits 1 --space latent`` is the published tool's clustering of one
-fit's latent means. The model with the lowest held-out loss is saved and generates.
+The clustering is ``rvagene.GeneClustering`` with its defaults (``--space auto``): for at
+most 2,000 genes, 2 models are fitted with different seeds, 3 more when their clusters
+disagree (``--n-fits``; side by side on every core, ``--n-jobs``), and the genes are
+clustered by the co-association consensus of every fit's K-means in its latent space and in
+its decoded space (``--space both``): on the quality suite this was the only choice whose
+ARI stayed within 0.05 over seeds on every case (docs/results.md). When the genes share one
+shape (under 30% of the z-scores' variance between genes) the model learns that shape, and
+the genes are clustered by K-means on the slopes of their z-scored series instead (``--space
+slopes``, one fit, which generates). ``--n-fits 1 --space latent`` is the published
+tool's clustering of one fit's latent means. The model with the lowest held-out loss is
+saved and generates.
 Generated trajectories are drawn from each cluster's own latent spread
 (``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
 ``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``
@@ -285,15 +289,17 @@ def _add_run_options(parser) -> None:
         default=None,
         help="models fitted with different seeds whose K-means clusterings are combined "
         "(co-association consensus); the one with the lowest held-out loss is saved and "
-        f"generates (default: GeneClustering's {DEFAULT_N_FITS!r}: 5 for at most 2,000 genes, "
-        "else 1; 1 with --cluster-method minibatch)",
+        f"generates (default: GeneClustering's {DEFAULT_N_FITS!r}: 2, and 3 more when they "
+        "disagree, for at most 2,000 genes, else 1; 1 with --space slopes or --cluster-method "
+        "minibatch)",
     )
     parser.add_argument(
         "--space",
         choices=SPACE_CHOICES,
         default=DEFAULT_SPACE,
-        help="where genes are clustered: latent means, decoded series, or the consensus of "
-        "both (rvagene.representation; latent with --cluster-method minibatch)",
+        help="where genes are clustered: latent means, decoded series, the consensus of both, "
+        "or the slopes of the z-scored series; auto: both, or slopes when the genes share one "
+        "shape (rvagene.representation; latent with --cluster-method minibatch)",
     )
     parser.add_argument(
         "--n-jobs",
@@ -644,6 +650,8 @@ def describe(args, data, gc: GeneClustering, name: str):
 
 def _generate(args, data, gc, found):
     """The same draws around each centre, in the model's units and in data units."""
+    same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
+    space_centres = found.space_centres if same else None
     draws = {
         units: generate_around_centres(
             gc.model_,
@@ -655,8 +663,8 @@ def _generate(args, data, gc, found):
             labels=found.assignments,
             units=units,
             times=gc.model_.times_,
-            space=gc.embedding_space_,
-            space_centres=found.space_centres,
+            space=gc.generation_space_,
+            space_centres=space_centres,
         )
         for units in ("scaled", "data")
     }

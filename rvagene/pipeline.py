@@ -8,9 +8,11 @@
 2. the genes are placed in the clustering space (:func:`rvagene.representation.embed`,
    ``space``); without ``n_clusters``, k is chosen there by
    :func:`rvagene.cluster.choose_k`;
-3. one fit in one space is clustered by K-means; several fits, or both spaces (the default,
-   ``space="both"``), by the co-association consensus of their K-means clusterings
-   (:func:`rvagene.cluster.consensus_clusters`);
+3. one fit in one space is clustered by K-means; several fits, or both spaces
+   (``space="both"``), by the co-association consensus of their K-means clusterings
+   (:func:`rvagene.cluster.consensus_clusters`); the default ``space="auto"`` takes
+   ``"both"``, or, when the genes share one shape, K-means on the slopes of their z-scored
+   series (``"slopes"``, a space of the data);
 4. each gene gets a probability per cluster from its latent posterior, in the same space
    (:func:`rvagene.representation.membership_probabilities`);
 5. :meth:`GeneClustering.generate` draws new series from each cluster's own latent spread
@@ -44,7 +46,15 @@ from .cluster import (
 )
 from .data import as_time_series, check_input, flat_genes, scale_series
 from .model import RVAgene
-from .representation import SPACES, embed, embed_codes, membership_probabilities
+from .representation import (
+    DATA_SPACES,
+    ONE_SHAPE_SHARE,
+    SPACES,
+    between_gene_share,
+    embed,
+    embed_codes,
+    membership_probabilities,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +70,19 @@ __all__ = [
 ]
 
 # The defaults of GeneClustering (and of the scripts, which build one), chosen on the hard
-# quality suite (docs/results.md, "Clustering spaces"): the consensus of 5 fits in both the
-# latent and the decoded space was the only option whose ARI spread over seeds stayed within
-# 0.05 on every case, and the best on the cases whose groups are shapes over time.
-DEFAULT_SPACE = "both"
+# quality suite (docs/results.md, "Clustering spaces" and "Genes that share one shape"): the
+# consensus of the fits in both the latent and the decoded space was the only option whose
+# ARI spread over seeds stayed within 0.05 on every case, and the best on the cases whose
+# groups are shapes over time; "auto" uses it unless the genes share one shape, and then
+# clusters the slopes of the z-scored series.
+DEFAULT_SPACE = "auto"
 DEFAULT_N_FITS = "auto"
 AUTO_N_FITS = 5  # fits of n_fits="auto" for at most AUTO_MAX_GENES genes; 1 above
 AUTO_FIRST_FITS = 2  # ... of which these come first; the rest only if they disagree:
 AUTO_AGREEMENT = 0.9  # the lowest ARI between their K-means clusterings in every space
 AUTO_MAX_GENES = 2000
 CONSENSUS_MAX_GENES = 5000  # the co-association matrix is genes x genes
-SPACE_CHOICES = (*SPACES, "both")
+SPACE_CHOICES = ("auto", "both", *SPACES, *DATA_SPACES)
 PIPELINE_K_CRITERION = "silhouette"  # median over the fits; see GeneClustering's k_criterion
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
@@ -436,11 +448,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     models (each seed drawn from ``random_state``), keeps the fit with the lowest held-out
     loss as ``model_``, chooses k in the clustering ``space`` (unless ``n_clusters`` is
     given), clusters the genes there (K-means on one fit, the co-association consensus of
-    the fits' K-means clusterings on several), gives each gene a probability per cluster
-    from its latent posterior, and generates new series from each cluster's own latent
-    spread (:meth:`generate`). Flat genes (no variance over time, see
-    :func:`rvagene.data.flat_genes`) get the label -1 and are left out of fitting and
-    clustering.
+    the fits' K-means clusterings on several; K-means on the series' slopes when the genes
+    share one shape), gives each gene a probability per cluster, and generates new series
+    from each cluster's own latent spread (:meth:`generate`). Flat genes (no variance over
+    time, see :func:`rvagene.data.flat_genes`) get the label -1 and are left out of fitting
+    and clustering.
 
     Parameters
     ----------
@@ -452,20 +464,26 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     n_fits : int or "auto", default="auto"
         RVAgene models fitted with different seeds. With more than one, the genes are
         clustered by the consensus of the fits (:func:`rvagene.cluster.consensus_clusters`).
-        ``"auto"``: for at most 2,000 genes (not counting flat ones), 2 fits, and 3 more
+        ``"auto"``: 1 fit in the ``"slopes"`` space; else, for at most 2,000 genes (not
+        counting flat ones), 2 fits, and 3 more
         when the two disagree (the ARI between their K-means clusterings below 0.9 in a
         clustering space); for more genes, 1 fit. On the hard suite this matched 5 fits
         (suite mean 0.490 against 0.489, seed spread at most 0.05 on every case) with 3.6
         fits on average and 2 on ``demo`` and ``simfinal`` (docs/results.md). ``n_jobs``
         runs the fits side by side.
-    space : {"both", "latent", "decoded"}, default="both"
+    space : {"auto", "both", "latent", "decoded", "slopes"}, default="auto"
         The clustering space (:mod:`rvagene.representation`): ``"latent"``, the posterior
         means (the published tool's; ``n_fits=1, space="latent"`` is the original's
         clustering); ``"decoded"``, the series decoded from them; ``"both"``, the
         co-association consensus of every fit's K-means clusterings in both spaces, with
-        k chosen, centres, probabilities and generation in ``model_``'s latent space. The
-        consensus needs a genes x genes matrix, so above 5,000 genes ``"both"`` clusters
-        the latent means of ``model_`` instead (``space_`` says which ran).
+        k chosen, centres, probabilities and generation in ``model_``'s latent space (above
+        5,000 genes the consensus, a genes x genes matrix, is too big and ``"both"`` clusters
+        the latent means of ``model_`` instead); ``"slopes"``, K-means on the slopes of the
+        z-scored series (:func:`rvagene.representation.slopes`), a space of the data that
+        needs no fit (one fit is made for :meth:`generate`). ``"auto"``: ``"slopes"`` when the
+        genes share one shape (:func:`rvagene.representation.between_gene_share` below 0.3),
+        where the model learns that shape and clusters poorly, else ``"both"``.
+        ``space_`` says which ran.
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the fits' seeds (with an int, the first fit is
         ``RVAgene(random_state=random_state)``), K-means, choosing k, the probabilities'
@@ -500,8 +518,10 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         The criterion's score for each k tried; None when ``n_clusters`` was given.
     probabilities_ : ndarray of shape (n_genes, n_clusters_)
         Share of draws from each gene's latent posterior nearest each centre, in
-        ``space_`` (the latent space for ``"both"``); rows sum to 1. A flat gene's row is
-        NaN (it is in no cluster).
+        ``space_`` (the latent space for ``"both"``); for ``"slopes"``, the soft assignment
+        of the gene's slopes to the centres
+        (:func:`rvagene.representation.soft_assignment`). Rows sum to 1. A flat gene's row
+        is NaN (it is in no cluster).
     cluster_centers_ : ndarray of shape (n_clusters_, latent_length)
         Centres in ``model_``'s latent space: the K-means centres for one fit in the latent
         space, else the mean latent code of each cluster's members. Generation draws
@@ -517,10 +537,15 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         The fit with the lowest held-out loss: it places the genes, gives the
         probabilities and generates.
     space_ : str
-        The clustering space used: ``space``, or ``"latent"`` where ``"both"`` fell back.
+        The clustering space used: ``space``, ``"auto"``'s choice, or ``"latent"`` where
+        ``"both"`` fell back.
     embedding_space_ : str
         The space of ``embedding_``, ``embedding_centers_``, the probabilities and
         :meth:`predict`: ``space_``, or ``"latent"`` for ``"both"``.
+    generation_space_ : str
+        The space in which :meth:`generate` keeps each series nearest its own centre:
+        ``embedding_space_``, or ``"latent"`` for ``"slopes"`` (a space of the data, which a
+        latent code does not reach).
     flat_ : ndarray of bool, shape (n_genes,)
         Flat genes (label -1).
     times_ : ndarray of shape (n_features_in_,) or None
@@ -685,16 +710,16 @@ or TimeSeriesTable
         flat = flat_genes(X)
         X_fit = X[~flat]
         self._check_genes(X_fit.shape[0], int(flat.sum()))
-        _warn_if_one_shape(X_fit)
+        share = between_gene_share(X_fit)
+        self.space_ = self._space(X_fit.shape[0], share)
+        _warn_if_one_shape(share, self.space_)
         seeds = fit_seeds(self.random_state, self._n_fits(X_fit.shape[0]))
-        self.space_ = self._space(X_fit.shape[0])
         self.models_ = self._fit_until_agreed(X_fit, seeds, times)
         self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
-        fits = [self.model_, *(m for m in self.models_ if m is not self.model_)]
         self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
-        spaces = SPACES if self.space_ == "both" else (self.space_,)
-        points = [embed(m, X_fit, space) for space in spaces for m in fits]
-        labels, centres, scores = self._cluster(points, seeds[0], len(fits))
+        self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
+        points, n_fits = self._points(X_fit)
+        labels, centres, scores = self._cluster(points, seeds[0], n_fits)
         k = centres.shape[0]
         if len(points) == 1 and self.space_ == "latent":
             latent_centres = centres
@@ -709,6 +734,17 @@ or TimeSeriesTable
         self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
         self._X_fit, self._labels_fit, self._seed = X_fit, labels, seeds[0]
         return self
+
+    def _points(self, X) -> tuple[list[np.ndarray], int]:
+        """The genes' points in every clustering space of every fit, and how many choose k.
+
+        ``model_``'s points come first; the slopes are the same for every fit, so once.
+        """
+        if self.space_ in DATA_SPACES:  # the same points whatever the fits
+            return [embed(self.model_, X, self.space_)], 1
+        fits = [self.model_, *(m for m in self.models_ if m is not self.model_)]
+        spaces = SPACES if self.space_ == "both" else (self.space_,)
+        return [embed(m, X, space) for space in spaces for m in fits], len(fits)
 
     def _fit_until_agreed(self, X, seeds: list[int], times) -> list[RVAgene]:
         """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree."""
@@ -747,11 +783,21 @@ or TimeSeriesTable
     def _n_fits(self, n_genes: int) -> int:
         if self.n_fits != "auto":
             return int(self.n_fits)
+        if self.space_ in DATA_SPACES:  # the clusters do not depend on the fits
+            return 1
         return AUTO_N_FITS if n_genes <= AUTO_MAX_GENES else 1
 
-    def _space(self, n_genes: int) -> str:
-        """The space that runs: "both" falls back to "latent" where a consensus is too big."""
-        if self.space == "both" and n_genes > CONSENSUS_MAX_GENES:
+    def _space(self, n_genes: int, share: float) -> str:
+        """The space that runs.
+
+        "auto" is "slopes" for genes that share one shape, else "both"; "both" falls back to
+        "latent" where a consensus is too big.
+        """
+        space = self.space
+        if space == "auto":
+            space = "slopes" if share < ONE_SHAPE_SHARE else "both"
+            logger.info("%.2f of the variance lies between genes: space %r", share, space)
+        if space == "both" and n_genes > CONSENSUS_MAX_GENES:
             logger.info(
                 "%d genes: more than %d, so the genes are clustered on model_'s latent means "
                 "(space='latent') instead of a consensus of both spaces",
@@ -759,7 +805,7 @@ or TimeSeriesTable
                 CONSENSUS_MAX_GENES,
             )
             return "latent"
-        return self.space
+        return space
 
     def _choose_k(self, points: list, seed: int) -> tuple[int, dict]:
         """The median of the fits' k (the lower median), and ``model_``'s scores."""
@@ -855,49 +901,36 @@ or TimeSeriesTable
             labels=self._labels_fit,
             noise=noise,
             units=units,
-            space=self.embedding_space_,
-            space_centres=self.embedding_centers_,
+            space=self.generation_space_,
+            space_centres=self._generation_centres(),
         )
 
-
-# Below this share of between-gene variance the genes share one shape (docs/results.md: 0.01
-# to 0.22 on the UCR cases where the model fell below K-means on z-scores, 0.45 to 0.97 on the
-# cases where it clustered well).
-ONE_SHAPE_SHARE = 0.3
+    def _generation_centres(self):
+        """The centres in ``generation_space_`` (None: the latent centres themselves)."""
+        return self.embedding_centers_ if self.generation_space_ == self.embedding_space_ else None
 
 
-def between_gene_share(X) -> float:
-    """Share of the variance of the per-gene z-scores that lies between genes.
-
-    Each gene's series is z-scored over time; at each time point the variance over genes is
-    taken, and averaged over time (NaN ignored). 1 means the genes' shapes are unrelated; near
-    0 means every gene follows the same shape, and a model of the genes learns that shape.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> t = np.linspace(0, 1, 20)
-    >>> round(between_gene_share(np.vstack([np.sin(6 * t), -np.sin(6 * t)])), 2)
-    1.0
-    >>> round(between_gene_share(np.vstack([np.sin(6 * t), 2 * np.sin(6 * t) + 1])), 2)
-    0.0
-    """
-    Z = scale_series(as_time_series(X))[0]  # (genes, time, dims)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        return float(np.nanmean(np.nanvar(Z, axis=0)))
-
-
-def _warn_if_one_shape(X) -> None:
-    share = between_gene_share(X)
-    if share < ONE_SHAPE_SHARE:
+def _warn_if_one_shape(share: float, space: str) -> None:
+    """Say when the genes share one shape, and what the clustering did about it."""
+    if share >= ONE_SHAPE_SHARE:
+        return
+    said = (
+        f"The genes share one shape: only {share:.0%} of the variance of their z-scored "
+        f"series lies between genes (below {ONE_SHAPE_SHARE:.0%})."
+    )
+    if space == "slopes":
         msg = (
-            f"The genes share one shape: only {share:.0%} of the variance of their z-scored "
-            f"series lies between genes (below {ONE_SHAPE_SHARE:.0%}). On such data the model "
-            "learned the common shape and little else, and clustered worse than K-means on "
-            "the z-scores (docs/results.md); compare the two before trusting the clusters."
+            f"{said} They were clustered by K-means on the slopes of their z-scored series "
+            "(space='slopes'), which separates such data better than the model, which learns "
+            "the common shape (docs/results.md); space='both' clusters on the model instead."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+    else:
+        msg = (
+            f"{said} On such data the model learned the common shape and little else, and "
+            "clustered worse than K-means on the slopes of the z-scored series "
+            "(space='slopes', the default space='auto' picks it; docs/results.md)."
+        )
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _check_model_params(params: dict) -> None:

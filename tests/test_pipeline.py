@@ -27,7 +27,7 @@ from rvagene.pipeline import (
     fit_seeds,
     held_out_loss,
 )
-from rvagene.representation import embed
+from rvagene.representation import embed, slopes, soft_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=3)
@@ -115,7 +115,8 @@ def test_default_is_the_consensus_of_the_fits_in_both_spaces(genes, monkeypatch)
     import rvagene.pipeline as pipeline
 
     X, y = genes
-    assert (DEFAULT_N_FITS, DEFAULT_SPACE) == ("auto", "both")
+    assert (DEFAULT_N_FITS, DEFAULT_SPACE) == ("auto", "auto")
+    assert between_gene_share(X) > pipeline.ONE_SHAPE_SHARE  # so "auto" is "both"
     monkeypatch.setattr(pipeline, "AUTO_AGREEMENT", 1.01)  # the first 2 fits never agree
     gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS).fit(X)
     assert len(gc.models_) == pipeline.AUTO_N_FITS == 5
@@ -488,6 +489,46 @@ def test_auto_fits_two_then_more_when_they_disagree(genes):
         for s in ("latent", "decoded")
     )  # fmt: skip
     assert len(gc.models_) == (2 if agree >= pipeline.AUTO_AGREEMENT else 5)
+
+
+@pytest.fixture(scope="module")
+def one_shape():
+    """40 genes that share one bump, in 2 groups by a small early or late shoulder."""
+    t = np.linspace(0, 1, 24)
+    y = np.repeat([0, 1], 20)
+    shoulder = np.where(y[:, None] == 0, np.exp(-((t - 0.25) ** 2) / 0.003),
+                        np.exp(-((t - 0.75) ** 2) / 0.003))  # fmt: skip
+    bump = np.exp(-((t - 0.5) ** 2) / 0.02) + 0.3 * shoulder
+    noise = 0.02 * np.random.default_rng(0).standard_normal((40, 24))
+    return 3.0 + 2.0 * bump + noise, y
+
+
+def test_auto_clusters_genes_of_one_shape_on_their_slopes(one_shape):
+    X, y = one_shape
+    assert between_gene_share(X) < 0.1
+    gc = GeneClustering(n_clusters=2, random_state=0, model_params=PARAMS)
+    with pytest.warns(UserWarning, match=r"share one shape.*space='slopes'"):
+        gc.fit(X)
+    assert (gc.space_, gc.embedding_space_, gc.generation_space_) == ("slopes", "slopes", "latent")
+    assert len(gc.models_) == 1  # the clusters do not depend on the fit: one, to generate
+    km = cluster_latent(slopes(X), 2, random_state=0)
+    np.testing.assert_array_equal(gc.labels_, km.labels_)
+    assert abs(np.corrcoef(gc.labels_, y)[0, 1]) == pytest.approx(1.0)
+    np.testing.assert_array_equal(gc.embedding_, slopes(X))
+    np.testing.assert_allclose(gc.embedding_centers_, km.cluster_centers_)
+    np.testing.assert_allclose(gc.probabilities_, soft_assignment(slopes(X), km.cluster_centers_))
+    np.testing.assert_array_equal(gc.predict(X), gc.labels_)
+    Z = gc.model_.transform(X)  # generation draws around the members' latent means
+    np.testing.assert_allclose(gc.cluster_centers_, [Z[gc.labels_ == j].mean(0) for j in (0, 1)])
+    assert gc.generate(4).shape == (2, 4, 24)
+
+
+def test_a_model_space_on_one_shape_warns_and_names_slopes(one_shape):
+    X, _ = one_shape
+    gc = GeneClustering(n_clusters=2, random_state=0, model_params=PARAMS, **ONE)
+    with pytest.warns(UserWarning, match=r"share one shape.*space='slopes'.*picks it"):
+        gc.fit(X)
+    assert gc.space_ == "latent"
 
 
 def test_genes_of_different_shapes_give_no_shape_warning(genes):

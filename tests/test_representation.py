@@ -7,6 +7,7 @@ from rvagene import RVAgene, simulate
 from rvagene.data import scale_series
 from rvagene.representation import (
     SPACES,
+    between_gene_share,
     central_fit,
     centre_across_genes,
     cluster_fits,
@@ -14,6 +15,8 @@ from rvagene.representation import (
     embed,
     embed_codes,
     membership_probabilities,
+    slopes,
+    soft_assignment,
 )
 
 
@@ -164,3 +167,65 @@ def test_cluster_fits_consensus_of_fits_and_spaces(fitted):
         cluster_fits([model], X, 3, spaces=("latent", "bogus"))
     with pytest.raises(ValueError, match="at least one fitted model"):
         cluster_fits([], X, 3)
+
+
+# ---------------------------------------------------------------------------- the slopes
+
+
+def test_slopes_are_steps_of_the_zscores_with_gaps_filled():
+    X = np.array([[1.0, 2.0, 4.0, 8.0], [5.0, 5.0, 5.0, 5.0], [2.0, np.nan, 6.0, np.nan]])
+    Z = scale_series(X)[0]
+    S = slopes(X)
+    assert S.shape == (3, 3)
+    np.testing.assert_allclose(S[0], np.diff(Z[0]))
+    np.testing.assert_array_equal(S[1], 0.0)  # a flat gene does not change
+    # the gap at t=1 is interpolated; after the last observed value the series stays put
+    np.testing.assert_allclose(S[2], [1.0, 1.0, 0.0])
+
+
+def test_slopes_of_3d_series_flatten_time_and_dims():
+    X = np.random.default_rng(0).standard_normal((5, 6, 2))
+    S = slopes(X)
+    assert S.shape == (5, 10)
+    np.testing.assert_allclose(S.reshape(5, 5, 2), np.diff(scale_series(X)[0], axis=1))
+
+
+def test_slopes_are_a_space_of_the_data_not_of_codes(fitted):
+    model, X = fitted
+    np.testing.assert_array_equal(embed(model, X, "slopes"), slopes(X))
+    np.testing.assert_array_equal(embed(None, X, "slopes"), slopes(X))
+    with pytest.raises(ValueError, match="space of the data"):
+        embed_codes(model, model.transform(X), "slopes")
+
+
+def test_soft_assignment_is_kmeans_made_soft():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [4.0, 0.0]])
+    points = np.vstack([rng.normal(c, 0.5, size=(20, 2)) for c in centres])
+    p = soft_assignment(points, centres)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    d2 = ((points[:, None] - centres[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(p.argmax(axis=1), d2.argmin(axis=1))
+    # a point half-way is undecided; points on the centres are all but certain
+    half = soft_assignment([[2.0, 0.0], [0.0, 0.0], [4.0, 0.0]], centres)
+    np.testing.assert_allclose(half[0], [0.5, 0.5])
+    assert half[1, 0] > 0.999
+    assert half[2, 1] > 0.999
+    # all points on the centres (no spread): the nearest centre is certain
+    np.testing.assert_array_equal(soft_assignment(centres, centres), np.eye(2))
+
+
+def test_membership_probabilities_in_slopes_are_the_soft_assignment(fitted):
+    model, X = fitted
+    S = slopes(X)
+    centres = S[[0, 10, 20]]
+    p = membership_probabilities(model, X, centres, "slopes")
+    np.testing.assert_allclose(p, soft_assignment(S, centres))
+
+
+def test_between_gene_share_is_low_for_one_shape_and_high_for_many():
+    t = np.linspace(0, 1, 30)
+    rng = np.random.default_rng(0)
+    one = np.exp(-((t - 0.5) ** 2) / 0.02) + 0.05 * rng.standard_normal((40, 30))
+    many = np.sin(2 * np.pi * (t + rng.uniform(0, 1, (40, 1))))
+    assert between_gene_share(one) < 0.1 < 0.9 < between_gene_share(many)
