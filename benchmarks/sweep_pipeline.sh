@@ -15,7 +15,7 @@ JOBS=${JOBS:-16}
 RESUME=${RESUME:-}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
-ALL=$(cd benchmarks && python -c "import cases; s = cases.SUITES
+ALL=$(cd benchmarks && PYTHONPATH=.. python -c "import cases; s = cases.SUITES
 print(','.join(s['hard'] + s['heldout'] + s['targets']))")
 q() { python benchmarks/quality.py --cases-from "$CASES" --methods pipeline $RESUME "$@"; }
 q --cases demo,simfinal --seeds 3,4 --jobs 2 --out "$OUT/pipeline_targets.csv" \
