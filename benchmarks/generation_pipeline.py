@@ -1,0 +1,107 @@
+"""Does generation from the shipped pipeline stay in its cluster? (issue 19)
+
+For each case x seed: ``GeneClustering(n_clusters=k, random_state=seed)`` with every other
+default (what the scripts run), then ``generate(50)`` per cluster, scored by
+:func:`rvagene.generation_scores` against the pipeline's own clusters: the share of
+generated series nearest (z-scored) to their own cluster's mean of real members, the share
+re-encoded into their own cluster, and the spread of the generated series against the
+members'. Beside it, the clusters' ARI against the case's labels. The cases are the hard
+suite's with at least 4 groups (written by ``quality.py --export-cases DIR``)::
+
+    python benchmarks/generation_pipeline.py --cases-from DIR --jobs 2
+    python benchmarks/generation_pipeline.py --cases-from DIR --cases tc-impulse-4x12u --seeds 0
+
+Writes ``results/generation_pipeline.csv`` and prints a table per case (mean and min over
+seeds), stamped with commit, date, machine, load and command. Never run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvagene
+import _common  # noqa: E402
+import cases  # noqa: E402
+
+from rvagene import GeneClustering, clustering_scores, generation_scores  # noqa: E402
+
+CASES = ("tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
+         "tc-impulse-10x18u", "sc-windows")  # fmt: skip
+N_GENERATED = 50
+COLUMNS = ["case", "seed", "k", "space", "n_fits", "ari", "specificity_nearest_mean",
+           "specificity_reencoded", "spread_ratio", "spread_ratio_z", "seconds"]  # fmt: skip
+SCORES = COLUMNS[5:10]
+
+
+def run(case: cases.Case, seed: int) -> dict:
+    """One pipeline fit of a case and the scores of what it generates."""
+    import torch
+
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
+        gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
+        generated = gc.generate(N_GENERATED)
+    keep = gc.labels_ >= 0
+    scores = generation_scores(
+        gc.model_, generated, case.X[keep], gc.labels_[keep], gc.cluster_centers_, gc.times_
+    )
+    return {
+        "case": case.name,
+        "seed": seed,
+        "k": case.k,
+        "space": gc.space_,
+        "n_fits": len(gc.models_),
+        "ari": clustering_scores(case.y, gc.labels_)["ari"],
+        **scores,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    out = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        sel = [r for r in rows if r["case"] == name]
+        cells = [name, str(len(sel))]
+        for key in SCORES:
+            v = np.array([float(r[key]) for r in sel])
+            cells.append(f"{v.mean():.3f} ({v.min():.3f})")
+        out.append(cells)
+    return _common.markdown_table(out, ["case", "seeds", *(f"{k}, mean (min)" for k in SCORES)])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases-from", type=Path, required=True, help="quality.py --export-cases DIR")
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p.add_argument("--jobs", type=int, default=1, help="processes (one torch thread each)")
+    p.add_argument("--out", type=Path, default=_common.RESULTS / "generation_pipeline.csv")
+    args = p.parse_args(argv)
+    info = _common.provenance()
+    loaded = [cases.read_case(n, args.cases_from) for n in args.cases.split(",")]
+    if any(c is None for c in loaded):
+        print(f"error: a case is missing from {args.cases_from}", file=sys.stderr)
+        return 2
+    tasks = [(c, int(s)) for c in loaded for s in args.seeds.split(",")]
+    print("\n".join(_common.provenance_lines(info)), flush=True)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(run, *zip(*tasks, strict=True)))
+    for r in rows:
+        print(" ".join(f"{k}={r[k]:.3f}" if isinstance(r[k], float) else f"{k}={r[k]}"
+                       for k in COLUMNS))  # fmt: skip
+    _common.write_csv(args.out, rows, COLUMNS, info)
+    print(f"\n{table(rows)}\n\nrows in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
