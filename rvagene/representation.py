@@ -22,9 +22,9 @@ Spaces
     (:func:`between_gene_share` below :data:`ONE_SHAPE_SHARE`), a model of the genes learns
     that shape and little else, and the z-scores are dominated by it too; what still tells
     the genes apart is where and how fast they change. On the hard suite's five such cases
-    (docs/results.md, "Genes that share one shape") K-means on the slopes scored 0.47 on
-    average, against 0.16 for K-means on the z-scores and 0.10 for the model's consensus; on
-    the other cases the slopes lost to both (0.42 against 0.80), so they are used only there.
+    (docs/results.md, "Genes that share one shape") K-means on the slopes scored 0.48 on
+    average, against 0.17 for K-means on the z-scores and 0.02 for the model's consensus; on
+    the other seven they lost (0.39 against 0.79 on the z-scores), so they are used only there.
 
 The model's spaces are functions of the latent code, so a point drawn from a gene's posterior
 maps into them by :func:`embed_codes`; :func:`membership_probabilities` uses this. The slopes
