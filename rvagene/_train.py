@@ -19,7 +19,7 @@ import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -34,6 +34,9 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch
 MIN_STEPS = 200  # optimiser steps before early stopping or learning-rate decay may act
 CHECK_STEPS = 50  # at most this many optimiser steps between two checks of the stopping rule
 PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many optimiser steps
+LR_SCHEDULES = ("plateau", "onecycle")
+CYCLE_STEPS = 600  # lr_schedule="onecycle": the shortest cycle, in optimiser steps
+CYCLE_EPOCHS = 4  # ... and at least this many passes over the training genes
 
 
 @dataclass
@@ -52,6 +55,22 @@ class TrainConfig:
     n_iter_no_change: int = 10  # patience, in checks (see StoppingRule)
     tol: float = 1e-3  # relative gain that counts as progress
     lr_decay: float = 0.5  # ReduceLROnPlateau factor; 1 disables the schedule
+    lr_schedule: str = "plateau"  # or "onecycle" (see cycle_steps)
+
+
+def cycle_steps(n_train: int, batch_size: int, max_steps: int | None) -> int:
+    """Optimiser steps of a one-cycle schedule.
+
+    ``CYCLE_STEPS``, or ``CYCLE_EPOCHS`` passes over the training genes when that is more,
+    and at most ``max_steps``.
+
+    Examples
+    --------
+    >>> cycle_steps(100, 32, 2500), cycle_steps(20_000, 32, 2500), cycle_steps(100, 32, 300)
+    (600, 2500, 300)
+    """
+    steps = max(CYCLE_STEPS, CYCLE_EPOCHS * math.ceil(n_train / batch_size))
+    return steps if max_steps is None else min(steps, int(max_steps))
 
 
 class StoppingRule:
@@ -161,6 +180,7 @@ class TrainState:
     rule: StoppingRule
     n_train: int
     history: dict[str, list[float]]
+    lr_schedule: object | None = None  # a scheduler stepped after every optimiser step
     epoch: int = 0  # the epoch being trained (1-based)
     step: int = 0  # optimiser steps taken
     check: int = 0  # checks done
@@ -366,6 +386,8 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
         if config.max_grad_norm is not None:
             nn.utils.clip_grad_norm_(module.parameters(), config.max_grad_norm)
         optimizer.step()
+        if state.lr_schedule is not None:
+            state.lr_schedule.step()
         b = x.shape[0]
         scale = b if config.balance == "per-gene" else 1.0  # back to sums over genes
         rec, kl = out.reconstruction.detach() * scale, out.kl.detach() * b
@@ -379,6 +401,24 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
             cb.on_step(state)
     loss, rec, kl = (totals / order.shape[0]).tolist()
     return {"loss": loss, "reconstruction": rec, "kl": kl}
+
+
+def _one_cycle(optimizer, peak: float, total: int):
+    """One cycle of ``total`` steps (torch's ``OneCycleLR``).
+
+    A quarter rises from ``peak / 10`` to ``peak``, then a cosine falls to ``peak / 50``;
+    momentum is left alone.
+    """
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=peak,
+        total_steps=total,
+        pct_start=0.25,
+        anneal_strategy="cos",
+        cycle_momentum=False,
+        div_factor=10.0,
+        final_div_factor=5.0,
+    )
 
 
 def fit_module(
@@ -411,18 +451,27 @@ def fit_module(
     fused = {"fused": True} if supports_fused(kind, X.device.type) else {}
     optimizer = kind(module.parameters(), lr=config.learning_rate, **fused)
     n_train = X.shape[0]
-    rule = StoppingRule(
-        n_train, config.batch_size, config.n_iter_no_change, config.tol, config.early_stopping
+    onecycle = config.lr_schedule == "onecycle"
+    rule = StoppingRule(  # a one-cycle fit runs its cycle; it still keeps the best check
+        n_train,
+        config.batch_size,
+        config.n_iter_no_change,
+        config.tol,
+        config.early_stopping and not onecycle,
     )
-    scheduler = None
-    if config.lr_decay < 1:
+    scheduler, per_step = None, None
+    if onecycle:
+        total = cycle_steps(n_train, config.batch_size, config.max_steps)
+        config = replace(config, max_steps=total)
+        per_step = _one_cycle(optimizer, config.learning_rate, total)
+    elif config.lr_decay < 1:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=config.lr_decay, patience=max(1, rule.patience // 4)
         )
     history = {"loss": [], "reconstruction": [], "kl": [], "epoch": []}
     if X_val is not None:
         history.update(val_loss=[], val_reconstruction=[], val_kl=[])
-    state = TrainState(module, optimizer, config, rule, n_train, history)
+    state = TrainState(module, optimizer, config, rule, n_train, history, per_step)
     for cb in callbacks:
         cb.on_train_begin(state)
     try:

@@ -269,6 +269,31 @@ def test_max_steps_bounds_training():
         RVAgene(max_steps=0).fit(X)
 
 
+def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
+    from rvagene._train import CYCLE_STEPS, cycle_steps
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 6)).cumsum(axis=1)
+    rates = []
+    record = LambdaCallback(on_step=lambda s: rates.append(s.optimizer.param_groups[0]["lr"]))
+    params = dict(hidden_size=4, latent_length=2, print_every=0, random_state=0)
+    model = RVAgene(lr_schedule="onecycle", learning_rate=0.02, callbacks=[record], **params)
+    model.fit(X)
+    # 36 training genes, 2 steps per epoch: the whole cycle, never stopped early
+    assert model.n_steps_ == len(rates) == CYCLE_STEPS == cycle_steps(36, 32, 2500)
+    assert rates[0] == pytest.approx(0.002, rel=0.01)  # peak / 10 after the first step
+    assert max(rates) == pytest.approx(0.02, rel=1e-3)  # the peak, a quarter in
+    assert int(np.argmax(rates)) == pytest.approx(CYCLE_STEPS / 4, abs=2)
+    assert rates[-1] == pytest.approx(0.02 / 50, rel=0.05)  # the cosine's floor
+    val = model.history_["val_loss"]
+    assert model.best_check_ == int(np.argmin(val)) + 1  # the best check's weights are kept
+    # max_steps still bounds the cycle
+    short = RVAgene(lr_schedule="onecycle", max_steps=50, **params).fit(X)
+    assert short.n_steps_ == 50
+    with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'"):
+        RVAgene(lr_schedule="cosine").fit(X)
+
+
 def test_small_gene_sets_are_not_stopped_on_the_initial_plateau():
     """45 genes: 2 steps per epoch; the 200-step warm-up keeps training past the plateau."""
     X, _ = sine_blobs(n_per=15, T=25, k=3)
