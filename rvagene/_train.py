@@ -37,6 +37,7 @@ PATIENCE_STEPS = 200  # the stopping rule's patience spans at least this many op
 LR_SCHEDULES = ("plateau", "onecycle")
 CYCLE_STEPS = 600  # lr_schedule="onecycle": the shortest cycle, in optimiser steps
 CYCLE_EPOCHS = 4  # ... and at least this many passes over the training genes
+MIN_CYCLE_STEPS = 8  # a fit of fewer steps keeps the plain learning rate
 
 
 @dataclass
@@ -44,7 +45,7 @@ class TrainConfig:
     """What :func:`fit_module` needs to know besides the data (the estimator's parameters)."""
 
     batch_size: int = 32  # genes per optimiser step; the last partial batch is used
-    learning_rate: float = 0.01
+    learning_rate: float = 0.02
     optimizer: str = "adam"  # a key of OPTIMIZERS
     n_epochs: int = 500  # passes over the training genes, at most
     max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
@@ -55,22 +56,27 @@ class TrainConfig:
     n_iter_no_change: int = 10  # patience, in checks (see StoppingRule)
     tol: float = 1e-3  # relative gain that counts as progress
     lr_decay: float = 0.5  # ReduceLROnPlateau factor; 1 disables the schedule
-    lr_schedule: str = "plateau"  # or "onecycle" (see cycle_steps)
+    lr_schedule: str = "onecycle"  # or "plateau" (see cycle_steps)
 
 
-def cycle_steps(n_train: int, batch_size: int, max_steps: int | None) -> int:
+def cycle_steps(config: TrainConfig, n_train: int) -> int:
     """Optimiser steps of a one-cycle schedule.
 
-    ``CYCLE_STEPS``, or ``CYCLE_EPOCHS`` passes over the training genes when that is more,
-    and at most ``max_steps``.
+    ``CYCLE_STEPS``, or ``CYCLE_EPOCHS`` passes over the training genes when that is more;
+    at most ``max_steps`` and at most ``n_epochs`` passes, so that a fit bounded by either
+    still runs a whole cycle.
 
     Examples
     --------
-    >>> cycle_steps(100, 32, 2500), cycle_steps(20_000, 32, 2500), cycle_steps(100, 32, 300)
-    (600, 2500, 300)
+    >>> config = TrainConfig()
+    >>> cycle_steps(config, 100), cycle_steps(config, 20_000)
+    (600, 2500)
+    >>> cycle_steps(TrainConfig(max_steps=300), 100), cycle_steps(TrainConfig(n_epochs=40), 100)
+    (300, 160)
     """
-    steps = max(CYCLE_STEPS, CYCLE_EPOCHS * math.ceil(n_train / batch_size))
-    return steps if max_steps is None else min(steps, int(max_steps))
+    per_epoch = math.ceil(n_train / config.batch_size)
+    steps = min(max(CYCLE_STEPS, CYCLE_EPOCHS * per_epoch), int(config.n_epochs) * per_epoch)
+    return steps if config.max_steps is None else min(steps, int(config.max_steps))
 
 
 class StoppingRule:
@@ -461,9 +467,11 @@ def fit_module(
     )
     scheduler, per_step = None, None
     if onecycle:
-        total = cycle_steps(n_train, config.batch_size, config.max_steps)
-        config = replace(config, max_steps=total)
-        per_step = _one_cycle(optimizer, config.learning_rate, total)
+        total = cycle_steps(config, n_train)
+        if total < int(config.n_epochs) * math.ceil(n_train / config.batch_size):
+            config = replace(config, max_steps=total)  # else n_epochs ends the cycle
+        if total >= MIN_CYCLE_STEPS:  # shorter: the plain learning rate (too few to cycle)
+            per_step = _one_cycle(optimizer, config.learning_rate, total)
     elif config.lr_decay < 1:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=config.lr_decay, patience=max(1, rule.patience // 4)

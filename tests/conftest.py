@@ -55,7 +55,7 @@ def data53():
 def fitted53(data53):
     from rvagene import RVAgene
 
-    return RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0).fit(
+    return RVAgene(hidden_size=8, latent_length=2, n_epochs=40, batch_size=10, random_state=0).fit(
         data53
     )
 

@@ -270,7 +270,7 @@ def test_max_steps_bounds_training():
 
 
 def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
-    from rvagene._train import CYCLE_STEPS, cycle_steps
+    from rvagene._train import CYCLE_STEPS, TrainConfig, cycle_steps
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((40, 6)).cumsum(axis=1)
@@ -280,7 +280,7 @@ def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
     model = RVAgene(lr_schedule="onecycle", learning_rate=0.02, callbacks=[record], **params)
     model.fit(X)
     # 36 training genes, 2 steps per epoch: the whole cycle, never stopped early
-    assert model.n_steps_ == len(rates) == CYCLE_STEPS == cycle_steps(36, 32, 2500)
+    assert model.n_steps_ == len(rates) == CYCLE_STEPS == cycle_steps(TrainConfig(), 36)
     assert rates[0] == pytest.approx(0.002, rel=0.01)  # peak / 10 after the first step
     assert max(rates) == pytest.approx(0.02, rel=1e-3)  # the peak, a quarter in
     assert int(np.argmax(rates)) == pytest.approx(CYCLE_STEPS / 4, abs=2)
@@ -290,6 +290,8 @@ def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
     # max_steps still bounds the cycle
     short = RVAgene(lr_schedule="onecycle", max_steps=50, **params).fit(X)
     assert short.n_steps_ == 50
+    tiny = RVAgene(max_steps=4, **params).fit(X)  # too short to cycle: the plain rate
+    assert tiny.n_steps_ == 4
     with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'"):
         RVAgene(lr_schedule="cosine").fit(X)
 

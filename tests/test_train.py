@@ -39,6 +39,7 @@ def test_replay_matches_the_fit(tiny):
         batch_size=8,
         n_iter_no_change=2,
         learning_rate=0.05,
+        lr_schedule="plateau",  # the one cycle runs to its end
         random_state=0,
     ).fit(X)
     assert model.stopped_by_ == "early_stopping"
