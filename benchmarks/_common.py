@@ -51,6 +51,7 @@ ORIGINAL = {
     "scaling": "none",
     "early_stopping": False,
     "lr_decay": 1.0,
+    "lr_schedule": "plateau",  # with lr_decay 1: the fixed rate (the default is a one cycle)
     "max_steps": None,
 }
 
