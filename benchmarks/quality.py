@@ -276,13 +276,14 @@ def label_of(overrides: dict) -> str:
 
 def pipeline_rows(case: cases.Case, seed: int, overrides: dict) -> list[dict]:
     """The users' pipeline: ``GeneClustering(n_clusters=k, random_state=seed)`` on the case,
-    with ``--set`` values as its parameters (e.g. ``space``, ``n_fits``)."""
-    gc = GeneClustering(n_clusters=case.k, random_state=seed, **overrides)
+    with ``--set`` values as its parameters (e.g. ``space``, ``n_fits``; ``n_clusters=null``
+    lets it choose k, and the note says which)."""
+    gc = GeneClustering(**{"n_clusters": case.k, "random_state": seed, **overrides})
     t0 = time.perf_counter()
     labels = gc.fit(case.X, times=case.times).labels_
     fit_s = time.perf_counter() - t0
     name = PIPELINE + (f"[{label_of(overrides)}]" if overrides else "")
-    note = f"{len(gc.models_)} fits, {gc.space_}"
+    note = f"{len(gc.models_)} fits, {gc.space_}, k={gc.n_clusters_}"
     return [{"method": name, **clustering_scores(case.y, labels), "fit_s": fit_s, "note": note}]
 
 
@@ -411,9 +412,30 @@ def report_lines(rows: list[dict]) -> list[str]:
         out += [f"**{title}**, {head}; suite mean over the cases a method ran (count)", ""]
         out += [_common.markdown_table(table, ["case (series x points, k)", *methods]), ""]
     out += baseline_lines(case_names, methods, stats)
+    out += chosen_k_lines(rows)
     seeds = sorted({int(r["seed"]) for r in rows})
     out.append(f"seeds: {', '.join(map(str, seeds))}; rows: {len(rows)}")
     return out
+
+
+def chosen_k_lines(rows: list[dict]) -> list[str]:
+    """Where a pipeline chose k (``--set n_clusters=null``): how often within one of the truth."""
+    import re
+
+    out = []
+    for m in sorted({r["method"] for r in rows}):
+        if "n_clusters=null" not in m:
+            continue
+        notes = [(int(r["k"]), re.search(r"k=(\d+)", str(r["note"]))) for r in rows
+                 if r["method"] == m]  # fmt: skip
+        found = [(k, int(g.group(1))) for k, g in notes if g]
+        if found:
+            near = [abs(k - c) <= 1 for k, c in found]
+            many = [abs(k - c) <= 1 for k, c in found if k >= 4]
+            out.append(f"{m}: k chosen within one of the truth in {sum(near)} of {len(near)} "
+                       f"fits ({sum(many)} of {len(many)} on cases with >= 4 groups); (truth, "
+                       f"chosen): {', '.join(f'({k}, {c})' for k, c in found)}")  # fmt: skip
+    return [*out, ""] if out else []
 
 
 def baseline_lines(case_names, methods, stats) -> list[str]:

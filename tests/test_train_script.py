@@ -595,3 +595,24 @@ def test_warning_lines_drop_developer_warnings_and_repeats(outputs):
         warnings.warn("old", DeprecationWarning, stacklevel=1)
         warnings.warn("later", FutureWarning, stacklevel=1)
     assert outputs.warning_lines(caught) == ["a b c", "later"]
+
+
+def test_genes_of_one_shape_are_clustered_on_their_slopes(script, tmp_path, capsys):
+    """The script on one-shape data: the slopes' clusters, a warning, one fit, generation."""
+    t = np.linspace(0, 1, 24)
+    y = np.repeat([1, 2], 20)
+    shoulder = np.where(y[:, None] == 1, np.exp(-((t - 0.25) ** 2) / 0.003),
+                        np.exp(-((t - 0.75) ** 2) / 0.003))  # fmt: skip
+    noise = 0.02 * np.random.default_rng(0).standard_normal((40, 24))
+    X = 3.0 + 2.0 * (np.exp(-((t - 0.5) ** 2) / 0.02) + 0.3 * shoulder) + noise
+    write_ucr(tmp_path / "bump", X, y)
+    argv = [str(tmp_path / "bump"), "--n-clusters", "2", *TINY[:-1], *_dirs(tmp_path)]
+    assert script.main(argv) == 0
+    out = capsys.readouterr()
+    assert "share one shape" in out.err
+    assert "space='slopes'" in out.err
+    assert "ARI 1.000" in out.out
+    config = json.loads((tmp_path / "out" / "bump_config.json").read_text())
+    assert config["run"]["space"] == "slopes"
+    generated = (tmp_path / "out" / "bump_generated.csv").read_text().splitlines()
+    assert len(generated) == 1 + 2 * 20  # a header, 20 series per cluster
