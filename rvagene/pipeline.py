@@ -493,9 +493,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         ``random_state``, which comes from this estimator's.
     k_criterion : str, default="silhouette"
         How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
-        The median over 5 fits of silhouette's k was within one of the truth in 13 of 18
-        trials on the hard suite's cases with 4 to 10 groups, against 9 of 18 for
-        Davies-Bouldin's (docs/results.md, "Number of clusters" of issue 19).
+        On saved fits of the hard suite's cases with 4 to 10 groups, the median over 5 fits
+        of silhouette's k was within one of the truth in 13 of 18 trials, against 9 of 18
+        for Davies-Bouldin's; the shipped defaults (2 fits of one cycle, mostly) chose
+        within one in 9 of 18, mostly too few clusters (docs/results.md). Give
+        ``n_clusters`` when you know better.
     k_max : int, default=15
         Largest k tried when ``n_clusters`` is None.
     n_jobs : int or None, default=None
