@@ -186,7 +186,7 @@ class TrainState:
     rule: StoppingRule
     n_train: int
     history: dict[str, list[float]]
-    lr_schedule: object | None = None  # a scheduler stepped after every optimiser step
+    step_scheduler: object | None = None  # a scheduler stepped after every optimiser step
     epoch: int = 0  # the epoch being trained (1-based)
     step: int = 0  # optimiser steps taken
     check: int = 0  # checks done
@@ -392,8 +392,8 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
         if config.max_grad_norm is not None:
             nn.utils.clip_grad_norm_(module.parameters(), config.max_grad_norm)
         optimizer.step()
-        if state.lr_schedule is not None:
-            state.lr_schedule.step()
+        if state.step_scheduler is not None:
+            state.step_scheduler.step()
         b = x.shape[0]
         scale = b if config.balance == "per-gene" else 1.0  # back to sums over genes
         rec, kl = out.reconstruction.detach() * scale, out.kl.detach() * b
