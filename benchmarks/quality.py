@@ -328,21 +328,7 @@ def summary(rows: list[dict]) -> tuple[list[str], list[str], dict]:
     """Cases and methods in suite order, and (case, method) -> statistics over seeds."""
     order = {name: i for i, name in enumerate(cases.ALL_CASES)}
     case_names = sorted({r["case"] for r in rows}, key=lambda c: (order.get(c, 99), c))
-    known = [
-        "kmeans-z",
-        "kmeans-smooth",
-        "kmeans-slopes",
-        "kmeans-auto",
-        "pca-kmeans",
-        "pca-recon",
-        "gmm",
-        "softdtw",
-        "kshape",
-        "original",
-        "original+kmeans",
-        "rvagene",
-        PIPELINE,
-    ]
+    known = [*BASELINES, "original", "original+kmeans", "rvagene", PIPELINE]
     methods = sorted(
         {r["method"] for r in rows},
         key=lambda m: (known.index(m) if m in known else len(known), m),
