@@ -112,12 +112,15 @@ def _package_dir(name: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _packaged_text(package: str, member: str, wheels: Path | None) -> str | None:
-    """A data file shipped in a package: from its installation, or its wheel in ``wheels``."""
+def _packaged_text(
+    package: str, member: str, wheels: Path | None, wheel_name: str | None = None
+) -> str | None:
+    """A data file shipped in a package: from its installation, or its wheel in ``wheels``
+    (``wheel_name``, when the distribution's name differs from the package's)."""
     root = _package_dir(package)
     if root is not None and (root.parent / member).is_file():
         return (root.parent / member).read_text()
-    for wheel in sorted(wheels.glob(f"{package}-*.whl")) if wheels else ():
+    for wheel in sorted(wheels.glob(f"{wheel_name or package}-*.whl")) if wheels else ():
         with zipfile.ZipFile(wheel) as zf:
             if member in zf.namelist():
                 return zf.read(member).decode()
@@ -151,13 +154,9 @@ def _ts_dims(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 def load_yeast(prefix: str, wheels: Path | None) -> tuple[np.ndarray, np.ndarray] | None:
     """One time course of Orange's ``brown-selected.tab`` (186 genes) and the classes."""
-    text = _packaged_text("Orange", "Orange/datasets/brown-selected.tab", wheels)
+    text = _packaged_text("Orange", "Orange/datasets/brown-selected.tab", wheels, "orange3")
     if text is None:
-        wheel = sorted(wheels.glob("orange3-*.whl")) if wheels else []
-        if not wheel:
-            return None
-        with zipfile.ZipFile(wheel[0]) as zf:
-            text = zf.read("Orange/datasets/brown-selected.tab").decode()
+        return None
     lines = text.splitlines()
     header, rows = lines[0].split("\t"), [line.split("\t") for line in lines[3:] if line]
     cols = [i for i, h in enumerate(header) if h.startswith(prefix + " ")]
