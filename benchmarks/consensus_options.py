@@ -1,0 +1,159 @@
+"""Other ways to combine the shipped pipeline's fits, on the same fits (issue 19).
+
+For each case x seed: ``GeneClustering(n_clusters=k, random_state=seed)`` with every other
+default (what the scripts run, space "both" on these cases). Its fits are then clustered again
+in other ways, so every row compares options on identical models:
+
+- ``shipped``: the pipeline's own labels (co-association of the fits in both spaces);
+- ``latent``, ``decoded``: co-association of the fits in one space only;
+- ``both+z``: the shipped consensus with K-means on the z-scores added as one more member
+  per fit (the strongest simple method, as a voter);
+- ``concat``: each space of each fit standardised and put side by side, then K-means;
+- ``kmeans-z``: K-means on the z-scores alone.
+
+On cases with at least 4 groups it also chooses k in each space with each criterion (the
+lower median over the fits, as the pipeline does) and reports how often the choice is within
+one of the truth. Cases come from ``quality.py --export-cases DIR``::
+
+    python benchmarks/consensus_options.py --cases-from DIR --jobs 2
+
+Writes ``results/consensus_options.csv`` and prints the tables, stamped with commit, date,
+machine, load and command. Never run by the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvagene
+import _common  # noqa: E402
+import cases  # noqa: E402
+
+from rvagene import (  # noqa: E402
+    GeneClustering,
+    as_time_series,
+    choose_k,
+    clustering_scores,
+    consensus_clusters,
+)
+from rvagene.representation import embed, fill_gaps  # noqa: E402
+
+CASES = ("esc", "tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
+         "tc-impulse-10x18u", "sc-windows")  # fmt: skip
+OPTIONS = ("shipped", "latent", "decoded", "both+z", "concat", "kmeans-z")
+CRITERIA = ("silhouette", "davies_bouldin", "bic")
+K_SPACES = ("latent", "decoded", "both", "z")
+K_MIN_GROUPS = 4  # choose k only where the truth has at least this many groups
+K_MAX = 15
+
+
+def _zscores(X) -> np.ndarray:
+    Z = fill_gaps(_common.zscore(as_time_series(X)))  # as quality.py's baselines see them
+    return Z.reshape(len(Z), -1)
+
+
+def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
+    lat, dec, z = spaces["latent"], spaces["decoded"], spaces["z"]
+    if option == "kmeans-z":
+        return consensus_clusters(z, k, random_state=seed)
+    members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
+               "concat": lat + dec}[option]  # fmt: skip
+    method = "concat" if option == "concat" else "coassociation"
+    return consensus_clusters(members, k, method, random_state=seed)
+
+
+def _chosen_k(points: list, seed: int, criterion: str) -> int:
+    n = points[0].shape[0]
+    ks = sorted(
+        choose_k(p, range(2, min(K_MAX, n - 1) + 1), criterion=criterion, random_state=seed)[0]
+        for p in points
+    )
+    return ks[(len(ks) - 1) // 2]
+
+
+def run(case: cases.Case, seed: int) -> dict:
+    """One pipeline fit of a case, and every option on its fits."""
+    import torch
+
+    torch.set_num_threads(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
+        gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
+        keep = gc.labels_ >= 0
+        X, y = case.X[keep], case.y[keep]
+        fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+        spaces = {s: [embed(m, X, s) for m in fits] for s in ("latent", "decoded")}
+        spaces["z"] = [_zscores(X)]
+        row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
+        row["shipped"] = clustering_scores(y, gc.labels_[keep])["ari"]
+        for option in OPTIONS[1:]:
+            row[option] = clustering_scores(y, _labels(option, spaces, case.k, seed))["ari"]
+        if case.k >= K_MIN_GROUPS:
+            spaces["both"] = spaces["latent"] + spaces["decoded"]
+            for criterion in CRITERIA:
+                for space in K_SPACES:
+                    row[f"k:{criterion}/{space}"] = _chosen_k(spaces[space], seed, criterion)
+    return row
+
+
+def tables(rows: list[dict]) -> str:
+    ari = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        sel = [r for r in rows if r["case"] == name]
+        ari.append([name, str(len(sel)), *(
+            f"{np.mean([r[o] for r in sel]):.3f} ({np.min([r[o] for r in sel]):.3f})"
+            for o in OPTIONS)])  # fmt: skip
+    means = [np.mean([np.mean([r[o] for r in rows if r["case"] == c[0]]) for c in ari])
+             for o in OPTIONS]  # fmt: skip
+    ari.append(["mean of cases", "", *(f"{m:.3f}" for m in means)])
+    out = ["**ARI** on the same fits, mean (min) over seeds", "",
+           _common.markdown_table(ari, ["case", "seeds", *OPTIONS])]  # fmt: skip
+    ks = [r for r in rows if "k:silhouette/latent" in r]
+    if ks:
+        hits = []
+        for criterion in CRITERIA:
+            for space in K_SPACES:
+                key = f"k:{criterion}/{space}"
+                n = sum(abs(int(r[key]) - int(r["k"])) <= 1 for r in ks)
+                picks = " ".join(f"{r['k']}->{r[key]}" for r in ks)
+                hits.append([criterion, space, f"{n} of {len(ks)}", picks])
+        out += [
+            "",
+            f"**k chosen within one of the truth** (cases with >= {K_MIN_GROUPS} groups)",
+            "",
+            _common.markdown_table(hits, ["criterion", "space", "hits", "truth->chosen"]),
+        ]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases-from", type=Path, required=True, help="quality.py --export-cases DIR")
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p.add_argument("--jobs", type=int, default=1, help="processes (one torch thread each)")
+    p.add_argument("--out", type=Path, default=_common.RESULTS / "consensus_options.csv")
+    args = p.parse_args(argv)
+    info = _common.provenance()
+    loaded = [cases.read_case(n, args.cases_from) for n in args.cases.split(",")]
+    if any(c is None for c in loaded):
+        print(f"error: a case is missing from {args.cases_from}", file=sys.stderr)
+        return 2
+    tasks = [(c, int(s)) for c in loaded for s in args.seeds.split(",")]
+    print("\n".join(_common.provenance_lines(info)), flush=True)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        rows = list(pool.map(run, *zip(*tasks, strict=True)))
+    columns = list(dict.fromkeys(key for r in rows for key in r))
+    _common.write_csv(args.out, rows, columns, info)
+    print(f"\n{tables(rows)}\n\nrows in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
