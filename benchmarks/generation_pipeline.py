@@ -5,7 +5,10 @@ default (what the scripts run), then ``generate(50)`` per cluster, scored by
 :func:`rvagene.generation_scores` against the pipeline's own clusters: the share of
 generated series nearest (z-scored) to their own cluster's mean of real members, the share
 re-encoded into their own cluster, and the spread of the generated series against the
-members'. Beside it, the clusters' ARI against the case's labels. The cases are the hard
+members'. Beside it, the clusters' ARI against the case's labels, the first score again over
+the clusters that have a shape (``specificity_shaped``: at least 3 members whose mean z-scored
+series is not noise, see ``MIN_COHERENCE``) and the cluster generated worst, with its size and
+coherence, so a miss can be traced to its cluster. The cases are the hard
 suite's with at least 4 groups (written by ``quality.py --export-cases DIR``)::
 
     python benchmarks/generation_pipeline.py --cases-from DIR --jobs 2
@@ -30,14 +33,35 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvag
 import _common  # noqa: E402
 import cases  # noqa: E402
 
-from rvagene import GeneClustering, clustering_scores, generation_scores  # noqa: E402
+from rvagene import (  # noqa: E402
+    GeneClustering,
+    as_time_series,
+    clustering_scores,
+    generation_scores,
+)
+from rvagene.evaluate import specificity_nearest_mean  # noqa: E402
 
 CASES = ("tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
          "tc-impulse-10x18u", "sc-windows")  # fmt: skip
 N_GENERATED = 50
 COLUMNS = ["case", "seed", "k", "space", "n_fits", "ari", "specificity_nearest_mean",
-           "specificity_reencoded", "spread_ratio", "spread_ratio_z", "seconds"]  # fmt: skip
-SCORES = COLUMNS[5:10]
+           "specificity_reencoded", "spread_ratio", "spread_ratio_z", "specificity_shaped",
+           "worst_cluster", "seconds"]  # fmt: skip
+SCORES = COLUMNS[5:11]
+# A cluster "has a shape" when it has at least MIN_MEMBERS genes and the mean of its members'
+# z-scored series has a root-mean-square of at least MIN_COHERENCE (1: every member has the
+# same shape; near 0: the z-scores are noise, as for flat genes, and "nearest mean" is moot).
+MIN_MEMBERS = 3
+MIN_COHERENCE = 0.5
+
+
+def coherence(X, labels, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: members, and the root-mean-square of the members' mean z-scored series."""
+    Z = np.nan_to_num(_common.zscore(as_time_series(X))).reshape(len(X), -1)
+    sizes = np.bincount(labels, minlength=k)
+    rms = np.array([np.sqrt(np.mean(Z[labels == i].mean(axis=0) ** 2)) if sizes[i] else 0.0
+                    for i in range(k)])  # fmt: skip
+    return sizes, rms
 
 
 def run(case: cases.Case, seed: int) -> dict:
@@ -51,9 +75,15 @@ def run(case: cases.Case, seed: int) -> dict:
         gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
         generated = gc.generate(N_GENERATED)
     keep = gc.labels_ >= 0
-    scores = generation_scores(
-        gc.model_, generated, case.X[keep], gc.labels_[keep], gc.cluster_centers_, gc.times_
-    )
+    X, labels = case.X[keep], gc.labels_[keep]
+    scores = generation_scores(gc.model_, generated, X, labels, gc.cluster_centers_, gc.times_)
+    per_cluster = specificity_nearest_mean(generated, X, labels)["per_cluster"]
+    sizes, rms = coherence(X, labels, len(per_cluster))
+    shaped = (sizes >= MIN_MEMBERS) & (rms >= MIN_COHERENCE)
+    worst = int(np.nanargmin(per_cluster))
+    scores["specificity_shaped"] = float(np.nanmean(per_cluster[shaped]))
+    scores["worst_cluster"] = (f"{per_cluster[worst]:.2f} ({sizes[worst]} genes, "
+                               f"coherence {rms[worst]:.2f})")  # fmt: skip
     return {
         "case": case.name,
         "seed": seed,
