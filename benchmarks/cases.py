@@ -261,3 +261,31 @@ def read_case(name: str, folder: Path) -> Case | None:
     with np.load(path) as f:
         times = f["times"] if f["times"].size else None
         return Case(name, f["X"], f["y"], times, str(f["note"]))
+
+
+def run_exported(argv, description: str, default_cases, default_out: Path, task):
+    """The shared front of the per-case x seed scripts over exported cases.
+
+    Parses ``--cases-from`` (``quality.py --export-cases DIR``), ``--cases``, ``--seeds``,
+    ``--jobs`` and ``--out``, reads the cases and runs ``task(case, seed)`` for each pair in
+    ``--jobs`` processes. Returns ``(args, rows)``, or ``(args, None)`` after printing an error
+    when a case is missing from the folder.
+    """
+    import argparse
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--cases-from", type=Path, required=True, help="quality.py --export-cases DIR")
+    p.add_argument("--cases", default=",".join(default_cases), help="comma-separated case names")
+    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    p.add_argument("--jobs", type=int, default=1, help="processes (one torch thread each)")
+    p.add_argument("--out", type=Path, default=default_out)
+    args = p.parse_args(argv)
+    loaded = [read_case(n, args.cases_from) for n in args.cases.split(",")]
+    if any(c is None for c in loaded):
+        print(f"error: a case is missing from {args.cases_from}", file=sys.stderr)
+        return args, None
+    tasks = [(c, int(s)) for c in loaded for s in args.seeds.split(",")]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        return args, list(pool.map(task, *zip(*tasks, strict=True)))

@@ -23,10 +23,8 @@ machine, load and command. Never run by the tests.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -133,22 +131,13 @@ def tables(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases-from", type=Path, required=True, help="quality.py --export-cases DIR")
-    p.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
-    p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
-    p.add_argument("--jobs", type=int, default=1, help="processes (one torch thread each)")
-    p.add_argument("--out", type=Path, default=_common.RESULTS / "consensus_options.csv")
-    args = p.parse_args(argv)
     info = _common.provenance()
-    loaded = [cases.read_case(n, args.cases_from) for n in args.cases.split(",")]
-    if any(c is None for c in loaded):
-        print(f"error: a case is missing from {args.cases_from}", file=sys.stderr)
-        return 2
-    tasks = [(c, int(s)) for c in loaded for s in args.seeds.split(",")]
     print("\n".join(_common.provenance_lines(info)), flush=True)
-    with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(run, *zip(*tasks, strict=True)))
+    args, rows = cases.run_exported(
+        argv, __doc__.splitlines()[0], CASES, _common.RESULTS / "consensus_options.csv", run
+    )
+    if rows is None:
+        return 2
     columns = list(dict.fromkeys(key for r in rows for key in r))
     _common.write_csv(args.out, rows, columns, info)
     print(f"\n{tables(rows)}\n\nrows in {args.out}")
