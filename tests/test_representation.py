@@ -190,6 +190,25 @@ def test_slopes_of_3d_series_flatten_time_and_dims():
     np.testing.assert_allclose(S.reshape(5, 5, 2), np.diff(scale_series(X)[0], axis=1))
 
 
+def test_slopes_of_long_series_are_taken_over_bins():
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 250)
+    # two groups whose change lies in where the series rises, under point-to-point noise
+    X = np.vstack([np.tanh((t - c) / 0.05) for c in (0.3,) * 10 + (0.7,) * 10])
+    X = X + rng.normal(0, 0.5, X.shape)
+    S = slopes(X)
+    assert S.shape == (20, 62)  # 250 points in 63 bins of 4 (the last of 2)
+    np.testing.assert_allclose(S, slopes(downsample(X, 64)[0], max_timepoints=None))
+    assert slopes(X, max_timepoints=None).shape == (20, 249)
+    # over bins the rise stands out of the noise: the groups lie further apart, relative to
+    # the spread within them, than in the raw point-to-point slopes
+    def separation(P):
+        within = np.sqrt(((P[:10] - P[:10].mean(0)) ** 2).sum(1).mean())
+        return np.linalg.norm(P[:10].mean(0) - P[10:].mean(0)) / within
+
+    assert separation(S) > 1.2 * separation(slopes(X, max_timepoints=None))
+
+
 def test_slopes_are_a_space_of_the_data_not_of_codes(fitted):
     model, X = fitted
     np.testing.assert_array_equal(embed(model, X, "slopes"), slopes(X))
