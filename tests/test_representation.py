@@ -200,6 +200,7 @@ def test_slopes_of_long_series_are_taken_over_bins():
     assert S.shape == (20, 62)  # 250 points in 63 bins of 4 (the last of 2)
     np.testing.assert_allclose(S, slopes(downsample(X, 64)[0], max_timepoints=None))
     assert slopes(X, max_timepoints=None).shape == (20, 249)
+
     # over bins the rise stands out of the noise: the groups lie further apart, relative to
     # the spread within them, than in the raw point-to-point slopes
     def separation(P):
