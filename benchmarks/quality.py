@@ -477,7 +477,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--methods",
         type=lambda v: _list(v, METHODS),
-        help=f"comma-separated subset of {','.join(METHODS)} (default: all)",
+        help=f"comma-separated subset of {','.join(METHODS)} (default: all; with --report, "
+        "the rows kept, variants such as pipeline[...] only when not given)",
     )
     p.add_argument(
         "--seeds",
@@ -559,7 +560,12 @@ def main(argv=None) -> int:
         merged = {}
         for path in args.report:  # a later file's row replaces an earlier one's
             merged.update({(r["case"], r["method"], r["seed"]): r for r in _common.read_csv(path)})
-        rows = [r for r in merged.values() if not args.cases or r["case"] in args.cases]
+        rows = [
+            r
+            for r in merged.values()
+            if (not args.cases or r["case"] in args.cases)
+            and (not args.methods or r["method"] in args.methods)
+        ]
         if args.out:
             info["sources"] = "; ".join(
                 f"{p.name} ({_common.read_provenance(p).get('commit', '?')})" for p in args.report
