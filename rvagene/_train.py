@@ -193,6 +193,8 @@ class TrainState:
     batch_loss: torch.Tensor | None = None  # the last step's loss per gene (a 0-d tensor)
     monitored: float = math.nan  # the loss the rule watched at the last check
     improved: bool = False  # whether the last check was the best so far
+    skipped_steps: int = 0  # steps whose gradient overflowed, so the weights were not updated
+    skipped_in_row: int = 0  # of those, the ones since the last step that updated them
 
 
 class Callback:
@@ -332,6 +334,7 @@ class TrainResult:
     epochs: float  # passes over the training genes (fractional when stopped mid-epoch)
     stopped_by: str  # "early_stopping", "max_steps" or "n_epochs"
     check_steps: list[int] = field(default_factory=list)  # steps taken at each check
+    skipped_steps: int = 0  # steps not applied because their gradient was not finite
 
 
 def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
@@ -339,6 +342,26 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         yield order[start:stop] if order is not None else slice(start, stop)
+
+
+# Steps in a row whose gradient may overflow before the fit counts as diverged. A gradient
+# through a long series can overflow float32 on one batch and not the next: ACSF1 (1,460
+# points) hit one such batch 60-90 steps into the default fit, which used to end the fit.
+MAX_SKIPPED_IN_ROW = 20
+
+
+def _gradient_finite(module: nn.Module, max_grad_norm: float | None) -> bool:
+    """Clip the gradient's norm at ``max_grad_norm`` (None: no clipping); whether it is finite.
+
+    Like the loss scaling of mixed-precision training, a step whose gradient is not finite is
+    skipped rather than written into the weights (where it would make every one NaN).
+    """
+    if max_grad_norm is not None:
+        norm = nn.utils.clip_grad_norm_(module.parameters(), max_grad_norm)
+    else:
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        norm = torch.stack([torch.linalg.vector_norm(g) for g in grads]).sum() if grads else 0
+    return bool(torch.isfinite(torch.as_tensor(norm)))
 
 
 def _all_finite(module: nn.Module) -> bool:
@@ -359,8 +382,14 @@ def _finite(module: nn.Module, stats: dict, val: dict | None) -> bool:
     )
 
 
-def _diverged(epoch: int, history: dict) -> str:
+def _diverged(epoch: int, history: dict, skipped_in_row: int = 0) -> str:
     """The message for a non-finite loss, naming the weights that were restored."""
+    if skipped_in_row > MAX_SKIPPED_IN_ROW:
+        return (
+            f"The gradient overflowed in {skipped_in_row} steps in a row at epoch {epoch}, so "
+            "the fit was stopped and its last finite weights restored. Lower learning_rate, "
+            "or shorten long series with rvagene.representation.downsample."
+        )
     kept = (
         f"the weights of epoch {history['epoch'][-1]:.3g}"
         if history["epoch"]
@@ -368,7 +397,9 @@ def _diverged(epoch: int, history: dict) -> str:
     )
     return (
         f"The training loss became non-finite at epoch {epoch}; {kept} were restored. Lower "
-        "learning_rate, keep clip=True, or check the input for extreme values."
+        "learning_rate, keep clip=True, or check the input for extreme values (or, for "
+        "series of hundreds of points whose gradient overflowed, shorten them with "
+        "rvagene.representation.downsample)."
     )
 
 
@@ -389,11 +420,16 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
             return {"loss": math.nan, "reconstruction": math.nan, "kl": math.nan}
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
-        if config.max_grad_norm is not None:
-            nn.utils.clip_grad_norm_(module.parameters(), config.max_grad_norm)
-        optimizer.step()
-        if state.step_scheduler is not None:
-            state.step_scheduler.step()
+        if _gradient_finite(module, config.max_grad_norm):
+            optimizer.step()
+            if state.step_scheduler is not None:
+                state.step_scheduler.step()
+            state.skipped_in_row = 0
+        else:  # the gradient overflowed (it can, through long series): drop this update
+            state.skipped_steps += 1
+            state.skipped_in_row += 1
+            if state.skipped_in_row > MAX_SKIPPED_IN_ROW:
+                return {"loss": math.nan, "reconstruction": math.nan, "kl": math.nan}
         b = x.shape[0]
         scale = b if config.balance == "per-gene" else 1.0  # back to sums over genes
         rec, kl = out.reconstruction.detach() * scale, out.kl.detach() * b
@@ -502,6 +538,7 @@ def fit_module(
         epochs=history["epoch"][-1] if history["epoch"] else 0.0,
         stopped_by=stopped_by,
         check_steps=check_steps,
+        skipped_steps=state.skipped_steps,
     )
 
 
@@ -543,7 +580,7 @@ def _train_loop(state, data: _Data, criterion, scheduler, callbacks):
                 )
             if not _finite(module, stats, val):
                 module.load_state_dict(good_state)
-                raise FloatingPointError(_diverged(epoch, state.history))
+                raise FloatingPointError(_diverged(epoch, state.history, state.skipped_in_row))
             good_state = _snapshot(module)
             check_steps.append(state.step)
             _record_check(state, stats, val, epoch - 1 + (start + take) / n_train)

@@ -287,6 +287,9 @@ default="MSELoss"
         Epochs (passes over the training genes) started, as in scikit-learn's MLP.
     n_steps_ : int
         Optimiser steps taken.
+    n_skipped_steps_ : int
+        Of those, the steps whose gradient was not finite and so were not applied (a gradient
+        through series of hundreds of points can overflow on one batch); a warning names them.
     n_checks_ : int
         Checks of the stopping rule (one per epoch, or per part of an epoch when an epoch
         has more than 50 optimiser steps).
@@ -543,6 +546,16 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self.history_ = result.history
         self.loss_curve_ = list(result.history["loss"])
         self.n_steps_ = result.n_steps
+        self.n_skipped_steps_ = result.skipped_steps
+        if result.skipped_steps:
+            warnings.warn(
+                f"{result.skipped_steps} of {result.n_steps} optimiser steps were skipped "
+                "because their gradient overflowed (this happens through long series); the "
+                "fit went on without them. If many are skipped, lower learning_rate or shorten "
+                "the series with rvagene.representation.downsample.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self.n_checks_ = result.n_checks
         self.best_check_ = result.best_check
         self.best_step_ = result.best_step

@@ -141,3 +141,63 @@ def test_stopping_rule_warmup_and_patience_floor_in_steps():
     assert rule.replay([1.0] * 100) == 21  # the first check sets the reference, 20 stall
     default = StoppingRule(n_train=90, batch_size=32, n_iter_no_change=10)
     assert (default.warmup, default.patience) == (67, 67)  # MIN_STEPS = PATIENCE_STEPS = 200
+
+
+def _overflowing(module: RVAE, steps) -> list[int]:
+    """Make the gradient of ``module`` infinite on the given backward passes (1-based)."""
+    calls = [0]
+
+    def hook(grad):
+        calls[0] += 1
+        return grad * float("inf") if calls[0] in steps else grad
+
+    next(module.parameters()).register_hook(hook)
+    return calls
+
+
+@pytest.mark.parametrize("max_grad_norm", [5.0, None])
+def test_a_step_whose_gradient_overflows_is_skipped(max_grad_norm):
+    torch.manual_seed(0)
+    X = torch.randn(20, 6, 1).cumsum(1)
+    module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
+    calls = _overflowing(module, {2, 5})
+    config = TrainConfig(n_epochs=3, batch_size=8, max_grad_norm=max_grad_norm)
+    result = fit_module(module, X, config, torch.nn.MSELoss(reduction="none"))
+    assert calls[0] == 9  # the fit ran its course
+    assert result.n_steps == 9
+    assert result.skipped_steps == 2
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+    assert np.isfinite(result.history["loss"]).all()
+
+
+def test_a_gradient_that_keeps_overflowing_stops_the_fit():
+    torch.manual_seed(0)
+    X = torch.randn(20, 6, 1).cumsum(1)
+    module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    _overflowing(module, range(1, 1000))
+    with pytest.raises(FloatingPointError, match="overflowed in 21 steps in a row"):
+        fit_module(
+            module, X, TrainConfig(n_epochs=20, batch_size=8), torch.nn.MSELoss(reduction="none")
+        )
+    for k, v in module.state_dict().items():  # no update was applied
+        torch.testing.assert_close(v, before[k])
+
+
+def test_rvagene_warns_about_skipped_steps(tiny, monkeypatch):
+    X, _ = tiny
+    import rvagene.model as model_module
+
+    real = model_module.RVAE
+
+    def rvae(config):
+        module = real(config)
+        _overflowing(module, {3})
+        return module
+
+    monkeypatch.setattr(model_module, "RVAE", rvae)
+    model = RVAgene(n_epochs=3, batch_size=8, random_state=0, verbose=0)
+    with pytest.warns(RuntimeWarning, match="1 of .* optimiser steps were skipped"):
+        model.fit(X)
+    assert model.n_skipped_steps_ == 1
+    assert np.isfinite(model.transform(X)).all()
