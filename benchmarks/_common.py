@@ -48,6 +48,7 @@ ORIGINAL = {
     "loss": "MSELoss",
     "loss_balance": "original",
     "kl_weight": 1.0,
+    "time_shift": 0.0,  # the encoder reads the series as they are
     "scaling": "none",
     "early_stopping": False,
     "lr_decay": 1.0,

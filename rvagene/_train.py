@@ -50,6 +50,7 @@ class TrainConfig:
     n_epochs: int = 500  # passes over the training genes, at most
     max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
     kl_weight: float = 0.1
+    time_shift: float = 0.5  # largest shift (in time steps) of the encoder's input; 0: none
     balance: str = "per-gene"  # see rvagene.network.rvae_loss
     max_grad_norm: float | None = 5.0  # None: no clipping
     early_stopping: bool = True
@@ -344,6 +345,39 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
         yield order[start:stop] if order is not None else slice(start, stop)
 
 
+def shift_in_time(x: torch.Tensor, max_shift: float) -> torch.Tensor:
+    """Each series of ``x`` (batch, time, F) shifted by a random amount of time steps.
+
+    The shifts are uniform in ``[-max_shift, max_shift]``, one per series, drawn from torch's
+    default generator; values between points are interpolated linearly and the end values
+    are held. ``max_shift=0`` returns ``x`` itself.
+
+    The training augmentation behind ``RVAgene(time_shift=...)``: on the quality suite and
+    the held-out time courses (docs/results.md, "Small shifts in time"), half a step raised
+    the pipeline's ARI on 11 of 12 cases.
+
+    Examples
+    --------
+    >>> x = torch.arange(5.0).reshape(1, 5, 1)
+    >>> shift_in_time(x, 0.0) is x
+    True
+    >>> y = shift_in_time(x, 1.0)
+    >>> bool((y[0, 1:-1, 0] - x[0, 1:-1, 0]).abs().max() <= 1)
+    True
+    """
+    if max_shift <= 0:
+        return x
+    batch, steps, features = x.shape
+    shift = (torch.rand(batch, 1, device=x.device) * 2 - 1) * max_shift
+    where = torch.arange(steps, device=x.device, dtype=x.dtype) - shift.to(x.dtype)
+    where = where.clamp(0, steps - 1)  # (batch, time): the position read at each point
+    low = where.floor().long()
+    high = (low + 1).clamp(max=steps - 1)
+    frac = (where - low.to(x.dtype)).unsqueeze(-1)
+    low, high = (i.unsqueeze(-1).expand(-1, -1, features) for i in (low, high))
+    return torch.gather(x, 1, low) * (1 - frac) + torch.gather(x, 1, high) * frac
+
+
 # Steps in a row whose gradient may overflow before the fit counts as diverged. A gradient
 # through a long series can overflow float32 on one batch and not the next: ACSF1 (1,460
 # points) hit one such batch 60-90 steps into the default fit, which used to end the fit.
@@ -386,9 +420,10 @@ def _diverged(epoch: int, history: dict, skipped_in_row: int = 0) -> str:
     """The message for a non-finite loss, naming the weights that were restored."""
     if skipped_in_row > MAX_SKIPPED_IN_ROW:
         return (
-            f"The gradient overflowed in {skipped_in_row} steps in a row at epoch {epoch}, so "
-            "the fit was stopped and its last finite weights restored. Lower learning_rate, "
-            "or shorten long series with rvagene.representation.downsample."
+            f"The gradient was not finite in {skipped_in_row} steps in a row at epoch {epoch} "
+            "(through long series it can overflow), so the fit was stopped and its last "
+            "finite weights restored. Lower learning_rate, check the input for extreme "
+            "values, or shorten long series with rvagene.representation.downsample."
         )
     kept = (
         f"the weights of epoch {history['epoch'][-1]:.3g}"
@@ -414,7 +449,7 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
     for idx in _batches(order.shape[0], config.batch_size, order):
         x = X[idx]  # (batch, time, features)
         m = mask[idx] if mask is not None else None
-        x_hat, mu, logvar = module(x)
+        x_hat, mu, logvar = module(shift_in_time(x, config.time_shift))
         out = rvae_loss(x, x_hat, mu, logvar, criterion, config.kl_weight, config.balance, m)
         if not torch.isfinite(out.loss):
             return {"loss": math.nan, "reconstruction": math.nan, "kl": math.nan}

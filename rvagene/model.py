@@ -101,6 +101,7 @@ _PARAM_CHECKS = (
      "None, -1 or an integer >= 1"),
     ("dropout_rate", lambda v: _is_number(v) and 0 <= v < 1, "in [0, 1)"),
     ("kl_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    ("time_shift", lambda v: _is_number(v) and v >= 0, "a number of time steps >= 0"),
     ("lr_decay", lambda v: _is_number(v) and 0 < v <= 1, "in (0, 1]"),
     ("validation_fraction", lambda v: _is_number(v) and 0 < v < 1, "in (0, 1)"),
     ("tol", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
@@ -148,6 +149,15 @@ default="MSELoss"
         ``reduction="none"``).
     kl_weight : float, default=0.1
         Weight of the KL term relative to the reconstruction term.
+    time_shift : float, default=0.5
+        While training, the encoder reads each series shifted along time by a random amount,
+        uniform in [-time_shift, time_shift] time steps (linear interpolation between
+        neighbouring points, the end values held), while the decoder still rebuilds the
+        series as observed; 0 turns this off (the original). Codes so learn to ignore small
+        differences of timing between genes of one group, such as a response's onset.
+        ``transform`` and every other method after ``fit`` read the series unshifted. Steps
+        are positions in the series, so with uneven ``times`` a shift is a share of the
+        interval next to each point.
     loss_balance : {"per-gene", "original"}, default="per-gene"
         How the terms are reduced. ``"per-gene"``: reconstruction summed over time points and
         features, KL summed over latent dimensions, both averaged over genes (the negative
@@ -333,6 +343,7 @@ default="MSELoss"
         optimizer: str = "Adam",
         loss: str | nn.Module = "MSELoss",
         kl_weight: float = 0.1,
+        time_shift: float = 0.5,
         loss_balance: str = "per-gene",
         scaling: str = "zscore",
         block: str = "GRU",
@@ -367,6 +378,7 @@ default="MSELoss"
         self.optimizer = optimizer
         self.loss = loss
         self.kl_weight = kl_weight
+        self.time_shift = time_shift
         self.loss_balance = loss_balance
         self.scaling = scaling
         self.block = block
@@ -640,6 +652,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             n_epochs=int(self.n_epochs),
             max_steps=None if self.max_steps is None else int(self.max_steps),
             kl_weight=float(self.kl_weight),
+            time_shift=float(self.time_shift),
             balance=self.loss_balance,
             max_grad_norm=float(self.max_grad_norm) if self.clip else None,
             early_stopping=bool(self.early_stopping),

@@ -176,7 +176,7 @@ def test_a_gradient_that_keeps_overflowing_stops_the_fit():
     module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
     before = {k: v.clone() for k, v in module.state_dict().items()}
     _overflowing(module, range(1, 1000))
-    with pytest.raises(FloatingPointError, match="overflowed in 21 steps in a row"):
+    with pytest.raises(FloatingPointError, match="not finite in 21 steps in a row"):
         fit_module(
             module, X, TrainConfig(n_epochs=20, batch_size=8), torch.nn.MSELoss(reduction="none")
         )
@@ -201,3 +201,40 @@ def test_rvagene_warns_about_skipped_steps(tiny, monkeypatch):
         model.fit(X)
     assert model.n_skipped_steps_ == 1
     assert np.isfinite(model.transform(X)).all()
+
+
+def test_shift_in_time_moves_each_series_by_one_amount():
+    from rvagene._train import shift_in_time
+
+    x = torch.arange(10.0).repeat(64, 1).unsqueeze(-1)  # ramps: a shift is a constant offset
+    assert shift_in_time(x, 0.0) is x
+    torch.manual_seed(0)
+    y = shift_in_time(x, 1.5)
+    offset = (x - y)[:, 2:-2, 0]  # away from the ends, where the end values are held
+    torch.testing.assert_close(offset, offset[:, :1].expand_as(offset))  # one shift per series
+    assert offset.abs().max() <= 1.5
+    assert offset.min() < -0.5 < 0.5 < offset.max()  # both directions are drawn
+    assert y.min() == 0  # the ends are held, never extrapolated
+    assert y.max() == 9
+    torch.manual_seed(0)
+    torch.testing.assert_close(shift_in_time(x, 1.5), y)  # torch's generator: repeatable
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), "1"])
+def test_time_shift_must_be_a_number_of_steps(tiny, bad):
+    X, _ = tiny
+    with pytest.raises(ValueError, match="time_shift must be a number of time steps >= 0"):
+        RVAgene(time_shift=bad, n_epochs=1).fit(X)
+
+
+def test_time_shift_changes_training_only(tiny):
+    X, _ = tiny
+    kwargs = {"n_epochs": 3, "batch_size": 8, "random_state": 0}
+    plain = RVAgene(time_shift=0, **kwargs).fit(X)
+    shifted = RVAgene(time_shift=1.0, **kwargs).fit(X)
+    assert not np.allclose(plain.transform(X), shifted.transform(X))
+    # after fit the series are read as they are: transform is deterministic
+    np.testing.assert_array_equal(shifted.transform(X), shifted.transform(X))
+    np.testing.assert_array_equal(
+        RVAgene(time_shift=1.0, **kwargs).fit(X).transform(X), shifted.transform(X)
+    )
