@@ -354,7 +354,7 @@ def shift_in_time(x: torch.Tensor, max_shift: float) -> torch.Tensor:
 
     The training augmentation behind ``RVAgene(time_shift=...)``: on the quality suite and
     the held-out time courses (docs/results.md, "Small shifts in time"), half a step raised
-    the pipeline's ARI on 11 of 12 cases.
+    or kept the pipeline's ARI on 11 of the 12 cases it was chosen on.
 
     Examples
     --------
