@@ -48,6 +48,7 @@ ORIGINAL = {
     "loss": "MSELoss",
     "loss_balance": "original",
     "kl_weight": 1.0,
+    "kl_warmup": 0,  # the KL term at full weight from the first step
     "time_shift": 0.0,  # the encoder reads the series as they are
     "scaling": "none",
     "early_stopping": False,

@@ -50,6 +50,7 @@ class TrainConfig:
     n_epochs: int = 500  # passes over the training genes, at most
     max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
     kl_weight: float = 0.1
+    kl_warmup: int = 200  # steps over which the KL weight rises from 0 to kl_weight; 0: none
     time_shift: float = 0.5  # largest shift (in time steps) of the encoder's input; 0: none
     balance: str = "per-gene"  # see rvagene.network.rvae_loss
     max_grad_norm: float | None = 5.0  # None: no clipping
@@ -345,6 +346,21 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None = None):
         yield order[start:stop] if order is not None else slice(start, stop)
 
 
+def kl_ramp(step: int, warmup: int) -> float:
+    """Share of ``kl_weight`` used at optimiser step ``step`` (0-based): linear over ``warmup``.
+
+    The KL warm-up of ``RVAgene(kl_warmup=...)``: the first steps learn to reconstruct before
+    the prior pulls the codes together (Bowman et al. 2016). Losses recorded in the history
+    use the full weight, so checks during the warm-up compare like with like.
+
+    Examples
+    --------
+    >>> [kl_ramp(s, 4) for s in range(5)], kl_ramp(0, 0)
+    ([0.25, 0.5, 0.75, 1.0, 1.0], 1.0)
+    """
+    return 1.0 if warmup <= 0 else min(1.0, (step + 1) / warmup)
+
+
 def shift_in_time(x: torch.Tensor, max_shift: float) -> torch.Tensor:
     """Each series of ``x`` (batch, time, F) shifted by a random amount of time steps.
 
@@ -450,7 +466,8 @@ def _train_part(state, X, mask, order, criterion, callbacks) -> dict[str, float]
         x = X[idx]  # (batch, time, features)
         m = mask[idx] if mask is not None else None
         x_hat, mu, logvar = module(shift_in_time(x, config.time_shift))
-        out = rvae_loss(x, x_hat, mu, logvar, criterion, config.kl_weight, config.balance, m)
+        kl_weight = config.kl_weight * kl_ramp(state.step, config.kl_warmup)
+        out = rvae_loss(x, x_hat, mu, logvar, criterion, kl_weight, config.balance, m)
         if not torch.isfinite(out.loss):
             return {"loss": math.nan, "reconstruction": math.nan, "kl": math.nan}
         optimizer.zero_grad(set_to_none=True)

@@ -102,6 +102,7 @@ _PARAM_CHECKS = (
     ("dropout_rate", lambda v: _is_number(v) and 0 <= v < 1, "in [0, 1)"),
     ("kl_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     ("time_shift", lambda v: _is_number(v) and v >= 0, "a number of time steps >= 0"),
+    ("kl_warmup", lambda v: _is_int(v, 0), "an integer number of steps >= 0"),
     ("lr_decay", lambda v: _is_number(v) and 0 < v <= 1, "in (0, 1]"),
     ("validation_fraction", lambda v: _is_number(v) and 0 < v < 1, "in (0, 1)"),
     ("tol", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
@@ -149,6 +150,10 @@ default="MSELoss"
         ``reduction="none"``).
     kl_weight : float, default=0.1
         Weight of the KL term relative to the reconstruction term.
+    kl_warmup : int, default=200
+        Optimiser steps over which the KL term's weight rises linearly from 0 to
+        ``kl_weight`` (a KL warm-up); 0 uses ``kl_weight`` from the first step (the
+        original). The loss history is recorded at the full weight.
     time_shift : float, default=0.5
         While training, the encoder reads each series shifted along time by a random amount,
         uniform in [-time_shift, time_shift] time steps (linear interpolation between
@@ -348,6 +353,7 @@ default="MSELoss"
         optimizer: str = "Adam",
         loss: str | nn.Module = "MSELoss",
         kl_weight: float = 0.1,
+        kl_warmup: int = 200,
         time_shift: float = 0.5,
         loss_balance: str = "per-gene",
         scaling: str = "zscore",
@@ -383,6 +389,7 @@ default="MSELoss"
         self.optimizer = optimizer
         self.loss = loss
         self.kl_weight = kl_weight
+        self.kl_warmup = kl_warmup
         self.time_shift = time_shift
         self.loss_balance = loss_balance
         self.scaling = scaling
@@ -657,6 +664,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             n_epochs=int(self.n_epochs),
             max_steps=None if self.max_steps is None else int(self.max_steps),
             kl_weight=float(self.kl_weight),
+            kl_warmup=int(self.kl_warmup),
             time_shift=float(self.time_shift),
             balance=self.loss_balance,
             max_grad_norm=float(self.max_grad_norm) if self.clip else None,
