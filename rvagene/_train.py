@@ -50,7 +50,7 @@ class TrainConfig:
     n_epochs: int = 500  # passes over the training genes, at most
     max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
     kl_weight: float = 0.1
-    kl_warmup: int = 200  # steps over which the KL weight rises from 0 to kl_weight; 0: none
+    kl_warmup: int = 200  # steps over which the KL weight rises (at most a third of max_steps)
     time_shift: float = 0.5  # largest shift (in time steps) of the encoder's input; 0: none
     balance: str = "per-gene"  # see rvagene.network.rvae_loss
     max_grad_norm: float | None = 5.0  # None: no clipping
@@ -564,6 +564,8 @@ def fit_module(
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=config.lr_decay, patience=max(1, rule.patience // 4)
         )
+    if config.max_steps is not None:  # a short fit warms the KL term up over its first third
+        config = replace(config, kl_warmup=min(config.kl_warmup, int(config.max_steps) // 3))
     history = {"loss": [], "reconstruction": [], "kl": [], "epoch": []}
     if X_val is not None:
         history.update(val_loss=[], val_reconstruction=[], val_kl=[])

@@ -152,8 +152,10 @@ default="MSELoss"
         Weight of the KL term relative to the reconstruction term.
     kl_warmup : int, default=200
         Optimiser steps over which the KL term's weight rises linearly from 0 to
-        ``kl_weight`` (a KL warm-up); 0 uses ``kl_weight`` from the first step (the
-        original). The loss history is recorded at the full weight.
+        ``kl_weight`` (a KL warm-up), at most a third of the fit's steps (the one cycle's
+        length, or ``max_steps``), so that a short fit still trains with the prior; 0 uses
+        ``kl_weight`` from the first step (the original). The loss history is recorded at
+        the full weight.
     time_shift : float, default=0.5
         While training, the encoder reads each series shifted along time by a random amount,
         uniform in [-time_shift, time_shift] time steps (linear interpolation between
@@ -281,6 +283,8 @@ default="MSELoss"
       pipeline's clusters improved or held on 11 of the 12 cases it was chosen on (most
       where a response's onset varies within a group); whole steps (1.0) helped those more
       and lost others.
+    - ``kl_warmup=200``: on top of the shift, a KL warm-up raised or kept 10 of those 12
+      cases and lost at most 0.006 on the others.
 
     Attributes
     ----------

@@ -270,3 +270,23 @@ def test_kl_warmup_must_be_a_number_of_steps(tiny, bad):
     X, _ = tiny
     with pytest.raises(ValueError, match="kl_warmup must be an integer number of steps >= 0"):
         RVAgene(kl_warmup=bad, n_epochs=1).fit(X)
+
+
+def test_kl_warmup_is_at_most_a_third_of_a_short_fit(monkeypatch):
+    import rvagene._train as train
+
+    seen = []
+    real = train.rvae_loss
+
+    def spy(x, x_hat, mu, logvar, criterion, kl_weight=1.0, *args, **kwargs):
+        if x_hat.requires_grad:
+            seen.append(kl_weight)
+        return real(x, x_hat, mu, logvar, criterion, kl_weight, *args, **kwargs)
+
+    monkeypatch.setattr(train, "rvae_loss", spy)
+    torch.manual_seed(0)
+    X = torch.randn(20, 6, 1).cumsum(1)
+    module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
+    config = TrainConfig(n_epochs=10, batch_size=8, kl_weight=0.3, kl_warmup=200, max_steps=9)
+    fit_module(module, X, config, torch.nn.MSELoss(reduction="none"))
+    np.testing.assert_allclose(seen, [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
