@@ -202,7 +202,8 @@ def test_learns_clusters():
 def test_early_stopping_restores_best(tiny):
     X, _ = tiny
     # batch_size=1: 27 steps per epoch, so the 200-step warm-up is 8 epochs, and so is the
-    # patience (n_iter_no_change=3 epochs are 81 steps, under the 200-step floor).
+    # patience (n_iter_no_change=3 epochs are 81 steps, under the 200-step floor). The
+    # plateau schedule: a one cycle runs to its end whatever the held-out loss does.
     model = RVAgene(
         hidden_size=8,
         latent_length=2,
@@ -210,9 +211,11 @@ def test_early_stopping_restores_best(tiny):
         n_iter_no_change=3,
         batch_size=1,
         learning_rate=0.05,
+        lr_schedule="plateau",
         random_state=0,
     ).fit(X)
     val = model.history_["val_loss"]
+    assert model.stopped_by_ == "early_stopping"
     assert model.n_iter_ < 200
     assert model.best_epoch_ == int(np.argmin(val)) + 1
     assert model.n_iter_ >= model.best_epoch_ + 8
