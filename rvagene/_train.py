@@ -50,7 +50,7 @@ class TrainConfig:
     n_epochs: int = 500  # passes over the training genes, at most
     max_steps: int | None = 2500  # optimiser steps, at most (None: no limit)
     kl_weight: float = 0.1
-    kl_warmup: int = 200  # steps over which the KL weight rises (at most a third of max_steps)
+    kl_warmup: int = 200  # steps over which the KL weight rises (at most a third of the fit)
     time_shift: float = 0.5  # largest shift (in time steps) of the encoder's input; 0: none
     balance: str = "per-gene"  # see rvagene.network.rvae_loss
     max_grad_norm: float | None = 5.0  # None: no clipping
@@ -394,9 +394,10 @@ def shift_in_time(x: torch.Tensor, max_shift: float) -> torch.Tensor:
     return torch.gather(x, 1, low) * (1 - frac) + torch.gather(x, 1, high) * frac
 
 
-# Steps in a row whose gradient may overflow before the fit counts as diverged. A gradient
-# through a long series can overflow float32 on one batch and not the next: ACSF1 (1,460
-# points) hit one such batch 60-90 steps into the default fit, which used to end the fit.
+# Steps in a row whose gradient may be non-finite before the fit counts as diverged. A
+# gradient through a long series can overflow float32 on one batch and not the next; on
+# ACSF1 (1,460 points) it overflowed 60-90 steps into the default fit and then on every
+# batch, so that fit still stops, with a message that names the cause.
 MAX_SKIPPED_IN_ROW = 20
 
 
@@ -553,9 +554,9 @@ def fit_module(
         config.tol,
         config.early_stopping and not onecycle,
     )
-    scheduler, per_step = None, None
+    scheduler, per_step, fit_steps = None, None, config.max_steps
     if onecycle:
-        total = cycle_steps(config, n_train)
+        total = fit_steps = cycle_steps(config, n_train)
         if total < int(config.n_epochs) * math.ceil(n_train / config.batch_size):
             config = replace(config, max_steps=total)  # else n_epochs ends the cycle
         if total >= MIN_CYCLE_STEPS:  # shorter: the plain learning rate (too few to cycle)
@@ -564,8 +565,8 @@ def fit_module(
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, factor=config.lr_decay, patience=max(1, rule.patience // 4)
         )
-    if config.max_steps is not None:  # a short fit warms the KL term up over its first third
-        config = replace(config, kl_warmup=min(config.kl_warmup, int(config.max_steps) // 3))
+    if fit_steps is not None:  # a short fit warms the KL term up over its first third
+        config = replace(config, kl_warmup=min(config.kl_warmup, int(fit_steps) // 3))
     history = {"loss": [], "reconstruction": [], "kl": [], "epoch": []}
     if X_val is not None:
         history.update(val_loss=[], val_reconstruction=[], val_kl=[])

@@ -643,7 +643,9 @@ def test_missing_values_keep_clusters_small():
     X, y = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=20, random_state=0)
     gaps = np.random.default_rng(0).random(X.shape) < 0.1
     X_gap = np.where(gaps, np.nan, X)
-    params = dict(hidden_size=16, latent_length=2, n_epochs=40, random_state=0)
+    # 80 one-batch epochs: at 40 steps, once the KL warm-up took a third of the fit, one seed
+    # in five (seed 0) clustered the gapped copy at ARI 0.81; at 80 all five were at 1.0
+    params = dict(hidden_size=16, latent_length=2, n_epochs=80, random_state=0)
     aris = []
     for data in (X, X_gap):
         model = RVAgene(**params).fit(data)
