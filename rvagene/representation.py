@@ -137,7 +137,8 @@ def slopes(X, max_timepoints: int | None = 64) -> np.ndarray:
     series the point-to-point change is mostly noise. On the long cases whose genes share
     one shape, binning to 64 points first lifted K-means on the slopes on ArrowHead (251
     points) from 0.163 to 0.196 and on ACSF1 (1,460 points, a case chosen after the rule)
-    from 0.170 to 0.186, and kept Coffee at 1.000 (docs/results.md, "Slopes of long series").
+    from 0.170 to 0.186, and kept Coffee at 1.000 (docs/results.md, "Small shifts in time,
+    and slopes over bins").
     64 is :func:`downsample`'s default, not a value tuned on those cases.
 
     Parameters
