@@ -37,6 +37,7 @@ from rvagene import (  # noqa: E402
     GeneClustering,
     as_time_series,
     choose_k,
+    cluster_latent,
     clustering_scores,
     consensus_clusters,
 )
@@ -59,7 +60,7 @@ def _zscores(X) -> np.ndarray:
 def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
     lat, dec, z = spaces["latent"], spaces["decoded"], spaces["z"]
     if option == "kmeans-z":
-        return consensus_clusters(z, k, random_state=seed)
+        return cluster_latent(z, k, random_state=seed).labels_
     members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
                "concat": lat + dec}[option]  # fmt: skip
     method = "concat" if option == "concat" else "coassociation"

@@ -460,6 +460,23 @@ def test_consensus_latent_sizes_may_differ_and_bad_input(blobs):
         consensus_clusters([Z, Z], 0)
 
 
+def test_consensus_runs(blobs):
+    """n_runs single-start runs per space; n_runs=1 is one K-means of 10 starts per space."""
+    Z, labels = blobs
+    noisy = Z + np.random.default_rng(1).normal(0, 0.5, Z.shape)
+    one = consensus_clusters([noisy], 4, n_runs=1, random_state=3)
+    kmeans = cluster_latent(noisy, 4, random_state=np.random.RandomState(3)).labels_
+    assert clustering_scores(kmeans, one)["ari"] == 1.0
+    many = consensus_clusters([Z, noisy], 4, n_runs=20, random_state=3)
+    assert clustering_scores(labels, many)["ari"] == 1.0
+    np.testing.assert_array_equal(
+        many, consensus_clusters([Z, noisy], 4, n_runs=20, random_state=3)
+    )
+    for bad in (0, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="n_runs must be an integer >= 1"):
+            consensus_clusters([Z], 4, n_runs=bad)
+
+
 def test_match_clusters_renumbers_to_the_labels():
     labels = np.repeat([0, 1, 2, 3], 5)
     perm = np.array([2, 0, 3, 1])  # K-means numbered true cluster i as perm[i]
