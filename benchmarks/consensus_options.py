@@ -5,6 +5,8 @@ default (what the scripts run, space "both" on these cases). Its fits are then c
 in other ways, so every row compares options on identical models:
 
 - ``shipped``: the pipeline's own labels (co-association of the fits in both spaces);
+- ``runs=1``, ``runs=40``: the same co-association with ``n_runs`` K-means runs per space
+  instead of the default 160 (``runs=1``: one K-means of 10 starts, the consensus before);
 - ``latent``, ``decoded``: co-association of the fits in one space only;
 - ``both+z``: the shipped consensus with K-means on the z-scores added as one more member
   per fit (the strongest simple method, as a voter);
@@ -45,7 +47,7 @@ from rvagene.representation import embed, fill_gaps  # noqa: E402
 
 CASES = ("esc", "tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
          "tc-impulse-10x18u", "sc-windows")  # fmt: skip
-OPTIONS = ("shipped", "latent", "decoded", "both+z", "concat", "kmeans-z")
+OPTIONS = ("shipped", "runs=1", "runs=40", "latent", "decoded", "both+z", "concat", "kmeans-z")
 CRITERIA = ("silhouette", "davies_bouldin", "bic")
 K_SPACES = ("latent", "decoded", "both", "z")
 K_MIN_GROUPS = 4  # choose k only where the truth has at least this many groups
@@ -61,6 +63,9 @@ def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
     lat, dec, z = spaces["latent"], spaces["decoded"], spaces["z"]
     if option == "kmeans-z":
         return cluster_latent(z, k, random_state=seed).labels_
+    if option.startswith("runs="):
+        n_runs = int(option.removeprefix("runs="))
+        return consensus_clusters(lat + dec, k, random_state=seed, n_runs=n_runs)
     members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
                "concat": lat + dec}[option]  # fmt: skip
     method = "concat" if option == "concat" else "coassociation"
