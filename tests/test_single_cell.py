@@ -201,10 +201,13 @@ def test_dpt_from_root_index_and_name(sim, sim_dpt):
     root = sim.uns["root_cell"]
     assert sim_dpt[root] == 0
     assert _spearman(sim_dpt, sim.obs["true_time"]) > 0.8
+    # The same root by name or by text: the same pseudotime, up to float rounding (the
+    # eigensolver's and the neighbour search's threads can change the last bits; one full
+    # run on a loaded machine failed an exact comparison here).
     by_name = compute_pseudotime(sim, sim.obs_names[root])
-    np.testing.assert_array_equal(by_name, sim_dpt)
+    np.testing.assert_allclose(by_name, sim_dpt, rtol=1e-5, atol=1e-6)
     by_text = compute_pseudotime(sim, str(root))  # as --root-cell gives it
-    np.testing.assert_array_equal(by_text, sim_dpt)
+    np.testing.assert_allclose(by_text, sim_dpt, rtol=1e-5, atol=1e-6)
     assert "dpt_pseudotime" not in sim.obs  # the input is not modified
     with pytest.raises(ValueError, match="not an obs_name"):
         compute_pseudotime(sim, "no_such_cell")
