@@ -62,7 +62,7 @@ def _zscores(X) -> np.ndarray:
 def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
     lat, dec, z = spaces["latent"], spaces["decoded"], spaces["z"]
     if option == "kmeans-z":
-        return cluster_latent(z, k, random_state=seed).labels_
+        return cluster_latent(z[0], k, random_state=seed).labels_
     if option.startswith("runs="):
         n_runs = int(option.removeprefix("runs="))
         return consensus_clusters(lat + dec, k, random_state=seed, n_runs=n_runs)

@@ -33,17 +33,16 @@ series are drawn as the mean over replicates. It writes
 A run never replaces an earlier run's files silently: when any of them exists it stops
 before any work, with exit status 2 and one line naming ``--overwrite``.
 
-The clustering is ``rvagene.GeneClustering`` with its defaults (``--space auto``): for at
-most 2,000 genes, 2 models are fitted with different seeds, 3 more when their clusters
-disagree (``--n-fits``; side by side on every core, ``--n-jobs``), and the genes are
-clustered by the co-association consensus of every fit's K-means in its latent space and in
-its decoded space (``--space both``): on the quality suite this was the only choice whose
-ARI stayed within 0.05 over seeds on every case (docs/results.md). When the genes share one
-shape (under 30% of the z-scores' variance between genes) the model learns that shape, and
-the genes are clustered by K-means on the slopes of their z-scored series instead (``--space
-slopes``, one fit, which generates). ``--n-fits 1 --space latent`` is the published
-tool's clustering of one fit's latent means. The model with the lowest held-out loss is
-saved and generates.
+The clustering is ``rvagene.GeneClustering`` with its defaults (``--space auto``): for at most
+2,000 genes, 2 models are fitted with different seeds, 3 more when their clusters disagree
+(``--n-fits``; side by side on every core, ``--n-jobs``), and the genes are clustered by the
+co-association consensus of many single-start K-means runs on every fit's latent space and
+decoded space (``--space both``): on the quality suite this was the only choice whose ARI
+stayed within 0.05 over seeds on every case (docs/results.md). When the genes share one shape
+(under 30% of the z-scores' variance between genes) the model learns that shape, and the genes
+are clustered by K-means on the slopes of their z-scored series instead (``--space slopes``,
+one fit, which generates). ``--n-fits 1 --space latent`` is the published tool's clustering of
+one fit's latent means. The model with the lowest held-out loss is saved and generates.
 Generated trajectories are drawn from each cluster's own latent spread
 (``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
 ``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``

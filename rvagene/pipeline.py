@@ -9,8 +9,8 @@
    ``space``); without ``n_clusters``, k is chosen there by
    :func:`rvagene.cluster.choose_k`;
 3. one fit in one space is clustered by K-means; several fits, or both spaces
-   (``space="both"``), by the co-association consensus of their K-means clusterings
-   (:func:`rvagene.cluster.consensus_clusters`); the default ``space="auto"`` takes
+   (``space="both"``), by the co-association consensus of 160 single-start K-means runs
+   on each (:func:`rvagene.cluster.consensus_clusters`); the default ``space="auto"`` takes
    ``"both"``, or, when the genes share one shape, K-means on the slopes of their z-scored
    series (``"slopes"``, a space of the data);
 4. each gene gets a probability per cluster from its latent posterior, in the same space
@@ -475,7 +475,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         The clustering space (:mod:`rvagene.representation`): ``"latent"``, the posterior
         means (the published tool's; ``n_fits=1, space="latent"`` is the original's
         clustering); ``"decoded"``, the series decoded from them; ``"both"``, the
-        co-association consensus of every fit's K-means clusterings in both spaces, with
+        co-association consensus of 160 single-start K-means runs on every fit in both
+        spaces (:func:`rvagene.cluster.consensus_clusters`), with
         k chosen, centres, probabilities and generation in ``model_``'s latent space (above
         5,000 genes the consensus, a genes x genes matrix, is too big and ``"both"`` clusters
         the latent means of ``model_`` instead); ``"slopes"``, K-means on the slopes of the
