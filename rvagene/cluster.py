@@ -896,7 +896,11 @@ def consensus_clusters(
     if isinstance(n_runs, bool) or not isinstance(n_runs, numbers.Integral) or n_runs < 1:
         msg = f"n_runs must be an integer >= 1, got {n_runs!r}."
         raise ValueError(msg)
+    if n_clusters == 1:
+        return np.zeros(n, dtype=np.int64)
     n_init = None if n_runs == 1 else 1  # one run: K-means' own 10 starts
+    if n_clusters == n:  # every gene its own cluster, whatever the runs
+        return cluster_latent(latents[0], n, n_init=n_init, random_state=rng).labels_
     labelings = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # an empty cluster is allowed here
@@ -905,8 +909,6 @@ def consensus_clusters(
                 cluster_latent(Z, n_clusters, n_init=n_init, random_state=rng).labels_
                 for _ in range(int(n_runs))
             ]
-    if n_clusters == 1 or n_clusters == n:
-        return labelings[0] if n_clusters == n else np.zeros(n, dtype=np.int64)
     distance = 1.0 - coassociation_matrix(labelings)
     agglomerative = AgglomerativeClustering(
         n_clusters=n_clusters, metric="precomputed", linkage="average"

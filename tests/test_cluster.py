@@ -472,6 +472,8 @@ def test_consensus_runs(blobs):
     np.testing.assert_array_equal(
         many, consensus_clusters([Z, noisy], 4, n_runs=20, random_state=3)
     )
+    assert (consensus_clusters([Z, noisy], 1) == 0).all()
+    assert np.unique(consensus_clusters([Z, noisy], len(Z))).size == len(Z)
     for bad in (0, 2.5, True, "10"):
         with pytest.raises(ValueError, match="n_runs must be an integer >= 1"):
             consensus_clusters([Z], 4, n_runs=bad)
