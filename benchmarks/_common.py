@@ -55,6 +55,7 @@ ORIGINAL = {
     "lr_decay": 1.0,
     "lr_schedule": "plateau",  # with lr_decay 1: the fixed rate (the default is a one cycle)
     "max_steps": None,
+    "max_timepoints": None,  # the network runs over every time point
 }
 
 

@@ -70,7 +70,6 @@ from rvagene.representation import (  # noqa: E402
     between_gene_share,
     central_fit,
     centre_across_genes,
-    downsample,
     embed_codes,
     fill_gaps,
     slopes,
@@ -179,10 +178,6 @@ def model_rows(method, case: cases.Case, seed: int, overrides: dict, cache=None)
         note = "" if times is None else "times="
     n_fits = int(params.pop("ensemble", 0))
     posterior = bool(params.pop("posterior", False))  # also rows of a posterior draw, whitened
-    max_timepoints = params.pop("max_timepoints", None)
-    if max_timepoints is not None:  # long series averaged over bins before the model sees them
-        X, times = downsample(X, int(max_timepoints), times)
-        note = f"{note} {X.shape[1]} points".strip()
     if params.pop("centre", False):  # the genes' common shape removed; the model unscaled
         X = centre_across_genes(X)[0]
         params["scaling"] = "none"
@@ -583,10 +578,10 @@ def main(argv=None) -> int:
             overrides[name] = value
     if overrides:
         # ensemble=N: consensus of N fits; posterior=true: also cluster a posterior draw and
-        # the whitened means of each fit; max_timepoints=N: rvagene.representation.downsample;
+        # the whitened means of each fit;
         # centre=true: rvagene.representation.centre_across_genes, fitted with scaling none
         # With --methods pipeline, --set names GeneClustering's parameters instead.
-        known = {*RVAgene().get_params(), "ensemble", "posterior", "max_timepoints", "centre"}
+        known = {*RVAgene().get_params(), "ensemble", "posterior", "centre"}
         if args.methods == (PIPELINE,):
             known = set(GeneClustering().get_params())
         unknown = [n for n in overrides if n not in known]

@@ -83,16 +83,19 @@ def setup_logging(level: int = logging.INFO) -> None:
     warnings.showwarning = show
 
 
-def int_at_least(minimum: int):
-    """Argparse type: an integer >= ``minimum``."""
+def int_at_least(minimum: int, none: bool = False):
+    """Argparse type: an integer >= ``minimum`` (or ``none``, given as None, when allowed)."""
 
-    def parse(value: str) -> int:
+    def parse(value: str) -> int | None:
+        if none and value.lower() == "none":
+            return None
         try:
             number = int(value)
         except ValueError:
             number = None
         if number is None or number < minimum:
-            msg = f"expected an integer >= {minimum}, got {value!r}"
+            also = " or none" if none else ""
+            msg = f"expected an integer >= {minimum}{also}, got {value!r}"
             raise argparse.ArgumentTypeError(msg)
         return number
 

@@ -436,7 +436,7 @@ def _diverged(epoch: int, history: dict, skipped_in_row: int = 0) -> str:
             f"The gradient was not finite in {skipped_in_row} steps in a row at epoch {epoch} "
             "(through long series it can overflow), so the fit was stopped and its last "
             "finite weights restored. Lower learning_rate, check the input for extreme "
-            "values, or shorten long series with rvagene.representation.downsample."
+            "values, or lower max_timepoints (the network's longest series)."
         )
     kept = (
         f"the weights of epoch {history['epoch'][-1]:.3g}"
@@ -446,8 +446,7 @@ def _diverged(epoch: int, history: dict, skipped_in_row: int = 0) -> str:
     return (
         f"The training loss became non-finite at epoch {epoch}; {kept} were restored. Lower "
         "learning_rate, keep clip=True, or check the input for extreme values (or, for "
-        "series of hundreds of points whose gradient overflowed, shorten them with "
-        "rvagene.representation.downsample)."
+        "series of hundreds of points whose gradient overflowed, lower max_timepoints)."
     )
 
 

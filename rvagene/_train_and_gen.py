@@ -140,7 +140,11 @@ MODEL_HELP = {
     "loss": "elementwise reconstruction loss",
     "scaling": "per-gene scaling over time before encoding (none: the original's raw values)",
     "n_threads": "torch threads on the CPU while fitting and predicting; -1 uses every core",
+    "max_timepoints": "longest series the network runs over: longer ones are averaged in bins "
+    "of consecutive points and the outputs interpolated back",
 }
+# Integer options that also take "none" (the estimator's None: no limit).
+NONE_ALLOWED = {"max_steps": 1, "max_timepoints": 2}
 
 EPILOG = """\
 input formats (the positional argument):
@@ -337,6 +341,9 @@ def _add_model_options(parser) -> None:
             model.add_argument(
                 flag, type=int_at_least(1), default=None, help=text + " (default: from the data)"
             )
+        elif name in NONE_ALLOWED:
+            kind = int_at_least(NONE_ALLOWED[name], none=True)
+            model.add_argument(flag, type=kind, default=default, help=text + "; or none")
         else:
             model.add_argument(flag, type=_model_option_type(default), default=default, help=text)
     model.add_argument(

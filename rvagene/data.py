@@ -424,6 +424,34 @@ def _is_ragged(X) -> bool:
 SCALINGS = ("zscore", "minmax", "none")
 
 
+def bin_width(n_timepoints: int, max_timepoints: int | None) -> int:
+    """Points per bin that bring ``n_timepoints`` down to at most ``max_timepoints``.
+
+    1 (no binning) when the series are short enough or ``max_timepoints`` is None.
+
+    Examples
+    --------
+    >>> bin_width(100, 64), bin_width(68, 64), bin_width(38, 64), bin_width(1460, 64)
+    (2, 2, 1, 23)
+    """
+    if max_timepoints is None or n_timepoints <= max_timepoints:
+        return 1
+    return -(-int(n_timepoints) // int(max_timepoints))  # ceil
+
+
+def bin_means(X: np.ndarray, width: int) -> np.ndarray:
+    """Means of axis 1 (time) over consecutive bins of ``width`` points (the last may be shorter).
+
+    NaN is ignored; a bin without an observed value stays NaN. ``width`` 1 returns ``X``.
+    """
+    if width == 1:
+        return X
+    starts = np.arange(0, X.shape[1], width)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a bin with no observed value
+        return np.stack([np.nanmean(X[:, s : s + width], axis=1) for s in starts], axis=1)
+
+
 def scale_series(
     X, method: str = "zscore", genes=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

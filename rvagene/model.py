@@ -20,7 +20,7 @@ from torch import nn
 from . import _train
 from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
 from ._utils import as_generator, atomic_path, package_version, resolve_device, torch_threads
-from .data import SCALINGS, scale_series
+from .data import SCALINGS, bin_means, bin_width, scale_series
 from .network import RVAE, RVAEConfig
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ _PARAM_CHECKS = (
     *((name, lambda v: v is None or _is_int(v, 1), "None (inferred from the data) or an "
        "integer >= 1") for name in ("sequence_length", "number_of_features")),
     ("max_steps", lambda v: v is None or _is_int(v, 1), "None (no limit) or an integer >= 1"),
+    ("max_timepoints", lambda v: v is None or _is_int(v, 2),
+     "None (every time point) or an integer >= 2"),
     ("learning_rate", lambda v: _is_number(v) and v > 0, "a positive number"),
     ("n_threads", lambda v: v is None or v == -1 or _is_int(v, 1),
      "None, -1 or an integer >= 1"),
@@ -178,6 +180,19 @@ default="MSELoss"
         ``decode``/``sample`` return scaled values. Genes that are clustered by shape (as
         up/down-regulated genes are) need scaling: on the raw ESC matrix the unscaled model
         does not separate them.
+    max_timepoints : int or None, default=64
+        Longest series the network runs over. A longer series is averaged over bins of
+        ``ceil(n_timepoints / max_timepoints)`` consecutive points after scaling (as the
+        paper averages cells over pseudotime windows; :func:`rvagene.data.bin_means`), the
+        network is fitted on the bins, and every output comes back on the input's time
+        points: :meth:`reconstruct`, :meth:`decode` and :meth:`sample` interpolate linearly
+        between the bins' mean times (constant beyond the first and last). ``bin_width_``
+        says how many points a bin took (1: none); the training and held-out losses and
+        :meth:`score` are on the bins. A GRU step costs the same whatever it
+        reads, so this halves a fit of 100 points; on 100-point ``demo`` and ``simfinal``
+        and 68-point ESC the clusters were the same binned, and on the 1,460-point ACSF1
+        the full-length fit overflowed where the binned one did not (docs/results.md).
+        None runs over every time point, as the original did.
     block : {"GRU", "LSTM"}, default="GRU"
         Recurrent unit. The paper describes a GRU; the original code built an LSTM.
     clip : bool, default=True
@@ -296,6 +311,9 @@ default="MSELoss"
         Values per time point seen at ``fit`` (e.g. replicates).
     times_ : ndarray of shape (n_features_in_,) or None
         The time of each point given to ``fit``; None when fitted without times.
+    bin_width_ : int
+        Time points averaged into one of the network's steps (``max_timepoints``); 1 when
+        the series were short enough.
     input_ndim_ : int
         2 or 3: the layout of ``fit``'s input, used for ``decode``/``sample`` output.
     loss_curve_ : list of float
@@ -361,6 +379,7 @@ default="MSELoss"
         time_shift: float = 0.5,
         loss_balance: str = "per-gene",
         scaling: str = "zscore",
+        max_timepoints: int | None = 64,
         block: str = "GRU",
         clip: bool = True,
         max_grad_norm: float = 5.0,
@@ -397,6 +416,7 @@ default="MSELoss"
         self.time_shift = time_shift
         self.loss_balance = loss_balance
         self.scaling = scaling
+        self.max_timepoints = max_timepoints
         self.block = block
         self.clip = clip
         self.max_grad_norm = max_grad_norm
@@ -540,6 +560,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self._check_params()
         X3, _ = self._validate(X, reset=True)
         self.times_ = None if times is None else _check_times(times, X3.shape[1])
+        self.bin_width_ = bin_width(X3.shape[1], self.max_timepoints)
         self.n_dims_ = X3.shape[2]
         self.input_ndim_ = _input_ndim(X)
         device = resolve_device(self.device, self.cuda)
@@ -579,8 +600,8 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             warnings.warn(
                 f"{result.skipped_steps} of {result.n_steps} optimiser steps were skipped "
                 "because their gradient overflowed (this happens through long series); the "
-                "fit went on without them. If many are skipped, lower learning_rate or shorten "
-                "the series with rvagene.representation.downsample.",
+                "fit went on without them. If many are skipped, lower learning_rate or "
+                "max_timepoints (the network's longest series).",
                 RuntimeWarning,
                 stacklevel=2,
             )
@@ -619,8 +640,38 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             latent_length=int(self.latent_length),
             dropout_rate=float(self.dropout_rate),
             block=self.block,
-            times=None if getattr(self, "times_", None) is None else tuple(self.times_.tolist()),
+            times=None if (t := self._network_times()) is None else tuple(t.tolist()),
         )
+
+    def _grid(self) -> np.ndarray:
+        """The fitted time points: ``times_``, or 0, 1, 2, ... for even steps."""
+        times = getattr(self, "times_", None)
+        return np.arange(self.n_features_in_, dtype=np.float64) if times is None else times
+
+    def _network_times(self) -> np.ndarray | None:
+        """The network's time grid: ``times_``, or the bins' mean times when binned.
+
+        None (even steps, the original network) unless times were given or the last bin is
+        shorter than the others.
+        """
+        width = getattr(self, "bin_width_", 1)
+        times = getattr(self, "times_", None)
+        if width == 1 or (times is None and self.n_features_in_ % width == 0):
+            return times
+        return bin_means(self._grid()[None, :], width)[0]
+
+    def _unbin(self, out: np.ndarray) -> np.ndarray:
+        """Series on the network's bins (n, bins, F) to the fitted time points (n, time, F).
+
+        Linear interpolation between the bins' mean times, constant beyond the end bins.
+        """
+        width = getattr(self, "bin_width_", 1)
+        if width == 1:
+            return out
+        grid = self._grid()
+        centres = bin_means(grid[None, :], width)[0]
+        weights = np.stack([np.interp(grid, centres, e) for e in np.eye(centres.size)], axis=1)
+        return np.einsum("tb,nbf->ntf", weights, out)  # (n, time, F)
 
     def _check_fitted_times(self, times) -> None:
         """Refuse times other than the fitted ones: the network learned one time grid."""
@@ -646,6 +697,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
         Xs, _, _ = scale_series(X3, self.scaling)
+        Xs = bin_means(Xs, getattr(self, "bin_width_", 1))  # the network's time points
         missing = np.isnan(Xs)
         mask = None
         if missing.any():
@@ -738,7 +790,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self._check_fitted_times(times)
         _, centre, scale = scale_series(X3, self.scaling)
         _, recon = self._predict(X3)
-        out = recon.cpu().numpy() * scale + centre  # (n, time, features)
+        out = self._unbin(recon.cpu().numpy().astype(np.float64)) * scale + centre
         return (out[:, :, 0] if _input_ndim(X) == 2 else out).astype(dtype, copy=False)
 
     def decode(self, Z, n_timepoints: int | None = None) -> np.ndarray:
@@ -771,17 +823,27 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             msg = "Z contains NaN or inf; latent codes must be finite."
             raise ValueError(msg)
         T = int(n_timepoints or self.n_features_in_)
+        width = getattr(self, "bin_width_", 1)
         if getattr(self, "times_", None) is not None and T != self.times_.size:
             msg = (
                 f"This RVAgene was fitted on {self.times_.size} time points at given times "
                 f"(times_), so it decodes onto them only, not onto {T} points."
             )
             raise ValueError(msg)
+        if width > 1 and T != self.n_features_in_:
+            msg = (
+                f"This RVAgene was fitted on {self.n_features_in_} time points averaged in "
+                f"bins of {width} (max_timepoints={self.max_timepoints}), so it decodes onto "
+                f"them only, not onto {T} points. Refit with max_timepoints=None to decode "
+                "other lengths."
+            )
+            raise ValueError(msg)
+        steps = -(-T // width)  # the network's time points
         self.module_.eval()
         zt = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
         with torch.no_grad(), torch_threads(self._threads()):
-            parts = [self.module_.decode(zt[i : i + 4096], T) for i in range(0, len(zt), 4096)]
-        out = torch.cat(parts).cpu().numpy().astype(np.float64)
+            parts = [self.module_.decode(zt[i : i + 4096], steps) for i in range(0, len(zt), 4096)]
+        out = self._unbin(torch.cat(parts).cpu().numpy().astype(np.float64))
         return out[:, :, 0] if self.input_ndim_ == 2 else out
 
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:

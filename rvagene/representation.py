@@ -55,7 +55,7 @@ import warnings
 import numpy as np
 
 from .cluster import _as_generator, _check_centres_and_samples
-from .data import as_time_series, scale_series
+from .data import as_time_series, bin_means, bin_width, scale_series
 
 __all__ = [
     "DATA_SPACES",
@@ -213,15 +213,11 @@ def downsample(X, max_timepoints: int = 64, times=None):
     if t is not None and t.size != n_timepoints:
         msg = f"times has {t.size} values but X has {n_timepoints} time points; give one each."
         raise ValueError(msg)
-    if n_timepoints <= max_timepoints:
+    width = bin_width(n_timepoints, max_timepoints)
+    if width == 1:
         return X.copy(), None if t is None else t.copy()
-    width = -(-n_timepoints // max_timepoints)  # ceil
-    starts = np.arange(0, n_timepoints, width)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a bin with no observed value
-        binned = np.stack([np.nanmean(X[:, s : s + width], axis=1) for s in starts], axis=1)
-    t_binned = None if t is None else np.array([t[s : s + width].mean() for s in starts])
-    return binned, t_binned
+    t_binned = None if t is None else bin_means(t[None, :], width)[0]
+    return bin_means(X, width), t_binned
 
 
 def centre_across_genes(X):

@@ -570,3 +570,68 @@ def test_replicates_as_features_end_to_end(tmp_path, tiny, fast_params):
         np.testing.assert_array_equal(loaded.reconstruct(X3), model.reconstruct(X3))
     with pytest.raises(ValueError, match="3 values per time point"):
         RVAgene(**fast_params).fit(X).transform(X3)
+
+
+# --------------------------------------------------------------------------- long series
+
+BINNED = dict(hidden_size=8, latent_length=2, n_epochs=2, batch_size=10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def long_series():
+    """30 genes x 20 points, and the same series with the points of each pair swapped."""
+    X, _ = sine_blobs(n_per=10, T=20, k=3, seed=3)
+    swapped = X.reshape(len(X), 10, 2)[:, :, ::-1].reshape(len(X), 20)
+    return X, swapped
+
+
+def test_long_series_run_over_bins(long_series):
+    """Above max_timepoints the network reads bin means: swapping two points of one bin
+    keeps each bin's mean and the gene's scaling, so the code cannot change."""
+    X, swapped = long_series
+    model = RVAgene(max_timepoints=10, **BINNED).fit(X)
+    assert model.bin_width_ == 2
+    assert model.module_.config.times is None  # even bins: the original network
+    np.testing.assert_allclose(model.transform(swapped), model.transform(X), atol=1e-6)
+    every = RVAgene(max_timepoints=None, **BINNED).fit(X)
+    assert every.bin_width_ == 1
+    assert not np.allclose(every.transform(swapped), every.transform(X), atol=1e-3)
+    short = RVAgene(max_timepoints=20, **BINNED).fit(X)  # short enough: every point
+    np.testing.assert_array_equal(short.transform(X), every.transform(X))
+
+
+def test_binned_outputs_on_the_input_points(tmp_path, long_series):
+    X, _ = long_series
+    model = RVAgene(max_timepoints=10, **BINNED).fit(X)
+    Z = model.transform(X)
+    assert model.reconstruct(X).shape == X.shape
+    assert model.decode(Z[:3]).shape == (3, 20)
+    assert model.sample(4, random_state=0).shape == (4, 20)
+    decoded = model.decode(Z[:1])[0]
+    # Linear between the bins' mean times 0.5, 2.5, ..., constant before the first: t = 0 is
+    # bin 0, t = 1 and 2 are 1/4 and 3/4 of the way to bin 1.
+    b0 = decoded[0]
+    b1 = (decoded[2] - 0.25 * b0) / 0.75
+    assert decoded[1] == pytest.approx(0.75 * b0 + 0.25 * b1, abs=1e-6)
+    assert not np.allclose(decoded[:-1], decoded[1:])  # not a constant series
+    with pytest.raises(ValueError, match="averaged in bins of 2"):
+        model.decode(Z[:1], n_timepoints=30)
+    loaded = load(model.save(tmp_path / "binned.pt"))
+    assert loaded.bin_width_ == 2
+    np.testing.assert_array_equal(loaded.reconstruct(X), model.reconstruct(X))
+
+
+def test_uneven_last_bin_gives_the_network_its_times(long_series):
+    """19 points in bins of 2: the last bin is one point, so the network sees the bins' times."""
+    X, _ = long_series
+    model = RVAgene(max_timepoints=10, **BINNED).fit(X[:, :19])
+    assert model.bin_width_ == 2
+    assert model.module_.config.times == (*np.arange(0.5, 18, 2.0), 18.0)
+    assert model.reconstruct(X[:, :19]).shape == (30, 19)
+    assert np.isfinite(model.score(X[:, :19]))
+
+
+@pytest.mark.parametrize("bad", [1, 0, 2.5, True, "64"])
+def test_bad_max_timepoints(long_series, bad):
+    with pytest.raises(ValueError, match="max_timepoints must be None"):
+        RVAgene(max_timepoints=bad).fit(long_series[0])

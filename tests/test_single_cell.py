@@ -201,13 +201,14 @@ def test_dpt_from_root_index_and_name(sim, sim_dpt):
     root = sim.uns["root_cell"]
     assert sim_dpt[root] == 0
     assert _spearman(sim_dpt, sim.obs["true_time"]) > 0.8
-    # The same root by name or by text: the same pseudotime, up to float rounding (the
-    # eigensolver's and the neighbour search's threads can change the last bits; one full
-    # run on a loaded machine failed an exact comparison here).
-    by_name = compute_pseudotime(sim, sim.obs_names[root])
-    np.testing.assert_allclose(by_name, sim_dpt, rtol=1e-5, atol=1e-6)
-    by_text = compute_pseudotime(sim, str(root))  # as --root-cell gives it
-    np.testing.assert_allclose(by_text, sim_dpt, rtol=1e-5, atol=1e-6)
+    # The same root by name or by text: 0 at that cell and the same pseudotime, up to the
+    # run-to-run jitter of scanpy's neighbours and eigensolver (full runs on a loaded
+    # machine differed by up to 0.005 between two calls, so the values are not compared
+    # exactly; a wrong root would put the 0 elsewhere).
+    for given in (sim.obs_names[root], str(root)):  # str: as --root-cell gives it
+        dpt = compute_pseudotime(sim, given)
+        assert dpt[root] == 0
+        np.testing.assert_allclose(dpt, sim_dpt, atol=0.02)
     assert "dpt_pseudotime" not in sim.obs  # the input is not modified
     with pytest.raises(ValueError, match="not an obs_name"):
         compute_pseudotime(sim, "no_such_cell")
@@ -219,7 +220,7 @@ def test_prepare_with_root_cell_orders_windows_by_true_time(sim, sim_dpt):
     s = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
     assert s.X.shape == (20, 15)
     assert s.pseudotime_key == "dpt_pseudotime"
-    np.testing.assert_allclose(np.sort(s.cell_pseudotime), np.sort(sim_dpt))
+    np.testing.assert_allclose(np.sort(s.cell_pseudotime), np.sort(sim_dpt), atol=0.02)
     true_time = sim.obs["true_time"].reindex(s.cell_names).to_numpy()
     window_time = np.bincount(s.cell_window, weights=true_time) / s.window_sizes
     assert _spearman(s.window_pseudotime, window_time) > 0.9

@@ -616,3 +616,11 @@ def test_genes_of_one_shape_are_clustered_on_their_slopes(script, tmp_path, caps
     assert config["run"]["space"] == "slopes"
     generated = (tmp_path / "out" / "bump_generated.csv").read_text().splitlines()
     assert len(generated) == 1 + 2 * 20  # a header, 20 series per cluster
+
+
+def test_integer_options_that_take_none(script):
+    args = script.parse_args(["x"])
+    assert (args.max_timepoints, args.max_steps) == (64, 2500)
+    args = script.parse_args(["x", "--max-timepoints", "none", "--max-steps", "None"])
+    assert (args.max_timepoints, args.max_steps) == (None, None)
+    assert script.parse_args(["x", "--max-timepoints", "20"]).max_timepoints == 20
