@@ -187,11 +187,12 @@ default="MSELoss"
         network is fitted on the bins, and every output comes back on the input's time
         points: :meth:`reconstruct`, :meth:`decode` and :meth:`sample` interpolate linearly
         between the bins' mean times (constant beyond the first and last). ``bin_width_``
-        says how many points a bin took (1: none); the training and held-out losses and
-        :meth:`score` are on the bins. A GRU step costs the same whatever it
-        reads, so this halves a fit of 100 points; on 100-point ``demo`` and ``simfinal``
-        and 68-point ESC the clusters were the same binned, and on the 1,460-point ACSF1
-        the full-length fit overflowed where the binned one did not (docs/results.md).
+        says how many points a bin took (1: none); the training and held-out losses,
+        :meth:`score` and ``time_shift`` (in the network's steps) are on the bins. A GRU
+        step costs the same whatever it reads, so this halves a fit of 100 points; on
+        100-point ``demo`` and ``simfinal`` and 68-point ESC the clusters were the same
+        binned, and on the 1,460-point ACSF1 the full-length fit overflowed where the
+        binned one did not (docs/results.md).
         None runs over every time point, as the original did.
     block : {"GRU", "LSTM"}, default="GRU"
         Recurrent unit. The paper describes a GRU; the original code built an LSTM.

@@ -635,3 +635,21 @@ def test_uneven_last_bin_gives_the_network_its_times(long_series):
 def test_bad_max_timepoints(long_series, bad):
     with pytest.raises(ValueError, match="max_timepoints must be None"):
         RVAgene(max_timepoints=bad).fit(long_series[0])
+
+
+def test_binned_missing_values_and_replicates(long_series):
+    """A bin of missing values stays missing (masked, filled in by the model); replicates on
+    the last axis are binned along time only."""
+    X, _ = long_series
+    gappy = X.copy()
+    gappy[0, 4:6] = np.nan  # one whole bin of gene 0
+    gappy[1, 7] = np.nan  # half a bin of gene 1
+    model = RVAgene(max_timepoints=10, **BINNED).fit(gappy)
+    filled = model.reconstruct(gappy)
+    assert filled.shape == X.shape
+    assert np.isfinite(filled).all()
+    X3 = np.stack([X, X + 0.1], axis=2)  # (genes, 20 time points, 2 replicates)
+    model = RVAgene(max_timepoints=10, **BINNED).fit(X3)
+    assert model.bin_width_ == 2
+    assert model.reconstruct(X3).shape == X3.shape
+    assert model.decode(model.transform(X3)[:2]).shape == (2, 20, 2)
