@@ -183,6 +183,7 @@ def run_record(found, gc, notes: list[str]) -> dict:
     times = gc.times_ if gc.times_ is not None else found.table.times
     return {
         "chosen_k": found.k,
+        "cluster_sizes": np.bincount(found.assignments, minlength=found.k).tolist(),
         "k_scores": {str(k): v for k, v in (gc.k_scores_ or {}).items()} or None,
         "space": gc.space_,
         "n_fits": len(gc.models_),

@@ -25,8 +25,9 @@ series are drawn as the mean over replicates. It writes
     results/<name>_clusters.csv           gene, cluster ("flat" for a flat gene), confidence,
                                           p_cluster_<i> (and the user's label)
     results/<name>_generated.csv          cluster, sample, one value per time point (data units)
-    results/<name>_config.json            the arguments, the chosen k, the space, the times,
-                                          the fits' seeds, the versions, the commit, warnings
+    results/<name>_config.json            the arguments, the chosen k, the clusters' sizes,
+                                          the space, the times, the fits' seeds, the versions,
+                                          the commit, warnings
     results/<name>_rvagene.h5ad           for an .h5ad input: the input with rvagene's keys
                                           (rvagene.annotate)
 
@@ -119,6 +120,9 @@ N_GENERATE = 20  # trajectories generated per cluster, as in the original
 N_JOBS = -1
 # A gene whose largest cluster membership probability is below this is between clusters.
 MIN_CONFIDENCE = 0.9
+# A cluster with fewer genes is named in the output: on the hard suite the consensus of fits
+# left genes that no fit placed firmly in clusters of 1 or 2 (docs/results.md, "Generation").
+SMALL_CLUSTER = 3
 # Model options come from the estimator's signature, so defaults live in one place.
 MODEL_DEFAULTS = {
     name: p.default
@@ -633,6 +637,9 @@ def describe(args, data, gc: GeneClustering, name: str):
         + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
     )
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
+    small = _small_clusters(name, np.bincount(assignments, minlength=k))
+    if small:
+        result["small_clusters"] = small
     if gc.k_scores_ is not None:
         result["k_scores"] = gc.k_scores_
     if data.truth is not None:
@@ -652,6 +659,18 @@ def describe(args, data, gc: GeneClustering, name: str):
     )  # fmt: skip
     found.generated_scaled, found.generated = _generate(args, data, gc, found)
     return found, result
+
+
+def _small_clusters(name: str, sizes: np.ndarray) -> dict[str, int]:
+    """Clusters of fewer than SMALL_CLUSTER genes (display numbers and sizes); printed."""
+    small = {str(i): int(n) for i, n in enumerate(sizes) if n < SMALL_CLUSTER}
+    if small:
+        listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small.items())
+        print(
+            f"{name}: small clusters: {listed}; genes that the fits do not put firmly with "
+            "others, and series generated there stay close to them"
+        )
+    return small
 
 
 def _generate(args, data, gc, found):

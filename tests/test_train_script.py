@@ -624,3 +624,20 @@ def test_integer_options_that_take_none(script):
     args = script.parse_args(["x", "--max-timepoints", "none", "--max-steps", "None"])
     assert (args.max_timepoints, args.max_steps) == (None, None)
     assert script.parse_args(["x", "--max-timepoints", "20"]).max_timepoints == 20
+
+
+def test_small_clusters_are_named(script, tmp_path, capsys):
+    """8 genes in 6 clusters: at least 4 clusters of one gene, named in the output and
+    counted in the config's cluster sizes."""
+    X, labels = simulate(n_clusters=2, genes_per_cluster=4, sequence_length=10, random_state=2)
+    write_ucr(tmp_path / "data" / "few" / "few_TRAIN", X, labels)
+    assert script.main(["few", "--n-clusters", "6", *TINY, *_dirs(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if "small clusters:" in line)
+    config = json.loads((tmp_path / "out" / "few_config.json").read_text())
+    sizes = config["run"]["cluster_sizes"]
+    assert sum(sizes) == 8
+    assert len(sizes) == 6
+    assert sizes.count(1) >= 4
+    named = [i for i, n in enumerate(sizes) if n < 3]
+    assert all(f"{i} ({sizes[i]} gene" in line for i in named)
