@@ -479,7 +479,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--seeds",
         type=lambda v: tuple(int(s) for s in _list(v)),
         default=SEEDS,
-        help="comma-separated seeds (default 0,1,2)",
+        help="comma-separated seeds (default 0,1,2; with --report, the rows kept)",
     )
     p.add_argument(
         "--set",
@@ -560,6 +560,7 @@ def main(argv=None) -> int:
             for r in merged.values()
             if (not args.cases or r["case"] in args.cases)
             and (not args.methods or r["method"] in args.methods)
+            and int(r["seed"]) in args.seeds
         ]
         if args.out:
             info["sources"] = "; ".join(
