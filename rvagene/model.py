@@ -672,7 +672,9 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         grid = self._grid()
         centres = bin_means(grid[None, :], width)[0]
         weights = np.stack([np.interp(grid, centres, e) for e in np.eye(centres.size)], axis=1)
-        return np.einsum("tb,nbf->ntf", weights, out)  # (n, time, F)
+        n, bins, features = out.shape  # one matrix product: (n * F, bins) @ (bins, time)
+        rows = out.transpose(0, 2, 1).reshape(n * features, bins) @ weights.T
+        return rows.reshape(n, features, grid.size).transpose(0, 2, 1)  # (n, time, F)
 
     def _check_fitted_times(self, times) -> None:
         """Refuse times other than the fitted ones: the network learned one time grid."""
