@@ -25,7 +25,10 @@ from .network import RVAE, RVAEConfig
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# Model files: 1, or 2 for a model fitted over bins (bin_width_ > 1), which a reader of
+# format 1 would run over every time point without a word; this version reads both.
+FORMAT_VERSION = 2
+READ_FORMATS = (1, 2)
 LOSSES = {"mseloss": "MSELoss", "smoothl1loss": "SmoothL1Loss", "l1loss": "L1Loss",
           "huberloss": "HuberLoss"}  # fmt: skip
 BALANCES = ("per-gene", "original")
@@ -883,8 +886,9 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         """Write hyperparameters, fitted attributes and weights to one file.
 
         A bare file name goes into ``dload``. The file is written atomically and holds only
-        plain types and tensors, so :meth:`load` reads it with ``weights_only=True``. Files
-        are read by rvagene versions with the same ``format_version`` (currently 1).
+        plain types and tensors, so :meth:`load` reads it with ``weights_only=True``. Its
+        ``format_version`` is 1, or 2 for a model fitted over bins (``bin_width_`` > 1), so
+        that an rvagene that predates the bins refuses it instead of misreading it.
 
         Returns
         -------
@@ -914,7 +918,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             if isinstance(value, np.ndarray):
                 attributes[key] = torch.from_numpy(value.copy())
         payload = {
-            "format_version": FORMAT_VERSION,
+            "format_version": FORMAT_VERSION if getattr(self, "bin_width_", 1) > 1 else 1,
             "rvagene_version": package_version(),
             "params": params,
             "attributes": attributes,
@@ -954,10 +958,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 "written by save()."
             )
             raise ValueError(msg)
-        if payload["format_version"] != FORMAT_VERSION:
+        if payload["format_version"] not in READ_FORMATS:
             msg = (
                 f"{path} has model format {payload['format_version']}; this rvagene reads "
-                f"format {FORMAT_VERSION}."
+                f"formats {', '.join(map(str, READ_FORMATS))}. Update rvagene."
             )
             raise ValueError(msg)
         params = dict(payload["params"])

@@ -619,6 +619,14 @@ def test_binned_outputs_on_the_input_points(tmp_path, long_series):
     loaded = load(model.save(tmp_path / "binned.pt"))
     assert loaded.bin_width_ == 2
     np.testing.assert_array_equal(loaded.reconstruct(X), model.reconstruct(X))
+    # Format 2 for a binned model (an rvagene before the bins refuses it), 1 otherwise.
+    every = RVAgene(max_timepoints=None, **BINNED).fit(X).save(tmp_path / "every.pt")
+    for path, version in ((tmp_path / "binned.pt", 2), (every, 1)):
+        assert torch.load(path, weights_only=True)["format_version"] == version
+    payload = torch.load(every, weights_only=True)
+    torch.save({**payload, "format_version": 99}, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="has model format 99; this rvagene reads formats 1, 2"):
+        load(tmp_path / "future.pt")
 
 
 def test_uneven_last_bin_gives_the_network_its_times(long_series):
