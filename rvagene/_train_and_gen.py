@@ -637,9 +637,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
     )
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
-    small = _small_clusters(name, np.bincount(assignments, minlength=k))
-    if small:
-        result["small_clusters"] = small
+    _say_small_clusters(name, np.bincount(assignments, minlength=k))
     if gc.k_scores_ is not None:
         result["k_scores"] = gc.k_scores_
     if data.truth is not None:
@@ -661,16 +659,15 @@ def describe(args, data, gc: GeneClustering, name: str):
     return found, result
 
 
-def _small_clusters(name: str, sizes: np.ndarray) -> dict[str, int]:
-    """Clusters of fewer than SMALL_CLUSTER genes (display numbers and sizes); printed."""
-    small = {str(i): int(n) for i, n in enumerate(sizes) if n < SMALL_CLUSTER}
+def _say_small_clusters(name: str, sizes: np.ndarray) -> None:
+    """Print the clusters of fewer than SMALL_CLUSTER genes (display numbers, sizes)."""
+    small = [(i, int(n)) for i, n in enumerate(sizes) if n < SMALL_CLUSTER]
     if small:
-        listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small.items())
+        listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small)
         print(
             f"{name}: small clusters: {listed}; genes that the fits do not put firmly with "
             "others, and series generated there stay close to them"
         )
-    return small
 
 
 def _generate(args, data, gc, found):

@@ -662,7 +662,11 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         times = getattr(self, "times_", None)
         if width == 1 or (times is None and self.n_features_in_ % width == 0):
             return times
-        return bin_means(self._grid()[None, :], width)[0]
+        return self._bin_times()
+
+    def _bin_times(self) -> np.ndarray:
+        """The mean time of each bin of ``bin_width_`` fitted time points."""
+        return bin_means(self._grid()[None, :], self.bin_width_)[0]
 
     def _unbin(self, out: np.ndarray) -> np.ndarray:
         """Series on the network's bins (n, bins, F) to the fitted time points (n, time, F).
@@ -672,8 +676,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         width = getattr(self, "bin_width_", 1)
         if width == 1:
             return out
-        grid = self._grid()
-        centres = bin_means(grid[None, :], width)[0]
+        grid, centres = self._grid(), self._bin_times()
         weights = np.stack([np.interp(grid, centres, e) for e in np.eye(centres.size)], axis=1)
         n, bins, features = out.shape  # one matrix product: (n * F, bins) @ (bins, time)
         rows = out.transpose(0, 2, 1).reshape(n * features, bins) @ weights.T
