@@ -478,8 +478,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--seeds",
         type=lambda v: tuple(int(s) for s in _list(v)),
-        default=SEEDS,
-        help="comma-separated seeds (default 0,1,2; with --report, the rows kept)",
+        default=None,
+        help="comma-separated seeds (default 0,1,2; with --report, the rows kept, default all)",
     )
     p.add_argument(
         "--set",
@@ -560,7 +560,7 @@ def main(argv=None) -> int:
             for r in merged.values()
             if (not args.cases or r["case"] in args.cases)
             and (not args.methods or r["method"] in args.methods)
-            and int(r["seed"]) in args.seeds
+            and (args.seeds is None or int(r["seed"]) in args.seeds)
         ]
         if args.out:
             info["sources"] = "; ".join(
@@ -593,7 +593,7 @@ def main(argv=None) -> int:
         return _fail("--jobs must be >= 1")
     names = args.cases or (QUICK["cases"] if args.quick else cases.SUITES[args.suite])
     methods = args.methods or (QUICK["methods"] if args.quick else METHODS)
-    seeds = (0,) if args.quick and args.seeds == SEEDS else args.seeds
+    seeds = args.seeds or ((0,) if args.quick else SEEDS)
 
     print("\n".join(_common.provenance_lines(info)), flush=True)
     loaded = []
