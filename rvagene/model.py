@@ -658,7 +658,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         None (even steps, the original network) unless times were given or the last bin is
         shorter than the others.
         """
-        width = getattr(self, "bin_width_", 1)
+        width = self.bin_width_
         times = getattr(self, "times_", None)
         if width == 1 or (times is None and self.n_features_in_ % width == 0):
             return times
@@ -673,7 +673,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
         Linear interpolation between the bins' mean times, constant beyond the end bins.
         """
-        width = getattr(self, "bin_width_", 1)
+        width = self.bin_width_
         if width == 1:
             return out
         grid, centres = self._grid(), self._bin_times()
@@ -706,7 +706,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
         Xs, _, _ = scale_series(X3, self.scaling)
-        Xs = bin_means(Xs, getattr(self, "bin_width_", 1))  # the network's time points
+        Xs = bin_means(Xs, self.bin_width_)  # the network's time points
         missing = np.isnan(Xs)
         mask = None
         if missing.any():
@@ -832,7 +832,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             msg = "Z contains NaN or inf; latent codes must be finite."
             raise ValueError(msg)
         T = int(n_timepoints or self.n_features_in_)
-        width = getattr(self, "bin_width_", 1)
+        width = self.bin_width_
         if getattr(self, "times_", None) is not None and T != self.times_.size:
             msg = (
                 f"This RVAgene was fitted on {self.times_.size} time points at given times "
@@ -921,7 +921,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             if isinstance(value, np.ndarray):
                 attributes[key] = torch.from_numpy(value.copy())
         payload = {
-            "format_version": FORMAT_VERSION if getattr(self, "bin_width_", 1) > 1 else 1,
+            "format_version": FORMAT_VERSION if self.bin_width_ > 1 else 1,
             "rvagene_version": package_version(),
             "params": params,
             "attributes": attributes,
@@ -980,6 +980,8 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         for key, value in payload["attributes"].items():
             setattr(model, key, value.cpu().numpy() if torch.is_tensor(value) else value)
         model.device_ = str(target)
+        if not hasattr(model, "bin_width_"):  # a format-1 file from before the bins
+            model.bin_width_ = 1
         model.module_ = RVAE(model._config()).to(target)
         model.module_.load_state_dict(payload["state_dict"])
         model.module_.eval()

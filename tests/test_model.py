@@ -624,6 +624,10 @@ def test_binned_outputs_on_the_input_points(tmp_path, long_series):
     for path, version in ((tmp_path / "binned.pt", 2), (every, 1)):
         assert torch.load(path, weights_only=True)["format_version"] == version
     payload = torch.load(every, weights_only=True)
+    old = {**payload, "attributes": dict(payload["attributes"])}  # a file from before the bins
+    del old["attributes"]["bin_width_"]
+    torch.save(old, tmp_path / "old.pt")
+    assert load(tmp_path / "old.pt").bin_width_ == 1
     torch.save({**payload, "format_version": 99}, tmp_path / "future.pt")
     with pytest.raises(ValueError, match="has model format 99; this rvagene reads formats 1, 2"):
         load(tmp_path / "future.pt")
