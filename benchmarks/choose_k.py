@@ -7,7 +7,9 @@
 Every setting is drawn with ``rvagene.simulate(..., random_state=seed)`` and fitted with a
 default ``RVAgene(random_state=seed)``. The latent means ``Z = transform(X)`` of each fit are
 then given to :func:`rvagene.cluster.choose_k` with every criterion (k = 2..15, the default
-range), so all criteria judge the same embedding. It prints a Markdown table (setting, true k,
+range), and to the silhouette with the pipeline's tolerance (``silhouette_tol``: the largest k
+within ``GeneClustering``'s ``k_tolerance`` standard errors of the best), so all rules judge
+the same embedding. It prints a Markdown table (setting, true k,
 the k each criterion chose) with the hits per criterion, and writes one row per fit to
 ``benchmarks/results/choose_k.csv`` (``choose_k_quick.csv`` with ``--quick``).
 
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_csv  # noqa: E402
 
-from rvagene import RVAgene, simulate  # noqa: E402
+from rvagene import GeneClustering, RVAgene, simulate  # noqa: E402
 from rvagene.cluster import (  # noqa: E402
     K_CRITERIA,
     choose_k,
@@ -60,6 +62,9 @@ SETTINGS = {
 SEEDS = (0, 1)
 QUICK = {"settings": ("k3", "k9"), "seeds": (0,)}
 THRESHOLD = 0.9
+# rule name -> (criterion, tolerance in standard errors)
+RULES = {c: (c, 0.0) for c in K_CRITERIA}
+RULES["silhouette_tol"] = ("silhouette", GeneClustering().k_tolerance)  # the pipeline's default
 
 
 def misassigned(labels_true: np.ndarray, labels_pred: np.ndarray) -> np.ndarray:
@@ -113,11 +118,11 @@ def evaluate(Z, variance, labels, seed: int, threshold: float) -> dict:
     """Every criterion's k, and the confidence check at the true k."""
     true_k = int(np.unique(labels).size)
     row: dict = {"true_k": true_k, "n_genes": int(Z.shape[0])}
-    for criterion in K_CRITERIA:
+    for name, (criterion, tolerance) in RULES.items():
         start = time.perf_counter()
-        k, _ = choose_k(Z, criterion=criterion, random_state=0)
-        row[f"k_{criterion}"] = k
-        row[f"s_{criterion}"] = round(time.perf_counter() - start, 2)
+        k, _ = choose_k(Z, criterion=criterion, random_state=0, tolerance=tolerance)
+        row[f"k_{name}"] = k
+        row[f"s_{name}"] = round(time.perf_counter() - start, 2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         km = cluster_latent(Z, true_k, random_state=0)
@@ -181,7 +186,7 @@ def main(argv=None) -> int:
             }
             row.update(evaluate(fit["Z"], fit["variance"], fit["labels"], seed, args.threshold))
             rows.append(row)
-            chosen = " ".join(f"{c}={row[f'k_{c}']}" for c in K_CRITERIA)
+            chosen = " ".join(f"{c}={row[f'k_{c}']}" for c in RULES)
             print(
                 f"{setting} seed {seed}: true k={row['true_k']} | {chosen} | fit {row['fit_s']} s",
                 flush=True,
@@ -189,7 +194,7 @@ def main(argv=None) -> int:
 
     write_csv(out, rows, list(rows[0]))
 
-    names = list(K_CRITERIA)
+    names = list(RULES)
     print()
     print("| setting | seed | true k | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))

@@ -98,6 +98,7 @@ from .pipeline import (
     DEFAULT_N_FITS,
     DEFAULT_SPACE,
     PIPELINE_K_CRITERION,
+    PIPELINE_K_TOLERANCE,
     SPACE_CHOICES,
     GeneClustering,
     generate_around_centres,
@@ -259,6 +260,13 @@ def _add_cluster_options(parser) -> None:
         type=int_at_least(2),
         default=DEFAULT_K_MAX,
         help="largest k tried without --n-clusters",
+    )
+    parser.add_argument(
+        "--k-tolerance",
+        type=_non_negative,
+        default=PIPELINE_K_TOLERANCE,
+        help="with --k-criterion silhouette: each fit's k is the largest whose silhouette is at "
+        "most this many standard errors below the best (0: the best k)",
     )
     parser.add_argument(
         "--min-confidence",
@@ -571,6 +579,7 @@ def estimator(args) -> GeneClustering:
         k_criterion=args.k_criterion,
         k_max=args.k_max,
         cluster_method=args.cluster_method,
+        k_tolerance=args.k_tolerance,
     )
 
 
@@ -598,8 +607,11 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     )
     if gc.k_scores_ is not None:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
+        rule = args.k_criterion
+        if rule == "silhouette" and args.k_tolerance > 0:
+            rule += f" (the largest k within {args.k_tolerance:g} standard errors of the best)"
         print(
-            f"{name}: chose k={gc.n_clusters_} by {args.k_criterion}, the median over the fits "
+            f"{name}: chose k={gc.n_clusters_} by {rule}, the median over the fits "
             f"({K_CRITERIA[args.k_criterion]} is better; the saved fit's scores: {scores})"
         )
     return gc
@@ -709,6 +721,18 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
     record = _outputs.run_record(found, gc, notes)
     _outputs.write_run_config(out / f"{name}_config.json", args, record)
     _outputs.write_figures(args, name, found, gc.model_)
+
+
+def _non_negative(value: str) -> float:
+    """Argparse type: a finite number >= 0."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not 0.0 <= number < float("inf"):
+        msg = f"expected a number >= 0, got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
 
 
 def _probability(value: str) -> float:

@@ -1,10 +1,12 @@
-"""Small shared helpers: device resolution, seeding and atomic file writes."""
+"""Small shared helpers: device resolution, seeding, number checks and atomic file writes."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
+import math
+import numbers
 import os
 import tempfile
 import warnings
@@ -77,6 +79,16 @@ def package_version() -> str:
         return version("rvagene")
     except PackageNotFoundError:  # running from a source tree without installation
         return "1.0.0"
+
+
+def is_real_at_least(value, minimum: float) -> bool:
+    """True for a finite real number (not a bool) >= ``minimum``."""
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= minimum
+    )
 
 
 def as_generator(random_state):

@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_samples
 
 from rvagene.cluster import (
     K_CRITERIA,
@@ -158,6 +159,47 @@ def test_choose_k_bad_k_range(blobs, k_range, criterion, match):
     Z, _ = blobs
     with pytest.raises(ValueError, match=match):
         choose_k(Z, k_range=k_range, criterion=criterion)
+
+
+def test_choose_k_tolerance_takes_the_largest_k_near_the_best():
+    # two far pairs of close blobs: the silhouette's best k is 2, the 4 blobs score a little less
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [5.0, 0.0], [20.0, 0.0], [25.0, 0.0]])
+    Z = centres[np.repeat(np.arange(4), 40)] + rng.normal(scale=0.5, size=(160, 2))
+    ks = range(2, 8)
+    best, scores = choose_k(Z, ks, criterion="silhouette")
+    assert best == 2
+    assert scores[4] < scores[2]
+    labels = cluster_latent(Z, 2, random_state=0).labels_
+    per_gene = silhouette_samples(Z, labels)
+    error = per_gene.std() / np.sqrt(per_gene.size)
+    chosen = []
+    for tolerance in (1.0, 20.0):
+        floor = scores[2] - tolerance * error
+        expected = 2  # up from the best k while the scores stay above the floor
+        while expected + 1 in scores and scores[expected + 1] >= floor:
+            expected += 1
+        k, again = choose_k(Z, ks, criterion="silhouette", tolerance=tolerance)
+        assert (k, again) == (expected, scores)
+        chosen.append(k)
+    assert chosen == [2, 4]
+    assert choose_k(Z, ks, criterion="silhouette", tolerance=1e9)[0] == 7
+    assert choose_k(Z, ks, criterion="silhouette", tolerance=0)[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "criterion", "match"),
+    [
+        (-1.0, "silhouette", "tolerance must be a number >= 0"),
+        (float("nan"), "silhouette", "tolerance must be a number >= 0"),
+        (True, "silhouette", "tolerance must be a number >= 0"),
+        ("2", "silhouette", "tolerance must be a number >= 0"),
+        (2.0, "davies_bouldin", "criterion='silhouette' only; got 'davies_bouldin'"),
+    ],
+)
+def test_choose_k_bad_tolerance(blobs, tolerance, criterion, match):
+    with pytest.raises(ValueError, match=match):
+        choose_k(blobs[0], criterion=criterion, tolerance=tolerance)
 
 
 def test_choose_k_bad_criterion_and_input(blobs):

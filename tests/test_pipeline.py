@@ -149,9 +149,10 @@ def test_k_is_the_median_of_the_fits_choices(genes):
 
     X, _ = genes
     gc = GeneClustering(n_fits=3, random_state=0, model_params=PARAMS).fit(X)
-    assert gc.k_criterion == "silhouette"
+    assert (gc.k_criterion, gc.k_tolerance) == ("silhouette", 2.0)
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
-    chosen = [choose_k(m.transform(X), range(2, 16), "silhouette", random_state=0) for m in fits]
+    chosen = [choose_k(m.transform(X), range(2, 16), "silhouette", random_state=0, tolerance=2.0)
+              for m in fits]  # fmt: skip
     assert gc.n_clusters_ == sorted(k for k, _ in chosen)[1]
     assert gc.k_scores_ == chosen[0][1]  # model_'s scores
 
@@ -291,6 +292,8 @@ def test_tables_and_3d_input(tmp_path, genes):
         ({"n_fits": 0}, 'n_fits must be "auto" or an integer >= 1'),
         ({"space": "pca"}, "Unknown space 'pca'"),
         ({"k_criterion": "elbow"}, "Unknown k_criterion"),
+        ({"k_tolerance": -0.5}, "k_tolerance must be a number >= 0"),
+        ({"k_tolerance": None}, "k_tolerance must be a number >= 0"),
         ({"model_params": {"random_state": 1}}, "not in model_params"),
         ({"model_params": [1]}, "model_params must be None or a dict"),
         ({"cluster_method": "minibatch", "n_fits": 2}, "set n_fits=1"),

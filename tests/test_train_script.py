@@ -166,6 +166,8 @@ def test_k_option_defaults(script):
         15,
         0.9,
     )
+    assert args.k_tolerance == 2.0
+    assert script.parse_args(["x", "--k-tolerance", "0"]).k_tolerance == 0.0
 
 
 @pytest.mark.parametrize(
@@ -173,6 +175,8 @@ def test_k_option_defaults(script):
     [
         (["--k-criterion", "aic"], "argument --k-criterion: invalid choice: 'aic'"),
         (["--k-max", "1"], "argument --k-max: expected an integer >= 2, got '1'"),
+        (["--k-tolerance", "-1"], "argument --k-tolerance: expected a number >= 0, got '-1'"),
+        (["--k-tolerance", "nan"], "argument --k-tolerance: expected a number >= 0, got 'nan'"),
         (["--min-confidence", "1.5"], "expected a number in (0, 1], got '1.5'"),
         (["--min-confidence", "high"], "expected a number in (0, 1], got 'high'"),
     ],
