@@ -265,8 +265,8 @@ def _add_cluster_options(parser) -> None:
         "--k-tolerance",
         type=_non_negative,
         default=PIPELINE_K_TOLERANCE,
-        help="with --k-criterion silhouette: each fit's k is the largest whose silhouette is at "
-        "most this many standard errors below the best (0: the best k)",
+        help="with --k-criterion silhouette: each fit's k steps up from the best k while the "
+        "silhouette stays within this many standard errors of the best (0: the best k)",
     )
     parser.add_argument(
         "--min-confidence",
@@ -609,7 +609,7 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = args.k_criterion
         if rule == "silhouette" and args.k_tolerance > 0:
-            rule += f" (the largest k within {args.k_tolerance:g} standard errors of the best)"
+            rule += f" (up from the best k while within {args.k_tolerance:g} standard errors)"
         print(
             f"{name}: chose k={gc.n_clusters_} by {rule}, the median over the fits "
             f"({K_CRITERIA[args.k_criterion]} is better; the saved fit's scores: {scores})"

@@ -513,8 +513,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         ``"minibatch"``: the original tool's ``MiniBatchKMeans(batch_size=6, max_iter=10)``
         on one fit (needs ``n_fits=1``).
     k_tolerance : float, default=2.0
-        With ``k_criterion="silhouette"``, each fit's k is the largest whose mean silhouette
-        is at most this many standard errors below the best (``tolerance`` of
+        With ``k_criterion="silhouette"``, each fit's k steps up from the best k while the
+        mean silhouette stays within this many standard errors of the best (``tolerance`` of
         :func:`rvagene.cluster.choose_k`); 0 takes the best k. Ignored by the other
         criteria.
 

@@ -138,6 +138,15 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     )
 
 
+def test_silhouette_tolerance_is_named_and_recorded(script, dataset, capsys):
+    argv = ["toy", "--k-max", "5", "--k-tolerance", "1.5", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
+    assert "by silhouette (up from the best k while within 1.5 standard errors)" in chosen[0]
+    config = json.loads((dataset / "out" / "toy_config.json").read_text())
+    assert (config["k_criterion"], config["k_tolerance"]) == ("silhouette", 1.5)
+
+
 def test_flagged_genes_are_ringed(script, outputs, dataset, monkeypatch):
     # with --min-confidence 1, the genes flagged are those with any doubt (confidence < 1);
     # both latent figures must ring exactly those
