@@ -727,12 +727,14 @@ or TimeSeriesTable
         self.space_ = self._space(X_fit.shape[0], share)
         _warn_if_one_shape(share, self.space_)
         seeds = fit_seeds(self.random_state, self._n_fits(X_fit.shape[0]))
-        self.models_ = self._fit_until_agreed(X_fit, seeds, times)
+        self.models_, k_choice = self._fit_until_agreed(X_fit, seeds, times)
         self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
         self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
         self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
         points, n_fits = self._points(X_fit)
-        labels, centres, scores = self._cluster(points, seeds[0], n_fits)
+        if k_choice is not None:  # k was chosen on these very fits; model_'s scores
+            k_choice = (k_choice[0], k_choice[1][self.models_.index(self.model_)])
+        labels, centres, scores = self._cluster(points, seeds[0], n_fits, k_choice)
         k = centres.shape[0]
         if len(points) == 1 and self.space_ == "latent":
             latent_centres = centres
@@ -759,39 +761,50 @@ or TimeSeriesTable
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         return [embed(m, X, space) for space in spaces for m in fits], len(fits)
 
-    def _fit_until_agreed(self, X, seeds: list[int], times) -> list[RVAgene]:
-        """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree."""
+    def _fit_until_agreed(self, X, seeds: list[int], times) -> tuple[list[RVAgene], tuple | None]:
+        """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree.
+
+        Also the k chosen on the fits to measure their agreement, with each fit's scores, when
+        no more fits followed (else None), so that k is not chosen twice on the same fits.
+        """
         params = dict(self.model_params or {})
         _check_model_params(params)  # here, not in the worker processes
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
         models = _fit_models(X, seeds[:first], times, self.n_jobs, params)
+        k_choice = None
         if len(seeds) > first:
-            agreement = self._agreement(models, X, seeds[0])
+            agreement, k_choice = self._agreement(models, X, seeds[0])
             if agreement < AUTO_AGREEMENT:
                 logger.info("the first fits agree at ARI %.3f: fitting %d more", agreement,
                             len(seeds) - first)  # fmt: skip
                 models += _fit_models(X, seeds[first:], times, self.n_jobs, params, warn=False)
+                k_choice = None
             else:
                 logger.info("the first %d fits agree at ARI %.3f: no more fits", first, agreement)
-        return models
+        return models, k_choice
 
-    def _agreement(self, models: list[RVAgene], X, seed: int) -> float:
-        """The lowest ARI between the fits' K-means clusterings, over the clustering spaces."""
+    def _agreement(self, models: list[RVAgene], X, seed: int) -> tuple[float, tuple | None]:
+        """The lowest ARI between the fits' K-means clusterings, over the clustering spaces.
+
+        Also ``_choose_k``'s answer on these fits (None when ``n_clusters`` is given).
+        """
         from sklearn.metrics import adjusted_rand_score
 
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         points = {s: [embed(m, X, s) for m in models] for s in spaces}
-        k = self.n_clusters or self._choose_k(points[spaces[0]], seed)[0]
+        k_choice = None if self.n_clusters else self._choose_k(points[spaces[0]], seed)
+        k = self.n_clusters or k_choice[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # an empty cluster in one fit
             labels = {s: [cluster_latent(p, k, random_state=seed).labels_ for p in points[s]]
                       for s in spaces}  # fmt: skip
-        return min(
+        agreement = min(
             adjusted_rand_score(a, b)
             for s in spaces
             for i, a in enumerate(labels[s])
             for b in labels[s][i + 1 :]
         )
+        return agreement, k_choice
 
     def _n_fits(self, n_genes: int) -> int:
         if self.n_fits != "auto":
@@ -820,8 +833,8 @@ or TimeSeriesTable
             return "latent"
         return space
 
-    def _choose_k(self, points: list, seed: int) -> tuple[int, dict]:
-        """The median of the fits' k (the lower median), and ``model_``'s scores."""
+    def _choose_k(self, points: list, seed: int) -> tuple[int, list[dict]]:
+        """The median of the fits' k (the lower median), and each fit's scores."""
         k_range = range(2, min(self.k_max, points[0].shape[0] - 1) + 1)
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
         chosen = [choose_k(p, k_range, criterion=self.k_criterion, random_state=seed,
@@ -829,13 +842,19 @@ or TimeSeriesTable
         ks = sorted(k for k, _ in chosen)
         k = ks[(len(ks) - 1) // 2]
         logger.info("chose k=%d by %s, the median of the fits' %s", k, self.k_criterion, ks)
-        return k, chosen[0][1]
+        return k, [scores for _, scores in chosen]
 
-    def _cluster(self, points: list, seed: int, n_fits: int):
-        """Labels, centres (in the space) and k's scores, from each fit's points."""
+    def _cluster(self, points: list, seed: int, n_fits: int, k_choice=None):
+        """Labels, centres (in the space) and ``model_``'s k scores, from each fit's points.
+
+        ``k_choice``: (k, ``model_``'s scores) already chosen on these fits, or None.
+        """
         k, scores = self.n_clusters, None
-        if k is None:
-            k, scores = self._choose_k(points[:n_fits], seed)
+        if k is None and k_choice is not None:
+            k, scores = k_choice
+        elif k is None:  # points[0] is model_'s
+            k, per_fit = self._choose_k(points[:n_fits], seed)
+            scores = per_fit[0]
         if len(points) > 1:
             labels = consensus_clusters(points, k, "coassociation", random_state=seed)
             return labels, _member_means(points[0], labels, k), scores

@@ -157,6 +157,29 @@ def test_k_is_the_median_of_the_fits_choices(genes):
     assert gc.k_scores_ == chosen[0][1]  # model_'s scores
 
 
+@pytest.mark.parametrize("agree", [-1.0, 1.01])
+def test_k_is_chosen_once_on_the_same_fits(genes, monkeypatch, caplog, agree):
+    # n_fits="auto" chooses k on the first 2 fits to measure their agreement; when no more
+    # fits follow, that choice is the final one (not made twice), with model_'s scores
+    import logging
+
+    import rvagene.pipeline as pipeline
+    from rvagene import choose_k
+
+    X, _ = genes
+    monkeypatch.setattr(pipeline, "AUTO_AGREEMENT", agree)
+    with caplog.at_level(logging.INFO, logger="rvagene.pipeline"):
+        gc = GeneClustering(random_state=0, model_params=PARAMS).fit(X)
+    chosen = [r for r in caplog.records if r.getMessage().startswith("chose k=")]
+    assert len(gc.models_) == (2 if agree < 0 else 5)
+    assert len(chosen) == (1 if agree < 0 else 2)
+    fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+    ks = sorted(choose_k(m.transform(X), range(2, 16), "silhouette", tolerance=2.0)[0]
+                for m in fits)  # fmt: skip
+    assert gc.n_clusters_ == ks[(len(ks) - 1) // 2]
+    assert gc.k_scores_ == choose_k(gc.model_.transform(X), range(2, 16), "silhouette")[1]
+
+
 def test_every_gene_flat_or_too_few_genes():
     with pytest.raises(ValueError, match="All 4 genes are flat"):
         GeneClustering(n_clusters=2).fit(np.ones((4, 6)))
