@@ -261,13 +261,21 @@ def clusters_figure(args, name: str, found) -> None:
     save_figure(ax.figure, Path(args.figs_dir) / f"clusters_{name}.png")
 
 
+def k_rule(args, short: bool = False) -> str:
+    """How k was chosen, in words: the criterion, and the silhouette's tolerance if any."""
+    rule = args.k_criterion
+    if rule == "silhouette" and args.k_tolerance > 0:
+        within = f"{args.k_tolerance:g} " + ("SE" if short else "standard errors")
+        rule += f" (up from the best k while within {within})"
+    return rule
+
+
 def k_scores_figure(args, name: str, found) -> None:
-    """figs/k_scores_<name>.png: the criterion per k, when k was chosen."""
+    """figs/k_scores_<name>.png: the criterion per k (the saved fit's), when k was chosen."""
     if found.scores is None:
         return
-    ax = plot_k_scores(
-        found.scores, chosen=found.k, criterion=args.k_criterion, title=f"{name}: choosing k"
-    )
+    title = f"{name}: k={found.k}, the median of the fits' k by\n{k_rule(args, short=True)}"
+    ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title)
     save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")
 
 

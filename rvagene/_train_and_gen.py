@@ -607,9 +607,7 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     )
     if gc.k_scores_ is not None:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
-        rule = args.k_criterion
-        if rule == "silhouette" and args.k_tolerance > 0:
-            rule += f" (up from the best k while within {args.k_tolerance:g} standard errors)"
+        rule = _outputs.k_rule(args)
         print(
             f"{name}: chose k={gc.n_clusters_} by {rule}, the median over the fits "
             f"({K_CRITERIA[args.k_criterion]} is better; the saved fit's scores: {scores})"

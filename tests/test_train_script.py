@@ -138,11 +138,20 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     )
 
 
-def test_silhouette_tolerance_is_named_and_recorded(script, dataset, capsys):
+def test_silhouette_tolerance_is_named_and_recorded(script, outputs, dataset, capsys, monkeypatch):
+    titles = []
+    original = outputs.plot_k_scores
+
+    def spy(*a, **kw):
+        titles.append(kw["title"])
+        return original(*a, **kw)
+
+    monkeypatch.setattr(outputs, "plot_k_scores", spy)
     argv = ["toy", "--k-max", "5", "--k-tolerance", "1.5", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
     chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
     assert "by silhouette (up from the best k while within 1.5 standard errors)" in chosen[0]
+    assert titles[0].endswith("silhouette (up from the best k while within 1.5 SE)")
     config = json.loads((dataset / "out" / "toy_config.json").read_text())
     assert (config["k_criterion"], config["k_tolerance"]) == ("silhouette", 1.5)
 
