@@ -102,6 +102,22 @@ def int_at_least(minimum: int, none: bool = False):
     return parse
 
 
+def real_number(ok, want: str):
+    """Argparse type: a number for which ``ok(number)`` holds, else "expected ``want``"."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None or not ok(number):
+            msg = f"expected {want}, got {value!r}"
+            raise argparse.ArgumentTypeError(msg)
+        return number
+
+    return parse
+
+
 def save_figure(fig, path: Path, dpi: int = DPI) -> None:
     """Save ``fig`` to ``path`` atomically and close it."""
     import matplotlib.pyplot as plt

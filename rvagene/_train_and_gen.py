@@ -84,8 +84,10 @@ from ._cli import (
     OneLineParser,
     int_at_least,
     parameter_docs,
+    real_number,
     setup_logging,
 )
+from ._utils import is_real_at_least
 from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
@@ -148,6 +150,9 @@ MODEL_HELP = {
     "max_timepoints": "longest series the network runs over: longer ones are averaged in bins "
     "of consecutive points and the outputs interpolated back",
 }
+# Argparse types of the number options: the check, and what the error says was expected.
+_non_negative = real_number(lambda v: is_real_at_least(v, 0.0), "a number >= 0")
+_probability = real_number(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]")
 # Integer options that also take "none" (the estimator's None: no limit).
 NONE_ALLOWED = {"max_steps": 1, "max_timepoints": 2}
 
@@ -719,30 +724,6 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
     record = _outputs.run_record(found, gc, notes)
     _outputs.write_run_config(out / f"{name}_config.json", args, record)
     _outputs.write_figures(args, name, found, gc.model_)
-
-
-def _non_negative(value: str) -> float:
-    """Argparse type: a finite number >= 0."""
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if number is None or not 0.0 <= number < float("inf"):
-        msg = f"expected a number >= 0, got {value!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return number
-
-
-def _probability(value: str) -> float:
-    """Argparse type: a number in (0, 1]."""
-    try:
-        number = float(value)
-    except ValueError:
-        number = None
-    if number is None or not 0.0 < number <= 1.0:
-        msg = f"expected a number in (0, 1], got {value!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return number
 
 
 def main(argv=None, prog: str = PROG) -> int:
