@@ -124,7 +124,8 @@ def test_rvae_state_dict_loads_into_nn_gru_network():
 
 @needs_kernel
 @pytest.mark.parametrize("depth", [1, 2])
-@pytest.mark.parametrize("batch", [3, 16, 37])  # below, at and off the C code's 16-wide blocks
+# the C code's column blocks of 16, 8, 4 and 1: below, at and off them (29 = 16 + 8 + 4 + 1)
+@pytest.mark.parametrize("batch", [3, 16, 29, 37])
 def test_c_loops_match_nn_gru(depth, batch):
     """float32 through the C loops: outputs and gradients as nn.GRU's, to float rounding."""
     torch.manual_seed(0)
