@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import sys
 import warnings
 
 import numpy as np
@@ -975,14 +976,50 @@ def _check_model_params(params: dict) -> None:
         resolve_device(model.device, model.cuda)
 
 
+def _process_backend(params: dict) -> str:
+    """The joblib backend for parallel fits: forked processes where that is safe, else loky.
+
+    A forked worker starts with everything this process has imported (torch, scikit-learn,
+    rvagene), where a fresh loky worker spends about 2.5 s importing them before its fit
+    starts (``train_and_gen.py demosim``: 1.7 s less wall time for its 2 fits;
+    docs/design.md, "Parallel fits"). Forking is used only where it is the platform's start
+    method (Linux up to Python 3.13), for CPU fits, with CUDA not yet initialised (a forked
+    child cannot use it), and not from a daemonic process (which cannot have children).
+    Each worker runs one torch thread, as PyTorch's own forked ``DataLoader`` workers do.
+    """
+    import multiprocessing
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "cuda asked for without a GPU": the fit says it
+        model = RVAgene(**params)
+        device = resolve_device(model.device, model.cuda)
+    forkable = (
+        sys.platform.startswith("linux")
+        and multiprocessing.get_start_method() == "fork"
+        and not multiprocessing.current_process().daemon
+    )
+    if forkable and device.type == "cpu" and not torch.cuda.is_initialized():
+        return "multiprocessing"
+    return "loky"
+
+
 def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:
     """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them."""
     from joblib import Parallel, delayed, effective_n_jobs
 
     parallel = len(seeds) > 1 and effective_n_jobs(n_jobs) > 1
-    logger.info("fitting %d model(s), n_jobs=%s: random_state %s", len(seeds), n_jobs, seeds)
+    backend = _process_backend(params) if parallel else None
+    logger.info(
+        "fitting %d model(s), n_jobs=%s%s: random_state %s",
+        len(seeds),
+        n_jobs,
+        f" ({backend})" if backend else "",
+        seeds,
+    )
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
-    results = Parallel(n_jobs=n_jobs if parallel else 1)(jobs)
+    results = Parallel(n_jobs=n_jobs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         warnings.warn(message, category, stacklevel=3)
     for _, _, error in results:

@@ -236,6 +236,49 @@ def test_n_jobs_gives_the_same_results(genes):
     np.testing.assert_array_equal(one.generate(4), two.generate(4))
 
 
+def test_forked_and_fresh_worker_processes_give_the_same_results(genes, monkeypatch):
+    """Parallel fits in forked workers (Linux) and in loky's fresh ones (elsewhere) agree."""
+    import multiprocessing
+    import sys
+
+    import rvagene.pipeline as pipeline
+
+    X, _ = genes
+    kw = dict(n_fits=2, n_jobs=2, random_state=3, model_params=PARAMS)
+    chosen = []
+    choose = pipeline._process_backend
+    monkeypatch.setattr(
+        pipeline, "_process_backend", lambda p: chosen.append(choose(p)) or chosen[-1]
+    )
+    default = GeneClustering(**kw).fit(X)
+    forks = sys.platform.startswith("linux") and multiprocessing.get_start_method() == "fork"
+    assert chosen == ["multiprocessing" if forks else "loky"]
+    monkeypatch.setattr(pipeline, "_process_backend", lambda p: "loky")
+    fresh = GeneClustering(**kw).fit(X)
+    np.testing.assert_array_equal(default.labels_, fresh.labels_)
+    for a, b in zip(default.models_, fresh.models_, strict=True):
+        np.testing.assert_array_equal(a.transform(X), b.transform(X))
+
+
+def test_no_forked_workers_with_cuda_or_from_a_daemon(monkeypatch):
+    """Forking is refused once CUDA is initialised, and from a daemonic process."""
+    import multiprocessing
+    import sys
+
+    import torch
+
+    from rvagene.pipeline import _process_backend
+
+    if not (sys.platform.startswith("linux") and multiprocessing.get_start_method() == "fork"):
+        pytest.skip("fork is not this platform's start method")
+    assert _process_backend(PARAMS) == "multiprocessing"
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert _process_backend(PARAMS) == "loky"
+    monkeypatch.undo()
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    assert _process_backend(PARAMS) == "loky"
+
+
 def test_the_fits_warnings_are_shown_once(genes):
     X, _ = genes
     params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns
