@@ -976,7 +976,7 @@ def _check_model_params(params: dict) -> None:
         resolve_device(model.device, model.cuda)
 
 
-def _process_backend(params: dict) -> str:
+def _process_backend(params: dict) -> str | None:
     """The joblib backend for parallel fits: forked processes where that is safe, else loky.
 
     A forked worker starts with everything this process has imported (torch, scikit-learn,
@@ -986,10 +986,16 @@ def _process_backend(params: dict) -> str:
     method (Linux up to Python 3.13), for CPU fits, with CUDA not yet initialised (a forked
     child cannot use it), and not from a daemonic process (which cannot have children).
     Each worker runs one torch thread, as PyTorch's own forked ``DataLoader`` workers do.
+    Inside a ``joblib.parallel_config`` that names another backend than loky (threads, dask,
+    ...), that backend is kept: None is returned.
     """
     import multiprocessing
 
     import torch
+    from joblib.parallel import BACKENDS, get_active_backend
+
+    if not isinstance(get_active_backend()[0], BACKENDS["loky"]):
+        return None  # the user's choice of backend
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "cuda asked for without a GPU": the fit says it
@@ -1019,7 +1025,7 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
         seeds,
     )
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
-    results = Parallel(n_jobs=n_jobs if parallel else 1, backend=backend)(jobs)
+    results = Parallel(n_jobs=effective_n_jobs(n_jobs) if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         warnings.warn(message, category, stacklevel=3)
     for _, _, error in results:

@@ -279,6 +279,29 @@ def test_no_forked_workers_with_cuda_or_from_a_daemon(monkeypatch):
     assert _process_backend(PARAMS) == "loky"
 
 
+def test_a_joblib_context_keeps_its_backend_and_n_jobs(genes, monkeypatch):
+    """parallel_config's backend (other than loky) is kept; its n_jobs applies to n_jobs=None."""
+    from joblib import parallel_config
+
+    import rvagene.pipeline as pipeline
+
+    with parallel_config(backend="threading", n_jobs=2):
+        assert pipeline._process_backend(PARAMS) is None
+    X, _ = genes
+    seen = []
+    import joblib  # _fit_models takes Parallel from joblib when it runs
+
+    class Spy(joblib.Parallel):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("n_jobs"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(joblib, "Parallel", Spy)
+    with parallel_config(n_jobs=2):
+        GeneClustering(n_fits=2, random_state=0, model_params=PARAMS).fit(X)
+    assert seen[0] == 2
+
+
 def test_the_fits_warnings_are_shown_once(genes):
     X, _ = genes
     params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns
