@@ -33,10 +33,11 @@ static inline float tanh_r(float a) {
  * compiler maps onto the machine's SIMD registers), the rows in blocks of 8 whose sums stay in
  * registers, so that eight independent multiply-add chains keep the FMA units busy; any batch
  * size takes the vector path (the 16-wide blocks alone left a batch of 24 or 12 to a slow
- * scalar loop). */
-typedef float vec16 __attribute__((vector_size(64), aligned(4)));
-typedef float vec8 __attribute__((vector_size(32), aligned(4)));
-typedef float vec4 __attribute__((vector_size(16), aligned(4)));
+ * scalar loop). The vector types may be unaligned (aligned(4)) and may alias float data
+ * (may_alias, as the compilers' own SIMD types do), since they read and write float arrays. */
+typedef float vec16 __attribute__((vector_size(64), aligned(4), may_alias));
+typedef float vec8 __attribute__((vector_size(32), aligned(4), may_alias));
+typedef float vec4 __attribute__((vector_size(16), aligned(4), may_alias));
 
 #define ROWS(V, R)                                                                           \
     {                                                                                        \

@@ -969,11 +969,16 @@ def _warn_if_one_shape(share: float, space: str) -> None:
 
 def _check_model_params(params: dict) -> None:
     """RVAgene's own checks of its parameters and device, before any fit starts."""
+    RVAgene(**params)._check_params()
+    _fit_device(params)
+
+
+def _fit_device(params: dict):
+    """The torch device the fits will run on (a bad device name raises ``ValueError``)."""
     model = RVAgene(**params)
-    model._check_params()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "cuda asked for without a GPU": the fit says it
-        resolve_device(model.device, model.cuda)
+        return resolve_device(model.device, model.cuda)
 
 
 def _process_backend(params: dict) -> str | None:
@@ -997,16 +1002,12 @@ def _process_backend(params: dict) -> str | None:
     if not isinstance(get_active_backend()[0], BACKENDS["loky"]):
         return None  # the user's choice of backend
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "cuda asked for without a GPU": the fit says it
-        model = RVAgene(**params)
-        device = resolve_device(model.device, model.cuda)
     forkable = (
         sys.platform.startswith("linux")
         and multiprocessing.get_start_method() == "fork"
         and not multiprocessing.current_process().daemon
     )
-    if forkable and device.type == "cpu" and not torch.cuda.is_initialized():
+    if forkable and _fit_device(params).type == "cpu" and not torch.cuda.is_initialized():
         return "multiprocessing"
     return "loky"
 
