@@ -155,7 +155,8 @@ def fit_ensemble(
     times : array-like of shape (n_timepoints,), optional
         Passed to ``fit``.
     n_jobs : int or None, default=None
-        Fits run at once, in separate processes (joblib), each with one torch thread; None
+        Fits run at once, in separate processes (joblib; forked where the platform forks:
+        Linux, CPU fits, docs/design.md "Parallel fits"), each with one torch thread; None
         means 1 unless in a ``joblib.parallel_config`` context, -1 means every core. The
         models are the same whatever ``n_jobs`` is.
     **params
@@ -505,7 +506,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     k_max : int, default=15
         Largest k tried when ``n_clusters`` is None.
     n_jobs : int or None, default=None
-        Fits run at once in separate processes (joblib), each with one torch thread; None
+        Fits run at once in separate processes (joblib; forked where the platform forks:
+        Linux, CPU fits, docs/design.md "Parallel fits"), each with one torch thread; None
         means 1 unless in a ``joblib.parallel_config`` context, -1 every core. The results
         do not depend on it.
     n_draws : int, default=1000
