@@ -1018,7 +1018,8 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
     """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them."""
     from joblib import Parallel, delayed, effective_n_jobs
 
-    parallel = len(seeds) > 1 and effective_n_jobs(n_jobs) > 1
+    n_procs = effective_n_jobs(n_jobs)  # n_jobs, or a joblib.parallel_config's for None
+    parallel = len(seeds) > 1 and n_procs > 1
     backend = _process_backend(params) if parallel else None
     logger.info(
         "fitting %d model(s), n_jobs=%s%s: random_state %s",
@@ -1028,7 +1029,7 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
         seeds,
     )
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
-    results = Parallel(n_jobs=effective_n_jobs(n_jobs) if parallel else 1, backend=backend)(jobs)
+    results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         warnings.warn(message, category, stacklevel=3)
     for _, _, error in results:
