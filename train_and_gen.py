@@ -8,9 +8,9 @@ The same command is installed as ``rvagene-train``. Its code and every option ar
 keeps the name the original tool's users know.
 """
 
-from rvagene._cli import setup_logging
+from rvagene._cli import exit_now, setup_logging
 from rvagene._train_and_gen import main
 
 if __name__ == "__main__":
     setup_logging()
-    raise SystemExit(main())
+    exit_now(main())  # sys.exit without the interpreter's 0.7 s of teardown

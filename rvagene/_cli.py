@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import json
 import logging
@@ -10,6 +11,7 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from typing import NoReturn
 
 from ._utils import atomic_open, atomic_path
 
@@ -81,6 +83,31 @@ def setup_logging(level: int = logging.INFO) -> None:
         print(f"warning: {text}", file=file or sys.stderr)
 
     warnings.showwarning = show
+
+
+def exit_now(status: int) -> NoReturn:
+    """End a command's process with ``status``, skipping the interpreter's teardown.
+
+    Once a run has written its files, Python would spend 0.5-0.8 s freeing torch's,
+    scikit-learn's and matplotlib's modules object by object before the process ends
+    (measured on ``train_and_gen.py demosim``: 0.7 s of its 9-10 s). The exit functions
+    (``atexit``: logging's flush, joblib's and multiprocessing's clean-up) still run, and
+    stdout and stderr are flushed, before ``os._exit``. Under a profiler or a debugger
+    (``python -m cProfile``, ``pdb``, coverage), which write their results after the
+    script returns, this is a plain ``sys.exit`` (coverage's own exit function runs either
+    way). Only the scripts' ``__main__`` blocks and
+    console commands call it, never library code.
+    """
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(status)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()  # what the interpreter's own exit would run first
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken stream: nothing to keep
+            stream.flush()
+    os._exit(status)
 
 
 def int_at_least(minimum: int, none: bool = False):

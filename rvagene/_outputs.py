@@ -8,18 +8,23 @@ not drawn as a cluster, in the figures.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import logging
+import multiprocessing
 import platform
 import re
 import subprocess
+import sys
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ._cli import announce, save_figure, write_config
-from ._utils import atomic_open, package_version
+from ._utils import atomic_open, fork_is_safe, package_version
 from .data import scale_series
 from .plotting import (
     label_colors,
@@ -295,51 +300,144 @@ def _time_label(table, single_cell: bool) -> str:
     return f"time ({unit})" if unit else "time"
 
 
-def cluster_figures(args, name: str, found, model) -> None:
-    """figs/genes_cluster_<name><i>.png and generated_cluster_<name><i>.png per cluster."""
+def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: str) -> None:
+    """figs/genes_cluster_<name><i>.png: cluster i's genes and their mean."""
+    members = scaled[found.assignments == i]
+    size = len(members)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
+        cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
+    ax = plot_series(
+        members,
+        color=found.colors[i],
+        mean=cluster_mean,
+        times=found.table.times,
+        label=f"{size} genes" if size != 1 else "1 gene",
+        mean_label="cluster mean",
+        features="mean",
+        alpha=0.5,
+        title=f"{name}: cluster {i}, its genes",
+    )
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    save_figure(ax.figure, Path(args.figs_dir) / f"genes_cluster_{name}{i}.png")
+
+
+def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit: str) -> None:
+    """figs/generated_cluster_<name><i>.png: cluster i's generated series and its centre."""
+    size = int((found.assignments == i).sum())
+    ax = plot_generated(
+        found.generated_scaled[i],
+        centre_series=decoded[i],
+        color=found.colors[i],
+        times=found.table.times,
+        features="mean",
+        title=f"{name}: cluster {i} ({size} genes), generated",
+    )
+    ax.set(xlabel=xlabel, ylabel=unit)
+    save_figure(ax.figure, Path(args.figs_dir) / f"generated_cluster_{name}{i}.png")
+
+
+def figure_jobs(args, name: str, found, model) -> list:
+    """Every figure of a run as a call with no arguments, in the order they are written.
+
+    The model is used here only (the centres decoded, the scaled series), so the calls
+    themselves need numpy and matplotlib alone and may run in a forked process.
+    """
     table = found.table
     xlabel = _time_label(table, found.single_cell)
     unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling]
     unit += " (mean of replicates)" if table.X.ndim == 3 else ""
+    per_gene = unit + " per gene" if model.scaling != "none" else unit
     scaled = scale_series(table.X[~found.flat], model.scaling)[0]  # in the model's units
     decoded = model.decode(found.centres)
-    figs = Path(args.figs_dir)
+    jobs = [
+        partial(latent_figure, args, name, found),
+        partial(clusters_figure, args, name, found),
+        partial(k_scores_figure, args, name, found),
+        partial(loss_figure, args, name, model),
+    ]
     for i in range(found.k):
-        members = scaled[found.assignments == i]
-        size = len(members)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
-            cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
-        ax = plot_series(
-            members,
-            color=found.colors[i],
-            mean=cluster_mean,
-            times=table.times,
-            label=f"{size} genes" if size != 1 else "1 gene",
-            mean_label="cluster mean",
-            features="mean",
-            alpha=0.5,
-            title=f"{name}: cluster {i}, its genes",
-        )
-        ax.set(xlabel=xlabel, ylabel=unit + " per gene" if model.scaling != "none" else unit)
-        save_figure(ax.figure, figs / f"genes_cluster_{name}{i}.png")
-        ax = plot_generated(
-            found.generated_scaled[i],
-            centre_series=decoded[i],
-            color=found.colors[i],
-            times=table.times,
-            features="mean",
-            title=f"{name}: cluster {i} ({size} genes), generated",
-        )
-        ax.set(xlabel=xlabel, ylabel=unit)
-        save_figure(ax.figure, figs / f"generated_cluster_{name}{i}.png")
-    logger.debug("%d genes in %d clusters drawn", int((~found.flat).sum()), found.k)
+        jobs.append(partial(_member_figure, args, name, found, i, scaled, xlabel, per_gene))
+        jobs.append(partial(_generated_figure, args, name, found, i, decoded, xlabel, unit))
+    return jobs
+
+
+def _draw_share(jobs, conn) -> None:
+    """In a forked child: run ``jobs``; send back their ``wrote`` lines, warnings and error."""
+    out, error = io.StringIO(), None
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
+        warnings.simplefilter("always")
+        try:
+            for job in jobs:
+                job()
+        except BaseException as exc:  # noqa: BLE001 - every error goes back to the parent
+            error = exc
+    shown = [(str(w.message), w.category) for w in caught]
+    try:
+        conn.send((out.getvalue(), shown, error))
+    except Exception:  # noqa: BLE001 - an error that cannot be pickled: send its text
+        conn.send((out.getvalue(), shown, RuntimeError(f"{type(error).__name__}: {error}")))
+    conn.close()
+
+
+def figure_processes(args, n_jobs: int) -> int:
+    """How many processes draw ``n_jobs`` figures: up to ``--n-jobs``, forked, 3+ figures each.
+
+    One (this process) where forking is not safe (:func:`rvagene._utils.fork_is_safe`), for
+    ``--n-jobs 1``, and for fewer than 6 figures, where a second process saves less than it
+    costs to start.
+    """
+    from joblib import effective_n_jobs
+
+    n_procs = min(effective_n_jobs(args.n_jobs or None), n_jobs // 3)
+    return n_procs if n_procs > 1 and fork_is_safe() else 1
 
 
 def write_figures(args, name: str, found, model) -> None:
-    """Every figure of a run; cluster i has found.colors[i] in each of them."""
-    latent_figure(args, name, found)
-    clusters_figure(args, name, found)
-    k_scores_figure(args, name, found)
-    loss_figure(args, name, model)
-    cluster_figures(args, name, found, model)
+    """Every figure of a run; cluster i has found.colors[i] in each of them.
+
+    The figures are shared out in contiguous runs among :func:`figure_processes` processes:
+    this one draws the first run, forked children the others, at once (on ``demosim``, 12
+    figures, 1.8 s drawn one by one; docs/results.md). The children's ``wrote`` lines and
+    warnings are printed once each has finished, so the lines come in the same order as when
+    drawn one by one; a child's error is raised here, after every child has ended. Every
+    figure is written atomically, so one that failed leaves no partial file.
+    """
+    jobs = figure_jobs(args, name, found, model)
+    n_procs = figure_processes(args, len(jobs))
+    shares = np.array_split(np.arange(len(jobs)), n_procs)
+    children = []
+    context = multiprocessing.get_context("fork") if n_procs > 1 else None
+    sys.stdout.flush()  # a child must not inherit unwritten output and write it again
+    sys.stderr.flush()
+    try:
+        for share in shares[1:]:
+            receive, send = context.Pipe(duplex=False)
+            child = context.Process(target=_draw_share, args=([jobs[j] for j in share], send))
+            child.start()
+            send.close()
+            children.append((child, receive))
+        for j in shares[0]:
+            jobs[j]()
+        errors = []
+        for child, receive in children:
+            try:
+                text, shown, error = receive.recv()
+            except EOFError:  # the child died before it could answer
+                text, shown = "", []
+                error = RuntimeError(f"a figure process ended with exit code {child.exitcode}")
+            child.join()
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            for message, category in shown:
+                warnings.warn(message, category, stacklevel=2)
+            if error is not None:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+    finally:
+        for child, _ in children:  # this process failed or was interrupted
+            child.join(timeout=10)  # a child that was interrupted too cleans up and ends
+            if child.is_alive():
+                child.terminate()
+                child.join()

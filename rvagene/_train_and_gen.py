@@ -74,6 +74,7 @@ import sys
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
+from typing import NoReturn
 
 import matplotlib
 import numpy as np
@@ -82,6 +83,7 @@ from . import _outputs
 from ._cli import (
     HelpFormatter,
     OneLineParser,
+    exit_now,
     int_at_least,
     parameter_docs,
     real_number,
@@ -743,7 +745,10 @@ def main(argv=None, prog: str = PROG) -> int:
     return 0
 
 
-def console() -> int:
-    """The ``rvagene-train`` command: progress on stdout, warnings one line each."""
+def console() -> NoReturn:
+    """The ``rvagene-train`` command: progress on stdout, warnings one line each.
+
+    It ends the process (:func:`rvagene._cli.exit_now`) with :func:`main`'s status.
+    """
     setup_logging()
-    return main(prog="rvagene-train")
+    exit_now(main(prog="rvagene-train"))

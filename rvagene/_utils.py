@@ -180,6 +180,25 @@ def torch_threads(n_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def fork_is_safe() -> bool:
+    """Whether this process may fork workers that run numpy, matplotlib or CPU torch code.
+
+    True only where forking is the platform's start method (Linux up to Python 3.13), from a
+    process that is not daemonic (a daemon cannot have children) and before CUDA is
+    initialised (a forked child cannot use it). The parallel fits and the script's figures
+    fork only then, and otherwise fall back to fresh processes or to this one.
+    """
+    import multiprocessing
+    import sys
+
+    return (
+        sys.platform.startswith("linux")
+        and multiprocessing.get_start_method() == "fork"
+        and not multiprocessing.current_process().daemon
+        and not torch.cuda.is_initialized()
+    )
+
+
 @functools.cache
 def supports_fused(optimizer: type, device_type: str) -> bool:
     """Whether the installed torch runs ``optimizer(..., fused=True)`` on ``device_type``.

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import numbers
-import sys
 import warnings
 
 import numpy as np
@@ -35,7 +34,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import as_generator, is_real_at_least, resolve_device
+from ._utils import as_generator, fork_is_safe, is_real_at_least, resolve_device
 from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
@@ -996,20 +995,11 @@ def _process_backend(params: dict) -> str | None:
     Inside a ``joblib.parallel_config`` that names another backend than loky (threads, dask,
     ...), that backend is kept: None is returned.
     """
-    import multiprocessing
-
-    import torch
     from joblib.parallel import BACKENDS, get_active_backend
 
     if not isinstance(get_active_backend()[0], BACKENDS["loky"]):
         return None  # the user's choice of backend
-
-    forkable = (
-        sys.platform.startswith("linux")
-        and multiprocessing.get_start_method() == "fork"
-        and not multiprocessing.current_process().daemon
-    )
-    if forkable and _fit_device(params).type == "cpu" and not torch.cuda.is_initialized():
+    if fork_is_safe() and _fit_device(params).type == "cpu":
         return "multiprocessing"
     return "loky"
 

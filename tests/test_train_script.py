@@ -91,6 +91,73 @@ def test_writes_every_output(script, dataset, capsys):
     assert "ARI" in capsys.readouterr().out
 
 
+def test_figures_drawn_in_forked_processes_match_those_drawn_here(
+    script, outputs, dataset, capsys, monkeypatch
+):
+    """The same files, byte for byte, and the same ``wrote`` lines in the same order."""
+    from types import SimpleNamespace
+
+    if outputs.figure_processes(SimpleNamespace(n_jobs=2), 10) < 2:
+        pytest.skip("figures are drawn in forked processes only where forking is safe")
+    assert outputs.figure_processes(SimpleNamespace(n_jobs=1), 10) == 1
+    assert outputs.figure_processes(SimpleNamespace(n_jobs=2), 5) == 1  # too few to pay
+    runs = {}
+    for how in ("forked", "here"):
+        if how == "here":
+            _in_this_process(outputs, monkeypatch)
+        dirs = ["--figs-dir", str(dataset / how), "--out-dir", str(dataset / f"out_{how}")]
+        argv = ["toy", "--n-clusters", "3", "--n-jobs", "2", "--data-dir", str(dataset / "data")]
+        assert script.main([*argv, *TINY, *dirs]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        runs[how] = [Path(line.split()[1]).name for line in lines if line.startswith("wrote")]
+    assert runs["forked"] == runs["here"]
+    pngs = sorted(p.name for p in (dataset / "here").glob("*.png"))
+    assert len(pngs) == 9  # 3 + 2 per cluster; no k_scores figure: k was given
+    for name in pngs:
+        assert (dataset / "forked" / name).read_bytes() == (dataset / "here" / name).read_bytes()
+
+
+def test_an_error_in_a_figure_process_is_reported_and_leaves_no_partial_file(
+    script, outputs, dataset, capsys, monkeypatch
+):
+    from types import SimpleNamespace
+
+    if outputs.figure_processes(SimpleNamespace(n_jobs=2), 10) < 2:
+        pytest.skip("figures are drawn in forked processes only where forking is safe")
+
+    def broken(args, name, found, i, *rest):
+        if i == 2:  # the last cluster's figure: drawn by the child
+            msg = "cannot draw cluster 2"
+            raise ValueError(msg)
+        return original(args, name, found, i, *rest)
+
+    original = outputs._generated_figure
+    monkeypatch.setattr(outputs, "_generated_figure", broken)
+    argv = ["toy", "--n-clusters", "3", "--n-jobs", "2", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["error: cannot draw cluster 2"]
+    figs = dataset / "figs"
+    assert (figs / "generated_cluster_toy1.png").stat().st_size > 1000
+    assert not (figs / "generated_cluster_toy2.png").exists()
+    assert not [p for p in figs.iterdir() if p.name.startswith(".")]  # no temporary file
+
+
+def test_exit_now_runs_the_exit_functions_and_flushes(tmp_path):
+    """The scripts end without the interpreter's teardown, but nothing written is lost."""
+    code = (
+        "import atexit, sys\n"
+        "from rvagene._cli import exit_now\n"
+        "atexit.register(lambda: print('at exit'))\n"
+        "sys.stdout.write('unflushed ')\n"
+        "exit_now(3)\n"
+        "print('never')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stdout == "unflushed at exit\n"
+
+
 def test_every_model_parameter_is_an_option(script):
     from rvagene import RVAgene
 
@@ -147,6 +214,7 @@ def test_silhouette_tolerance_is_named_and_recorded(script, outputs, dataset, ca
         return original(*a, **kw)
 
     monkeypatch.setattr(outputs, "plot_k_scores", spy)
+    _in_this_process(outputs, monkeypatch)
     argv = ["toy", "--k-max", "5", "--k-tolerance", "1.5", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
     chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
@@ -168,6 +236,7 @@ def test_flagged_genes_are_ringed(script, outputs, dataset, monkeypatch):
             return _original(*a, **kw)
 
         monkeypatch.setattr(outputs, name, spy)
+    _in_this_process(outputs, monkeypatch)
     argv = ["toy", "--n-clusters", "3", "--min-confidence", "1", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
     rows = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[1:]
@@ -313,8 +382,14 @@ def test_bad_replicate_or_times_file_is_one_line_exit_2(script, tmp_path, capsys
 # --------------------------------------------------------------------------- issue 14
 
 
+def _in_this_process(outputs, monkeypatch):
+    """Draw every figure in the test's process, where a spy sees it (not in forked children)."""
+    monkeypatch.setattr(outputs, "fork_is_safe", lambda: False)
+
+
 def _figures(outputs, monkeypatch):
     """Record (x label, y label, legend texts, line colours, title) of every saved figure."""
+    _in_this_process(outputs, monkeypatch)
     seen = {}
     original = outputs.save_figure
 
