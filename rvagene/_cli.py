@@ -95,8 +95,8 @@ def exit_now(status: int) -> NoReturn:
     stdout and stderr are flushed, before ``os._exit``. Under a profiler or a debugger
     (``python -m cProfile``, ``pdb``, coverage), which write their results after the
     script returns, this is a plain ``sys.exit`` (coverage's own exit function runs either
-    way). Only the scripts' ``__main__`` blocks and
-    console commands call it, never library code.
+    way). Only the scripts' ``__main__`` blocks and console commands call it, never library
+    code.
     """
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(status)
