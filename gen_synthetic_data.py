@@ -10,4 +10,4 @@ this file keeps the name the original tool's users know.
 from rvagene._gen_synthetic_data import console, main  # noqa: F401  (main: for tests)
 
 if __name__ == "__main__":
-    raise SystemExit(console())
+    console()  # ends the process with main's exit status (rvagene._cli.exit_now)

@@ -33,6 +33,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import matplotlib
 import numpy as np
@@ -40,6 +41,7 @@ import numpy as np
 from ._cli import (
     OneLineParser,
     announce,
+    exit_now,
     int_at_least,
     save_figure,
     setup_logging,
@@ -246,7 +248,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def console() -> int:
-    """The ``rvagene-simulate`` command: progress on stdout, warnings one line each."""
+def console() -> NoReturn:
+    """The ``rvagene-simulate`` command: progress on stdout, warnings one line each.
+
+    It ends the process (:func:`rvagene._cli.exit_now`) with :func:`main`'s status.
+    """
     setup_logging()
-    return main()
+    exit_now(main())

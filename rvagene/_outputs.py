@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import logging
 import multiprocessing
 import platform
 import re
@@ -35,8 +34,6 @@ from .plotting import (
     plot_loss,
     plot_series,
 )
-
-logger = logging.getLogger(__name__)
 
 FLAT = "flat"  # the cluster of a flat gene in the tables
 
@@ -380,8 +377,8 @@ def _draw_share(jobs, conn) -> None:
     conn.close()
 
 
-def figure_processes(args, n_jobs: int) -> int:
-    """How many processes draw ``n_jobs`` figures: up to ``--n-jobs``, forked, 3+ figures each.
+def figure_processes(args, n_figures: int) -> int:
+    """How many processes draw ``n_figures`` figures: up to ``--n-jobs``, forked, 3+ each.
 
     One (this process) where forking is not safe (:func:`rvagene._utils.fork_is_safe`), for
     ``--n-jobs 1``, and for fewer than 6 figures, where a second process saves less than it
@@ -389,7 +386,7 @@ def figure_processes(args, n_jobs: int) -> int:
     """
     from joblib import effective_n_jobs
 
-    n_procs = min(effective_n_jobs(args.n_jobs or None), n_jobs // 3)
+    n_procs = min(effective_n_jobs(args.n_jobs or None), n_figures // 3)
     return n_procs if n_procs > 1 and fork_is_safe() else 1
 
 
