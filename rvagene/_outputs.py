@@ -416,11 +416,12 @@ def write_figures(args, name: str, found, model) -> None:
             children.append((child, receive))
         for j in shares[0]:
             jobs[j]()
-        errors = []
+        first_error = None
         for child, receive in children:
             try:
                 text, shown, error = receive.recv()
-            except EOFError:  # the child died before it could answer
+            except EOFError:  # the child died before it could answer: its exit code says how
+                child.join()
                 text, shown = "", []
                 error = RuntimeError(f"a figure process ended with exit code {child.exitcode}")
             child.join()
@@ -428,12 +429,11 @@ def write_figures(args, name: str, found, model) -> None:
             sys.stdout.flush()
             for message, category in shown:
                 warnings.warn(message, category, stacklevel=2)
-            if error is not None:
-                errors.append(error)
-        if errors:
-            raise errors[0]
+            first_error = first_error or error
+        if first_error is not None:
+            raise first_error
     finally:
-        for child, _ in children:  # this process failed or was interrupted
+        for child, _ in children:  # ended already, unless this process failed or was interrupted
             child.join(timeout=10)  # a child that was interrupted too cleans up and ends
             if child.is_alive():
                 child.terminate()
