@@ -10,6 +10,9 @@ in other ways, so every row compares options on identical models:
 - ``latent``, ``decoded``: co-association of the fits in one space only;
 - ``both+z``: the shipped consensus with K-means on the z-scores added as one more member
   per fit (the strongest simple method, as a voter);
+- ``both+zs``: the same with the z-scores smoothed over time (Gaussian, ``SMOOTH_SIGMA``
+  steps) and not scaled again, so a flat gene's smoothed noise stays small;
+- ``both+zsz``: the same with the smoothed z-scores z-scored again (``kmeans-smooth``'s space);
 - ``concat``: each space of each fit standardised and put side by side, then K-means;
 - ``kmeans-z``: K-means on the z-scores alone.
 
@@ -17,7 +20,9 @@ On cases with at least 4 groups it also chooses k in each space with each criter
 lower median over the fits, as the pipeline does) and reports how often the choice is within
 one of the truth. Cases come from ``quality.py --export-cases DIR``::
 
-    python benchmarks/consensus_options.py --cases-from DIR --jobs 2
+    python benchmarks/consensus_options.py --cases-from DIR --jobs 2 [--no-k]
+
+``--no-k`` leaves out the choices of k (the ARI table only; BIC on the decoded space is slow).
 
 Writes ``results/consensus_options.csv`` and prints the tables, stamped with commit, date,
 machine, load and command. Never run by the tests.
@@ -25,6 +30,7 @@ machine, load and command. Never run by the tests.
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from pathlib import Path
@@ -47,26 +53,34 @@ from rvagene.representation import embed, fill_gaps  # noqa: E402
 
 CASES = ("esc", "tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
          "tc-impulse-10x18u", "sc-windows")  # fmt: skip
-OPTIONS = ("shipped", "runs=1", "runs=40", "latent", "decoded", "both+z", "concat", "kmeans-z")
+OPTIONS = ("shipped", "runs=1", "runs=40", "latent", "decoded", "both+z", "both+zs", "both+zsz",
+           "concat", "kmeans-z")  # fmt: skip
 CRITERIA = ("silhouette", "davies_bouldin", "bic")
 K_SPACES = ("latent", "decoded", "both", "z")
 K_MIN_GROUPS = 4  # choose k only where the truth has at least this many groups
 K_MAX = 15
+SMOOTH_SIGMA = 1.0  # time steps, as quality.py's kmeans-smooth
 
 
-def _zscores(X) -> np.ndarray:
+def _zscores(X, smooth: bool = False, rescale: bool = False) -> np.ndarray:
     Z = fill_gaps(_common.zscore(as_time_series(X)))  # as quality.py's baselines see them
+    if smooth:
+        from scipy.ndimage import gaussian_filter1d
+
+        Z = gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest")
+        Z = _common.zscore(Z) if rescale else Z
     return Z.reshape(len(Z), -1)
 
 
 def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
-    lat, dec, z = spaces["latent"], spaces["decoded"], spaces["z"]
+    lat, dec, z, zs, zsz = (spaces[s] for s in ("latent", "decoded", "z", "zs", "zsz"))
     if option == "kmeans-z":
         return cluster_latent(z[0], k, random_state=seed).labels_
     if option.startswith("runs="):
         n_runs = int(option.removeprefix("runs="))
         return consensus_clusters(lat + dec, k, random_state=seed, n_runs=n_runs)
     members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
+               "both+zs": lat + dec + zs * len(lat), "both+zsz": lat + dec + zsz * len(lat),
                "concat": lat + dec}[option]  # fmt: skip
     method = "concat" if option == "concat" else "coassociation"
     return consensus_clusters(members, k, method, random_state=seed)
@@ -81,8 +95,8 @@ def _chosen_k(points: list, seed: int, criterion: str) -> int:
     return ks[(len(ks) - 1) // 2]
 
 
-def run(case: cases.Case, seed: int) -> dict:
-    """One pipeline fit of a case, and every option on its fits."""
+def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
+    """One pipeline fit of a case, and every option on its fits (and k, when ``choose``)."""
     import torch
 
     torch.set_num_threads(1)
@@ -94,11 +108,13 @@ def run(case: cases.Case, seed: int) -> dict:
         fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
         spaces = {s: [embed(m, X, s) for m in fits] for s in ("latent", "decoded")}
         spaces["z"] = [_zscores(X)]
+        spaces["zs"] = [_zscores(X, smooth=True)]
+        spaces["zsz"] = [_zscores(X, smooth=True, rescale=True)]
         row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
         row["shipped"] = clustering_scores(y, gc.labels_[keep])["ari"]
         for option in OPTIONS[1:]:
             row[option] = clustering_scores(y, _labels(option, spaces, case.k, seed))["ari"]
-        if case.k >= K_MIN_GROUPS:
+        if choose and case.k >= K_MIN_GROUPS:
             spaces["both"] = spaces["latent"] + spaces["decoded"]
             for criterion in CRITERIA:
                 for space in K_SPACES:
@@ -139,8 +155,12 @@ def tables(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     info = _common.provenance()
     print("\n".join(_common.provenance_lines(info)), flush=True)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    choose = "--no-k" not in argv  # --no-k: the ARI table only (choosing k by BIC is slow)
+    task = run if choose else functools.partial(run, choose=False)
+    argv = [a for a in argv if a != "--no-k"]
     args, rows = cases.run_exported(
-        argv, __doc__.splitlines()[0], CASES, _common.RESULTS / "consensus_options.csv", run
+        argv, __doc__.splitlines()[0], CASES, _common.RESULTS / "consensus_options.csv", task
     )
     if rows is None:
         return 2
