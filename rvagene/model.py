@@ -148,7 +148,9 @@ class RVAgene(TransformerMixin, BaseEstimator):
         Dropout between stacked RNN layers; it has an effect only when
         ``hidden_layer_depth > 1`` (the original warned and ignored it otherwise).
     optimizer : {"Adam", "AdamW", "SGD"}, default="Adam"
-        Case-insensitive.
+        Case-insensitive. torch's optimisers with their default settings (fused where the
+        installed torch has it), called past the decorators that ``torch.compile`` needs,
+        which would import ``torch._dynamo`` in every fitting process (docs/design.md).
     loss : {"MSELoss", "SmoothL1Loss", "L1Loss", "HuberLoss"} or torch loss module, \
 default="MSELoss"
         Elementwise reconstruction loss (an instance is copied and used with

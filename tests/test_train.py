@@ -292,7 +292,7 @@ def test_optimizers_step_as_torchs_own(name):
     x = torch.randn(16, 10, 3)
     nets = [torch.nn.GRU(3, 8, batch_first=True) for _ in range(2)]
     nets[1].load_state_dict(nets[0].state_dict())
-    for net, kind in zip(nets, (ours, theirs)):
+    for net, kind in zip(nets, (ours, theirs), strict=True):
         kwargs = {"momentum": 0.9} if name == "sgd" else {"fused": True}
         optimizer = kind(net.parameters(), lr=0.02, **kwargs)
         schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -304,7 +304,7 @@ def test_optimizers_step_as_torchs_own(name):
             optimizer.step()
             schedule.step()
         assert torch.is_grad_enabled()
-    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+    for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
         assert torch.equal(a, b)
 
 
