@@ -13,6 +13,9 @@ in other ways, so every row compares options on identical models:
 - ``both+zs``: the same with the z-scores smoothed over time (Gaussian, ``SMOOTH_SIGMA``
   steps) and not scaled again, so a flat gene's smoothed noise stays small;
 - ``both+zsz``: the same with the smoothed z-scores z-scored again (``kmeans-smooth``'s space);
+- ``both+zw``: the z-scores, each gene's multiplied by the share of its variance that survives
+  the smoothing (about 0.28 for white noise, near 1 for a smooth shape), so noise-like genes
+  shrink toward the origin and fall together, as they do in the decoded space;
 - ``concat``: each space of each fit standardised and put side by side, then K-means;
 - ``kmeans-z``: K-means on the z-scores alone.
 
@@ -54,7 +57,7 @@ from rvagene.representation import embed, fill_gaps  # noqa: E402
 CASES = ("esc", "tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
          "tc-impulse-10x18u", "sc-windows")  # fmt: skip
 OPTIONS = ("shipped", "runs=1", "runs=40", "latent", "decoded", "both+z", "both+zs", "both+zsz",
-           "concat", "kmeans-z")  # fmt: skip
+           "both+zw", "concat", "kmeans-z")  # fmt: skip
 CRITERIA = ("silhouette", "davies_bouldin", "bic")
 K_SPACES = ("latent", "decoded", "both", "z")
 K_MIN_GROUPS = 4  # choose k only where the truth has at least this many groups
@@ -62,18 +65,22 @@ K_MAX = 15
 SMOOTH_SIGMA = 1.0  # time steps, as quality.py's kmeans-smooth
 
 
-def _zscores(X, smooth: bool = False, rescale: bool = False) -> np.ndarray:
+def _zscores(X, smooth: bool = False, rescale: bool = False, weigh: bool = False) -> np.ndarray:
     Z = fill_gaps(_common.zscore(as_time_series(X)))  # as quality.py's baselines see them
-    if smooth:
+    if smooth or weigh:
         from scipy.ndimage import gaussian_filter1d
 
-        Z = gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest")
-        Z = _common.zscore(Z) if rescale else Z
+        S = gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest")
+        if weigh:  # the share of each gene's variance that survives the smoothing
+            share = S.var(axis=(1, 2)) / np.maximum(Z.var(axis=(1, 2)), 1e-12)
+            Z = Z * share[:, None, None]
+        else:
+            Z = _common.zscore(S) if rescale else S
     return Z.reshape(len(Z), -1)
 
 
 def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
-    lat, dec, z, zs, zsz = (spaces[s] for s in ("latent", "decoded", "z", "zs", "zsz"))
+    lat, dec, z, zs, zsz, zw = (spaces[s] for s in ("latent", "decoded", "z", "zs", "zsz", "zw"))
     if option == "kmeans-z":
         return cluster_latent(z[0], k, random_state=seed).labels_
     if option.startswith("runs="):
@@ -81,6 +88,7 @@ def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
         return consensus_clusters(lat + dec, k, random_state=seed, n_runs=n_runs)
     members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
                "both+zs": lat + dec + zs * len(lat), "both+zsz": lat + dec + zsz * len(lat),
+               "both+zw": lat + dec + zw * len(lat),
                "concat": lat + dec}[option]  # fmt: skip
     method = "concat" if option == "concat" else "coassociation"
     return consensus_clusters(members, k, method, random_state=seed)
@@ -110,6 +118,7 @@ def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
         spaces["z"] = [_zscores(X)]
         spaces["zs"] = [_zscores(X, smooth=True)]
         spaces["zsz"] = [_zscores(X, smooth=True, rescale=True)]
+        spaces["zw"] = [_zscores(X, weigh=True)]
         row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
         row["shipped"] = clustering_scores(y, gc.labels_[keep])["ari"]
         for option in OPTIONS[1:]:
