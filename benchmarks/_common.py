@@ -201,3 +201,13 @@ def markdown_table(rows: list[list], heads: list[str]) -> str:
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+SMOOTH_SIGMA = 1.0  # the kmeans-smooth baseline's Gaussian sd, in time steps
+
+
+def smooth_over_time(Z: np.ndarray) -> np.ndarray:
+    """Series (genes, time, dims) smoothed over time: a Gaussian of ``SMOOTH_SIGMA`` steps."""
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest")

@@ -10,7 +10,7 @@ in other ways, so every row compares options on identical models:
 - ``latent``, ``decoded``: co-association of the fits in one space only;
 - ``both+z``: the shipped consensus with K-means on the z-scores added as one more member
   per fit (the strongest simple method, as a voter);
-- ``both+zs``: the same with the z-scores smoothed over time (Gaussian, ``SMOOTH_SIGMA``
+- ``both+zs``: the same with the z-scores smoothed over time (Gaussian, ``_common.SMOOTH_SIGMA``
   steps) and not scaled again, so a flat gene's smoothed noise stays small;
 - ``both+zsz``: the same with the smoothed z-scores z-scored again (``kmeans-smooth``'s space);
 - ``both+zw``: the z-scores, each gene's multiplied by the share of its variance that survives
@@ -62,34 +62,28 @@ CRITERIA = ("silhouette", "davies_bouldin", "bic")
 K_SPACES = ("latent", "decoded", "both", "z")
 K_MIN_GROUPS = 4  # choose k only where the truth has at least this many groups
 K_MAX = 15
-SMOOTH_SIGMA = 1.0  # time steps, as quality.py's kmeans-smooth
 
 
-def _zscores(X, smooth: bool = False, rescale: bool = False, weigh: bool = False) -> np.ndarray:
+def _voters(X) -> dict:
+    """The data spaces the ``both+...`` options add as voters, keyed by the option's suffix."""
     Z = fill_gaps(_common.zscore(as_time_series(X)))  # as quality.py's baselines see them
-    if smooth or weigh:
-        from scipy.ndimage import gaussian_filter1d
-
-        S = gaussian_filter1d(Z, SMOOTH_SIGMA, axis=1, mode="nearest")
-        if weigh:  # the share of each gene's variance that survives the smoothing
-            share = S.var(axis=(1, 2)) / np.maximum(Z.var(axis=(1, 2)), 1e-12)
-            Z = Z * share[:, None, None]
-        else:
-            Z = _common.zscore(S) if rescale else S
-    return Z.reshape(len(Z), -1)
+    S = _common.smooth_over_time(Z)
+    share = S.var(axis=(1, 2)) / np.maximum(Z.var(axis=(1, 2)), 1e-12)  # survives smoothing
+    spaces = {"z": Z, "zs": S, "zsz": _common.zscore(S), "zw": Z * share[:, None, None]}
+    return {name: [V.reshape(len(V), -1)] for name, V in spaces.items()}
 
 
 def _labels(option: str, spaces: dict, k: int, seed: int) -> np.ndarray:
-    lat, dec, z, zs, zsz, zw = (spaces[s] for s in ("latent", "decoded", "z", "zs", "zsz", "zw"))
+    lat, dec = spaces["latent"], spaces["decoded"]
     if option == "kmeans-z":
-        return cluster_latent(z[0], k, random_state=seed).labels_
+        return cluster_latent(spaces["z"][0], k, random_state=seed).labels_
     if option.startswith("runs="):
         n_runs = int(option.removeprefix("runs="))
         return consensus_clusters(lat + dec, k, random_state=seed, n_runs=n_runs)
-    members = {"latent": lat, "decoded": dec, "both+z": lat + dec + z * len(lat),
-               "both+zs": lat + dec + zs * len(lat), "both+zsz": lat + dec + zsz * len(lat),
-               "both+zw": lat + dec + zw * len(lat),
-               "concat": lat + dec}[option]  # fmt: skip
+    if option.startswith("both+"):  # one K-means member of the voter per fit
+        members = lat + dec + spaces[option.removeprefix("both+")] * len(lat)
+    else:
+        members = {"latent": lat, "decoded": dec, "concat": lat + dec}[option]
     method = "concat" if option == "concat" else "coassociation"
     return consensus_clusters(members, k, method, random_state=seed)
 
@@ -115,10 +109,7 @@ def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
         X, y = case.X[keep], case.y[keep]
         fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
         spaces = {s: [embed(m, X, s) for m in fits] for s in ("latent", "decoded")}
-        spaces["z"] = [_zscores(X)]
-        spaces["zs"] = [_zscores(X, smooth=True)]
-        spaces["zsz"] = [_zscores(X, smooth=True, rescale=True)]
-        spaces["zw"] = [_zscores(X, weigh=True)]
+        spaces.update(_voters(X))
         row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
         row["shipped"] = clustering_scores(y, gc.labels_[keep])["ari"]
         for option in OPTIONS[1:]:

@@ -110,7 +110,6 @@ COLUMNS = [
     "note",
 ]
 N_COMPONENTS = 10
-SMOOTH_SIGMA = 1.0  # kmeans-smooth: Gaussian sd, in time steps
 _COMPILED: set[str] = set()  # tslearn methods already run once in this process
 
 
@@ -131,9 +130,7 @@ def baseline_labels(method: str, X: np.ndarray, k: int, seed: int) -> np.ndarray
     if method == "kmeans-slopes":  # steps of the z-scores between consecutive time points
         return cluster_latent(slopes(X), k, random_state=seed).labels_
     if method == "kmeans-smooth":  # z-scores smoothed over time (Gaussian, 1 step), z-scored
-        from scipy.ndimage import gaussian_filter1d
-
-        smooth = _common.zscore(gaussian_filter1d(Z3, SMOOTH_SIGMA, axis=1, mode="nearest"))
+        smooth = _common.zscore(_common.smooth_over_time(Z3))
         return cluster_latent(smooth.reshape(len(Z3), -1), k, random_state=seed).labels_
     if method == "pca-recon":  # z-scores rebuilt by PCA with as many components as the latent
         from sklearn.decomposition import PCA
