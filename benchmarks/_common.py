@@ -203,6 +203,25 @@ def markdown_table(rows: list[list], heads: list[str]) -> str:
     return "\n".join(lines)
 
 
+def option_table(rows: list[dict], options) -> str:
+    """ARI per case and option, mean (min) over seeds, and the mean of the case means.
+
+    ``rows`` hold a ``case`` and one ARI per option, one row per case x seed (the scripts
+    that re-cluster the same fits in several ways: consensus_options.py, refine.py).
+    """
+    table = []
+    for name in dict.fromkeys(r["case"] for r in rows):
+        sel = [r for r in rows if r["case"] == name]
+        table.append([name, str(len(sel)), *(
+            f"{np.mean([r[o] for r in sel]):.3f} ({np.min([r[o] for r in sel]):.3f})"
+            for o in options)])  # fmt: skip
+    means = [np.mean([np.mean([r[o] for r in rows if r["case"] == c[0]]) for c in table])
+             for o in options]  # fmt: skip
+    table.append(["mean of cases", "", *(f"{m:.3f}" for m in means)])
+    return "\n".join(["**ARI** on the same fits, mean (min) over seeds", "",
+                      markdown_table(table, ["case", "seeds", *options])])  # fmt: skip
+
+
 SMOOTH_SIGMA = 1.0  # the kmeans-smooth baseline's Gaussian sd, in time steps
 
 

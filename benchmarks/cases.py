@@ -293,3 +293,47 @@ def run_exported(argv, description: str, default_cases, default_out: Path, task)
     tasks = [(c, int(s)) for c in loaded for s in args.seeds.split(",")]
     with ProcessPoolExecutor(args.jobs) as pool:
         return args, list(pool.map(task, *zip(*tasks, strict=True)))
+
+
+def pipeline_fits(case: Case, seed: int):
+    """The shipped pipeline on a case at its true k, for scripts that re-cluster its fits.
+
+    ``GeneClustering(n_clusters=k, random_state=seed)`` with every other default, one torch
+    thread, the fits' warnings silenced. Returns ``(X, y, fits, row)``: the genes the
+    pipeline kept (not flagged), their labels, its fits with ``model_`` first, and a row with
+    the case, seed, k, number of fits and the pipeline's own ARI (``shipped``).
+    """
+    import warnings
+
+    import torch
+
+    from rvagene import GeneClustering, clustering_scores
+
+    torch.set_num_threads(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
+        gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
+    keep = gc.labels_ >= 0
+    fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+    row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
+    row["shipped"] = clustering_scores(case.y[keep], gc.labels_[keep])["ari"]
+    return case.X[keep], case.y[keep], fits, row
+
+
+def main_exported(argv, description, default_cases, default_out, task, report, columns=None):
+    """The main of a per-case x seed script: provenance, ``run_exported``, the CSV, the report.
+
+    ``report(rows)`` gives the text printed after the rows are written; ``columns`` defaults
+    to every key of the rows, in order of appearance. Returns the exit status.
+    """
+    import _common
+
+    info = _common.provenance()
+    print("\n".join(_common.provenance_lines(info)), flush=True)
+    args, rows = run_exported(argv, description, default_cases, default_out, task)
+    if rows is None:
+        return 2
+    columns = columns or list(dict.fromkeys(key for r in rows for key in r))
+    _common.write_csv(args.out, rows, columns, info)
+    print(f"\n{report(rows)}\n\nrows in {args.out}")
+    return 0

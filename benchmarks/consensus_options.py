@@ -45,7 +45,6 @@ import _common  # noqa: E402
 import cases  # noqa: E402
 
 from rvagene import (  # noqa: E402
-    GeneClustering,
     as_time_series,
     choose_k,
     cluster_latent,
@@ -99,19 +98,11 @@ def _chosen_k(points: list, seed: int, criterion: str) -> int:
 
 def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
     """One pipeline fit of a case, and every option on its fits (and k, when ``choose``)."""
-    import torch
-
-    torch.set_num_threads(1)
+    X, y, fits, row = cases.pipeline_fits(case, seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
-        gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
-        keep = gc.labels_ >= 0
-        X, y = case.X[keep], case.y[keep]
-        fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
+        warnings.simplefilter("ignore")
         spaces = {s: [embed(m, X, s) for m in fits] for s in ("latent", "decoded")}
         spaces.update(_voters(X))
-        row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
-        row["shipped"] = clustering_scores(y, gc.labels_[keep])["ari"]
         for option in OPTIONS[1:]:
             row[option] = clustering_scores(y, _labels(option, spaces, case.k, seed))["ari"]
         if choose and case.k >= K_MIN_GROUPS:
@@ -123,17 +114,7 @@ def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
 
 
 def tables(rows: list[dict]) -> str:
-    ari = []
-    for name in dict.fromkeys(r["case"] for r in rows):
-        sel = [r for r in rows if r["case"] == name]
-        ari.append([name, str(len(sel)), *(
-            f"{np.mean([r[o] for r in sel]):.3f} ({np.min([r[o] for r in sel]):.3f})"
-            for o in OPTIONS)])  # fmt: skip
-    means = [np.mean([np.mean([r[o] for r in rows if r["case"] == c[0]]) for c in ari])
-             for o in OPTIONS]  # fmt: skip
-    ari.append(["mean of cases", "", *(f"{m:.3f}" for m in means)])
-    out = ["**ARI** on the same fits, mean (min) over seeds", "",
-           _common.markdown_table(ari, ["case", "seeds", *OPTIONS])]  # fmt: skip
+    out = [_common.option_table(rows, OPTIONS)]
     ks = [r for r in rows if "k:silhouette/latent" in r]
     if ks:
         hits = []
@@ -153,21 +134,12 @@ def tables(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    info = _common.provenance()
-    print("\n".join(_common.provenance_lines(info)), flush=True)
     argv = sys.argv[1:] if argv is None else list(argv)
     choose = "--no-k" not in argv  # --no-k: the ARI table only (choosing k by BIC is slow)
     task = run if choose else functools.partial(run, choose=False)
     argv = [a for a in argv if a != "--no-k"]
-    args, rows = cases.run_exported(
-        argv, __doc__.splitlines()[0], CASES, _common.RESULTS / "consensus_options.csv", task
-    )
-    if rows is None:
-        return 2
-    columns = list(dict.fromkeys(key for r in rows for key in r))
-    _common.write_csv(args.out, rows, columns, info)
-    print(f"\n{tables(rows)}\n\nrows in {args.out}")
-    return 0
+    out = _common.RESULTS / "consensus_options.csv"
+    return cases.main_exported(argv, __doc__.splitlines()[0], CASES, out, task, tables)
 
 
 if __name__ == "__main__":

@@ -106,20 +106,16 @@ def table(rows: list[dict]) -> str:
     return _common.markdown_table(out, ["case", "seeds", *(f"{k}, mean (min)" for k in SCORES)])
 
 
+def report(rows: list[dict]) -> str:
+    """One line per case x seed, then the table."""
+    lines = [" ".join(f"{k}={r[k]:.3f}" if isinstance(r[k], float) else f"{k}={r[k]}"
+                      for k in COLUMNS) for r in rows]  # fmt: skip
+    return "\n".join([*lines, "", table(rows)])
+
+
 def main(argv=None) -> int:
-    info = _common.provenance()
-    print("\n".join(_common.provenance_lines(info)), flush=True)
-    args, rows = cases.run_exported(
-        argv, __doc__.splitlines()[0], CASES, _common.RESULTS / "generation_pipeline.csv", run
-    )
-    if rows is None:
-        return 2
-    for r in rows:
-        print(" ".join(f"{k}={r[k]:.3f}" if isinstance(r[k], float) else f"{k}={r[k]}"
-                       for k in COLUMNS))  # fmt: skip
-    _common.write_csv(args.out, rows, COLUMNS, info)
-    print(f"\n{table(rows)}\n\nrows in {args.out}")
-    return 0
+    out = _common.RESULTS / "generation_pipeline.csv"
+    return cases.main_exported(argv, __doc__.splitlines()[0], CASES, out, run, report, COLUMNS)
 
 
 if __name__ == "__main__":
