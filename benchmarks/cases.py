@@ -295,10 +295,11 @@ def run_exported(argv, description: str, default_cases, default_out: Path, task)
         return args, list(pool.map(task, *zip(*tasks, strict=True)))
 
 
-def pipeline_fits(case: Case, seed: int):
+def pipeline_fits(case: Case, seed: int, **params):
     """The shipped pipeline on a case at its true k, for scripts that re-cluster its fits.
 
-    ``GeneClustering(n_clusters=k, random_state=seed)`` with every other default, one torch
+    ``GeneClustering(n_clusters=k, random_state=seed, **params)`` with every other default
+    (``params`` empty: what the scripts run), one torch
     thread, the fits' warnings silenced. Returns ``(X, y, fits, row)``: the genes the
     pipeline kept (not flagged), their labels, its fits with ``model_`` first, and a row with
     the case, seed, k, number of fits and the pipeline's own ARI (``shipped``).
@@ -312,7 +313,8 @@ def pipeline_fits(case: Case, seed: int):
     torch.set_num_threads(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
-        gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
+        gc = GeneClustering(n_clusters=case.k, random_state=seed, **params)
+        gc.fit(case.X, times=case.times)
     keep = gc.labels_ >= 0
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
     row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}

@@ -17,7 +17,10 @@ in other ways, so every row compares options on identical models:
   the smoothing (about 0.28 for white noise, near 1 for a smooth shape), so noise-like genes
   shrink toward the origin and fall together, as they do in the decoded space;
 - ``concat``: each space of each fit standardised and put side by side, then K-means;
-- ``kmeans-z``: K-means on the z-scores alone.
+- ``kmeans-z``: K-means on the z-scores alone;
+- with ``--shift-fits T`` only: ``shift-fits``, the same consensus on the fits of a second
+  pipeline whose models have ``time_shift=T``, and ``both+shift-fits``, the consensus of both
+  pipelines' fits together (twice the fits, two strengths of the time-shift augmentation).
 
 On cases with at least 4 groups it also chooses k in each space with each criterion (the
 lower median over the fits, as the pipeline does) and reports how often the choice is within
@@ -26,6 +29,7 @@ one of the truth. Cases come from ``quality.py --export-cases DIR``::
     python benchmarks/consensus_options.py --cases-from DIR --jobs 2 [--no-k]
 
 ``--no-k`` leaves out the choices of k (the ARI table only; BIC on the decoded space is slow).
+``--shift-fits T`` adds the two options above (a second pipeline per case and seed).
 
 Writes ``results/consensus_options.csv`` and prints the tables, stamped with commit, date,
 machine, load and command. Never run by the tests.
@@ -96,7 +100,7 @@ def _chosen_k(points: list, seed: int, criterion: str) -> int:
     return ks[(len(ks) - 1) // 2]
 
 
-def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
+def run(case: cases.Case, seed: int, choose: bool = True, shift: float | None = None) -> dict:
     """One pipeline fit of a case, and every option on its fits (and k, when ``choose``)."""
     X, y, fits, row = cases.pipeline_fits(case, seed)
     with warnings.catch_warnings():
@@ -105,6 +109,13 @@ def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
         spaces.update(_voters(X))
         for option in OPTIONS[1:]:
             row[option] = clustering_scores(y, _labels(option, spaces, case.k, seed))["ari"]
+        if shift is not None:
+            more = cases.pipeline_fits(case, seed, model_params={"time_shift": shift})[2]
+            other = [embed(m, X, s) for s in ("latent", "decoded") for m in more]
+            mine = spaces["latent"] + spaces["decoded"]
+            for option, members in (("shift-fits", other), ("both+shift-fits", mine + other)):
+                labels = consensus_clusters(members, case.k, random_state=seed)
+                row[option] = clustering_scores(y, labels)["ari"]
         if choose and case.k >= K_MIN_GROUPS:
             spaces["both"] = spaces["latent"] + spaces["decoded"]
             for criterion in CRITERIA:
@@ -114,7 +125,8 @@ def run(case: cases.Case, seed: int, choose: bool = True) -> dict:
 
 
 def tables(rows: list[dict]) -> str:
-    out = [_common.option_table(rows, OPTIONS)]
+    extra = [o for o in ("shift-fits", "both+shift-fits") if o in rows[0]]
+    out = [_common.option_table(rows, [*OPTIONS, *extra])]
     ks = [r for r in rows if "k:silhouette/latent" in r]
     if ks:
         hits = []
@@ -136,8 +148,13 @@ def tables(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     choose = "--no-k" not in argv  # --no-k: the ARI table only (choosing k by BIC is slow)
-    task = run if choose else functools.partial(run, choose=False)
     argv = [a for a in argv if a != "--no-k"]
+    shift = None
+    if "--shift-fits" in argv:  # --shift-fits T: a second pipeline with time_shift=T
+        i = argv.index("--shift-fits")
+        shift = float(argv[i + 1])
+        del argv[i : i + 2]
+    task = functools.partial(run, choose=choose, shift=shift)
     out = _common.RESULTS / "consensus_options.csv"
     return cases.main_exported(argv, __doc__.splitlines()[0], CASES, out, task, tables)
 
