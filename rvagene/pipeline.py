@@ -84,7 +84,6 @@ AUTO_MAX_GENES = 2000
 CONSENSUS_MAX_GENES = 5000  # the co-association matrix is genes x genes
 SPACE_CHOICES = ("auto", "both", *SPACES, *DATA_SPACES)
 PIPELINE_K_CRITERION = "silhouette"  # median over the fits; see GeneClustering's k_criterion
-PIPELINE_TIME_SHIFTS = None  # each fit's time_shift in turn; see GeneClustering's time_shifts
 PIPELINE_K_TOLERANCE = 2.0  # standard errors of the silhouette; see GeneClustering's k_tolerance
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
@@ -515,11 +514,6 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     cluster_method : {"kmeans", "minibatch"}, default="kmeans"
         ``"minibatch"``: the original tool's ``MiniBatchKMeans(batch_size=6, max_iter=10)``
         on one fit (needs ``n_fits=1``).
-    time_shifts : sequence of float or None, default=None
-        The fits' ``time_shift`` (:class:`~rvagene.RVAgene`'s augmentation by small shifts in
-        time), in turn: fit i gets ``time_shifts[i % len(time_shifts)]``. None: every fit
-        the same (``model_params``' ``time_shift``, or RVAgene's default). A ``time_shift``
-        in ``model_params`` overrides it.
     k_tolerance : float, default=2.0
         With ``k_criterion="silhouette"``, each fit's k steps up from the best k while the
         mean silhouette stays within this many standard errors of the best (``tolerance`` of
@@ -606,7 +600,6 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         n_draws: int = 1000,
         cluster_method: str = "kmeans",
         k_tolerance: float = PIPELINE_K_TOLERANCE,
-        time_shifts=PIPELINE_TIME_SHIFTS,
     ):
         self.n_clusters = n_clusters
         self.n_fits = n_fits
@@ -619,7 +612,6 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         self.n_draws = n_draws
         self.cluster_method = cluster_method
         self.k_tolerance = k_tolerance
-        self.time_shifts = time_shifts
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -642,8 +634,6 @@ class GeneClustering(ClusterMixin, BaseEstimator):
              "None or a non-zero integer"),
             ("model_params", self.model_params is None or isinstance(self.model_params, dict),
              "None or a dict of RVAgene parameters"),
-            ("time_shifts", self.time_shifts is None or _is_shift_list(self.time_shifts),
-             "None or a non-empty list of numbers >= 0"),
         )  # fmt: skip
         for name, ok, want in checks:
             if not ok:
@@ -781,28 +771,19 @@ or TimeSeriesTable
         """
         params = dict(self.model_params or {})
         _check_model_params(params)  # here, not in the worker processes
-        params = self._fit_params(params, len(seeds))
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
-        models = _fit_models(X, seeds[:first], times, self.n_jobs, params[:first])
+        models = _fit_models(X, seeds[:first], times, self.n_jobs, params)
         k_choice = None
         if len(seeds) > first:
             agreement, k_choice = self._agreement(models, X, seeds[0])
             if agreement < AUTO_AGREEMENT:
                 logger.info("the first fits agree at ARI %.3f: fitting %d more", agreement,
                             len(seeds) - first)  # fmt: skip
-                models += _fit_models(X, seeds[first:], times, self.n_jobs, params[first:],
-                                      warn=False)  # fmt: skip
+                models += _fit_models(X, seeds[first:], times, self.n_jobs, params, warn=False)
                 k_choice = None
             else:
                 logger.info("the first %d fits agree at ARI %.3f: no more fits", first, agreement)
         return models, k_choice
-
-    def _fit_params(self, params: dict, n_fits: int) -> list[dict]:
-        """Each fit's RVAgene parameters: ``model_params``, and ``time_shifts`` in turn."""
-        if self.time_shifts is None or "time_shift" in params:
-            return [params] * n_fits
-        shifts = [float(v) for v in self.time_shifts]
-        return [{**params, "time_shift": shifts[i % len(shifts)]} for i in range(n_fits)]
 
     def _agreement(self, models: list[RVAgene], X, seed: int) -> tuple[float, tuple | None]:
         """The lowest ARI between the fits' K-means clusterings, over the clustering spaces.
@@ -993,13 +974,6 @@ def _check_model_params(params: dict) -> None:
     _fit_device(params)
 
 
-def _is_shift_list(values) -> bool:
-    """A non-empty sequence of numbers >= 0 (``time_shifts``)."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
-        return False
-    return all(is_real_at_least(v, 0.0) for v in values)
-
-
 def _fit_device(params: dict):
     """The torch device the fits will run on (a bad device name raises ``ValueError``)."""
     model = RVAgene(**params)
@@ -1030,14 +1004,8 @@ def _process_backend(params: dict) -> str | None:
     return "loky"
 
 
-def _fit_models(X, seeds: list[int], times, n_jobs, params, warn=True) -> list[RVAgene]:
-    """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them.
-
-    ``params``: the RVAgene parameters of every fit (a dict), or of each fit (a list of dicts
-    beside ``seeds``).
-    """
-    per_fit = [params] * len(seeds) if isinstance(params, dict) else list(params)
-    params = per_fit[0] if per_fit else {}
+def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:
+    """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them."""
     from joblib import Parallel, delayed, effective_n_jobs
 
     n_procs = effective_n_jobs(n_jobs)  # n_jobs, or a joblib.parallel_config's for None
@@ -1050,10 +1018,7 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params, warn=True) -> list[R
         f" ({backend})" if backend else "",
         seeds,
     )
-    jobs = (
-        delayed(_fit_one)(p, seed, X, times, parallel)
-        for p, seed in zip(per_fit, seeds, strict=True)
-    )
+    jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
     results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         warnings.warn(message, category, stacklevel=3)

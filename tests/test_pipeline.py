@@ -236,19 +236,6 @@ def test_n_jobs_gives_the_same_results(genes):
     np.testing.assert_array_equal(one.generate(4), two.generate(4))
 
 
-def test_time_shifts_go_to_the_fits_in_turn(genes):
-    """Fit i gets time_shifts[i % len]; a time_shift in model_params applies to every fit."""
-    X, _ = genes
-    kw = dict(n_clusters=3, random_state=0, time_shifts=[0.0, 1.0])
-    gc = GeneClustering(n_fits=3, model_params=PARAMS, **kw).fit(X)
-    assert [m.time_shift for m in gc.models_] == [0.0, 1.0, 0.0]
-    gc = GeneClustering(n_fits=2, model_params={**PARAMS, "time_shift": 0.25}, **kw).fit(X)
-    assert [m.time_shift for m in gc.models_] == [0.25, 0.25]
-    kw["time_shifts"] = None
-    gc = GeneClustering(n_fits=2, model_params=PARAMS, **kw).fit(X)
-    assert [m.time_shift for m in gc.models_] == [RVAgene().time_shift] * 2
-
-
 def test_forked_and_fresh_worker_processes_give_the_same_results(genes, monkeypatch):
     """Parallel fits in forked workers (Linux) and in loky's fresh ones (elsewhere) agree."""
     import multiprocessing
@@ -400,9 +387,6 @@ def test_tables_and_3d_input(tmp_path, genes):
         ({"model_params": [1]}, "model_params must be None or a dict"),
         ({"cluster_method": "minibatch", "n_fits": 2}, "set n_fits=1"),
         ({"n_jobs": 0}, "n_jobs must be"),
-        ({"time_shifts": []}, "time_shifts must be None or a non-empty list"),
-        ({"time_shifts": "0.5"}, "time_shifts must be None or a non-empty list"),
-        ({"time_shifts": [0.5, -1.0]}, "time_shifts must be None or a non-empty list"),
     ],
 )
 def test_bad_parameters(genes, params, match):
