@@ -16,7 +16,8 @@ refined, IDEC-style:
 - soft assignment ``q``: Student's t kernel (one degree of freedom) between each gene's
   latent mean and each centre; target ``p`` = ``q**2 / f`` normalised per gene, where ``f``
   is each cluster's soft size, recomputed every ``UPDATE`` steps;
-- loss: the fit's reconstruction error (mean squared, on the latent means, no sampling)
+- loss: the fit's reconstruction error (mean squared over the observed values, on the latent
+  means, no sampling)
   plus ``GAMMA * KL(p || q)``; Adam at ``LR`` on the network and the centres, full batch,
   at most ``STEPS`` steps, stopped early when fewer than ``TOL`` of the genes change
   cluster between two updates of ``p``.
@@ -59,7 +60,7 @@ from rvagene import (  # noqa: E402
     consensus_clusters,
 )
 from rvagene.data import bin_means, scale_series  # noqa: E402
-from rvagene.representation import embed, fill_gaps  # noqa: E402
+from rvagene.representation import embed  # noqa: E402
 
 CASES = ("tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x24e",
          "tc-impulse-10x18u", "sc-windows", "tc-impulse-8x24u", "yeast-alpha", "yeast-elu",
@@ -73,11 +74,18 @@ TOL = 0.001  # stop when fewer than this share of genes change cluster between u
 
 
 def _network_input(model, X):
-    """The series as the fitted network sees them: scaled per gene, gaps filled, binned."""
+    """The series as the fitted network sees them, and where they were observed.
+
+    As ``RVAgene.fit`` prepares them: scaled per gene, averaged over the fit's bins, a missing
+    value given its gene's mean at the input and left out of the reconstruction loss (the
+    mask, True where observed).
+    """
     import torch
 
-    Xs = fill_gaps(scale_series(as_time_series(X), model.scaling)[0])
-    return torch.as_tensor(bin_means(Xs, model.bin_width_), dtype=torch.float32)
+    Xs = bin_means(scale_series(as_time_series(X), model.scaling)[0], model.bin_width_)
+    observed = ~np.isnan(Xs)
+    Xs = np.where(observed, Xs, np.nanmean(Xs, axis=1, keepdims=True))
+    return torch.as_tensor(Xs, dtype=torch.float32), torch.as_tensor(observed)
 
 
 def _soft(z, centres):
@@ -99,7 +107,7 @@ def refine(model, X, k: int, seed: int):
 
     torch.manual_seed(seed)
     net = copy.deepcopy(model.module_).eval()  # eval: no dropout; the means, not draws
-    x = _network_input(model, X)
+    x, observed = _network_input(model, X)
     with torch.no_grad():
         z0 = net.encode(x)[0]
     km = cluster_latent(z0.numpy().astype(np.float64), k, random_state=seed)
@@ -110,14 +118,12 @@ def refine(model, X, k: int, seed: int):
         if step % UPDATE == 0:
             with torch.no_grad():
                 q = _soft(net.encode(x)[0], centres)
-                p = _target(q)
-                new = q.argmax(dim=1).numpy()
+            new = q.argmax(dim=1).numpy()
             if step and np.mean(new != labels) < TOL:
-                labels = new
                 break
-            labels = new
+            labels, p = new, _target(q)
         z = net.encode(x)[0]
-        recon = torch.mean((net.decode(z, x.shape[1]) - x) ** 2)
+        recon = ((net.decode(z, x.shape[1]) - x) ** 2)[observed].mean()
         q = _soft(z, centres)
         kl = torch.sum(p * (torch.log(p + 1e-12) - torch.log(q + 1e-12))) / len(x)
         loss = recon + GAMMA * kl
