@@ -273,10 +273,10 @@ def k_rule(args, short: bool = False) -> str:
 
 
 def k_scores_figure(args, name: str, found) -> None:
-    """figs/k_scores_<name>.png: the criterion per k (the saved fit's), when k was chosen."""
+    """figs/k_scores_<name>.png: the criterion per k, averaged over the fits (k chosen)."""
     if found.scores is None:
         return
-    title = f"{name}: k={found.k}, the median of the fits' k by\n{k_rule(args, short=True)}"
+    title = f"{name}: k={found.k}, scores averaged over the fits,\nby {k_rule(args, short=True)}"
     ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title)
     save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")
 

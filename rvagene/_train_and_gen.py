@@ -259,8 +259,8 @@ def _add_cluster_options(parser) -> None:
         "--k-criterion",
         choices=tuple(K_CRITERIA),
         default=PIPELINE_K_CRITERION,
-        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on each fit; "
-        "the median of the fits' choices)",
+        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on the fits' "
+        "latent means, its scores averaged over the fits)",
     )
     parser.add_argument(
         "--k-max",
@@ -272,7 +272,7 @@ def _add_cluster_options(parser) -> None:
         "--k-tolerance",
         type=_non_negative,
         default=PIPELINE_K_TOLERANCE,
-        help="with --k-criterion silhouette: each fit's k steps up from the best k while the "
+        help="with --k-criterion silhouette: k steps up from the best k while the fits' mean "
         "silhouette stays within this many standard errors of the best (0: the best k)",
     )
     parser.add_argument(
@@ -616,8 +616,8 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = _outputs.k_rule(args)
         print(
-            f"{name}: chose k={gc.n_clusters_} by {rule}, the median over the fits "
-            f"({K_CRITERIA[args.k_criterion]} is better; the saved fit's scores: {scores})"
+            f"{name}: chose k={gc.n_clusters_} by {rule}, averaged over the fits "
+            f"({K_CRITERIA[args.k_criterion]} is better; scores: {scores})"
         )
     return gc
 

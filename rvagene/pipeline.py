@@ -83,7 +83,7 @@ AUTO_AGREEMENT = 0.9  # the lowest ARI between their K-means clusterings in ever
 AUTO_MAX_GENES = 2000
 CONSENSUS_MAX_GENES = 5000  # the co-association matrix is genes x genes
 SPACE_CHOICES = ("auto", "both", *SPACES, *DATA_SPACES)
-PIPELINE_K_CRITERION = "silhouette"  # median over the fits; see GeneClustering's k_criterion
+PIPELINE_K_CRITERION = "silhouette"  # averaged over the fits; see GeneClustering's k_criterion
 PIPELINE_K_TOLERANCE = 2.0  # standard errors of the silhouette; see GeneClustering's k_tolerance
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
@@ -460,9 +460,9 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     ----------
     n_clusters : int or None, default=None
         Number of clusters; None chooses k in ``2 .. min(k_max, n_genes - 1)`` by
-        ``k_criterion`` (:func:`rvagene.cluster.choose_k`) on each fit's points (latent
-        means for ``"both"``) and takes the median of the fits' choices (the lower one for
-        an even number of fits).
+        ``k_criterion`` (:func:`rvagene.cluster.choose_k`) on the fits' points (latent
+        means for ``"both"``), each k's score averaged over the fits (the silhouette: each
+        gene's, averaged over the fits).
     n_fits : int or "auto", default="auto"
         RVAgene models fitted with different seeds. With more than one, the genes are
         clustered by the consensus of the fits (:func:`rvagene.cluster.consensus_clusters`).
@@ -496,12 +496,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         ``random_state``, which comes from this estimator's.
     k_criterion : str, default="silhouette"
         How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
-        On saved fits of the hard suite's cases with 4 to 10 groups, the median over 5 fits
-        of silhouette's k was within one of the truth in 13 of 18 trials, against 9 of 18
-        for Davies-Bouldin's. The shipped pipeline chose within one in 15 of 18 with
-        ``k_tolerance=2`` and 10 of 18 with 0, mostly too few clusters (docs/results.md,
-        "Choosing k: a tolerance on the silhouette"). Give ``n_clusters`` when you know
-        better.
+        On the hard suite's cases with 4 to 10 groups the silhouette with ``k_tolerance=2``,
+        averaged over the fits, chose within one of the truth in 13 of 18 trials, against 10
+        of 18 for the median of the fits' own choices on the same host (mostly too few
+        clusters; docs/results.md, "Choosing k on the fits' averaged silhouettes", which also
+        tables every criterion on the same fits). Give ``n_clusters`` when you know better.
     k_max : int, default=15
         Largest k tried when ``n_clusters`` is None.
     n_jobs : int or None, default=None
@@ -515,8 +514,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         ``"minibatch"``: the original tool's ``MiniBatchKMeans(batch_size=6, max_iter=10)``
         on one fit (needs ``n_fits=1``).
     k_tolerance : float, default=2.0
-        With ``k_criterion="silhouette"``, each fit's k steps up from the best k while the
-        mean silhouette stays within this many standard errors of the best (``tolerance`` of
+        With ``k_criterion="silhouette"``, k steps up from the best k while the fits' mean
+        silhouette stays within this many standard errors of the best (``tolerance`` of
         :func:`rvagene.cluster.choose_k`); 0 takes the best k. Ignored by the other
         criteria.
 
@@ -527,7 +526,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     n_clusters_ : int
         Number of clusters (given or chosen).
     k_scores_ : dict of int to float or None
-        The criterion's score for each k tried; None when ``n_clusters`` was given.
+        The criterion's score for each k tried, averaged over the fits; None when
+        ``n_clusters`` was given.
     probabilities_ : ndarray of shape (n_genes, n_clusters_)
         Share of draws from each gene's latent posterior nearest each centre, in
         ``space_`` (the latent space for ``"both"``); for ``"slopes"``, the soft assignment
@@ -734,8 +734,6 @@ or TimeSeriesTable
         self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
         self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
         points, n_fits = self._points(X_fit)
-        if k_choice is not None:  # k was chosen on these very fits; model_'s scores
-            k_choice = (k_choice[0], k_choice[1][self.models_.index(self.model_)])
         labels, centres, scores = self._cluster(points, seeds[0], n_fits, k_choice)
         k = centres.shape[0]
         if len(points) == 1 and self.space_ == "latent":
@@ -766,7 +764,7 @@ or TimeSeriesTable
     def _fit_until_agreed(self, X, seeds: list[int], times) -> tuple[list[RVAgene], tuple | None]:
         """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree.
 
-        Also the k chosen on the fits to measure their agreement, with each fit's scores, when
+        Also the k chosen on the fits to measure their agreement, with its scores, when
         no more fits followed (else None), so that k is not chosen twice on the same fits.
         """
         params = dict(self.model_params or {})
@@ -835,28 +833,25 @@ or TimeSeriesTable
             return "latent"
         return space
 
-    def _choose_k(self, points: list, seed: int) -> tuple[int, list[dict]]:
-        """The median of the fits' k (the lower median), and each fit's scores."""
+    def _choose_k(self, points: list, seed: int) -> tuple[int, dict]:
+        """The k chosen on the scores averaged over the fits, and those scores."""
         k_range = range(2, min(self.k_max, points[0].shape[0] - 1) + 1)
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
-        chosen = [choose_k(p, k_range, criterion=self.k_criterion, random_state=seed,
-                           tolerance=tolerance) for p in points]  # fmt: skip
-        ks = sorted(k for k, _ in chosen)
-        k = ks[(len(ks) - 1) // 2]
-        logger.info("chose k=%d by %s, the median of the fits' %s", k, self.k_criterion, ks)
-        return k, [scores for _, scores in chosen]
+        k, scores = choose_k(list(points), k_range, criterion=self.k_criterion,
+                             random_state=seed, tolerance=tolerance)  # fmt: skip
+        logger.info("chose k=%d by %s, averaged over %d fits", k, self.k_criterion, len(points))
+        return k, scores
 
     def _cluster(self, points: list, seed: int, n_fits: int, k_choice=None):
-        """Labels, centres (in the space) and ``model_``'s k scores, from each fit's points.
+        """Labels, centres (in the space) and the k scores, from each fit's points.
 
-        ``k_choice``: (k, ``model_``'s scores) already chosen on these fits, or None.
+        ``k_choice``: (k, the scores) already chosen on these fits, or None.
         """
         k, scores = self.n_clusters, None
         if k is None and k_choice is not None:
             k, scores = k_choice
-        elif k is None:  # points[0] is model_'s
-            k, per_fit = self._choose_k(points[:n_fits], seed)
-            scores = per_fit[0]
+        elif k is None:
+            k, scores = self._choose_k(points[:n_fits], seed)
         if len(points) > 1:
             labels = consensus_clusters(points, k, "coassociation", random_state=seed)
             return labels, _member_means(points[0], labels, k), scores

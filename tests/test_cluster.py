@@ -131,6 +131,56 @@ def test_choose_k_one_cluster(criterion):
     assert set(scores) == set(range(1, 7))
 
 
+@pytest.mark.parametrize("criterion", ["silhouette", "davies_bouldin", "gap"])
+def test_choose_k_averages_the_scores_of_several_fits(big_blobs, criterion):
+    rng = np.random.default_rng(5)
+    fits = [big_blobs, big_blobs + rng.normal(scale=0.8, size=big_blobs.shape), big_blobs[:, :2]]
+    ks = range(2, 8)
+    k, scores = choose_k(fits, ks, criterion=criterion)
+    alone = [choose_k(F, ks, criterion=criterion)[1] for F in fits]
+    for j in ks:  # the silhouette averages per gene first: the same mean
+        assert scores[j] == pytest.approx(np.mean([a[j] for a in alone]))
+    assert k == 4
+    # one fit in a list is that fit; the same fit twice changes nothing
+    assert choose_k([big_blobs], ks, criterion=criterion) == choose_k(
+        big_blobs, ks, criterion=criterion
+    )
+    twice = choose_k([big_blobs, big_blobs], ks, criterion=criterion)
+    assert twice[0] == choose_k(big_blobs, ks, criterion=criterion)[0]
+
+
+def test_choose_k_tolerance_uses_the_averaged_silhouettes():
+    # each gene's silhouette is averaged over the fits before its standard error is taken
+    from sklearn.metrics import silhouette_samples
+
+    rng = np.random.default_rng(2)
+    fits = [rng.normal(size=(60, 2)) for _ in range(3)]
+    ks = range(2, 6)
+    k, scores = choose_k(fits, ks, criterion="silhouette", tolerance=2.0)
+    per_gene = {
+        j: np.mean(
+            [silhouette_samples(F, cluster_latent(F, j, random_state=0).labels_) for F in fits],
+            axis=0,
+        )
+        for j in ks
+    }
+    best = max(ks, key=lambda j: per_gene[j].mean())
+    floor = per_gene[best].mean() - 2.0 * per_gene[best].std() / np.sqrt(60)
+    expected = best
+    for j in range(best + 1, 6):
+        if per_gene[j].mean() < floor:
+            break
+        expected = j
+    assert k == expected
+
+
+def test_choose_k_fits_must_hold_the_same_genes(big_blobs):
+    with pytest.raises(ValueError, match=r"same genes; got \[60, 120\] rows"):
+        choose_k([big_blobs, big_blobs[:60]], range(2, 5))
+    with pytest.raises(ValueError, match="NaN"):
+        choose_k([big_blobs, np.full_like(big_blobs, np.nan)], range(2, 5))
+
+
 def test_choose_k_default_criterion_range_and_determinism(big_blobs, blobs):
     k, scores = choose_k(big_blobs)
     assert (k, list(scores)) == (4, list(range(2, 16)))

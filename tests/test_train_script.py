@@ -187,7 +187,7 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     out = capsys.readouterr().out
     chosen = [line for line in out.splitlines() if "chose k=" in line]
     assert len(chosen) == 1
-    assert "by davies_bouldin, the median over the fits (lower is better" in chosen[0]
+    assert "by davies_bouldin, averaged over the fits (lower is better" in chosen[0]
     assert "scores: k=2: " in chosen[0]
     assert "k=6: " in chosen[0]
     assert "k=7" not in chosen[0]
