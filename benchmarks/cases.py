@@ -299,10 +299,11 @@ def pipeline_fits(case: Case, seed: int, **params):
     """The shipped pipeline on a case at its true k, for scripts that re-cluster its fits.
 
     ``GeneClustering(n_clusters=k, random_state=seed, **params)`` with every other default
-    (``params`` empty: what the scripts run), one torch
-    thread, the fits' warnings silenced. Returns ``(X, y, fits, row)``: the genes the
-    pipeline kept (not flagged), their labels, its fits with ``model_`` first, and a row with
-    the case, seed, k, number of fits and the pipeline's own ARI (``shipped``).
+    (``params`` empty: what the scripts run; ``n_clusters=None`` in ``params`` lets it choose
+    k), one torch thread, the fits' warnings silenced. Returns ``(X, y, fits, row)``: the
+    genes the pipeline kept (not flagged), their labels, its fits with ``model_`` first, and
+    a row with the case, seed, true k, number of fits, the pipeline's own ARI (``shipped``)
+    and, when it chose k, that k (``k_chosen``).
     """
     import warnings
 
@@ -313,12 +314,14 @@ def pipeline_fits(case: Case, seed: int, **params):
     torch.set_num_threads(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
-        gc = GeneClustering(n_clusters=case.k, random_state=seed, **params)
+        gc = GeneClustering(**{"n_clusters": case.k, **params}, random_state=seed)
         gc.fit(case.X, times=case.times)
     keep = gc.labels_ >= 0
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
     row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
     row["shipped"] = clustering_scores(case.y[keep], gc.labels_[keep])["ari"]
+    if gc.n_clusters is None:
+        row["k_chosen"] = gc.n_clusters_
     return case.X[keep], case.y[keep], fits, row
 
 
