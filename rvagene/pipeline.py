@@ -498,9 +498,10 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
         On the hard suite's cases with 4 to 10 groups the silhouette with ``k_tolerance=2``,
         averaged over the fits, chose within one of the truth in 13 of 18 trials, against 10
-        of 18 for the median of the fits' own choices on the same host (mostly too few
-        clusters; docs/results.md, "Choosing k on the fits' averaged silhouettes", which also
-        tables every criterion on the same fits). Give ``n_clusters`` when you know better.
+        of 18 for the median of the fits' own choices on the same host (14 against 13 on
+        three other seeds; the misses are mostly too few clusters; docs/results.md,
+        "Choosing k on the fits' averaged silhouettes", which also tables every criterion on
+        the same fits). Give ``n_clusters`` when you know better.
     k_max : int, default=15
         Largest k tried when ``n_clusters`` is None.
     n_jobs : int or None, default=None
