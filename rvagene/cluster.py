@@ -487,13 +487,18 @@ default="davies_bouldin"
 def _check_fits(Z) -> list[np.ndarray]:
     """``Z`` as a list of checked point sets of the same genes: one array, or one per fit."""
     if isinstance(Z, list | tuple) and len(Z) and np.ndim(Z[0]) == 2:
-        fits = [_check_latent(F) for F in Z]
-        if len({F.shape[0] for F in fits}) > 1:
-            sizes = sorted({F.shape[0] for F in fits})
-            msg = f"Every array of Z must hold the same genes; got {sizes} rows."
-            raise ValueError(msg)
-        return fits
+        return _check_same_genes(Z)
     return [_check_latent(Z)]
+
+
+def _check_same_genes(point_sets) -> list[np.ndarray]:
+    """Each point set checked (:func:`_check_latent`), all with the same number of genes."""
+    point_sets = [_check_latent(Z) for Z in point_sets]
+    sizes = sorted({Z.shape[0] for Z in point_sets})
+    if len(sizes) > 1:
+        msg = f"Every point set must hold the same genes; got {sizes} rows."
+        raise ValueError(msg)
+    return point_sets
 
 
 def _score_at_k(Z, k: int, criterion: str, method: str, random_state):
@@ -508,11 +513,9 @@ def _score_at_k(Z, k: int, criterion: str, method: str, random_state):
         warnings.simplefilter("ignore", UserWarning)
         labels = cluster_latent(Z, k, method=method, random_state=random_state).labels_
     if np.unique(labels).size < 2:  # every index is undefined for a single cluster
-        return (
-            None
-            if criterion == "silhouette"
-            else (-np.inf if K_CRITERIA[criterion] == "higher" else np.inf)
-        )
+        if criterion == "silhouette":
+            return None
+        return -np.inf if K_CRITERIA[criterion] == "higher" else np.inf
     if criterion == "silhouette":
         return silhouette_samples(Z, labels)
     if criterion == "calinski_harabasz":
@@ -951,15 +954,11 @@ def consensus_clusters(
         raise ValueError(msg)
     if isinstance(latents, np.ndarray) and latents.ndim == 2:
         latents = [latents]
-    latents = [_check_latent(Z) for Z in latents]
+    latents = _check_same_genes(latents)
     if not latents:
         msg = "latents is empty; give the latent means of at least one fit."
         raise ValueError(msg)
     n = latents[0].shape[0]
-    if any(Z.shape[0] != n for Z in latents):
-        sizes = sorted({Z.shape[0] for Z in latents})
-        msg = f"Every latent space must hold the same genes; got {sizes} rows."
-        raise ValueError(msg)
     rng = check_random_state(random_state)
     if method == "concat":
         parts = []
