@@ -267,12 +267,19 @@ K_CRITERIA = {
     "gap": "higher",
     "calinski_harabasz": "higher",
     "davies_bouldin": "lower",
+    "gmeans": "higher",
 }
 DEFAULT_K_CRITERION = "davies_bouldin"  # chosen by benchmarks/choose_k.py; see choose_k
 DEFAULT_K_MAX = 15  # choose_k tries k = 2..15 (fewer when there are few genes)
 _MIN_K = {"gap": 1, "bic": 1}  # the others compare clusters with each other: k >= 2
 _GAP_REFERENCES = 10  # reference data sets per k for the gap statistic
 _GAP_REFERENCE_N_INIT = 3
+# G-means (Hamerly & Elkan 2003): split a cluster while its points, projected on the axis
+# of its own 2-means split, fail an Anderson-Darling test of normality at alpha = 0.0001
+# (their level: critical value 1.8692 of the corrected statistic A*^2); clusters of fewer
+# than 8 genes are not tested.
+_GMEANS_CRITICAL = 1.8692
+_GMEANS_MIN_SIZE = 8
 
 
 def _check_k_range(k_range, n_points: int, criterion: str) -> list[int]:
@@ -450,6 +457,13 @@ default="davies_bouldin"
         raise ValueError(msg)
     _check_tolerance(tolerance, criterion)
 
+    if criterion == "gmeans":
+        chosen = sorted(_gmeans_k(F, ks, method, random_state) for F in fits)
+        best_k = chosen[(len(chosen) - 1) // 2]  # the lower median
+        scores = {k: chosen.count(k) / len(chosen) for k in ks}
+        logger.debug("G-means chose %s; took k=%d.", chosen, best_k)
+        return best_k, scores
+
     if criterion == "gap":
         per_fit = [_gap(F, ks, method, random_state, int(n_references)) for F in fits]
         scores = {k: float(np.mean([gap[k] for gap, _ in per_fit])) for k in ks}
@@ -482,6 +496,55 @@ default="davies_bouldin"
             best_k = k
     logger.debug("%s scores %s; chose k=%d.", criterion, scores, best_k)
     return best_k, scores
+
+
+def _anderson_darling(values: np.ndarray) -> float:
+    """The Anderson-Darling statistic of ``values`` against a fitted normal, corrected.
+
+    The normal has the values' mean and variance; the small-sample correction is
+    A*^2 = A^2 (1 + 4/n - 25/n^2), as in Hamerly & Elkan (2003).
+    """
+    from scipy.stats import norm
+
+    n = values.size
+    w = np.sort((values - values.mean()) / values.std(ddof=1))
+    weights = (2.0 * np.arange(1, n + 1) - 1.0) / n
+    a2 = -n - float(np.sum(weights * (norm.logcdf(w) + norm.logsf(w[::-1]))))
+    return a2 * (1.0 + 4.0 / n - 25.0 / n**2)
+
+
+def _gmeans_k(Z: np.ndarray, ks: list[int], method: str, random_state) -> int:
+    """The number of clusters G-means reaches on ``Z``, clipped into ``ks``.
+
+    From one cluster, every cluster of at least ``_GMEANS_MIN_SIZE`` points is split in two
+    by K-means; the split is kept when the points, projected on the line through the two
+    centres, fail the normality test (``_GMEANS_CRITICAL``). K-means then runs on all points
+    from the kept centres, until no cluster splits or ``max(ks)`` is reached.
+    """
+    labels = np.zeros(Z.shape[0], dtype=np.int64)
+    centres = Z.mean(axis=0, keepdims=True)
+    while centres.shape[0] < ks[-1]:
+        kept = []
+        for j, centre in enumerate(centres):
+            members = Z[labels == j]
+            if members.shape[0] < _GMEANS_MIN_SIZE:
+                kept.append(centre)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                two = cluster_latent(members, 2, method=method, random_state=random_state)
+            projected = members @ (two.cluster_centers_[0] - two.cluster_centers_[1])
+            if np.ptp(projected) > 0 and _anderson_darling(projected) > _GMEANS_CRITICAL:
+                kept.extend(two.cluster_centers_)
+            else:
+                kept.append(members.mean(axis=0))
+        if len(kept) == centres.shape[0]:
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            km = KMeans(len(kept), init=np.asarray(kept), n_init=1).fit(Z)
+        labels, centres = km.labels_, km.cluster_centers_
+    return int(np.clip(centres.shape[0], ks[0], ks[-1]))
 
 
 def _check_fits(Z) -> list[np.ndarray]:

@@ -793,7 +793,7 @@ or TimeSeriesTable
 
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         points = {s: [embed(m, X, s) for m in models] for s in spaces}
-        k_choice = None if self.n_clusters else self._choose_k(points[spaces[0]], seed)
+        k_choice = None if self.n_clusters else self._choose_k([points[s] for s in spaces], seed)
         k = self.n_clusters or k_choice[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # an empty cluster in one fit
@@ -834,13 +834,22 @@ or TimeSeriesTable
             return "latent"
         return space
 
-    def _choose_k(self, points: list, seed: int) -> tuple[int, dict]:
-        """The k chosen on the scores averaged over the fits, and those scores."""
+    def _choose_k(self, per_space: list[list], seed: int) -> tuple[int, dict]:
+        """The k chosen on the fits' points, and its scores.
+
+        ``per_space``: each clustering space's points of every fit. The criteria score the
+        first space's (the latent means for "both"), averaged over the fits; "gmeans" takes
+        the lower median of its choices on every space's points of every fit.
+        """
+        if self.k_criterion == "gmeans":
+            points = [p for fits in per_space for p in fits]
+        else:
+            points = list(per_space[0])
         k_range = range(2, min(self.k_max, points[0].shape[0] - 1) + 1)
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
         k, scores = choose_k(list(points), k_range, criterion=self.k_criterion,
                              random_state=seed, tolerance=tolerance)  # fmt: skip
-        logger.info("chose k=%d by %s, averaged over %d fits", k, self.k_criterion, len(points))
+        logger.info("chose k=%d by %s on %d point sets", k, self.k_criterion, len(points))
         return k, scores
 
     def _cluster(self, points: list, seed: int, n_fits: int, k_choice=None):
@@ -852,7 +861,8 @@ or TimeSeriesTable
         if k is None and k_choice is not None:
             k, scores = k_choice
         elif k is None:
-            k, scores = self._choose_k(points[:n_fits], seed)
+            per_space = [points[i : i + n_fits] for i in range(0, len(points), n_fits)]
+            k, scores = self._choose_k(per_space, seed)
         if len(points) > 1:
             labels = consensus_clusters(points, k, "coassociation", random_state=seed)
             return labels, _member_means(points[0], labels, k), scores
