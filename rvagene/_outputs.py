@@ -266,6 +266,8 @@ def clusters_figure(args, name: str, found) -> None:
 def k_rule(args, short: bool = False) -> str:
     """How k was chosen, in words: the criterion, and the silhouette's tolerance if any."""
     rule = args.k_criterion
+    if rule == "gmeans":
+        return rule + " (the lower median of its k on every clustering space of every fit)"
     if rule == "silhouette" and args.k_tolerance > 0:
         within = f"{args.k_tolerance:g} " + ("SE" if short else "standard errors")
         rule += f" (up from the best k while within {within})"
@@ -276,7 +278,8 @@ def k_scores_figure(args, name: str, found) -> None:
     """figs/k_scores_<name>.png: the criterion per k, averaged over the fits (k chosen)."""
     if found.scores is None:
         return
-    title = f"{name}: k={found.k}, scores averaged over the fits,\nby {k_rule(args, short=True)}"
+    how = "G-means" if args.k_criterion == "gmeans" else "scores averaged over the fits"
+    title = f"{name}: k={found.k}, {how},\nby {k_rule(args, short=True)}"
     ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title)
     save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")
 

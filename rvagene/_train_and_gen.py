@@ -260,7 +260,8 @@ def _add_cluster_options(parser) -> None:
         choices=tuple(K_CRITERIA),
         default=PIPELINE_K_CRITERION,
         help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on the fits' "
-        "latent means, its scores averaged over the fits)",
+        "latent means, its scores averaged over the fits; gmeans: G-means on every clustering "
+        "space of every fit, the lower median of its k)",
     )
     parser.add_argument(
         "--k-max",
@@ -615,10 +616,12 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     if gc.k_scores_ is not None:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = _outputs.k_rule(args)
-        print(
-            f"{name}: chose k={gc.n_clusters_} by {rule}, averaged over the fits "
-            f"({K_CRITERIA[args.k_criterion]} is better; scores: {scores})"
-        )
+        if args.k_criterion == "gmeans":
+            how = f"(share of point sets per k: {scores})"
+        else:
+            better = K_CRITERIA[args.k_criterion]
+            how = f"averaged over the fits ({better} is better; scores: {scores})"
+        print(f"{name}: chose k={gc.n_clusters_} by {rule}, {how}")
     return gc
 
 

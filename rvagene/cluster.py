@@ -271,7 +271,7 @@ K_CRITERIA = {
 }
 DEFAULT_K_CRITERION = "davies_bouldin"  # chosen by benchmarks/choose_k.py; see choose_k
 DEFAULT_K_MAX = 15  # choose_k tries k = 2..15 (fewer when there are few genes)
-_MIN_K = {"gap": 1, "bic": 1}  # the others compare clusters with each other: k >= 2
+_MIN_K = {"gap": 1, "bic": 1, "gmeans": 1}  # the others compare clusters: k >= 2
 _GAP_REFERENCES = 10  # reference data sets per k for the gap statistic
 _GAP_REFERENCE_N_INIT = 3
 # G-means (Hamerly & Elkan 2003): split a cluster while its points, projected on the axis

@@ -85,6 +85,7 @@ CONSENSUS_MAX_GENES = 5000  # the co-association matrix is genes x genes
 SPACE_CHOICES = ("auto", "both", *SPACES, *DATA_SPACES)
 PIPELINE_K_CRITERION = "silhouette"  # averaged over the fits; see GeneClustering's k_criterion
 PIPELINE_K_TOLERANCE = 2.0  # standard errors of the silhouette; see GeneClustering's k_tolerance
+GMEANS_WINDOW = 4.0  # k_criterion="gmeans": the silhouette's window, in standard errors
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
 
@@ -841,15 +842,15 @@ or TimeSeriesTable
         first space's (the latent means for "both"), averaged over the fits; "gmeans" takes
         the lower median of its choices on every space's points of every fit.
         """
+        latent = list(per_space[0])
+        k_range = range(2, min(self.k_max, latent[0].shape[0] - 1) + 1)
         if self.k_criterion == "gmeans":
-            points = [p for fits in per_space for p in fits]
-        else:
-            points = list(per_space[0])
-        k_range = range(2, min(self.k_max, points[0].shape[0] - 1) + 1)
+            return _gmeans_in_window([p for fits in per_space for p in fits], latent, k_range,
+                                     seed)  # fmt: skip
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
-        k, scores = choose_k(list(points), k_range, criterion=self.k_criterion,
+        k, scores = choose_k(latent, k_range, criterion=self.k_criterion,
                              random_state=seed, tolerance=tolerance)  # fmt: skip
-        logger.info("chose k=%d by %s on %d point sets", k, self.k_criterion, len(points))
+        logger.info("chose k=%d by %s, averaged over %d fits", k, self.k_criterion, len(latent))
         return k, scores
 
     def _cluster(self, points: list, seed: int, n_fits: int, k_choice=None):
@@ -1008,6 +1009,25 @@ def _process_backend(params: dict) -> str | None:
     if fork_is_safe() and _fit_device(params).type == "cpu":
         return "multiprocessing"
     return "loky"
+
+
+def _gmeans_in_window(points: list, latent: list, k_range, seed: int) -> tuple[int, dict]:
+    """G-means' k on every point set, kept within the silhouette's window on the latent means.
+
+    G-means (:func:`rvagene.cluster.choose_k`, ``"gmeans"``) gives the lower median of its k
+    over ``points``; the window runs from the k of the best mean silhouette over ``latent``
+    (averaged over the fits) up to the k that ``choose_k``'s ``tolerance`` walk reaches at
+    ``GMEANS_WINDOW`` standard errors. Returns the k and G-means' scores (the share of point
+    sets that chose each k).
+    """
+    k_gmeans, scores = choose_k(points, k_range, criterion="gmeans", random_state=seed)
+    high, silhouettes = choose_k(latent, k_range, criterion="silhouette", random_state=seed,
+                                 tolerance=GMEANS_WINDOW)  # fmt: skip
+    low = max(silhouettes, key=lambda k: (silhouettes[k], -k))  # choose_k's best, ties low
+    k = int(np.clip(k_gmeans, low, high))
+    logger.info("chose k=%d: G-means chose %d on %d point sets, the silhouette's window is "
+                "%d..%d", k, k_gmeans, len(points), low, high)  # fmt: skip
+    return k, scores
 
 
 def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:

@@ -817,7 +817,9 @@ def plot_k_scores(
     ax.set_xticks(ks)
     ax.set_xlabel("number of clusters k")
     ylabel = "score" if criterion is None else criterion.replace("_", "-")
-    if criterion in K_CRITERIA:
+    if criterion == "gmeans":  # choose_k's scores: the share of point sets choosing k
+        ylabel = "share of point sets whose G-means chose k"
+    elif criterion in K_CRITERIA:
         ylabel += f" ({K_CRITERIA[criterion]} is better)"
     ax.set_ylabel(ylabel)
     if title:

@@ -122,7 +122,7 @@ def test_choose_k_recovers_blobs(big_blobs, criterion):
         assert best(scores, key=scores.get) == 4
 
 
-@pytest.mark.parametrize("criterion", ["gap", "bic"])
+@pytest.mark.parametrize("criterion", ["gap", "bic", "gmeans"])
 def test_choose_k_one_cluster(criterion):
     # one round blob: criteria that can say "no structure" should
     Z = np.random.default_rng(1).normal(size=(80, 3))
@@ -147,6 +147,38 @@ def test_choose_k_averages_the_scores_of_several_fits(big_blobs, criterion):
     )
     twice = choose_k([big_blobs, big_blobs], ks, criterion=criterion)
     assert twice[0] == choose_k(big_blobs, ks, criterion=criterion)[0]
+
+
+def test_choose_k_gmeans_takes_the_lower_median_of_the_point_sets(big_blobs):
+    # the same 120 genes seen as 4, 3 and 2 groups: G-means finds each, takes the lower median
+    merged3, merged2 = big_blobs.copy(), big_blobs.copy()
+    merged3[90:] = big_blobs[60:90]  # blobs 2 and 3 together
+    merged2[60:] = big_blobs[:60] + 0.0  # every gene of blobs 2-3 onto blobs 0-1
+    ks = range(2, 9)
+    alone = [choose_k(F, ks, criterion="gmeans")[0] for F in (big_blobs, merged3, merged2)]
+    assert alone == [4, 3, 2]
+    k, scores = choose_k([big_blobs, merged3, merged2], ks, criterion="gmeans")
+    assert k == 3
+    assert scores == pytest.approx({j: (j in (2, 3, 4)) / 3 for j in ks})
+    assert choose_k([big_blobs, merged2], ks, criterion="gmeans")[0] == 2
+    # never outside k_range: 4 groups seen from k = 5 up, and at most 3
+    assert choose_k(big_blobs, range(5, 9), criterion="gmeans")[0] == 5
+    assert choose_k(big_blobs, range(2, 4), criterion="gmeans")[0] == 3
+
+
+def test_gmeans_normality_statistic_is_andersons():
+    import warnings
+
+    from scipy.stats import anderson
+
+    from rvagene.cluster import _anderson_darling
+
+    for x in (np.random.default_rng(3).normal(size=50), np.arange(20.0) ** 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scipy >= 1.17 asks for a p-value method
+            a2 = anderson(x).statistic
+        n = x.size
+        assert _anderson_darling(x) == pytest.approx(a2 * (1 + 4 / n - 25 / n**2))
 
 
 def test_choose_k_tolerance_uses_the_averaged_silhouettes():

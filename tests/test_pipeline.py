@@ -178,6 +178,20 @@ def test_k_is_chosen_once_on_the_same_fits(genes, monkeypatch, caplog, agree):
     assert gc.k_scores_ == pytest.approx(scores)  # averaged over the fits (order: rounding)
 
 
+def test_gmeans_chooses_k_on_every_space_of_every_fit(genes):
+    from rvagene import choose_k
+    from rvagene.representation import embed
+
+    X, _ = genes
+    gc = GeneClustering(random_state=0, model_params=PARAMS, k_criterion="gmeans").fit(X)
+    assert gc.space_ == "both"
+    points = [embed(m, X, s) for s in ("latent", "decoded") for m in gc.models_]
+    k, scores = choose_k(points, range(2, 16), "gmeans")
+    assert gc.n_clusters_ == k
+    assert gc.k_scores_ == pytest.approx(scores)
+    assert sum(gc.k_scores_.values()) == pytest.approx(1.0)
+
+
 def test_every_gene_flat_or_too_few_genes():
     with pytest.raises(ValueError, match="All 4 genes are flat"):
         GeneClustering(n_clusters=2).fit(np.ones((4, 6)))
