@@ -13,6 +13,11 @@ differ only in how they choose:
 - ``silhouette+tol2/...``: the silhouette with the pipeline's tolerance of 2 standard
   errors; ``/mean`` is what the pipeline runs, ``/both`` averages over the fits' latent means
   and decoded series together;
+- ``gmeans/latent`` and ``gmeans/both``: G-means (``choose_k(..., "gmeans")``: the lower
+  median of its k over the fits' latent means, or over their latent means and decoded
+  series together); ``gmeans+window``: :func:`rvagene.cluster.choose_k_gmeans`, G-means on
+  both spaces kept within the silhouette's window on the latent means (the pipeline's
+  ``k_criterion="gmeans"``);
 - ``eac-lifetime``: the evidence-accumulation rule of Fred & Jain (2005) for the
   co-association consensus the pipeline clusters with: 40 single-start K-means runs per fit
   and space, each at a k drawn from sqrt(n)/2..sqrt(n), average linkage on 1 - the share of
@@ -45,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's rvag
 import _common  # noqa: E402
 import cases  # noqa: E402
 
-from rvagene import as_time_series, choose_k, cluster_latent  # noqa: E402
+from rvagene import as_time_series, choose_k, choose_k_gmeans, cluster_latent  # noqa: E402
 from rvagene.cluster import K_CRITERIA, coassociation_matrix  # noqa: E402
 from rvagene.representation import embed, fill_gaps  # noqa: E402
 
@@ -88,7 +93,7 @@ def run(case: cases.Case, seed: int) -> dict:
         warnings.simplefilter("ignore")
         latent = [embed(m, X, "latent") for m in fits]
         decoded = [embed(m, X, "decoded") for m in fits]
-        for criterion in K_CRITERIA:
+        for criterion in (c for c in K_CRITERIA if c != "gmeans"):  # below
             kw = {"criterion": criterion, "random_state": seed}
             row[f"{criterion}/mean"] = choose_k(latent, ks, **kw)[0]
             row[f"{criterion}/median"] = _median_k(latent, ks, **kw)
@@ -96,6 +101,9 @@ def run(case: cases.Case, seed: int) -> dict:
         row["silhouette+tol2/mean"] = choose_k(latent, ks, **kw)[0]
         row["silhouette+tol2/median"] = _median_k(latent, ks, **kw)
         row["silhouette+tol2/both"] = choose_k(latent + decoded, ks, **kw)[0]
+        row["gmeans/latent"] = choose_k(latent, ks, "gmeans", random_state=seed)[0]
+        row["gmeans/both"] = choose_k(latent + decoded, ks, "gmeans", random_state=seed)[0]
+        row["gmeans+window"] = choose_k_gmeans(latent + decoded, latent, ks, random_state=seed)[0]
         row["eac-lifetime"] = _lifetime_k(latent + decoded, ks, seed)
         z = fill_gaps(_common.zscore(as_time_series(X)))
         z = z.reshape(len(z), -1)
@@ -105,7 +113,7 @@ def run(case: cases.Case, seed: int) -> dict:
 
 
 def tables(rows: list[dict]) -> str:
-    rules = [key for key in rows[0] if "/" in key or key.startswith(("eac", "z-"))]
+    rules = [key for key in rows[0] if "/" in key or key.startswith(("eac", "z-", "gmeans"))]
     rules = ["k_chosen", *rules]
     suite = [r for r in rows if r["case"] in cases.SUITES["hard"] and r["k"] >= 4]
     other = [r for r in rows if r not in suite]

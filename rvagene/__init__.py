@@ -8,6 +8,7 @@ from ._train import Callback, LambdaCallback, StoppingRule
 from ._utils import package_version
 from .cluster import (
     choose_k,
+    choose_k_gmeans,
     cluster_covariances,
     cluster_latent,
     clustering_scores,
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "as_time_series",
     "choose_k",
+    "choose_k_gmeans",
     "cluster_covariances",
     "cluster_latent",
     "clustering_scores",

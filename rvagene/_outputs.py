@@ -24,6 +24,7 @@ import numpy as np
 
 from ._cli import announce, save_figure, write_config
 from ._utils import atomic_open, fork_is_safe, package_version
+from .cluster import DEFAULT_GMEANS_WINDOW
 from .data import scale_series
 from .plotting import (
     label_colors,
@@ -266,8 +267,11 @@ def clusters_figure(args, name: str, found) -> None:
 def k_rule(args, short: bool = False) -> str:
     """How k was chosen, in words: the criterion, and the silhouette's tolerance if any."""
     rule = args.k_criterion
+    if rule == "gmeans" and short:
+        return f"{rule} (within the silhouette's {DEFAULT_GMEANS_WINDOW:g}-SE window)"
     if rule == "gmeans":
-        return rule + " (the lower median of its k on every clustering space of every fit)"
+        return (f"{rule} (G-means' lower median over every space of every fit, within "
+                f"{DEFAULT_GMEANS_WINDOW:g} standard errors of the best silhouette)")  # fmt: skip
     if rule == "silhouette" and args.k_tolerance > 0:
         within = f"{args.k_tolerance:g} " + ("SE" if short else "standard errors")
         rule += f" (up from the best k while within {within})"

@@ -617,11 +617,11 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = _outputs.k_rule(args)
         if args.k_criterion == "gmeans":
-            how = f"(share of point sets per k: {scores})"
+            how = f"; share of the point sets whose G-means chose each k: {scores}"
         else:
             better = K_CRITERIA[args.k_criterion]
-            how = f"averaged over the fits ({better} is better; scores: {scores})"
-        print(f"{name}: chose k={gc.n_clusters_} by {rule}, {how}")
+            how = f", averaged over the fits ({better} is better; scores: {scores})"
+        print(f"{name}: chose k={gc.n_clusters_} by {rule}{how}")
     return gc
 
 

@@ -7,7 +7,7 @@
    ``model_`` (it gives the probabilities and generates);
 2. the genes are placed in the clustering space (:func:`rvagene.representation.embed`,
    ``space``); without ``n_clusters``, k is chosen there by
-   :func:`rvagene.cluster.choose_k`;
+   :func:`rvagene.cluster.choose_k_gmeans` (G-means kept within the silhouette's window);
 3. one fit in one space is clustered by K-means; several fits, or both spaces
    (``space="both"``), by the co-association consensus of 160 single-start K-means runs
    on each (:func:`rvagene.cluster.consensus_clusters`); the default ``space="auto"`` takes
@@ -39,6 +39,7 @@ from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
     choose_k,
+    choose_k_gmeans,
     cluster_covariances,
     cluster_latent,
     consensus_clusters,
@@ -83,9 +84,8 @@ AUTO_AGREEMENT = 0.9  # the lowest ARI between their K-means clusterings in ever
 AUTO_MAX_GENES = 2000
 CONSENSUS_MAX_GENES = 5000  # the co-association matrix is genes x genes
 SPACE_CHOICES = ("auto", "both", *SPACES, *DATA_SPACES)
-PIPELINE_K_CRITERION = "silhouette"  # averaged over the fits; see GeneClustering's k_criterion
+PIPELINE_K_CRITERION = "gmeans"  # within the silhouette's window; see GeneClustering's k_criterion
 PIPELINE_K_TOLERANCE = 2.0  # standard errors of the silhouette; see GeneClustering's k_tolerance
-GMEANS_WINDOW = 4.0  # k_criterion="gmeans": the silhouette's window, in standard errors
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
 
@@ -461,9 +461,7 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     ----------
     n_clusters : int or None, default=None
         Number of clusters; None chooses k in ``2 .. min(k_max, n_genes - 1)`` by
-        ``k_criterion`` (:func:`rvagene.cluster.choose_k`) on the fits' points (latent
-        means for ``"both"``), each k's score averaged over the fits (the silhouette: each
-        gene's, averaged over the fits).
+        ``k_criterion`` on the fits' points (see there).
     n_fits : int or "auto", default="auto"
         RVAgene models fitted with different seeds. With more than one, the genes are
         clustered by the consensus of the fits (:func:`rvagene.cluster.consensus_clusters`).
@@ -495,14 +493,19 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     model_params : dict or None, default=None
         Parameters of each :class:`~rvagene.RVAgene` (e.g. ``{"latent_length": 4}``), except
         ``random_state``, which comes from this estimator's.
-    k_criterion : str, default="silhouette"
+    k_criterion : str, default="gmeans"
         How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
-        On the hard suite's cases with 4 to 10 groups the silhouette with ``k_tolerance=2``,
-        averaged over the fits, chose within one of the truth in 13 of 18 trials, against 10
-        of 18 for the median of the fits' own choices on the same host (14 against 13 on
-        three other seeds; the misses are mostly too few clusters; docs/results.md,
-        "Choosing k on the fits' averaged silhouettes", which also tables every criterion on
-        the same fits). Give ``n_clusters`` when you know better.
+        ``"gmeans"``: :func:`rvagene.cluster.choose_k_gmeans`, G-means on every fit's points
+        in every clustering space (the lower median of its k), kept between the k of the
+        best silhouette of the fits' latent means and the k 4 standard errors reach from
+        it. Any other criterion: :func:`rvagene.cluster.choose_k` on the fits' latent means
+        (the space's points for ``"decoded"`` and ``"slopes"``), each k's score averaged
+        over the fits. With ``"gmeans"`` the pipeline chose k within one of the truth in 15
+        of 18 trials on the hard suite's cases of 4 to 10 groups and 23 of 27 on 9 other
+        cases, against 13 and 19 with ``"silhouette"`` (``k_tolerance=2``, the default
+        before), at a mean ARI of 0.750 against 0.743 (docs/results.md, "Choosing k by
+        G-means within the silhouette's window", which also tables every criterion on the
+        same fits). Give ``n_clusters`` when you know better.
     k_max : int, default=15
         Largest k tried when ``n_clusters`` is None.
     n_jobs : int or None, default=None
@@ -519,7 +522,7 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         With ``k_criterion="silhouette"``, k steps up from the best k while the fits' mean
         silhouette stays within this many standard errors of the best (``tolerance`` of
         :func:`rvagene.cluster.choose_k`); 0 takes the best k. Ignored by the other
-        criteria.
+        criteria (``"gmeans"``' window is 4 standard errors, ``choose_k_gmeans``' default).
 
     Attributes
     ----------
@@ -528,8 +531,9 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     n_clusters_ : int
         Number of clusters (given or chosen).
     k_scores_ : dict of int to float or None
-        The criterion's score for each k tried, averaged over the fits; None when
-        ``n_clusters`` was given.
+        The criterion's score for each k tried, averaged over the fits (``"gmeans"``: the
+        share of the fits' point sets whose G-means chose k); None when ``n_clusters`` was
+        given.
     probabilities_ : ndarray of shape (n_genes, n_clusters_)
         Share of draws from each gene's latent posterior nearest each centre, in
         ``space_`` (the latent space for ``"both"``); for ``"slopes"``, the soft assignment
@@ -845,8 +849,10 @@ or TimeSeriesTable
         latent = list(per_space[0])
         k_range = range(2, min(self.k_max, latent[0].shape[0] - 1) + 1)
         if self.k_criterion == "gmeans":
-            return _gmeans_in_window([p for fits in per_space for p in fits], latent, k_range,
-                                     seed)  # fmt: skip
+            every = [p for fits in per_space for p in fits]
+            k, scores = choose_k_gmeans(every, latent, k_range, random_state=seed)
+            logger.info("chose k=%d by gmeans on %d point sets", k, len(every))
+            return k, scores
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
         k, scores = choose_k(latent, k_range, criterion=self.k_criterion,
                              random_state=seed, tolerance=tolerance)  # fmt: skip
@@ -1009,25 +1015,6 @@ def _process_backend(params: dict) -> str | None:
     if fork_is_safe() and _fit_device(params).type == "cpu":
         return "multiprocessing"
     return "loky"
-
-
-def _gmeans_in_window(points: list, latent: list, k_range, seed: int) -> tuple[int, dict]:
-    """G-means' k on every point set, kept within the silhouette's window on the latent means.
-
-    G-means (:func:`rvagene.cluster.choose_k`, ``"gmeans"``) gives the lower median of its k
-    over ``points``; the window runs from the k of the best mean silhouette over ``latent``
-    (averaged over the fits) up to the k that ``choose_k``'s ``tolerance`` walk reaches at
-    ``GMEANS_WINDOW`` standard errors. Returns the k and G-means' scores (the share of point
-    sets that chose each k).
-    """
-    k_gmeans, scores = choose_k(points, k_range, criterion="gmeans", random_state=seed)
-    high, silhouettes = choose_k(latent, k_range, criterion="silhouette", random_state=seed,
-                                 tolerance=GMEANS_WINDOW)  # fmt: skip
-    low = max(silhouettes, key=lambda k: (silhouettes[k], -k))  # choose_k's best, ties low
-    k = int(np.clip(k_gmeans, low, high))
-    logger.info("chose k=%d: G-means chose %d on %d point sets, the silhouette's window is "
-                "%d..%d", k, k_gmeans, len(points), low, high)  # fmt: skip
-    return k, scores
 
 
 def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:

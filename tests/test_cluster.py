@@ -166,6 +166,32 @@ def test_choose_k_gmeans_takes_the_lower_median_of_the_point_sets(big_blobs):
     assert choose_k(big_blobs, range(2, 4), criterion="gmeans")[0] == 3
 
 
+def test_choose_k_gmeans_keeps_gmeans_within_the_silhouettes_window(big_blobs, monkeypatch):
+    import rvagene.cluster as cluster
+    from rvagene import choose_k_gmeans
+
+    ks = range(2, 9)
+    # plain G-means when it lies inside the window
+    assert choose_k_gmeans(big_blobs, k_range=ks) == choose_k(big_blobs, ks, "gmeans")
+    # G-means asking for more or fewer clusters than the silhouettes admit is clipped
+    silhouette_k = choose_k(big_blobs, ks, "silhouette")[0]  # 4, the window's low end
+    high = choose_k(big_blobs, ks, "silhouette", tolerance=4.0)[0]
+    assert silhouette_k == high == 4  # clean blobs: a window of one k
+    for asked, expected in ((8, high), (2, silhouette_k)):
+        monkeypatch.setattr(cluster, "_gmeans_k", lambda *a, asked=asked: asked)
+        k, scores = choose_k_gmeans(big_blobs, k_range=ks)
+        assert k == expected
+        assert scores[asked] == 1.0
+    # the window comes from silhouette_points when given; window=0 is the best silhouette
+    monkeypatch.setattr(cluster, "_gmeans_k", lambda *a: 8)
+    flat = np.random.default_rng(4).normal(size=big_blobs.shape)
+    assert choose_k_gmeans(flat, big_blobs, ks, window=0.0)[0] == 4
+    with pytest.raises(ValueError, match="window must be a number >= 0"):
+        choose_k_gmeans(big_blobs, window=-1)
+    with pytest.raises(ValueError, match="k_range must lie between 2"):
+        choose_k_gmeans(big_blobs, k_range=range(1, 5))
+
+
 def test_gmeans_normality_statistic_is_andersons():
     import warnings
 

@@ -148,8 +148,9 @@ def test_k_is_chosen_on_the_fits_averaged_scores(genes):
     from rvagene import choose_k
 
     X, _ = genes
-    gc = GeneClustering(n_fits=3, random_state=0, model_params=PARAMS).fit(X)
-    assert (gc.k_criterion, gc.k_tolerance) == ("silhouette", 2.0)
+    gc = GeneClustering(n_fits=3, random_state=0, model_params=PARAMS,
+                        k_criterion="silhouette").fit(X)  # fmt: skip
+    assert (GeneClustering().k_criterion, gc.k_tolerance) == ("gmeans", 2.0)
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
     k, scores = choose_k([m.transform(X) for m in fits], range(2, 16), "silhouette",
                          random_state=0, tolerance=2.0)  # fmt: skip
@@ -168,7 +169,8 @@ def test_k_is_chosen_once_on_the_same_fits(genes, monkeypatch, caplog, agree):
     X, _ = genes
     monkeypatch.setattr(pipeline, "AUTO_AGREEMENT", agree)
     with caplog.at_level(logging.INFO, logger="rvagene.pipeline"):
-        gc = GeneClustering(random_state=0, model_params=PARAMS).fit(X)
+        gc = GeneClustering(random_state=0, model_params=PARAMS, k_criterion="silhouette")
+        gc.fit(X)
     chosen = [r for r in caplog.records if r.getMessage().startswith("chose k=")]
     assert len(gc.models_) == (2 if agree < 0 else 5)
     assert len(chosen) == (1 if agree < 0 else 2)
@@ -179,14 +181,15 @@ def test_k_is_chosen_once_on_the_same_fits(genes, monkeypatch, caplog, agree):
 
 
 def test_gmeans_chooses_k_on_every_space_of_every_fit(genes):
-    from rvagene import choose_k
+    from rvagene import choose_k_gmeans
     from rvagene.representation import embed
 
     X, _ = genes
     gc = GeneClustering(random_state=0, model_params=PARAMS, k_criterion="gmeans").fit(X)
     assert gc.space_ == "both"
-    points = [embed(m, X, s) for s in ("latent", "decoded") for m in gc.models_]
-    k, scores = choose_k(points, range(2, 16), "gmeans")
+    latent = [m.transform(X) for m in gc.models_]
+    points = [*latent, *(embed(m, X, "decoded") for m in gc.models_)]
+    k, scores = choose_k_gmeans(points, latent, range(2, 16))
     assert gc.n_clusters_ == k
     assert gc.k_scores_ == pytest.approx(scores)
     assert sum(gc.k_scores_.values()) == pytest.approx(1.0)

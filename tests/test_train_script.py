@@ -205,6 +205,23 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     )
 
 
+def test_gmeans_rule_is_named(script, outputs, dataset, capsys, monkeypatch):
+    titles = []
+    original = outputs.plot_k_scores
+
+    def spy(*a, **kw):
+        titles.append(kw["title"])
+        return original(*a, **kw)
+
+    monkeypatch.setattr(outputs, "plot_k_scores", spy)
+    _in_this_process(outputs, monkeypatch)
+    assert script.main(["toy", "--k-max", "5", *TINY, *_dirs(dataset)]) == 0
+    chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
+    assert "by gmeans (G-means' lower median over every space of every fit, within 4 " in chosen[0]
+    assert "; share of the point sets whose G-means chose each k: k=2: " in chosen[0]
+    assert titles[0].endswith("gmeans (within the silhouette's 4-SE window)")
+
+
 def test_silhouette_tolerance_is_named_and_recorded(script, outputs, dataset, capsys, monkeypatch):
     titles = []
     original = outputs.plot_k_scores
@@ -215,7 +232,8 @@ def test_silhouette_tolerance_is_named_and_recorded(script, outputs, dataset, ca
 
     monkeypatch.setattr(outputs, "plot_k_scores", spy)
     _in_this_process(outputs, monkeypatch)
-    argv = ["toy", "--k-max", "5", "--k-tolerance", "1.5", *TINY, *_dirs(dataset)]
+    argv = ["toy", "--k-max", "5", "--k-criterion", "silhouette", "--k-tolerance", "1.5", *TINY,
+            *_dirs(dataset)]  # fmt: skip
     assert script.main(argv) == 0
     chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
     assert "by silhouette (up from the best k while within 1.5 standard errors)" in chosen[0]
@@ -249,7 +267,7 @@ def test_k_option_defaults(script):
     args = script.parse_args(["x"])
     assert (args.n_clusters, args.k_criterion, args.k_max, args.min_confidence) == (
         None,
-        "silhouette",
+        "gmeans",
         15,
         0.9,
     )
