@@ -366,7 +366,7 @@ def choose_k(
     often in ``benchmarks/choose_k.py`` when it was chosen (default fits to simulated
     settings with 3 to 12 clusters, imbalanced sizes and strong noise included: 10 of 10);
     with the model's later defaults it found 9 of 10 and the silhouette 10 of 10.
-    :class:`~rvagene.GeneClustering` uses the silhouette with a tolerance. docs/results.md,
+    :class:`~rvagene.GeneClustering` uses :func:`choose_k_gmeans`. docs/results.md,
     *Number of clusters*, gives the numbers.
 
     Parameters
@@ -377,16 +377,16 @@ def choose_k(
         candidate k is scored on every fit and the scores are averaged (the silhouette: each
         gene's silhouette averaged over the fits, so its standard error for ``tolerance`` is
         that of the averaged values); one k is chosen on the averages.
-        :class:`~rvagene.GeneClustering` gives its fits' latent means this way: with it the
-        pipeline chose k within one of the truth in 13 of 18 trials on the hard suite's cases
-        of 4 to 10 groups and 19 of 27 on 9 others, against 10 and 17 for the median of the
-        fits' own choices on the same host, and 14 against 13 of 18 on three other seeds, at
-        the same mean ARI (docs/results.md, "Choosing k on the fits' averaged silhouettes").
+        With the silhouette on the fits' latent means (``GeneClustering``'s rule before
+        :func:`choose_k_gmeans`) the pipeline chose k within one of the truth in 13 of 18
+        trials on the hard suite's cases of 4 to 10 groups and 19 of 27 on 9 others, against
+        10 and 17 for the median of the fits' own choices on the same host (docs/results.md,
+        "Choosing k on the fits' averaged silhouettes").
     k_range : iterable of int, optional
         Candidate numbers of clusters, each between 2 (1 for ``"gap"`` and ``"bic"``) and
         ``n_genes - 1``. Default: 2 to 15, or to ``n_genes - 1`` when that is smaller.
-    criterion : {"davies_bouldin", "bic", "silhouette", "gap", "calinski_harabasz"}, \
-default="davies_bouldin"
+    criterion : {"davies_bouldin", "bic", "silhouette", "gap", "calinski_harabasz", \
+"gmeans"}, default="davies_bouldin"
         - ``"bic"``: Bayesian information criterion of a full-covariance
           :class:`~sklearn.mixture.GaussianMixture` with k components (3 initialisations;
           lowest wins). Full covariances fitted the elongated clusters of the latent space
@@ -397,7 +397,15 @@ default="davies_bouldin"
           candidate k' wins (the highest gap when no k passes);
         - ``"calinski_harabasz"``: between- over within-cluster dispersion (highest wins);
         - ``"davies_bouldin"``: mean similarity of each cluster to its closest one (lowest
-          wins).
+          wins);
+        - ``"gmeans"``: G-means (Hamerly & Elkan 2003): from one cluster, each cluster of 8
+          or more points is split in two by K-means while its points, projected on the
+          line through the two centres, fail an Anderson-Darling test of normality at
+          alpha = 0.0001; the k reached, clipped into ``k_range`` (several point sets: the
+          lower median of their k). Its scores are the share of point sets that chose each
+          k. It finds groups of very unequal size that lie close together, and splits a
+          continuum that is not Gaussian (the ESC data: 4 to 14 clusters for 2);
+          :func:`choose_k_gmeans` keeps it within the silhouette's window.
     method : {"kmeans", "minibatch"}, default="kmeans"
         Clustering behind every criterion but ``"bic"``; passed to :func:`cluster_latent`.
     random_state : int, RandomState instance or None, default=0
@@ -434,7 +442,8 @@ default="davies_bouldin"
     References
     ----------
     Rousseeuw (1987) silhouettes; Tibshirani, Walther & Hastie (2001) the gap statistic;
-    Schwarz (1978) BIC; Calinski & Harabasz (1974); Davies & Bouldin (1979).
+    Schwarz (1978) BIC; Calinski & Harabasz (1974); Davies & Bouldin (1979); Hamerly &
+    Elkan (2003) G-means.
 
     Examples
     --------
