@@ -205,7 +205,20 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     )
 
 
-def test_gmeans_rule_is_named(script, outputs, dataset, capsys, monkeypatch):
+@pytest.mark.parametrize(
+    ("options", "words", "title", "recorded"),
+    [
+        ([], ["by gmeans (G-means' lower median over every space of every fit, within 4 ",
+              "; share of the point sets whose G-means chose each k: k=2: "],
+         "gmeans (within the silhouette's 4-SE window)", ("gmeans", 2.0)),
+        (["--k-criterion", "silhouette", "--k-tolerance", "1.5"],
+         ["by silhouette (up from the best k while within 1.5 standard errors)"],
+         "silhouette (up from the best k while within 1.5 SE)", ("silhouette", 1.5)),
+    ],
+)  # fmt: skip
+def test_k_rule_is_named_and_recorded(
+    script, outputs, dataset, capsys, monkeypatch, options, words, title, recorded
+):
     titles = []
     original = outputs.plot_k_scores
 
@@ -215,31 +228,13 @@ def test_gmeans_rule_is_named(script, outputs, dataset, capsys, monkeypatch):
 
     monkeypatch.setattr(outputs, "plot_k_scores", spy)
     _in_this_process(outputs, monkeypatch)
-    assert script.main(["toy", "--k-max", "5", *TINY, *_dirs(dataset)]) == 0
+    assert script.main(["toy", "--k-max", "5", *options, *TINY, *_dirs(dataset)]) == 0
     chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
-    assert "by gmeans (G-means' lower median over every space of every fit, within 4 " in chosen[0]
-    assert "; share of the point sets whose G-means chose each k: k=2: " in chosen[0]
-    assert titles[0].endswith("gmeans (within the silhouette's 4-SE window)")
-
-
-def test_silhouette_tolerance_is_named_and_recorded(script, outputs, dataset, capsys, monkeypatch):
-    titles = []
-    original = outputs.plot_k_scores
-
-    def spy(*a, **kw):
-        titles.append(kw["title"])
-        return original(*a, **kw)
-
-    monkeypatch.setattr(outputs, "plot_k_scores", spy)
-    _in_this_process(outputs, monkeypatch)
-    argv = ["toy", "--k-max", "5", "--k-criterion", "silhouette", "--k-tolerance", "1.5", *TINY,
-            *_dirs(dataset)]  # fmt: skip
-    assert script.main(argv) == 0
-    chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
-    assert "by silhouette (up from the best k while within 1.5 standard errors)" in chosen[0]
-    assert titles[0].endswith("silhouette (up from the best k while within 1.5 SE)")
+    for part in words:
+        assert part in chosen[0]
+    assert titles[0].endswith(title)
     config = json.loads((dataset / "out" / "toy_config.json").read_text())
-    assert (config["k_criterion"], config["k_tolerance"]) == ("silhouette", 1.5)
+    assert (config["k_criterion"], config["k_tolerance"]) == recorded
 
 
 def test_flagged_genes_are_ringed(script, outputs, dataset, monkeypatch):
