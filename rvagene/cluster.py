@@ -540,11 +540,12 @@ def choose_k_gmeans(
         Candidate k, each between 2 and ``n_genes - 1``. Default: 2 to 15, or fewer.
     window : float, default=4.0
         Standard errors of the best mean silhouette that the window's upper end may lie
-        below (``tolerance`` of :func:`choose_k`). With the pipeline's other defaults, 4
-        brought k within one of the truth in 32 of 36 trials on the hard suite's cases of 4
-        to 10 groups, against 27 for the silhouette alone with a tolerance of 2, and in 46
-        of 54 on 9 other cases against 36 (docs/results.md, "Choosing k by G-means within
-        the silhouette's window"); 6 gave 33 and 45, 2 gave 28 and 46.
+        below (``tolerance`` of :func:`choose_k`). On the pipeline's own fits, cached for
+        seeds 0-5, 4 brought k within one of the truth in 32 of 36 trials on the hard
+        suite's cases of 4 to 10 groups and 46 of 54 on 9 other cases; 6 gave 33 and 45, 2
+        gave 28 and 46; the silhouette alone with a tolerance of 2, 27 and 36. Run by the
+        pipeline on the same seeds: 31 of 36 and 34 of 39 against 27 and 27, at a higher
+        mean ARI (docs/results.md, "Choosing k by G-means within the silhouette's window").
     method : {"kmeans", "minibatch"}, default="kmeans"
     random_state : int, RandomState instance or None, default=0
 
