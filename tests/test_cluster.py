@@ -153,7 +153,7 @@ def test_choose_k_gmeans_takes_the_lower_median_of_the_point_sets(big_blobs):
     # the same 120 genes seen as 4, 3 and 2 groups: G-means finds each, takes the lower median
     merged3, merged2 = big_blobs.copy(), big_blobs.copy()
     merged3[90:] = big_blobs[60:90]  # blobs 2 and 3 together
-    merged2[60:] = big_blobs[:60] + 0.0  # every gene of blobs 2-3 onto blobs 0-1
+    merged2[60:] = big_blobs[:60]  # every gene of blobs 2-3 onto blobs 0-1
     ks = range(2, 9)
     alone = [choose_k(F, ks, criterion="gmeans")[0] for F in (big_blobs, merged3, merged2)]
     assert alone == [4, 3, 2]
