@@ -188,6 +188,7 @@ def run_record(found, gc, notes: list[str]) -> dict:
         "chosen_k": found.k,
         "cluster_sizes": np.bincount(found.assignments, minlength=found.k).tolist(),
         "k_scores": {str(k): v for k, v in (gc.k_scores_ or {}).items()} or None,
+        "k_window": None if gc.k_window_ is None else list(gc.k_window_),
         "space": gc.space_,
         "n_fits": len(gc.models_),
         "fit_seeds": [int(m.random_state) for m in gc.models_],
@@ -279,12 +280,13 @@ def k_rule(args, short: bool = False) -> str:
 
 
 def k_scores_figure(args, name: str, found) -> None:
-    """figs/k_scores_<name>.png: the criterion per k, averaged over the fits (k chosen)."""
+    """figs/k_scores_<name>.png: the criterion per k (k chosen), and gmeans' window."""
     if found.scores is None:
         return
     how = "G-means" if args.k_criterion == "gmeans" else "scores averaged over the fits"
     title = f"{name}: k={found.k}, {how},\nby {k_rule(args, short=True)}"
-    ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title)
+    ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title,
+                       window=found.k_window)  # fmt: skip
     save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")
 
 

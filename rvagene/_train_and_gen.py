@@ -617,7 +617,9 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = _outputs.k_rule(args)
         if args.k_criterion == "gmeans":
-            how = f"; share of the point sets whose G-means chose each k: {scores}"
+            low, high = gc.k_window_
+            how = (f"; share of the point sets whose G-means chose each k: {scores}; "
+                   f"the silhouette's window: k = {low}..{high}")  # fmt: skip
         else:
             better = K_CRITERIA[args.k_criterion]
             how = f", averaged over the fits ({better} is better; scores: {scores})"
@@ -669,7 +671,8 @@ def describe(args, data, gc: GeneClustering, name: str):
         table=data.table, genes=data.genes, truth=data.truth, k=k, flat=flat,
         clusters=clusters, assignments=assignments, probabilities=probabilities,
         centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
-        colors=colors, flagged=flagged, scores=gc.k_scores_, n_fits=len(gc.models_),
+        colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
+        n_fits=len(gc.models_),
         Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
         shown_names={UP: "up", DOWN: "down"} if shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",

@@ -192,6 +192,8 @@ def _uns(gc, where: dict) -> dict:
     }
     if gc.k_scores_ is not None:
         info["k_scores"] = {str(k): float(v) for k, v in gc.k_scores_.items()}
+    if gc.k_window_ is not None:
+        info["k_window"] = np.asarray(gc.k_window_, dtype=np.int64)
     return info
 
 

@@ -516,7 +516,8 @@ def choose_k_gmeans(
     window: float = DEFAULT_GMEANS_WINDOW,
     method: str = "kmeans",
     random_state: int | np.random.RandomState | None = 0,
-) -> tuple[int, dict[int, float]]:
+    return_window: bool = False,
+) -> tuple[int, dict[int, float]] | tuple[int, dict[int, float], tuple[int, int]]:
     """Choose k by G-means, kept within the range of k that the silhouette admits.
 
     :class:`~rvagene.GeneClustering`'s rule with ``k_criterion="gmeans"`` (its default). G-means
@@ -548,17 +549,23 @@ def choose_k_gmeans(
         mean ARI (docs/results.md, "Choosing k by G-means within the silhouette's window").
     method : {"kmeans", "minibatch"}, default="kmeans"
     random_state : int, RandomState instance or None, default=0
+    return_window : bool, default=False
+        Also return the window.
 
     Returns
     -------
     k : int
     scores : dict of int to float
         G-means' scores (the share of ``points``' sets that chose each k).
+    window : tuple of int
+        Only with ``return_window``: the lowest and highest k the silhouette admits; ``k``
+        is G-means' choice clipped into them.
 
     Raises
     ------
     ValueError
-        As :func:`choose_k`, or if ``window`` is not a number >= 0.
+        As :func:`choose_k`, if ``window`` is not a number >= 0, or if ``silhouette_points``
+        holds another number of genes than ``points``.
 
     References
     ----------
@@ -571,19 +578,31 @@ def choose_k_gmeans(
     >>> Z = np.concatenate([rng.normal(c, 0.3, size=(30, 2)) for c in (0, 4, 8)])
     >>> choose_k_gmeans([Z, Z + rng.normal(0, 0.1, Z.shape)], k_range=range(2, 7))[0]
     3
+    >>> choose_k_gmeans(Z, k_range=range(2, 7), return_window=True)[2]
+    (3, 3)
     """
     if not _is_real_at_least(window, 0.0):
         msg = f"window must be a number >= 0 (standard errors), got {window!r}."
         raise ValueError(msg)
-    ks = _check_k_range(k_range, _check_fits(points)[0].shape[0], "silhouette")
+    points = _check_fits(points)
+    n_genes = points[0].shape[0]
+    ks = _check_k_range(k_range, n_genes, "silhouette")
     k_gmeans, scores = choose_k(points, ks, "gmeans", method, random_state)
-    silhouette_points = points if silhouette_points is None else silhouette_points
+    silhouette_points = points if silhouette_points is None else _check_fits(silhouette_points)
+    if silhouette_points[0].shape[0] != n_genes:
+        msg = (
+            f"silhouette_points must hold the same genes as points; got "
+            f"{silhouette_points[0].shape[0]} rows against {n_genes}."
+        )
+        raise ValueError(msg)
     high, silhouettes = choose_k(silhouette_points, ks, "silhouette", method,
                                  random_state, tolerance=float(window))  # fmt: skip
     low = max(silhouettes, key=lambda k: (silhouettes[k], -k))  # choose_k's best: ties low
     k = int(np.clip(k_gmeans, low, high))
     logger.debug("G-means chose %d; the silhouette's window is %d..%d; k=%d.", k_gmeans, low,
                  high, k)  # fmt: skip
+    if return_window:
+        return k, scores, (int(low), int(high))
     return k, scores
 
 

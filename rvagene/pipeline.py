@@ -534,6 +534,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         The criterion's score for each k tried, averaged over the fits (``"gmeans"``: the
         share of the fits' point sets whose G-means chose k); None when ``n_clusters`` was
         given.
+    k_window_ : tuple of int or None
+        With ``k_criterion="gmeans"``, the lowest and highest k that the silhouette of the
+        fits' latent means admits (:func:`rvagene.cluster.choose_k_gmeans`); the chosen k
+        is G-means' clipped into it. None for the other criteria and when ``n_clusters``
+        was given.
     probabilities_ : ndarray of shape (n_genes, n_clusters_)
         Share of draws from each gene's latent posterior nearest each centre, in
         ``space_`` (the latent space for ``"both"``); for ``"slopes"``, the soft assignment
@@ -740,7 +745,7 @@ or TimeSeriesTable
         self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
         self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
         points, n_fits = self._points(X_fit)
-        labels, centres, scores = self._cluster(points, seeds[0], n_fits, k_choice)
+        labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
         k = centres.shape[0]
         if len(points) == 1 and self.space_ == "latent":
             latent_centres = centres
@@ -749,7 +754,7 @@ or TimeSeriesTable
         probabilities = membership_probabilities(
             self.model_, X_fit, centres, self.embedding_space_, self.n_draws, random_state=seeds[0]
         )
-        self._set_fitted(flat, labels, points[0], probabilities, scores)
+        self._set_fitted(flat, labels, points[0], probabilities, (scores, window))
         self.cluster_centers_ = latent_centres.astype(np.float64)
         self.embedding_centers_ = centres.astype(np.float64)
         self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
@@ -839,8 +844,8 @@ or TimeSeriesTable
             return "latent"
         return space
 
-    def _choose_k(self, per_space: list[list], seed: int) -> tuple[int, dict]:
-        """The k chosen on the fits' points, and its scores.
+    def _choose_k(self, per_space: list[list], seed: int) -> tuple[int, dict, tuple | None]:
+        """The k chosen on the fits' points, its scores, and "gmeans"' window (else None).
 
         ``per_space``: each clustering space's points of every fit. The criteria score the
         first space's (the latent means for "both"), averaged over the fits; "gmeans" takes
@@ -850,33 +855,35 @@ or TimeSeriesTable
         k_range = range(2, min(self.k_max, latent[0].shape[0] - 1) + 1)
         if self.k_criterion == "gmeans":
             every = [p for fits in per_space for p in fits]
-            k, scores = choose_k_gmeans(every, latent, k_range, random_state=seed)
-            logger.info("chose k=%d by gmeans on %d point sets", k, len(every))
-            return k, scores
+            k, scores, window = choose_k_gmeans(every, latent, k_range, random_state=seed,
+                                                return_window=True)  # fmt: skip
+            logger.info("chose k=%d by gmeans on %d point sets, within k = %d..%d", k,
+                        len(every), *window)  # fmt: skip
+            return k, scores, window
         tolerance = self.k_tolerance if self.k_criterion == "silhouette" else 0.0
         k, scores = choose_k(latent, k_range, criterion=self.k_criterion,
                              random_state=seed, tolerance=tolerance)  # fmt: skip
         logger.info("chose k=%d by %s, averaged over %d fits", k, self.k_criterion, len(latent))
-        return k, scores
+        return k, scores, None
 
     def _cluster(self, points: list, seed: int, n_fits: int, k_choice=None):
-        """Labels, centres (in the space) and the k scores, from each fit's points.
+        """Labels, centres (in the space) and (the k scores, the window), from each fit's points.
 
-        ``k_choice``: (k, the scores) already chosen on these fits, or None.
+        ``k_choice``: (k, the scores, the window) already chosen on these fits, or None.
         """
-        k, scores = self.n_clusters, None
+        k, how = self.n_clusters, (None, None)
         if k is None and k_choice is not None:
-            k, scores = k_choice
+            k, *how = k_choice
         elif k is None:
             per_space = [points[i : i + n_fits] for i in range(0, len(points), n_fits)]
-            k, scores = self._choose_k(per_space, seed)
+            k, *how = self._choose_k(per_space, seed)
         if len(points) > 1:
             labels = consensus_clusters(points, k, "coassociation", random_state=seed)
-            return labels, _member_means(points[0], labels, k), scores
+            return labels, _member_means(points[0], labels, k), tuple(how)
         km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
-        return km.labels_, km.cluster_centers_, scores
+        return km.labels_, km.cluster_centers_, tuple(how)
 
-    def _set_fitted(self, flat, labels, points, probabilities, scores) -> None:
+    def _set_fitted(self, flat, labels, points, probabilities, how_k) -> None:
         """The per-gene attributes, with flat genes' rows: label -1, NaN elsewhere."""
         n, k = flat.size, probabilities.shape[1]
         self.flat_ = flat
@@ -887,7 +894,7 @@ or TimeSeriesTable
         self.embedding_ = np.full((n, points.shape[1]), np.nan)
         self.embedding_[~flat] = points
         self.n_clusters_ = int(k)
-        self.k_scores_ = scores
+        self.k_scores_, self.k_window_ = how_k
 
     # ------------------------------------------------------------------ using the clusters
     def predict(self, X, times=None) -> np.ndarray:

@@ -773,6 +773,7 @@ def plot_k_scores(
     criterion: str | None = None,
     ax=None,
     title: str | None = None,
+    window: tuple[int, int] | None = None,
 ):
     """Plot a criterion's score against the number of clusters, marking the chosen k.
 
@@ -789,6 +790,10 @@ def plot_k_scores(
         Axes to draw on; a new figure is created when None.
     title : str, optional
         Axes title.
+    window : tuple of int, optional
+        The lowest and highest k admitted, shaded: ``GeneClustering.k_window_``, the
+        silhouette's window into which ``"gmeans"``' choice is clipped (so the chosen k may
+        have a share of 0 when G-means chose a k outside it).
 
     Returns
     -------
@@ -797,6 +802,8 @@ def plot_k_scores(
     Examples
     --------
     >>> ax = plot_k_scores({2: 0.41, 3: 0.62, 4: 0.55}, chosen=3, criterion="silhouette")
+    >>> ax = plot_k_scores({2: 0.0, 3: 0.25, 4: 0.75}, chosen=3, criterion="gmeans",
+    ...                    window=(2, 3))
     """
     from .cluster import K_CRITERIA
 
@@ -805,14 +812,34 @@ def plot_k_scores(
         raise ValueError(msg)
     ks = np.array(sorted(scores), dtype=int)
     values = np.array([scores[k] for k in ks], dtype=float)
+    if chosen is not None and chosen not in scores:
+        msg = f"chosen={chosen!r} is not one of the scored k ({', '.join(map(str, ks))})."
+        raise ValueError(msg)
+    if window is not None:
+        if (
+            not isinstance(window, tuple | list)
+            or len(window) != 2
+            or not all(w in scores for w in window)
+            or window[0] > window[1]
+        ):
+            msg = (
+                f"window must be (lowest k, highest k), both scored and in order; got "
+                f"{window!r} for k in {ks[0]}..{ks[-1]}."
+            )
+            raise ValueError(msg)
     ax = ax or _new_axes()
     ax.plot(ks, values, marker="o", color="black", linewidth=1.5)
+    if window is not None:
+        low, high = window
+        what = "silhouette's window" if criterion == "gmeans" else "window"
+        span = f"{low}..{high}" if low < high else f"{low}"
+        ax.axvspan(
+            low - 0.4, high + 0.4, color="tab:blue", alpha=0.12, label=f"{what}: k = {span}"
+        )
     if chosen is not None:
-        if chosen not in scores:
-            msg = f"chosen={chosen!r} is not one of the scored k ({', '.join(map(str, ks))})."
-            raise ValueError(msg)
         ax.axvline(chosen, color="tab:red", linestyle=":", label=f"chosen k = {chosen}")
         ax.scatter([chosen], [scores[chosen]], s=80, color="tab:red", zorder=5)
+    if chosen is not None or window is not None:
         ax.legend()
     ax.set_xticks(ks)
     ax.set_xlabel("number of clusters k")

@@ -186,8 +186,13 @@ def test_choose_k_gmeans_keeps_gmeans_within_the_silhouettes_window(big_blobs, m
     monkeypatch.setattr(cluster, "_gmeans_k", lambda *a: 8)
     flat = np.random.default_rng(4).normal(size=big_blobs.shape)
     assert choose_k_gmeans(flat, big_blobs, ks, window=0.0)[0] == 4
+    # the window itself, on request: k = 4 within (4, 4)
+    assert choose_k_gmeans(flat, big_blobs, ks, window=0.0, return_window=True)[::2] == (4, (4, 4))
     with pytest.raises(ValueError, match="window must be a number >= 0"):
         choose_k_gmeans(big_blobs, window=-1)
+    with pytest.raises(ValueError, match="silhouette_points must hold the same genes as points; "
+                                         "got 119 rows against 120"):  # fmt: skip
+        choose_k_gmeans(big_blobs, big_blobs[1:])
     with pytest.raises(ValueError, match="k_range must lie between 2"):
         choose_k_gmeans(big_blobs, k_range=range(1, 5))
 

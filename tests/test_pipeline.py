@@ -63,6 +63,7 @@ def test_fit_predict_shapes_and_attributes(genes, fitted):
     assert set(gc.labels_) == {0, 1, 2}
     assert gc.n_clusters_ == 3
     assert gc.k_scores_ is None
+    assert gc.k_window_ is None
     assert gc.probabilities_.shape == (36, 3)
     np.testing.assert_allclose(gc.probabilities_.sum(axis=1), 1.0)
     assert gc.cluster_centers_.shape == (3, 2)
@@ -155,6 +156,7 @@ def test_k_is_chosen_on_the_fits_averaged_scores(genes):
     k, scores = choose_k([m.transform(X) for m in fits], range(2, 16), "silhouette",
                          random_state=0, tolerance=2.0)  # fmt: skip
     assert (gc.n_clusters_, gc.k_scores_) == (k, scores)  # the fits' averaged scores
+    assert gc.k_window_ is None  # a window for gmeans only
 
 
 @pytest.mark.parametrize("agree", [-1.0, 1.01])
@@ -189,8 +191,10 @@ def test_gmeans_chooses_k_on_every_space_of_every_fit(genes):
     assert gc.space_ == "both"
     latent = [m.transform(X) for m in gc.models_]
     points = [*latent, *(embed(m, X, "decoded") for m in gc.models_)]
-    k, scores = choose_k_gmeans(points, latent, range(2, 16))
+    k, scores, window = choose_k_gmeans(points, latent, range(2, 16), return_window=True)
     assert gc.n_clusters_ == k
+    assert gc.k_window_ == window
+    assert window[0] <= k <= window[1]
     assert gc.k_scores_ == pytest.approx(scores)
     assert sum(gc.k_scores_.values()) == pytest.approx(1.0)
 

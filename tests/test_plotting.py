@@ -272,6 +272,22 @@ def test_plot_k_scores_options_and_errors():
         plot_k_scores({2: 1.0, 3: 2.0}, chosen=7)
 
 
+def test_plot_k_scores_shades_the_window():
+    shares = {2: 0.0, 3: 0.0, 4: 0.25, 5: 0.75}  # G-means chose 5; the window ends at 4
+    ax = plot_k_scores(shares, chosen=4, criterion="gmeans", window=(3, 4))
+    (span,) = ax.patches
+    left, right = span.get_x(), span.get_x() + span.get_width()
+    assert 2 < left < 3  # k = 3 and 4 inside, 2 and 5 outside
+    assert 4 < right < 5
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["silhouette's window: k = 3..4", "chosen k = 4"]
+    one = plot_k_scores(shares, criterion="silhouette", window=(4, 4))
+    assert [t.get_text() for t in one.get_legend().get_texts()] == ["window: k = 4"]
+    for bad in ((4, 3), (1, 4), (3,), 4):
+        with pytest.raises(ValueError, match="window must be \\(lowest k, highest k\\)"):
+            plot_k_scores(shares, window=bad)
+
+
 def test_uneven_times_and_replicate_means(rng):
     """Real (uneven) time on the x-axis; features="mean" draws the mean over replicates."""
     times = np.array([0, 0.5, 1, 2, 4, 8, 24.0])

@@ -209,7 +209,8 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     ("options", "words", "title", "recorded"),
     [
         ([], ["by gmeans (G-means' lower median over every space of every fit, within 4 ",
-              "; share of the point sets whose G-means chose each k: k=2: "],
+              "; share of the point sets whose G-means chose each k: k=2: ",
+              "; the silhouette's window: k = "],
          "gmeans (within the silhouette's 4-SE window)", ("gmeans", 2.0)),
         (["--k-criterion", "silhouette", "--k-tolerance", "1.5"],
          ["by silhouette (up from the best k while within 1.5 standard errors)"],
@@ -626,6 +627,8 @@ def test_config_records_what_repeats_the_run(script, dataset):
     header = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[0]
     assert header.count("p_cluster_") == run["chosen_k"]
     assert set(run["k_scores"]) == {"2", "3", "4"}
+    low, high = run["k_window"]  # the default gmeans: the silhouette's window
+    assert 2 <= low <= run["chosen_k"] <= high <= 4
     assert run["space"] == "both"
     assert run["n_fits"] == 2
     assert run["fit_seeds"][0] == 3
