@@ -689,7 +689,9 @@ def _say_small_clusters(name: str, sizes: np.ndarray) -> None:
         listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small)
         print(
             f"{name}: small clusters: {listed}; genes that the fits do not put firmly with "
-            "others, and series generated there stay close to them"
+            "others. The model often reconstructs such genes poorly, so series generated "
+            "there follow its reconstruction and may look more like a neighbouring cluster "
+            "than like these genes"
         )
 
 
