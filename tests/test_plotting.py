@@ -275,8 +275,9 @@ def test_plot_k_scores_options_and_errors():
 def test_plot_k_scores_shades_the_window():
     shares = {2: 0.0, 3: 0.0, 4: 0.25, 5: 0.75}  # G-means chose 5; the window ends at 4
     ax = plot_k_scores(shares, chosen=4, criterion="gmeans", window=(3, 4))
-    (span,) = ax.patches
-    left, right = span.get_x(), span.get_x() + span.get_width()
+    (span,) = ax.patches  # a Rectangle, or a Polygon in matplotlib < 3.9
+    xs = ax.transData.inverted().transform(span.get_verts())[:, 0]
+    left, right = xs.min(), xs.max()
     assert 2 < left < 3  # k = 3 and 4 inside, 2 and 5 outside
     assert 4 < right < 5
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
