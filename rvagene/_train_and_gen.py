@@ -614,14 +614,15 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         model.best_epoch_,
     )
     if gc.k_scores_ is not None:
-        scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
         rule = _outputs.k_rule(args)
-        if args.k_criterion == "gmeans":
+        if args.k_criterion == "gmeans":  # only the k that some point set chose (the rest: 0)
             low, high = gc.k_window_
-            how = (f"; share of the point sets whose G-means chose each k: {scores}; "
+            votes = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items() if v > 0)
+            how = (f"; share of the point sets whose G-means chose k: {votes}; "
                    f"the silhouette's window: k = {low}..{high}")  # fmt: skip
         else:
             better = K_CRITERIA[args.k_criterion]
+            scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
             how = f", averaged over the fits ({better} is better; scores: {scores})"
         print(f"{name}: chose k={gc.n_clusters_} by {rule}{how}")
     return gc

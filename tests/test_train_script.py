@@ -2,6 +2,7 @@ import importlib
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -209,7 +210,7 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     ("options", "words", "title", "recorded"),
     [
         ([], ["by gmeans (G-means' lower median over every space of every fit, within 4 ",
-              "; share of the point sets whose G-means chose each k: k=2: ",
+              "; share of the point sets whose G-means chose k: k=",
               "; the silhouette's window: k = "],
          "gmeans (within the silhouette's 4-SE window)", ("gmeans", 2.0)),
         (["--k-criterion", "silhouette", "--k-tolerance", "1.5"],
@@ -236,6 +237,11 @@ def test_k_rule_is_named_and_recorded(
     assert titles[0].endswith(title)
     config = json.loads((dataset / "out" / "toy_config.json").read_text())
     assert (config["k_criterion"], config["k_tolerance"]) == recorded
+    listed = re.findall(r"k=(\d+): ", chosen[0].split(" by ", 1)[1])
+    shares = config["run"]["k_scores"]  # every k tried, in the config
+    assert len(shares) == 4
+    shown = [k for k, v in shares.items() if v > 0 or recorded[0] != "gmeans"]
+    assert listed == shown  # gmeans: only the k some point set chose
 
 
 def test_flagged_genes_are_ringed(script, outputs, dataset, monkeypatch):
