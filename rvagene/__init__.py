@@ -28,7 +28,7 @@ from .data import (
 )
 from .evaluate import generation_scores
 from .model import RVAgene
-from .pipeline import GeneClustering, fit_ensemble, generate_around_centres
+from .pipeline import GeneClustering, cluster_offsets, fit_ensemble, generate_around_centres
 from .simulate import simulate
 
 __version__ = package_version()
@@ -47,6 +47,7 @@ __all__ = [
     "choose_k_gmeans",
     "cluster_covariances",
     "cluster_latent",
+    "cluster_offsets",
     "clustering_scores",
     "consensus_clusters",
     "fit_ensemble",

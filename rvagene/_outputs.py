@@ -333,10 +333,11 @@ def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit
     size = int((found.assignments == i).sum())
     ax = plot_generated(
         found.generated_scaled[i],
-        centre_series=decoded[i],
+        centre_series=decoded[i] + found.offsets[i],
         color=found.colors[i],
         times=found.table.times,
         features="mean",
+        centre_label="decoded centre + offset" if found.offsets[i].any() else "decoded centre",
         title=f"{name}: cluster {i} ({size} genes), generated",
     )
     ax.set(xlabel=xlabel, ylabel=unit)

@@ -44,23 +44,23 @@ stayed within 0.05 over seeds on every case (docs/results.md). When the genes sh
 are clustered by K-means on the slopes of their z-scored series instead (``--space slopes``,
 one fit, which generates). ``--n-fits 1 --space latent`` is the published tool's clustering of
 one fit's latent means. The model with the lowest held-out loss is saved and generates.
-Generated trajectories are drawn from each cluster's own latent spread
-(``rvagene.generate_around_centres(model, ..., X=X, labels=...)``);
-``--generate-scale 0.3`` gives the original's N(centre, 0.3 I). It prints ``wrote <path>``
-for each file, after one block of the run's warnings, and ARI and NMI only against labels
-the user gave (a UCR label column, a ``label`` column, ``--labels FILE``, or for an
-``.h5ad`` a ``.var`` column ``--labels-key``); the single-cell path's up/down directions
-colour the figures but are not truth, so no ARI is printed against them. With labels, the
-K-means clusters are numbered to match them (the Hungarian method), so cluster i holds
-mostly label i's genes and has label i's colour in every figure; training progress is shown
-unless ``--quiet``. Without ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k``
-(``--k-criterion``, k = 2 to ``--k-max``), and the chosen k and every score are printed.
-Each gene gets a probability per cluster (the share of draws from its latent posterior
-nearest to each centre); genes whose largest probability is below ``--min-confidence`` (0.9)
-are counted and ringed in black in the latent figures. Every model parameter is an option
-(``--hidden-size``, ``--block LSTM``, ...), with the estimator's defaults. Flat genes (no
-variance over time) are in no cluster: "flat" in the clusters table, named in the figures'
-titles. Bad input ends with exit status 2 and one line on stderr.
+Generated trajectories are drawn from each cluster's own latent spread and shifted by the
+cluster's mean residual, the mean of its genes minus their reconstructions
+(``rvagene.generate_around_centres(model, ..., X=X, labels=...)``; ``--no-offset`` leaves
+the decoder's series alone); ``--generate-scale 0.3`` gives the original's N(centre, 0.3 I).
+It prints ``wrote <path>`` for each file, after one block of the run's warnings, and ARI and NMI
+only against labels the user gave (a UCR label column, a ``label`` column, ``--labels FILE``, or
+for an ``.h5ad`` a ``.var`` column ``--labels-key``); the single-cell path's up/down directions
+colour the figures but are not truth, so no ARI is printed against them. With labels, the K-means
+clusters are numbered to match them (the Hungarian method), so cluster i holds mostly label i's
+genes and has label i's colour in every figure; training progress is shown unless ``--quiet``.
+Without ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k`` (``--k-criterion``, k = 2 to
+``--k-max``), and the chosen k and every score are printed. Each gene gets a probability per
+cluster (the share of draws from its latent posterior nearest to each centre); genes whose largest
+probability is below ``--min-confidence`` (0.9) are counted and ringed in black in the latent
+figures. Every model parameter is an option (``--hidden-size``, ``--block LSTM``, ...), with the
+estimator's defaults. Flat genes (no variance over time) are in no cluster: "flat" in the clusters
+table, named in the figures' titles. Bad input ends with exit status 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ from .pipeline import (
     PIPELINE_K_TOLERANCE,
     SPACE_CHOICES,
     GeneClustering,
+    cluster_offsets,
     generate_around_centres,
 )
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
@@ -301,6 +302,13 @@ def _add_cluster_options(parser) -> None:
         default=None,
         help="variance of the samples around a centre, N(centre, scale * I), as the original "
         "(0.3) (default: each cluster's own latent spread)",
+    )
+    parser.add_argument(
+        "--no-offset",
+        action="store_true",
+        help="generate the decoder's series alone (default: each cluster's series are shifted "
+        "by its genes' mean residual, so a cluster the model reconstructs poorly still gets "
+        "series around its genes' mean; never with --generate-scale)",
     )
 
 
@@ -697,9 +705,19 @@ def _say_small_clusters(name: str, sizes: np.ndarray) -> None:
 
 
 def _generate(args, data, gc, found):
-    """The same draws around each centre, in the model's units and in data units."""
+    """The same draws around each centre, in the model's units and in data units.
+
+    Also sets ``found.offsets``, what was added to each cluster's series (scaled units).
+    """
     same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
     space_centres = found.space_centres if same else None
+    X = data.table.X[~found.flat]
+    offset = not args.no_offset and args.generate_scale is None
+    found.offsets = (
+        cluster_offsets(gc.model_, X, found.assignments, found.k)
+        if offset
+        else np.zeros((found.k, *X.shape[1:]))
+    )
     draws = {
         units: generate_around_centres(
             gc.model_,
@@ -707,8 +725,9 @@ def _generate(args, data, gc, found):
             args.n_generate,
             args.generate_scale,
             random_state=args.seed,
-            X=data.table.X[~found.flat],
+            X=X,
             labels=found.assignments,
+            offset=offset,
             units=units,
             times=gc.model_.times_,
             space=gc.generation_space_,

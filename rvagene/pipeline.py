@@ -16,7 +16,8 @@
 4. each gene gets a probability per cluster from its latent posterior, in the same space
    (:func:`rvagene.representation.membership_probabilities`);
 5. :meth:`GeneClustering.generate` draws new series from each cluster's own latent spread
-   (:func:`generate_around_centres`).
+   and shifts them by the cluster's mean residual (:func:`generate_around_centres`,
+   :func:`cluster_offsets`).
 
 Flat genes (no variance over time, :func:`rvagene.data.flat_genes`) get the label -1 and are
 left out of fitting and clustering. This module sits above both :mod:`rvagene.model` and
@@ -63,6 +64,7 @@ __all__ = [
     "DEFAULT_N_FITS",
     "DEFAULT_SPACE",
     "GeneClustering",
+    "cluster_offsets",
     "fit_ensemble",
     "fit_seeds",
     "generate_around_centres",
@@ -190,7 +192,7 @@ def held_out_loss(model: RVAgene) -> float:
 # ---------------------------------------------------------------------------- generation
 
 
-def _check_generate_args(centres, X, scale, covariance, units, noise) -> np.ndarray:
+def _check_generate_args(centres, X, scale, covariance, units, noise, offset) -> np.ndarray:
     """Centres as a 2-D float array, after checking that the arguments fit together."""
     centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
     if units not in (None, "data", "scaled"):
@@ -203,8 +205,8 @@ def _check_generate_args(centres, X, scale, covariance, units, noise) -> np.ndar
                 "or scale=0.3 for the original's N(centre, 0.3 I)."
             )
             raise ValueError(msg)
-        if units == "data" or noise:
-            what = "units='data'" if units == "data" else "noise=True"
+        if units == "data" or noise or offset:
+            what = "units='data'" if units == "data" else "noise=True" if noise else "offset=True"
             msg = f"{what} needs X, the clustered genes (their levels and residuals)."
             raise ValueError(msg)
     return centres
@@ -246,17 +248,19 @@ def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return ((points[:, np.newaxis, :] - centres) ** 2).sum(axis=-1).argmin(axis=1)
 
 
-def _keep_own(model, Z, out, draw, space: str, space_centres) -> None:
+def _keep_own(model, Z, out, draw, space: str, space_centres, shift=None) -> None:
     """Redraw, in place, the series that left their cluster (up to MAX_ROUNDS rounds).
 
     A draw is kept when its code lies nearest its own centre in ``space`` and the model
-    encodes its decoded series back nearest that centre too.
+    encodes its decoded series (plus ``shift``, each series' cluster offset, when given)
+    back nearest that centre too.
     """
     k, n_samples = space_centres.shape[0], Z.shape[0] // space_centres.shape[0]
     own = np.repeat(np.arange(k), n_samples)
     todo = np.arange(Z.shape[0])
     for _ in range(MAX_ROUNDS):
-        encoded = model.transform(out[todo]).astype(np.float64)
+        series = out[todo] if shift is None else out[todo] + shift[todo]
+        encoded = model.transform(series).astype(np.float64)
         here = _nearest(embed_codes(model, Z[todo], space), space_centres)
         back = _nearest(embed_codes(model, encoded, space), space_centres)
         todo = todo[(here != own[todo]) | (back != own[todo])]
@@ -266,19 +270,76 @@ def _keep_own(model, Z, out, draw, space: str, space_centres) -> None:
         out[todo] = model.decode(Z[todo])
 
 
-def _add_noise(model, out, X3, labels, rng) -> np.ndarray:
-    """Add each cluster's root-mean-square residual (scaled units) as Gaussian noise."""
-    k = out.shape[0]
+def _scaled_residuals(model, X3) -> np.ndarray:
+    """Each gene's series minus its reconstruction, in the model's scaled units."""
     X_scaled, centre, spread = scale_series(X3, model.scaling)
     recon = as_time_series(model.reconstruct(X3), dtype=np.float64)
-    residual = (X_scaled - (recon - centre) / spread) ** 2  # (genes, time, dims)
-    rms = np.zeros((k, *X3.shape[1:]))
+    return X_scaled - (recon - centre) / spread  # (genes, time, dims)
+
+
+def _per_cluster(values, labels, k: int, reduce) -> np.ndarray:
+    """``reduce`` (a NaN-aware mean over genes) of ``values`` per cluster; 0 for no members."""
+    out = np.zeros((k, *values.shape[1:]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a cluster without members
         for i in range(k):
-            rms[i] = np.sqrt(np.nanmean(residual[labels == i], axis=0))
-    rms = np.nan_to_num(rms).reshape(k, 1, *out.shape[2:])
+            out[i] = reduce(values[labels == i], axis=0)
+    return np.nan_to_num(out)
+
+
+def _add_noise(out, residual, labels, rng) -> np.ndarray:
+    """Add each cluster's root-mean-square residual (scaled units) as Gaussian noise."""
+    k = out.shape[0]
+    rms = np.sqrt(_per_cluster(residual**2, labels, k, np.nanmean))
+    rms = rms.reshape(k, 1, *out.shape[2:])
     return out + rms * rng.standard_normal(out.shape)
+
+
+def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
+    """Each cluster's offset: the mean of its members' series minus their reconstructions.
+
+    :func:`generate_around_centres` adds it to every series decoded for the cluster
+    (``offset=True``, the default with the clusters' own spread). Decoded series carry the
+    decoder's error: a gene the model reconstructs poorly, such as an outlier that the
+    clustering leaves in a cluster of one or two genes, gets series that follow its
+    reconstruction and may look more like a neighbouring cluster than like the gene. The
+    offset puts the mean of a cluster's generated series back at the mean of its members
+    (where the decoder is good, the offset is small); the variation around it is the
+    decoder's.
+
+    Parameters
+    ----------
+    model : RVAgene
+        A fitted model.
+    X : array-like of shape (n_genes, n_timepoints[, n_dims])
+        The clustered genes, in the units of ``fit``'s input.
+    labels : array-like of shape (n_genes,)
+        Cluster of each gene, 0 to ``n_clusters - 1``.
+    n_clusters : int
+        Number of clusters (a cluster without members gets 0).
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, n_timepoints[, n_dims])
+        In the model's scaled units (its ``scaling``); the layout follows ``X``.
+
+    Examples
+    --------
+    >>> from rvagene import RVAgene, simulate
+    >>> X, y = simulate(n_clusters=2, genes_per_cluster=5, sequence_length=6, random_state=0)
+    >>> model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, random_state=0).fit(X)
+    >>> cluster_offsets(model, X, y, 2).shape
+    (2, 6)
+    """
+    check_is_fitted(model, "module_")
+    X = np.asarray(X, dtype=np.float64)
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        msg = f"labels must have one entry per gene of X ({X.shape[0]}), got shape {labels.shape}."
+        raise ValueError(msg)
+    residual = _scaled_residuals(model, as_time_series(X, dtype=np.float64))
+    offsets = _per_cluster(residual, labels, n_clusters, np.nanmean)
+    return offsets.reshape(n_clusters, *X.shape[1:])
 
 
 def _to_data_units(model, out, X3, labels, rng) -> np.ndarray:
@@ -304,6 +365,7 @@ def generate_around_centres(
     labels=None,
     covariance=None,
     noise: bool = False,
+    offset: bool | None = None,
     units: str | None = None,
     times=None,
     space: str = "latent",
@@ -316,10 +378,13 @@ def generate_around_centres(
 
     - **each cluster's own spread** (give ``X``, the clustered genes): the latent
       covariance of the cluster's members (:func:`rvagene.cluster.cluster_covariances`,
-      Ledoit-Wolf shrunk). A draw is kept only when it lies nearest its own centre in the
-      clustering space and the model encodes its decoded series back nearest that centre
-      too, i.e. when the model itself would assign the new series to the cluster; other
-      draws are drawn again (up to 100 rounds, then kept). Output is in **data units**: each
+      Ledoit-Wolf shrunk). Each decoded series is shifted by its cluster's offset, the
+      mean of the members' series minus their reconstructions (``offset``,
+      :func:`cluster_offsets`), so the series centre on the members even where the decoder
+      reproduces them poorly. A draw is kept only when it lies nearest its own centre in the
+      clustering space and the model encodes its series back nearest that centre too, i.e.
+      when the model itself would assign the new series to the cluster; other draws are
+      drawn again (up to 100 rounds, then kept). Output is in **data units**: each
       generated series takes the level and spread (the ``scaling``'s centre and scale) of a
       member gene of its cluster drawn at random;
     - **a fixed isotropic spread** (``scale``, e.g. 0.3): N(centre, scale * I), the
@@ -350,6 +415,11 @@ def generate_around_centres(
         Add Gaussian noise with, at every time point, the root-mean-square residual of the
         cluster's members (``X`` minus its reconstruction), so the series are as noisy as
         the real genes. Needs ``X``.
+    offset : bool, optional
+        Add each cluster's mean residual (:func:`cluster_offsets`) to its series, so that a
+        cluster whose genes the decoder reproduces poorly still gets series around its
+        members' mean. Default: True with the clusters' own spread (``X`` given, no
+        ``scale``), False for the original's ``scale``. Needs ``X``.
     units : {"data", "scaled"}, optional
         ``"data"`` (the default when ``X`` is given) or ``"scaled"``.
     times : array-like of shape (n_timepoints,), optional
@@ -380,29 +450,39 @@ def generate_around_centres(
     (3, 5, 8)
     """
     check_is_fitted(model, "module_")
-    centres = _check_generate_args(centres, X, scale, covariance, units, noise)
+    centres = _check_generate_args(centres, X, scale, covariance, units, noise, offset)
+    if offset is None:
+        offset = X is not None and scale is None
     rng = as_generator(random_state)
     k = centres.shape[0]
     if X is not None:
+        X3 = as_time_series(X, dtype=np.float64)
         mean = model.latent_posterior(X, times=times)[0].astype(np.float64)
         labels = _generation_labels(labels, mean, centres)
         if scale is None and covariance is None:
             covariance = cluster_covariances(mean, labels, n_clusters=k)
+        if noise or offset:
+            residual = _scaled_residuals(model, X3)  # (genes, time, dims), scaled
     Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
     Z = Z.reshape(-1, Z.shape[-1])  # (k * n, latent)
     out = model.decode(Z)  # (k * n, time[, dims]), scaled
+    shift = None
+    if offset:  # each series' cluster offset, in the layout of out
+        shift = _per_cluster(residual, labels, k, np.nanmean).reshape(k, *out.shape[1:])
+        shift = np.repeat(shift, n_samples, axis=0)
     if scale is None:  # a cluster's own spread: keep only series of that cluster
         if space_centres is None:
             space_centres = embed_codes(model, centres, space)
         space_centres = np.asarray(space_centres, dtype=np.float64)
         draw = lambda: sample_around_centres(centres, n_samples, None, rng, covariance)  # noqa: E731
-        _keep_own(model, Z, out, draw, space, space_centres)
+        _keep_own(model, Z, out, draw, space, space_centres, shift)
+    if shift is not None:
+        out = out + shift
     out = out.reshape(k, n_samples, *out.shape[1:])  # (k, n, time[, dims]), scaled
     if X is None:
         return out
-    X3 = as_time_series(X, dtype=np.float64)
     if noise:
-        out = _add_noise(model, out, X3, labels, rng)
+        out = _add_noise(out, residual, labels, rng)
     if units == "scaled":
         return out
     return _to_data_units(model, out, X3, labels, rng)
@@ -924,7 +1004,13 @@ or TimeSeriesTable
         return labels
 
     def generate(
-        self, n_samples: int = 20, noise: bool = False, *, units: str = "data", random_state=None
+        self,
+        n_samples: int = 20,
+        noise: bool = False,
+        *,
+        offset: bool = True,
+        units: str = "data",
+        random_state=None,
     ) -> np.ndarray:
         """New series for every cluster, drawn from the cluster's own latent spread.
 
@@ -935,6 +1021,10 @@ or TimeSeriesTable
         noise : bool, default=False
             Add noise as large as the cluster's members' residuals (see
             :func:`generate_around_centres`).
+        offset : bool, default=True
+            Shift each cluster's series by its members' mean residual, the mean of their
+            series minus their reconstructions (:func:`cluster_offsets`); False gives the
+            decoder's series alone.
         units : {"data", "scaled"}, default="data"
             ``"data"``: each series takes the level and spread of a member gene drawn at
             random, in the units of ``X``; ``"scaled"``: the model's scaled units.
@@ -955,6 +1045,7 @@ or TimeSeriesTable
             X=self._X_fit,
             labels=self._labels_fit,
             noise=noise,
+            offset=offset,
             units=units,
             space=self.generation_space_,
             space_centres=self._generation_centres(),

@@ -566,6 +566,7 @@ def plot_generated(
     title: str | None = None,
     label: str | None = None,
     features: str = "first",
+    centre_label: str = "decoded centre",
 ):
     """Plot series sampled around one cluster centre, with the decoded centre dashed black.
 
@@ -589,6 +590,9 @@ def plot_generated(
     features : {"first", "mean"}, default="first"
         What 3-D input shows: its first feature, or the mean over the features (e.g. over
         replicates).
+    centre_label : str, default="decoded centre"
+        Legend entry for ``centre_series`` (e.g. "decoded centre + offset" for series made
+        with :func:`rvagene.generate_around_centres`'s ``offset``).
 
     Returns
     -------
@@ -613,7 +617,7 @@ def plot_generated(
         generated,
         color,
         centre_series,
-        "decoded centre",
+        centre_label,
         times,
         0.6,
         0.9,

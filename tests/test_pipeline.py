@@ -224,6 +224,9 @@ def test_generate_shape_units_and_repeats(genes, fitted):
     noisy = fitted.generate(6, noise=True)
     assert noisy.shape == out.shape
     assert not np.allclose(noisy, out)
+    decoder = fitted.generate(6, offset=False)
+    assert decoder.shape == out.shape
+    assert not np.allclose(decoder, out)
 
 
 def test_several_fits_give_the_consensus(genes):
@@ -533,11 +536,46 @@ def test_generate_noise_and_covariance(fitted53, data53, clustered53):
     np.testing.assert_allclose(tight, expected, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Clusters .0. have fewer")
+def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
+    """A draw at a lone gene's code, shifted by its residual, is the gene itself (scaled)."""
+    from rvagene import cluster_offsets
+    from rvagene.data import scale_series
+
+    mean = fitted53.transform(data53).astype(np.float64)
+    labels = np.r_[0, np.ones(52, dtype=int)]
+    centres = np.stack([mean[0], mean[1:].mean(axis=0)])
+    kwargs = {"X": data53, "labels": labels, "units": "scaled", "random_state": 0}
+    tight = {**kwargs, "covariance": np.zeros((2, 2, 2))}
+    out = generate_around_centres(fitted53, centres, 3, **tight)
+    scaled = scale_series(data53)[0]
+    np.testing.assert_allclose(out[0], np.repeat(scaled[:1], 3, axis=0), atol=1e-5)
+    decoder = generate_around_centres(fitted53, centres, 3, offset=False, **tight)
+    np.testing.assert_allclose(decoder[0], np.repeat(fitted53.decode(mean[:1]), 3, 0), atol=1e-5)
+    # the offset is the members' mean residual, the same for every series of a cluster
+    offsets = cluster_offsets(fitted53, data53, labels, 2)
+    assert offsets.shape == (2, 12)
+    np.testing.assert_allclose(out - decoder, np.repeat(offsets[:, None], 3, 1), atol=1e-5)
+    np.testing.assert_allclose(offsets[0], scaled[0] - fitted53.decode(mean[:1])[0], atol=1e-5)
+    # the default: on with the clusters' own spread, off with the original's scale
+    own = generate_around_centres(fitted53, centres, 3, **kwargs)
+    assert not np.allclose(
+        own, generate_around_centres(fitted53, centres, 3, offset=False, **kwargs)
+    )
+    original = generate_around_centres(fitted53, centres, 3, scale=0.3, **kwargs)
+    np.testing.assert_array_equal(
+        original, generate_around_centres(fitted53, centres, 3, scale=0.3, offset=False, **kwargs)
+    )
+    with pytest.raises(ValueError, match="one entry per gene"):
+        cluster_offsets(fitted53, data53, labels[:5], 2)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({}, "Give X"),
         ({"scale": 0.3, "noise": True}, "noise=True needs X"),
+        ({"scale": 0.3, "offset": True}, "offset=True needs X"),
         ({"scale": 0.3, "units": "data"}, "units='data' needs X"),
         ({"scale": 0.3, "units": "z"}, "Unknown units"),
         ({"labels": np.zeros(5, int)}, "one entry per gene"),

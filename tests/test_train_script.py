@@ -535,13 +535,15 @@ def test_member_figures_units_and_legends(script, outputs, tmp_path, monkeypatch
         assert genes["ylabel"] == "z-score per gene"
         generated = seen[f"generated_cluster_hours{i}.png"]
         assert generated["xlabel"] == "time (h)"
-        assert generated["legend"] == ["20 sampled trajectories", "decoded centre"]
+        assert generated["legend"] == ["20 sampled trajectories", "decoded centre + offset"]
     assert "PC2 (0%)" not in str(seen)
     seen.clear()
     ucr = _table(tmp_path, "steps.csv", times=None)  # t0, t1, ...: no times
-    assert script.main([str(ucr), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    argv = [str(ucr), "--n-clusters", "2", "--no-offset", "--overwrite", *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 0
     assert seen["genes_cluster_steps0.png"]["xlabel"] == "time point"
     assert seen["generated_cluster_steps1.png"]["xlabel"] == "time point"
+    assert seen["generated_cluster_steps1.png"]["legend"][-1] == "decoded centre"
 
 
 def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
@@ -623,6 +625,13 @@ def test_generated_series_table_in_data_units(script, tmp_path):
     np.testing.assert_array_equal(body[:, 0], np.repeat([0, 1], 4))
     np.testing.assert_array_equal(body[:, 1], np.tile(np.arange(4), 2))
     assert abs(body[:, 2:].mean() - 100.0) < 10  # data units, not z-scores
+    # --no-offset: the decoder's series alone, the same draws otherwise
+    assert script.main([*argv, "--no-offset", "--overwrite"]) == 0
+    config = json.loads((tmp_path / "out" / "level_config.json").read_text())
+    assert config["no_offset"] is True
+    decoder = (tmp_path / "out" / "level_generated.csv").read_text().splitlines()
+    assert len(decoder) == len(rows)
+    assert decoder != rows
 
 
 def test_config_records_what_repeats_the_run(script, dataset):
