@@ -8,8 +8,15 @@ re-encoded into their own cluster, and the spread of the generated series agains
 members'. Beside it, the clusters' ARI against the case's labels, the first score again over
 the clusters that have a shape (``specificity_shaped``: at least 3 members whose mean z-scored
 series is not noise, see ``MIN_COHERENCE``) and the cluster generated worst, with its size and
-coherence, so a miss can be traced to its cluster. The cases are the hard
-suite's with at least 4 groups (written by ``quality.py --export-cases DIR``)::
+coherence, so a miss can be traced to its cluster. Generation shifts each cluster's series
+by its members' mean residual (``offset``, the default), which puts the generated series' mean
+at the members' mean by construction; so the nearest-mean share is also given without it
+(``specificity_no_offset``, the same draws), and in a split-half check that does not score
+the offset on the genes it came from: in every cluster of at least 4 genes, half the members
+(drawn with the seed) give the spread and the offset, and the generated series are scored
+against the other half's means (``split_half``, and ``split_half_no_offset``), over those
+clusters. The cases are the hard suite's with at least 4 groups (written by ``quality.py
+--export-cases DIR``)::
 
     python benchmarks/generation_pipeline.py --cases-from DIR --jobs 2
     python benchmarks/generation_pipeline.py --cases-from DIR --cases tc-impulse-4x12u --seeds 0
@@ -35,6 +42,7 @@ from rvagene import (  # noqa: E402
     GeneClustering,
     as_time_series,
     clustering_scores,
+    generate_around_centres,
     generation_scores,
 )
 from rvagene.evaluate import specificity_nearest_mean  # noqa: E402
@@ -44,8 +52,10 @@ CASES = ("tc-impulse-4x12u", "tc-impulse-6x12u", "tc-sigmoid-5x6e", "tc-mixed-8x
 N_GENERATED = 50
 COLUMNS = ["case", "seed", "k", "space", "n_fits", "ari", "specificity_nearest_mean",
            "specificity_reencoded", "spread_ratio", "spread_ratio_z", "specificity_shaped",
+           "specificity_no_offset", "split_half", "split_half_no_offset",
            "worst_cluster", "seconds"]  # fmt: skip
-SCORES = COLUMNS[5:11]
+SCORES = COLUMNS[5:14]
+SPLIT_MIN_MEMBERS = 4  # clusters of at least this many genes are split in halves
 # A cluster "has a shape" when it has at least MIN_MEMBERS genes and the mean of its members'
 # z-scored series has a root-mean-square of at least MIN_COHERENCE (1: every member has the
 # same shape; near 0: the z-scores are noise, as for flat genes, and "nearest mean" is moot).
@@ -62,6 +72,29 @@ def coherence(X, labels, k: int) -> tuple[np.ndarray, np.ndarray]:
     return sizes, rms
 
 
+def split_half(gc, X, labels, seed: int) -> dict:
+    """Nearest-mean share of series generated from half of each cluster, on the other half."""
+    k = gc.n_clusters_
+    rng = np.random.default_rng(seed)
+    first = np.zeros(len(X), dtype=bool)
+    for i in range(k):
+        members = rng.permutation(np.flatnonzero(labels == i))
+        first[members[: (members.size + 1) // 2]] = True
+        first[members[:1]] = True  # a lone gene stays in the first half
+    big = np.bincount(labels, minlength=k) >= SPLIT_MIN_MEMBERS
+    same = gc.generation_space_ == gc.embedding_space_
+    out = {}
+    for key, offset in (("split_half", True), ("split_half_no_offset", False)):
+        generated = generate_around_centres(
+            gc.model_, gc.cluster_centers_, N_GENERATED, random_state=seed, X=X[first],
+            labels=labels[first], offset=offset, times=gc.times_, space=gc.generation_space_,
+            space_centres=gc.embedding_centers_ if same else None,
+        )  # fmt: skip
+        per_cluster = specificity_nearest_mean(generated, X[~first], labels[~first])
+        out[key] = float(np.nanmean(per_cluster["per_cluster"][big]))
+    return out
+
+
 def run(case: cases.Case, seed: int) -> dict:
     """One pipeline fit of a case and the scores of what it generates."""
     import torch
@@ -72,9 +105,13 @@ def run(case: cases.Case, seed: int) -> dict:
         warnings.simplefilter("ignore")  # the fits' notes; the scores are the point here
         gc = GeneClustering(n_clusters=case.k, random_state=seed).fit(case.X, times=case.times)
         generated = gc.generate(N_GENERATED)
-    keep = gc.labels_ >= 0
-    X, labels = case.X[keep], gc.labels_[keep]
+        decoder = gc.generate(N_GENERATED, offset=False)
+        keep = gc.labels_ >= 0
+        X, labels = case.X[keep], gc.labels_[keep]
+        halves = split_half(gc, X, labels, seed)
     scores = generation_scores(gc.model_, generated, X, labels, gc.cluster_centers_, gc.times_)
+    scores["specificity_no_offset"] = specificity_nearest_mean(decoder, X, labels)["specificity"]
+    scores.update(halves)
     per_cluster = specificity_nearest_mean(generated, X, labels)["per_cluster"]
     sizes, rms = coherence(X, labels, len(per_cluster))
     shaped = (sizes >= MIN_MEMBERS) & (rms >= MIN_COHERENCE)
