@@ -79,8 +79,7 @@ def split_half(gc, X, labels, seed: int) -> dict:
     first = np.zeros(len(X), dtype=bool)
     for i in range(k):
         members = rng.permutation(np.flatnonzero(labels == i))
-        first[members[: (members.size + 1) // 2]] = True
-        first[members[:1]] = True  # a lone gene stays in the first half
+        first[members[: (members.size + 1) // 2]] = True  # a lone gene: the first half
     big = np.bincount(labels, minlength=k) >= SPLIT_MIN_MEMBERS
     same = gc.generation_space_ == gc.embedding_space_
     out = {}

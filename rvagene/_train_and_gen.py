@@ -668,7 +668,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
     )
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
-    _say_small_clusters(name, np.bincount(assignments, minlength=k))
+    _say_small_clusters(name, np.bincount(assignments, minlength=k), _offset(args))
     if gc.k_scores_ is not None:
         result["k_scores"] = gc.k_scores_
     if data.truth is not None:
@@ -691,17 +691,33 @@ def describe(args, data, gc: GeneClustering, name: str):
     return found, result
 
 
-def _say_small_clusters(name: str, sizes: np.ndarray) -> None:
+def _say_small_clusters(name: str, sizes: np.ndarray, offset: bool) -> None:
     """Print the clusters of fewer than SMALL_CLUSTER genes (display numbers, sizes)."""
     small = [(i, int(n)) for i, n in enumerate(sizes) if n < SMALL_CLUSTER]
-    if small:
-        listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small)
-        print(
-            f"{name}: small clusters: {listed}; genes that the fits do not put firmly with "
-            "others. The model often reconstructs such genes poorly, so series generated "
-            "there follow its reconstruction and may look more like a neighbouring cluster "
-            "than like these genes"
+    if not small:
+        return
+    listed = ", ".join(f"{i} ({n} gene{'s' if n != 1 else ''})" for i, n in small)
+    said = (
+        f"{name}: small clusters: {listed}; genes that the fits do not put firmly with "
+        "others. The model often reconstructs such genes poorly, so "
+    )
+    if offset:
+        said += (
+            "the series generated there are its decoded series shifted onto these genes' "
+            "mean (--no-offset: the decoded series alone, which may look more like a "
+            "neighbouring cluster)"
         )
+    else:
+        said += (
+            "series generated there follow its reconstruction and may look more like a "
+            "neighbouring cluster than like these genes"
+        )
+    print(said)
+
+
+def _offset(args) -> bool:
+    """Whether generated series get their cluster's offset (not with the original's scale)."""
+    return not args.no_offset and args.generate_scale is None
 
 
 def _generate(args, data, gc, found):
@@ -712,7 +728,7 @@ def _generate(args, data, gc, found):
     same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
     space_centres = found.space_centres if same else None
     X = data.table.X[~found.flat]
-    offset = not args.no_offset and args.generate_scale is None
+    offset = _offset(args)
     found.offsets = (
         cluster_offsets(gc.model_, X, found.assignments, found.k)
         if offset

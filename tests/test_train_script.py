@@ -769,3 +769,8 @@ def test_small_clusters_are_named(script, tmp_path, capsys):
     assert sizes.count(1) >= 4
     named = [i for i, n in enumerate(sizes) if n < 3]
     assert all(f"{i} ({sizes[i]} gene" in line for i in named)
+    assert "shifted onto these genes' mean" in line
+    argv = ["few", "--n-clusters", "6", "--no-offset", "--overwrite", *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "small clusters:" in ln)
+    assert "may look more like a neighbouring cluster than like these genes" in line
