@@ -277,20 +277,20 @@ def _scaled_residuals(model, X3) -> np.ndarray:
     return X_scaled - (recon - centre) / spread  # (genes, time, dims)
 
 
-def _per_cluster(values, labels, k: int, reduce) -> np.ndarray:
-    """``reduce`` (a NaN-aware mean over genes) of ``values`` per cluster; 0 for no members."""
+def _cluster_means(values, labels, k: int) -> np.ndarray:
+    """The mean of ``values`` over each cluster's genes, NaN ignored; 0 for no members."""
     out = np.zeros((k, *values.shape[1:]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a cluster without members
         for i in range(k):
-            out[i] = reduce(values[labels == i], axis=0)
+            out[i] = np.nanmean(values[labels == i], axis=0)
     return np.nan_to_num(out)
 
 
 def _add_noise(out, residual, labels, rng) -> np.ndarray:
     """Add each cluster's root-mean-square residual (scaled units) as Gaussian noise."""
     k = out.shape[0]
-    rms = np.sqrt(_per_cluster(residual**2, labels, k, np.nanmean))
+    rms = np.sqrt(_cluster_means(residual**2, labels, k))
     rms = rms.reshape(k, 1, *out.shape[2:])
     return out + rms * rng.standard_normal(out.shape)
 
@@ -338,7 +338,7 @@ def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
         msg = f"labels must have one entry per gene of X ({X.shape[0]}), got shape {labels.shape}."
         raise ValueError(msg)
     residual = _scaled_residuals(model, as_time_series(X, dtype=np.float64))
-    offsets = _per_cluster(residual, labels, n_clusters, np.nanmean)
+    offsets = _cluster_means(residual, labels, n_clusters)
     return offsets.reshape(n_clusters, *X.shape[1:])
 
 
@@ -468,7 +468,7 @@ def generate_around_centres(
     out = model.decode(Z)  # (k * n, time[, dims]), scaled
     shift = None
     if offset:  # each series' cluster offset, in the layout of out
-        shift = _per_cluster(residual, labels, k, np.nanmean).reshape(k, *out.shape[1:])
+        shift = _cluster_means(residual, labels, k).reshape(k, *out.shape[1:])
         shift = np.repeat(shift, n_samples, axis=0)
     if scale is None:  # a cluster's own spread: keep only series of that cluster
         if space_centres is None:
