@@ -250,6 +250,16 @@ def generation_scores(model, generated, X, labels, centres, times=None) -> dict:
         ``spread_ratio`` (in the units of ``generated``, against the real ``X``; meaningful
         when both are in data units) and ``spread_ratio_z`` (of the z-scored series: the
         spread of the shapes).
+
+    Notes
+    -----
+    Series generated with each cluster's offset (``generate_around_centres``'s default with
+    the clusters' own spread) have their cluster's mean residual added, which puts their mean
+    at the mean of ``X``'s members of that cluster: scored against the same genes,
+    ``specificity_nearest_mean`` is then near 1 by construction for clusters of one or two
+    genes. To score the offset on genes it did not come from, generate from part of each
+    cluster's genes and score against the rest (``benchmarks/generation_pipeline.py`` does
+    this, as its split-half check).
     """
     return {
         "specificity_nearest_mean": specificity_nearest_mean(generated, X, labels)["specificity"],
