@@ -728,7 +728,7 @@ def _generate(args, data, gc, found):
     same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
     space_centres = found.space_centres if same else None
     X = data.table.X[~found.flat]
-    offset = _offset(args)
+    offset = _offset(args)  # computed once here, for both calls below and the figures
     found.offsets = (
         cluster_offsets(gc.model_, X, found.assignments, found.k)
         if offset
@@ -743,7 +743,7 @@ def _generate(args, data, gc, found):
             random_state=args.seed,
             X=X,
             labels=found.assignments,
-            offset=offset,
+            offset=found.offsets if offset else False,
             units=units,
             times=gc.model_.times_,
             space=gc.generation_space_,

@@ -205,11 +205,29 @@ def _check_generate_args(centres, X, scale, covariance, units, noise, offset) ->
                 "or scale=0.3 for the original's N(centre, 0.3 I)."
             )
             raise ValueError(msg)
-        if units == "data" or noise or offset:
+        if units == "data" or noise or _is_true(offset):
             what = "units='data'" if units == "data" else "noise=True" if noise else "offset=True"
             msg = f"{what} needs X, the clustered genes (their levels and residuals)."
             raise ValueError(msg)
     return centres
+
+
+def _is_true(flag) -> bool:
+    """Whether ``flag`` is the boolean True (an array of offsets is not)."""
+    return isinstance(flag, bool | np.bool_) and bool(flag)
+
+
+def _given_offsets(offset, k: int, layout: tuple) -> np.ndarray:
+    """Offsets given as an array, checked against the centres and the series' layout."""
+    offsets = np.asarray(offset, dtype=np.float64)
+    if offsets.shape != (k, *layout):
+        msg = (
+            f"offset has shape {offsets.shape}; give True, False or an array of shape "
+            f"{(k, *layout)}: one series per centre, in the model's scaled units (as "
+            "cluster_offsets returns)."
+        )
+        raise ValueError(msg)
+    return offsets
 
 
 def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -365,7 +383,7 @@ def generate_around_centres(
     labels=None,
     covariance=None,
     noise: bool = False,
-    offset: bool | None = None,
+    offset: bool | np.ndarray | None = None,
     units: str | None = None,
     times=None,
     space: str = "latent",
@@ -415,11 +433,13 @@ def generate_around_centres(
         Add Gaussian noise with, at every time point, the root-mean-square residual of the
         cluster's members (``X`` minus its reconstruction), so the series are as noisy as
         the real genes. Needs ``X``.
-    offset : bool, optional
+    offset : bool or array-like of shape (n_centres, n_timepoints[, n_dims]), optional
         Add each cluster's mean residual (:func:`cluster_offsets`) to its series, so that a
         cluster whose genes the decoder reproduces poorly still gets series around its
         members' mean. Default: True with the clusters' own spread (``X`` given, no
-        ``scale``), False for the original's ``scale``. Needs ``X``.
+        ``scale``), False for the original's ``scale``. True needs ``X``; an array gives
+        the offsets themselves (scaled units), e.g. :func:`cluster_offsets` computed once
+        for several calls.
     units : {"data", "scaled"}, optional
         ``"data"`` (the default when ``X`` is given) or ``"scaled"``.
     times : array-like of shape (n_timepoints,), optional
@@ -461,14 +481,17 @@ def generate_around_centres(
         labels = _generation_labels(labels, mean, centres)
         if scale is None and covariance is None:
             covariance = cluster_covariances(mean, labels, n_clusters=k)
-        if noise or offset:
+        if noise or _is_true(offset):
             residual = _scaled_residuals(model, X3)  # (genes, time, dims), scaled
     Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
     Z = Z.reshape(-1, Z.shape[-1])  # (k * n, latent)
     out = model.decode(Z)  # (k * n, time[, dims]), scaled
-    shift = None
-    if offset:  # each series' cluster offset, in the layout of out
+    shift = None  # each series' cluster offset, in the layout of out
+    if _is_true(offset):
         shift = _cluster_means(residual, labels, k).reshape(k, *out.shape[1:])
+    elif not isinstance(offset, bool | np.bool_):
+        shift = _given_offsets(offset, k, out.shape[1:])
+    if shift is not None:
         shift = np.repeat(shift, n_samples, axis=0)
     if scale is None:  # a cluster's own spread: keep only series of that cluster
         if space_centres is None:

@@ -568,6 +568,11 @@ def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
     )
     with pytest.raises(ValueError, match="one entry per gene"):
         cluster_offsets(fitted53, data53, labels[:5], 2)
+    # offsets given as an array: the same series, without X's residuals computed again
+    given = generate_around_centres(fitted53, centres, 3, **{**tight, "offset": offsets})
+    np.testing.assert_allclose(given, out, atol=1e-6)
+    with pytest.raises(ValueError, match=r"an array of shape \(2, 12\)"):
+        generate_around_centres(fitted53, centres, 3, **{**tight, "offset": offsets[:, :5]})
 
 
 @pytest.mark.parametrize(
