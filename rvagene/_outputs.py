@@ -331,13 +331,14 @@ def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: 
 def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit: str) -> None:
     """figs/generated_cluster_<name><i>.png: cluster i's generated series and its centre."""
     size = int((found.assignments == i).sum())
+    shifted = found.offsets is not None
     ax = plot_generated(
         found.generated_scaled[i],
-        centre_series=decoded[i] + found.offsets[i],
+        centre_series=decoded[i] + found.offsets[i] if shifted else decoded[i],
         color=found.colors[i],
         times=found.table.times,
         features="mean",
-        centre_label="decoded centre + offset" if found.offsets[i].any() else "decoded centre",
+        centre_label="decoded centre + offset" if shifted else "decoded centre",
         title=f"{name}: cluster {i} ({size} genes), generated",
     )
     ax.set(xlabel=xlabel, ylabel=unit)

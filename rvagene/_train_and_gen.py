@@ -723,16 +723,14 @@ def _offset(args) -> bool:
 def _generate(args, data, gc, found):
     """The same draws around each centre, in the model's units and in data units.
 
-    Also sets ``found.offsets``, what was added to each cluster's series (scaled units).
+    Also sets ``found.offsets``, what was added to each cluster's series (scaled units; None
+    without offsets).
     """
     same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
     space_centres = found.space_centres if same else None
     X = data.table.X[~found.flat]
-    offset = _offset(args)  # computed once here, for both calls below and the figures
-    found.offsets = (
-        cluster_offsets(gc.model_, X, found.assignments, found.k)
-        if offset
-        else np.zeros((found.k, *X.shape[1:]))
+    found.offsets = (  # computed once here, for both calls below and the figures
+        cluster_offsets(gc.model_, X, found.assignments, found.k) if _offset(args) else None
     )
     draws = {
         units: generate_around_centres(
@@ -743,7 +741,7 @@ def _generate(args, data, gc, found):
             random_state=args.seed,
             X=X,
             labels=found.assignments,
-            offset=found.offsets if offset else False,
+            offset=False if found.offsets is None else found.offsets,
             units=units,
             times=gc.model_.times_,
             space=gc.generation_space_,

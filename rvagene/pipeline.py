@@ -230,6 +230,15 @@ def _given_offsets(offset, k: int, layout: tuple) -> np.ndarray:
     return offsets
 
 
+def _one_label_per_gene(labels, n_genes: int) -> np.ndarray:
+    """``labels`` as an array, checked to hold one entry per gene of X."""
+    labels = np.asarray(labels)
+    if labels.shape != (n_genes,):
+        msg = f"labels must have one entry per gene of X ({n_genes}), got shape {labels.shape}."
+        raise ValueError(msg)
+    return labels
+
+
 def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Cluster of each gene for generation: given, or the nearest centre."""
     if centres.ndim != 2 or centres.shape[1] != mean.shape[1]:
@@ -241,13 +250,7 @@ def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndar
         raise ValueError(msg)
     if labels is None:
         return _nearest(mean, centres)
-    labels = np.asarray(labels)
-    if labels.shape != (mean.shape[0],):
-        msg = (
-            f"labels must have one entry per gene of X ({mean.shape[0]}), got shape "
-            f"{labels.shape}."
-        )
-        raise ValueError(msg)
+    labels = _one_label_per_gene(labels, mean.shape[0])
     if (
         not np.issubdtype(labels.dtype, np.integer)
         or labels.min() < 0
@@ -351,10 +354,7 @@ def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
     """
     check_is_fitted(model, "module_")
     X = np.asarray(X, dtype=np.float64)
-    labels = np.asarray(labels)
-    if labels.shape != (X.shape[0],):
-        msg = f"labels must have one entry per gene of X ({X.shape[0]}), got shape {labels.shape}."
-        raise ValueError(msg)
+    labels = _one_label_per_gene(labels, X.shape[0])
     residual = _scaled_residuals(model, as_time_series(X, dtype=np.float64))
     offsets = _cluster_means(residual, labels, n_clusters)
     return offsets.reshape(n_clusters, *X.shape[1:])
