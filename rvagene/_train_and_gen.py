@@ -91,6 +91,7 @@ from ._cli import (
 )
 from ._utils import is_real_at_least
 from .cluster import (
+    DEFAULT_GMEANS_WINDOW,
     DEFAULT_K_MAX,
     K_CRITERIA,
     clustering_scores,
@@ -262,7 +263,10 @@ def _add_cluster_options(parser) -> None:
         default=PIPELINE_K_CRITERION,
         help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on the fits' "
         "latent means, its scores averaged over the fits; gmeans: G-means on every clustering "
-        "space of every fit, the lower median of its k)",
+        "space of every fit, the lower median of its k, kept within the silhouette's window: from "
+        "the k of the fits' best mean silhouette up to the largest k reached while it stays "
+        f"within {DEFAULT_GMEANS_WINDOW:g} standard errors of the best; "
+        "figs/k_scores_<name>.png shades the window)",
     )
     parser.add_argument(
         "--k-max",
