@@ -159,6 +159,14 @@ _non_negative = real_number(lambda v: is_real_at_least(v, 0.0), "a number >= 0")
 _probability = real_number(lambda v: 0.0 < v <= 1.0, "a number in (0, 1]")
 # Integer options that also take "none" (the estimator's None: no limit).
 NONE_ALLOWED = {"max_steps": 1, "max_timepoints": 2}
+K_CRITERION_HELP = (
+    "how k is chosen without --n-clusters (rvagene.cluster.choose_k on the fits' latent means, "
+    "its scores averaged over the fits; gmeans: G-means on every clustering space of every "
+    "fit, the lower median of its k, kept within the silhouette's window: from the k of the "
+    "fits' best mean silhouette up to the largest k reached while it stays within "
+    f"{DEFAULT_GMEANS_WINDOW:g} standard errors of the best; figs/k_scores_<name>.png shades "
+    "the window)"
+)
 
 EPILOG = """\
 input formats (the positional argument):
@@ -261,12 +269,7 @@ def _add_cluster_options(parser) -> None:
         "--k-criterion",
         choices=tuple(K_CRITERIA),
         default=PIPELINE_K_CRITERION,
-        help="how k is chosen without --n-clusters (rvagene.cluster.choose_k on the fits' "
-        "latent means, its scores averaged over the fits; gmeans: G-means on every clustering "
-        "space of every fit, the lower median of its k, kept within the silhouette's window: from "
-        "the k of the fits' best mean silhouette up to the largest k reached while it stays "
-        f"within {DEFAULT_GMEANS_WINDOW:g} standard errors of the best; "
-        "figs/k_scores_<name>.png shades the window)",
+        help=K_CRITERION_HELP,
     )
     parser.add_argument(
         "--k-max",
