@@ -110,7 +110,7 @@ from .pipeline import (
     generate_around_centres,
 )
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
-from .single_cell import DOWN, UP
+from .single_cell import DOWN, PSEUDOTIME_KEYS, UP
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
 
@@ -394,24 +394,27 @@ def _add_cell_options(parser) -> None:
     cells.add_argument(
         "--pseudotime-key",
         default=None,
-        help="obs column with the pseudotime (default: compute DPT from --root-cell)",
+        help="obs column with the pseudotime (default: the one of "
+        f"{', '.join(PSEUDOTIME_KEYS)} that obs holds; without one, give this or --root-cell)",
     )
     cells.add_argument(
         "--root-cell",
         default=None,
-        help="compute DPT from this cell, a position or an obs name (default: none)",
+        help="compute diffusion pseudotime (DPT) from this cell, a position or an obs name, "
+        "instead of --pseudotime-key (default: none)",
     )
     cells.add_argument(
         "--window-length",
         type=int_at_least(1),
-        default=40,
-        help="cells per window along pseudotime",
+        default=None,
+        help="cells per window along pseudotime (default: 40, unless --n-bins is given)",
     )
     cells.add_argument(
         "--n-bins",
         type=int_at_least(2),
         default=None,
-        help="equal-frequency pseudotime bins instead of windows (default: windows)",
+        help="equal-frequency pseudotime bins instead of windows of --window-length cells "
+        "(default: windows)",
     )
     cells.add_argument(
         "--genes",
@@ -526,13 +529,33 @@ def _read_anndata(args):
         table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
         series, where = None, {"time_key": args.time_key, "times": times}
     else:
-        group = {"n_bins": args.n_bins} if args.n_bins else {"window_length": args.window_length}
-        series = prepare(
-            adata, genes=genes, pseudotime=args.pseudotime_key, root_cell=args.root_cell, **group
-        )
+        _check_cell_options(args, adata)
+        series = prepare(adata, genes=genes, pseudotime=args.pseudotime_key,
+                         root_cell=args.root_cell, window_length=args.window_length,
+                         n_bins=args.n_bins)  # fmt: skip
         table, where = series.to_table(source=args.data), windows_info(series)
     truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
     return table, truth, series, adata, where
+
+
+def _check_cell_options(args, adata) -> None:
+    """``prepare``'s checks of its one-of-two choices, in the command's option names."""
+    if args.pseudotime_key is not None and args.root_cell is not None:
+        msg = "Give either --pseudotime-key or --root-cell (to compute DPT), not both."
+        raise ValueError(msg)
+    if args.window_length is not None and args.n_bins is not None:
+        msg = "Give either --window-length (cells per window) or --n-bins, not both."
+        raise ValueError(msg)
+    found = [key for key in PSEUDOTIME_KEYS if key in adata.obs]
+    if args.pseudotime_key is None and args.root_cell is None and len(found) != 1:
+        which = (
+            f"several: {', '.join(found)}" if found else f"none of {', '.join(PSEUDOTIME_KEYS)}"
+        )
+        msg = (
+            f"No --pseudotime-key given, and obs has {which}. Give --pseudotime-key COLUMN, "
+            "or --root-cell CELL to compute diffusion pseudotime."
+        )
+        raise ValueError(msg)
 
 
 def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:

@@ -971,7 +971,7 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
 _NO_TIMES = (
     "no times found in the header; the {n} columns are read as equal steps in file order. "
     "Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for uneven "
-    "sampling, or give times= to RVAgene.fit."
+    "sampling (in Python, times= of RVAgene.fit also gives them)."
 )
 # A time inside a sample name: a number with a unit ("30m", "0.5 h", "t2h"), or a unit
 # word then a number ("day3", "hour 2"), between separators or the ends of the name.
@@ -996,7 +996,7 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
         found.append(hits[0] if len(hits) == 1 else None)
     if not any(found):
         return None, None, None
-    split = "Split the file (one condition per file), or give times= to RVAgene.fit."
+    split = "Split the file (one condition per file), or in Python give times= to RVAgene.fit."
     if not all(found):
         without = [n for n, m in zip(names, found, strict=True) if m is None]
         with_time = [n for n, m in zip(names, found, strict=True) if m is not None]

@@ -656,7 +656,7 @@ def test_header_without_times_warns_once(tmp_path):
     assert str(caught[0].message).endswith(
         "s.csv: no times found in the header; the 4 columns are read as equal steps in file "
         "order. Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for "
-        "uneven sampling, or give times= to RVAgene.fit."
+        "uneven sampling (in Python, times= of RVAgene.fit also gives them)."
     )
 
 
@@ -670,7 +670,9 @@ def test_controls_in_a_time_course_header_get_a_clear_message(tmp_path):
     assert "(LPS_30m, LPS_1h, LPS_2h, ...)" in text
     assert "(ctrl_A, ctrl_B)" in text
     assert "read as equal steps in file order" in text
-    assert "Split the file (one condition per file), or give times= to RVAgene.fit." in text
+    assert "Split the file (one condition per file), or in Python give times= to RVAgene.fit." in (
+        text
+    )
 
 
 def test_two_conditions_in_one_header_get_a_clear_message(tmp_path):

@@ -578,6 +578,35 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
     assert seen["genes_cluster_cells0.png"]["xlabel"] == "pseudotime"
 
 
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--pseudotime-key", "pt", "--root-cell", "0"], "either --pseudotime-key or --root-cell"),
+        (["--pseudotime-key", "pt", "--window-length", "20", "--n-bins", "5"],
+         "either --window-length (cells per window) or --n-bins, not both"),
+        ([], "No --pseudotime-key given, and obs has none of dpt_pseudotime"),
+    ],
+)  # fmt: skip
+def test_cell_options_are_checked_in_the_commands_own_names(
+    script, tmp_path, capsys, options, expected
+):
+    pytest.importorskip("anndata")
+    from rvagene.simulate import simulate_single_cell
+
+    adata = simulate_single_cell(n_cells=60, n_genes_per_program=2, random_state=0)
+    adata.obs["pt"] = adata.obs["true_time"]
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    argv = [str(path), *options, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert expected in err
+    assert "root_cell" not in err
+    assert "window_length" not in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_numbers_under_a_gene_header_exit_2_with_what_to_do(script, tmp_path, capsys):
     path = tmp_path / "nums.csv"
     path.write_text("gene,1h,2h,4h\n9.544,1,2,3\n4.858,2,3,4\n7.25,3,4,5\n")
