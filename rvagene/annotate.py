@@ -40,6 +40,7 @@ import json
 import numpy as np
 
 from ._utils import package_version
+from .data import _parse_times
 from .pipeline import GeneClustering
 
 __all__ = ["FLAT", "cluster_anndata"]
@@ -64,7 +65,7 @@ def cluster_anndata(
     *,
     pseudotime=None,
     root_cell=None,
-    window_length: int = 40,
+    window_length: int | None = None,
     n_bins: int | None = None,
     genes=None,
     time_key: str | None = None,
@@ -84,15 +85,19 @@ def cluster_anndata(
         :func:`rvagene.single_cell.prepare`).
     root_cell : int or str, optional
         Single cells: compute diffusion pseudotime from this cell instead.
-    window_length : int, default=40
-        Single cells: cells per window along pseudotime.
+    window_length : int, optional
+        Single cells: cells per window along pseudotime (default: 40 without ``n_bins``).
     n_bins : int, optional
-        Single cells: equal-frequency pseudotime bins instead of windows.
+        Single cells: equal-frequency pseudotime bins instead of windows (give one of
+        ``window_length`` and ``n_bins``).
     genes : sequence of str, optional
-        Genes to analyse (default: all); the others get NaN.
+        Genes to analyse (default: all); the others get NaN. Names not in the data are
+        skipped with a warning.
     time_key : str, optional
-        Bulk data: the ``.obs`` column holding each sample's time. Samples at the same time
-        are averaged (NaN-aware); the series are fitted with the sorted distinct times.
+        Bulk data: the ``.obs`` column holding each sample's time, as numbers or as times
+        with a unit (``"0h"``, ``"30min"``; mixed units are converted to hours, as in a
+        table's header). Samples at the same time are averaged (NaN-aware); the series are
+        fitted with the sorted distinct times.
     copy : bool, default=False
         Return an annotated copy instead of annotating ``adata`` in place.
 
@@ -111,8 +116,8 @@ def cluster_anndata(
     else:
         from .single_cell import prepare
 
-        group = {"n_bins": n_bins} if n_bins else {"window_length": window_length}
-        series = prepare(adata, genes=genes, pseudotime=pseudotime, root_cell=root_cell, **group)
+        series = prepare(adata, genes=genes, pseudotime=pseudotime, root_cell=root_cell,
+                         window_length=window_length, n_bins=n_bins)  # fmt: skip
         gc.fit(series)
         names = list(series.genes)
         where = windows_info(series)
@@ -125,8 +130,12 @@ def bulk_series(adata, time_key: str, genes=None):
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
         raise ValueError(msg)
-    times = np.asarray(adata.obs[time_key], dtype=np.float64)
-    sub = adata if genes is None else adata[:, list(genes)]
+    times = _sample_times(adata.obs[time_key], time_key)
+    if genes is not None:  # missing names are skipped with a warning, as for single cells
+        from .single_cell import select_genes
+
+        genes = select_genes(adata, genes)
+    sub = adata if genes is None else adata[:, genes]
     values = sub.X.toarray() if hasattr(sub.X, "toarray") else np.asarray(sub.X)
     values = np.asarray(values, dtype=np.float64)
     distinct = np.unique(times[np.isfinite(times)])
@@ -135,6 +144,25 @@ def bulk_series(adata, time_key: str, genes=None):
         raise ValueError(msg)
     X = np.stack([np.nanmean(values[times == t], axis=0) for t in distinct], axis=1)
     return X, distinct, [str(g) for g in sub.var_names]
+
+
+def _sample_times(column, time_key: str) -> np.ndarray:
+    """Each sample's time from an ``.obs`` column: numbers, or times with a unit ("2h")."""
+    try:
+        return np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    labels = [str(v) for v in column]
+    distinct = list(dict.fromkeys(labels))
+    parsed = _parse_times(distinct)  # one unit kept; mixed units in hours, as in a header
+    if parsed is None:
+        msg = (
+            f".obs[{time_key!r}] holds {', '.join(distinct[:3])}..., which are not times; "
+            "give numbers, or times with one unit each (0h, 30min, 2h, day3)."
+        )
+        raise ValueError(msg)
+    value = dict(zip(distinct, parsed, strict=True))
+    return np.array([value[label] for label in labels], dtype=np.float64)
 
 
 def windows_info(series) -> dict:

@@ -105,6 +105,24 @@ def test_bulk_samples_with_times_in_obs():
     assert adata.var["rvagene_cluster"].notna().all()
     with pytest.raises(ValueError, match="'day' is not an .obs column"):
         cluster_anndata(adata, _gc(), time_key="day")
+    # times with a unit, as in a table's header; a gene not in the data is skipped, as for cells
+    adata.obs["named"] = [f"{t:g}h" for t in adata.obs["hours"]]
+    with pytest.warns(UserWarning, match="1 of 5 requested genes are not in the data"):
+        out = cluster_anndata(adata, _gc(), time_key="named",
+                              genes=["nope", "g0", "g1", "g6", "g7"], copy=True)  # fmt: skip
+    np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
+    assert out.var["rvagene_cluster"].notna().sum() == 4
+    adata.obs["named"] = ["early", "late"] * 6
+    with pytest.raises(ValueError, match="holds early, late..., which are not times; give"):
+        cluster_anndata(adata, _gc(), time_key="named")
+
+
+@singlecell
+def test_window_length_and_n_bins_are_one_choice(cells):
+    with pytest.raises(ValueError, match="either window_length .* or n_bins"):
+        cluster_anndata(cells, _gc(), pseudotime="pt", window_length=20, n_bins=5, copy=True)
+    out = cluster_anndata(cells, _gc(), pseudotime="pt", n_bins=5, copy=True)
+    assert out.uns["rvagene"]["window_sizes"].size == 5
 
 
 def _script():
