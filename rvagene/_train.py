@@ -378,7 +378,7 @@ class TrainResult:
     best_check: int  # 1-based check whose weights were kept
     best_step: int  # optimiser steps taken at that check
     epochs: float  # passes over the training genes (fractional when stopped mid-epoch)
-    stopped_by: str  # "early_stopping", "max_steps" or "n_epochs"
+    stopped_by: str  # "early_stopping", "max_steps", "cycle" or "n_epochs"
     check_steps: list[int] = field(default_factory=list)  # steps taken at each check
     skipped_steps: int = 0  # steps not applied because their gradient was not finite
 
@@ -593,7 +593,7 @@ def fit_module(
         config.tol,
         config.early_stopping and not onecycle,
     )
-    scheduler, per_step, fit_steps = None, None, config.max_steps
+    scheduler, per_step, fit_steps, cap = None, None, config.max_steps, config.max_steps
     if onecycle:
         total = fit_steps = cycle_steps(config, n_train)
         if total < int(config.n_epochs) * math.ceil(n_train / config.batch_size):
@@ -622,6 +622,9 @@ def fit_module(
             cb.on_train_end(state)
     if best_state is not None:
         module.load_state_dict(best_state)
+    if stopped_by == "max_steps" and (cap is None or state.step < int(cap)):
+        stopped_by = "cycle"  # the one cycle's planned end, before max_steps
+    logger.info("Training stopped by %s after %d optimiser steps.", stopped_by, state.step)
     best_check = rule.best_check if config.early_stopping else state.check
     return TrainResult(
         history=history,
@@ -710,7 +713,6 @@ def _after_check(state, scheduler, callbacks, max_steps: int) -> str:
     if state.rule.should_stop:
         return "early_stopping"
     if state.step >= max_steps:
-        logger.info("Stopped after max_steps=%d optimiser steps.", state.step)
         return "max_steps"
     return "n_epochs"
 

@@ -91,6 +91,13 @@ def is_real_at_least(value, minimum: float) -> bool:
     )
 
 
+def check_n_samples(n_samples) -> None:
+    """Raise a ValueError unless ``n_samples`` is an integer >= 1 (not a bool)."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        msg = f"n_samples must be a positive integer, got {n_samples!r}."
+        raise ValueError(msg)
+
+
 def as_generator(random_state):
     """Turn ``random_state`` into a numpy generator without ever using numpy's global RNG.
 

@@ -45,6 +45,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 
 from ._utils import as_generator as _as_generator
+from ._utils import check_n_samples as _check_n_samples
 from ._utils import is_real_at_least as _is_real_at_least
 
 logger = logging.getLogger(__name__)
@@ -116,9 +117,7 @@ def _check_centres_and_samples(centres: np.ndarray, n_samples) -> None:
     if not np.all(np.isfinite(centres)):
         msg = "centres contain NaN or infinite values."
         raise ValueError(msg)
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-        msg = f"n_samples must be a positive integer, got {n_samples!r}."
-        raise ValueError(msg)
+    _check_n_samples(n_samples)
 
 
 def _check_labels(labels, n_points: int, n_clusters: int | None) -> tuple[np.ndarray, int]:
@@ -383,8 +382,9 @@ def choose_k(
         10 and 17 for the median of the fits' own choices on the same host (docs/results.md,
         "Choosing k on the fits' averaged silhouettes").
     k_range : iterable of int, optional
-        Candidate numbers of clusters, each between 2 (1 for ``"gap"`` and ``"bic"``) and
-        ``n_genes - 1``. Default: 2 to 15, or to ``n_genes - 1`` when that is smaller.
+        Candidate numbers of clusters, each between 2 (1 for ``"gap"``, ``"bic"`` and
+        ``"gmeans"``) and ``n_genes - 1``. Default: 2 to 15, or to ``n_genes - 1`` when that
+        is smaller.
     criterion : {"davies_bouldin", "bic", "silhouette", "gap", "calinski_harabasz", \
 "gmeans"}, default="davies_bouldin"
         - ``"bic"``: Bayesian information criterion of a full-covariance

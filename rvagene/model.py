@@ -19,7 +19,14 @@ from torch import nn
 
 from . import _train
 from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
-from ._utils import as_generator, atomic_path, package_version, resolve_device, torch_threads
+from ._utils import (
+    as_generator,
+    atomic_path,
+    check_n_samples,
+    package_version,
+    resolve_device,
+    torch_threads,
+)
 from .data import SCALINGS, bin_means, bin_width, scale_series
 from .network import RVAE, RVAEConfig
 
@@ -347,8 +354,10 @@ default="MSELoss"
         Optimiser steps taken at that check.
     best_epoch_ : float
         Epochs done at that check (fractional when checks split epochs).
-    stopped_by_ : {"early_stopping", "max_steps", "n_epochs"}
-        What ended training.
+    stopped_by_ : {"early_stopping", "max_steps", "cycle", "n_epochs"}
+        What ended training: the stopping rule, ``max_steps``, the end of the one cycle
+        (``lr_schedule="onecycle"``, planned within ``max_steps`` and ``n_epochs``) or
+        ``n_epochs``.
     device_ : str
         Device the network lives on.
 
@@ -865,6 +874,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         :meth:`rvagene.GeneClustering.generate`.
         """
         check_is_fitted(self, "module_")
+        check_n_samples(n_samples)
         rng = as_generator(random_state)
         return self.decode(rng.standard_normal((n_samples, self.module_.config.latent_length)))
 

@@ -26,6 +26,7 @@ left out of fitting and clustering. This module sits above both :mod:`rvagene.mo
 
 from __future__ import annotations
 
+import difflib
 import logging
 import numbers
 import warnings
@@ -230,13 +231,21 @@ def _given_offsets(offset, k: int, layout: tuple) -> np.ndarray:
     return offsets
 
 
-def _one_label_per_gene(labels, n_genes: int) -> np.ndarray:
-    """``labels`` as an array, checked to hold one entry per gene of X."""
+def _one_label_per_gene(labels, n_genes: int, n_clusters: int) -> np.ndarray:
+    """``labels`` as int64, checked to hold one cluster 0..n_clusters - 1 per gene of X."""
     labels = np.asarray(labels)
     if labels.shape != (n_genes,):
         msg = f"labels must have one entry per gene of X ({n_genes}), got shape {labels.shape}."
         raise ValueError(msg)
-    return labels
+    if not np.issubdtype(labels.dtype, np.integer) or not (
+        labels.size == 0 or 0 <= labels.min() <= labels.max() < n_clusters
+    ):
+        msg = (
+            f"labels must be integers 0..{n_clusters - 1}: the cluster (row of centres) each "
+            "gene belongs to."
+        )
+        raise ValueError(msg)
+    return labels.astype(np.int64)
 
 
 def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -250,18 +259,7 @@ def _generation_labels(labels, mean: np.ndarray, centres: np.ndarray) -> np.ndar
         raise ValueError(msg)
     if labels is None:
         return _nearest(mean, centres)
-    labels = _one_label_per_gene(labels, mean.shape[0])
-    if (
-        not np.issubdtype(labels.dtype, np.integer)
-        or labels.min() < 0
-        or (labels.max() >= centres.shape[0])
-    ):
-        msg = (
-            f"labels must be integers 0..{centres.shape[0] - 1}: the row of centres "
-            "each gene belongs to."
-        )
-        raise ValueError(msg)
-    return labels.astype(np.int64)
+    return _one_label_per_gene(labels, mean.shape[0], centres.shape[0])
 
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
@@ -354,7 +352,7 @@ def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
     """
     check_is_fitted(model, "module_")
     X = np.asarray(X, dtype=np.float64)
-    labels = _one_label_per_gene(labels, X.shape[0])
+    labels = _one_label_per_gene(labels, X.shape[0], n_clusters)
     residual = _scaled_residuals(model, as_time_series(X, dtype=np.float64))
     offsets = _cluster_means(residual, labels, n_clusters)
     return offsets.reshape(n_clusters, *X.shape[1:])
@@ -761,6 +759,16 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         if "random_state" in (self.model_params or {}):
             msg = "Give the seed as GeneClustering's random_state, not in model_params."
             raise ValueError(msg)
+        known = RVAgene().get_params()
+        unknown = [name for name in (self.model_params or {}) if name not in known]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            msg = (
+                f"model_params holds {unknown[0]!r}{hint}, which is not an RVAgene parameter; "
+                f"they are: {', '.join(sorted(known))}."
+            )
+            raise ValueError(msg)
         if self.cluster_method == "minibatch" and (self.n_fits != 1 or self.space != "latent"):
             msg = (
                 "cluster_method='minibatch' is the original's clustering of one fit's latent "
@@ -1005,9 +1013,12 @@ or TimeSeriesTable
 
         Parameters
         ----------
-        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims), \
+or TimeSeriesTable
+            The genes, or a table as :meth:`fit` takes it (its uneven times are used).
         times : array-like of shape (n_timepoints,), optional
-            Checked against the fitted times (see :meth:`rvagene.RVAgene.transform`).
+            Checked against the fitted times (see :meth:`rvagene.RVAgene.transform`);
+            overrides a table's.
 
         Returns
         -------
@@ -1018,6 +1029,7 @@ or TimeSeriesTable
             may differ from ``labels_`` for such genes.
         """
         check_is_fitted(self)
+        X, times = _split_input(X, times)
         X = self._validate(X, reset=False)
         flat = flat_genes(X)
         labels = np.full(X.shape[0], -1, dtype=np.int64)

@@ -92,6 +92,9 @@ def test_decode_wrong_latent_size(fitted53):
 def test_sample(fitted53):
     assert fitted53.sample(4, random_state=0).shape == (4, 12)
     np.testing.assert_array_equal(fitted53.sample(4, 1), fitted53.sample(4, 1))
+    for bad in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            fitted53.sample(bad)
     assert not hasattr(fitted53, "generate")  # generation around clusters is rvagene.pipeline's
 
 
@@ -267,6 +270,7 @@ def test_max_steps_bounds_training():
         random_state=0,
     ).fit(X)
     assert model.n_steps_ == 130
+    assert model.stopped_by_ == "max_steps"
     assert model.history_["epoch"][-1] == pytest.approx(130 / 120)
     with pytest.raises(ValueError, match="max_steps must be None"):
         RVAgene(max_steps=0).fit(X)
@@ -284,6 +288,7 @@ def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
     model.fit(X)
     # 36 training genes, 2 steps per epoch: the whole cycle, never stopped early
     assert model.n_steps_ == len(rates) == CYCLE_STEPS == cycle_steps(TrainConfig(), 36)
+    assert model.stopped_by_ == "cycle"  # its planned end, not max_steps (2,500)
     assert rates[0] == pytest.approx(0.002, rel=0.01)  # peak / 10 after the first step
     assert max(rates) == pytest.approx(0.02, rel=1e-3)  # the peak, a quarter in
     assert int(np.argmax(rates)) == pytest.approx(CYCLE_STEPS / 4, abs=2)
@@ -293,6 +298,7 @@ def test_onecycle_runs_its_cycle_and_keeps_the_best_check():
     # max_steps still bounds the cycle
     short = RVAgene(lr_schedule="onecycle", max_steps=50, **params).fit(X)
     assert short.n_steps_ == 50
+    assert short.stopped_by_ == "max_steps"
     tiny = RVAgene(max_steps=4, **params).fit(X)  # too short to cycle: the plain rate
     assert tiny.n_steps_ == 4
     with pytest.raises(ValueError, match="Unknown lr_schedule 'cosine'"):

@@ -387,6 +387,7 @@ def test_tables_and_3d_input(tmp_path, genes):
     np.testing.assert_array_equal(gc.times_, times)
     np.testing.assert_array_equal(gc.model_.times_, times)
     np.testing.assert_array_equal(gc.predict(table.X, times=times), gc.predict(table.X))
+    np.testing.assert_array_equal(gc.predict(table), gc.predict(table.X))  # as fit takes it
     write_table(tmp_path / "even.csv", X, times=np.arange(10.0))
     gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS)
     assert gc.fit(read_table(tmp_path / "even.csv")).model_.times_ is None  # steps suffice
@@ -407,6 +408,7 @@ def test_tables_and_3d_input(tmp_path, genes):
         ({"k_tolerance": None}, "k_tolerance must be a number >= 0"),
         ({"model_params": {"random_state": 1}}, "not in model_params"),
         ({"model_params": [1]}, "model_params must be None or a dict"),
+        ({"model_params": {"hiden_size": 8}}, "'hiden_size' .did you mean 'hidden_size'.?."),
         ({"cluster_method": "minibatch", "n_fits": 2}, "set n_fits=1"),
         ({"n_jobs": 0}, "n_jobs must be"),
     ],
@@ -568,6 +570,9 @@ def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
     )
     with pytest.raises(ValueError, match="one entry per gene"):
         cluster_offsets(fitted53, data53, labels[:5], 2)
+    for bad in (np.full_like(labels, 7), np.full_like(labels, -1), labels + 0.5):
+        with pytest.raises(ValueError, match=r"labels must be integers 0\.\.1"):
+            cluster_offsets(fitted53, data53, bad, 2)
     # offsets given as an array: the same series, without X's residuals computed again
     given = generate_around_centres(fitted53, centres, 3, **{**tight, "offset": offsets})
     np.testing.assert_allclose(given, out, atol=1e-6)
