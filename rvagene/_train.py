@@ -624,7 +624,9 @@ def fit_module(
         module.load_state_dict(best_state)
     if stopped_by == "max_steps" and (cap is None or state.step < int(cap)):
         stopped_by = "cycle"  # the one cycle's planned end, before max_steps
-    logger.info("Training stopped by %s after %d optimiser steps.", stopped_by, state.step)
+        logger.info("The one cycle ended after %d optimiser steps.", state.step)
+    elif stopped_by == "max_steps":
+        logger.info("Stopped after max_steps=%d optimiser steps.", state.step)
     best_check = rule.best_check if config.early_stopping else state.check
     return TrainResult(
         history=history,
