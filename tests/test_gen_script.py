@@ -90,10 +90,9 @@ def test_imbalanced_sizes_and_no_test_file(gen, tmp_path):
 @pytest.mark.parametrize(
     "bad",
     [
-        ["x", "--n-clusters", "0"],
-        ["x", "--length", "1"],
         ["x", "--noise", "-1"],
         ["x", "--n-clusters", "3", "--genes-per-cluster", "1", "2"],
+        ["x", "--length", "5", "--replicates", "2", "--replicate-noise", "1e308"],  # overflows
     ],
 )
 def test_bad_values_from_simulate_exit_2_with_one_line(gen, tmp_path, capsys, bad):
@@ -112,6 +111,10 @@ def test_bad_values_from_simulate_exit_2_with_one_line(gen, tmp_path, capsys, ba
         ["x", "--genes-per-cluster", "0"],
         ["x", "--method", "multiply"],
         ["x", "--length", "ten"],
+        ["x", "--n-clusters", "0"],
+        ["x", "--length", "1"],
+        ["x", "--seed", "-1"],
+        ["x", "--replicate-noise", "inf"],
         [],
     ],
 )
@@ -123,6 +126,16 @@ def test_bad_arguments_exit_2_with_one_line(gen, tmp_path, capsys, bad):
     assert "error" in err
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+    assert "sequence_length" not in err  # the option's name, not simulate's parameter
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_file_where_a_folder_goes_stops_before_writing(gen, tmp_path, capsys):
+    (tmp_path / "figs").write_text("not a folder")
+    with pytest.raises(SystemExit) as info:
+        gen.main(["x", "--length", "5", *_dirs(tmp_path)])
+    assert info.value.code == 2
+    assert "argument --figs-dir: " in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
 
 
@@ -131,7 +144,7 @@ def test_failed_run_keeps_existing_files(gen, tmp_path):
     assert gen.main([*argv, *_dirs(tmp_path)]) == 0
     train = tmp_path / "data" / "keep" / "keep_TRAIN"
     before = train.read_bytes()
-    assert gen.main([*argv[:2], "0", *_dirs(tmp_path)]) == 2
+    assert gen.main([*argv, "--noise", "-1", *_dirs(tmp_path)]) == 2
     assert train.read_bytes() == before
 
 

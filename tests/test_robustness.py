@@ -196,7 +196,9 @@ def _one_error_line(code, err, status=2):
     assert code == status, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith(("error: ", "train_and_gen.py: error: ")), err
+    assert lines[0].startswith(
+        ("error: ", "train_and_gen.py: error: ", "gen_synthetic_data.py: error: ")
+    ), err
     assert "Traceback" not in err
     return lines[0]
 
@@ -308,7 +310,7 @@ def test_script_bad_input_fresh_interpreter(work):
     ]
     results = [(p.communicate(timeout=120)[1], p.returncode)[::-1] for p in procs]
     assert "No dataset 'nosuch'" in _one_error_line(*results[0])
-    assert "sequence_length must be an int >= 2, got 1" in _one_error_line(*results[1])
+    assert "argument --length: expected an integer >= 2, got '1'" in _one_error_line(*results[1])
     assert not (work / "data" / "x").exists()
 
 
