@@ -32,8 +32,8 @@ groups (issue 19's set) and on the other cases given. Cases come from ``quality.
 
     python benchmarks/choose_k_pipeline.py --cases-from DIR --jobs 2
 
-Writes ``results/choose_k_pipeline.csv`` and prints the table, stamped with commit, date,
-machine, load and command. Never run by the tests.
+Writes ``benchmarks/results/choose_k_pipeline.csv`` and prints the table, stamped with commit,
+date, machine, load and command. Never run by the tests.
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ one of the truth. Cases come from ``quality.py --export-cases DIR``::
 ``--no-k`` leaves out the choices of k (the ARI table only; BIC on the decoded space is slow).
 ``--shift-fits T`` adds the two options above (a second pipeline per case and seed).
 
-Writes ``results/consensus_options.csv`` and prints the tables, stamped with commit, date,
-machine, load and command. Never run by the tests.
+Writes ``benchmarks/results/consensus_options.csv`` and prints the tables, stamped with commit,
+date, machine, load and command. Never run by the tests.
 """
 
 from __future__ import annotations

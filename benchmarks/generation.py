@@ -34,8 +34,8 @@ The data are fixed (seed 0); the seeds vary the fits. Public API only::
     python benchmarks/generation.py --cases impulse8 --seeds 0 --n-fits 3
     python benchmarks/generation.py --out /tmp/gen               # elsewhere than results/
 
-Writes ``results/generation.csv`` (one row per case x seed x method, each with the run's
-commit, date, machine, load and command) and ``results/generation.log`` (the same
+Writes ``benchmarks/results/generation.csv`` (one row per case x seed x method, each with the run's
+commit, date, machine, load and command) and ``benchmarks/results/generation.log`` (the same
 provenance, every row, summary tables). Never run by the tests.
 """
 

@@ -21,8 +21,8 @@ clusters. The cases are the hard suite's with at least 4 groups (written by ``qu
     python benchmarks/generation_pipeline.py --cases-from DIR --jobs 2
     python benchmarks/generation_pipeline.py --cases-from DIR --cases tc-impulse-4x12u --seeds 0
 
-Writes ``results/generation_pipeline.csv`` and prints a table per case (mean and min over
-seeds), stamped with commit, date, machine, load and command. Never run by the tests.
+Writes ``benchmarks/results/generation_pipeline.csv`` and prints a table per case (mean and min
+over seeds), stamped with commit, date, machine, load and command. Never run by the tests.
 """
 
 from __future__ import annotations

@@ -494,7 +494,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--out",
         type=Path,
-        help="CSV of every row (default results/quality_hard.csv; quick: a temporary file)",
+        help="CSV of every row (default benchmarks/results/quality_hard.csv; with --quick: not "
+        "saved)",
     )
     p.add_argument("--resume", action="store_true", help="keep --out's rows, run the rest")
     p.add_argument(

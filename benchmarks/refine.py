@@ -36,8 +36,8 @@ Cases come from ``quality.py --export-cases DIR``::
 
     python benchmarks/refine.py --cases-from DIR --jobs 2
 
-Writes ``results/refine.csv`` and prints the table, stamped with commit, date, machine, load
-and command. Never run by the tests.
+Writes ``benchmarks/results/refine.csv`` and prints the table, stamped with commit, date, machine,
+load and command. Never run by the tests.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ Usage::
     python benchmarks/speed.py --quick --device cuda           # < 3 minutes (gpu_check.sh)
     python benchmarks/speed.py --sections pipeline --original /work/orig_rvagene
 
-Each section writes ``results/speed_<section>[_<tag>].csv`` and ``.log`` (its printed output),
-both headed by commit, date, machine, load and command. Never run by the unit tests.
+Each section writes ``benchmarks/results/speed_<section>[_<tag>].csv`` and ``.log`` (its printed
+output), both headed by commit, date, machine, load and command. Never run by the unit tests.
 """
 
 from __future__ import annotations
@@ -873,13 +873,16 @@ def main(argv: list[str] | None = None) -> int:
         "throughput: a few minutes",
     )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, ... (default cpu)")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds in ttq and levers")
+    parser.add_argument(
+        "--seeds", type=int, default=2, help="how many seeds (0, 1, ...) each section runs"
+    )
     parser.add_argument("--baseline", default=None, help="git revision for the gru section")
     parser.add_argument(
         "--reference-err",
         type=float,
         default=None,
-        help="levers: the original's held-out error (default: from results/speed_ttq.csv)",
+        help="levers: the original's held-out error (default: from "
+        "benchmarks/results/speed_ttq.csv)",
     )
     parser.add_argument(
         "--levers",
