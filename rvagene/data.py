@@ -1165,8 +1165,8 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
     genes : sequence of str, default=None
         Gene names; ``gene_0, gene_1, ...`` when None.
     times : sequence of float or str, default=None
-        Time-point names for the header (numbers are read back as ``times``); ``t0, t1,
-        ...`` when None.
+        Time-point names for the header (numbers are read back as ``times``), all distinct;
+        ``t0, t1, ...`` when None.
     labels : array-like of shape (n_genes,), default=None
         Written as a ``label`` column after the gene names when given.
     sep : str, default=None
@@ -1180,6 +1180,15 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
         msg = (
             f"X has shape {X.shape} but {len(genes)} gene names and {len(times)} times were "
             "given. Give one name per row and one time per time point."
+        )
+        raise ValueError(msg)
+    names = [str(t) if isinstance(t, str) else _fmt(t) for t in times]
+    parsed = _parse_times(names)
+    if len(set(names)) < n_times or (parsed is not None and len(set(parsed)) < n_times):
+        msg = (
+            f"times repeat ({', '.join(names[:6])}{', ...' if n_times > 6 else ''}); read_table "
+            "reads a repeated time as replicates. Give distinct times, or replicates as a 3-D X "
+            "(genes, time, replicates)."
         )
         raise ValueError(msg)
 
@@ -1217,7 +1226,8 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     Parameters
     ----------
     name_or_path : str or PathLike
-        A UCR file (recognised by a first row of numbers only), a gene-named CSV/TSV (see
+        A UCR file (recognised by a first row of numbers only: a label, then values, some
+        of which may be missing as ``nan`` or ``NA``), a gene-named CSV/TSV (see
         :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
         strictly increasing numbers is a table with a header of times), a folder ``<dir>``
         holding ``<dir>/<basename>_TRAIN``, or a dataset name.
@@ -1250,8 +1260,11 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
         path = _dataset_file(name_or_path, root, available)
     first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
-    if cells and all(c.lower() not in _MISSING and _number(c) is not None for c in cells):
-        values = np.array([float(c) for c in cells])
+    label = cells[0] if cells else ""
+    label_first = label.lower() not in _MISSING and _number(label) is not None
+    if label_first and all(c.lower() in _MISSING or _number(c) is not None for c in cells[1:]):
+        # a row of numbers, as UCR files hold (missing values allowed after the label)
+        values = np.array([np.nan if c.lower() in _MISSING else _number(c) for c in cells])
         table_file = path.suffix.lower() in {".csv", ".tsv", ".tab", ".txt"}
         if table_file and len(values) > 2 and (np.diff(values) > 0).all():
             return checked_table(read_table(path))  # a header of times above rows of data

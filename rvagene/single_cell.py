@@ -114,8 +114,11 @@ def _as_anndata(data, gene_names=None):
             msg = f"No such file: {str(path)!r}. Give the path of an .h5ad file."
             raise FileNotFoundError(msg)
         return anndata.read_h5ad(path)
-    if hasattr(data, "columns") and gene_names is None:  # a pandas DataFrame
-        gene_names = [str(c) for c in data.columns]
+    cell_names = None
+    if hasattr(data, "columns") and hasattr(data, "index"):  # a pandas DataFrame
+        cell_names = [str(i) for i in data.index]  # cells keep their names (root_cell, names)
+        if gene_names is None:
+            gene_names = [str(c) for c in data.columns]
     X = data if hasattr(data, "toarray") else np.asarray(data, dtype=np.float64)
     if X.ndim != 2:
         msg = f"data must be a cells x genes matrix, got shape {X.shape}."
@@ -131,6 +134,8 @@ def _as_anndata(data, gene_names=None):
         raise ValueError(msg)
     adata = anndata.AnnData(X)
     adata.var_names = gene_names
+    if cell_names is not None:
+        adata.obs_names = cell_names
     return adata
 
 
@@ -184,7 +189,8 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
         ``adata.var_names`` are skipped with a warning that says how many and names a few;
         a ``ValueError`` is raised when none is present.
     n_top_genes : int, default=None
-        Keep this many highly variable genes instead, found with
+        Keep this many highly variable genes instead (exactly: where genes tie at the cut,
+        the first in ``adata``'s order are kept), found with
         :func:`scanpy.pp.highly_variable_genes` (``flavor``, default ``"seurat"``, which
         expects log-normalised values). When ``adata.X`` holds raw counts (non-negative
         integers), a copy is first normalised to 10,000 counts per cell and log1p
@@ -238,7 +244,15 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
         sc.pp.normalize_total(tmp, target_sum=1e4)
         sc.pp.log1p(tmp)
     sc.pp.highly_variable_genes(tmp, n_top_genes=int(n_top_genes), flavor=flavor)
-    return [g for g, hv in zip(names, tmp.var["highly_variable"], strict=True) if hv]
+    chosen = np.flatnonzero(tmp.var["highly_variable"].to_numpy())
+    if chosen.size > n_top_genes:  # scanpy keeps every gene tied at the cut: keep n_top_genes
+        var = tmp.var.iloc[chosen]
+        if "highly_variable_rank" in var:
+            key = var["highly_variable_rank"].to_numpy(dtype=np.float64)
+        else:
+            key = -var["dispersions_norm"].to_numpy(dtype=np.float64)
+        chosen = np.sort(chosen[np.argsort(key, kind="stable")[: int(n_top_genes)]])
+    return [names[i] for i in chosen]
 
 
 def _root_index(adata, root_cell) -> int:
@@ -317,7 +331,7 @@ def compute_pseudotime(
         sc.pp.neighbors(tmp, n_neighbors=min(n_neighbors, adata.n_obs - 1), use_rep=use_rep)
         sc.tl.diffmap(tmp, n_comps=n_comps)
         tmp.uns["iroot"] = root
-        sc.tl.dpt(tmp)
+        sc.tl.dpt(tmp, n_dcs=n_comps)  # scanpy's default of 10 fails for fewer components
     logger.info("computed diffusion pseudotime from root cell %d", root)
     return tmp.obs["dpt_pseudotime"].to_numpy(dtype=np.float64)
 
@@ -424,7 +438,7 @@ def window_average(X, pseudotime, window_length: int = 40, remainder: str = "kee
     if not 1 <= window_length <= n:
         msg = (
             f"window_length must be between 1 and the number of cells ({n}), got "
-            f"{window_length}. Use a shorter window."
+            f"{window_length}. Give a window of 1 to {n} cells."
         )
         raise ValueError(msg)
     order = np.argsort(pseudotime, kind="stable")
@@ -579,15 +593,24 @@ class SingleCellSeries:
 
     @property
     def time_labels(self) -> list[str]:
-        """Window pseudotimes as text, for file headers."""
+        """Window pseudotimes as text, for file headers; ``t0, t1, ...`` when two are equal.
+
+        Windows of a discrete pseudotime can share a mean; a header of repeated times would
+        read back as replicates, so such windows are named as steps.
+        """
+        if not self._distinct_pseudotimes():
+            return [f"t{j}" for j in range(len(self.window_pseudotime))]
         return [repr(float(t)) for t in self.window_pseudotime]
+
+    def _distinct_pseudotimes(self) -> bool:
+        return bool((np.diff(self.window_pseudotime) > 0).all())
 
     def to_table(self, source: str = "single-cell") -> TimeSeriesTable:
         """Return the series as a :class:`rvagene.data.TimeSeriesTable` (as files are read)."""
         return TimeSeriesTable(
             X=self.X,
             genes=list(self.genes),
-            times=self.window_pseudotime.copy(),
+            times=self.window_pseudotime.copy() if self._distinct_pseudotimes() else None,
             time_labels=self.time_labels,
             labels=self.labels.copy(),
             source=str(source),
@@ -733,6 +756,9 @@ def prepare(
     if good.sum() < 2:
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
+    if layer is not None and layer not in sub.layers:
+        msg = f"layer {layer!r} is not in adata.layers (layers: {list(sub.layers) or 'none'})."
+        raise ValueError(msg)
     values = sub.layers[layer] if layer is not None else sub.X
     values = _dense(values)[good]
     pt_good = pt[good]
@@ -759,6 +785,14 @@ def prepare(
         pseudotime_key=source,
         scale=scale,
     )
+    if not series._distinct_pseudotimes():
+        msg = (
+            "Some windows share a mean pseudotime (a pseudotime with few distinct values), so "
+            "the windows are named t0, t1, ... in tables and files instead of by their "
+            "pseudotime; window_pseudotime keeps the values (windows are fitted as steps "
+            "either way)."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
     logger.info("%r", series)
     return series
 

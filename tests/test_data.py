@@ -695,3 +695,20 @@ def test_missing_file_message_names_the_path_once(tmp_path, monkeypatch):
     assert text.startswith("No such file: '../mydata/nope.csv'. Check the path")
     assert "_TRAIN" not in text
     assert text.count("nope.csv") == 1
+
+
+def test_repeated_times_are_refused_by_write_table(tmp_path):
+    for times in ([0.0, 0.0, 1.0], ["1", "1.0", "2"]):
+        with pytest.raises(ValueError, match="times repeat .*reads a repeated time as replicates"):
+            write_table(tmp_path / "r.csv", np.ones((2, 3)), times=times)
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_ucr_file_with_a_missing_value_in_its_first_row(tmp_path):
+    X = np.arange(24, dtype=float).reshape(4, 6)
+    X[0, 1] = np.nan
+    for name in ("n_TRAIN", "n.csv"):
+        write_ucr(tmp_path / name, X, [1, 2, 1, 2])
+        table = load_dataset(tmp_path / name)
+        np.testing.assert_array_equal(table.X, X)
+        np.testing.assert_array_equal(table.labels, [1, 2, 1, 2])

@@ -402,3 +402,44 @@ def test_updown_labels_ignore_missing_windows():
     assert r[0] == pytest.approx(np.corrcoef([0, 2, 3], [1, 3, 4])[0, 1])
     assert np.isnan(r[1])  # constant over its observed windows
     assert np.isnan(r[2])
+
+
+# --------------------------------------------------------------------------- a review's finds
+
+
+def test_fewer_diffusion_components_than_scanpys_default(sim):
+    pt = compute_pseudotime(sim, 0, n_comps=5)  # scanpy's DPT wanted 10 components
+    assert pt.shape == (sim.n_obs,)
+    assert pt[0] == 0.0
+
+
+def test_n_top_genes_is_exact_when_genes_tie(sim):
+    logged = sim.copy()
+    sc.pp.normalize_total(logged)
+    sc.pp.log1p(logged)
+    for n in (3, 5, 10):
+        kept = select_genes(logged, n_top_genes=n)
+        assert len(kept) == n
+        assert kept == [g for g in logged.var_names if g in kept]  # adata's order
+
+
+def test_a_discrete_pseudotime_names_windows_as_steps(sim, tmp_path):
+    with pytest.warns(UserWarning, match="share a mean pseudotime"):
+        s = prepare(sim, pseudotime=np.repeat([0.0, 1, 2], 100), window_length=20)
+    assert s.time_labels == [f"t{j}" for j in range(15)]
+    assert s.to_table().times is None
+    s.write_table(tmp_path / "s.csv")
+    back = read_table(tmp_path / "s.csv")
+    np.testing.assert_allclose(back.X, s.X, rtol=1e-6)  # not read back as replicates
+
+
+def test_a_dataframe_keeps_its_cell_names_and_layers_are_checked(sim):
+    import pandas as pd
+
+    names = [f"cell{i}" for i in range(sim.n_obs)]
+    df = pd.DataFrame(np.asarray(sim.X), columns=sim.var_names, index=names)
+    s = prepare(df, root_cell="cell0", n_bins=5)
+    assert set(s.cell_names) == set(names)
+    assert s.cell_names[0] == "cell0"  # the root comes first in pseudotime
+    with pytest.raises(ValueError, match=r"layer 'nolayer' is not in adata.layers \(layers: none"):
+        prepare(sim, pseudotime=sim.obs["true_time"].to_numpy(), layer="nolayer")
