@@ -593,7 +593,8 @@ def fit_module(
         config.tol,
         config.early_stopping and not onecycle,
     )
-    scheduler, per_step, fit_steps, cap = None, None, config.max_steps, config.max_steps
+    cap = config.max_steps  # the user's limit (a one cycle may set a shorter one below)
+    scheduler, per_step, fit_steps = None, None, config.max_steps
     if onecycle:
         total = fit_steps = cycle_steps(config, n_train)
         if total < int(config.n_epochs) * math.ceil(n_train / config.batch_size):

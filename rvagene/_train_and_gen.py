@@ -110,7 +110,7 @@ from .pipeline import (
     generate_around_centres,
 )
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
-from .single_cell import DOWN, PSEUDOTIME_KEYS, UP
+from .single_cell import DOWN, PSEUDOTIME_KEYS, UP, pseudotime_keys_in
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
 
@@ -546,7 +546,7 @@ def _check_cell_options(args, adata) -> None:
     if args.window_length is not None and args.n_bins is not None:
         msg = "Give either --window-length (cells per window) or --n-bins, not both."
         raise ValueError(msg)
-    found = [key for key in PSEUDOTIME_KEYS if key in adata.obs]
+    found = pseudotime_keys_in(adata)
     if args.pseudotime_key is None and args.root_cell is None and len(found) != 1:
         which = (
             f"several: {', '.join(found)}" if found else f"none of {', '.join(PSEUDOTIME_KEYS)}"

@@ -744,6 +744,9 @@ def prepare(
     adata = _as_anndata(data, gene_names)
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     sub = adata[:, kept] if len(kept) < adata.n_vars else adata
+    if layer is not None and layer not in adata.layers:  # before the pseudotime's work
+        msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
+        raise ValueError(msg)
     pt, source = _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps)
     good = np.isfinite(pt)
     n_dropped = int((~good).sum())
@@ -755,9 +758,6 @@ def prepare(
         warnings.warn(msg, UserWarning, stacklevel=2)
     if good.sum() < 2:
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
-        raise ValueError(msg)
-    if layer is not None and layer not in sub.layers:
-        msg = f"layer {layer!r} is not in adata.layers (layers: {list(sub.layers) or 'none'})."
         raise ValueError(msg)
     values = sub.layers[layer] if layer is not None else sub.X
     values = _dense(values)[good]
@@ -819,10 +819,15 @@ def _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scal
         raise ValueError(msg)
 
 
+def pseudotime_keys_in(adata) -> list[str]:
+    """The known pseudotime columns (``PSEUDOTIME_KEYS``) that ``adata.obs`` holds."""
+    return [key for key in PSEUDOTIME_KEYS if key in adata.obs]
+
+
 def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarray, str]:
     """Each cell's pseudotime and where it came from (see :func:`prepare`)."""
     if pseudotime is None and root_cell is None:
-        found = [k for k in PSEUDOTIME_KEYS if k in adata.obs]
+        found = pseudotime_keys_in(adata)
         if len(found) != 1:
             which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
             msg = (
