@@ -257,7 +257,11 @@ def _ptr(t: torch.Tensor | None) -> ctypes.c_void_p:
 
 
 def _use_kernel(*tensors: torch.Tensor) -> bool:
-    return all(t.dtype == torch.float32 for t in tensors) and kernel() is not None
+    """Whether the C loops can take ``tensors``: float32, in C order, and a compiled kernel."""
+    return (
+        all(t.dtype == torch.float32 and t.is_contiguous() for t in tensors)
+        and kernel() is not None
+    )
 
 
 class _GRULayer(torch.autograd.Function):
@@ -274,7 +278,10 @@ class _GRULayer(torch.autograd.Function):
         n_steps, _, batch = x.shape
         hidden = w_hh.shape[1]
         # W_i x, (time, 3 hidden, batch); one input (a gene's series) is a broadcast product
+        # (contiguous: for one gene and one input the broadcast product's memory is laid out
+        # time-minor, and the loops read every buffer in C order)
         gi = x * w_ih.view(1, -1, 1) if x.shape[1] == 1 else torch.matmul(w_ih, x)
+        gi = gi.contiguous()
         # pre[t] becomes, after the step's product: rows r, z: W_i x + b_i + W_h h + b_h (the
         # gates' pre-activations); rows n: W_hn h + b_hn (kept for the backward pass).
         bias = torch.cat([b_ih[: 2 * hidden] + b_hh[: 2 * hidden], b_hh[2 * hidden :]])
@@ -286,7 +293,7 @@ class _GRULayer(torch.autograd.Function):
         hs = x.new_empty(n_steps + 1, hidden, batch)  # h_0 .. h_T
         hs[0] = h0
         w_hh = w_hh.contiguous()
-        if _use_kernel(x, w_hh, pre):
+        if _use_kernel(x, w_hh, pre, gi_n, hs):
             kernel().gru_forward(
                 n_steps,
                 batch,
@@ -317,7 +324,7 @@ class _GRULayer(torch.autograd.Function):
         # (rows, time * batch) they give the weight gradients without copies.
         dgh = x.new_empty(3 * hidden, n_steps, batch)
         dgi_n = x.new_empty(hidden, n_steps, batch)
-        if _use_kernel(x, w_hh, dh):
+        if _use_kernel(x, w_hh, dh, pre, *([] if go is None else [go])):
             scratch = torch.empty_like(dh)  # alive until the call returns
             kernel().gru_backward(
                 n_steps,
@@ -409,7 +416,7 @@ class GRU(nn.GRU):
             or not self.batch_first
             or self.bidirectional
             or not self.bias
-            or (input.shape[0] > MAX_BATCH and not _use_kernel(input))
+            or (input.shape[0] > MAX_BATCH and not _use_kernel(input.new_empty(0)))
             or not (torch.is_grad_enabled() and self.weight_hh_l0.requires_grad)
         ):  # inference (nn.GRU's forward is as fast and stores nothing), CUDA, big batches, ...
             return super().forward(input, hx)

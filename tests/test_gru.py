@@ -124,15 +124,18 @@ def test_rvae_state_dict_loads_into_nn_gru_network():
 
 @needs_kernel
 @pytest.mark.parametrize("depth", [1, 2])
-# the C code's column blocks of 16, 8, 4 and 1: below, at and off them (29 = 16 + 8 + 4 + 1)
-@pytest.mark.parametrize("batch", [3, 16, 29, 37])
-def test_c_loops_match_nn_gru(depth, batch):
+# the C code's column blocks of 16, 8, 4 and 1: below, at and off them (29 = 16 + 8 + 4 + 1);
+# one gene alone (a last batch of one) with one input (a gene's series, the decoder's input)
+# once gave the loops a product laid out time-minor, read as if in C order
+@pytest.mark.parametrize("batch", [1, 3, 16, 29, 37])
+@pytest.mark.parametrize("n_inputs", [1, 2])
+def test_c_loops_match_nn_gru(depth, batch, n_inputs):
     """float32 through the C loops: outputs and gradients as nn.GRU's, to float rounding."""
     torch.manual_seed(0)
-    ref = nn.GRU(2, 10, num_layers=depth, batch_first=True)
-    ours = GRU(2, 10, num_layers=depth, batch_first=True)
+    ref = nn.GRU(n_inputs, 10, num_layers=depth, batch_first=True)
+    ours = GRU(n_inputs, 10, num_layers=depth, batch_first=True)
     ours.load_state_dict(ref.state_dict())
-    x = torch.randn(batch, 23, 2, requires_grad=True)
+    x = torch.randn(batch, 23, n_inputs, requires_grad=True)
     g_out, g_last = torch.randn(batch, 23, 10), torch.randn(depth, batch, 10)
     results = []
     for net in (ref, ours):
