@@ -297,12 +297,14 @@ class ProgressBar(Callback):
 
     def _line(self, state: TrainState, epochs: float) -> None:
         self.last = time.monotonic()
-        print(
+        stream = self._stream()
+        # One write of the whole line: fits in parallel processes share stderr, and print's
+        # separate write of the newline let their lines run together.
+        stream.write(
             f"RVAgene: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
-            f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}",
-            file=self._stream(),
-            flush=True,
+            f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}\n"
         )
+        stream.flush()
 
     def on_train_end(self, state: TrainState) -> None:
         if self.bar is not None:

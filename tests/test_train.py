@@ -99,6 +99,27 @@ def test_progress_status_lines_off_a_terminal(tiny, capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_progress_line_is_one_write(tiny):
+    """Fits in parallel processes share stderr: each status line is one write with its newline."""
+    from rvagene._train import ProgressBar
+
+    class Recorder(io.StringIO):
+        writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+            return super().write(text)
+
+    out = Recorder()
+    X, _ = tiny
+    RVAgene(
+        hidden_size=8, latent_length=2, n_epochs=2, random_state=0,
+        callbacks=[ProgressBar(file=out)],
+    ).fit(X)  # fmt: skip
+    assert out.writes
+    assert all(w.startswith("RVAgene: epoch") and w.endswith("\n") for w in out.writes)
+
+
 def test_progress_bar_on_a_terminal(tiny):
     from rvagene._train import ProgressBar
 
