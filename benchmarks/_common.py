@@ -31,6 +31,11 @@ from rvagene.data import scale_series
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+# The original tool's example data (read-only; never copied into the project): the folder
+# beside the repository, as in this project's CI, or RVAGENE_REFERENCE_DIR (as for the tests).
+REFERENCE = Path(
+    os.environ.get("RVAGENE_REFERENCE_DIR") or HERE.parent.parent / "shared" / "data" / "reference"
+)
 
 # The original tool's demo configuration (its train_and_gen.py): an LSTM, latent 3, batch 20,
 # 400 epochs at a fixed learning rate, MSE summed over batch and time plus the KL term

@@ -37,6 +37,7 @@ or the reference data runs the same suite.
 from __future__ import annotations
 
 import importlib.util
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,8 @@ import numpy as np
 from rvagene import read_ucr, simulate
 from rvagene.simulate import simulate_timecourse
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REFERENCE  # noqa: E402
 
 # case -> (UCR name, series kept or None for all)
 UCR = {
@@ -267,13 +269,14 @@ def read_case(name: str, folder: Path) -> Case | None:
         return Case(name, f["X"], f["y"], times, str(f["note"]))
 
 
-def run_exported(argv, description: str, default_cases, default_out: Path, task):
+def run_exported(argv, description: str, default_cases, default_out: Path, task, header=""):
     """The shared front of the per-case x seed scripts over exported cases.
 
     Parses ``--cases-from`` (``quality.py --export-cases DIR``), ``--cases``, ``--seeds``,
-    ``--jobs`` and ``--out``, reads the cases and runs ``task(case, seed)`` for each pair in
-    ``--jobs`` processes. Returns ``(args, rows)``, or ``(args, None)`` after printing an error
-    when a case is missing from the folder.
+    ``--jobs`` and ``--out``, prints ``header`` (after the parsing, so that ``--help`` prints
+    the help alone), reads the cases and runs ``task(case, seed)`` for each pair in ``--jobs``
+    processes. Returns ``(args, rows)``, or ``(args, None)`` after printing an error when a
+    case is missing from the folder.
     """
     import argparse
     import sys
@@ -286,6 +289,8 @@ def run_exported(argv, description: str, default_cases, default_out: Path, task)
     p.add_argument("--jobs", type=int, default=1, help="processes (one torch thread each)")
     p.add_argument("--out", type=Path, default=default_out)
     args = p.parse_args(argv)
+    if header:
+        print(header, flush=True)
     loaded = [read_case(n, args.cases_from) for n in args.cases.split(",")]
     if any(c is None for c in loaded):
         print(f"error: a case is missing from {args.cases_from}", file=sys.stderr)
@@ -334,8 +339,8 @@ def main_exported(argv, description, default_cases, default_out, task, report, c
     import _common
 
     info = _common.provenance()
-    print("\n".join(_common.provenance_lines(info)), flush=True)
-    args, rows = run_exported(argv, description, default_cases, default_out, task)
+    header = "\n".join(_common.provenance_lines(info))
+    args, rows = run_exported(argv, description, default_cases, default_out, task, header)
     if rows is None:
         return 2
     columns = columns or list(dict.fromkeys(key for r in rows for key in r))

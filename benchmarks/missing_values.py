@@ -48,8 +48,20 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
 def main(argv=None) -> int:
     """Print the table; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--missing", type=float, nargs="+", default=[0.1])
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="seeds of the fits and of the missing values",
+    )
+    parser.add_argument(
+        "--missing",
+        type=float,
+        nargs="+",
+        default=[0.1],
+        help="shares of values removed at random",
+    )
     parser.add_argument("--data-seed", type=int, default=0, help="random_state of simulate")
     args = parser.parse_args(argv)
 

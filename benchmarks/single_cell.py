@@ -36,10 +36,9 @@ from rvagene.simulate import simulate_single_cell
 from rvagene.single_cell import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import kmeans_scores, write_csv, zscore  # noqa: E402
+from _common import REFERENCE, kmeans_scores, write_csv, zscore  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reference"
 ESC = REFERENCE / "data" / "ESC" / "ESC_TRAIN"
 WINDOW = 40
 

@@ -64,12 +64,12 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from _common import ORIGINAL, RESULTS, markdown_table, provenance, write_csv  # noqa: E402
+from _common import ORIGINAL, REFERENCE, RESULTS, markdown_table, provenance, write_csv  # noqa: E402
 
-SIMFINAL = Path("/work/shared/data/reference/data/simfinal/simfinal_TRAIN")
+SIMFINAL = REFERENCE / "data" / "simfinal" / "simfinal_TRAIN"
 DEMO = ROOT / "data" / "demosim" / "demosim_TRAIN"
 THREAD_STEPS = 300  # steps of each fit in the threads section
-REFERENCE_DEMOSIM = Path("/work/shared/data/reference/data/demosim/demosim_TRAIN")
+REFERENCE_DEMOSIM = REFERENCE / "data" / "demosim" / "demosim_TRAIN"
 BUDGETS = (100, 200, 300, 400, 800, None)
 ARI_GOAL = 0.98
 LEVERS = {  # name -> RVAgene parameters (over the defaults); 90 genes are trained on
@@ -272,6 +272,7 @@ class Bench:
     def __init__(self, args):
         self.device, self.timeout, self.tag = args.device, args.timeout, args.tag
         self.rows, self.text = [], []
+        self.n_runs = self.n_failed = 0  # over all sections: main's exit status
 
     def say(self, line: str = "") -> None:
         print(line, flush=True)
@@ -306,7 +307,9 @@ class Bench:
                 row["error"] = (done.stderr.strip().splitlines() or ["no result"])[-1][:300]
         except subprocess.TimeoutExpired:
             row["error"] = f"timed out after {self.timeout:.0f} s"
+        self.n_runs += 1
         if "error" in row:
+            self.n_failed += 1
             print(f"    ERROR: {row['error']}", flush=True)
         else:
             keys = ("cpu_s", "wall_s", "steps", "heldout_err", "ari_kmeans", "cpu_ms")
@@ -940,6 +943,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         sections = [s for s in ("gru", "ttq", "throughput") if s in sections or s == "ttq"]
         args.tag = args.tag or "quick"
+    data = SIMFINAL if SIMFINAL.is_file() else DEMO
+    needed = DEMO if args.quick else data  # --quick fits the demo only
+    if {"ttq", "levers"} & set(sections) and not needed.is_file():
+        print(
+            f"speed.py: no data for the ttq and levers sections: run `python "
+            f"gen_synthetic_data.py demosim` first (it writes {DEMO.relative_to(ROOT)})"
+            + ("." if args.quick else f", or set RVAGENE_REFERENCE_DIR (not found: {SIMFINAL})."),
+            file=sys.stderr,
+        )
+        return 2
     bench = Bench(args)
     print(
         f"# rvagene speed benchmark: {', '.join(sections)}; "
@@ -947,7 +960,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     seeds = range(1 if args.quick else args.seeds)
-    data = SIMFINAL if SIMFINAL.is_file() else DEMO
     if "gru" in sections:
         batches = (32,) if args.quick else (32, 128, 512)
         steps, repeats = (15, 1) if args.quick else (40, 2)
@@ -994,6 +1006,9 @@ def main(argv: list[str] | None = None) -> int:
     if "pipeline" in sections:
         names = args.pipeline_data.split(",") if args.pipeline_data else None
         section_pipeline(bench, args.original, seeds, names)
+    if bench.n_runs and bench.n_failed == bench.n_runs:
+        print(f"speed.py: all {bench.n_runs} runs failed (errors above).", file=sys.stderr)
+        return 1
     return 0
 
 

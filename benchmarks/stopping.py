@@ -217,12 +217,22 @@ def compare_table(rows: list[dict]) -> str:
 # --------------------------------------------------------------------------- main
 def _parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--cases", default=",".join(CASES))
-    p.add_argument("--seeds", default="0,1")
-    p.add_argument("--steps", default=",".join(map(str, STEPS)))
-    p.add_argument("--set", action="append", default=[], metavar="NAME=JSON")
-    p.add_argument("--label", default="defaults")
-    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    p.add_argument("--seeds", default="0,1", help="comma-separated seeds")
+    p.add_argument(
+        "--steps",
+        default=",".join(map(str, STEPS)),
+        help="comma-separated optimiser steps at which each fit is scored",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="an RVAgene parameter of every fit (repeatable), e.g. max_steps=400",
+    )
+    p.add_argument("--label", default="defaults", help="names the rows of this run")
+    p.add_argument("--jobs", type=int, default=2, help="processes (one torch thread each)")
     p.add_argument("--cases-from", type=Path, default=None, help="folder of exported cases")
     p.add_argument("--out", type=Path, default=None, help="CSV of snapshots (+ .json curves)")
     p.add_argument("--replay", type=Path, default=None, help="a .json written by --out")

@@ -150,9 +150,11 @@ def markdown(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     """Fit every seed and arm, write the CSV, print the Markdown table; return 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--genes-per-cluster", type=int, default=25)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of the data and the fits"
+    )
+    parser.add_argument("--genes-per-cluster", type=int, default=25, help="genes per cluster")
+    parser.add_argument("--out", type=Path, default=OUT, help="the CSV written")
     args = parser.parse_args(argv)
     print(
         f"{len(CLUSTERS)} clusters x {args.genes_per_cluster} genes x {TIMES.size} times "

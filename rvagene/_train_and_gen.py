@@ -219,7 +219,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The script's argument parser (``prog`` names the command in help and errors)."""
     parser = OneLineParser(
         prog=prog,
-        description="Train RVAgene, cluster genes in its latent space, generate trajectories.",
+        description="Train RVAgene, cluster genes by their trajectories (by default the "
+        "consensus of the fits' latent and decoded spaces), generate trajectories.",
         formatter_class=HelpFormatter,
         epilog=EPILOG,
     )
