@@ -81,6 +81,13 @@ def _check_times(times, n_timepoints: int) -> np.ndarray:
     return t
 
 
+def _draw_seed(random_state) -> int:
+    """The fit's seed: from ``random_state``, or fresh OS entropy (not numpy's global RNG)."""
+    if random_state is None:  # check_random_state(None) would draw from np.random's state
+        return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def _input_ndim(X) -> int:
     """2 for (genes, time) input, 3 for (genes, time, features) or a torch Dataset."""
     if isinstance(X, torch.utils.data.Dataset):
@@ -98,6 +105,19 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
+def _is_finite(value) -> bool:
+    """A real number (not a bool) that is neither NaN nor infinite."""
+    return _is_number(value) and math.isfinite(value)
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
 # (parameter, check, what it must be): every numeric parameter, checked before any work.
 _PARAM_CHECKS = (
     *((name, lambda v: _is_int(v, 1), "an integer >= 1")
@@ -108,16 +128,23 @@ _PARAM_CHECKS = (
     ("max_steps", lambda v: v is None or _is_int(v, 1), "None (no limit) or an integer >= 1"),
     ("max_timepoints", lambda v: v is None or _is_int(v, 2),
      "None (every time point) or an integer >= 2"),
-    ("learning_rate", lambda v: _is_number(v) and v > 0, "a positive number"),
+    ("learning_rate", lambda v: _is_finite(v) and v > 0, "a finite positive number"),
     ("n_threads", lambda v: v is None or v == -1 or _is_int(v, 1),
      "None, -1 or an integer >= 1"),
     ("dropout_rate", lambda v: _is_number(v) and 0 <= v < 1, "in [0, 1)"),
-    ("kl_weight", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
-    ("time_shift", lambda v: _is_number(v) and v >= 0, "a number of time steps >= 0"),
+    ("kl_weight", lambda v: _is_finite(v) and v >= 0, "a finite number >= 0"),
+    ("time_shift", lambda v: _is_finite(v) and v >= 0, "a finite number of time steps >= 0"),
     ("kl_warmup", lambda v: _is_int(v, 0), "an integer number of steps >= 0"),
     ("lr_decay", lambda v: _is_number(v) and 0 < v <= 1, "in (0, 1]"),
     ("validation_fraction", lambda v: _is_number(v) and 0 < v < 1, "in (0, 1)"),
     ("tol", lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    ("print_every", lambda v: _is_int(v, 0), "an integer number of steps >= 0 (0: no step "
+     "lines)"),
+    ("verbose", lambda v: isinstance(v, (int, np.integer)), "an integer (> 0 shows progress)"),
+    *((name, _is_bool, "True or False") for name in ("clip", "cuda", "early_stopping")),
+    ("dload", _is_path, "a folder path (a str or os.PathLike; '.' is the current folder)"),
+    ("log_file", lambda v: v is None or _is_path(v), "None (no log) or a file name (a str or "
+     "os.PathLike, inside dload)"),
 )  # fmt: skip
 
 
@@ -266,19 +293,24 @@ default="MSELoss"
         more threads gain little, and while another process uses a core they make training
         much slower (OpenMP threads wait for each other at every time step).
     print_every : int, default=100
-        Log the batch loss every ``print_every`` optimiser steps (0 disables).
-    dload : str, default="."
-        Folder in which ``save`` puts a bare file name, and ``log_file`` is written.
+        Write the batch loss to ``log_file`` every ``print_every`` optimiser steps (0: only
+        the line per check). It has an effect only when ``log_file`` is given; progress on
+        the screen is ``verbose``'s.
+    dload : str or os.PathLike, default="."
+        Folder in which ``save`` puts a bare file name (one without a folder part, such as
+        ``"m.pt"``), and ``log_file`` is written.
     log_file : str, default=None
         When given, training progress lines are appended to ``dload/log_file``.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, sampling and the validation split. With an
         int, fitting is repeatable bit for bit on the CPU (not promised on CUDA, whose RNN
-        kernels may be non-deterministic). Global random number generators are not touched.
+        kernels may be non-deterministic). None draws a fresh seed from the operating
+        system. Global random number generators (numpy's and torch's) are not touched; a
+        RandomState instance given here is advanced, as in scikit-learn.
     verbose : int, default=0
-        When > 0, show progress on stderr: a tqdm bar over epochs on a terminal or in a
-        notebook, otherwise a short status line (epoch, step, monitored loss) at most every
-        few seconds. The scripts turn it on; ``--quiet`` turns it off.
+        When > 0, show progress on stderr (0 or less: nothing): a tqdm bar over epochs on a
+        terminal or in a notebook, otherwise a short status line (epoch, step, monitored
+        loss) at most every few seconds. The scripts turn it on; ``--quiet`` turns it off.
     callbacks : list of rvagene.Callback or None, default=None
         Hooks called during training (``on_train_begin``, ``on_epoch_begin``, ``on_step``,
         ``on_check``, ``on_train_end``; see :mod:`rvagene._train`), e.g. to trace the
@@ -476,8 +508,11 @@ default="MSELoss"
                 shown = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
                 msg = f"Unknown {name} {value!r}; use {shown}."
                 raise ValueError(msg)
-        if self.clip and not self.max_grad_norm > 0:
-            msg = f"max_grad_norm must be > 0 when clip=True, got {self.max_grad_norm!r}."
+        if self.clip and not (_is_number(self.max_grad_norm) and self.max_grad_norm > 0):
+            msg = (
+                f"max_grad_norm must be a number > 0 when clip=True, got "
+                f"{self.max_grad_norm!r}; give a limit such as 5.0, or clip=False for none."
+            )
             raise ValueError(msg)
         if self.callbacks is not None and not all(
             isinstance(cb, _train.Callback) for cb in self.callbacks
@@ -580,8 +615,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self.input_ndim_ = _input_ndim(X)
         device = resolve_device(self.device, self.cuda)
         self.device_ = str(device)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = _draw_seed(self.random_state)
         split_rng = np.random.default_rng(seed)
 
         n = X3.shape[0]
@@ -727,7 +761,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
     def _callbacks(self) -> list[_train.Callback]:
         """The fit's callbacks: a progress display when ``verbose``, the log file, the user's."""
-        callbacks = [ProgressBar()] if self.verbose else []
+        callbacks = [ProgressBar()] if self.verbose > 0 else []
         if self.log_file:
             callbacks.append(LogFile(Path(self.dload) / self.log_file, self.print_every))
         return callbacks + list(self.callbacks or [])

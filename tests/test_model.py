@@ -140,6 +140,23 @@ def test_same_seed_same_result_and_global_rng_untouched(tiny, fast_params):
     assert not np.array_equal(a, c)
 
 
+def test_random_state_none_leaves_numpy_global_rng_alone(tiny, fast_params):
+    X, _ = tiny
+    params = {**fast_params, "random_state": None, "n_epochs": 1}
+
+    def numpy_state():
+        _, keys, position, *_ = np.random.get_state()  # noqa: NPY002
+        return keys.tolist(), position
+
+    np.random.seed(5)  # noqa: NPY002
+    state = numpy_state()
+    a = RVAgene(**params).fit(X).transform(X)
+    assert numpy_state() == state
+    np.random.seed(5)  # noqa: NPY002
+    b = RVAgene(**params).fit(X).transform(X)
+    assert not np.array_equal(a, b)  # a fresh seed each fit, not one from numpy's state
+
+
 def test_save_load_round_trip(tmp_path, fitted53, data53):
     path = fitted53.save(tmp_path / "model.pt")
     loaded = load(path)

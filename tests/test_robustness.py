@@ -413,6 +413,24 @@ def test_api_more_bad_data(X12, fitted):
         ({"latent_length": -1}, "latent_length must be an integer >= 1, got -1"),
         ({"hidden_size": 2.5}, r"hidden_size must be an integer >= 1, got 2\.5"),
         ({"n_epochs": 0}, "n_epochs must be an integer >= 1, got 0"),
+        *(
+            ({"print_every": v, "log_file": "x.log"}, "print_every must be an integer number")
+            for v in (-1, True, 2.5, "10", None)
+        ),
+        *(
+            ({"max_grad_norm": v}, "max_grad_norm must be a number > 0 when clip=True")
+            for v in ("5", None, True)
+        ),
+        ({"log_file": 3}, r"log_file must be None \(no log\) or a file name"),
+        ({"dload": 3}, "dload must be a folder path"),
+        ({"dload": None}, "dload must be a folder path"),
+        ({"cuda": "yes"}, "cuda must be True or False, got 'yes'"),
+        ({"clip": "no"}, "clip must be True or False, got 'no'"),
+        ({"early_stopping": "no"}, "early_stopping must be True or False"),
+        ({"verbose": "x"}, "verbose must be an integer"),
+        ({"learning_rate": math.inf}, "learning_rate must be a finite positive number"),
+        ({"kl_weight": math.inf}, "kl_weight must be a finite number >= 0, got inf"),
+        ({"time_shift": math.inf}, "time_shift must be a finite number of time steps"),
     ],
 )
 def test_api_bad_parameters_fail_before_work(X12, params, pattern):
@@ -420,6 +438,13 @@ def test_api_bad_parameters_fail_before_work(X12, params, pattern):
     with pytest.raises(ValueError, match=pattern):
         model.fit(X12)
     assert not hasattr(model, "module_")
+
+
+def test_negative_verbose_is_quiet(X12, capsys):
+    RVAgene(**FAST, verbose=-1).fit(X12)  # the docstring: progress only when verbose > 0
+    assert capsys.readouterr().err == ""
+    RVAgene(**FAST, verbose=1).fit(X12)
+    assert "RVAgene: epoch" in capsys.readouterr().err
 
 
 def test_api_wrong_shapes_after_fit(tmp_path, fitted, X12):
