@@ -81,6 +81,23 @@ def _check_times(times, n_timepoints: int) -> np.ndarray:
     return t
 
 
+def _flat(X3: np.ndarray, centre: np.ndarray, scaling: str) -> np.ndarray:
+    """Which series ``scale_series`` found flat (given scale 1), shaped as its ``scale``.
+
+    Their scaled values are all 0, so they have no scale to undo; "none" scales nothing.
+    """
+    if scaling == "none":
+        return np.zeros(centre.shape, dtype=bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series were refused before
+        if scaling == "zscore":
+            spread = np.nanstd(X3, axis=1, keepdims=True)
+        else:  # minmax
+            spread = np.nanmax(X3, axis=1, keepdims=True) - np.nanmin(X3, axis=1, keepdims=True)
+            spread = spread / 2
+    return ~(spread > 1e-12 * np.maximum(1.0, np.abs(centre)))  # scale_series' rule
+
+
 def _draw_seed(random_state) -> int:
     """The fit's seed: from ``random_state``, or fresh OS entropy (not numpy's global RNG)."""
     if random_state is None:  # check_random_state(None) would draw from np.random's state
@@ -836,13 +853,17 @@ or torch Dataset of (n_timepoints, n_dims) tensors
     def reconstruct(self, X, times=None) -> np.ndarray:
         """Rebuild each series from its latent mean, on the input's scale and layout.
 
-        Missing (NaN) values come back filled in by the model (imputation). ``times`` is
+        Missing (NaN) values come back filled in by the model (imputation). A flat series
+        (constant over time, which ``scaling`` cannot scale) comes back as its constant: the
+        scaled series is all zeros, and the decoder's output for it has no unit to return
+        to. With ``scaling="none"`` the decoder's output is returned as it is. ``times`` is
         checked as in :meth:`transform`.
         """
         check_is_fitted(self, "module_")
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
         _, centre, scale = scale_series(X3, self.scaling)
+        scale = np.where(_flat(X3, centre, self.scaling), 0.0, scale)  # flat: its constant
         _, recon = self._predict(X3)
         out = self._unbin(recon.cpu().numpy().astype(np.float64)) * scale + centre
         return (out[:, :, 0] if _input_ndim(X) == 2 else out).astype(dtype, copy=False)

@@ -353,6 +353,20 @@ def test_constant_gene_is_fine(fast_params):
     assert np.isfinite(model.transform(X)).all()
 
 
+@pytest.mark.parametrize("scaling", ["zscore", "minmax"])
+def test_flat_gene_reconstructs_to_its_constant(scaling):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 10)).cumsum(axis=1) * 1e-3  # data of scale 1e-3
+    X[0] = 2e-3  # a flat gene: scaling gives it scale 1, so z units must not reach it
+    X[1, :4] = 5.0  # flat where observed, NaN elsewhere
+    X[1, 4:] = np.nan
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, scaling=scaling, random_state=0)
+    R = model.fit(X).reconstruct(X)
+    np.testing.assert_allclose(R[0], 2e-3, rtol=1e-12)
+    np.testing.assert_allclose(R[1], 5.0, rtol=1e-12)
+    assert not np.allclose(R[2], R[2, 0])  # other genes are rebuilt by the decoder
+
+
 def test_missing_values_are_masked_and_imputed(tiny, fast_params):
     X, _ = tiny
     X = X.copy()
