@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import math
 import os
@@ -163,6 +164,119 @@ _PARAM_CHECKS = (
     ("log_file", lambda v: v is None or _is_path(v), "None (no log) or a file name (a str or "
      "os.PathLike, inside dload)"),
 )  # fmt: skip
+
+
+# The network's parameters: a file's weights are loaded into a network built from them.
+_ARCHITECTURE = ("hidden_size", "hidden_layer_depth", "latent_length", "dropout_rate", "block")
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _changed_since_fit(model: RVAgene) -> list[str]:
+    """The network parameters whose value differs from the fitted network's, as text."""
+    config = model.module_.config
+    return [
+        f"{name}={getattr(model, name)!r} (fitted with {getattr(config, name)!r})"
+        for name in _ARCHITECTURE
+        if getattr(model, name) != getattr(config, name)
+    ]
+
+
+def _torch_loss_class(name) -> type | None:
+    """The torch loss class of that name (``"HuberLoss"`` -> ``nn.HuberLoss``), or None."""
+    found = getattr(nn, name, None) if isinstance(name, str) else None
+    return found if isinstance(found, type) and issubclass(found, nn.modules.loss._Loss) else None
+
+
+def _loss_settings(loss: nn.Module) -> dict | None:
+    """The constructor settings of one of torch's losses (delta, beta, reduction, ...).
+
+    Plain values and tensors only (the file is read with ``weights_only=True``); None for a
+    loss class that is not torch's own, which cannot be rebuilt by name.
+    """
+    kind = type(loss)
+    if _torch_loss_class(kind.__name__) is not kind:
+        return None
+    settings = {}
+    for name in inspect.signature(kind).parameters:
+        if not hasattr(loss, name):
+            continue  # size_average, reduce: folded into reduction by torch
+        value = getattr(loss, name)
+        if isinstance(value, _PLAIN):
+            settings[name] = value
+        elif torch.is_tensor(value):
+            settings[name] = value.detach().cpu()
+    return settings
+
+
+def _not_a_model(path: Path, why: str) -> str:
+    return f"{path} is not an rvagene model file: {why}. Give a file written by save()."
+
+
+def _read_model_file(path: Path, target: torch.device) -> dict:
+    """``torch.load`` with ``weights_only=True``; a ValueError saying why for other files."""
+    try:
+        payload = torch.load(path, map_location=target, weights_only=True)
+    except Exception as err:  # noqa: BLE001 (any failure means: not our file)
+        text = str(err)
+        code = re.search(r"GLOBAL ([\w.]+)", text)  # torch names what it refused
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+        if code:
+            why = f"it carries code ({code.group(1)}), which is refused and not run"
+        elif head == b"\x93NUMPY":
+            why = "it is a numpy array file (.npy); read it with numpy.load"
+        elif head.startswith(b"PK") and path.suffix == ".npz":
+            why = "it is a numpy archive (.npz); read it with numpy.load"
+        else:
+            why = f"it cannot be read ({type(err).__name__})"
+        raise ValueError(_not_a_model(path, why)) from None
+    if not isinstance(payload, dict) or "format_version" not in payload:
+        msg = (
+            f"{path} is not an rvagene model file (no format_version). Give a file "
+            "written by save()."
+        )
+        raise ValueError(msg)
+    version = payload["format_version"]
+    if not _is_int(version, 0):
+        raise ValueError(_not_a_model(path, f"its format_version is {version!r}, not a number"))
+    if version not in READ_FORMATS:
+        msg = (
+            f"{path} has model format {version}; this rvagene reads formats "
+            f"{', '.join(map(str, READ_FORMATS))}. Update rvagene."
+        )
+        raise ValueError(msg)
+    for key in ("params", "attributes", "state_dict"):
+        if not isinstance(payload.get(key), dict):
+            raise ValueError(_not_a_model(path, f"it has no {key}"))
+    return payload
+
+
+def _loaded_params(path: Path, payload: dict, known: set[str]) -> dict:
+    """The saved parameters, checked by name, with the loss rebuilt from its settings."""
+    params = dict(payload["params"])
+    unknown = sorted(set(params) - known, key=str)
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        why = (
+            f"it holds parameter(s) {names}, which RVAgene does not have (a file of another "
+            f"rvagene than {package_version()}?)"
+        )
+        raise ValueError(_not_a_model(path, why))
+    loss, settings = params.get("loss"), payload.get("loss_settings")
+    kind = _torch_loss_class(loss)
+    if kind is not None and isinstance(settings, dict):
+        try:
+            params["loss"] = kind(**settings)
+        except (TypeError, ValueError) as err:
+            raise ValueError(_not_a_model(path, f"its {loss} settings fail ({err})")) from None
+    elif isinstance(loss, str) and loss.lower() not in LOSSES:
+        warnings.warn(
+            f"Custom loss {loss} replaced by MSELoss on loading; set model.loss before refitting.",
+            UserWarning,
+            stacklevel=3,
+        )
+        params["loss"] = "MSELoss"
+    return params
 
 
 class RVAgene(TransformerMixin, BaseEstimator):
@@ -955,30 +1069,85 @@ or torch Dataset of (n_timepoints, n_dims) tensors
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write hyperparameters, fitted attributes and weights to one file.
 
-        A bare file name goes into ``dload``. The file is written atomically and holds only
-        plain types and tensors, so :meth:`load` reads it with ``weights_only=True``. Its
+        A bare file name (a str or Path without a folder part, such as ``"m.pt"``) goes into
+        ``dload``; a path with a folder part, also ``"./m.pt"``, is taken as given (relative
+        to the current folder). The file is written atomically and holds only plain types
+        and tensors, so :meth:`load` reads it with ``weights_only=True``. A torch loss given
+        as an instance (``loss=torch.nn.HuberLoss(delta=0.3)``) is saved with its settings
+        (``delta``, ``beta``, ``reduction``, ...) and rebuilt with them. Its
         ``format_version`` is 1, or 2 for a model fitted over bins (``bin_width_`` > 1), so
         that an rvagene that predates the bins refuses it instead of misreading it.
+
+        As in scikit-learn, ``set_params`` after ``fit`` does not change the fitted network;
+        a file holds one set of parameters for its weights, so ``save`` refuses a model whose
+        network parameters (``hidden_size``, ``hidden_layer_depth``, ``latent_length``,
+        ``dropout_rate``, ``block``) were changed since ``fit``: fit again, or set them back.
 
         Returns
         -------
         Path of the written file.
+
+        Raises
+        ------
+        ValueError
+            When network parameters were changed since ``fit`` (the message names them).
+        FileExistsError
+            When ``path`` exists and ``overwrite`` is False.
+        IsADirectoryError, NotADirectoryError
+            When ``path`` is a folder, or a folder on it is a file.
         """
         check_is_fitted(self, "module_")
-        path = Path(path)
-        if path.parent == Path("."):
-            path = Path(self.dload) / path
-        if path.exists() and not overwrite:
-            msg = f"{path} exists; pass overwrite=True to replace it."
-            raise FileExistsError(msg)
+        changed = _changed_since_fit(self)
+        if changed:
+            msg = (
+                f"{', '.join(changed)} changed since fit; the weights are of the fitted "
+                "network, so the file could not be loaded. Fit again, or set them back."
+            )
+            raise ValueError(msg)
+        path = self._save_path(path, overwrite)
         params = self.get_params()
+        settings = None
         if isinstance(params["loss"], nn.Module):
+            settings = _loss_settings(params["loss"])
             params["loss"] = type(params["loss"]).__name__
         params["random_state"] = (
             params["random_state"] if isinstance(params["random_state"], int | None) else None
         )
         params["device"] = str(params["device"])
         params["callbacks"] = None  # code, not data: callbacks are not saved
+        payload = {
+            "format_version": FORMAT_VERSION if self.bin_width_ > 1 else 1,
+            "rvagene_version": package_version(),
+            "params": params,
+            "attributes": self._saved_attributes(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
+        }
+        if settings is not None:
+            payload["loss_settings"] = settings
+        with atomic_path(path) as tmp:
+            torch.save(payload, tmp)
+        return path
+
+    def _save_path(self, path: str | os.PathLike, overwrite: bool) -> Path:
+        """Where ``save`` writes: a bare name into ``dload``; refuse folders and old files."""
+        given = os.fspath(path)
+        path = Path(given)
+        if not os.path.dirname(given):
+            path = Path(self.dload) / path
+        if path.is_dir():
+            msg = f"{path} is a folder; give a file path, such as {path / 'model.pt'}."
+            raise IsADirectoryError(msg)
+        blocked = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocked is not None:
+            msg = f"Cannot save to {path}: {blocked} is a file, not a folder. Choose another path."
+            raise NotADirectoryError(msg)
+        if path.exists() and not overwrite:
+            msg = f"{path} exists; pass overwrite=True to replace it."
+            raise FileExistsError(msg)
+        return path
+
+    def _saved_attributes(self) -> dict:
+        """The fitted ``_`` attributes but ``module_``, arrays as tensors (plain types)."""
         attributes = {
             k: getattr(self, k)
             for k in vars(self)
@@ -987,69 +1156,40 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         for key, value in attributes.items():  # arrays (times_) travel as tensors
             if isinstance(value, np.ndarray):
                 attributes[key] = torch.from_numpy(value.copy())
-        payload = {
-            "format_version": FORMAT_VERSION if self.bin_width_ > 1 else 1,
-            "rvagene_version": package_version(),
-            "params": params,
-            "attributes": attributes,
-            "state_dict": {k: v.detach().cpu() for k, v in self.module_.state_dict().items()},
-        }
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
-        return path
+        return attributes
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "cpu") -> RVAgene:
         """Load a model written by :meth:`save` onto ``device`` (CPU by default).
 
         Only plain types and tensors are read (``weights_only=True``): a file carrying code is
-        refused without running it.
+        refused without running it. Any file that is not a model written by :meth:`save`
+        (another torch file, a numpy file, a damaged file, parameters that do not fit the
+        weights) raises a ``ValueError`` that says why.
         """
         path = Path(path)
+        if path.is_dir():
+            msg = f"{path} is a folder, not a model file. Give a file written by save()."
+            raise IsADirectoryError(msg)
         if not path.is_file():
             msg = f"No model file at {path}."
             raise FileNotFoundError(msg)
         target = resolve_device(device)
-        try:
-            payload = torch.load(path, map_location=target, weights_only=True)
-        except Exception as err:  # noqa: BLE001 (any failure means: not our file)
-            text = str(err)
-            code = re.search(r"GLOBAL ([\w.]+)", text)  # torch names what it refused
-            if code or "Weights only load failed" in text:
-                what = code.group(1) if code else "objects other than tensors"
-                why = f"it carries code ({what}), which is refused and not run"
-            else:
-                why = f"it cannot be read ({type(err).__name__})"
-            msg = f"{path} is not an rvagene model file: {why}. Give a file written by save()."
-            raise ValueError(msg) from None
-        if not isinstance(payload, dict) or "format_version" not in payload:
-            msg = (
-                f"{path} is not an rvagene model file (no format_version). Give a file "
-                "written by save()."
-            )
-            raise ValueError(msg)
-        if payload["format_version"] not in READ_FORMATS:
-            msg = (
-                f"{path} has model format {payload['format_version']}; this rvagene reads "
-                f"formats {', '.join(map(str, READ_FORMATS))}. Update rvagene."
-            )
-            raise ValueError(msg)
-        params = dict(payload["params"])
-        if isinstance(params.get("loss"), str) and params["loss"].lower() not in LOSSES:
-            warnings.warn(
-                f"Custom loss {params['loss']} replaced by MSELoss on loading; set "
-                "model.loss before refitting.",
-                UserWarning,
-                stacklevel=2,
-            )
-            params["loss"] = "MSELoss"
+        payload = _read_model_file(path, target)
+        params = _loaded_params(path, payload, set(cls().get_params()))
         model = cls(**params)
-        for key, value in payload["attributes"].items():
-            setattr(model, key, value.cpu().numpy() if torch.is_tensor(value) else value)
-        model.device_ = str(target)
-        if not hasattr(model, "bin_width_"):  # a format-1 file from before the bins
-            model.bin_width_ = 1
-        model.module_ = RVAE(model._config()).to(target)
-        model.module_.load_state_dict(payload["state_dict"])
+        try:
+            for key, value in payload["attributes"].items():
+                setattr(model, key, value.cpu().numpy() if torch.is_tensor(value) else value)
+            model.device_ = str(target)
+            if not hasattr(model, "bin_width_"):  # a format-1 file from before the bins
+                model.bin_width_ = 1
+            model.module_ = RVAE(model._config()).to(target)
+            model.module_.load_state_dict(payload["state_dict"])
+        except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as err:
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            detail = next((ln for ln in lines if not ln.endswith(":")), type(err).__name__)
+            why = f"its parameters, attributes and weights do not fit together ({detail})"
+            raise ValueError(_not_a_model(path, why)) from None
         model.module_.eval()
         return model

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -172,6 +174,50 @@ def test_save_bare_name_goes_to_dload(tmp_path, data53):
     model = RVAgene(hidden_size=8, latent_length=2, n_epochs=1, dload=str(tmp_path))
     model.fit(data53)
     assert model.save("m.pt") == tmp_path / "m.pt"
+
+
+def test_save_path_with_a_folder_part_is_taken_as_given(tmp_path, monkeypatch, fitted53):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    model = fitted53.set_params(dload=str(tmp_path / "models"))
+    try:
+        assert model.save("./m.pt") == Path("m.pt")  # the current folder, as written
+        assert (tmp_path / "here" / "m.pt").is_file()
+        assert model.save("m.pt") == tmp_path / "models" / "m.pt"  # a bare name: dload
+    finally:
+        model.set_params(dload=".")
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [{"hidden_size": 5}, {"latent_length": 3}, {"block": "LSTM"}, {"hidden_layer_depth": 2}],
+)
+def test_save_refuses_network_parameters_changed_since_fit(tmp_path, data53, changed):
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=1, random_state=0).fit(data53)
+    before = model.get_params()
+    model.set_params(**changed)
+    name = next(iter(changed))
+    with pytest.raises(ValueError, match=rf"{name}=.* \(fitted with .*\) changed since fit.*"
+                       "Fit again, or set them back"):  # fmt: skip
+        model.save(tmp_path / "m.pt")
+    assert not (tmp_path / "m.pt").exists()
+    model.set_params(**{name: before[name]})  # set back: saves and loads
+    np.testing.assert_array_equal(load(model.save(tmp_path / "m.pt")).transform(data53),
+                                  model.transform(data53))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [torch.nn.HuberLoss(delta=0.3), torch.nn.SmoothL1Loss(beta=0.25, reduction="sum")],
+    ids=["huber", "smoothl1"],
+)
+def test_loss_instance_is_saved_with_its_settings(tmp_path, data53, loss):
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, loss=loss, random_state=0)
+    model.fit(data53)
+    loaded = load(model.save(tmp_path / "m.pt"))
+    assert type(loaded.loss) is type(loss)
+    assert vars(loaded.loss) == vars(loss)  # delta / beta and reduction, not the defaults
+    assert loaded.score(data53) == model.score(data53)
 
 
 def test_load_rejects_other_files(tmp_path):

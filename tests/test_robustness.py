@@ -902,6 +902,69 @@ def test_load_rejects_other_files(tmp_path, content, pattern):
         load(path)
 
 
+def _altered(saved, **changes):
+    """The payload of ``saved`` with entries replaced (a key set to None is removed)."""
+
+    def write(path):
+        payload = torch.load(saved, weights_only=True)
+        for key, value in changes.items():
+            payload[key] = value
+            if value is None:
+                del payload[key]
+        torch.save(payload, path)
+
+    return write
+
+
+def _params(saved, **changes):
+    return {**torch.load(saved, weights_only=True)["params"], **changes}
+
+
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (lambda saved, p: np.save(p, np.zeros(3)), r"it is a numpy array file \(\.npy\)"),
+        (lambda saved, p: torch.save({"format_version": 1}, p), "it has no params"),
+        (
+            lambda saved, p: _altered(saved, params=_params(saved, hiden=3))(p),
+            r"holds parameter\(s\) 'hiden', which RVAgene does not have",
+        ),
+        (
+            lambda saved, p: _altered(saved, params=_params(saved, hidden_size=16))(p),
+            r"do not fit together \(size mismatch for encoder",
+        ),
+        (lambda saved, p: _altered(saved, attributes={})(p), "do not fit together"),
+        (lambda saved, p: _altered(saved, format_version="1")(p), "'1', not a number"),
+        (
+            lambda saved, p: _altered(saved, loss_settings={"delta": 1})(p),
+            r"its MSELoss settings fail",
+        ),
+    ],
+    ids=["npy", "no params", "unknown parameter", "weights mismatch", "no attributes",
+         "format as text", "bad loss settings"],
+)  # fmt: skip
+def test_load_rejects_damaged_model_files(tmp_path, fitted, make, pattern):
+    saved = fitted.save(tmp_path / "m.pt")
+    path = tmp_path / "damaged.npy"
+    make(saved, path)
+    with pytest.raises(ValueError, match=r"is not an rvagene model file: .*" + pattern):
+        load(path)
+
+
+def test_save_and_load_refuse_a_folder(tmp_path, fitted):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for overwrite in (False, True):
+        with pytest.raises(IsADirectoryError, match=r"models is a folder; give a file path"):
+            fitted.save(folder, overwrite=overwrite)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder"):
+        fitted.save(tmp_path / "afile" / "m.pt")
+    with pytest.raises(IsADirectoryError, match=r"models is a folder, not a model file"):
+        load(folder)
+    assert list(folder.iterdir()) == []
+
+
 class _Payload:
     def __init__(self, marker):
         self.marker = marker
