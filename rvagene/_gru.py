@@ -37,12 +37,15 @@ The GRU equations (PyTorch's, gates in the order r, z, n)::
 
 from __future__ import annotations
 
+import _ctypes
 import atexit
+import contextlib
 import ctypes
 import hashlib
 import logging
 import os
 import platform
+import shlex
 import shutil
 import stat
 import subprocess
@@ -86,15 +89,31 @@ def _cpu_id() -> str:
 
 
 def _compiler() -> tuple[str, str]:
-    """The C compiler's path and its version text (part of the cache key)."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
+    """The C compiler's command line and its version text (part of the cache key).
+
+    ``$CC`` is a command line as make reads it (``CC="ccache gcc"``), split by
+    :func:`_command`; without it, ``cc`` or ``gcc`` on the PATH.
+    """
+    compiler = os.environ.get("CC", "").strip()
+    if not compiler:
+        found = shutil.which("cc") or shutil.which("gcc")
+        compiler = shlex.quote(found) if found else ""
+    if not compiler:
         msg = "no C compiler (cc, gcc or $CC) found"
         raise OSError(msg)
     done = subprocess.run(
-        [compiler, "--version"], capture_output=True, text=True, timeout=30, check=False
+        [*_command(compiler), "--version"], capture_output=True, text=True, timeout=30, check=False
     )
     return compiler, done.stdout + done.stderr
+
+
+def _command(compiler: str) -> list[str]:
+    """The compiler's command line as arguments (``"ccache gcc"`` -> ``["ccache", "gcc"]``)."""
+    try:
+        return shlex.split(compiler)
+    except ValueError as err:  # e.g. an unclosed quote in $CC
+        msg = f"the C compiler command {compiler!r} cannot be split into arguments ({err})"
+        raise OSError(msg) from None
 
 
 def _private(path: Path, directory: bool) -> str | None:
@@ -142,7 +161,7 @@ def _build(target: Path, compiler: str) -> None:
     os.close(fd)
     try:
         subprocess.run(
-            [compiler, *_FLAGS, "-o", tmp, str(_SOURCE)],
+            [*_command(compiler), *_FLAGS, "-o", tmp, str(_SOURCE)],
             check=True,
             capture_output=True,
             timeout=120,
@@ -175,7 +194,12 @@ def _intact(target: Path) -> bool:
 
 
 def _load(target: Path) -> ctypes.CDLL:
+    """Load the library and declare its functions; ``OSError`` when it lacks them."""
     lib = ctypes.CDLL(str(target))
+    if not all(hasattr(lib, name) for name in ("gru_forward", "gru_backward")):
+        _unload(lib)
+        msg = f"{target} loads but lacks the functions gru_forward and gru_backward"
+        raise OSError(msg)
     ints = [ctypes.c_int] * 3
     lib.gru_forward.argtypes = [*ints, *[ctypes.c_void_p] * 6]
     lib.gru_backward.argtypes = [*ints, *[ctypes.c_void_p] * 10]
@@ -183,10 +207,22 @@ def _load(target: Path) -> ctypes.CDLL:
     return lib
 
 
+def _unload(lib: ctypes.CDLL) -> None:
+    """Close a loaded library, so that a rebuilt one at the same path is really loaded.
+
+    (The dynamic loader hands back a library that is still open at a path, new file or not.)
+    """
+    close = getattr(_ctypes, "dlclose", None) or getattr(_ctypes, "FreeLibrary", None)
+    if close is not None:
+        with contextlib.suppress(OSError):
+            close(lib._handle)
+
+
 def _load_cached(directory: Path, key: str, compiler: str) -> ctypes.CDLL:
     """Load the library from ``directory``, building it when absent, altered or unloadable.
 
-    A library that fails to load is rebuilt once; a second failure raises ``OSError``.
+    A library that fails to load, or loads without the loops' functions, is rebuilt once; a
+    second failure raises ``OSError``.
     """
     global _loaded_from
     target = directory / f"gru_kernel_{key}.so"
@@ -231,12 +267,13 @@ def kernel() -> ctypes.CDLL | None:
 
     The library is cached under ``$XDG_CACHE_HOME/rvagene`` (``~/.cache/rvagene``), a
     directory created with mode 0700, named by a hash of the source, the compiler flags, the
-    CPU and the compiler's path and version text. It is loaded only when the directory and the
-    library belong to the user and no one else can write to them, and the library's content
-    matches the hash recorded when it was built; otherwise it is rebuilt (an unsafe cache
-    directory: in a private temporary directory instead). A library that fails to load is
-    rebuilt once. Any other failure (no compiler, a compile error) is logged once and the
-    Python loops are used instead. ``RVAGENE_NO_KERNEL=1`` turns the C loops off.
+    CPU and the compiler's command and version text (``$CC`` may hold arguments, as in
+    ``CC="ccache gcc"``). It is loaded only when the directory and the library belong to the
+    user and no one else can write to them, and the library's content matches the hash
+    recorded when it was built; otherwise it is rebuilt (an unsafe cache directory: in a
+    private temporary directory instead). A library that fails to load, or lacks the loops'
+    functions, is rebuilt once. Any other failure (no compiler, a compile error) is logged
+    once and the Python loops are used instead. ``RVAGENE_NO_KERNEL=1`` turns the C loops off.
     """
     global _kernel
     if os.environ.get("RVAGENE_NO_KERNEL", "") not in ("", "0"):
@@ -246,7 +283,7 @@ def kernel() -> ctypes.CDLL | None:
             if _kernel is False:
                 try:
                     _kernel = _open_kernel()
-                except (OSError, subprocess.SubprocessError) as err:
+                except (OSError, AttributeError, subprocess.SubprocessError) as err:
                     logger.info("rvagene: GRU C loops unavailable (%s); using Python loops.", err)
                     _kernel = None
     return _kernel

@@ -3,7 +3,9 @@
 import ctypes
 import hashlib
 import os
+import shlex
 import stat
+import subprocess
 
 import pytest
 import torch
@@ -267,6 +269,35 @@ def test_corrupted_cached_library_is_rebuilt(fresh_kernel, damage):
     assert _gru._loaded_from == library
     assert library.read_bytes() != garbage
     assert _train_step_is_finite()  # the rebuilt loops run
+
+
+@needs_kernel
+def test_cached_library_without_the_functions_is_rebuilt(fresh_kernel, tmp_path):
+    """A library that loads but lacks gru_forward/gru_backward, its hash recorded."""
+    library = _cached_library(fresh_kernel)
+    source = tmp_path / "other.c"
+    source.write_text("int other_function(void) { return 1; }\n")
+    compiler, _ = _gru._compiler()
+    subprocess.run([*shlex.split(compiler), "-shared", "-fPIC", "-o", str(library), str(source)],
+                   check=True)  # fmt: skip
+    foreign = library.read_bytes()
+    library.with_suffix(".sha256").write_text(hashlib.sha256(foreign).hexdigest())
+    lib = _gru.kernel()  # before: AttributeError, in every fit
+    assert lib is not None
+    assert hasattr(lib, "gru_forward")
+    assert _gru._loaded_from == library
+    assert library.read_bytes() != foreign
+    assert _train_step_is_finite()
+
+
+@needs_kernel
+def test_compiler_command_with_arguments(fresh_kernel, monkeypatch):
+    """$CC as make reads it, e.g. CC="ccache gcc": split into arguments, not one path."""
+    compiler, _ = _gru._compiler()
+    monkeypatch.setenv("CC", f"env {compiler}")  # a wrapper, like ccache
+    assert _gru.kernel() is not None  # before: "env cc" was not found, so no C loops
+    assert _gru._loaded_from.parent == fresh_kernel
+    assert _train_step_is_finite()
 
 
 @needs_kernel
