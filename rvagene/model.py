@@ -751,6 +751,13 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
         n = X3.shape[0]
         n_val = _n_validation(n, self.validation_fraction, self.early_stopping)
+        if n_val >= n:
+            msg = (
+                f"validation_fraction={self.validation_fraction!r} holds out {n_val} of the "
+                f"{n} genes and leaves none to train on; lower it (the default is 0.1), or pass "
+                "early_stopping=False to train on every gene."
+            )
+            raise ValueError(msg)
         use_val = n_val >= 1
         order = split_rng.permutation(n)
         val_idx, train_idx = (order[:n_val], order[n_val:]) if use_val else (order[:0], order)

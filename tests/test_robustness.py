@@ -1084,3 +1084,17 @@ def test_property_shape_contract(n, T, F, two_d, batch_size, latent, k, dtype):
     assert R.shape == X.shape
     assert R.dtype == dtype
     assert model.decode(np.zeros((k, latent))).shape == (k, *X.shape[1:])
+
+
+def test_validation_fraction_that_leaves_no_training_gene(X12):
+    """Every gene held out: a clear error before training, not a ZeroDivisionError inside."""
+    with pytest.raises(ValueError, match=r"holds out 12 of the 12 genes and leaves none"):
+        RVAgene(**FAST, validation_fraction=0.99).fit(X12)
+    RVAgene(**FAST, validation_fraction=0.99, early_stopping=False).fit(X12)  # none held out
+
+
+def test_script_validation_fraction_that_leaves_no_training_gene(runner, work):
+    argv = [*TINY, "toy", "--validation-fraction", "0.99", *_dirs(work, "vf")]
+    code, _, err = runner.run("train_and_gen.py", argv, work)
+    assert re.search(r"holds out 24 of the 24 genes", _one_error_line(code, err))
+    assert not (work / "out_vf").exists()
