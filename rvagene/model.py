@@ -1090,6 +1090,14 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         network parameters (``hidden_size``, ``hidden_layer_depth``, ``latent_length``,
         ``dropout_rate``, ``block``) were changed since ``fit``: fit again, or set them back.
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (see above for a bare name).
+        overwrite : bool, default=False
+            Replace an existing file; without it an existing ``path`` is a
+            ``FileExistsError`` and the file is left as it was.
+
         Returns
         -------
         Path of the written file.
