@@ -45,10 +45,21 @@ MAX_VALIDATION = 1000  # genes held out for early stopping, at most
 
 
 def _n_validation(n_genes: int, fraction: float, early_stopping: bool) -> int:
-    """Genes held out for early stopping: a share, at most MAX_VALIDATION, none below 10."""
+    """Genes held out for early stopping: a share, at most MAX_VALIDATION, none below 10.
+
+    A share that would hold out every gene is a ``ValueError`` that says what to change.
+    """
     if not early_stopping or n_genes < 10:
         return 0
-    return min(int(round(fraction * n_genes)), MAX_VALIDATION)
+    n_val = min(int(round(fraction * n_genes)), MAX_VALIDATION)
+    if n_val >= n_genes:
+        msg = (
+            f"validation_fraction={fraction!r} holds out {n_val} of the {n_genes} genes and "
+            "leaves none to train on; lower it (the default is 0.1), or pass "
+            "early_stopping=False to train on every gene."
+        )
+        raise ValueError(msg)
+    return n_val
 
 
 def _check_times(times, n_timepoints: int) -> np.ndarray:
@@ -751,13 +762,6 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
         n = X3.shape[0]
         n_val = _n_validation(n, self.validation_fraction, self.early_stopping)
-        if n_val >= n:
-            msg = (
-                f"validation_fraction={self.validation_fraction!r} holds out {n_val} of the "
-                f"{n} genes and leaves none to train on; lower it (the default is 0.1), or pass "
-                "early_stopping=False to train on every gene."
-            )
-            raise ValueError(msg)
         use_val = n_val >= 1
         order = split_rng.permutation(n)
         val_idx, train_idx = (order[:n_val], order[n_val:]) if use_val else (order[:0], order)
