@@ -662,6 +662,11 @@ def _check_fits(Z) -> list[np.ndarray]:
     return [_check_latent(Z)]
 
 
+def _n_distinct(point_sets) -> int:
+    """Genes whose points differ in at least one point set: at most that many clusters."""
+    return int(np.unique(np.hstack(point_sets), axis=0).shape[0])
+
+
 def _check_same_genes(point_sets) -> list[np.ndarray]:
     """Each point set checked (:func:`_check_latent`), all with the same number of genes."""
     point_sets = [_check_latent(Z) for Z in point_sets]

@@ -40,6 +40,7 @@ from ._utils import as_generator, fork_is_safe, is_real_at_least, resolve_device
 from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
+    _n_distinct,
     choose_k,
     choose_k_gmeans,
     cluster_covariances,
@@ -562,7 +563,10 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     ----------
     n_clusters : int or None, default=None
         Number of clusters; None chooses k in ``2 .. min(k_max, n_genes - 1)`` by
-        ``k_criterion`` on the fits' points (see there).
+        ``k_criterion`` on the fits' points (see there), and never more than the genes with
+        distinct points in the clustering space (genes of one shape coincide there: with
+        one distinct point, k is 1 and a warning says so). A given number above that count
+        is a ``ValueError`` (it would leave clusters without genes).
     n_fits : int or "auto", default="auto"
         RVAgene models fitted with different seeds. With more than one, the genes are
         clustered by the consensus of the fits (:func:`rvagene.cluster.consensus_clusters`).
@@ -634,12 +638,12 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     k_scores_ : dict of int to float or None
         The criterion's score for each k tried, averaged over the fits (``"gmeans"``: the
         share of the fits' point sets whose G-means chose k); None when ``n_clusters`` was
-        given.
+        given, or when every gene had the same point (k = 1, nothing to choose).
     k_window_ : tuple of int or None
         With ``k_criterion="gmeans"``, the lowest and highest k that the silhouette of the
         fits' latent means admits (:func:`rvagene.cluster.choose_k_gmeans`); the chosen k
         is G-means' clipped into it. None for the other criteria and when ``n_clusters``
-        was given.
+        was given or every gene had the same point.
     probabilities_ : ndarray of shape (n_genes, n_clusters_)
         Share of draws from each gene's latent posterior nearest each centre, in
         ``space_`` (the latent space for ``"both"``); for ``"slopes"``, the soft assignment
@@ -840,6 +844,22 @@ or TimeSeriesTable
         Returns
         -------
         self : GeneClustering
+
+        Raises
+        ------
+        ValueError
+            Besides bad parameters and input: if ``n_clusters`` is more than the genes with
+            distinct points in the clustering space (e.g. duplicated genes, or 2 time points,
+            where every gene is "up" or "down"); the message says how many clusters to ask
+            for at most.
+
+        Warns
+        -----
+        UserWarning
+            When every gene has the same point, so k = 1 (``n_clusters=None``), and when the
+            final clustering leaves a cluster without genes (possible with
+            ``cluster_method="minibatch"`` only): the empty cluster keeps its centre, is
+            counted in ``n_clusters_``, and :meth:`generate` draws series for it.
         """
         self._check_params()
         X, times = _split_input(X, times)
@@ -858,6 +878,7 @@ or TimeSeriesTable
         points, n_fits = self._points(X_fit)
         labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
         k = centres.shape[0]
+        _warn_if_empty(labels, k)
         if len(points) == 1 and self.space_ == "latent":
             latent_centres = centres
         else:
@@ -914,7 +935,9 @@ or TimeSeriesTable
 
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         points = {s: [embed(m, X, s) for m in models] for s in spaces}
-        k_choice = None if self.n_clusters else self._choose_k([points[s] for s in spaces], seed)
+        n_distinct = self._check_distinct([p for s in spaces for p in points[s]])
+        per_space = [points[s] for s in spaces]
+        k_choice = None if self.n_clusters else self._choose_k(per_space, seed, n_distinct)
         k = self.n_clusters or k_choice[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # an empty cluster in one fit
@@ -955,15 +978,40 @@ or TimeSeriesTable
             return "latent"
         return space
 
-    def _choose_k(self, per_space: list[list], seed: int) -> tuple[int, dict, tuple | None]:
+    def _check_distinct(self, point_sets: list[np.ndarray]) -> int:
+        """How many genes have distinct points; ``n_clusters`` above that is a ValueError."""
+        n_distinct = _n_distinct(point_sets)
+        if self.n_clusters is not None and self.n_clusters > n_distinct:
+            msg = (
+                f"Only {n_distinct} distinct gene(s): the {point_sets[0].shape[0]} genes (flat "
+                f"ones aside) have only {n_distinct} distinct point(s) in the clustering space "
+                f"{self.space_!r} (genes of one shape coincide there), so "
+                f"n_clusters={self.n_clusters} would leave clusters without genes; ask for at "
+                f"most {n_distinct} cluster(s)."
+            )
+            raise ValueError(msg)
+        return n_distinct
+
+    def _choose_k(
+        self, per_space: list[list], seed: int, n_distinct: int
+    ) -> tuple[int, dict | None, tuple | None]:
         """The k chosen on the fits' points, its scores, and "gmeans"' window (else None).
 
         ``per_space``: each clustering space's points of every fit. The criteria score the
         first space's (the latent means for "both"), averaged over the fits; "gmeans" takes
-        the lower median of its choices on every space's points of every fit.
+        the lower median of its choices on every space's points of every fit. k is at most
+        ``n_distinct``, the genes with distinct points; with 1, k is 1 (no scores).
         """
         latent = list(per_space[0])
-        k_range = range(2, min(self.k_max, latent[0].shape[0] - 1) + 1)
+        if n_distinct < 2:
+            msg = (
+                f"All {latent[0].shape[0]} genes (flat ones aside) have the same point in the "
+                f"clustering space {self.space_!r} (they have one shape), so they form one "
+                "cluster: n_clusters_ is 1."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=4)
+            return 1, None, None
+        k_range = range(2, min(self.k_max, latent[0].shape[0] - 1, n_distinct) + 1)
         if self.k_criterion == "gmeans":
             every = [p for fits in per_space for p in fits]
             k, scores, window = choose_k_gmeans(every, latent, k_range, random_state=seed,
@@ -982,16 +1030,19 @@ or TimeSeriesTable
 
         ``k_choice``: (k, the scores, the window) already chosen on these fits, or None.
         """
+        n_distinct = self._check_distinct(points)
         k, how = self.n_clusters, (None, None)
         if k is None and k_choice is not None:
             k, *how = k_choice
         elif k is None:
             per_space = [points[i : i + n_fits] for i in range(0, len(points), n_fits)]
-            k, *how = self._choose_k(per_space, seed)
+            k, *how = self._choose_k(per_space, seed, n_distinct)
         if len(points) > 1:
             labels = consensus_clusters(points, k, "coassociation", random_state=seed)
             return labels, _member_means(points[0], labels, k), tuple(how)
-        km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # an empty cluster: fit says it
+            km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
         return km.labels_, km.cluster_centers_, tuple(how)
 
     def _set_fitted(self, flat, labels, points, probabilities, how_k) -> None:
@@ -1089,6 +1140,19 @@ or TimeSeriesTable
     def _generation_centres(self):
         """The centres in ``generation_space_`` (None: the latent centres themselves)."""
         return self.embedding_centers_ if self.generation_space_ == self.embedding_space_ else None
+
+
+def _warn_if_empty(labels: np.ndarray, k: int) -> None:
+    """Say which clusters the final clustering left without genes, and what follows."""
+    empty = np.setdiff1d(np.arange(k), labels).tolist()
+    if empty:
+        msg = (
+            f"Clusters {empty} of {k} have no genes after the final clustering (mini-batch "
+            "K-means can leave a cluster empty). Their centres are kept, so n_clusters_ "
+            "counts them and generate() draws series for them from the pooled spread of the "
+            "others. Ask for fewer clusters, or use cluster_method='kmeans'."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _warn_if_one_shape(share: float, space: str) -> None:

@@ -209,6 +209,80 @@ def test_every_gene_flat_or_too_few_genes():
         GeneClustering(n_clusters=3).fit(X)
 
 
+def _repeated(X, rows, times):
+    """Genes ``X[rows]``, each repeated ``times`` times."""
+    return np.repeat(X[rows], times, axis=0)
+
+
+@pytest.mark.filterwarnings("ignore:The genes share one shape")
+@pytest.mark.parametrize("space", ["auto", "both"])
+def test_genes_with_one_point_form_one_cluster_when_k_is_chosen(genes, space):
+    """Identical genes: k is 1 with a warning (before: an empty cluster, NaN centres)."""
+    X = _repeated(genes[0], [0], 4)
+    gc = GeneClustering(space=space, random_state=0, model_params=PARAMS, n_fits=1)
+    with pytest.warns(UserWarning, match=r"All 4 genes .* same point .* one cluster"):
+        gc.fit(X)
+    assert gc.n_clusters_ == 1
+    assert gc.k_scores_ is None
+    np.testing.assert_array_equal(gc.labels_, 0)
+    assert np.isfinite(gc.cluster_centers_).all()
+    np.testing.assert_array_equal(gc.probabilities_, 1.0)
+    assert gc.generate(2).shape == (1, 2, 10)
+
+
+def test_k_chosen_is_at_most_the_distinct_genes(genes):
+    X = _repeated(genes[0], [0, 15], 5)  # two shapes, 5 genes each
+    gc = GeneClustering(space="slopes", random_state=0, model_params=PARAMS).fit(X)
+    assert gc.n_clusters_ == 2
+    assert max(gc.k_scores_) == 2
+    assert np.isfinite(gc.cluster_centers_).all()
+
+
+@pytest.mark.filterwarnings("ignore:The genes share one shape")
+@pytest.mark.filterwarnings("ignore:X has only 2 time points")
+@pytest.mark.parametrize(
+    ("data", "k", "kwargs", "distinct"),
+    [
+        ("one gene x4", 2, {}, 1),
+        ("two genes x5", 3, {"space": "slopes"}, 2),
+        ("2 time points", 3, {"space": "slopes"}, 2),
+        ("2 time points", 3, ONE, 2),
+    ],
+)
+def test_more_clusters_than_distinct_genes_is_an_error(genes, data, k, kwargs, distinct):
+    """Before: labels in fewer clusters than n_clusters_, NaN centres, or generate failing."""
+    X = {
+        "one gene x4": _repeated(genes[0], [0], 4),
+        "two genes x5": _repeated(genes[0], [0, 15], 5),
+        "2 time points": genes[0][:, :2],
+    }[data]
+    gc = GeneClustering(n_clusters=k, random_state=0, model_params=PARAMS, **kwargs)
+    match = rf"Only {distinct} distinct gene.*ask for at most {distinct} cluster"
+    with pytest.raises(ValueError, match=match):
+        gc.fit(X)
+
+
+def test_an_empty_cluster_after_the_final_clustering_warns(genes, monkeypatch):
+    """Mini-batch K-means can leave a cluster empty: fit says so, and what follows."""
+    import rvagene.pipeline as pipeline
+
+    real = pipeline.cluster_latent
+
+    def last_cluster_empty(Z, k, **kwargs):
+        km = real(Z, k, **kwargs)
+        km.labels_ = np.where(km.labels_ == k - 1, 0, km.labels_)
+        return km
+
+    monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
+    X, _ = genes
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, n_fits=1,
+                        space="latent", cluster_method="minibatch")  # fmt: skip
+    with pytest.warns(UserWarning, match=r"Clusters \[2\] of 3 have no genes.*'kmeans'"):
+        gc.fit(X)
+    assert gc.n_clusters_ == 3
+    assert 2 not in gc.labels_
+
+
 def test_generate_shape_units_and_repeats(genes, fitted):
     X, _ = genes
     out = fitted.generate(6)
