@@ -439,6 +439,13 @@ def choose_k(
         value out of range, ``criterion`` is unknown, or ``tolerance`` is negative, or
         positive with a criterion other than ``"silhouette"``.
 
+    Warns
+    -----
+    UserWarning
+        If the points hold fewer distinct rows than the smallest k tried (identical genes give
+        identical points): they do not separate into that many clusters, every score is
+        degenerate (e.g. ``inf`` for every k) and the k returned is only the smallest tried.
+
     References
     ----------
     Rousseeuw (1987) silhouettes; Tibshirani, Walther & Hastie (2001) the gap statistic;
@@ -467,6 +474,7 @@ def choose_k(
         msg = f"n_references must be an integer >= 2, got {n_references!r}."
         raise ValueError(msg)
     _check_tolerance(tolerance, criterion)
+    _warn_if_inseparable(fits, ks)
 
     if criterion == "gmeans":
         chosen = sorted(_gmeans_k(F, ks, method, random_state) for F in fits)
@@ -665,6 +673,21 @@ def _check_fits(Z) -> list[np.ndarray]:
 def _n_distinct(point_sets) -> int:
     """Genes whose points differ in at least one point set: at most that many clusters."""
     return int(np.unique(np.hstack(point_sets), axis=0).shape[0])
+
+
+def _warn_if_inseparable(fits: list[np.ndarray], ks: list[int]) -> None:
+    """Warn when the points hold fewer distinct rows than the smallest k tried."""
+    m = _n_distinct(fits)
+    if m >= ks[0]:
+        return
+    fix = "they are one cluster" if m == 1 else f"try k_range up to {m}"
+    msg = (
+        f"The {fits[0].shape[0]} points hold only {m} distinct point(s), fewer than the "
+        f"smallest k tried ({ks[0]}): they do not separate into that many clusters, so "
+        f"every score is degenerate and k={ks[0]} (the smallest tried) is no choice: {fix} "
+        "(identical genes give identical points)."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _check_same_genes(point_sets) -> list[np.ndarray]:

@@ -244,6 +244,20 @@ def test_choose_k_fits_must_hold_the_same_genes(big_blobs):
         choose_k([big_blobs, np.full_like(big_blobs, np.nan)], range(2, 5))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("criterion", list(K_CRITERIA))
+def test_choose_k_warns_when_the_points_do_not_separate(criterion):
+    """Identical points: before, k=2 with scores all inf (or -inf), without a word."""
+    with pytest.warns(UserWarning, match=r"only 1 distinct point.*do not separate.*one cluster"):
+        assert choose_k(np.zeros((20, 2)), range(2, 5), criterion)[0] == 2
+    two = np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0)
+    with pytest.warns(UserWarning, match=r"only 2 distinct point.*k_range up to 2"):
+        choose_k(two, range(3, 5), criterion)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # 2 distinct points separate at k=2
+        assert choose_k(two, [2], criterion)[0] == 2
+
+
 def test_choose_k_default_criterion_range_and_determinism(big_blobs, blobs):
     k, scores = choose_k(big_blobs)
     assert (k, list(scores)) == (4, list(range(2, 16)))
