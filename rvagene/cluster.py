@@ -1215,11 +1215,14 @@ def match_clusters(assignments, labels, n_clusters: int | None = None) -> Cluste
     Parameters
     ----------
     assignments : array-like of int, shape (n_genes,)
-        Cluster of each gene, ``0 .. n_clusters - 1``.
+        Cluster of each gene, ``0 .. n_clusters - 1``. A negative assignment (-1, a flat
+        gene of :attr:`rvagene.GeneClustering.labels_`) is in no cluster: the gene is left
+        out of the pairing.
     labels : array-like of shape (n_genes,)
         Known label of each gene (any sortable values).
     n_clusters : int, optional
-        Number of clusters (default: ``max(assignments) + 1``), for clusters without genes.
+        Number of clusters (default: ``max(assignments) + 1``), for clusters without genes;
+        at least ``max(assignments) + 1``.
 
     Returns
     -------
@@ -1228,11 +1231,19 @@ def match_clusters(assignments, labels, n_clusters: int | None = None) -> Cluste
         ``numbering[c]``; ``labels``: the label paired with each shown cluster (None when
         unpaired).
 
+    Raises
+    ------
+    ValueError
+        If ``labels`` and ``assignments`` differ in length, or ``n_clusters`` is below
+        ``max(assignments) + 1``.
+
     Examples
     --------
     >>> m = match_clusters([2, 2, 0, 0, 1, 1], ["a", "a", "b", "b", "c", "c"])
     >>> m.numbering.tolist(), m.labels
     ([1, 2, 0], ['a', 'b', 'c'])
+    >>> match_clusters([-1, -1, 0, 1], ["a", "a", "b", "c"]).labels  # -1: a flat gene
+    ['b', 'c']
     """
     from scipy.optimize import linear_sum_assignment
 
@@ -1241,7 +1252,16 @@ def match_clusters(assignments, labels, n_clusters: int | None = None) -> Cluste
     if labels.shape != assignments.shape:
         msg = f"labels has {labels.size} entries but assignments has {assignments.size}."
         raise ValueError(msg)
-    k = int(assignments.max()) + 1 if n_clusters is None else int(n_clusters)
+    clustered = assignments >= 0  # a negative assignment (a flat gene) is in no cluster
+    assignments, labels = assignments[clustered], labels[clustered]
+    top = int(assignments.max()) + 1 if assignments.size else 0
+    k = top if n_clusters is None else int(n_clusters)
+    if k < top:
+        msg = (
+            f"assignments go up to cluster {top - 1}, but n_clusters is {k}; give "
+            f"n_clusters={top} or more (or leave it out)."
+        )
+        raise ValueError(msg)
     uniq, label_index = np.unique(labels, return_inverse=True)
     counts = np.zeros((k, uniq.size), dtype=int)
     np.add.at(counts, (assignments, label_index), 1)

@@ -674,6 +674,21 @@ def test_match_clusters_more_or_fewer_clusters_than_labels():
         match_clusters([0, 1, 1], [0, 1])
 
 
+def test_match_clusters_leaves_flat_genes_out():
+    """-1 (a flat gene in GeneClustering.labels_) was counted as the last cluster."""
+    m = match_clusters([-1, -1, -1, 0, 1], ["a", "a", "a", "b", "c"])
+    assert m.numbering.tolist() == [0, 1]
+    assert m.labels == ["b", "c"]
+    m = match_clusters([1, 1, 0, 0, -1, -1, -1], [0, 0, 1, 1, 1, 1, 1])
+    assert m.numbering.tolist() == [1, 0]
+
+
+def test_match_clusters_n_clusters_below_the_assignments():
+    match = r"assignments go up to cluster 2, but n_clusters is 2; give n_clusters=3"
+    with pytest.raises(ValueError, match=match):
+        match_clusters([0, 1, 2], [0, 1, 2], n_clusters=2)
+
+
 def test_match_clusters_takes_labels_of_an_object_array():
     """Labels from a pandas column (object dtype, strings) are matched as strings."""
     labels = np.array(["up", "up", "down", "down"], dtype=object)
