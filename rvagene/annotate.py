@@ -105,8 +105,15 @@ def cluster_anndata(
     -------
     anndata.AnnData or None
         The annotated copy when ``copy=True``, else None.
+
+    Raises
+    ------
+    ValueError
+        Before any fit, if ``adata.var_names`` repeat a name (the results are written back
+        by gene name): make them unique with ``adata.var_names_make_unique()``.
     """
     _require_anndata()
+    _check_unique_genes(adata)
     adata = adata.copy() if copy else adata
     gc = clustering if clustering is not None else GeneClustering(random_state=0)
     if time_key is not None:
@@ -123,6 +130,19 @@ def cluster_anndata(
         where = windows_info(series)
     write_results(adata, gc, names, gc.labels_, gc.probabilities_, where)
     return adata if copy else None
+
+
+def _check_unique_genes(adata) -> None:
+    """Gene names that each name one gene, or a ValueError naming the fix."""
+    names = adata.var_names
+    if not names.is_unique:
+        repeated = list(dict.fromkeys(map(str, names[names.duplicated()])))
+        msg = (
+            f"adata.var_names repeat {len(repeated)} name(s) ({', '.join(repeated[:3])}"
+            f"{', ...' if len(repeated) > 3 else ''}), so the results cannot be written back "
+            "by gene name. Make them unique first: adata.var_names_make_unique()."
+        )
+        raise ValueError(msg)
 
 
 def bulk_series(adata, time_key: str, genes=None):

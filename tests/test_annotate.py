@@ -118,6 +118,20 @@ def test_bulk_samples_with_times_in_obs():
 
 
 @singlecell
+@pytest.mark.parametrize("path", ["bulk", "cells"])
+def test_repeated_gene_names_are_refused_before_the_fit(cells, monkeypatch, path):
+    """Before: pandas' InvalidIndexError when writing the results, after the whole fit."""
+    adata = cells.copy()
+    adata.var_names = [adata.var_names[0], *adata.var_names[:-1]]  # the first name twice
+    adata.obs["hours"] = np.arange(adata.n_obs) % 4
+    monkeypatch.setattr(GeneClustering, "fit", lambda *a, **k: pytest.fail("fitted"))
+    kwargs = {"time_key": "hours"} if path == "bulk" else {"pseudotime": "pt"}
+    match = r"var_names repeat 1 name\(s\) \(\w+\).*adata.var_names_make_unique\(\)"
+    with pytest.raises(ValueError, match=match):
+        cluster_anndata(adata, _gc(), **kwargs)
+
+
+@singlecell
 def test_window_length_and_n_bins_are_one_choice(cells):
     with pytest.raises(ValueError, match="either window_length .* or n_bins"):
         cluster_anndata(cells, _gc(), pseudotime="pt", window_length=20, n_bins=5, copy=True)
