@@ -12,7 +12,8 @@ colours on every run). When the genes have labels, :func:`rvagene.cluster.match_
 renumbers K-means clusters to agree with them (the Hungarian method) and
 :func:`matched_colors` gives each cluster the colour of its label, so one group of genes has
 one number and one colour in every figure. Up- and down-regulated genes are always
-:data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue).
+:data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue); flat genes (label -1 of
+:attr:`rvagene.GeneClustering.labels_`) are :data:`FLAT_COLOR` (grey), named "flat".
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DOWN_COLOR",
+    "FLAT_COLOR",
     "UP_COLOR",
     "cluster_colors",
     "label_colors",
@@ -51,6 +53,9 @@ _MIN_PC_SHARE = 1.0
 UP_COLOR = "tab:red"
 #: Colour of down-regulated genes in every figure.
 DOWN_COLOR = "tab:blue"
+#: Colour of flat genes (label -1, in no cluster) in every figure.
+FLAT_COLOR = "grey"
+_FLAT = -1  # GeneClustering's label of a flat gene
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -168,9 +173,10 @@ def cluster_colors(n: int) -> list[tuple[float, float, float, float]]:
 def label_colors(labels, colors=None) -> dict:
     """The colour of each distinct label, as :func:`plot_latent` draws them by default.
 
-    Non-negative integer labels take ``cluster_colors`` by value, other labels by position
-    among the sorted distinct labels. ``colors`` (a mapping or a sequence indexed like that)
-    overrides them.
+    Non-negative integer labels take ``cluster_colors`` by value (-1, a flat gene, takes
+    :data:`FLAT_COLOR`), other labels by position among the sorted distinct labels.
+    ``colors`` (a mapping or a sequence indexed like that) overrides them (-1 only through
+    a mapping).
 
     Examples
     --------
@@ -221,9 +227,15 @@ def _rgba(color) -> tuple:
 
 
 def _label_styles(labels, colors, label_names):
-    """Map each distinct label to (colour, legend name), stable for integer labels."""
+    """Map each distinct label to (colour, legend name), stable for integer labels.
+
+    Integer label -1 (a flat gene) is grey and named "flat" (unless a mapping names it),
+    after the clusters.
+    """
     uniq = np.unique(labels)
-    integer = np.issubdtype(uniq.dtype, np.integer) and (uniq.size == 0 or uniq.min() >= 0)
+    integer = np.issubdtype(uniq.dtype, np.integer) and (uniq.size == 0 or uniq.min() >= _FLAT)
+    flat = integer and uniq.size > 0 and uniq[0] == _FLAT
+    uniq = uniq[1:] if flat else uniq
     # Integer labels index the palette directly, so cluster i is coloured i even when
     # some clusters are missing from this plot.
     positions = [int(u) for u in uniq] if integer else list(range(uniq.size))
@@ -243,7 +255,14 @@ def _label_styles(labels, colors, label_names):
         else:
             name = str(label_names[pos])
         styles[u.item()] = (color, name)
+    if flat:
+        styles[_FLAT] = (_given(colors, FLAT_COLOR), str(_given(label_names, "flat")))
     return styles
+
+
+def _given(options, default):
+    """A mapping's entry for label -1 (a flat gene), else ``default``."""
+    return options.get(_FLAT, default) if isinstance(options, Mapping) else default
 
 
 def _project(Z, ax, extra=None):
@@ -269,14 +288,17 @@ def _project(Z, ax, extra=None):
     if d == 3 and (ax is None or _is_3d(ax)):
         return ax or _new_axes("3d"), Z, extra, ("z1", "z2", "z3"), ""
     # Project to two principal components (fitted on Z only; centres follow the same map).
+    # Rows that are not finite (flat genes in GeneClustering.embedding_) are left out.
     from sklearn.decomposition import PCA
 
     ax = ax or _new_axes()
-    if Z.shape[0] < 2:
+    finite = np.isfinite(Z).all(axis=1)
+    if finite.sum() < 2:
         return ax, Z[:, :2], None if extra is None else extra[:, :2], ("z1", "z2"), ""
-    pca = PCA(n_components=2, svd_solver="full").fit(Z)
+    pca = PCA(n_components=2, svd_solver="full").fit(Z[finite])
     ratio = 100 * pca.explained_variance_ratio_
-    coords = pca.transform(Z)
+    coords = np.full((Z.shape[0], 2), np.nan)
+    coords[finite] = pca.transform(Z[finite])
     extra = None if extra is None else pca.transform(extra)
     if ratio[1] < _MIN_PC_SHARE:  # a second axis of ~0 % would show noise: draw a strip
         note = f"{d}-D latent: one direction holds {ratio[0]:.0f}% of the variance"
@@ -473,7 +495,11 @@ def plot_latent(
         Latent codes, e.g. ``RVAgene.transform(X)``.
     labels : array-like of shape (n_genes,), optional
         Label of each gene (cluster, true class, ...). Non-negative integer labels pick
-        ``cluster_colors`` by value, so label ``i`` has the same colour in every figure.
+        ``cluster_colors`` by value, so label ``i`` has the same colour in every figure;
+        -1 (a flat gene of :attr:`rvagene.GeneClustering.labels_`) is drawn in
+        :data:`FLAT_COLOR` and named "flat". Rows of ``Z`` that are not finite (flat genes'
+        NaN rows of ``GeneClustering.embedding_``) are not drawn, and are left out of the
+        principal components.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     colors : sequence or mapping, optional
@@ -526,7 +552,8 @@ def plot_clusters(
     Z : array-like of shape (n_genes, latent_length)
         Latent codes.
     assignments : array-like of int, shape (n_genes,)
-        Cluster of each gene, e.g. ``cluster_latent(Z, k).labels_``.
+        Cluster of each gene, e.g. ``cluster_latent(Z, k).labels_``, or
+        ``GeneClustering.labels_``, whose -1 (flat genes) is drawn grey as "flat".
     centres : array-like of shape (n_clusters, latent_length), optional
         Cluster centres; centre ``i`` is drawn in the colour of cluster ``i``. On a 1-D strip
         it is placed at the mean gene index of its members.
@@ -550,7 +577,10 @@ def plot_clusters(
     >>> ax = plot_clusters(Z, km.labels_, km.cluster_centers_)
     """
     if title is None:
-        k = len(centres) if centres is not None else np.unique(assignments).size
+        clusters = np.asarray(assignments).ravel()
+        if np.issubdtype(clusters.dtype, np.integer):
+            clusters = clusters[clusters != _FLAT]  # a flat gene is in no cluster
+        k = len(centres) if centres is not None else np.unique(clusters).size
         title = f"K-means clusters (k={k})"
     return _latent_figure(
         Z, assignments, centres, ax, colors, label_names, title, flagged, size=20

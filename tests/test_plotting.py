@@ -13,6 +13,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from rvagene.cluster import match_clusters  # noqa: E402
 from rvagene.plotting import (  # noqa: E402
     DOWN_COLOR,
+    FLAT_COLOR,
     UP_COLOR,
     cluster_colors,
     label_colors,
@@ -137,6 +138,40 @@ def test_plot_clusters_centres_projected_with_points(rng):
     stars = ax.collections[-3:]
     got = np.concatenate([s.get_offsets() for s in stars])
     np.testing.assert_allclose(got, projected)
+
+
+def test_flat_genes_are_grey_and_the_clusters_keep_their_colours(rng):
+    """Label -1 (a flat gene): before, named "-1" and every cluster's colour shifted by one."""
+    from matplotlib.colors import to_rgba
+
+    Z, labels, centres = _latent(rng, 2)
+    labels[:2] = -1
+    ax = plot_clusters(Z, labels, centres)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["cluster 0", "cluster 1", "cluster 2", "flat", "centres"]
+    assert ax.get_title() == "K-means clusters (k=3)"
+    face = [c.get_facecolor()[0] for c in ax.collections[:4]]
+    np.testing.assert_allclose(face[:3], [c[:3] + (0.85,) for c in cluster_colors(3)])
+    np.testing.assert_allclose(face[3], to_rgba(FLAT_COLOR, 0.85))
+    assert label_colors(labels)[-1] == FLAT_COLOR
+    assert label_colors(labels)[0] == cluster_colors(1)[0]
+    ax = plot_latent(Z, labels, colors={-1: "k", 0: "r", 1: "g", 2: "b"},
+                     label_names={0: "a", 1: "b", 2: "c"})  # fmt: skip
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "flat"]
+
+
+@pytest.mark.parametrize("d", [3, 5])
+def test_rows_that_are_not_finite_are_left_out_of_the_projection(rng, d):
+    """Flat genes' NaN rows of GeneClustering.embedding_: before, PCA's "contains NaN"."""
+    from sklearn.decomposition import PCA
+
+    Z, labels, centres = _latent(rng, d)
+    Z[:2], labels[:2] = np.nan, -1
+    ax = plot_clusters(Z, labels, centres, ax=plt.subplots()[1])
+    projected = PCA(n_components=2, svd_solver="full").fit(Z[2:]).transform(centres)
+    got = np.concatenate([s.get_offsets() for s in ax.collections[-3:]])
+    np.testing.assert_allclose(got, projected)
+    assert plot_latent(Z, labels, ax=plt.subplots()[1]).get_xlabel().startswith("PC1 (")
 
 
 def test_plot_clusters_empty_cluster_and_bad_centres(rng):
