@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from numbers import Integral
 
 import matplotlib as mpl
 import numpy as np
@@ -597,13 +598,20 @@ def plot_generated(
     label: str | None = None,
     features: str = "first",
     centre_label: str = "decoded centre",
+    cluster: int | None = None,
 ):
     """Plot series sampled around one cluster centre, with the decoded centre dashed black.
 
     Parameters
     ----------
     generated : array-like of shape (n_samples, n_timepoints) or (n_samples, n_timepoints, n_dims)
-        Decoded samples (for 3-D input the first feature, or the mean, see ``features``).
+        Decoded samples of one cluster (for 3-D input the first feature, or the mean, see
+        ``features``). With ``cluster``, the series of every cluster as
+        :meth:`rvagene.GeneClustering.generate` returns them, of shape
+        ``(n_clusters, n_samples, n_timepoints[, n_dims])``: a 3-D array cannot say which of
+        the two it is, so ``cluster`` says so (a 4-D array without it is an error, and a 3-D
+        one with more values per time point than time points, drawn by its first value,
+        gets a warning).
     centre_series : array-like of shape (n_timepoints,), optional
         The decoded cluster centre (shapes ``(1, n_timepoints)`` and
         ``(n_timepoints, n_dims)`` are accepted too), drawn thick and black.
@@ -623,6 +631,10 @@ def plot_generated(
     centre_label : str, default="decoded centre"
         Legend entry for ``centre_series`` (e.g. "decoded centre + offset" for series made
         with :func:`rvagene.generate_around_centres`'s ``offset``).
+    cluster : int, optional
+        Draw ``generated[cluster]``, where ``generated`` holds every cluster's series
+        (``GeneClustering.generate``'s output), in that cluster's colour
+        (``cluster_colors``) unless ``color`` is given.
 
     Returns
     -------
@@ -633,7 +645,12 @@ def plot_generated(
     >>> import numpy as np
     >>> gen = np.random.default_rng(0).normal(size=(20, 15)).cumsum(axis=1)
     >>> ax = plot_generated(gen, gen.mean(axis=0), color=cluster_colors(3)[1])
+    >>> every = np.stack([gen, -gen])  # (n_clusters, n_samples, n_timepoints)
+    >>> ax = plot_generated(every, cluster=1)  # cluster 1's series, in its colour
     """
+    generated = _one_cluster(generated, cluster, features)
+    if cluster is not None and color is None:
+        color = cluster_colors(cluster + 1)[cluster]
     ax = ax or _new_axes()
     if centre_series is not None:
         centre_series = np.asarray(centre_series, dtype=float)
@@ -659,6 +676,48 @@ def plot_generated(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _one_cluster(generated, cluster, features: str) -> np.ndarray:
+    """One cluster's series: ``generated[cluster]``, or ``generated`` itself checked.
+
+    3-D input drawn by its first value, with more values per time point than time points,
+    is most likely every cluster's series: a warning says so (replicates, averaged with
+    ``features="mean"``, are not warned about).
+    """
+    generated = np.asarray(generated, dtype=float)
+    shape = generated.shape
+    if cluster is not None:
+        if generated.ndim not in (3, 4):
+            msg = (
+                f"With cluster=, generated must have shape (n_clusters, n_samples, "
+                f"n_timepoints[, n_dims]) as GeneClustering.generate returns, got {shape}."
+            )
+            raise ValueError(msg)
+        bad = isinstance(cluster, bool) or not isinstance(cluster, Integral)
+        if bad or not 0 <= cluster < shape[0]:
+            msg = (
+                f"cluster must be an integer from 0 to {shape[0] - 1} (generated has shape "
+                f"{shape}), got {cluster!r}."
+            )
+            raise ValueError(msg)
+        return generated[cluster]
+    if generated.ndim == 4:
+        msg = (
+            f"generated has shape {shape}, one set of series per cluster as "
+            "GeneClustering.generate returns; plot one cluster: plot_generated(generated, "
+            "cluster=i) or plot_generated(generated[i])."
+        )
+        raise ValueError(msg)
+    if generated.ndim == 3 and shape[2] > shape[1] and features == "first":
+        msg = (
+            f"generated has shape {shape}, read as {shape[0]} series of {shape[1]} time points "
+            f"with {shape[2]} values each. More values than time points suggests "
+            "GeneClustering.generate's (n_clusters, n_samples, n_timepoints): if so, plot one "
+            "cluster with cluster=i (or generated[i])."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    return generated
 
 
 def plot_loss(history, ax=None, title: str | None = None):

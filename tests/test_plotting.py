@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import warnings
 
 import matplotlib
 
@@ -227,6 +228,28 @@ def test_plot_generated(rng, shape, centre_shape, given_ax):
     assert ax.lines[-1].get_color() == "black"
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts == ["cluster 4", "decoded centre"]
+
+
+def test_plot_generated_of_every_cluster_takes_cluster(rng):
+    """GeneClustering.generate's (k, n, T): before, read as (n, T, dims) without a word."""
+    every = rng.normal(size=(3, 5, 10))  # 3 clusters, 5 series of 10 time points
+    ax = plot_generated(every, cluster=2)
+    assert len(ax.lines) == 5
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), every[2, 0])
+    assert ax.lines[0].get_color() == cluster_colors(3)[2]
+    assert plot_generated(every, cluster=2, color="k").lines[0].get_color() == "k"
+    with pytest.warns(UserWarning, match=r"More values than time points .* cluster=i"):
+        plot_generated(every)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # replicates, averaged: no warning
+        plot_generated(every, features="mean")
+    with pytest.raises(ValueError, match=r"shape \(3, 5, 10, 2\), one set .* cluster=i"):
+        plot_generated(rng.normal(size=(3, 5, 10, 2)))
+    for bad in (3, -1, 1.0, True):
+        with pytest.raises(ValueError, match="cluster must be an integer from 0 to 2"):
+            plot_generated(every, cluster=bad)
+    with pytest.raises(ValueError, match="With cluster=, generated must have shape"):
+        plot_generated(every[0], cluster=0)
 
 
 def test_plot_generated_without_centre(rng):
