@@ -10,7 +10,9 @@ cluster centre (:meth:`rvagene.RVAgene.generate`). Two questions judge the resul
 - **realism**: :func:`spread_ratio`, the spread of the generated series at each time point
   over that of the real members; 1 means they vary as much as the real genes.
 
-:func:`generation_scores` computes all three at once.
+:func:`generation_scores` computes all three at once. Genes labelled -1 (flat genes, in no
+cluster, as :attr:`rvagene.GeneClustering.labels_` marks them) are left out of every measure,
+so ``GeneClustering``'s ``labels_`` and the genes it was fitted on can be passed as they are.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from .data import scale_series
+
+_FLAT = -1  # the label of a flat gene, in no cluster (GeneClustering.labels_)
 
 __all__ = [
     "generation_scores",
@@ -43,7 +47,10 @@ def _check_generated(generated) -> np.ndarray:
 
 
 def _check_members(X, labels, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Real series as float (n_genes, time[, dims]) matching ``generated``, and int labels."""
+    """Real series as float (n_genes, time[, dims]) matching ``generated``, and int labels.
+
+    Genes labelled -1 (flat genes) are left out of both.
+    """
     X = np.asarray(X, dtype=float)
     if X.shape[1:] != generated.shape[2:]:
         msg = (
@@ -56,11 +63,19 @@ def _check_members(X, labels, generated: np.ndarray) -> tuple[np.ndarray, np.nda
         msg = f"labels must have shape ({X.shape[0]},), one per row of X, got {labels.shape}."
         raise ValueError(msg)
     labels = labels.astype(np.int64)
+    clustered = labels != _FLAT  # a flat gene is in no cluster: left out
+    X, labels = X[clustered], labels[clustered]
     k = generated.shape[0]
+    if labels.size == 0:
+        msg = (
+            "No gene to compare with: labels is empty or labels every gene -1 (flat). Pass "
+            f"the clustered genes and their clusters 0..{k - 1} (GeneClustering: X, labels_)."
+        )
+        raise ValueError(msg)
     if labels.min() < 0 or labels.max() >= k:
         msg = (
             f"labels must be cluster numbers 0..{k - 1}, one per generated cluster "
-            "(generated[i] was generated for cluster i)."
+            "(generated[i] was generated for cluster i), or -1 for a flat gene (left out)."
         )
         raise ValueError(msg)
     return X, labels
@@ -91,7 +106,8 @@ def specificity_nearest_mean(generated, X, labels) -> dict:
     X : array-like of shape (n_genes, n_timepoints[, n_dims])
         The real series. NaN values are ignored.
     labels : array-like of shape (n_genes,)
-        Cluster of each real gene, 0 to ``n_clusters - 1``.
+        Cluster of each real gene, 0 to ``n_clusters - 1``; genes labelled -1 (flat genes,
+        as in ``GeneClustering.labels_``) are left out.
 
     Returns
     -------
@@ -184,7 +200,8 @@ def spread_ratio(generated, X, labels, zscore: bool = False) -> dict:
     X : array-like of shape (n_genes, n_timepoints[, n_dims])
         The real series, in the units of ``generated`` unless ``zscore``. NaN is ignored.
     labels : array-like of shape (n_genes,)
-        Cluster of each real gene, 0 to ``n_clusters - 1``.
+        Cluster of each real gene, 0 to ``n_clusters - 1``; genes labelled -1 (flat genes,
+        as in ``GeneClustering.labels_``) are left out.
     zscore : bool, default=False
         Z-score every series (generated and real) over time first, so that the spread of the
         shapes is compared whatever the units (e.g. for generation in scaled units, or to
@@ -237,7 +254,8 @@ def generation_scores(model, generated, X, labels, centres, times=None) -> dict:
     X : array-like of shape (n_genes, n_timepoints[, n_dims])
         The real series (as given to ``fit``).
     labels : array-like of shape (n_genes,)
-        Cluster of each real gene, e.g. ``cluster_latent(model.transform(X), k).labels_``.
+        Cluster of each real gene, e.g. ``cluster_latent(model.transform(X), k).labels_``
+        or ``GeneClustering.labels_``, whose flat genes (-1) are left out.
     centres : array-like of shape (n_clusters, latent_length)
         The centres the series were generated around.
     times : array-like of shape (n_timepoints,), optional

@@ -92,6 +92,29 @@ def test_bad_input(shapes, generated, match):
         specificity_nearest_mean(generated, X, labels)
 
 
+def test_flat_genes_are_left_out(shapes):
+    """-1 (GeneClustering's flat genes): before, "labels must be cluster numbers 0..2"."""
+    X, labels, means = shapes
+    generated = np.repeat(means[:, None, :], 4, axis=1)
+    flat = np.vstack([np.full((2, 12), 3.0), X])
+    with_flat = np.r_[-1, -1, labels]
+    for score in (specificity_nearest_mean, spread_ratio):
+        got, want = score(generated, flat, with_flat), score(generated, X, labels)
+        for key in got:
+            np.testing.assert_array_equal(got[key], want[key])
+    scores = generation_scores(_FirstTwoPoints(), generated, flat, with_flat, means[:, :2])
+    assert scores == generation_scores(_FirstTwoPoints(), generated, X, labels, means[:, :2])
+
+
+@pytest.mark.parametrize("labels", [[], [-1, -1]])
+def test_no_clustered_gene_is_a_clear_error(shapes, labels):
+    """Before: numpy's "zero-size array to reduction operation minimum"."""
+    X, _, means = shapes
+    generated = np.repeat(means[:, None, :], 4, axis=1)
+    with pytest.raises(ValueError, match=r"No gene to compare with.*clusters 0\.\.2"):
+        specificity_nearest_mean(generated, X[: len(labels)], labels)
+
+
 def test_generation_stays_in_cluster_on_a_trained_model():
     """Cluster-spread generation is specific on clear clusters; the old 0.3 is the baseline."""
     X, _ = sine_blobs(n_per=15, T=25, k=4)
