@@ -706,7 +706,7 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     def __init__(
         self,
         n_clusters: int | None = None,
-        n_fits: int = DEFAULT_N_FITS,
+        n_fits: int | str = DEFAULT_N_FITS,
         space: str = DEFAULT_SPACE,
         random_state=None,
         model_params: dict | None = None,
