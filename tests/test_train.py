@@ -241,10 +241,10 @@ def test_shift_in_time_moves_each_series_by_one_amount():
     torch.testing.assert_close(shift_in_time(x, 1.5), y)  # torch's generator: repeatable
 
 
-@pytest.mark.parametrize("bad", [-0.5, float("nan"), "1"])
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf"), "1"])
 def test_time_shift_must_be_a_number_of_steps(tiny, bad):
     X, _ = tiny
-    with pytest.raises(ValueError, match="time_shift must be a number of time steps >= 0"):
+    with pytest.raises(ValueError, match="time_shift must be a finite number of time steps >= 0"):
         RVAgene(time_shift=bad, n_epochs=1).fit(X)
 
 
