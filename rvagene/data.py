@@ -20,7 +20,9 @@ times too; a header without times is read as equal steps, with one warning, and 
 mixing controls or conditions with time points gets a warning saying to split the file.
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
-partial file. Readers turn empty cells and ``NA``/``nan`` into NaN. :func:`load_dataset`
+partial file. Readers turn empty cells, ``NA``/``nan``/``null``, Excel's ``#N/A`` and a lone
+``-`` into NaN; they skip comment lines (starting with ``#``), ignore a separator at the end of
+every line, and read ``.gz`` files (``genes.csv.gz``) through gzip. :func:`load_dataset`
 also marks values no one means (a ``1e30`` among values of order 1; see
 :func:`extreme_values`) as missing, with a warning naming each gene, time point and value.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gzip
 import io
 import logging
 import re
@@ -44,7 +47,8 @@ from rvagene._utils import atomic_open
 
 logger = logging.getLogger(__name__)
 
-_MISSING = frozenset({"", "na", "nan", "n/a", "null"})
+# Missing-value markers (lower case): also Excel's "#N/A" and a lone dash.
+_MISSING = frozenset({"", "na", "nan", "n/a", "null", "#n/a", "-"})
 # A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>".
 _REPLICATE = re.compile(r"^(?P<time>.+)_(?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
 # A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
@@ -566,15 +570,33 @@ def _read_text(path) -> str:
     if not path.is_file():
         msg = f"No such file: {str(path)!r}. Check the path, or the folder you run from."
         raise FileNotFoundError(msg)
+    gzipped = path.suffix.lower() == ".gz"
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            return fh.read()
+        with (gzip.open if gzipped else open)(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            text = fh.read()
     except UnicodeDecodeError as err:
         msg = (
             f"{path} is not UTF-8 text (byte {err.start} cannot be decoded); it may be a binary "
             "file. Give a text table, saved as UTF-8 (in Excel: 'CSV UTF-8')."
         )
         raise ValueError(msg) from None
+    except (gzip.BadGzipFile, EOFError) as err:
+        msg = f"{path} is not a readable gzip file ({err}). Give it unpacked, or gzip it again."
+        raise ValueError(msg) from None
+    # comment lines ("# exported by ...") are blanked, so line numbers stay those of the file
+    return _COMMENT.sub("", text)
+
+
+# A line whose first non-blank character is '#' (but not Excel's "#N/A"): a comment.
+_COMMENT = re.compile(r"^[ \t]*#(?!N/A)[^\r\n]*", re.MULTILINE | re.IGNORECASE)
+
+
+def _suffix(path) -> str:
+    """A file's lower-case suffix, under a ``.gz`` (``a.tsv.gz`` -> ``.tsv``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".gz":
+        path = path.with_suffix("")
+    return path.suffix.lower()
 
 
 def _guess_sep(first: str) -> str:
@@ -621,9 +643,12 @@ def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[
         raise ValueError(msg)
     if sep != ",":  # decimal commas: "1,5" is 1.5 (and "0,5h" is 0.5h)
         rows = [(i, [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in r]) for i, r in rows]
+    rows = _drop_empty_end(rows)
     widths = {len(cells) for _, cells in rows[1:]}
-    if short_header and widths == {len(rows[0][1]) + 1}:
-        rows[0] = (rows[0][0], ["", *rows[0][1]])
+    header = rows[0][1]
+    named = header[0].lower() in _GENE_COLUMN_NAMES  # "gene,0h,1h": not R's layout
+    if short_header and widths == {len(header) + 1} and not named:
+        rows[0] = (rows[0][0], ["", *header])
     line0, width = rows[0][0], len(rows[0][1])
     for line, cells in rows:
         if len(cells) != width:
@@ -633,6 +658,24 @@ def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[
             )
             raise ValueError(msg)
     return rows
+
+
+def _drop_empty_end(rows):
+    """Drop last columns that are empty in every row: a separator at the end of each line.
+
+    The first row (a header) may be empty there too, or one cell short.
+    """
+    while True:
+        width = len(rows[-1][1])
+        body = [cells for _, cells in rows[1:]]
+        header = rows[0][1]
+        if width < 2 or any(len(c) != width or c[-1] for c in body):
+            return rows
+        if len(header) == width and header[-1]:
+            return rows
+        if len(header) not in (width, width - 1):
+            return rows
+        rows = [(i, cells[: width - 1]) for i, cells in rows]
 
 
 def _parse(rows, where) -> np.ndarray:
@@ -790,7 +833,7 @@ def open_data(direc, ratio_train=0.8, dataset="ECG5000", *, shuffle=False, rando
 
 def _table_sep(path, sep: str | None) -> str | None:
     """The separator given, a tab for ``.tsv``/``.tab`` files, else None (guessed)."""
-    return sep or ("\t" if Path(path).suffix.lower() in {".tsv", ".tab"} else None)
+    return sep or ("\t" if _suffix(path) in {".tsv", ".tab"} else None)
 
 
 def _parse_times(labels: list[str]) -> np.ndarray | None:
@@ -808,10 +851,17 @@ def _parse_times_unit(labels: list[str]) -> tuple[np.ndarray | None, str | None]
     if plain is not None:
         return (plain if np.isfinite(plain).all() else None), None
     found = [_TIME_UNIT.match(label) for label in labels]
-    if not all(found) or any(m["unit"].lower() not in _HOURS for m in found):
+    # a bare 0 among times with units ("0,30min,1h") is 0 in their unit
+    zero = [m is None and _number(label) == 0 for m, label in zip(found, labels, strict=True)]
+    found = [m for m, z in zip(found, zero, strict=True) if not z]
+    if not found or not all(found) or any(m["unit"].lower() not in _HOURS for m in found):
         return None, None
     values = np.array([float(m["value"]) for m in found])
     hours = np.array([_HOURS[m["unit"].lower()] for m in found])
+    if any(zero):
+        at = np.flatnonzero(zero) - np.arange(sum(zero))
+        values = np.insert(values, at, 0.0)
+        hours = np.insert(hours, at, hours[0] if np.all(hours == hours[0]) else 1.0)
     if np.all(hours == hours[0]):
         return values, _UNIT_NAMES[hours[0]]
     return values * hours, "h"
@@ -1053,7 +1103,10 @@ def read_table(
     ``0,0.5,1,2``, numbers with a unit such as ``0h,30min,2h``, or strings such as
     ``t0,t1``). A column whose header matches ``label_column`` (case-insensitively) holds
     per-gene labels. The gene column's header may be empty, or missing altogether (a header
-    one cell shorter than the rows, as R writes).
+    one cell shorter than the rows, as R writes; not when the header starts with a gene
+    column's name such as ``gene``). Columns at the end that are empty in every row (a
+    separator at the end of each line) are dropped, as are lines starting with ``#``.
+    A bare ``0`` among times with units (``0,30min,1h``) is time 0 in their unit.
 
     A column of numbers never becomes gene names. When the header's first cell is a time
     point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
@@ -1229,7 +1282,9 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
         A UCR file (recognised by a first row of numbers only: a label, then values, some
         of which may be missing as ``nan`` or ``NA``), a gene-named CSV/TSV (see
         :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
-        strictly increasing numbers is a table with a header of times), a folder ``<dir>``
+        strictly increasing numbers is a table with a header of times, unless its first
+        column looks like UCR labels: integers with few distinct values, beside values that
+        are not all integers), a folder ``<dir>``
         holding ``<dir>/<basename>_TRAIN``, or a dataset name.
     data_dir : str or PathLike, default="data"
         Where dataset names are looked up, as in the original tool.
@@ -1265,12 +1320,31 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     if label_first and all(c.lower() in _MISSING or _number(c) is not None for c in cells[1:]):
         # a row of numbers, as UCR files hold (missing values allowed after the label)
         values = np.array([np.nan if c.lower() in _MISSING else _number(c) for c in cells])
-        table_file = path.suffix.lower() in {".csv", ".tsv", ".tab", ".txt"}
-        if table_file and len(values) > 2 and (np.diff(values) > 0).all():
+        table_file = _suffix(path) in {".csv", ".tsv", ".tab", ".txt"}
+        rising = len(values) > 2 and (np.diff(values) > 0).all()
+        if table_file and rising and not _label_column_first(path):
             return checked_table(read_table(path))  # a header of times above rows of data
         X, labels = read_ucr(path)
         return checked_table(TimeSeriesTable(X, None, None, None, labels, str(path)))
     return checked_table(read_table(path))
+
+
+def _label_column_first(path) -> bool:
+    """Whether a file of numbers only starts with a UCR label column, not a header of times.
+
+    True when the first column of every row (the first one too) holds integers with few
+    distinct values (at most half as many as the rows, and at most 50), the first row's
+    among them, while the other rows' other columns are not all integers: a label column
+    beside the values. A header of times (``0,1,2,4``) above rows of values fails one of these.
+    """
+    rows = _read_rows(path, _table_sep(path, None))
+    first = _numbers([cells[0] for _, cells in rows])
+    rest = _numbers([c for _, cells in rows[1:] for c in cells[1:]])
+    if first is None or rest is None or len(rows) < 3 or not _integral(first).all():
+        return False
+    distinct = set(first.tolist())
+    few = len(distinct) <= min(50, len(rows) // 2) and first[0] in set(first[1:].tolist())
+    return few and not _integral(rest[np.isfinite(rest)]).all()
 
 
 def _dataset_file(name_or_path, root: Path, available: str) -> Path:

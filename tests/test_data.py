@@ -476,7 +476,10 @@ def test_time_units(tmp_path):
     np.testing.assert_array_equal(times("0min,30min,2h"), [0, 0.5, 2])  # mixed: hours
     assert times("t0,t1,t2") is None  # steps by name: no warning
     with pytest.warns(UserWarning, match="columns without one time"):
-        assert times("0,30min,1h") is None  # a bare number among units is ambiguous
+        assert times("5,30min,1h") is None  # a bare number among units is ambiguous
+    # ... but a bare 0 is 0 in any unit (review B, item 7)
+    np.testing.assert_array_equal(times("0,30min,1h,2h,4h"), [0, 0.5, 1, 2, 4])
+    np.testing.assert_array_equal(times("0,1h,2h"), [0, 1, 2])
     with pytest.warns(UserWarning, match="no times found in the header; the 2 columns"):
         assert times("1x,2x") is None  # not a unit
 
@@ -712,3 +715,92 @@ def test_a_ucr_file_with_a_missing_value_in_its_first_row(tmp_path):
         table = load_dataset(tmp_path / name)
         np.testing.assert_array_equal(table.X, X)
         np.testing.assert_array_equal(table.labels, [1, 2, 1, 2])
+
+
+# --------------------------------------------------------------------------- review B
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gene\t0h\t1h\t2h\t4h\nSox2\t1.5\t2\t3.1\t4\t\nNanog\t2\t3\t1\t0.5\t\n",  # rows only
+        "gene\t0h\t1h\t2h\t4h\t\nSox2\t1.5\t2\t3.1\t4\t\nNanog\t2\t3\t1\t0.5\t\n",  # every line
+        "gene\t0h\t1h\t2h\t4h\t\t\nSox2\t1.5\t2\t3.1\t4\t\t\nNanog\t2\t3\t1\t0.5\t\t\n",  # two
+    ],
+)
+@pytest.mark.parametrize("sep", ["\t", ","])
+def test_a_separator_at_the_end_of_each_line_adds_no_column(tmp_path, text, sep, recwarn):
+    path = write_text(tmp_path / ("t.tsv" if sep == "\t" else "t.csv"), text.replace("\t", sep))
+    table = load_dataset(path)
+    assert table.genes == ["Sox2", "Nanog"]
+    assert table.time_labels == ["0h", "1h", "2h", "4h"]
+    np.testing.assert_array_equal(table.times, [0, 1, 2, 4])
+    np.testing.assert_array_equal(table.X, [[1.5, 2, 3.1, 4], [2, 3, 1, 0.5]])
+    assert not recwarn.list
+
+
+def test_a_short_gene_header_is_not_read_as_r_format(tmp_path):
+    path = write_text(tmp_path / "t.csv", "gene,0h,1h\nSox2,1,2,3\nNanog,4,5,6\n")
+    with pytest.raises(ValueError, match="line 2 has 4 columns but line 1 has 3"):
+        read_table(path)
+
+
+def test_an_empty_last_time_point_is_kept_under_its_header(tmp_path):
+    table = read_table(write_text(tmp_path / "t.csv", "gene,0h,1h,2h\nSox2,1,2,\nNanog,4,5,\n"))
+    assert table.time_labels == ["0h", "1h", "2h"]
+    assert np.isnan(table.X[:, 2]).all()
+
+
+def test_a_ucr_file_named_csv_whose_first_gene_rises(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(5, 2, size=(12, 6)).round(3)
+    X[0] = [1.5, 2.0, 2.5, 3.0, 4.0, 8.775]  # above its label and rising
+    labels = [1, 2, 3] * 4
+    write_ucr(tmp_path / "u.csv", X, labels)
+    table = load_dataset(tmp_path / "u.csv")
+    assert table.genes is None
+    np.testing.assert_array_equal(table.X, X)
+    np.testing.assert_array_equal(table.labels, labels)
+
+
+@pytest.mark.parametrize("header", ["0,1,2,4,8", "0,0.5,1,2,4", "1,2,3,4,5"])
+@pytest.mark.parametrize(
+    "row",
+    [
+        lambda i: f"{i % 2},{i + 1},{i + 2},{i},{i * 3}",  # counts: every column integers
+        lambda i: f"{i * 3},{i + 0.5},{i + 1.5},{i},{i * 2.5}",  # many distinct first values
+    ],
+)
+def test_a_header_of_times_over_integer_first_values_stays_a_header(tmp_path, header, row):
+    rows = "".join(row(i) + "\n" for i in range(8))
+    table = load_dataset(write_text(tmp_path / "h.csv", header + "\n" + rows))
+    assert table.time_labels == header.split(",")
+    assert table.X.shape == (8, 5)
+
+
+def test_a_bare_zero_among_times_with_units(tmp_path):
+    table = read_table(write_text(tmp_path / "z.csv", "gene,0,30min,1h,2h,4h\na,1,2,3,4,5\n"))
+    np.testing.assert_array_equal(table.times, [0, 0.5, 1, 2, 4])
+    assert table.time_unit == "h"
+    table = read_table(write_text(tmp_path / "z.csv", "gene,0,1d,2d\na,1,2,3\n"))
+    np.testing.assert_array_equal(table.times, [0, 1, 2])
+    assert table.time_unit == "d"
+
+
+def test_comment_lines_excel_missing_markers_and_gzip(tmp_path):
+    import gzip
+
+    text = "# exported by qPCR tool\ngene,0h,1h,2h\n# more\nSox2,#N/A,2,3\nNanog,4,-,6\n"
+    expected = [[np.nan, 2, 3], [4, np.nan, 6]]
+    table = load_dataset(write_text(tmp_path / "c.csv", text))
+    np.testing.assert_array_equal(table.X, expected)
+    with gzip.open(tmp_path / "c.csv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(text)
+    table = load_dataset(tmp_path / "c.csv.gz")
+    np.testing.assert_array_equal(table.X, expected)
+    with gzip.open(tmp_path / "c.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write(text.replace(",", "\t"))
+    np.testing.assert_array_equal(load_dataset(tmp_path / "c.tsv.gz").X, expected)
+    write_text(tmp_path / "bad.csv.gz", "gene,0h\n")
+    with pytest.raises(ValueError, match="not a readable gzip file"):
+        load_dataset(tmp_path / "bad.csv.gz")
