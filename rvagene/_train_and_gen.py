@@ -72,6 +72,7 @@ import logging
 import re
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NoReturn
@@ -97,7 +98,15 @@ from .cluster import (
     clustering_scores,
     match_clusters,
 )
-from .data import TimeSeriesTable, has_real_labels, load_dataset
+from .data import (
+    TimeSeriesTable,
+    _guess_sep,
+    _read_labels,
+    _read_text,
+    has_real_labels,
+    labelled,
+    load_dataset,
+)
 from .model import RVAgene
 from .pipeline import (
     DEFAULT_N_FITS,
@@ -109,7 +118,7 @@ from .pipeline import (
     cluster_offsets,
     generate_around_centres,
 )
-from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, matched_colors
+from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, label_colors, matched_colors
 from .single_cell import DOWN, PSEUDOTIME_KEYS, UP, pseudotime_keys_in
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
@@ -503,12 +512,19 @@ def read_input(args, name: str) -> SimpleNamespace:
     genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
     if args.labels is not None:
         truth = _file_labels(args.labels, genes)
+    truth, known = _unlabelled(truth, genes, name)
     reps = f" x {table.X.shape[2]} replicates" if table.X.ndim == 3 else ""
     logger.info(
         "%s: %d genes x %d time points%s from %s", name, n, table.X.shape[1], reps, table.source
     )
     return SimpleNamespace(
-        table=table, genes=genes, truth=truth, series=series, adata=adata, where=where
+        table=table,
+        genes=genes,
+        truth=truth,
+        known=known,
+        series=series,
+        adata=adata,
+        where=where,
     )
 
 
@@ -565,30 +581,87 @@ def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
         columns = ", ".join(map(str, adata.var.columns[:8])) or "none"
         msg = f"--labels-key {key!r} is not a .var column (the columns: {columns})."
         raise ValueError(msg)
-    return np.asarray(adata.var[key].loc[genes].astype(str), dtype=str)
+    values = adata.var[key].loc[genes]
+    return np.where(values.isna(), "", values.astype(str)).astype(str)  # NA: no label
 
 
 def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
-    """Labels from a CSV/TSV of gene, label (a header line ``gene,label`` is optional)."""
+    """Labels from a CSV/TSV of gene, label (a header line ``gene,label`` is optional).
+
+    The separator is guessed as for data tables (comma, semicolon, tab); ``#`` lines are
+    comments. An empty or NA label leaves its gene unlabelled. A gene named on several rows
+    of the data gets its labels in order when the file names it as often, its one label
+    when the file names it once.
+    """
     if not Path(path).is_file():
         msg = f"--labels: no such file {str(path)!r}; give a CSV of gene, label."
         raise FileNotFoundError(msg)
-    text = Path(path).read_text(encoding="utf-8-sig")
-    delimiter = "\t" if "\t" in text.split("\n", 1)[0] else ","
-    rows = [r for r in csv.reader(text.splitlines(), delimiter=delimiter) if r]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["gene", "label"]:
+    text = _read_text(path)
+    delimiter = _guess_sep(next((line for line in text.splitlines() if line.strip()), ""))
+    reader = csv.reader(text.splitlines(), delimiter=delimiter, skipinitialspace=True)
+    rows = [(i, r) for i, r in enumerate(reader, 1) if "".join(r).strip()]
+    if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["gene", "label"]:
         rows = rows[1:]
-    bad = [i + 1 for i, r in enumerate(rows) if len(r) < 2]
+    bad = [i for i, r in rows if len(r) < 2]
     if bad:
         msg = f"--labels {path}: line {bad[0]} has no label; each line is gene,label."
         raise ValueError(msg)
-    known = {r[0].strip(): r[1].strip() for r in rows}
+    known: dict[str, list[str]] = {}
+    for _, r in rows:
+        known.setdefault(r[0].strip(), []).append(r[1].strip())
     missing = [g for g in genes if g not in known]
     if missing:
         few = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
         msg = f"--labels {path} has no label for {len(missing)} gene(s): {few}; label every gene."
         raise ValueError(msg)
-    return np.array([known[g] for g in genes])
+    return _read_labels(_labels_in_order(path, known, genes))
+
+
+def _labels_in_order(path, known: dict[str, list[str]], genes: list[str]) -> list[str]:
+    """Each gene's label; a gene on k rows of the data takes the file's k labels in order."""
+    times = Counter(genes)
+    for gene, found in known.items():
+        if len(found) > 1 and len(set(found)) > 1 and len(found) != times[gene]:
+            msg = (
+                f"--labels {path} gives gene {gene!r} {len(found)} labels "
+                f"({', '.join(found[:4])}) but the data have {times[gene]} row(s) of it; "
+                "give one label per row of the data, in the data's order."
+            )
+            raise ValueError(msg)
+    seen: Counter = Counter()
+    out = []
+    for gene in genes:
+        found = known[gene]
+        out.append(found[seen[gene]] if len(found) == times[gene] else found[0])
+        seen[gene] += 1
+    return out
+
+
+# The shown label of genes without one (an empty or NA cell), and its colour.
+UNLABELLED, UNLABELLED_COLOR = "unlabelled", "lightgrey"
+
+
+def _unlabelled(truth, genes: list[str], name: str):
+    """The user's labels and which genes have one: ``(truth, known)``.
+
+    With every gene labelled, ``known`` is None and ``truth`` unchanged. With some genes
+    unlabelled (an empty or NA label), a warning names them; ``truth`` becomes text (``""``
+    for no label) and ``known`` marks the labelled genes, which alone are scored.
+    """
+    if truth is None or not has_real_labels(truth):
+        return None, None
+    known = labelled(truth)
+    if known.all():
+        return truth, None
+    without = [g for g, k in zip(genes, known, strict=True) if not k]
+    few = ", ".join(without[:3]) + (", ..." if len(without) > 3 else "")
+    msg = (
+        f"{name}: {len(without)} of {len(genes)} genes have no label ({few}); they are left "
+        f"out of the ARI and NMI and drawn as '{UNLABELLED}'. Label them, or leave them as is."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=2)
+    text = [f"{v:g}" if isinstance(v, float) else str(v) for v in np.asarray(truth).tolist()]
+    return np.array([t if k else "" for t, k in zip(text, known, strict=True)]), known
 
 
 def _fit_times(table, args: argparse.Namespace):
@@ -679,6 +752,10 @@ def _numbering(args, data, labels: np.ndarray, k: int):
     if shown is None:
         return np.arange(k), cluster_colors(k), None, None
     keep = labels >= 0
+    if data.truth is not None and data.known is not None:  # some genes without a label
+        keep &= data.known
+        shown = np.where(data.known, data.truth, UNLABELLED)
+        colors_of = {**label_colors(shown[keep]), UNLABELLED: UNLABELLED_COLOR}
     match = match_clusters(labels[keep], np.asarray(shown)[keep], k)
     colors = matched_colors(match, np.asarray(shown)[keep], colors_of)
     return match.numbering, colors, shown, colors_of
@@ -703,7 +780,9 @@ def describe(args, data, gc: GeneClustering, name: str):
     if gc.k_scores_ is not None:
         result["k_scores"] = gc.k_scores_
     if data.truth is not None:
-        result.update(clustering_scores(np.asarray(data.truth)[~flat], assignments))
+        scored = (np.ones(len(flat), bool) if data.known is None else data.known)[~flat]
+        truth = np.asarray(data.truth)[~flat][scored]
+        result.update(clustering_scores(truth, assignments[scored]))
         print(f"{name}: ARI {result['ari']:.3f}  NMI {result['nmi']:.3f}  (k={k})")
     clusters = np.full(len(flat), -1, dtype=np.int64)
     clusters[~flat] = assignments
@@ -714,7 +793,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
         n_fits=len(gc.models_),
         Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
-        shown_names={UP: "up", DOWN: "down"} if shown_colors else None,
+        shown_names={UP: "up", DOWN: "down"} if data.truth is None and shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",
         single_cell=data.series is not None,
     )  # fmt: skip

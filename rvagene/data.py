@@ -82,7 +82,8 @@ class TimeSeriesTable:
         The header's time-point names as written, without replicate suffixes (None for UCR
         files).
     labels : ndarray of shape (n_genes,) or None
-        Per-gene labels, used only for annotation and evaluation.
+        Per-gene labels, used only for annotation and evaluation. A gene without a label
+        (an empty or NA cell) has NaN among numeric labels, ``""`` among strings.
     source : str
         The file read.
     replicates : list of int or None
@@ -1143,7 +1144,8 @@ def read_table(
     Returns
     -------
     TimeSeriesTable
-        Labels are int64 when all are integers, float64 when all are numbers, else strings.
+        Labels are int64 when all are integers, float64 when all are numbers (NaN for a
+        gene without a label: an empty or NA cell), else strings ("" for no label).
 
     Examples
     --------
@@ -1174,14 +1176,7 @@ def read_table(
         [(line, [cells[j] for j in cols]) for line, cells in body],
         lambda r, c: f"{path}: gene {genes[r]!r} (line {body[r][0]}), column {header[cols[c]]!r}",
     )
-    labels = None
-    if label_at is not None:
-        raw = [cells[label_at] for _, cells in body]
-        labels = _numbers(raw)
-        if labels is None:
-            labels = np.array(raw)
-        elif _integral(labels).all():
-            labels = labels.astype(np.int64)
+    labels = None if label_at is None else _read_labels([cells[label_at] for _, cells in body])
     time_labels = [header[j] for j in cols]
     try:
         layout = _replicate_layout(time_labels, path)
@@ -1202,6 +1197,35 @@ def read_table(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+def _read_labels(raw: list[str]) -> np.ndarray | None:
+    """A label column: int64, float64 or str; None when every cell is missing.
+
+    A missing cell (empty, ``NA``, ...) is an unlabelled gene: NaN among numbers (whose
+    column is then float64), ``""`` among strings; see :func:`labelled`.
+    """
+    missing = [c.lower() in _MISSING for c in raw]
+    if all(missing):
+        return None
+    labels = _numbers(raw)
+    if labels is None:
+        return np.array(["" if m else c for c, m in zip(raw, missing, strict=True)])
+    return labels.astype(np.int64) if _integral(labels).all() else labels
+
+
+def labelled(labels) -> np.ndarray:
+    """Which genes have a label: not NaN, None or ``""`` (a missing cell of a label column).
+
+    Examples
+    --------
+    >>> labelled([1.0, float("nan"), 2.0]).tolist(), labelled(["a", "", "b"]).tolist()
+    ([True, False, True], [True, False, True])
+    """
+    labels = np.asarray(labels).ravel()
+    if labels.dtype.kind == "f":
+        return ~np.isnan(labels)
+    return np.array([x is not None and str(x) != "" for x in labels.tolist()], dtype=bool)
 
 
 def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = None) -> None:
@@ -1405,12 +1429,17 @@ def checked_table(table: TimeSeriesTable) -> TimeSeriesTable:
 def has_real_labels(labels) -> bool:
     """Return whether ``labels`` can score a clustering: not None and not all the same.
 
+    Genes without a label (see :func:`labelled`) are left out.
+
     Examples
     --------
     >>> has_real_labels([0, 0, 0]), has_real_labels([1, 2, 1]), has_real_labels(None)
     (False, True, False)
     """
-    return labels is not None and len(np.unique(np.asarray(labels).ravel())) > 1
+    if labels is None:
+        return False
+    labels = np.asarray(labels).ravel()
+    return len(np.unique(labels[labelled(labels)])) > 1
 
 
 def flat_genes(X) -> np.ndarray:

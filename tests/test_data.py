@@ -804,3 +804,14 @@ def test_comment_lines_excel_missing_markers_and_gzip(tmp_path):
     write_text(tmp_path / "bad.csv.gz", "gene,0h\n")
     with pytest.raises(ValueError, match="not a readable gzip file"):
         load_dataset(tmp_path / "bad.csv.gz")
+
+
+def test_empty_or_na_labels_are_unlabelled(tmp_path):
+    text = "gene,label,0h,1h\na,1,1,2\nb,,3,4\nc,NA,5,6\nd,2,7,8\n"
+    table = read_table(write_text(tmp_path / "n.csv", text))
+    np.testing.assert_array_equal(table.labels, [1, np.nan, np.nan, 2])
+    assert data.labelled(table.labels).tolist() == [True, False, False, True]
+    table = read_table(write_text(tmp_path / "s.csv", text.replace(",1,1", ",x,1")))
+    assert table.labels.tolist() == ["x", "", "", "2"]
+    assert not has_real_labels(["x", "", ""])
+    assert read_table(write_text(tmp_path / "e.csv", "gene,label,0h,1h\na,,1,2\n")).labels is None

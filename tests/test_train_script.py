@@ -803,3 +803,40 @@ def test_small_clusters_are_named(script, tmp_path, capsys):
     assert script.main(argv) == 0
     line = next(ln for ln in capsys.readouterr().out.splitlines() if "small clusters:" in ln)
     assert "may look more like a neighbouring cluster than like these genes" in line
+
+
+# --------------------------------------------------------------------------- review B
+
+
+@pytest.mark.parametrize("kind", ["numbers", "strings"])
+def test_genes_without_a_label_are_left_out_of_the_scores(script, tmp_path, capfd, kind):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    names = [str(y) if kind == "numbers" else "ab"[y] for y in labels]
+    names[3] = "" if kind == "numbers" else "NA"
+    names[7] = ""
+    genes = [f"g{i}" for i in range(12)]
+    rows = zip(genes, names, X, strict=True)
+    lines = [f"{g},{y}," + ",".join(f"{v:g}" for v in row) for g, y, row in rows]
+    path = tmp_path / "part.csv"
+    path.write_text("gene,label," + ",".join(f"{t}h" for t in UNEVEN) + "\n" + "\n".join(lines))
+    argv = [str(path), "--n-clusters", "2", "--n-fits", "1", "--n-jobs", "1", *TINY]
+    assert script.main([*argv, *_dirs(tmp_path)]) == 0
+    captured = capfd.readouterr()
+    assert "ARI" in captured.out
+    assert "warning: part: 2 of 12 genes have no label (g3, g7); they are left out" in captured.err
+    rows = (tmp_path / "out" / "part_clusters.csv").read_text().splitlines()
+    assert rows[4].endswith(",")  # g3: no label written
+    assert rows[8].endswith(",")
+    assert rows[1].endswith("," + names[0])
+
+
+def test_a_labels_file_with_semicolons_and_repeated_genes(script, tmp_path):
+    path = tmp_path / "l.csv"
+    path.write_text("gene;label\nSox2;a\nNanog;b\nSox2;c\nKlf4;\n")
+    labels = script._file_labels(path, ["Sox2", "Nanog", "Sox2", "Klf4"])
+    assert labels.tolist() == ["a", "b", "c", ""]  # each Sox2 row its own label, in order
+    path.write_text("gene\tlabel\nSox2\t1\nNanog\t2\n")
+    assert script._file_labels(path, ["Sox2", "Nanog", "Sox2"]).tolist() == [1, 2, 1]
+    path.write_text("Sox2,1\nSox2,2\nNanog,2\n")
+    with pytest.raises(ValueError, match="gives gene 'Sox2' 2 labels \\(1, 2\\) but the data"):
+        script._file_labels(path, ["Sox2", "Nanog"])
