@@ -7,8 +7,10 @@ import contextlib
 import inspect
 import json
 import logging
+import os
 import re
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import NoReturn
@@ -166,3 +168,34 @@ def write_config(path: Path, args: argparse.Namespace, extra: dict | None = None
         json.dump(settings, fh, indent=2)
         fh.write("\n")
     announce(path)
+
+
+def output_folder(option: str, folder: Path) -> None:
+    """Check, before any work, that ``folder`` (an output option's value) can be written.
+
+    An existing folder must take a new file; a missing one is created when the outputs are
+    written, so its nearest existing parent must be a folder that can be written. A file in
+    its place, or a folder that cannot be written, is a ``ValueError`` naming ``option``.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        msg = f"{option} {str(folder)!r} is a file; give a folder (it is created if missing)."
+        raise ValueError(msg)
+    parent = next(p for p in (folder, *folder.absolute().parents) if p.exists())
+    problem = None
+    if not parent.is_dir():
+        problem = f"{str(parent)!r} is a file"
+    elif parent == folder:
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as err:
+            problem = err.strerror or str(err)
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"{str(parent)!r} cannot be written"
+    if problem:
+        msg = (
+            f"{option} {str(folder)!r} cannot be written ({problem}); give a folder you can "
+            "write to."
+        )
+        raise ValueError(msg)

@@ -43,16 +43,58 @@ FLAT = "flat"  # the cluster of a flat gene in the tables
 
 
 def planned_outputs(args, name: str) -> list[Path]:
-    """The files a run of ``name`` would replace: each run writes all of them."""
+    """The files a run of ``name`` would replace: each run writes all of them.
+
+    With them the figures of cluster 0 (every run has one) and of every cluster of the
+    earlier run its config names. The ``--log-file`` is not among them: it is the run's
+    progress, emptied when the run starts (an interrupted run's log blocks nothing).
+    """
     out, figs = Path(args.out_dir), Path(args.figs_dir)
     paths = [out / f"{name}_{part}" for part in ("model.pt", "clusters.csv", "config.json")]
     paths += [out / f"{name}_generated.csv"]
     if str(args.data).lower().endswith(".h5ad"):
         paths.append(out / f"{name}_rvagene.h5ad")
-    if args.log_file:
-        paths.append(out / args.log_file)
     paths += [figs / f"{part}_{name}.png" for part in ("z_run", "clusters", "loss")]
+    paths += cluster_figures(args, name, range(max(1, earlier_k(args, name))))
     return paths
+
+
+def cluster_figures(args, name: str, clusters) -> list[Path]:
+    """figs/genes_cluster_<name><i>.png and generated_cluster_<name><i>.png for each i."""
+    figs = Path(args.figs_dir)
+    return [figs / f"{kind}_cluster_{name}{i}.png" for i in clusters for kind in KINDS]
+
+
+KINDS = ("genes", "generated")  # the per-cluster figures
+
+
+def earlier_k(args, name: str) -> int:
+    """The number of clusters of an earlier run of ``name`` (its config), else 0."""
+    import json
+
+    try:
+        with open(Path(args.out_dir) / f"{name}_config.json", encoding="utf-8") as fh:
+            k = json.load(fh)["run"]["chosen_k"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+    return k if isinstance(k, int) and k > 0 else 0
+
+
+def remove_stale_figures(args, name: str, old_k: int, new_k: int) -> None:
+    """After ``--overwrite``: remove the earlier run's figures of clusters beyond ``new_k``."""
+    for path in cluster_figures(args, name, range(new_k, old_k)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            print(f"removed {path} (cluster of the earlier run)", flush=True)
+
+
+def start_log(args) -> None:
+    """Empty ``--log-file`` at the start of a run: one log per run, appended by its fits."""
+    if args.log_file:
+        path = Path(args.out_dir) / args.log_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8"):
+            pass
 
 
 def check_no_overwrite(args, name: str) -> None:
@@ -325,7 +367,7 @@ def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: 
         title=f"{name}: cluster {i}, its genes",
     )
     ax.set(xlabel=xlabel, ylabel=ylabel)
-    save_figure(ax.figure, Path(args.figs_dir) / f"genes_cluster_{name}{i}.png")
+    save_figure(ax.figure, cluster_figures(args, name, [i])[0])
 
 
 def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit: str) -> None:
@@ -342,7 +384,7 @@ def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit
         title=f"{name}: cluster {i} ({size} genes), generated",
     )
     ax.set(xlabel=xlabel, ylabel=unit)
-    save_figure(ax.figure, Path(args.figs_dir) / f"generated_cluster_{name}{i}.png")
+    save_figure(ax.figure, cluster_figures(args, name, [i])[1])
 
 
 def figure_jobs(args, name: str, found, model) -> list:

@@ -86,6 +86,7 @@ from ._cli import (
     OneLineParser,
     exit_now,
     int_at_least,
+    output_folder,
     parameter_docs,
     real_number,
     setup_logging,
@@ -103,6 +104,7 @@ from .data import (
     _guess_sep,
     _read_labels,
     _read_text,
+    flat_genes,
     has_real_labels,
     labelled,
     load_dataset,
@@ -154,7 +156,11 @@ MODEL_HELP = {
     "max_steps": "stop after this many optimiser steps, whatever the stopping rule says",
     "cuda": "use the GPU (the original's switch; same as --device cuda)",
     "device": "where to train: auto uses CUDA when available, else the CPU; also cuda:N, mps",
-    "log_file": "file name for the training log, written to --out-dir",
+    "log_file": "file name for the training log, written to --out-dir and emptied when a run "
+    "starts; parallel fits (--n-fits, --n-jobs) append their lines to it as they come, "
+    "each fit's epochs counting from 1",
+    "print_every": "with --log-file: log the batch loss every this many optimiser steps (0: "
+    "only a line per check); nothing else uses it",
     "sequence_length": "time points per series, checked against the data when given",
     "number_of_features": "values per time point (replicates), checked when given",
     "loss": "elementwise reconstruction loss",
@@ -351,11 +357,14 @@ def _add_run_options(parser) -> None:
     )
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=N_JOBS,
-        help="fits run side by side in this many processes (-1: every core)",
+        help="fits (and figures) run side by side in this many processes (-1: every core, "
+        "-2: all but one; 0 is refused)",
     )
-    parser.add_argument("--seed", type=int, default=SEED, help="random seed (random_state)")
+    parser.add_argument(
+        "--seed", type=int_at_least(0), default=SEED, help="random seed (random_state)"
+    )
     parser.add_argument(
         "--quiet",
         action="store_true",
@@ -367,6 +376,18 @@ def _add_run_options(parser) -> None:
         action="store_true",
         help="fit without a table's uneven times (one step per time point); plots keep them",
     )
+
+
+def _n_jobs(value: str) -> int:
+    """Argparse type of --n-jobs: a non-zero integer (joblib's: -1 is every core)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number == 0:
+        msg = f"expected a non-zero integer (1: one process, -1: every core), got {value!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return number
 
 
 def _add_model_options(parser) -> None:
@@ -389,6 +410,8 @@ def _add_model_options(parser) -> None:
         elif name in NONE_ALLOWED:
             kind = int_at_least(NONE_ALLOWED[name], none=True)
             model.add_argument(flag, type=kind, default=default, help=text + "; or none")
+        elif name == "print_every":
+            model.add_argument(flag, type=int_at_least(0), default=default, help=text)
         else:
             model.add_argument(flag, type=_model_option_type(default), default=default, help=text)
     model.add_argument(
@@ -450,7 +473,7 @@ def _add_cell_options(parser) -> None:
 def _dataset_name(data: str) -> str:
     path = Path(data)
     name = path.name
-    for suffix in ("_TRAIN", ".csv", ".tsv", ".txt", ".tab", ".h5ad"):
+    for suffix in (".gz", "_TRAIN", ".csv", ".tsv", ".txt", ".tab", ".h5ad"):
         name = name.removesuffix(suffix)
     return name or "data"
 
@@ -466,13 +489,21 @@ def run(args: argparse.Namespace) -> dict:
     """Read, cluster, generate and write every output; return the scores.
 
     Nothing is read or fitted when an earlier run's files would be replaced without
-    ``--overwrite``. Warnings raised while reading and clustering are printed in one block
-    before the ``wrote`` lines, and kept in the config file.
+    ``--overwrite``, when an option does not apply to the input, or when an output folder
+    cannot be written; the ``--log-file`` is emptied at the start. Warnings raised while
+    reading and clustering are printed in one block before the ``wrote`` lines, and kept in
+    the config file. With ``--overwrite``, the earlier run's figures of clusters beyond the
+    new k are removed once every new file is written.
     """
     name = _dataset_name(args.data)
+    _check_options(args)
     _outputs.check_no_overwrite(args, name)
+    for option, folder in (("--out-dir", args.out_dir), ("--figs-dir", args.figs_dir)):
+        output_folder(option, folder)
     if _is_h5ad(args):
         _require_singlecell()
+    earlier_k = _outputs.earlier_k(args, name)
+    _outputs.start_log(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         data = read_input(args, name)
@@ -483,8 +514,35 @@ def run(args: argparse.Namespace) -> dict:
     with warnings.catch_warnings(record=True) as late:
         warnings.simplefilter("always")
         write_outputs(args, name, data, gc, found, notes)
+        _outputs.remove_stale_figures(args, name, earlier_k, found.k)
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
+
+
+# Options of the .h5ad path only (argparse's names).
+CELL_OPTIONS = (
+    "pseudotime_key", "root_cell", "window_length", "n_bins", "genes", "time_key", "labels_key"
+)  # fmt: skip
+
+
+def _check_options(args) -> None:
+    """Refuse options that the input or the other options would silently ignore."""
+    if not _is_h5ad(args):
+        given = [o for o in CELL_OPTIONS if getattr(args, o) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            msg = f"{flag} applies to .h5ad input only, and {args.data} is not one; leave it out."
+            raise ValueError(msg)
+    if args.cluster_method == "minibatch":
+        extra = [f"--n-fits {args.n_fits}"] if args.n_fits not in (None, 1) else []
+        extra += [f"--space {args.space}"] if args.space not in (DEFAULT_SPACE, "latent") else []
+        if extra:
+            msg = (
+                f"--cluster-method minibatch clusters one fit's latent means (the original's "
+                f"clustering), so {' and '.join(extra)} would be ignored; leave "
+                f"{'them' if len(extra) > 1 else 'it'} out, or use --cluster-method kmeans."
+            )
+            raise ValueError(msg)
 
 
 def _require_singlecell() -> None:
@@ -693,7 +751,7 @@ def estimator(args) -> GeneClustering:
         n_clusters=args.n_clusters,
         n_fits=n_fits,
         space=space,
-        n_jobs=args.n_jobs or None,
+        n_jobs=args.n_jobs,
         random_state=args.seed,
         model_params=params,
         k_criterion=args.k_criterion,
@@ -710,6 +768,13 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
         msg = (
             f"--n-clusters {args.n_clusters} is more than the {n} genes in {name}; "
             "use a smaller number."
+        )
+        raise ValueError(msg)
+    n_flat = int(flat_genes(X).sum())
+    if args.n_clusters is not None and args.n_clusters > n - n_flat:
+        msg = (
+            f"--n-clusters {args.n_clusters} is more than the {n - n_flat} genes of {name} "
+            f"that vary over time ({n_flat} flat genes are in no cluster); use a smaller number."
         )
         raise ValueError(msg)
     if args.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1

@@ -840,3 +840,88 @@ def test_a_labels_file_with_semicolons_and_repeated_genes(script, tmp_path):
     path.write_text("Sox2,1\nSox2,2\nNanog,2\n")
     with pytest.raises(ValueError, match="gives gene 'Sox2' 2 labels \\(1, 2\\) but the data"):
         script._file_labels(path, ["Sox2", "Nanog"])
+
+
+@pytest.mark.parametrize("which", ["--out-dir", "--figs-dir"])
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_output_folders_are_checked_before_any_work(
+    script, dataset, capsys, monkeypatch, which, where
+):
+    afile = dataset / "afile"
+    afile.write_text("keep me\n")
+    target = afile if where == "a file" else afile / "sub"
+    fitted = []
+    monkeypatch.setattr(script.GeneClustering, "fit", lambda self, *a, **k: fitted.append(1))
+    argv = ["toy", "--n-clusters", "3", *TINY, *_dirs(dataset), which, str(target)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    expected = "is a file; give a folder" if where == "a file" else "cannot be written"
+    assert f"error: {which} '{target}' {expected}" in err
+    assert fitted == []
+    assert afile.read_text() == "keep me\n"
+    assert not (dataset / "out" / "toy_model.pt").exists()
+
+
+def test_overwrite_removes_the_earlier_runs_extra_cluster_figures_and_log(
+    script, outputs, dataset, capsys
+):
+    argv = ["toy", *TINY, "--n-fits", "1", "--n-jobs", "1", "--log-file", "run.log"]
+    (dataset / "out").mkdir()
+    (dataset / "out" / "run.log").write_text("stale line of an interrupted run\n")
+    assert script.main([*argv, "--n-clusters", "3", *_dirs(dataset)]) == 0  # a log blocks not
+    figs = dataset / "figs"
+    assert (figs / "genes_cluster_toy2.png").is_file()
+    log = (dataset / "out" / "run.log").read_text()
+    assert "stale" not in log
+    assert "epoch" in log
+    planned = outputs.planned_outputs(script.parse_args([*argv, *_dirs(dataset)]), "toy")
+    assert figs / "generated_cluster_toy2.png" in planned
+    assert script.main([*argv, "--n-clusters", "2", "--overwrite", *_dirs(dataset)]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert not (figs / "genes_cluster_toy2.png").exists()
+    assert not (figs / "generated_cluster_toy2.png").exists()
+    assert (figs / "genes_cluster_toy1.png").is_file()
+    assert (dataset / "out" / "run.log").read_text().count("check 1)") == 1  # one run's log
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--genes", "g.txt"], "--genes applies to .h5ad input only"),
+        (["--time-key", "t"], "--time-key applies to .h5ad input only"),
+        (["--labels-key", "k"], "--labels-key applies to .h5ad input only"),
+        (
+            ["--cluster-method", "minibatch", "--n-fits", "3", "--space", "both"],
+            "so --n-fits 3 and --space both would be ignored; leave them out",
+        ),
+        (["--n-clusters", "11"], "--n-clusters 11 is more than the 10 genes of flat12"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(script, tmp_path, capsys, argv, message):
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    X[3], X[5] = 7.0, 1.0  # two flat genes
+    path = tmp_path / "flat12.csv"
+    write_table(path, X, genes=[f"g{i}" for i in range(12)], times=UNEVEN)
+    assert script.main([str(path), *TINY, *argv, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "out" / "flat12_model.pt").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seed", "-5"], "argument --seed: expected an integer >= 0, got '-5'"),
+        (["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
+        (["--print-every", "-1"], "argument --print-every: expected an integer >= 0"),
+    ],
+)
+def test_bad_run_options_name_the_option(script, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        script.parse_args(["toy", *argv])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
