@@ -81,11 +81,30 @@ def earlier_k(args, name: str) -> int:
 
 
 def remove_stale_figures(args, name: str, old_k: int, new_k: int) -> None:
-    """After ``--overwrite``: remove the earlier run's figures of clusters beyond ``new_k``."""
-    for path in cluster_figures(args, name, range(new_k, old_k)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-            print(f"removed {path} (cluster of the earlier run)", flush=True)
+    """After ``--overwrite``: remove the earlier run's figures of clusters beyond ``new_k``.
+
+    A figure whose name is also another data set's (``esc3`` cluster 10 and ``esc31``
+    cluster 0 both give ``genes_cluster_esc310.png``) is kept when a run of that data set
+    in ``--out-dir`` has such a cluster.
+    """
+    others = _cluster_suffixes_of_others(args, name)
+    for i in range(new_k, old_k):
+        if f"{name}{i}" in others:
+            continue
+        for path in cluster_figures(args, name, [i]):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                print(f"removed {path} (cluster of the earlier run)", flush=True)
+
+
+def _cluster_suffixes_of_others(args, name: str) -> set[str]:
+    """``<other><j>`` for every other run's clusters j in ``--out-dir`` (by their configs)."""
+    suffixes = set()
+    for config in Path(args.out_dir).glob("*_config.json"):
+        other = config.name[: -len("_config.json")]
+        if other != name and other.startswith(name):
+            suffixes.update(f"{other}{j}" for j in range(earlier_k(args, other)))
+    return suffixes
 
 
 def start_log(args) -> None:

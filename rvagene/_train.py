@@ -317,14 +317,17 @@ class LogFile(Callback):
     """Append progress lines to a file (the original's ``log_file``).
 
     The batch loss every ``print_every`` steps and a line per check; flushed at every line
-    and closed at the end.
+    and closed at the end. ``tag`` starts every line (RVAgene's: ``"seed <seed>: "``), so the
+    lines of fits that share one file in parallel tell which fit wrote them; each line is
+    one write.
     """
 
-    def __init__(self, path: str | Path, print_every: int = 0):
+    def __init__(self, path: str | Path, print_every: int = 0, tag: str = ""):
         self.path, self.print_every, self.fh = Path(path), int(print_every), None
+        self.tag = str(tag)
 
     def _write(self, line: str) -> None:
-        self.fh.write(line + "\n")
+        self.fh.write(f"{self.tag}{line}\n")
         self.fh.flush()
 
     def on_train_begin(self, state: TrainState) -> None:

@@ -590,13 +590,14 @@ def _read_anndata(args):
     """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
     import anndata
 
-    from .annotate import bulk_series, windows_info
+    from .annotate import _check_unique_genes, bulk_series, windows_info
     from .single_cell import prepare, read_gene_list
 
     if not Path(args.data).is_file():
         msg = f"No such file: {str(args.data)!r}. Give the path of an .h5ad file."
         raise FileNotFoundError(msg)
     adata = anndata.read_h5ad(args.data)
+    _check_unique_genes(adata)  # the results are written back by gene name, after the fit
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
         X, times, names = bulk_series(adata, args.time_key, genes)

@@ -781,7 +781,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
                 mask=m_train,
                 X_val=X_val if use_val else None,
                 mask_val=m_val,
-                callbacks=self._callbacks(),
+                callbacks=self._callbacks(seed),
             )
         self.history_ = result.history
         self.loss_curve_ = list(result.history["loss"])
@@ -901,11 +901,19 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             Xs = np.where(missing, np.nanmean(Xs, axis=1, keepdims=True), Xs)
         return torch.as_tensor(Xs, dtype=torch.float32, device=device), mask
 
-    def _callbacks(self) -> list[_train.Callback]:
-        """The fit's callbacks: a progress display when ``verbose``, the log file, the user's."""
+    def _callbacks(self, seed: int) -> list[_train.Callback]:
+        """The fit's callbacks: a progress display when ``verbose``, the log file, the user's.
+
+        The log's lines start with ``seed <random_state>: `` for an integer ``random_state``
+        (``GeneClustering`` gives each fit one), else with ``fit <seed drawn for the fit>: ``,
+        so fits that share a log file can be told apart.
+        """
         callbacks = [ProgressBar()] if self.verbose > 0 else []
         if self.log_file:
-            callbacks.append(LogFile(Path(self.dload) / self.log_file, self.print_every))
+            path = Path(self.dload) / self.log_file
+            rs = self.random_state
+            tag = f"seed {rs}: " if _is_int(rs, 0) else f"fit {seed}: "
+            callbacks.append(LogFile(path, self.print_every, tag=tag))
         return callbacks + list(self.callbacks or [])
 
     def _train_config(self) -> TrainConfig:

@@ -481,6 +481,7 @@ def test_log_file_written_and_closed(tmp_path, tiny):
     text = (tmp_path / "train.log").read_text()
     assert "epoch 3" in text
     assert "step 1: loss per gene" in text
+    assert all(line.startswith("seed 0: epoch ") for line in text.splitlines())  # the fit
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 sc = pytest.importorskip("scanpy")
 ad = pytest.importorskip("anndata")
 
+from rvagene import GeneClustering  # noqa: E402
 from rvagene.data import read_table, read_ucr  # noqa: E402
 from rvagene.simulate import simulate_single_cell  # noqa: E402
 from rvagene.single_cell import (  # noqa: E402
@@ -330,6 +331,23 @@ def test_train_and_gen_h5ad_bad_key_is_one_line(script, sim, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "obs has no column 'velocity_pseudotime'" in err[0]
+
+
+def test_train_and_gen_h5ad_repeated_gene_names_refused_before_the_fit(
+    script, sim, tmp_path, capsys, monkeypatch
+):
+    """The results go back by gene name: repeated var_names stop the run before any fit."""
+    adata = sim.copy()
+    adata.var_names = [adata.var_names[0], *adata.var_names[:-1]]
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    fitted = []
+    monkeypatch.setattr(GeneClustering, "fit", lambda self, *a, **k: fitted.append(1))
+    assert script.main(_script_args(tmp_path, str(path))) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "adata.var_names repeat 1 name(s)" in err[0]
+    assert fitted == []
 
 
 # ---------------------------------------------------------------------- simulator

@@ -925,3 +925,19 @@ def test_bad_run_options_name_the_option(script, capsys, argv, message):
     err = capsys.readouterr().err.strip()
     assert message in err
     assert len(err.splitlines()) == 1
+
+
+def test_stale_figures_of_another_data_sets_name_are_kept(script, outputs, tmp_path):
+    """toy's cluster 10 and toy1's cluster 0 share genes_cluster_toy10.png: toy keeps it."""
+    import json
+
+    args = script.parse_args(["toy", *_dirs(tmp_path)])
+    out, figs = tmp_path / "out", tmp_path / "figs"
+    out.mkdir()
+    figs.mkdir()
+    (out / "toy1_config.json").write_text(json.dumps({"run": {"chosen_k": 1}}))
+    for i in (10, 11):
+        (figs / f"genes_cluster_toy{i}.png").write_text("png")
+    outputs.remove_stale_figures(args, "toy", old_k=12, new_k=10)
+    assert (figs / "genes_cluster_toy10.png").is_file()  # toy1's cluster 0
+    assert not (figs / "genes_cluster_toy11.png").exists()  # toy's own cluster 11
