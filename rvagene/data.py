@@ -268,8 +268,9 @@ def _check_shape(arr: np.ndarray, owner: str) -> None:
         elif arr.ndim >= 2 and not arr.shape[0]:
             where = f"X has 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required."
         else:
-            where = f"X is empty (shape {arr.shape})."
-        msg = f"{where} X is empty: pass at least one series with at least 2 time points."
+            where = f"X is empty (shape {arr.shape})"
+        fix = "pass at least one series with at least 2 time points."
+        msg = f"{where}: {fix}" if where.startswith("X is empty") else f"{where} X is empty: {fix}"
         raise ValueError(msg)
     if arr.ndim < 2:
         msg = (

@@ -336,7 +336,10 @@ API_FIT_ERRORS = {
         r"0 sample\(s\) \(shape=\(0, 5\)\) .* X is "
         r"empty: pass at least one series",
     ),
-    "empty list": (lambda X: [], r"X is empty"),
+    "empty list": (
+        lambda X: [],
+        r"^X is empty \(shape \(0,\)\): pass at least one series with at least 2 time points\.$",
+    ),
     "ragged": (lambda X: [[1, 2, 3], [1, 2]], r"X is ragged.*Resample or trim"),
     "non-numeric": (lambda X: [["a", "b"], ["c", "d"]], r"non-numeric value \('a'\)\. Convert"),
     "gene names first": (
