@@ -54,7 +54,7 @@ def planned_outputs(args, name: str) -> list[Path]:
     paths += [out / f"{name}_generated.csv"]
     if str(args.data).lower().endswith(".h5ad"):
         paths.append(out / f"{name}_rvagene.h5ad")
-    paths += [figs / f"{part}_{name}.png" for part in ("z_run", "clusters", "loss")]
+    paths += [figs / f"{part}_{name}.png" for part in ("z_run", "clusters", "loss", "k_scores")]
     paths += cluster_figures(args, name, range(max(1, earlier_k(args, name))))
     return paths
 
@@ -80,13 +80,21 @@ def earlier_k(args, name: str) -> int:
     return k if isinstance(k, int) and k > 0 else 0
 
 
-def remove_stale_figures(args, name: str, old_k: int, new_k: int) -> None:
+def remove_stale_figures(args, name: str, old_k: int, new_k: int, chose_k: bool = True) -> None:
     """After ``--overwrite``: remove the earlier run's figures of clusters beyond ``new_k``.
+
+    Without ``chose_k`` (``--n-clusters`` given) the earlier run's ``k_scores_<name>.png``
+    is removed too: this run has no scores per k.
 
     A figure whose name is also another data set's (``esc3`` cluster 10 and ``esc31``
     cluster 0 both give ``genes_cluster_esc310.png``) is kept when a run of that data set
     in ``--out-dir`` has such a cluster.
     """
+    if not chose_k:
+        with contextlib.suppress(FileNotFoundError):
+            path = Path(args.figs_dir) / f"k_scores_{name}.png"
+            path.unlink()
+            print(f"removed {path} (k of the earlier run)", flush=True)
     others = _cluster_suffixes_of_others(args, name)
     for i in range(new_k, old_k):
         if f"{name}{i}" in others:
@@ -102,7 +110,7 @@ def _cluster_suffixes_of_others(args, name: str) -> set[str]:
     suffixes = set()
     for config in Path(args.out_dir).glob("*_config.json"):
         other = config.name[: -len("_config.json")]
-        if other != name and other.startswith(name):
+        if other != name and (other.startswith(name) or name.startswith(other)):
             suffixes.update(f"{other}{j}" for j in range(earlier_k(args, other)))
     return suffixes
 
@@ -308,6 +316,7 @@ def latent_figure(args, name: str, found) -> None:
             colors=found.colors,
             flagged=found.flagged,
             title=f"{name}: latent means by cluster{_flat_note(found)}",
+            flat_label=True,
         )
     save_figure(ax.figure, Path(args.figs_dir) / f"z_run_{name}.png")
 

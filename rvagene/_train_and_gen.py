@@ -514,7 +514,7 @@ def run(args: argparse.Namespace) -> dict:
     with warnings.catch_warnings(record=True) as late:
         warnings.simplefilter("always")
         write_outputs(args, name, data, gc, found, notes)
-        _outputs.remove_stale_figures(args, name, earlier_k, found.k)
+        _outputs.remove_stale_figures(args, name, earlier_k, found.k, gc.k_scores_ is not None)
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 

@@ -459,8 +459,8 @@ def bin_means(X: np.ndarray, width: int) -> np.ndarray:
 
 
 def scale_series(
-    X, method: str = "zscore", genes=None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X, method: str = "zscore", genes=None, return_flat: bool = False
+) -> tuple[np.ndarray, ...]:
     """Scale each series over time (the model, the single-cell path and the benchmarks use it).
 
     Parameters
@@ -472,12 +472,17 @@ def scale_series(
         ``"none"``: unchanged.
     genes : sequence of str, optional
         Gene names, for the message about a gene without observed values.
+    return_flat : bool, default=False
+        Also return which series were flat.
 
     Returns
     -------
     scaled : ndarray, the shape of X
     centre, scale : ndarray of shape (n_series, 1) or (n_series, 1, n_dims)
         ``X = scaled * scale + centre``. Flat series get scale 1 (and scaled values 0).
+    flat : ndarray of bool, the shape of ``scale``
+        Only with ``return_flat``: the series given scale 1 because they do not vary (none
+        for ``"none"``).
 
     Examples
     --------
@@ -491,7 +496,8 @@ def scale_series(
         raise ValueError(msg)
     if method == "none":
         shape = (X.shape[0], 1, *X.shape[2:])
-        return X.copy(), np.zeros(shape), np.ones(shape)
+        none = (X.copy(), np.zeros(shape), np.ones(shape))
+        return (*none, np.zeros(shape, dtype=bool)) if return_flat else none
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series are reported below
         if method == "zscore":
@@ -502,8 +508,10 @@ def scale_series(
             centre, scale = (hi + lo) / 2, (hi - lo) / 2
     if np.isnan(centre).any():
         raise _all_missing(np.isnan(centre).reshape(len(X), -1).any(axis=1), genes)
-    scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(centre)), scale, 1.0)  # flat genes
-    return (X - centre) / scale, centre, scale
+    flat = ~(scale > 1e-12 * np.maximum(1.0, np.abs(centre)))  # no spread to scale by
+    scale = np.where(flat, 1.0, scale)
+    scaled = (X - centre) / scale
+    return (scaled, centre, scale, flat) if return_flat else (scaled, centre, scale)
 
 
 def _all_missing(empty: np.ndarray, genes=None, where: str = "X") -> ValueError:

@@ -93,23 +93,6 @@ def _check_times(times, n_timepoints: int) -> np.ndarray:
     return t
 
 
-def _flat(X3: np.ndarray, centre: np.ndarray, scaling: str) -> np.ndarray:
-    """Which series ``scale_series`` found flat (given scale 1), shaped as its ``scale``.
-
-    Their scaled values are all 0, so they have no scale to undo; "none" scales nothing.
-    """
-    if scaling == "none":
-        return np.zeros(centre.shape, dtype=bool)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series were refused before
-        if scaling == "zscore":
-            spread = np.nanstd(X3, axis=1, keepdims=True)
-        else:  # minmax
-            spread = np.nanmax(X3, axis=1, keepdims=True) - np.nanmin(X3, axis=1, keepdims=True)
-            spread = spread / 2
-    return ~(spread > 1e-12 * np.maximum(1.0, np.abs(centre)))  # scale_series' rule
-
-
 def _draw_seed(random_state) -> int:
     """The fit's seed: from ``random_state``, or fresh OS entropy (not numpy's global RNG)."""
     if random_state is None:  # check_random_state(None) would draw from np.random's state
@@ -140,7 +123,10 @@ def _is_finite(value) -> bool:
 
 
 def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
+    """True or False, also as numpy's bool or the integers 1 and 0 (as C and R write them)."""
+    return isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, (int, np.integer)) and value in (0, 1)
+    )
 
 
 def _is_path(value) -> bool:
@@ -170,7 +156,7 @@ _PARAM_CHECKS = (
     ("print_every", lambda v: _is_int(v, 0), "an integer number of steps >= 0 (0: no step "
      "lines)"),
     ("verbose", lambda v: isinstance(v, (int, np.integer)), "an integer (> 0 shows progress)"),
-    *((name, _is_bool, "True or False") for name in ("clip", "cuda", "early_stopping")),
+    *((f, _is_bool, "True or False (or 1 or 0)") for f in ("clip", "cuda", "early_stopping")),
     ("dload", _is_path, "a folder path (a str or os.PathLike; '.' is the current folder)"),
     ("log_file", lambda v: v is None or _is_path(v), "None (no log) or a file name (a str or "
      "os.PathLike, inside dload)"),
@@ -995,8 +981,8 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         check_is_fitted(self, "module_")
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
-        _, centre, scale = scale_series(X3, self.scaling)
-        scale = np.where(_flat(X3, centre, self.scaling), 0.0, scale)  # flat: its constant
+        _, centre, scale, flat = scale_series(X3, self.scaling, return_flat=True)
+        scale = np.where(flat, 0.0, scale)  # a flat series: its constant
         _, recon = self._predict(X3)
         out = self._unbin(recon.cpu().numpy().astype(np.float64)) * scale + centre
         return (out[:, :, 0] if _input_ndim(X) == 2 else out).astype(dtype, copy=False)

@@ -13,7 +13,8 @@ renumbers K-means clusters to agree with them (the Hungarian method) and
 :func:`matched_colors` gives each cluster the colour of its label, so one group of genes has
 one number and one colour in every figure. Up- and down-regulated genes are always
 :data:`UP_COLOR` (red) and :data:`DOWN_COLOR` (blue); flat genes (label -1 of
-:attr:`rvagene.GeneClustering.labels_`) are :data:`FLAT_COLOR` (grey), named "flat".
+:attr:`rvagene.GeneClustering.labels_`) are :data:`FLAT_COLOR` (grey), named "flat", in
+:func:`plot_clusters` and where ``flat_label=True`` says the labels are such cluster numbers.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ DOWN_COLOR = "tab:blue"
 #: Colour of flat genes (label -1, in no cluster) in every figure.
 FLAT_COLOR = "grey"
 _FLAT = -1  # GeneClustering's label of a flat gene
+# plot_generated warns when 3-D input, drawn by its first value, has more values per time
+# point than this (or than time points): likely (n_clusters, n_samples, n_timepoints)
+_MAX_FIRST_FEATURES = 4
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -171,13 +175,14 @@ def cluster_colors(n: int) -> list[tuple[float, float, float, float]]:
     return (base + extra)[:n]
 
 
-def label_colors(labels, colors=None) -> dict:
+def label_colors(labels, colors=None, flat_label: bool = False) -> dict:
     """The colour of each distinct label, as :func:`plot_latent` draws them by default.
 
-    Non-negative integer labels take ``cluster_colors`` by value (-1, a flat gene, takes
-    :data:`FLAT_COLOR`), other labels by position among the sorted distinct labels.
-    ``colors`` (a mapping or a sequence indexed like that) overrides them (-1 only through
-    a mapping).
+    Non-negative integer labels take ``cluster_colors`` by value, other labels by position
+    among the sorted distinct labels. With ``flat_label`` (labels that are cluster numbers,
+    such as :attr:`rvagene.GeneClustering.labels_`), -1, a flat gene, takes
+    :data:`FLAT_COLOR`. ``colors`` (a mapping or a sequence indexed like that) overrides
+    them (-1 only through a mapping).
 
     Examples
     --------
@@ -185,7 +190,8 @@ def label_colors(labels, colors=None) -> dict:
     True
     """
     labels = np.asarray(labels).ravel()
-    return {key: color for key, (color, _) in _label_styles(labels, colors, None).items()}
+    styles = _label_styles(labels, colors, None, flat_label)
+    return {key: color for key, (color, _) in styles.items()}
 
 
 def matched_colors(match, labels, colors=None) -> list:
@@ -227,15 +233,16 @@ def _rgba(color) -> tuple:
     return tuple(round(float(v), 6) for v in to_rgba(color))
 
 
-def _label_styles(labels, colors, label_names):
+def _label_styles(labels, colors, label_names, flat_label: bool = False):
     """Map each distinct label to (colour, legend name), stable for integer labels.
 
-    Integer label -1 (a flat gene) is grey and named "flat" (unless a mapping names it),
-    after the clusters.
+    With ``flat_label``, integer label -1 (a flat gene) is grey and named "flat" (unless a
+    mapping names it), after the clusters; without it, -1 is a label like any other.
     """
     uniq = np.unique(labels)
-    integer = np.issubdtype(uniq.dtype, np.integer) and (uniq.size == 0 or uniq.min() >= _FLAT)
-    flat = integer and uniq.size > 0 and uniq[0] == _FLAT
+    lowest = _FLAT if flat_label else 0
+    integer = np.issubdtype(uniq.dtype, np.integer) and (uniq.size == 0 or uniq.min() >= lowest)
+    flat = flat_label and integer and uniq.size > 0 and uniq[0] == _FLAT
     uniq = uniq[1:] if flat else uniq
     # Integer labels index the palette directly, so cluster i is coloured i even when
     # some clusters are missing from this plot.
@@ -294,7 +301,7 @@ def _project(Z, ax, extra=None):
 
     ax = ax or _new_axes()
     finite = np.isfinite(Z).all(axis=1)
-    if finite.sum() < 2:
+    if finite.sum() < 2 or np.ptp(Z[finite], axis=0).max() == 0:  # nothing to project
         return ax, Z[:, :2], None if extra is None else extra[:, :2], ("z1", "z2"), ""
     pca = PCA(n_components=2, svd_solver="full").fit(Z[finite])
     ratio = 100 * pca.explained_variance_ratio_
@@ -319,7 +326,7 @@ def _scatter(ax, coords, index, **kwargs):
     return ax.scatter(pts[:, 0], pts[:, 1], **kwargs)
 
 
-def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, size):
+def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, size, flat):
     ax, coords, centre_coords, axis_labels, note = _project(Z, ax, centres)
     n = coords.shape[0]
     if labels is None:
@@ -329,7 +336,7 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
     if labels.shape[0] != n:
         msg = f"labels has {labels.shape[0]} entries but Z has {n} rows."
         raise ValueError(msg)
-    styles = _label_styles(labels, colors, label_names)
+    styles = _label_styles(labels, colors, label_names, flat)
 
     for value, (color, name) in styles.items():
         _scatter(ax, coords, labels == value, color=color, s=size, label=name, alpha=0.85)
@@ -478,6 +485,7 @@ def plot_latent(
     label_names=None,
     title: str | None = None,
     flagged=None,
+    flat_label: bool = False,
 ):
     """Scatter latent codes, coloured by label.
 
@@ -496,11 +504,10 @@ def plot_latent(
         Latent codes, e.g. ``RVAgene.transform(X)``.
     labels : array-like of shape (n_genes,), optional
         Label of each gene (cluster, true class, ...). Non-negative integer labels pick
-        ``cluster_colors`` by value, so label ``i`` has the same colour in every figure;
-        -1 (a flat gene of :attr:`rvagene.GeneClustering.labels_`) is drawn in
-        :data:`FLAT_COLOR` and named "flat". Rows of ``Z`` that are not finite (flat genes'
-        NaN rows of ``GeneClustering.embedding_``) are not drawn, and are left out of the
-        principal components.
+        ``cluster_colors`` by value, so label ``i`` has the same colour in every figure.
+        Rows of ``Z`` that are not finite (flat genes' NaN rows of
+        ``GeneClustering.embedding_``) are not drawn, and are left out of the principal
+        components.
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     colors : sequence or mapping, optional
@@ -513,6 +520,10 @@ def plot_latent(
         Axes title.
     flagged : array-like of bool, shape (n_genes,), optional
         Points to ring in black (e.g. genes whose cluster is ambiguous).
+    flat_label : bool, default=False
+        ``labels`` are cluster numbers with -1 for a flat gene (as
+        :attr:`rvagene.GeneClustering.labels_`): -1 is drawn in :data:`FLAT_COLOR` and named
+        "flat". Without it -1 is a label like any other (true classes coded -1 and 1).
 
     Returns
     -------
@@ -530,7 +541,9 @@ def plot_latent(
     >>> Z = np.random.default_rng(0).normal(size=(30, 2))
     >>> ax = plot_latent(Z, labels=np.repeat([0, 1, 2], 10))
     """
-    return _latent_figure(Z, labels, None, ax, colors, label_names, title, flagged, size=20)
+    return _latent_figure(
+        Z, labels, None, ax, colors, label_names, title, flagged, size=20, flat=flat_label
+    )
 
 
 def plot_clusters(
@@ -554,7 +567,8 @@ def plot_clusters(
         Latent codes.
     assignments : array-like of int, shape (n_genes,)
         Cluster of each gene, e.g. ``cluster_latent(Z, k).labels_``, or
-        ``GeneClustering.labels_``, whose -1 (flat genes) is drawn grey as "flat".
+        ``GeneClustering.labels_``, whose -1 (flat genes) is drawn grey as "flat" (as
+        :func:`plot_latent` with ``flat_label=True``).
     centres : array-like of shape (n_clusters, latent_length), optional
         Cluster centres; centre ``i`` is drawn in the colour of cluster ``i``. On a 1-D strip
         it is placed at the mean gene index of its members.
@@ -584,7 +598,7 @@ def plot_clusters(
         k = len(centres) if centres is not None else np.unique(clusters).size
         title = f"K-means clusters (k={k})"
     return _latent_figure(
-        Z, assignments, centres, ax, colors, label_names, title, flagged, size=20
+        Z, assignments, centres, ax, colors, label_names, title, flagged, size=20, flat=True
     )
 
 
@@ -681,9 +695,10 @@ def plot_generated(
 def _one_cluster(generated, cluster, features: str) -> np.ndarray:
     """One cluster's series: ``generated[cluster]``, or ``generated`` itself checked.
 
-    3-D input drawn by its first value, with more values per time point than time points,
-    is most likely every cluster's series: a warning says so (replicates, averaged with
-    ``features="mean"``, are not warned about).
+    3-D input drawn by its first value, with more values per time point than time points or
+    than ``_MAX_FIRST_FEATURES``, is most likely every cluster's series (``(n_clusters,
+    n_samples, n_timepoints)``), and else leaves most values undrawn: a warning says so
+    (replicates, averaged with ``features="mean"``, are not warned about).
     """
     generated = np.asarray(generated, dtype=float)
     shape = generated.shape
@@ -709,12 +724,13 @@ def _one_cluster(generated, cluster, features: str) -> np.ndarray:
             "cluster=i) or plot_generated(generated[i])."
         )
         raise ValueError(msg)
-    if generated.ndim == 3 and shape[2] > shape[1] and features == "first":
+    many = shape[2] > min(shape[1], _MAX_FIRST_FEATURES) if generated.ndim == 3 else False
+    if many and features == "first":
         msg = (
             f"generated has shape {shape}, read as {shape[0]} series of {shape[1]} time points "
-            f"with {shape[2]} values each. More values than time points suggests "
+            f"with {shape[2]} values each, drawn by the first. This looks like "
             "GeneClustering.generate's (n_clusters, n_samples, n_timepoints): if so, plot one "
-            "cluster with cluster=i (or generated[i])."
+            "cluster with cluster=i (or generated[i]); for replicates, features='mean'."
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
     return generated

@@ -154,11 +154,22 @@ def test_flat_genes_are_grey_and_the_clusters_keep_their_colours(rng):
     face = [c.get_facecolor()[0] for c in ax.collections[:4]]
     np.testing.assert_allclose(face[:3], [c[:3] + (0.85,) for c in cluster_colors(3)])
     np.testing.assert_allclose(face[3], to_rgba(FLAT_COLOR, 0.85))
-    assert label_colors(labels)[-1] == FLAT_COLOR
-    assert label_colors(labels)[0] == cluster_colors(1)[0]
+    assert label_colors(labels, flat_label=True)[-1] == FLAT_COLOR
+    assert label_colors(labels, flat_label=True)[0] == cluster_colors(1)[0]
     ax = plot_latent(Z, labels, colors={-1: "k", 0: "r", 1: "g", 2: "b"},
-                     label_names={0: "a", 1: "b", 2: "c"})  # fmt: skip
+                     label_names={0: "a", 1: "b", 2: "c"}, flat_label=True)  # fmt: skip
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c", "flat"]
+
+
+def test_true_labels_of_minus_one_are_not_flat(rng):
+    """Classes coded -1 and 1 are two labels: only cluster numbers use -1 for flat genes."""
+    Z, _, _ = _latent(rng, 2)
+    labels = np.where(np.arange(Z.shape[0]) % 2, 1, -1)
+    ax = plot_latent(Z, labels)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["-1", "1"]
+    colors = label_colors(labels)
+    assert FLAT_COLOR not in colors.values()
+    assert colors[-1] != colors[1]
 
 
 @pytest.mark.parametrize("d", [3, 5])
@@ -238,8 +249,14 @@ def test_plot_generated_of_every_cluster_takes_cluster(rng):
     np.testing.assert_allclose(ax.lines[0].get_ydata(), every[2, 0])
     assert ax.lines[0].get_color() == cluster_colors(3)[2]
     assert plot_generated(every, cluster=2, color="k").lines[0].get_color() == "k"
-    with pytest.warns(UserWarning, match=r"More values than time points .* cluster=i"):
+    with pytest.warns(UserWarning, match=r"drawn by the first\. This looks like .* cluster=i"):
         plot_generated(every)
+    # generate's default 20 samples of a short series: fewer values than time points
+    with pytest.warns(UserWarning, match=r"\(n_clusters, n_samples, n_timepoints\)"):
+        plot_generated(rng.normal(size=(3, 20, 12)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a few replicates, drawn by the first: no warning
+        plot_generated(rng.normal(size=(5, 10, 3)))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # replicates, averaged: no warning
         plot_generated(every, features="mean")
@@ -441,3 +458,11 @@ def test_plot_loss_of_a_fitted_model_marks_the_kept_check():
     ax = plot_loss(Fitted())
     assert ax.lines[-1].get_xdata()[0] == 1.5
     assert ax.get_legend().get_texts()[-1].get_text() == "best epoch (1.5)"
+
+
+def test_identical_points_are_drawn_without_a_numpy_warning():
+    """Identical genes (one point in 5-D): before, PCA's 'invalid value encountered'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plot_latent(np.ones((6, 5)), labels=np.zeros(6, dtype=int))
+    assert len(ax.collections[0].get_offsets()) == 6

@@ -877,8 +877,11 @@ def test_overwrite_removes_the_earlier_runs_extra_cluster_figures_and_log(
     assert "epoch" in log
     planned = outputs.planned_outputs(script.parse_args([*argv, *_dirs(dataset)]), "toy")
     assert figs / "generated_cluster_toy2.png" in planned
+    (figs / "k_scores_toy.png").write_text("an earlier run that chose k")
+    assert figs / "k_scores_toy.png" in planned
     assert script.main([*argv, "--n-clusters", "2", "--overwrite", *_dirs(dataset)]) == 0
     assert "removed" in capsys.readouterr().out
+    assert not (figs / "k_scores_toy.png").exists()  # this run has no scores per k
     assert not (figs / "genes_cluster_toy2.png").exists()
     assert not (figs / "generated_cluster_toy2.png").exists()
     assert (figs / "genes_cluster_toy1.png").is_file()
@@ -941,3 +944,11 @@ def test_stale_figures_of_another_data_sets_name_are_kept(script, outputs, tmp_p
     outputs.remove_stale_figures(args, "toy", old_k=12, new_k=10)
     assert (figs / "genes_cluster_toy10.png").is_file()  # toy1's cluster 0
     assert not (figs / "genes_cluster_toy11.png").exists()  # toy's own cluster 11
+    # the other way round: toy1's clusters 1..2 are gone, and toy1 cluster 1 is toy's 11
+    (out / "toy_config.json").write_text(json.dumps({"run": {"chosen_k": 12}}))
+    (out / "toy1_config.json").write_text(json.dumps({"run": {"chosen_k": 3}}))
+    for i in (1, 2):
+        (figs / f"genes_cluster_toy1{i}.png").write_text("png")
+    outputs.remove_stale_figures(args, "toy1", old_k=3, new_k=1)
+    assert (figs / "genes_cluster_toy11.png").is_file()  # toy's cluster 11
+    assert not (figs / "genes_cluster_toy12.png").exists()  # toy has clusters 0..11 only
