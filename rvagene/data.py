@@ -1368,9 +1368,14 @@ def _label_column_first(path) -> bool:
     True when the first column of every row (the first one too) holds integers with few
     distinct values (at most half as many as the rows, and at most 50), the first row's
     among them, while the other rows' other columns are not all integers: a label column
-    beside the values. A header of times (``0,1,2,4``) above rows of values fails one of these.
+    beside the values. A header of times (``0,1,2,4``) above rows of values fails one of
+    these. A header one cell short of its rows (R's ``write.table``) is a header; a file that
+    cannot be read as a table is left to the readers' errors.
     """
-    rows = _read_rows(path, _table_sep(path, None))
+    try:
+        rows = _read_rows(path, _table_sep(path, None), short_header=True)
+    except ValueError:
+        return False
     first = _numbers([cells[0] for _, cells in rows])
     rest = _numbers([c for _, cells in rows[1:] for c in cells[1:]])
     if first is None or rest is None or len(rows) < 3 or not _integral(first).all():

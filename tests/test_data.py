@@ -778,6 +778,23 @@ def test_a_header_of_times_over_integer_first_values_stays_a_header(tmp_path, he
     assert table.X.shape == (8, 5)
 
 
+@pytest.mark.parametrize(
+    ("sep", "names"),
+    [("\t", ["Gene0", "Gene1", "Gene2"]), ("\t", ["1000", "1001", "1002"]),
+     (",", ["1000", "1001", "1002"]), (" ", ["Gene0", "Gene1", "Gene2"])],
+)  # fmt: skip
+def test_load_dataset_reads_r_tables_with_a_short_header_of_times(tmp_path, sep, names):
+    # R's write.table(quote=FALSE): no header cell above the row names
+    X = [[0.346, 0.822, 0.33, -1.303, 0.905], [0.446, -0.537, 0.581, 0.365, 0.294],
+         [0.028, 0.547, -0.736, -0.163, -0.482]]  # fmt: skip
+    lines = [sep.join(["0", "1", "2", "4", "8"])]
+    lines += [sep.join([g, *map(str, x)]) for g, x in zip(names, X, strict=True)]
+    table = load_dataset(write_text(tmp_path / "r.txt", "\n".join(lines) + "\n"))
+    assert table.genes == names
+    np.testing.assert_array_equal(table.times, [0, 1, 2, 4, 8])
+    np.testing.assert_array_equal(table.X, X)
+
+
 def test_a_bare_zero_among_times_with_units(tmp_path):
     table = read_table(write_text(tmp_path / "z.csv", "gene,0,30min,1h,2h,4h\na,1,2,3,4,5\n"))
     np.testing.assert_array_equal(table.times, [0, 0.5, 1, 2, 4])
