@@ -1316,8 +1316,8 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
         of which may be missing as ``nan`` or ``NA``), a gene-named CSV/TSV (see
         :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
         strictly increasing numbers is a table with a header of times, unless its first
-        column looks like UCR labels: integers with few distinct values, beside values that
-        are not all integers), a folder ``<dir>``
+        column looks like UCR labels: integers with few distinct values, at least 2, beside
+        values that are not all integers), a folder ``<dir>``
         holding ``<dir>/<basename>_TRAIN``, or a dataset name.
     data_dir : str or PathLike, default="data"
         Where dataset names are looked up, as in the original tool.
@@ -1366,11 +1366,13 @@ def _label_column_first(path) -> bool:
     """Whether a file of numbers only starts with a UCR label column, not a header of times.
 
     True when the first column of every row (the first one too) holds integers with few
-    distinct values (at most half as many as the rows, and at most 50), the first row's
-    among them, while the other rows' other columns are not all integers: a label column
-    beside the values. A header of times (``0,1,2,4``) above rows of values fails one of
-    these. A header one cell short of its rows (R's ``write.table``) is a header; a file that
-    cannot be read as a table is left to the readers' errors.
+    distinct values (at least 2, at most half as many as the rows, and at most 50), the
+    first row's among them, while the other rows' other columns are not all integers: a
+    label column beside the values. A header of times (``0,1,2,4``) above rows of values
+    fails one of these: above counts, or above fold changes against the first time (a first
+    column all 0, or all 1, the header's first time). A header one cell short of its rows
+    (R's ``write.table``) is a header; a file that cannot be read as a table is left to the
+    readers' errors.
     """
     try:
         rows = _read_rows(path, _table_sep(path, None), short_header=True)
@@ -1381,7 +1383,7 @@ def _label_column_first(path) -> bool:
     if first is None or rest is None or len(rows) < 3 or not _integral(first).all():
         return False
     distinct = set(first.tolist())
-    few = len(distinct) <= min(50, len(rows) // 2) and first[0] in set(first[1:].tolist())
+    few = 2 <= len(distinct) <= min(50, len(rows) // 2) and first[0] in set(first[1:].tolist())
     return few and not _integral(rest[np.isfinite(rest)]).all()
 
 

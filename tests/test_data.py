@@ -769,6 +769,9 @@ def test_a_ucr_file_named_csv_whose_first_gene_rises(tmp_path):
     [
         lambda i: f"{i % 2},{i + 1},{i + 2},{i},{i * 3}",  # counts: every column integers
         lambda i: f"{i * 3},{i + 0.5},{i + 1.5},{i},{i * 2.5}",  # many distinct first values
+        # fold changes against the first time: log (all 0) or ratios (all 1), then floats
+        lambda i: f"0,{i / 7 - 0.5:.3f},{0.3 - i / 9:.3f},{i / 5:.3f},{-i / 3:.3f}",
+        lambda i: f"1,{1 + i / 7:.3f},{0.8 + i / 9:.3f},{1.2 - i / 5:.3f},{0.9 + i / 3:.3f}",
     ],
 )
 def test_a_header_of_times_over_integer_first_values_stays_a_header(tmp_path, header, row):
@@ -776,6 +779,8 @@ def test_a_header_of_times_over_integer_first_values_stays_a_header(tmp_path, he
     table = load_dataset(write_text(tmp_path / "h.csv", header + "\n" + rows))
     assert table.time_labels == header.split(",")
     assert table.X.shape == (8, 5)
+    assert table.times is not None
+    assert table.labels is None
 
 
 @pytest.mark.parametrize(
