@@ -21,10 +21,11 @@ mixing controls or conditions with time points gets a warning saying to split th
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
 partial file. Readers turn empty cells, ``NA``/``nan``/``null``, Excel's ``#N/A`` and a lone
-``-`` into NaN; they skip comment lines (starting with ``#``), ignore a separator at the end of
-every line, and read ``.gz`` files (``genes.csv.gz``) through gzip. :func:`load_dataset`
-also marks values no one means (a ``1e30`` among values of order 1; see
-:func:`extreme_values`) as missing, with a warning naming each gene, time point and value.
+``-`` into NaN; they skip comment lines (starting with ``#``; a commented header
+``#gene,0h,1h`` is kept), ignore a separator at the end of every line, and read ``.gz`` files
+(``genes.csv.gz``) through gzip. :func:`load_dataset` also marks values no one means (a
+``1e30`` among values of order 1; see :func:`extreme_values`) as missing, with a warning
+naming each gene, time point and value.
 """
 
 from __future__ import annotations
@@ -571,8 +572,12 @@ def _numbers(cells: list[str]) -> np.ndarray | None:
     return None if None in values else np.array(values, dtype=np.float64)
 
 
-def _read_text(path) -> str:
-    """The text of a file (UTF-8, with or without a byte-order mark), or a clear error."""
+def _read_text(path, sep: str | None = None, warn: bool = False) -> str:
+    """The text of a file (UTF-8, with or without a byte-order mark), or a clear error.
+
+    Comment lines are blanked (see :func:`_uncomment`; ``sep`` splits a commented header,
+    guessed when None); with ``warn``, a comment line as wide as the data is warned about.
+    """
     path = Path(path)
     if path.is_dir():
         msg = f"{str(path)!r} is a folder, not a data file. Give the path of a file in it."
@@ -593,12 +598,77 @@ def _read_text(path) -> str:
     except (gzip.BadGzipFile, EOFError) as err:
         msg = f"{path} is not a readable gzip file ({err}). Give it unpacked, or gzip it again."
         raise ValueError(msg) from None
-    # comment lines ("# exported by ...") are blanked, so line numbers stay those of the file
-    return _COMMENT.sub("", text)
+    return _uncomment(text, path, sep, warn)
 
 
 # A line whose first non-blank character is '#' (but not Excel's "#N/A"): a comment.
-_COMMENT = re.compile(r"^[ \t]*#(?!N/A)[^\r\n]*", re.MULTILINE | re.IGNORECASE)
+_COMMENT = re.compile(r"^[ \t]*#(?!N/A)", re.IGNORECASE)
+
+
+def _uncomment(text: str, path, sep: str | None, warn: bool) -> str:
+    """Blank the comment lines (``#`` first), so line numbers stay those of the file.
+
+    A ``#`` line above the first other line may be the header (``#gene,0h,1h``): it is
+    kept, its ``#`` removed, when that first line is data (a name, then numbers) and the
+    ``#`` line has as many cells and looks like a header (see :func:`_commented_header`).
+    """
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines at even places, line breaks between
+    lines = parts[0::2]
+    comments = [i for i, line in enumerate(lines) if _COMMENT.match(line)]
+    if not comments:
+        return text
+    first = next((i for i, x in enumerate(lines) if x.strip() and not _COMMENT.match(x)), None)
+    above = [i for i in comments if first is not None and i < first]
+    header = _commented_header(lines, above, first, path, sep, warn) if above else None
+    for i in comments:
+        lines[i] = lines[i].replace("#", "", 1) if i == header else ""
+    parts[0::2] = lines
+    return "".join(parts)
+
+
+def _commented_header(lines, above, first, path, sep, warn) -> int | None:
+    """Which comment line in ``above`` (those above line ``first``) is the header, if any.
+
+    Only when line ``first`` is data: its first cell does not name the gene column and
+    the others are numbers (or missing). Then the last comment line as wide as that line
+    whose first cell (after the ``#``) names the gene column, or whose other cells are
+    times, is the header; other comment lines as wide are skipped with a warning.
+    """
+    sep = sep or _table_sep(path, None) or _guess_sep(lines[first])
+    row = _split_line(lines[first], sep)
+    if row[0].lower() in _GENE_COLUMN_NAMES or _numbers(row[1:]) is None:
+        return None  # the first line is the header (or not data)
+    wide = [i for i in above if len(_split_line(lines[i].replace("#", "", 1), sep)) == len(row)]
+    found = [i for i in wide if _looks_like_header(_split_line(lines[i].replace("#", "", 1), sep))]
+    header = found[-1] if found else None
+    for i in wide:
+        if warn and i != header:
+            msg = (
+                f"{path}: line {i + 1} ({lines[i].strip()[:40]!r}) starts with '#' and is "
+                f"skipped as a comment, but it has as many cells as the data ({len(row)}). "
+                "If it is the header, remove the '#'."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=6)
+    return header
+
+
+def _split_line(line: str, sep: str) -> list[str]:
+    """One line's cells, stripped."""
+    cells = line.split() if sep == " " else next(csv.reader([line], delimiter=sep), [])
+    return [c.strip() for c in cells] or [""]
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    """Whether cells are a header: a gene column's name first, or a non-number then times."""
+    name, rest = cells[0].lower(), cells[1:]
+    if name in _GENE_COLUMN_NAMES:
+        return True
+    if _number(name) is not None or not rest:
+        return False
+    times = _parse_times(rest)
+    if times is not None:
+        return bool((np.diff(times) > 0).all())
+    return _times_in_names(rest)[0] is not None or _step_names(rest)
 
 
 def _suffix(path) -> str:
@@ -620,7 +690,9 @@ def _guess_sep(first: str) -> str:
     return "," if "," in first else "\t" if "\t" in first else " "
 
 
-def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[int, list[str]]]:
+def _read_rows(
+    path, sep: str | None, short_header: bool = False, warn: bool = True
+) -> list[tuple[int, list[str]]]:
     """Return the non-blank rows of a text file as ``(line_number, cells)``, all equally long.
 
     Cells are stripped of surrounding whitespace; quoted cells (as written by the ``csv``
@@ -628,8 +700,10 @@ def _read_rows(path, sep: str | None, short_header: bool = False) -> list[tuple[
     numbers written with a decimal comma (``1,5``) are read as ``1.5``. With
     ``short_header``, a first row one cell shorter than all the others (a header without a
     name for the first column, as R's ``write.table`` writes) gets an empty first cell.
+    Comment lines are skipped (a commented header kept; see :func:`_uncomment`), with a
+    warning (``warn``) for one as wide as the data.
     """
-    text = _read_text(path)
+    text = _read_text(path, sep, warn)
     if "\x00" in text:
         msg = f"{path} contains NUL bytes; it is not a text table. Give a CSV/TSV or UCR file."
         raise ValueError(msg)
@@ -1115,7 +1189,8 @@ def read_table(
     per-gene labels. The gene column's header may be empty, or missing altogether (a header
     one cell shorter than the rows, as R writes; not when the header starts with a gene
     column's name such as ``gene``). Columns at the end that are empty in every row (a
-    separator at the end of each line) are dropped, as are lines starting with ``#``.
+    separator at the end of each line) are dropped, as are lines starting with ``#``, but
+    for a commented header above the data (``#gene,0h,1h``; see :func:`_uncomment`).
     A bare ``0`` among times with units (``0,30min,1h``) is time 0 in their unit.
 
     A column of numbers never becomes gene names. When the header's first cell is a time
@@ -1375,7 +1450,7 @@ def _label_column_first(path) -> bool:
     readers' errors.
     """
     try:
-        rows = _read_rows(path, _table_sep(path, None), short_header=True)
+        rows = _read_rows(path, _table_sep(path, None), short_header=True, warn=False)
     except ValueError:
         return False
     first = _numbers([cells[0] for _, cells in rows])

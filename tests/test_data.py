@@ -837,3 +837,38 @@ def test_empty_or_na_labels_are_unlabelled(tmp_path):
     assert table.labels.tolist() == ["x", "", "", "2"]
     assert not has_real_labels(["x", "", ""])
     assert read_table(write_text(tmp_path / "e.csv", "gene,label,0h,1h\na,,1,2\n")).labels is None
+
+
+_GENES = "Sox2\t1\t2\t3\nNanog\t2\t3\t1\nPou5f1\t3\t1\t2\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "#gene\t0h\t1h\t2h\n" + _GENES,
+        "# exported by qPCR tool\n#gene\t0h\t1h\t2h\n" + _GENES,
+        "#\t0h\t1h\t2h\n" + _GENES,  # no gene-column name
+        "#name\t0\t1\t2\n" + _GENES,  # plain times
+        "#Gene 0h 1h 2h\n" + _GENES.replace("\t", " "),  # whitespace
+    ],
+)
+def test_a_header_starting_with_a_hash_is_the_header(tmp_path, text, recwarn):
+    files = [("h.tsv", "\t"), ("h.csv", ",")] if "\t" in text else [("h.txt", " ")]
+    for name, sep in files:
+        table = load_dataset(write_text(tmp_path / name, text.replace("\t", sep)))
+        assert table.genes == ["Sox2", "Nanog", "Pou5f1"]
+        np.testing.assert_array_equal(table.times, [0, 1, 2])
+        np.testing.assert_array_equal(table.X, [[1, 2, 3], [2, 3, 1], [3, 1, 2]])
+    assert not recwarn.list
+
+
+def test_a_comment_line_as_wide_as_the_data_is_skipped_with_a_warning(tmp_path, recwarn):
+    # not a header ('Ctrl, A, B' are no times): skipped, but the data's width makes it suspect
+    text = "#sample,Ctrl,A,B\ngene,0h,1h,2h\nSox2,1,2,3\n"
+    read_table(write_text(tmp_path / "ok.csv", text))  # the header follows: no warning
+    text = "gene,0h,1h,2h\nSox2,1,2,3\n#Nanog,2,3,1\nOct4,3,1,2\n"  # a gene left out
+    assert read_table(write_text(tmp_path / "out.csv", text)).genes == ["Sox2", "Oct4"]
+    assert not recwarn.list
+    text = "#sample,Ctrl,A,B\nSox2,1,2,3\nNanog,2,3,1\n"
+    with pytest.warns(UserWarning, match=r"line 1 \('#sample,Ctrl,A,B'\) starts with '#'"):
+        read_table(write_text(tmp_path / "w.csv", text))
