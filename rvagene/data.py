@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 # Missing-value markers (lower case): also Excel's "#N/A" and a lone dash.
 _MISSING = frozenset({"", "na", "nan", "n/a", "null", "#n/a", "-"})
+# A label cell that leaves its gene unlabelled: a missing marker, but not "-", a label
+# (as in "+"/"-" strands or directions).
+_NO_LABEL = _MISSING - {"-"}
 # A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>".
 _REPLICATE = re.compile(r"^(?P<time>.+)_(?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
 # A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
@@ -1286,13 +1289,14 @@ def read_table(
 def _read_labels(raw: list[str]) -> np.ndarray | None:
     """A label column: int64, float64 or str; None when every cell is missing.
 
-    A missing cell (empty, ``NA``, ...) is an unlabelled gene: NaN among numbers (whose
-    column is then float64), ``""`` among strings; see :func:`labelled`.
+    A missing cell (empty, ``NA``, ``nan``, ``n/a``, ``null``, ``#N/A``) is an unlabelled
+    gene: NaN among numbers (whose column is then float64), ``""`` among strings; see
+    :func:`labelled`. A lone ``-``, missing in data cells, is a label here (``+``/``-``).
     """
-    missing = [c.lower() in _MISSING for c in raw]
+    missing = [c.lower() in _NO_LABEL for c in raw]
     if all(missing):
         return None
-    labels = _numbers(raw)
+    labels = None if "-" in raw else _numbers(raw)
     if labels is None:
         return np.array(["" if m else c for c, m in zip(raw, missing, strict=True)])
     return labels.astype(np.int64) if _integral(labels).all() else labels

@@ -872,3 +872,18 @@ def test_a_comment_line_as_wide_as_the_data_is_skipped_with_a_warning(tmp_path, 
     text = "#sample,Ctrl,A,B\nSox2,1,2,3\nNanog,2,3,1\n"
     with pytest.warns(UserWarning, match=r"line 1 \('#sample,Ctrl,A,B'\) starts with '#'"):
         read_table(write_text(tmp_path / "w.csv", text))
+
+
+def test_a_dash_is_a_label_but_missing_in_data_cells(tmp_path):
+    text = "gene,label,0h,1h,2h\na,+,1,2,3\nb,-,3,-,1\nc,+,1,2,4\nd,-,4,2,1\ne,NA,1,1,2\n"
+    table = read_table(write_text(tmp_path / "pm.csv", text))
+    assert table.labels.tolist() == ["+", "-", "+", "-", ""]
+    assert np.isnan(table.X[1, 1])  # '-' in a data cell stays missing
+    table = read_table(write_text(tmp_path / "n.csv", text.replace(",+,", ",1,")))
+    assert table.labels.tolist() == ["1", "-", "1", "-", ""]  # not 1, NaN, 1, NaN
+    assert np.isnan(data._read_labels(["1", "#N/A", "null", "n/a", "nan"])[1:]).all()
+    # a --labels file alike
+    from rvagene._train_and_gen import _file_labels
+
+    path = write_text(tmp_path / "l.csv", "gene,label\na,+\nb,-\nc,\n")
+    assert _file_labels(path, ["a", "b", "c"]).tolist() == ["+", "-", ""]
