@@ -1441,17 +1441,22 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
     return checked_table(read_table(path))
 
 
+# a time as headers write it: an integer or a number of at most 2 decimals (0, 0.5, 12, 1.25)
+_ROUND_TIME = re.compile(r"^[-+]?\d+(\.\d{0,2})?$")
+
+
 def _label_column_first(path) -> bool:
     """Whether a file of numbers only starts with a UCR label column, not a header of times.
 
     True when the first column of every row (the first one too) holds integers with few
     distinct values (at least 2, at most half as many as the rows, and at most 50), the
-    first row's among them, while the other rows' other columns are not all integers: a
-    label column beside the values. A header of times (``0,1,2,4``) above rows of values
-    fails one of these: above counts, or above fold changes against the first time (a first
-    column all 0, or all 1, the header's first time). A header one cell short of its rows
-    (R's ``write.table``) is a header; a file that cannot be read as a table is left to the
-    readers' errors.
+    first row's among them, while the other rows' other columns are not all integers, and
+    the first row's are not all round (at most 2 decimals, as times are written): a label
+    column beside the values. A header of times above rows of values fails one of these:
+    round times (``0,0.5,1,2,4``), times above counts, or above fold changes against the
+    first time (a first column all 0, or all 1, the header's first time). A header one cell
+    short of its rows (R's ``write.table``) is a header; a file that cannot be read as a
+    table is left to the readers' errors.
     """
     try:
         rows = _read_rows(path, _table_sep(path, None), short_header=True, warn=False)
@@ -1461,6 +1466,8 @@ def _label_column_first(path) -> bool:
     rest = _numbers([c for _, cells in rows[1:] for c in cells[1:]])
     if first is None or rest is None or len(rows) < 3 or not _integral(first).all():
         return False
+    if all(_ROUND_TIME.match(cell.strip()) for cell in rows[0][1][1:]):
+        return False  # round numbers above the values: times (0,0.5,1,2,4), not a gene
     distinct = set(first.tolist())
     few = 2 <= len(distinct) <= min(50, len(rows) // 2) and first[0] in set(first[1:].tolist())
     return few and not _integral(rest[np.isfinite(rest)]).all()

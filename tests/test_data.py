@@ -772,6 +772,8 @@ def test_a_ucr_file_named_csv_whose_first_gene_rises(tmp_path):
         # fold changes against the first time: log (all 0) or ratios (all 1), then floats
         lambda i: f"0,{i / 7 - 0.5:.3f},{0.3 - i / 9:.3f},{i / 5:.3f},{-i / 3:.3f}",
         lambda i: f"1,{1 + i / 7:.3f},{0.8 + i / 9:.3f},{1.2 - i / 5:.3f},{0.9 + i / 3:.3f}",
+        # a few integers first, as labels would be, under round times: times win
+        lambda i: f"{i % 3},{i / 7 - 0.5:.3f},{0.3 - i / 9:.3f},{i / 5:.3f},{-i / 3:.3f}",
     ],
 )
 def test_a_header_of_times_over_integer_first_values_stays_a_header(tmp_path, header, row):
