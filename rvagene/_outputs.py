@@ -130,7 +130,7 @@ def check_no_overwrite(args, name: str) -> None:
         return
     existing = [p for p in planned_outputs(args, name) if p.exists()]
     if existing:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        more = f" (and {len(existing) - 1} more files)" if len(existing) > 1 else ""
         msg = (
             f"{existing[0]}{more} exists from an earlier run; give --overwrite to replace "
             "the results, or choose another --out-dir and --figs-dir."
@@ -323,7 +323,9 @@ def latent_figure(args, name: str, found) -> None:
 
 def clusters_figure(args, name: str, found) -> None:
     """figs/clusters_<name>.png: the latent means by cluster, with the centres."""
-    how = f"consensus of {found.n_fits} fits" if found.n_fits > 1 else "K-means"
+    spaces = " in the latent and decoded spaces" if found.space == "both" else ""
+    many = found.n_fits > 1 or found.space == "both"
+    how = f"consensus of {found.n_fits} fit(s){spaces}" if many else "K-means"
     ax = plot_clusters(
         found.Z,
         found.assignments,
@@ -349,12 +351,21 @@ def k_rule(args, short: bool = False) -> str:
     return rule
 
 
+def held_to_window(scores: dict, k: int) -> bool:
+    """Whether "gmeans"' k is the silhouette's window's end, where no point set chose it."""
+    return scores.get(k, 0.0) == 0.0
+
+
 def k_scores_figure(args, name: str, found) -> None:
     """figs/k_scores_<name>.png: the criterion per k (k chosen), and gmeans' window."""
     if found.scores is None:
         return
-    how = "G-means" if args.k_criterion == "gmeans" else "scores averaged over the fits"
-    title = f"{name}: k={found.k}, {how},\nby {k_rule(args, short=True)}"
+    if args.k_criterion == "gmeans":
+        title = f"{name}: k={found.k} by G-means,\nwithin the silhouette's window (shaded)"
+        if held_to_window(found.scores, found.k):
+            title += ": G-means chose outside it"
+    else:
+        title = f"{name}: k={found.k}, scores averaged over the fits,\nby {k_rule(args, True)}"
     ax = plot_k_scores(found.scores, chosen=found.k, criterion=args.k_criterion, title=title,
                        window=found.k_window)  # fmt: skip
     save_figure(ax.figure, Path(args.figs_dir) / f"k_scores_{name}.png")

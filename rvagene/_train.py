@@ -265,13 +265,15 @@ class Callback:
 class ProgressBar(Callback):
     """A tqdm bar over epochs on a terminal or notebook; else a status line per check.
 
+    ``name`` starts each line and names the bar (RVAgene's: ``"RVAgene seed <seed>"``).
+
     Both go to ``file`` (stderr by default). Off a terminal a check's line is written when
     ``interval`` seconds have passed since the last one (and at the end), so logs of batch
     jobs show progress without a bar's carriage returns or hundreds of lines.
     """
 
-    def __init__(self, file=None, interval: float = 5.0):
-        self.file, self.interval = file, float(interval)
+    def __init__(self, file=None, interval: float = 5.0, name: str = "RVAgene"):
+        self.file, self.interval, self.name = file, float(interval), str(name)
         self.bar, self.last = None, -math.inf
 
     def _stream(self):
@@ -284,7 +286,7 @@ class ProgressBar(Callback):
             from tqdm.auto import tqdm
 
             self.bar = tqdm(
-                total=state.config.n_epochs, desc="RVAgene", unit="epoch", file=stream, leave=False
+                total=state.config.n_epochs, desc=self.name, unit="epoch", file=stream, leave=False
             )
 
     def on_check(self, state: TrainState) -> None:
@@ -301,7 +303,7 @@ class ProgressBar(Callback):
         # One write of the whole line: fits in parallel processes share stderr, and print's
         # separate write of the newline let their lines run together.
         stream.write(
-            f"RVAgene: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
+            f"{self.name}: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
             f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}\n"
         )
         stream.flush()

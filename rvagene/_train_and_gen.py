@@ -121,7 +121,7 @@ from .pipeline import (
     generate_around_centres,
 )
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, label_colors, matched_colors
-from .single_cell import DOWN, PSEUDOTIME_KEYS, UP, pseudotime_keys_in
+from .single_cell import DOWN, PSEUDOTIME_KEYS, UP, pseudotime_keys_in, stored_root
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
 
@@ -623,13 +623,14 @@ def _check_cell_options(args, adata) -> None:
         msg = "Give either --window-length (cells per window) or --n-bins, not both."
         raise ValueError(msg)
     found = pseudotime_keys_in(adata)
-    if args.pseudotime_key is None and args.root_cell is None and len(found) != 1:
+    stored = not found and stored_root(adata) is not None  # scanpy's uns["iroot"]
+    if args.pseudotime_key is None and args.root_cell is None and len(found) != 1 and not stored:
         which = (
             f"several: {', '.join(found)}" if found else f"none of {', '.join(PSEUDOTIME_KEYS)}"
         )
         msg = (
             f"No --pseudotime-key given, and obs has {which}. Give --pseudotime-key COLUMN, "
-            "or --root-cell CELL to compute diffusion pseudotime."
+            "or --root-cell CELL to compute diffusion pseudotime (uns['iroot'] is not set)."
         )
         raise ValueError(msg)
 
@@ -798,6 +799,8 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
             votes = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items() if v > 0)
             how = (f"; share of the point sets whose G-means chose k: {votes}; "
                    f"the silhouette's window: k = {low}..{high}")  # fmt: skip
+            if _outputs.held_to_window(gc.k_scores_, gc.n_clusters_):
+                how += f" (G-means chose outside it, so k is the window's end, {gc.n_clusters_})"
         else:
             better = K_CRITERIA[args.k_criterion]
             scores = ", ".join(f"k={k}: {v:.3f}" for k, v in gc.k_scores_.items())
@@ -857,7 +860,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         clusters=clusters, assignments=assignments, probabilities=probabilities,
         centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
-        n_fits=len(gc.models_),
+        n_fits=len(gc.models_), space=gc.space_,
         Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
         shown_names={UP: "up", DOWN: "down"} if data.truth is None and shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",

@@ -66,7 +66,8 @@ _HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600,
           "weeks": 168.0}  # fmt: skip
 _UNIT_NAMES = {1 / 3600: "s", 1 / 60: "min", 1.0: "h", 24.0: "d", 168.0: "wk"}
 # A number written with a decimal comma, possibly with a unit: "1,5", "-0,25", "0,5h".
-_DECIMAL_COMMA = re.compile(r"^([-+]?\d*),(\d+(?:[eE][-+]?\d+)?\s*[A-Za-z]*)$")
+# a digit before the comma too ("0,5", not ",5"): a name such as ",0" stays a name
+_DECIMAL_COMMA = re.compile(r"^([-+]?\d+),(\d+(?:[eE][-+]?\d+)?\s*[A-Za-z]*)$")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -617,7 +618,9 @@ def _uncomment(text: str, path, sep: str | None, warn: bool) -> str:
     """
     parts = re.split(r"(\r\n|\r|\n)", text)  # lines at even places, line breaks between
     lines = parts[0::2]
-    comments = [i for i, line in enumerate(lines) if _COMMENT.match(line)]
+    quotes = np.cumsum([0] + [line.count('"') for line in lines[:-1]])  # '"'s above each line
+    inside = quotes % 2 == 1  # the line continues a quoted cell (a name with a line break)
+    comments = [i for i, line in enumerate(lines) if _COMMENT.match(line) and not inside[i]]
     if not comments:
         return text
     first = next((i for i, x in enumerate(lines) if x.strip() and not _COMMENT.match(x)), None)
@@ -1086,12 +1089,16 @@ def _unsorted_times(path, header, time_labels, times, first) -> ValueError:
 def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, str | None]:
     """The times a table's header gives, or (None, None) with a warning that says why.
 
-    Times are the header's numbers (``0,0.5,2``), numbers with units (``0h,30min``), or
-    one time inside each sample name (``LPS_30m``, ``t2h``, ``day3``, ``0.5 h``) when every
-    name holds exactly one and the rest of the names agree. A header of ``t0, t1, ...``
+    Times are the header's numbers (``0,0.5,2``), numbers with units (``0h,30min``), the
+    same with the ``X`` that R's ``read.table`` puts before names starting with a digit
+    (``X0, X0.5, X2h``; when every column has it), or one time inside each sample name
+    (``LPS_30m``, ``t2h``, ``day3``, ``0.5 h``) when every name holds exactly one and the
+    rest of the names agree. A header of ``t0, t1, ...``
     (steps by name) is read as steps without a warning.
     """
     times, unit = _parse_times_unit(time_labels)
+    if times is None and all(_R_NAME.match(label) for label in time_labels):
+        times, unit = _parse_times_unit([label[1:] for label in time_labels])  # R's X0h
     if times is None:
         times, unit, problem = _times_in_names(time_labels)
         if times is None:
@@ -1105,6 +1112,9 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
     return times, unit  # equal times ("1", "1.0"): the fit says they must increase
 
 
+# column names that usually hold each gene's group, not a time point
+_LABEL_LIKE = {"cluster", "clusters", "group", "groups", "class", "classes", "category", "type"}
+_R_NAME = re.compile(r"^X\d")  # R's check.names: "0h" becomes "X0h", "0.5" becomes "X0.5"
 _NO_TIMES = (
     "no times found in the header; the {n} columns are read as equal steps in file order. "
     "Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for uneven "
@@ -1142,6 +1152,12 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
             f"one time ({_few_names(without)}), such as controls; the {len(names)} columns "
             f"are read as equal steps in file order. {split}"
         )
+        labels = [n for n in without if n.strip().lower() in _LABEL_LIKE]
+        if labels:
+            why += (
+                f" If {labels[0]!r} holds each gene's group, name that column 'label' (or in "
+                f"Python pass label_column={labels[0]!r} to read_table)."
+            )
         return None, None, why
     rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True)}
     rest = {k.lower(): k for k in rest}
@@ -1209,7 +1225,8 @@ def read_table(
     replicate (``gene,0,0,1,1``: the k-th column of a time is replicate k). Every time
     point must have the same replicates; a missing measurement is an empty or NA cell.
 
-    Times come from the header: numbers, numbers with units, or one time inside each sample
+    Times come from the header: numbers, numbers with units (also with R's ``X`` before
+    each, ``X0h, X2h``, as ``read.table`` names them), or one time inside each sample
     name (``LPS_30m, LPS_1h, LPS_24h``; ``t0h, t2h``; ``day0, day3``; ``0.5 h``) when the
     names agree apart from it. Otherwise ``times`` is None and a warning says so (no warning
     for step names ``t0, t1, ...``): "no times found in the header", or, for controls or
@@ -1370,7 +1387,9 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(cells)
-        return buffer.getvalue()[:-2] + "\n"
+        text = buffer.getvalue()[:-2] + "\n"
+        # a row starting with '#' would read back as a comment: quote its first cell
+        return f'"{cells[0]}"{text[len(cells[0]) :]}' if _COMMENT.match(text) else text
 
     columns = [cell(t) for t in times]
     if n_reps > 1:

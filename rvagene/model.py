@@ -892,14 +892,15 @@ or torch Dataset of (n_timepoints, n_dims) tensors
 
         The log's lines start with ``seed <random_state>: `` for an integer ``random_state``
         (``GeneClustering`` gives each fit one), else with ``fit <seed drawn for the fit>: ``,
-        so fits that share a log file can be told apart.
+        and the progress lines with ``RVAgene seed <random_state>: ``, so fits that share a
+        log file or stderr can be told apart.
         """
-        callbacks = [ProgressBar()] if self.verbose > 0 else []
+        rs = self.random_state
+        which = f"seed {rs}" if _is_int(rs, 0) else f"fit {seed}"
+        callbacks = [ProgressBar(name=f"RVAgene {which}")] if self.verbose > 0 else []
         if self.log_file:
             path = Path(self.dload) / self.log_file
-            rs = self.random_state
-            tag = f"seed {rs}: " if _is_int(rs, 0) else f"fit {seed}: "
-            callbacks.append(LogFile(path, self.print_every, tag=tag))
+            callbacks.append(LogFile(path, self.print_every, tag=f"{which}: "))
         return callbacks + list(self.callbacks or [])
 
     def _train_config(self) -> TrainConfig:

@@ -430,7 +430,9 @@ def simulate_single_cell(
         ``obs_names`` ``cell_0000, ...``, ``var_names`` ``gene_000, ...``,
         ``obs["true_time"]`` (float), ``var["program"]`` (categorical, the ground truth)
         and ``uns["root_cell"]``, the integer index of the cell with the smallest true
-        time, to use as the DPT root. There is no pseudotime column: compute one
+        time, to use as the DPT root (also as ``uns["iroot"]``, scanpy's name, so that
+        :func:`rvagene.single_cell.prepare` and ``train_and_gen.py`` compute diffusion
+        pseudotime from it when given no other). There is no pseudotime column: compute one
         with :func:`rvagene.single_cell.compute_pseudotime`.
 
     Raises
@@ -491,6 +493,7 @@ def simulate_single_cell(
     )
     adata = anndata.AnnData(counts.astype(np.float32), obs=obs, var=var)
     adata.uns["root_cell"] = int(np.argmin(t))
+    adata.uns["iroot"] = adata.uns["root_cell"]  # scanpy's name: DPT's root, prepare's default
     logger.debug("simulated %d cells x %d genes (%s)", n_cells, len(labels), ", ".join(programs))
     return adata
 

@@ -595,11 +595,17 @@ class SingleCellSeries:
     def time_labels(self) -> list[str]:
         """Window pseudotimes as text, for file headers; ``t0, t1, ...`` when two are equal.
 
-        Windows of a discrete pseudotime can share a mean; a header of repeated times would
-        read back as replicates, so such windows are named as steps.
+        Each with the fewest significant digits (6 at least) that keep the windows in
+        increasing order when read back (``0.123406``, not ``0.12340567890123456``). Windows of
+        a discrete pseudotime can share a mean; a header of repeated times would read back
+        as replicates, so such windows are named as steps.
         """
         if not self._distinct_pseudotimes():
             return [f"t{j}" for j in range(len(self.window_pseudotime))]
+        for digits in range(6, 18):
+            labels = [f"{t:.{digits}g}" for t in self.window_pseudotime]
+            if (np.diff([float(label) for label in labels]) > 0).all():
+                return labels
         return [repr(float(t)) for t in self.window_pseudotime]
 
     def _distinct_pseudotimes(self) -> bool:
@@ -692,7 +698,9 @@ def prepare(
         on the selected genes, ``diffmap(n_comps=n_comps)``, ``dpt`` (see
         :func:`compute_pseudotime`). With neither option, the one column of ``obs`` among
         ``dpt_pseudotime``, ``velocity_pseudotime``, ``latent_time`` and ``pseudotime`` is
-        used.
+        used; without such a column, diffusion pseudotime from ``adata.uns["iroot"]``
+        (scanpy's root cell for DPT, which :func:`rvagene.simulate.simulate_single_cell`
+        sets) when it is set.
     n_comps : int, default=10
         Diffusion components when computing pseudotime from ``root_cell``.
     window_length : int, default=None
@@ -824,15 +832,27 @@ def pseudotime_keys_in(adata) -> list[str]:
     return [key for key in PSEUDOTIME_KEYS if key in adata.obs]
 
 
+def stored_root(adata) -> int | None:
+    """``adata.uns["iroot"]``, scanpy's root cell for DPT, when it is set to a cell; else None."""
+    root = adata.uns.get("iroot") if hasattr(adata, "uns") else None
+    ok = isinstance(root, int | np.integer) and not isinstance(root, bool | np.bool_)
+    return int(root) if ok and 0 <= root < adata.n_obs else None
+
+
 def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarray, str]:
     """Each cell's pseudotime and where it came from (see :func:`prepare`)."""
     if pseudotime is None and root_cell is None:
         found = pseudotime_keys_in(adata)
+        if not found and stored_root(adata) is not None:
+            root_cell = stored_root(adata)
+            logger.info("no pseudotime column: DPT from uns['iroot'], cell %d", root_cell)
+            return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
         if len(found) != 1:
             which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
             msg = (
                 f"No pseudotime given, and obs has {which}. Pass pseudotime (an obs column or "
-                "the values), or root_cell to compute diffusion pseudotime."
+                "the values), or root_cell to compute diffusion pseudotime (or set scanpy's "
+                "adata.uns['iroot'])."
             )
             raise ValueError(msg)
         pseudotime = found[0]

@@ -160,7 +160,7 @@ def test_script_writes_the_input_with_the_keys_and_scores_only_given_labels(
     np.testing.assert_array_equal(back.X, cells.X)
     assert back.obs.equals(cells.obs)
     assert set(back.var.columns) == {"program", *KEYS}
-    assert set(back.uns) == {"root_cell", "rvagene"}
+    assert set(back.uns) == {"root_cell", "iroot", "rvagene"}
     assert set(back.varm) == {"X_rvagene"}
     assert set(back.obsm) == set(cells.obsm)
     table = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -889,3 +891,31 @@ def test_a_dash_is_a_label_but_missing_in_data_cells(tmp_path):
 
     path = write_text(tmp_path / "l.csv", "gene,label\na,+\nb,-\nc,\n")
     assert _file_labels(path, ["a", "b", "c"]).tolist() == ["+", "-", ""]
+
+
+@pytest.mark.parametrize(
+    ("header", "times"),
+    [("X0,X2,X4,X8", [0, 2, 4, 8]), ("X0h,X30min,X2h,X1d", [0, 0.5, 2, 24]),
+     ("X0.5,X1,X1.5,X3", [0.5, 1, 1.5, 3])],
+)  # fmt: skip
+def test_r_check_names_headers_keep_their_times(tmp_path, header, times):
+    """R's read.table writes X0, X0.5, X2h for columns named 0, 0.5, 2h."""
+    rows = "".join(f"g{i},{i},{i + 1},{i * 2},{i - 1}\n" for i in range(3))
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        table = read_table(write_text(tmp_path / "r.csv", f"gene,{header}\n{rows}"))
+    assert not [w for w in record if "no times found" in str(w.message)]
+    np.testing.assert_allclose(table.times, times)
+
+
+def test_x_names_that_are_not_all_r_names_are_not_times(tmp_path):
+    rows = "".join(f"g{i},{i},{i + 1},{i * 2}\n" for i in range(3))
+    with pytest.warns(UserWarning, match="no times found in the header"):
+        table = read_table(write_text(tmp_path / "x.csv", f"gene,X0,X2,other\n{rows}"))
+    assert table.times is None
+
+
+def test_a_group_column_read_as_a_time_is_named_in_the_warning(tmp_path):
+    text = "gene,0h,2h,4h,Cluster\nSox2,1,2,3,1\nNanog,4,5,6,2\nKlf4,3,2,1,1\n"
+    with pytest.warns(UserWarning, match=r"If 'Cluster' holds each gene's group, name that "):
+        read_table(write_text(tmp_path / "c.csv", text))

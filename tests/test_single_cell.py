@@ -217,6 +217,24 @@ def test_dpt_from_root_index_and_name(sim, sim_dpt):
         compute_pseudotime(sim, sim.n_obs)
 
 
+def test_without_a_pseudotime_the_stored_root_is_used(sim):
+    """scanpy's uns["iroot"] (set by the simulator): DPT from it, in prepare and the script."""
+    from types import SimpleNamespace
+
+    assert sim.uns["iroot"] == sim.uns["root_cell"]
+    s = prepare(sim, window_length=20)
+    t = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
+    assert s.pseudotime_key == "dpt_pseudotime"
+    np.testing.assert_allclose(s.cell_pseudotime, t.cell_pseudotime)
+    args = SimpleNamespace(pseudotime_key=None, root_cell=None, window_length=None, n_bins=None)
+    cells = importlib.import_module("rvagene._train_and_gen")
+    cells._check_cell_options(args, sim)  # no error: the root is known
+    bare = sim.copy()
+    del bare.uns["iroot"]
+    with pytest.raises(ValueError, match=r"--root-cell CELL .*uns\['iroot'\] is not set"):
+        cells._check_cell_options(args, bare)
+
+
 def test_prepare_with_root_cell_orders_windows_by_true_time(sim, sim_dpt):
     s = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
     assert s.X.shape == (20, 15)
@@ -252,7 +270,7 @@ def test_series_files_round_trip(tiny_adata, tmp_path):
     table = read_table(tmp_path / "series.csv")
     assert table.genes == ["a", "b"]
     np.testing.assert_array_equal(table.X, s.X)
-    np.testing.assert_array_equal(table.times, s.window_pseudotime)
+    np.testing.assert_allclose(table.times, s.window_pseudotime, rtol=1e-6)  # 6 digits
     np.testing.assert_array_equal(table.labels, [1, 1])
     t = s.to_table()
     assert t.genes == s.genes
@@ -461,3 +479,15 @@ def test_a_dataframe_keeps_its_cell_names_and_layers_are_checked(sim):
     assert s.cell_names[0] == "cell0"  # the root comes first in pseudotime
     with pytest.raises(ValueError, match=r"layer 'nolayer' is not in adata.layers \(layers: none"):
         prepare(sim, pseudotime=sim.obs["true_time"].to_numpy(), layer="nolayer")
+
+
+def test_window_time_labels_are_short_and_keep_their_order():
+    from rvagene.single_cell import SingleCellSeries
+
+    series = SingleCellSeries.__new__(SingleCellSeries)
+    series.window_pseudotime = np.array([0.012345678901, 0.0123457, 0.5, 0.50001])
+    labels = series.time_labels
+    assert labels == ["0.01234568", "0.0123457", "0.5", "0.50001"]  # 7 digits tell them apart
+    series.window_pseudotime = np.array([0.10000000000000002, 0.39999999999999997, 0.75])
+    assert series.time_labels == ["0.1", "0.4", "0.75"]
+    assert (np.diff([float(x) for x in labels]) > 0).all()

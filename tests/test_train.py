@@ -94,7 +94,7 @@ def test_progress_status_lines_off_a_terminal(tiny, capsys):
     X, _ = tiny
     RVAgene(hidden_size=8, latent_length=2, n_epochs=3, verbose=1, random_state=0).fit(X)
     err = capsys.readouterr().err
-    assert "RVAgene: epoch 3, step" in err  # the last check's line
+    assert "RVAgene seed 0: epoch 3, step" in err  # the last check's line
     RVAgene(hidden_size=8, latent_length=2, n_epochs=3, verbose=0, random_state=0).fit(X)
     assert capsys.readouterr().err == ""
 

@@ -212,7 +212,7 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
         ([], ["by gmeans (G-means' lower median over every space of every fit, within 4 ",
               "; share of the point sets whose G-means chose k: k=",
               "; the silhouette's window: k = "],
-         "gmeans (within the silhouette's 4-SE window)", ("gmeans", 2.0)),
+         "by G-means,\nwithin the silhouette's window (shaded)", ("gmeans", 2.0)),
         (["--k-criterion", "silhouette", "--k-tolerance", "1.5"],
          ["by silhouette (up from the best k while within 1.5 standard errors)"],
          "silhouette (up from the best k while within 1.5 SE)", ("silhouette", 1.5)),
@@ -234,7 +234,7 @@ def test_k_rule_is_named_and_recorded(
     chosen = [line for line in capsys.readouterr().out.splitlines() if "chose k=" in line]
     for part in words:
         assert part in chosen[0]
-    assert titles[0].endswith(title)
+    assert title in titles[0]
     config = json.loads((dataset / "out" / "toy_config.json").read_text())
     assert (config["k_criterion"], config["k_tolerance"]) == recorded
     listed = re.findall(r"k=(\d+): ", chosen[0].split(" by ", 1)[1])
@@ -595,6 +595,7 @@ def test_cell_options_are_checked_in_the_commands_own_names(
 
     adata = simulate_single_cell(n_cells=60, n_genes_per_program=2, random_state=0)
     adata.obs["pt"] = adata.obs["true_time"]
+    del adata.uns["iroot"]  # no stored root either (with one, DPT runs from it)
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
     argv = [str(path), *options, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
@@ -952,3 +953,24 @@ def test_stale_figures_of_another_data_sets_name_are_kept(script, outputs, tmp_p
     outputs.remove_stale_figures(args, "toy1", old_k=3, new_k=1)
     assert (figs / "genes_cluster_toy11.png").is_file()  # toy's cluster 11
     assert not (figs / "genes_cluster_toy12.png").exists()  # toy has clusters 0..11 only
+
+
+def test_a_k_held_to_the_silhouettes_window_is_said_so(outputs, tmp_path, monkeypatch):
+    """G-means chose 3 on every point set, the window 2..2: k=2 is the window's, not G-means'."""
+    from types import SimpleNamespace
+
+    titles = []
+    def spy(*a, **kw):
+        titles.append(kw["title"])
+        return SimpleNamespace(figure=None)
+
+    monkeypatch.setattr(outputs, "plot_k_scores", spy)
+    monkeypatch.setattr(outputs, "save_figure", lambda *a, **kw: None)
+    args = SimpleNamespace(k_criterion="gmeans", figs_dir=str(tmp_path))
+    held = SimpleNamespace(scores={2: 0.0, 3: 1.0}, k=2, k_window=(2, 2))
+    outputs.k_scores_figure(args, "toy", held)
+    assert titles[-1].endswith(": G-means chose outside it")
+    assert outputs.held_to_window(held.scores, 2)
+    chosen = SimpleNamespace(scores={2: 0.0, 3: 1.0}, k=3, k_window=(2, 4))
+    outputs.k_scores_figure(args, "toy", chosen)
+    assert not titles[-1].endswith("outside it")
