@@ -20,6 +20,7 @@ one number and one colour in every figure. Up- and down-regulated genes are alwa
 from __future__ import annotations
 
 import logging
+import textwrap
 import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Integral
@@ -61,6 +62,7 @@ _FLAT = -1  # GeneClustering's label of a flat gene
 # plot_generated warns when 3-D input, drawn by its first value, has more values per time
 # point than this (or than time points): likely (n_clusters, n_samples, n_timepoints)
 _MAX_FIRST_FEATURES = 4
+_TITLE_WIDTH = 60  # characters per line of a latent figure's title
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -290,7 +292,7 @@ def _project(Z, ax, extra=None):
             msg = f"centres must have shape (n_centres, {d}) to match Z, got {extra.shape}."
             raise ValueError(msg)
     if d == 1:
-        return ax or _new_axes(), Z, extra, ("gene index", "z1"), ""
+        return ax or _new_axes(), Z, extra, ("row of Z (gene)", "z1"), ""
     if d == 2:
         return ax or _new_axes(), Z, extra, ("z1", "z2"), ""
     if d == 3 and (ax is None or _is_3d(ax)):
@@ -310,7 +312,7 @@ def _project(Z, ax, extra=None):
     extra = None if extra is None else pca.transform(extra)
     if ratio[1] < _MIN_PC_SHARE:  # a second axis of ~0 % would show noise: draw a strip
         note = f"{d}-D latent: one direction holds {ratio[0]:.0f}% of the variance"
-        labels = ("gene index", f"PC1 ({ratio[0]:.0f}% of the latent variance)")
+        labels = ("row of Z (gene)", f"PC1 ({ratio[0]:.0f}% of the latent variance)")
         return ax, coords[:, :1], None if extra is None else extra[:, :1], labels, note
     labels = (f"PC1 ({ratio[0]:.0f}%)", f"PC2 ({ratio[1]:.0f}%)")
     return ax, coords, extra, labels, f"PCA of {d}-D latent"
@@ -351,8 +353,8 @@ def _latent_figure(Z, labels, centres, ax, colors, label_names, title, flagged, 
         ax.set_zlabel(axis_labels[2])
     if note:
         title = f"{title} ({note})" if title else note
-    if title:
-        ax.set_title(title)
+    if title:  # wrapped, so a long title with its note stays within the figure
+        ax.set_title("\n".join(textwrap.fill(part, _TITLE_WIDTH) for part in title.split("\n")))
     wanted = len(styles) > 1 or flagged is not None or centre_coords is not None
     if wanted and len(styles) <= _MAX_LEGEND_ENTRIES:
         handles, names = ax.get_legend_handles_labels()

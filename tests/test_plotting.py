@@ -410,7 +410,7 @@ def test_no_second_principal_axis_of_zero_percent(rng):
     labels = ax.get_xlabel() + " " + ax.get_ylabel() + " " + ax.get_title()
     assert "PC2" not in labels
     assert "(0%)" not in labels
-    assert ax.get_xlabel() == "gene index"
+    assert ax.get_xlabel() == "row of Z (gene)"
     assert ax.get_ylabel() == "PC1 (100% of the latent variance)"
     assert "one direction holds 100% of the variance" in ax.get_title()
     ax = plot_latent(rng.normal(size=(30, 8)), labels=np.repeat([0, 1, 2], 10))
@@ -466,3 +466,12 @@ def test_identical_points_are_drawn_without_a_numpy_warning():
         warnings.simplefilter("error")
         ax = plot_latent(np.ones((6, 5)), labels=np.zeros(6, dtype=int))
     assert len(ax.collections[0].get_offsets()) == 6
+
+
+def test_a_long_title_is_wrapped_within_the_figure(rng):
+    """Script titles with a note ('... (1 flat gene, not drawn) (8-D latent: ...)') ran off."""
+    Z, labels, _ = _latent(rng, 2)
+    title = "cells: latent means by direction (1 flat gene, not drawn) " * 2
+    lines = plot_latent(Z, labels, title=title.strip()).get_title().split("\n")
+    assert len(lines) > 1
+    assert all(len(line) <= 60 for line in lines)
