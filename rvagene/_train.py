@@ -265,7 +265,8 @@ class Callback:
 class ProgressBar(Callback):
     """A tqdm bar over epochs on a terminal or notebook; else a status line per check.
 
-    ``name`` starts each line and names the bar (RVAgene's: ``"RVAgene seed <seed>"``).
+    ``name`` starts each line and names the bar (RVAgene's: ``"RVAgene seed <random_state>"``,
+    or ``"RVAgene fit <seed drawn>"`` without an integer ``random_state``).
 
     Both go to ``file`` (stderr by default). Off a terminal a check's line is written when
     ``interval`` seconds have passed since the last one (and at the end), so logs of batch
@@ -319,9 +320,9 @@ class LogFile(Callback):
     """Append progress lines to a file (the original's ``log_file``).
 
     The batch loss every ``print_every`` steps and a line per check; flushed at every line
-    and closed at the end. ``tag`` starts every line (RVAgene's: ``"seed <seed>: "``), so the
-    lines of fits that share one file in parallel tell which fit wrote them; each line is
-    one write.
+    and closed at the end. ``tag`` starts every line (RVAgene's: ``"seed <random_state>: "``,
+    or ``"fit <seed drawn>: "``), so the lines of fits that share one file in parallel tell
+    which fit wrote them; each line is one write.
     """
 
     def __init__(self, path: str | Path, print_every: int = 0, tag: str = ""):

@@ -1414,9 +1414,10 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
         of which may be missing as ``nan`` or ``NA``), a gene-named CSV/TSV (see
         :func:`read_table`; a ``.csv``/``.tsv``/``.tab``/``.txt`` file whose first row is
         strictly increasing numbers is a table with a header of times, unless its first
-        column looks like UCR labels: integers with few distinct values, at least 2, beside
-        values that are not all integers), a folder ``<dir>``
-        holding ``<dir>/<basename>_TRAIN``, or a dataset name.
+        column looks like UCR labels, integers with few distinct values, at least 2, beside
+        values that are not all integers, and that first row's values are not all round, of
+        at most 2 decimals, as times are written), a folder ``<dir>`` holding
+        ``<dir>/<basename>_TRAIN``, or a dataset name.
     data_dir : str or PathLike, default="data"
         Where dataset names are looked up, as in the original tool.
 

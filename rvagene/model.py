@@ -427,8 +427,9 @@ default="MSELoss"
     dload : str or os.PathLike, default="."
         Folder in which ``save`` puts a bare file name (one without a folder part, such as
         ``"m.pt"``), and ``log_file`` is written.
-    log_file : str, default=None
-        When given, training progress lines are appended to ``dload/log_file``.
+    log_file : str or os.PathLike, default=None
+        When given, training progress lines are appended to ``dload/log_file``, each
+        starting with the fit's seed (``seed 0: epoch 3 ...``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, sampling and the validation split. With an
         int, fitting is repeatable bit for bit on the CPU (not promised on CUDA, whose RNN

@@ -626,8 +626,8 @@ def plot_generated(
         :meth:`rvagene.GeneClustering.generate` returns them, of shape
         ``(n_clusters, n_samples, n_timepoints[, n_dims])``: a 3-D array cannot say which of
         the two it is, so ``cluster`` says so (a 4-D array without it is an error, and a 3-D
-        one with more values per time point than time points, drawn by its first value,
-        gets a warning).
+        one drawn by its first value with more values per time point than time points or
+        than 4 gets a warning; not with ``features="mean"``).
     centre_series : array-like of shape (n_timepoints,), optional
         The decoded cluster centre (shapes ``(1, n_timepoints)`` and
         ``(n_timepoints, n_dims)`` are accepted too), drawn thick and black.
