@@ -190,7 +190,8 @@ def write_clusters_table(path: Path, found) -> None:
                 row = [gene, FLAT, "", *([""] * k)]
             else:
                 p = found.probabilities[i]
-                row = [gene, found.clusters[i], f"{p.max():.3f}", *(f"{v:.3f}" for v in p)]
+                own = f"{found.confidence[i]:.3f}"  # the probability of its own cluster
+                row = [gene, found.clusters[i], own, *(f"{v:.3f}" for v in p)]
             writer.writerow(row + ([truth[i]] if truth is not None else []))
     n_flat = int(flat.sum())
     flats = f", {n_flat} flat" if n_flat else ""

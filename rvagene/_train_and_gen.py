@@ -56,11 +56,12 @@ clusters are numbered to match them (the Hungarian method), so cluster i holds m
 genes and has label i's colour in every figure; training progress is shown unless ``--quiet``.
 Without ``--n-clusters``, k is chosen by ``rvagene.cluster.choose_k`` (``--k-criterion``, k = 2 to
 ``--k-max``), and the chosen k and every score are printed. Each gene gets a probability per
-cluster (the share of draws from its latent posterior nearest to each centre); genes whose largest
-probability is below ``--min-confidence`` (0.9) are counted and ringed in black in the latent
-figures. Every model parameter is an option (``--hidden-size``, ``--block LSTM``, ...), with the
-estimator's defaults. Flat genes (no variance over time) are in no cluster: "flat" in the clusters
-table, named in the figures' titles. Bad input ends with exit status 2 and one line on stderr.
+cluster (the share of draws from its latent posterior nearest to each centre); genes whose
+probability of their own cluster is below ``--min-confidence`` (0.9) are counted and ringed in
+black in the latent figures. Every model parameter is an option (``--hidden-size``, ``--block
+LSTM``, ...), with the estimator's defaults. Flat genes (no variance over time) are in no
+cluster: "flat" in the clusters table, named in the figures' titles. Bad input ends with exit
+status 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -304,7 +305,7 @@ def _add_cluster_options(parser) -> None:
         "--min-confidence",
         type=_probability,
         default=MIN_CONFIDENCE,
-        help="genes whose largest membership probability is below this are flagged",
+        help="genes whose membership probability of their own cluster is below this are flagged",
     )
     parser.add_argument(
         "--cluster-method",
@@ -837,11 +838,11 @@ def describe(args, data, gc: GeneClustering, name: str):
     order = np.argsort(numbering)  # display cluster j is K-means cluster order[j]
     assignments = numbering[gc.labels_[~flat]]
     probabilities = gc.probabilities_[:, order]
-    flagged = probabilities[~flat].max(axis=1) < args.min_confidence
+    flagged = gc.confidence_[~flat] < args.min_confidence
     n_flat = int(flat.sum())
     print(
         f"{name}: {int(flagged.sum())} of {len(flat) - n_flat} genes between clusters "
-        f"(largest membership probability < {args.min_confidence:g})"
+        f"(membership probability of their own cluster < {args.min_confidence:g})"
         + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
     )
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
@@ -860,7 +861,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         clusters=clusters, assignments=assignments, probabilities=probabilities,
         centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
-        n_fits=len(gc.models_), space=gc.space_,
+        n_fits=len(gc.models_), space=gc.space_, confidence=gc.confidence_,
         Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
         shown_names={UP: "up", DOWN: "down"} if data.truth is None and shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",

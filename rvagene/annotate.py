@@ -6,9 +6,11 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
 :class:`rvagene.GeneClustering` and adds
 
 - ``adata.var["rvagene_cluster"]``: categorical, the cluster of each gene (``"0"``,
-  ``"1"``, ...), ``"flat"`` for a gene with no variance over time, NaN for a gene not
-  analysed;
-- ``adata.var["rvagene_confidence"]``: the gene's largest membership probability;
+  ``"1"``, ...), ``"flat"`` for a gene with no variance over time (a category only when
+  there is such a gene: scanpy's grouped plots refuse an empty group), NaN for a gene not
+  analysed (subset to the analysed, non-flat genes before scanpy calls that refuse NaN);
+- ``adata.var["rvagene_confidence"]``: the membership probability of the gene's own cluster
+  (``GeneClustering.confidence_``);
 - ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
   and flat genes);
 - ``adata.uns["rvagene"]``: k, the scores of each k tried, the parameters (JSON), the
@@ -27,8 +29,8 @@ Examples
 >>> params = {"hidden_size": 8, "latent_length": 2, "n_epochs": 2}
 >>> gc = GeneClustering(n_clusters=2, random_state=0, model_params=params)
 >>> cluster_anndata(adata, gc, pseudotime="pt", window_length=20)
->>> sorted(adata.var["rvagene_cluster"].cat.categories)
-['0', '1', 'flat']
+>>> sorted(adata.var["rvagene_cluster"].cat.categories)  # no flat gene: no "flat"
+['0', '1']
 >>> adata.varm["X_rvagene"].shape
 (15, 2)
 """
@@ -90,8 +92,9 @@ def cluster_anndata(
     n_bins : int, optional
         Single cells: equal-frequency pseudotime bins instead of windows (give one of
         ``window_length`` and ``n_bins``).
-    genes : sequence of str, optional
-        Genes to analyse (default: all); the others get NaN. Names not in the data are
+    genes : sequence of str or boolean mask, optional
+        Genes to analyse (default: all), by name or one bool per gene
+        (``adata.var["highly_variable"]``); the others get NaN. Names not in the data are
         skipped with a warning.
     time_key : str, optional
         Bulk data: the ``.obs`` column holding each sample's time, as numbers or as times
@@ -204,24 +207,18 @@ def write_results(adata, gc, genes, clusters, probabilities, where: dict) -> Non
     _, pd = _require_anndata()
     k = gc.n_clusters_
     rows = adata.var_names.get_indexer(list(genes))
-    categories = [str(j) for j in range(k)] + [FLAT]
+    categories = [str(j) for j in range(k)] + ([FLAT] if np.any(np.asarray(clusters) < 0) else [])
     cluster = np.full(adata.n_vars, None, dtype=object)
     cluster[rows] = [FLAT if c < 0 else str(c) for c in clusters]
     adata.var["rvagene_cluster"] = pd.Categorical(cluster, categories=categories)
     confidence = np.full(adata.n_vars, np.nan)
-    with np.errstate(invalid="ignore"):
-        confidence[rows] = np.where(gc.flat_, np.nan, np.nanmax(_filled(probabilities), axis=1))
+    confidence[rows] = gc.confidence_  # the probability of the gene's own cluster
     adata.var["rvagene_confidence"] = confidence
     latent = np.full((adata.n_vars, gc.cluster_centers_.shape[1]), np.nan)
     X = gc._X_fit  # the genes that are not flat, as fitted
     latent[rows[~gc.flat_]] = gc.model_.transform(X)
     adata.varm["X_rvagene"] = latent
     adata.uns["rvagene"] = _uns(gc, where)
-
-
-def _filled(probabilities: np.ndarray) -> np.ndarray:
-    """Flat genes' NaN rows as 0, so a row maximum is defined."""
-    return np.nan_to_num(probabilities, nan=0.0)
 
 
 def _uns(gc, where: dict) -> dict:

@@ -650,6 +650,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         of the gene's slopes to the centres
         (:func:`rvagene.representation.soft_assignment`). Rows sum to 1. A flat gene's row
         is NaN (it is in no cluster).
+    confidence_ : ndarray of shape (n_genes,)
+        Each gene's probability of its own cluster, ``probabilities_[i, labels_[i]]``: low
+        where the gene lies between clusters, and also where the consensus put it in a
+        cluster whose centre its posterior draws are not nearest (then it is not the row's
+        largest). NaN for a flat gene.
     cluster_centers_ : ndarray of shape (n_clusters_, latent_length)
         Centres in ``model_``'s latent space: the K-means centres for one fit in the latent
         space, else the mean latent code of each cluster's members. Generation draws
@@ -1053,6 +1058,8 @@ or TimeSeriesTable
         self.labels_[~flat] = labels
         self.probabilities_ = np.full((n, k), np.nan)
         self.probabilities_[~flat] = probabilities
+        self.confidence_ = np.full(n, np.nan)  # the probability of the gene's own cluster
+        self.confidence_[~flat] = probabilities[np.arange(labels.size), labels]
         self.embedding_ = np.full((n, points.shape[1]), np.nan)
         self.embedding_[~flat] = points
         self.n_clusters_ = int(k)

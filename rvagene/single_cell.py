@@ -184,8 +184,9 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
     ----------
     adata : anndata.AnnData
         Cells x genes. Not modified.
-    genes : sequence of str, default=None
-        Gene names to keep, in this order (duplicates are kept once). Names missing from
+    genes : sequence of str or boolean mask, default=None
+        Gene names to keep, in this order (duplicates are kept once), or one bool per gene
+        (``adata.var["highly_variable"]``). Names missing from
         ``adata.var_names`` are skipped with a warning that says how many and names a few;
         a ``ValueError`` is raised when none is present.
     n_top_genes : int, default=None
@@ -212,6 +213,15 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
     if genes is not None:
         if isinstance(genes, str):
             genes = [genes]
+        mask = np.asarray(genes)
+        if mask.dtype == bool:  # scanpy's idiom: adata.var["highly_variable"]
+            if mask.shape != (len(names),):
+                msg = (
+                    f"genes as a boolean mask needs one value per gene ({len(names)}), got "
+                    f"shape {mask.shape}."
+                )
+                raise ValueError(msg)
+            genes = [g for g, keep in zip(names, mask, strict=True) if keep]
         present = set(names)
         wanted = list(dict.fromkeys(str(g) for g in genes))
         missing = [g for g in wanted if g not in present]
@@ -682,9 +692,9 @@ def prepare(
     data : anndata.AnnData, str, PathLike or array-like of shape (n_cells, n_genes)
         An AnnData (not modified), the path of an ``.h5ad`` file, or a cells x genes matrix
         (numpy, scipy sparse or a pandas DataFrame whose columns are genes).
-    genes : sequence of str, default=None
-        *Genes, one of two.* Genes to keep, in this order (see :func:`select_genes`);
-        missing ones are skipped with a warning.
+    genes : sequence of str or boolean mask, default=None
+        *Genes, one of two.* Genes to keep, in this order, or one bool per gene (see
+        :func:`select_genes`); missing names are skipped with a warning.
     n_top_genes : int, default=None
         *Genes, one of two.* Keep this many highly variable genes instead. With neither
         option, all genes are used.

@@ -89,6 +89,17 @@ def test_genes_not_analysed_get_nan_and_flat_genes_flat(cells):
     assert np.isfinite(adata.varm["X_rvagene"][:4]).all()
 
 
+def test_no_empty_flat_category_and_confidence_of_the_own_cluster(cells):
+    """scanpy's grouped plots refuse an empty 'flat' group; confidence is p(own cluster)."""
+    adata = cells.copy()
+    gc = _gc()
+    cluster_anndata(adata, gc, pseudotime="pt", window_length=20)
+    assert "flat" not in adata.var["rvagene_cluster"].cat.categories
+    own = gc.probabilities_[np.arange(gc.labels_.size), gc.labels_]
+    np.testing.assert_allclose(adata.var["rvagene_confidence"].to_numpy(), own)
+    np.testing.assert_allclose(gc.confidence_, own)
+
+
 @singlecell
 def test_bulk_samples_with_times_in_obs():
     X, y = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)

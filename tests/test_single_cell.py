@@ -491,3 +491,19 @@ def test_window_time_labels_are_short_and_keep_their_order():
     series.window_pseudotime = np.array([0.10000000000000002, 0.39999999999999997, 0.75])
     assert series.time_labels == ["0.1", "0.4", "0.75"]
     assert (np.diff([float(x) for x in labels]) > 0).all()
+
+
+def test_genes_as_a_boolean_mask(sim):
+    """scanpy's idiom, adata.var['highly_variable']: before, 'None of the 2 requested genes'."""
+    import pandas as pd
+
+    from rvagene.single_cell import select_genes
+
+    mask = np.zeros(sim.n_vars, dtype=bool)
+    mask[[1, 4, 7]] = True
+    assert select_genes(sim, genes=mask) == [sim.var_names[i] for i in (1, 4, 7)]
+    assert select_genes(sim, genes=pd.Series(mask, index=sim.var_names)) == select_genes(
+        sim, genes=mask
+    )
+    with pytest.raises(ValueError, match="one value per gene"):
+        select_genes(sim, genes=mask[:3])

@@ -83,7 +83,8 @@ def test_writes_every_output(script, dataset, capsys):
     table = np.array([[float(v) for v in row.split(",")[1:6]] for row in rows[1:]])
     confidence, p = table[:, 1], table[:, 2:5]
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=0.002)  # 3 decimals each
-    np.testing.assert_allclose(confidence, p.max(axis=1))
+    clusters = table[:, 0].astype(int)
+    np.testing.assert_allclose(confidence, p[np.arange(len(p)), clusters])  # its own cluster
     assert np.all((p >= 0) & (p <= 1))
     model = load(out / "toy_model.pt")
     assert model.n_features_in_ == 12
