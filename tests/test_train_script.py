@@ -198,7 +198,7 @@ def test_chooses_k_when_not_given(script, dataset, capsys):
     assert (dataset / "figs" / "k_scores_toy.png").stat().st_size > 1000
     header = (dataset / "out" / "toy_clusters.csv").read_text().splitlines()[0].split(",")
     assert header[3 : 3 + k] == [f"p_cluster_{j}" for j in range(k)]
-    assert "genes between clusters (largest membership probability < 1)" in out
+    assert "genes between clusters (membership probability of their own cluster < 1)" in out
     config = json.loads((dataset / "out" / "toy_config.json").read_text())
     assert (config["k_criterion"], config["k_max"], config["min_confidence"]) == (
         "davies_bouldin",
