@@ -89,6 +89,7 @@ def test_genes_not_analysed_get_nan_and_flat_genes_flat(cells):
     assert np.isfinite(adata.varm["X_rvagene"][:4]).all()
 
 
+@singlecell
 def test_no_empty_flat_category_and_confidence_of_the_own_cluster(cells):
     """scanpy's grouped plots refuse an empty 'flat' group; confidence is p(own cluster)."""
     adata = cells.copy()
