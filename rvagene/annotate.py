@@ -131,7 +131,7 @@ def cluster_anndata(
         gc.fit(series)
         names = list(series.genes)
         where = windows_info(series)
-    write_results(adata, gc, names, gc.labels_, gc.probabilities_, where)
+    write_results(adata, gc, names, gc.labels_, where)
     return adata if copy else None
 
 
@@ -198,11 +198,11 @@ def windows_info(series) -> dict:
     }
 
 
-def write_results(adata, gc, genes, clusters, probabilities, where: dict) -> None:
+def write_results(adata, gc, genes, clusters, where: dict) -> None:
     """Add rvagene's keys to ``adata`` for the analysed ``genes`` (the rest get NaN).
 
-    ``clusters`` are the genes' cluster numbers (-1 flat) and ``probabilities`` their
-    membership probabilities, columns in the same numbering.
+    ``clusters`` are the genes' cluster numbers (-1 flat), in the numbering the caller shows;
+    the confidence is ``gc.confidence_``, which no numbering changes.
     """
     _, pd = _require_anndata()
     k = gc.n_clusters_
@@ -247,7 +247,7 @@ def write_annotated(path, adata, gc, found, where: dict) -> None:
     from ._cli import announce
     from ._utils import atomic_path
 
-    write_results(adata, gc, found.genes, found.clusters, found.probabilities, where)
+    write_results(adata, gc, found.genes, found.clusters, where)
     with atomic_path(path) as tmp:
         adata.write_h5ad(tmp)
     announce(path, " (the input with var['rvagene_cluster'], varm['X_rvagene'], uns['rvagene'])")

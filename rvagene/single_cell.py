@@ -852,9 +852,8 @@ def stored_root(adata) -> int | None:
 def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarray, str]:
     """Each cell's pseudotime and where it came from (see :func:`prepare`)."""
     if pseudotime is None and root_cell is None:
-        found = pseudotime_keys_in(adata)
-        if not found and stored_root(adata) is not None:
-            root_cell = stored_root(adata)
+        found, root_cell = pseudotime_keys_in(adata), stored_root(adata)
+        if not found and root_cell is not None:
             logger.info("no pseudotime column: DPT from uns['iroot'], cell %d", root_cell)
             return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
         if len(found) != 1:
