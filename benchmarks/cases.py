@@ -307,8 +307,8 @@ def pipeline_fits(case: Case, seed: int, **params):
     (``params`` empty: what the scripts run; ``n_clusters=None`` in ``params`` lets it choose
     k), one torch thread, the fits' warnings silenced. Returns ``(X, y, fits, row)``: the
     genes the pipeline kept (not flagged), their labels, its fits with ``model_`` first, and
-    a row with the case, seed, true k, number of fits, the pipeline's own ARI (``shipped``)
-    and, when it chose k, that k (``k_chosen``).
+    a row with the case, seed, true k, number of fits, the space it clustered in (``space``),
+    the pipeline's own ARI (``shipped``) and, when it chose k, that k (``k_chosen``).
     """
     import warnings
 
@@ -323,7 +323,7 @@ def pipeline_fits(case: Case, seed: int, **params):
         gc.fit(case.X, times=case.times)
     keep = gc.labels_ >= 0
     fits = [gc.model_, *(m for m in gc.models_ if m is not gc.model_)]
-    row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits)}
+    row = {"case": case.name, "seed": seed, "k": case.k, "n_fits": len(fits), "space": gc.space_}
     row["shipped"] = clustering_scores(case.y[keep], gc.labels_[keep])["ari"]
     if gc.n_clusters is None:
         row["k_chosen"] = gc.n_clusters_
