@@ -26,7 +26,7 @@ from .data import (
     write_table,
     write_ucr,
 )
-from .evaluate import generation_scores
+from .evaluate import generation_scores, reconstruction_r2
 from .model import RVAgene
 from .pipeline import GeneClustering, cluster_offsets, fit_ensemble, generate_around_centres
 from .simulate import simulate
@@ -60,6 +60,7 @@ __all__ = [
     "open_data",
     "read_table",
     "read_ucr",
+    "reconstruction_r2",
     "sample_around_centres",
     "simulate",
     "write_table",

@@ -178,24 +178,30 @@ def print_warnings(lines: list[str]) -> None:
 
 
 def write_clusters_table(path: Path, found) -> None:
-    """gene, cluster ("flat" for flat genes), confidence, p_cluster_<j>, and the user's label."""
+    """The clusters table: one row per gene, with its cluster ("flat" for a flat gene).
+
+    Columns: gene, cluster, confidence, p_cluster_<j>, reconstruction_r2 and the user's label.
+    """
     k, flat = found.k, found.flat
     truth = found.truth
     with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")  # quotes names that hold commas or quotes
         header = ["gene", "cluster", "confidence", *(f"p_cluster_{j}" for j in range(k))]
+        header.append("reconstruction_r2")
         writer.writerow(header + (["label"] if truth is not None else []))
         for i, gene in enumerate(found.genes):
             if flat[i]:
-                row = [gene, FLAT, "", *([""] * k)]
+                row = [gene, FLAT, "", *([""] * k), ""]
             else:
                 p = found.probabilities[i]
                 own = f"{found.confidence[i]:.3f}"  # the probability of its own cluster
-                row = [gene, found.clusters[i], own, *(f"{v:.3f}" for v in p)]
+                fit = f"{found.reconstruction_r2[i]:.3f}"
+                row = [gene, found.clusters[i], own, *(f"{v:.3f}" for v in p), fit]
             writer.writerow(row + ([truth[i]] if truth is not None else []))
     n_flat = int(flat.sum())
     flats = f", {n_flat} flat" if n_flat else ""
-    announce(path, f" ({len(flat)} genes{flats}: cluster, confidence, probability per cluster)")
+    what = "cluster, confidence, probability per cluster, reconstruction R^2"
+    announce(path, f" ({len(flat)} genes{flats}: {what})")
 
 
 def _value_columns(table, n_points: int, n_dims: int) -> list[str]:

@@ -23,7 +23,9 @@ series are drawn as the mean over replicates. It writes
     figs/k_scores_<name>.png              score per k, when k is chosen (no --n-clusters)
     results/<name>_model.pt               the fitted model (``rvagene.load``)
     results/<name>_clusters.csv           gene, cluster ("flat" for a flat gene), confidence,
-                                          p_cluster_<i> (and the user's label)
+                                          p_cluster_<i>, reconstruction_r2 (the share of the
+                                          gene's variance the model rebuilds) and the
+                                          user's label
     results/<name>_generated.csv          cluster, sample, one value per time point (data units)
     results/<name>_config.json            the arguments, the chosen k, the clusters' sizes,
                                           the space, the times, the fits' seeds, the versions,
@@ -862,6 +864,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
         n_fits=len(gc.models_), space=gc.space_, confidence=gc.confidence_,
+        reconstruction_r2=gc.reconstruction_r2_,
         Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
         shown_names={UP: "up", DOWN: "down"} if data.truth is None and shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",

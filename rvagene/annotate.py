@@ -11,6 +11,8 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
   analysed (subset to the analysed, non-flat genes before scanpy calls that refuse NaN);
 - ``adata.var["rvagene_confidence"]``: the membership probability of the gene's own cluster
   (``GeneClustering.confidence_``);
+- ``adata.var["rvagene_reconstruction_r2"]``: the share of the gene's variance over time that
+  the model's reconstruction explains (``GeneClustering.reconstruction_r2_``);
 - ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
   and flat genes);
 - ``adata.uns["rvagene"]``: k, the scores of each k tried, the parameters (JSON), the
@@ -214,6 +216,9 @@ def write_results(adata, gc, genes, clusters, where: dict) -> None:
     confidence = np.full(adata.n_vars, np.nan)
     confidence[rows] = gc.confidence_  # the probability of the gene's own cluster
     adata.var["rvagene_confidence"] = confidence
+    r2 = np.full(adata.n_vars, np.nan)
+    r2[rows] = gc.reconstruction_r2_  # how well model_ rebuilds each gene (NaN: flat)
+    adata.var["rvagene_reconstruction_r2"] = r2
     latent = np.full((adata.n_vars, gc.cluster_centers_.shape[1]), np.nan)
     X = gc._X_fit  # the genes that are not flat, as fitted
     latent[rows[~gc.flat_]] = gc.model_.transform(X)

@@ -49,6 +49,7 @@ from .cluster import (
     sample_around_centres,
 )
 from .data import as_time_series, check_input, flat_genes, scale_series
+from .evaluate import reconstruction_r2
 from .model import RVAgene
 from .representation import (
     DATA_SPACES,
@@ -655,6 +656,12 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         where the gene lies between clusters, and also where the consensus put it in a
         cluster whose centre its posterior draws are not nearest (then it is not the row's
         largest). NaN for a flat gene.
+    reconstruction_r2_ : ndarray of shape (n_genes,)
+        How well ``model_`` rebuilds each gene: the share of its variance over time that its
+        reconstruction explains (:func:`rvagene.reconstruction_r2`; 1 is perfect, 0 no better
+        than the gene's mean). A gene rebuilt poorly has a code that says little about its
+        shape, so its cluster is less certain than ``confidence_`` alone says. NaN for a
+        flat gene.
     cluster_centers_ : ndarray of shape (n_clusters_, latent_length)
         Centres in ``model_``'s latent space: the K-means centres for one fit in the latent
         space, else the mean latent code of each cluster's members. Generation draws
@@ -892,6 +899,8 @@ or TimeSeriesTable
             self.model_, X_fit, centres, self.embedding_space_, self.n_draws, random_state=seeds[0]
         )
         self._set_fitted(flat, labels, points[0], probabilities, (scores, window))
+        self.reconstruction_r2_ = np.full(flat.size, np.nan)
+        self.reconstruction_r2_[~flat] = reconstruction_r2(self.model_, X_fit, times=times)
         self.cluster_centers_ = latent_centres.astype(np.float64)
         self.embedding_centers_ = centres.astype(np.float64)
         self.times_ = None if times is None else np.asarray(times, dtype=np.float64)

@@ -19,7 +19,7 @@ singlecell = pytest.mark.skipif(anndata is None, reason='needs pip install "rvag
 
 PARAMS = {"hidden_size": 8, "latent_length": 2, "n_epochs": 3}
 TINY = ["--n-epochs", "3", "--hidden-size", "8", "--latent-length", "2", "--quiet"]
-KEYS = ("rvagene_cluster", "rvagene_confidence")
+KEYS = ("rvagene_cluster", "rvagene_confidence", "rvagene_reconstruction_r2")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,10 @@ def test_genes_not_analysed_get_nan_and_flat_genes_flat(cells):
     assert cluster.isna().sum() == 3  # not analysed
     assert cluster.iloc[4] == "flat"
     assert np.isnan(adata.var["rvagene_confidence"].iloc[4])
+    r2 = adata.var["rvagene_reconstruction_r2"].to_numpy()
+    assert np.isnan(r2[4])  # flat
+    assert np.isnan(r2[12:]).all()  # not analysed
+    assert np.isfinite(np.delete(r2[:12], 4)).all()
     assert np.isnan(adata.varm["X_rvagene"][12:]).all()
     assert np.isnan(adata.varm["X_rvagene"][4]).all()
     assert np.isfinite(adata.varm["X_rvagene"][:4]).all()
@@ -176,7 +180,8 @@ def test_script_writes_the_input_with_the_keys_and_scores_only_given_labels(
     assert set(back.varm) == {"X_rvagene"}
     assert set(back.obsm) == set(cells.obsm)
     table = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
-    assert table[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"  # no label column
+    head = "gene,cluster,confidence,p_cluster_0,p_cluster_1,reconstruction_r2"
+    assert table[0] == head  # no label column
     shown = [r.split(",")[1] for r in table[1:]]
     assert shown == list(back.var["rvagene_cluster"].astype(str))  # same numbering
     labelled = [*argv, "--labels-key", "program", *TINY, *_dirs(tmp_path / "b")]

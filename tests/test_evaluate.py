@@ -5,6 +5,7 @@ from conftest import sine_blobs
 from rvagene import RVAgene, cluster_latent, generate_around_centres
 from rvagene.evaluate import (
     generation_scores,
+    reconstruction_r2,
     specificity_nearest_mean,
     specificity_reencoded,
     spread_ratio,
@@ -138,3 +139,46 @@ def test_generation_stays_in_cluster_on_a_trained_model():
     noisy = generate_around_centres(model, km.cluster_centers_, 30, noise=True, **kw)
     noisy_scores = generation_scores(model, noisy, X, km.labels_, km.cluster_centers_)
     assert 0.7 < noisy_scores["spread_ratio"] < 1.4  # with the members' residuals: alike
+
+
+class _Rebuilds:
+    """A stand-in model whose reconstruction is a given array (the sums are the test)."""
+
+    def __init__(self, rebuilt):
+        self.rebuilt = np.asarray(rebuilt, dtype=np.float64)
+
+    def reconstruct(self, X, times=None):
+        return self.rebuilt
+
+
+def test_reconstruction_r2_known_answers():
+    X = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 5.0, 5.0, 5.0], [0.0, 2.0, 0.0, 2.0]])
+    np.testing.assert_allclose(reconstruction_r2(_Rebuilds(X), X), [1.0, np.nan, 1.0])
+    means = np.repeat(np.nanmean(X, axis=1, keepdims=True), 4, axis=1)
+    np.testing.assert_allclose(reconstruction_r2(_Rebuilds(means), X), [0.0, np.nan, 0.0])
+    # off by 0.5 everywhere: 1 - 4 * 0.25 / 5 and 1 - 4 * 0.25 / 4
+    np.testing.assert_allclose(reconstruction_r2(_Rebuilds(X + 0.5), X), [0.8, np.nan, 0.75])
+    worse = reconstruction_r2(_Rebuilds(X[:, ::-1]), X)  # backwards: worse than the mean
+    assert worse[0] < 0
+
+
+def test_reconstruction_r2_leaves_missing_values_out_and_pools_dimensions():
+    X = np.array([[1.0, np.nan, 3.0, 4.0], [2.0, 4.0, np.nan, np.nan]])
+    rebuilt = np.nan_to_num(X, nan=100.0)  # the model's fill-in is not scored
+    np.testing.assert_allclose(reconstruction_r2(_Rebuilds(rebuilt), X), [1.0, 1.0])
+    X3 = np.stack([X[:1, [0, 2, 3]], 10 * X[:1, [0, 2, 3]]], axis=2)  # (1, 3, 2)
+    rebuilt = X3.copy()
+    rebuilt[0, :, 1] += 1.0  # the second dimension off by 1: 3 / (100 * 14 / 3 + 14 / 3)
+    want = 1.0 - 3.0 / (101 * 14 / 3)
+    np.testing.assert_allclose(reconstruction_r2(_Rebuilds(rebuilt), X3), [want])
+
+
+def test_reconstruction_r2_of_a_trained_model_tells_shapes_from_noise():
+    X, _ = sine_blobs(n_per=10, T=20, k=3, noise=0.1)
+    noise = np.random.default_rng(1).standard_normal((6, 20))  # genes without a shape
+    X = np.concatenate([X + 4.0, noise])
+    model = RVAgene(hidden_size=16, latent_length=2, max_steps=400, random_state=0).fit(X)
+    r2 = reconstruction_r2(model, X)
+    assert np.all(r2 <= 1.0)
+    assert np.median(r2[:30]) > 0.8
+    assert np.median(r2[30:]) < np.median(r2[:30]) - 0.3

@@ -20,6 +20,7 @@ from rvagene import (
     simulate,
 )
 from rvagene.data import flat_genes, write_table
+from rvagene.evaluate import reconstruction_r2
 from rvagene.pipeline import (
     DEFAULT_N_FITS,
     DEFAULT_SPACE,
@@ -103,6 +104,9 @@ def test_flat_genes_get_minus_one_and_are_left_out(genes):
     assert (gc.labels_[~flat] >= 0).all()
     assert np.isnan(gc.probabilities_[flat]).all()
     assert np.isnan(gc.embedding_[flat]).all()
+    assert np.isnan(gc.reconstruction_r2_[flat]).all()
+    r2 = reconstruction_r2(gc.model_, X[~flat])
+    np.testing.assert_allclose(gc.reconstruction_r2_[~flat], r2)
     np.testing.assert_allclose(gc.probabilities_[~flat].sum(axis=1), 1.0)
     assert gc.model_.n_features_in_ == 10
     assert gc.model_.transform(X[~flat]).shape == (33, 2)  # the models saw 33 genes

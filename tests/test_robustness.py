@@ -509,10 +509,11 @@ def test_string_labels_and_awkward_gene_names(work, messy_run):
         "p_cluster_0",
         "p_cluster_1",
         "p_cluster_2",
+        "reconstruction_r2",
         "label",
     ]
     assert len(rows) == 25
-    assert all(len(r) == 7 for r in rows)
+    assert all(len(r) == 8 for r in rows)
     assert rows[1][0] == "Gene0, iso"
     assert {r[-1] for r in rows[1:]} == {"up", "down, late", 'say "hi"'}
 
@@ -822,7 +823,8 @@ def _check_complete(root, tag, old, n_genes=24, k=3):
         elif path.suffix == ".csv":
             rows = list(csv.reader(data.decode().splitlines()))
             assert len(rows) == n_genes + 1
-            assert all(len(r) == 4 + k for r in rows)  # gene, cluster, confidence, k p's, label
+            # gene, cluster, confidence, k p's, reconstruction_r2, label
+            assert all(len(r) == 5 + k for r in rows)
         else:
             assert json.loads(data)["seed"] == 1
     expected = {p.name for p in [*pngs, model, table, config, generated]}

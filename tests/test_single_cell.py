@@ -322,7 +322,7 @@ def test_train_and_gen_on_h5ad(script, sim, sim_dpt, tmp_path):
     rows = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
     # up/down (the sign of each gene's correlation with pseudotime) are not the user's
     # labels: no label column, no ARI (issue 20)
-    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"
+    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1,reconstruction_r2"
     assert [r.split(",")[0] for r in rows[1:]] == list(sim.var_names)
     assert (tmp_path / "figs" / "z_run_cells.png").is_file()
 

@@ -78,10 +78,12 @@ def test_writes_every_output(script, dataset, capsys):
     assert not (figs / "generated_cluster_toy3.png").exists()
     assert not (figs / "k_scores_toy.png").exists()  # k was given
     rows = (out / "toy_clusters.csv").read_text().splitlines()
-    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1,p_cluster_2,label"
+    head = "gene,cluster,confidence,p_cluster_0,p_cluster_1,p_cluster_2,reconstruction_r2,label"
+    assert rows[0] == head
     assert len(rows) == 25
-    table = np.array([[float(v) for v in row.split(",")[1:6]] for row in rows[1:]])
-    confidence, p = table[:, 1], table[:, 2:5]
+    table = np.array([[float(v) for v in row.split(",")[1:7]] for row in rows[1:]])
+    confidence, p, r2 = table[:, 1], table[:, 2:5], table[:, 5]
+    assert np.all(r2 <= 1.0)  # TINY's model is barely trained: R^2 near 0, not checked
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=0.002)  # 3 decimals each
     clusters = table[:, 0].astype(int)
     np.testing.assert_allclose(confidence, p[np.arange(len(p)), clusters])  # its own cluster
@@ -178,7 +180,7 @@ def test_gene_named_csv_without_labels(script, tmp_path, capsys):
     write_table(path, X, genes=genes, times=np.arange(10) * 0.5)
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
     rows = (tmp_path / "out" / "expr_clusters.csv").read_text().splitlines()
-    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1"
+    assert rows[0] == "gene,cluster,confidence,p_cluster_0,p_cluster_1,reconstruction_r2"
     assert rows[1].startswith("Gene0,")
     assert "ARI" not in capsys.readouterr().out
 
