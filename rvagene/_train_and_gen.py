@@ -847,6 +847,9 @@ def describe(args, data, gc: GeneClustering, name: str):
         f"(membership probability of their own cluster < {args.min_confidence:g})"
         + (f"; {n_flat} flat gene(s) in no cluster" if n_flat else "")
     )
+    r2 = gc.reconstruction_r2_[~flat]
+    print(f"{name}: the model rebuilds a median {np.median(r2):.2f} of a gene's variance over "
+          f"time (reconstruction_r2 in the clusters table; lowest {r2.min():.2f})")  # fmt: skip
     result = {"n_clusters": k, "n_between": int(flagged.sum()), "n_fits": len(gc.models_)}
     _say_small_clusters(name, np.bincount(assignments, minlength=k), _offset(args))
     if gc.k_scores_ is not None:

@@ -92,7 +92,9 @@ def test_writes_every_output(script, dataset, capsys):
     assert model.n_features_in_ == 12
     config = json.loads((out / "toy_config.json").read_text())
     assert config["n_clusters"] == 3
-    assert "ARI" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ARI" in printed
+    assert "toy: the model rebuilds a median " in printed  # of the genes' reconstruction_r2
 
 
 def test_figures_drawn_in_forked_processes_match_those_drawn_here(
