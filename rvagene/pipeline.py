@@ -898,9 +898,8 @@ or TimeSeriesTable
         probabilities = membership_probabilities(
             self.model_, X_fit, centres, self.embedding_space_, self.n_draws, random_state=seeds[0]
         )
-        self._set_fitted(flat, labels, points[0], probabilities, (scores, window))
-        self.reconstruction_r2_ = np.full(flat.size, np.nan)
-        self.reconstruction_r2_[~flat] = reconstruction_r2(self.model_, X_fit, times=times)
+        r2 = reconstruction_r2(self.model_, X_fit, times=times)
+        self._set_fitted(flat, labels, points[0], probabilities, r2, (scores, window))
         self.cluster_centers_ = latent_centres.astype(np.float64)
         self.embedding_centers_ = centres.astype(np.float64)
         self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
@@ -1059,7 +1058,7 @@ or TimeSeriesTable
             km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
         return km.labels_, km.cluster_centers_, tuple(how)
 
-    def _set_fitted(self, flat, labels, points, probabilities, how_k) -> None:
+    def _set_fitted(self, flat, labels, points, probabilities, r2, how_k) -> None:
         """The per-gene attributes, with flat genes' rows: label -1, NaN elsewhere."""
         n, k = flat.size, probabilities.shape[1]
         self.flat_ = flat
@@ -1071,6 +1070,8 @@ or TimeSeriesTable
         self.confidence_[~flat] = probabilities[np.arange(labels.size), labels]
         self.embedding_ = np.full((n, points.shape[1]), np.nan)
         self.embedding_[~flat] = points
+        self.reconstruction_r2_ = np.full(n, np.nan)
+        self.reconstruction_r2_[~flat] = r2
         self.n_clusters_ = int(k)
         self.k_scores_, self.k_window_ = how_k
 
