@@ -868,7 +868,7 @@ def describe(args, data, gc: GeneClustering, name: str):
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
         n_fits=len(gc.models_), space=gc.space_, confidence=gc.confidence_,
         reconstruction_r2=gc.reconstruction_r2_,
-        Z=gc.model_.transform(data.table.X[~flat]), shown=shown, shown_colors=shown_colors,
+        Z=gc.latent_[~flat], shown=shown, shown_colors=shown_colors,
         shown_names={UP: "up", DOWN: "down"} if data.truth is None and shown_colors else None,
         shown_what="label" if data.truth is not None else "direction",
         single_cell=data.series is not None,

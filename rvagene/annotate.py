@@ -219,9 +219,8 @@ def write_results(adata, gc, genes, clusters, where: dict) -> None:
     r2 = np.full(adata.n_vars, np.nan)
     r2[rows] = gc.reconstruction_r2_  # how well model_ rebuilds each gene (NaN: flat)
     adata.var["rvagene_reconstruction_r2"] = r2
-    latent = np.full((adata.n_vars, gc.cluster_centers_.shape[1]), np.nan)
-    X = gc._X_fit  # the genes that are not flat, as fitted
-    latent[rows[~gc.flat_]] = gc.model_.transform(X)
+    latent = np.full((adata.n_vars, gc.latent_.shape[1]), np.nan)
+    latent[rows] = gc.latent_  # the latent means (NaN: flat)
     adata.varm["X_rvagene"] = latent
     adata.uns["rvagene"] = _uns(gc, where)
 

@@ -671,6 +671,9 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         assigns to the nearest.
     embedding_ : ndarray of shape (n_genes, n_dims_of_space)
         Each gene's point in that space (``model_``'s); NaN rows for flat genes.
+    latent_ : ndarray of shape (n_genes, latent_length)
+        Each gene's latent mean in ``model_`` (``model_.transform``, the published model's
+        code, whatever ``space_``); NaN rows for flat genes.
     models_ : list of RVAgene
         The ``n_fits`` fitted models, in the order of their seeds.
     model_ : RVAgene
@@ -891,15 +894,17 @@ or TimeSeriesTable
         labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
         k = centres.shape[0]
         _warn_if_empty(labels, k)
+        latent = self.model_.transform(X_fit)
         if len(points) == 1 and self.space_ == "latent":
             latent_centres = centres
         else:
-            latent_centres = _member_means(self.model_.transform(X_fit), labels, k)
+            latent_centres = _member_means(latent, labels, k)
         probabilities = membership_probabilities(
             self.model_, X_fit, centres, self.embedding_space_, self.n_draws, random_state=seeds[0]
         )
         r2 = reconstruction_r2(self.model_, X_fit, times=times)
-        self._set_fitted(flat, labels, points[0], probabilities, r2, (scores, window))
+        per_gene = (points[0], latent, probabilities, r2)
+        self._set_fitted(flat, labels, per_gene, (scores, window))
         self.cluster_centers_ = latent_centres.astype(np.float64)
         self.embedding_centers_ = centres.astype(np.float64)
         self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
@@ -1058,8 +1063,12 @@ or TimeSeriesTable
             km = cluster_latent(points[0], k, method=self.cluster_method, random_state=seed)
         return km.labels_, km.cluster_centers_, tuple(how)
 
-    def _set_fitted(self, flat, labels, points, probabilities, r2, how_k) -> None:
-        """The per-gene attributes, with flat genes' rows: label -1, NaN elsewhere."""
+    def _set_fitted(self, flat, labels, per_gene, how_k) -> None:
+        """The per-gene attributes, with flat genes' rows: label -1, NaN elsewhere.
+
+        ``per_gene``: the genes' points, latent means, probabilities and R^2 (not flat only).
+        """
+        points, latent, probabilities, r2 = per_gene
         n, k = flat.size, probabilities.shape[1]
         self.flat_ = flat
         self.labels_ = np.full(n, -1, dtype=np.int64)
@@ -1070,6 +1079,8 @@ or TimeSeriesTable
         self.confidence_[~flat] = probabilities[np.arange(labels.size), labels]
         self.embedding_ = np.full((n, points.shape[1]), np.nan)
         self.embedding_[~flat] = points
+        self.latent_ = np.full((n, latent.shape[1]), np.nan)
+        self.latent_[~flat] = latent
         self.reconstruction_r2_ = np.full(n, np.nan)
         self.reconstruction_r2_[~flat] = r2
         self.n_clusters_ = int(k)

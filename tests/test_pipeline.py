@@ -105,6 +105,8 @@ def test_flat_genes_get_minus_one_and_are_left_out(genes):
     assert np.isnan(gc.probabilities_[flat]).all()
     assert np.isnan(gc.embedding_[flat]).all()
     assert np.isnan(gc.reconstruction_r2_[flat]).all()
+    assert np.isnan(gc.latent_[flat]).all()
+    np.testing.assert_array_equal(gc.latent_[~flat], gc.model_.transform(X[~flat]))
     r2 = reconstruction_r2(gc.model_, X[~flat])
     np.testing.assert_allclose(gc.reconstruction_r2_[~flat], r2)
     np.testing.assert_allclose(gc.probabilities_[~flat].sum(axis=1), 1.0)
@@ -451,6 +453,7 @@ def test_decoded_space(genes):
     assert gc.embedding_centers_.shape == (k, 10)
     assert gc.cluster_centers_.shape == (k, 2)
     np.testing.assert_allclose(gc.embedding_, embed(gc.model_, X, "decoded"))
+    np.testing.assert_array_equal(gc.latent_, gc.model_.transform(X))  # whatever the space
     np.testing.assert_array_equal(gc.predict(X), gc.labels_)
     assert gc.probabilities_.shape == (36, k)
     assert gc.generate(4).shape == (k, 4, 10)
