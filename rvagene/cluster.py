@@ -671,8 +671,18 @@ def _check_fits(Z) -> list[np.ndarray]:
 
 
 def _n_distinct(point_sets) -> int:
-    """Genes whose points differ in at least one point set: at most that many clusters."""
-    return int(np.unique(np.hstack(point_sets), axis=0).shape[0])
+    """Genes whose points differ in at least one point set: at most that many clusters.
+
+    Points within a millionth of the point set's largest absolute value count as one:
+    genes of one shape at other levels and scales differ there by rounding only (float32
+    codes by about 1e-7), and K-means would split them on that rounding.
+    """
+    columns = []
+    for points in point_sets:
+        points = np.asarray(points, dtype=np.float64)
+        scale = np.abs(points).max(initial=0.0)
+        columns.append(np.round(points / scale, 6) + 0.0 if scale > 0 else points)  # no -0
+    return int(np.unique(np.hstack(columns), axis=0).shape[0])
 
 
 def _warn_if_inseparable(fits: list[np.ndarray], ks: list[int]) -> None:

@@ -109,6 +109,38 @@ class TimeSeriesTable:
     time_unit: str | None = None
 
 
+def split_table(X, times, fitting: bool = False):
+    """The array and the times to use, from an array or a table (anything else as it is).
+
+    A table (``read_table``, ``load_dataset``, or ``single_cell.prepare``'s windows) gives
+    its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
+    cells carry no ``times``: they are fitted as steps, as the script does. When
+    ``fitting``, a pandas DataFrame's column names are read as a table's header is
+    (``0h,30min,1h,4h`` or ``0,0.5,1,4``): strictly increasing times that are uneven are
+    used, as ``train_and_gen.py`` uses them from the same table in a file. After the fit the
+    fitted times are used, so a DataFrame's columns are not read again.
+    """
+    if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
+        if times is None:
+            times = _uneven_times(getattr(X, "times", None))
+        X = X.X
+    elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        parsed = _parse_times([str(c) for c in X.columns])
+        if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
+            times = _uneven_times(parsed)
+    return X, times
+
+
+def _uneven_times(times):
+    """A table's times when they are uneven, else None (even times are one step each)."""
+    if times is None:
+        return None
+    gaps = np.diff(np.asarray(times, dtype=np.float64))
+    if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
+        return None
+    return np.asarray(times, dtype=np.float64)
+
+
 def as_time_series(X, dtype=None) -> np.ndarray:
     """Return ``X`` as an array of shape ``(n_series, n_timepoints, n_dims)``.
 
@@ -471,7 +503,10 @@ def scale_series(
     Parameters
     ----------
     X : array-like of shape (n_series, n_timepoints) or (n_series, n_timepoints, n_dims)
-        NaN marks a missing value; it is ignored by the statistics and stays NaN.
+        NaN marks a missing value; it is ignored by the statistics and stays NaN. A value
+        dimension of a series with no observed value (a replicate not measured) gets the
+        series' statistics over all its dimensions; a series with no observed value at all
+        is a ValueError naming it.
     method : {"zscore", "minmax", "none"}, default="zscore"
         ``"zscore"``: mean 0 and standard deviation 1 over time; ``"minmax"``: to [-1, 1];
         ``"none"``: unchanged.
@@ -512,11 +547,35 @@ def scale_series(
             lo, hi = np.nanmin(X, axis=1, keepdims=True), np.nanmax(X, axis=1, keepdims=True)
             centre, scale = (hi + lo) / 2, (hi - lo) / 2
     if np.isnan(centre).any():
-        raise _all_missing(np.isnan(centre).reshape(len(X), -1).any(axis=1), genes)
+        centre, scale = _pooled_where_missing(X, method, centre, scale, genes)
     flat = ~(scale > 1e-12 * np.maximum(1.0, np.abs(centre)))  # no spread to scale by
     scale = np.where(flat, 1.0, scale)
     scaled = (X - centre) / scale
     return (scaled, centre, scale, flat) if return_flat else (scaled, centre, scale)
+
+
+def _pooled_where_missing(X, method, centre, scale, genes):
+    """A value dimension without data (a replicate not measured) gets its gene's statistics.
+
+    The statistics are those of all the gene's values, every dimension pooled, so the
+    model's output for that dimension comes back on the gene's scale. A gene without any
+    observed value is an error.
+    """
+    missing = np.isnan(centre)  # (genes, 1[, dims])
+    rows = missing.reshape(len(X), -1).any(axis=1)
+    flat_values = X[rows].reshape(int(rows.sum()), -1)
+    if np.isnan(flat_values).all(axis=1).any():
+        raise _all_missing(np.isnan(X.reshape(len(X), -1)).all(axis=1), genes)
+    if method == "zscore":
+        pooled = np.nanmean(flat_values, axis=1), np.nanstd(flat_values, axis=1)
+    else:
+        lo, hi = np.nanmin(flat_values, axis=1), np.nanmax(flat_values, axis=1)
+        pooled = (hi + lo) / 2, (hi - lo) / 2
+    shape = (-1,) + (1,) * (X.ndim - 1)
+    centre, scale = centre.copy(), scale.copy()
+    for stat, value in ((centre, pooled[0]), (scale, pooled[1])):
+        stat[rows] = np.where(missing[rows], value.reshape(shape), stat[rows])
+    return centre, scale
 
 
 def _all_missing(empty: np.ndarray, genes=None, where: str = "X") -> ValueError:

@@ -28,7 +28,7 @@ from ._utils import (
     resolve_device,
     torch_threads,
 )
-from .data import SCALINGS, bin_means, bin_width, scale_series
+from .data import SCALINGS, bin_means, bin_width, scale_series, split_table
 from .network import RVAE, RVAEConfig
 
 logger = logging.getLogger(__name__)
@@ -719,10 +719,14 @@ default="MSELoss"
         Parameters
         ----------
         X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims), \
-or torch Dataset of (n_timepoints, n_dims) tensors
+torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             One series per gene. NaN marks a missing value: it is left out of the
             reconstruction loss (not zero-filled) and given the gene's mean at the input.
-            Replicates (or several measurements) per time point go on the last axis.
+            Replicates (or several measurements) per time point go on the last axis. A
+            table (:func:`~rvagene.read_table`, :func:`~rvagene.load_dataset`) gives its
+            ``X``, and its times when they are uneven and ``times`` is None; the other
+            methods take a table the same way. A pandas DataFrame's column names are read
+            as a table's header is (uneven times such as ``0h,30min,1h,4h`` are used).
         y : ignored
         times : array-like of shape (n_timepoints,), default=None
             Strictly increasing time of each point, for series sampled at uneven times
@@ -737,6 +741,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         self : RVAgene
         """
         self._check_params()
+        X, times = split_table(X, times, fitting=True)
         X3, _ = self._validate(X, reset=True)
         self.times_ = None if times is None else _check_times(times, X3.shape[1])
         self.bin_width_ = bin_width(X3.shape[1], self.max_timepoints)
@@ -885,7 +890,10 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         mask = None
         if missing.any():
             mask = torch.as_tensor(~missing, device=device)
-            Xs = np.where(missing, np.nanmean(Xs, axis=1, keepdims=True), Xs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a replicate not measured
+                fill = np.nanmean(Xs, axis=1, keepdims=True)
+            Xs = np.where(missing, np.nan_to_num(fill, nan=0.0), Xs)  # 0: the gene's centre
         return torch.as_tensor(Xs, dtype=torch.float32, device=device), mask
 
     def _callbacks(self, seed: int) -> list[_train.Callback]:
@@ -940,6 +948,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         Z : ndarray of shape (n_genes, latent_length)
         """
         check_is_fitted(self, "module_")
+        X, times = split_table(X, times)
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
         mu, _ = self._encode(X3)
@@ -965,6 +974,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
             Positive, in the units of ``mean`` squared.
         """
         check_is_fitted(self, "module_")
+        X, times = split_table(X, times)
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
         mu, logvar = self._encode(X3)
@@ -981,6 +991,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         checked as in :meth:`transform`.
         """
         check_is_fitted(self, "module_")
+        X, times = split_table(X, times)
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
         _, centre, scale, flat = scale_series(X3, self.scaling, return_flat=True)
@@ -1061,6 +1072,7 @@ or torch Dataset of (n_timepoints, n_dims) tensors
         on the scaled data. ``times`` is checked as in :meth:`transform`.
         """
         check_is_fitted(self, "module_")
+        X, times = split_table(X, times)
         X3, _ = self._validate(X, reset=False)
         self._check_fitted_times(times)
         Xt, mask = self._to_tensor(X3, self.device_)

@@ -48,7 +48,14 @@ from .cluster import (
     consensus_clusters,
     sample_around_centres,
 )
-from .data import as_time_series, check_input, flat_genes, scale_series
+from .data import (
+    _all_missing,
+    as_time_series,
+    check_input,
+    flat_genes,
+    scale_series,
+    split_table,
+)
 from .evaluate import reconstruction_r2
 from .model import RVAgene
 from .representation import (
@@ -163,7 +170,8 @@ def fit_ensemble(
         Fits run at once, in separate processes (joblib; forked where the platform forks:
         Linux, CPU fits, docs/design.md "Parallel fits"), each with one torch thread; None
         means 1 unless in a ``joblib.parallel_config`` context, -1 means every core. The
-        models are the same whatever ``n_jobs`` is.
+        models are the same whatever ``n_jobs`` is. With ``callbacks`` the fits run one
+        after another in this process, with a warning, so that the callbacks see them.
     **params
         Parameters of every :class:`~rvagene.RVAgene` (each gets its own ``random_state``).
 
@@ -514,30 +522,6 @@ def generate_around_centres(
 # ---------------------------------------------------------------------------- the estimator
 
 
-def _split_input(X, times):
-    """The array and the times to fit with, from an array or a table.
-
-    A table (``read_table``, ``load_dataset``, or ``single_cell.prepare``'s windows) gives
-    its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
-    cells carry no ``times``: they are fitted as steps, as the script does.
-    """
-    if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
-        if times is None:
-            times = _uneven_times(getattr(X, "times", None))
-        X = X.X
-    return X, times
-
-
-def _uneven_times(times):
-    """A table's times when they are uneven, else None (even times are one step each)."""
-    if times is None:
-        return None
-    gaps = np.diff(np.asarray(times, dtype=np.float64))
-    if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
-        return None
-    return np.asarray(times, dtype=np.float64)
-
-
 def _member_means(points: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """The mean point of each cluster's members, one row per cluster."""
     return np.stack([points[labels == j].mean(axis=0) for j in range(k)])
@@ -618,7 +602,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         Fits run at once in separate processes (joblib; forked where the platform forks:
         Linux, CPU fits, docs/design.md "Parallel fits"), each with one torch thread; None
         means 1 unless in a ``joblib.parallel_config`` context, -1 every core. The results
-        do not depend on it.
+        do not depend on it. With ``callbacks`` in ``model_params`` the fits run one after
+        another in this process, with a warning, so that the callbacks see them.
     n_draws : int, default=1000
         Draws from each gene's posterior for ``probabilities_``.
     cluster_method : {"kmeans", "minibatch"}, default="kmeans"
@@ -810,6 +795,9 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         if X.ndim > 3:
             msg = f"X must be 2-D (genes, time) or 3-D (genes, time, values), got {X.ndim}-D."
             raise ValueError(msg)
+        empty = np.isnan(X.reshape(len(X), -1)).all(axis=1)
+        if empty.any():  # as RVAgene says: not a flat gene, a gene without data
+            raise _all_missing(empty)
         if reset and X.shape[1] < 2:
             msg = (
                 f"X has {X.shape[1]} feature(s) (time points) per series; GeneClustering "
@@ -852,9 +840,12 @@ or TimeSeriesTable
             :func:`rvagene.read_table` / :func:`rvagene.load_dataset`, whose ``X`` is used,
             with its ``times`` when they are uneven (even times are steps, as without
             times), or the windows of :func:`rvagene.single_cell.prepare` (fitted as steps).
+            A pandas DataFrame's column names are read as a table's header is: times such
+            as ``0h,30min,1h,4h`` that are uneven are used, as from the same table in a file.
         y : ignored
         times : array-like of shape (n_timepoints,), optional
-            Time of each point, passed to :meth:`rvagene.RVAgene.fit` (overrides a table's).
+            Time of each point, passed to :meth:`rvagene.RVAgene.fit` (overrides a table's
+            or a DataFrame's).
 
         Returns
         -------
@@ -877,7 +868,7 @@ or TimeSeriesTable
             counted in ``n_clusters_``, and :meth:`generate` draws series for it.
         """
         self._check_params()
-        X, times = _split_input(X, times)
+        X, times = split_table(X, times, fitting=True)
         X = self._validate(X, reset=True)
         flat = flat_genes(X)
         X_fit = X[~flat]
@@ -1108,7 +1099,7 @@ or TimeSeriesTable
             may differ from ``labels_`` for such genes.
         """
         check_is_fitted(self)
-        X, times = _split_input(X, times)
+        X, times = split_table(X, times)
         X = self._validate(X, reset=False)
         flat = flat_genes(X)
         labels = np.full(X.shape[0], -1, dtype=np.int64)
@@ -1248,6 +1239,14 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
 
     n_procs = effective_n_jobs(n_jobs)  # n_jobs, or a joblib.parallel_config's for None
     parallel = len(seeds) > 1 and n_procs > 1
+    if parallel and params.get("callbacks"):
+        msg = (
+            f"the fits run one after another (n_jobs={n_jobs} ignored): the callbacks in "
+            "model_params must run in this process to see the training, and a separate "
+            "process would get copies of them."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        parallel = False
     backend = _process_backend(params) if parallel else None
     logger.info(
         "fitting %d model(s), n_jobs=%s%s: random_state %s",

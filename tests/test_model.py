@@ -598,6 +598,22 @@ def test_times_used_by_every_method(tmp_path, fitted_times, data53):
     assert model.fit_transform(data53, times=TIMES).shape == (53, 2)
 
 
+def test_a_table_is_its_series_and_uneven_times(tmp_path, fitted_times, data53):
+    """RVAgene takes read_table's table as GeneClustering does: its X, its uneven times."""
+    from rvagene import read_table, write_table
+
+    write_table(tmp_path / "genes.csv", data53, times=TIMES)
+    table = read_table(tmp_path / "genes.csv")
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, batch_size=10, random_state=0)
+    model.fit(table)
+    np.testing.assert_array_equal(model.times_, TIMES)
+    Z = fitted_times.transform(data53)
+    np.testing.assert_array_equal(model.transform(table), Z)
+    np.testing.assert_array_equal(model.latent_posterior(table)[0], Z)
+    np.testing.assert_array_equal(model.reconstruct(table), fitted_times.reconstruct(data53))
+    assert model.score(table) == fitted_times.score(data53)
+
+
 def test_other_times_after_fit_are_refused(fitted_times, fitted53, data53):
     for method in ("transform", "reconstruct", "score"):
         with pytest.raises(ValueError, match="differ from the times this RVAgene was fitted"):

@@ -236,6 +236,37 @@ def test_genes_with_one_point_form_one_cluster_when_k_is_chosen(genes, space):
     assert gc.generate(2).shape == (1, 2, 10)
 
 
+def test_a_dataframe_with_time_columns_is_fitted_on_its_times(genes, tmp_path):
+    """Column names are read as read_table reads a header: the same fit as from the file."""
+    pd = pytest.importorskip("pandas")
+    X = genes[0][:, :6]
+    names = ["0h", "30min", "1h", "2h", "4h", "8h"]
+    df = pd.DataFrame(X, index=[f"g{i}" for i in range(len(X))], columns=names)
+    kw = dict(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    gc = GeneClustering(**kw).fit(df)
+    np.testing.assert_array_equal(gc.times_, [0, 0.5, 1, 2, 4, 8])
+    write_table(tmp_path / "genes.csv", X, times=gc.times_)
+    from_file = GeneClustering(**kw).fit(read_table(tmp_path / "genes.csv"))
+    np.testing.assert_array_equal(gc.labels_, from_file.labels_)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):  # sklearn's
+        np.testing.assert_array_equal(gc.predict(df), gc.predict(X))  # the fitted times
+    assert GeneClustering(**kw).fit(pd.DataFrame(X)).times_ is None  # 0, 1, ...: steps
+    assert GeneClustering(**kw).fit(pd.DataFrame(X, columns=list("abcdef"))).times_ is None
+
+
+@pytest.mark.filterwarnings("ignore:The genes share one shape")
+def test_one_shape_at_other_levels_and_scales_is_one_cluster(genes):
+    """Copies of a gene at 2x + 3 differ from it only by rounding once z-scored: one point."""
+    x = genes[0][0]
+    X = np.vstack([np.tile(x, (6, 1)), np.tile(2 * x + 3, (6, 1)), np.tile(x / 7 - 1, (6, 1))])
+    for space in ("slopes", "latent", "both"):
+        gc = GeneClustering(space=space, random_state=0, model_params=PARAMS, n_fits=1)
+        with pytest.warns(UserWarning, match=r"All 18 genes .* same point"):
+            gc.fit(X)
+        assert gc.n_clusters_ == 1
+        np.testing.assert_array_equal(gc.labels_, 0)
+
+
 def test_k_chosen_is_at_most_the_distinct_genes(genes):
     X = _repeated(genes[0], [0, 15], 5)  # two shapes, 5 genes each
     gc = GeneClustering(space="slopes", random_state=0, model_params=PARAMS).fit(X)
@@ -336,6 +367,22 @@ def test_n_jobs_gives_the_same_results(genes):
         np.testing.assert_array_equal(a.transform(X), b.transform(X))
         assert a.history_ == b.history_
     np.testing.assert_array_equal(one.generate(4), two.generate(4))
+
+
+def test_callbacks_see_every_fit_whatever_n_jobs(genes):
+    """A callback in model_params (a lambda, too) sees both fits: they run in this process."""
+    from rvagene import LambdaCallback
+
+    X, _ = genes
+    steps = []
+    params = {**PARAMS, "callbacks": [LambdaCallback(on_step=lambda *a, **k: steps.append(1))]}
+    kw = dict(n_clusters=3, n_fits=2, random_state=3, model_params=params)
+    GeneClustering(n_jobs=1, **kw).fit(X)
+    one = len(steps)
+    assert one > 0
+    with pytest.warns(UserWarning, match=r"one after another \(n_jobs=2 ignored\)"):
+        GeneClustering(n_jobs=2, **kw).fit(X)
+    assert len(steps) == 2 * one
 
 
 def test_forked_and_fresh_worker_processes_give_the_same_results(genes, monkeypatch):

@@ -386,6 +386,45 @@ def test_api_bad_data_messages_do_not_depend_on_upstream_wording(X12, case, monk
         RVAgene(**FAST).fit(make(X12))
 
 
+def test_gene_clustering_refuses_a_gene_without_values_as_rvagene_does(X12):
+    """Not a flat gene (-1) in silence: a gene without data is an error naming its row."""
+    from rvagene import GeneClustering
+
+    make, pattern = API_FIT_ERRORS["all-NaN gene"]
+    params = {k: v for k, v in FAST.items() if k != "random_state"}
+    gc = GeneClustering(n_clusters=2, n_fits=1, model_params=params)
+    with pytest.raises(ValueError, match=pattern):
+        gc.fit(make(X12))
+    gc.fit(X12)
+    with pytest.raises(ValueError, match=pattern):
+        gc.predict(make(X12))
+
+
+def test_a_replicate_not_measured_for_one_gene_is_missing_not_an_error(X12):
+    """3-D data: one gene without its third replicate fits, on the gene's own scale."""
+    from rvagene import GeneClustering
+    from rvagene.data import scale_series
+
+    X3 = np.stack([X12, X12 + 0.05, X12 - 0.05], axis=2)
+    X3[4, :, 2] = np.nan
+    scaled, centre, scale = scale_series(X3)
+    np.testing.assert_allclose(centre[4, 0, 2], np.nanmean(X3[4]))
+    np.testing.assert_allclose(scale[4, 0, 2], np.nanstd(X3[4]))
+    assert np.isnan(scaled[4, :, 2]).all()
+    assert np.isfinite(scaled[4, :, :2]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        params = {k: v for k, v in FAST.items() if k != "random_state"}
+        gc = GeneClustering(n_clusters=2, n_fits=1, model_params=params).fit(X3)
+        rebuilt = gc.model_.reconstruct(X3)
+    assert gc.labels_[4] >= 0
+    assert np.isfinite(gc.reconstruction_r2_[4])
+    assert np.isfinite(rebuilt).all()  # the replicate comes back filled in
+    X3[5] = np.nan  # a gene with no replicate at all
+    with pytest.raises(ValueError, match=r"row 6 \(X\[5\]\) has no observed value"):
+        RVAgene(**FAST).fit(X3)
+
+
 def test_api_more_bad_data(X12, fitted):
     with pytest.raises(ValueError, match=r"X is ragged"):
         RVAgene(**FAST).fit([[[1], [2]], [[1]]])  # ragged at the second level
