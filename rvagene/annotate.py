@@ -40,11 +40,12 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
 from ._utils import package_version
-from .data import _parse_times
+from .data import _all_missing, _parse_times
 from .pipeline import GeneClustering
 
 __all__ = ["FLAT", "cluster_anndata"]
@@ -167,8 +168,14 @@ def bulk_series(adata, time_key: str, genes=None):
     if distinct.size < 2:
         msg = f".obs[{time_key!r}] holds {distinct.size} distinct time(s); at least 2 are needed."
         raise ValueError(msg)
-    X = np.stack([np.nanmean(values[times == t], axis=0) for t in distinct], axis=1)
-    return X, distinct, [str(g) for g in sub.var_names]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no value at a time: NaN, missing
+        X = np.stack([np.nanmean(values[times == t], axis=0) for t in distinct], axis=1)
+    names = [str(g) for g in sub.var_names]
+    empty = np.isnan(X).all(axis=1)
+    if empty.any():
+        raise _all_missing(empty, names, where="adata")
+    return X, distinct, names
 
 
 def _sample_times(column, time_key: str) -> np.ndarray:

@@ -131,6 +131,9 @@ def test_bulk_samples_with_times_in_obs():
     adata.obs["named"] = ["early", "late"] * 6
     with pytest.raises(ValueError, match="holds early, late..., which are not times; give"):
         cluster_anndata(adata, _gc(), time_key="named")
+    adata.X[:, 3] = np.nan  # a gene measured in no sample: named, not taken for flat
+    with pytest.raises(ValueError, match=r"adata: gene 'g3' \(row 4\) has no observed value"):
+        cluster_anndata(adata, _gc(), time_key="hours")
 
 
 @singlecell
