@@ -12,18 +12,21 @@ import contextlib
 import csv
 import io
 import multiprocessing
+import os
 import platform
 import re
 import subprocess
 import sys
+import tempfile
 import warnings
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from ._cli import announce, save_figure, write_config
-from ._utils import atomic_open, fork_is_safe, package_version
+from ._utils import atomic_open, fork_is_safe, held_files, hold, package_version
 from .cluster import DEFAULT_GMEANS_WINDOW
 from .data import scale_series
 from .plotting import (
@@ -46,12 +49,12 @@ def planned_outputs(args, name: str) -> list[Path]:
     """The files a run of ``name`` would replace: each run writes all of them.
 
     With them the figures of cluster 0 (every run has one) and of every cluster of the
-    earlier run its config names. The ``--log-file`` is not among them: it is the run's
-    progress, emptied when the run starts (an interrupted run's log blocks nothing).
+    earlier run its config names, and the ``--log-file``: a run's log replaces a file only
+    as its other results do (an interrupted run leaves no log, see :func:`run_log`).
     """
     out, figs = Path(args.out_dir), Path(args.figs_dir)
     paths = [out / f"{name}_{part}" for part in ("model.pt", "clusters.csv", "config.json")]
-    paths += [out / f"{name}_generated.csv"]
+    paths += [out / f"{name}_generated.csv"] + ([out / args.log_file] if args.log_file else [])
     if str(args.data).lower().endswith(".h5ad"):
         paths.append(out / f"{name}_rvagene.h5ad")
     paths += [figs / f"{part}_{name}.png" for part in ("z_run", "clusters", "loss", "k_scores")]
@@ -115,13 +118,70 @@ def _cluster_suffixes_of_others(args, name: str) -> set[str]:
     return suffixes
 
 
-def start_log(args) -> None:
-    """Empty ``--log-file`` at the start of a run: one log per run, appended by its fits."""
-    if args.log_file:
-        path = Path(args.out_dir) / args.log_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8"):
-            pass
+def check_log_file(args, name: str) -> None:
+    """Refuse a ``--log-file`` outside ``--out-dir``, or one that names the input or an output.
+
+    Before any work: the log is a file name in ``--out-dir`` (a sub-folder is allowed), not
+    a path that could replace any file on the machine.
+    """
+    if not args.log_file:
+        return
+    log = Path(args.log_file)
+    if log.is_absolute() or ".." in log.parts or not log.name:
+        msg = (
+            f"--log-file {args.log_file!r} must be a file name in --out-dir, such as "
+            "train.log; give the folder with --out-dir."
+        )
+        raise ValueError(msg)
+    path = Path(args.out_dir) / log
+    if path.is_dir():
+        msg = f"--log-file {str(path)!r} is a folder; give a file name, such as train.log."
+        raise ValueError(msg)
+    same = path.resolve()
+    others = planned_outputs(SimpleNamespace(**{**vars(args), "log_file": None}), name)
+    if Path(args.data).exists() and Path(args.data).resolve() == same:
+        what = "the input data"
+    elif any(p.resolve() == same for p in others):
+        what = "one of this run's results"
+    else:
+        return
+    msg = f"--log-file {str(path)!r} is {what}; give another name, such as train.log."
+    raise ValueError(msg)
+
+
+@contextlib.contextmanager
+def run_log(args):
+    """The run's ``--log-file``, written to a temporary file until the results are written.
+
+    Yields the temporary file's name relative to ``--out-dir`` (the fits' ``log_file``), or
+    None without a log. :func:`keep_log` moves it onto ``--log-file`` with the other results
+    (:func:`rvagene._utils.write_together`); a run that stops before removes it, so an
+    earlier log stays as it was.
+    """
+    if not args.log_file:
+        yield None
+        return
+    path = Path(args.out_dir) / args.log_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield os.path.relpath(tmp, args.out_dir)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def keep_log(args, log: str | None) -> None:
+    """Inside the results' write_together block: the log replaces ``--log-file`` with them."""
+    if log is None:
+        return
+    tmp, path = Path(args.out_dir) / log, Path(args.out_dir) / args.log_file
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a log is not
+    hold([(tmp, path)])
+    announce(path)
 
 
 def check_no_overwrite(args, name: str) -> None:
@@ -459,8 +519,13 @@ def figure_jobs(args, name: str, found, model) -> list:
 
 
 def _draw_share(jobs, conn) -> None:
-    """In a forked child: run ``jobs``; send back their ``wrote`` lines, warnings and error."""
+    """In a forked child: run ``jobs``; send back their ``wrote`` lines, warnings and error.
+
+    Also the files it wrote inside the parent's :func:`~rvagene._utils.write_together`
+    block, which the parent moves into place with its own.
+    """
     out, error = io.StringIO(), None
+    before = len(held_files())  # the parent's, inherited: not this child's to send
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
         warnings.simplefilter("always")
         try:
@@ -469,10 +534,12 @@ def _draw_share(jobs, conn) -> None:
         except BaseException as exc:  # noqa: BLE001 - every error goes back to the parent
             error = exc
     shown = [(str(w.message), w.category) for w in caught]
+    written = [(str(tmp), str(path)) for tmp, path in held_files()[before:]]
     try:
-        conn.send((out.getvalue(), shown, error))
+        conn.send((out.getvalue(), shown, error, written))
     except Exception:  # noqa: BLE001 - an error that cannot be pickled: send its text
-        conn.send((out.getvalue(), shown, RuntimeError(f"{type(error).__name__}: {error}")))
+        error = RuntimeError(f"{type(error).__name__}: {error}")
+        conn.send((out.getvalue(), shown, error, written))
     conn.close()
 
 
@@ -516,13 +583,16 @@ def write_figures(args, name: str, found, model) -> None:
         for j in shares[0]:
             jobs[j]()
         first_error = None
-        for child, receive in children:
+        while children:
+            child, receive = children[0]
             try:
-                text, shown, error = receive.recv()
+                text, shown, error, written = receive.recv()
             except EOFError:  # the child died before it could answer: its exit code says how
                 child.join()
-                text, shown = "", []
+                text, shown, written = "", [], []
                 error = RuntimeError(f"a figure process ended with exit code {child.exitcode}")
+            children.pop(0)
+            _keep(written)
             child.join()
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -532,8 +602,17 @@ def write_figures(args, name: str, found, model) -> None:
         if first_error is not None:
             raise first_error
     finally:
-        for child, _ in children:  # ended already, unless this process failed or was interrupted
-            child.join(timeout=10)  # a child that was interrupted too cleans up and ends
+        for child, receive in children:  # only when this process failed or was interrupted
+            if receive.poll(10):  # a child that was interrupted too answers and ends
+                with contextlib.suppress(EOFError):
+                    _keep(receive.recv()[3])  # its files go with the block's (removed)
+            child.join(timeout=10)
             if child.is_alive():
                 child.terminate()
                 child.join()
+
+
+def _keep(written) -> None:
+    """A child's files: held for the parent's write_together block, else already in place."""
+    if written:
+        hold(written)

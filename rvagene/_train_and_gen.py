@@ -94,7 +94,7 @@ from ._cli import (
     real_number,
     setup_logging,
 )
-from ._utils import is_real_at_least
+from ._utils import is_real_at_least, write_together
 from .cluster import (
     DEFAULT_GMEANS_WINDOW,
     DEFAULT_K_MAX,
@@ -159,9 +159,10 @@ MODEL_HELP = {
     "max_steps": "stop after this many optimiser steps, whatever the stopping rule says",
     "cuda": "use the GPU (the original's switch; same as --device cuda)",
     "device": "where to train: auto uses CUDA when available, else the CPU; also cuda:N, mps",
-    "log_file": "file name for the training log, written to --out-dir and emptied when a run "
-    "starts; parallel fits (--n-fits, --n-jobs) append their lines to it as they come, "
-    "each fit's epochs counting from 1",
+    "log_file": "file name for the training log in --out-dir (not the input or a result); "
+    "it replaces an earlier file with the other results, at the end of a run, and needs "
+    "--overwrite as they do; parallel fits (--n-fits, --n-jobs) append their lines to it as "
+    "they come, each fit's epochs counting from 1",
     "print_every": "with --log-file: log the batch loss every this many optimiser steps (0: "
     "only a line per check); nothing else uses it",
     "sequence_length": "time points per series, checked against the data when given",
@@ -492,32 +493,38 @@ def run(args: argparse.Namespace) -> dict:
     """Read, cluster, generate and write every output; return the scores.
 
     Nothing is read or fitted when an earlier run's files would be replaced without
-    ``--overwrite``, when an option does not apply to the input, or when an output folder
-    cannot be written; the ``--log-file`` is emptied at the start. Warnings raised while
+    ``--overwrite``, when an option does not apply to the input, when an output folder
+    cannot be written, or when ``--log-file`` is not a file name in ``--out-dir`` or names
+    the input or a result. The results (the log with them) are written to temporary files
+    and replace the earlier ones together at the end, so a run that stops, by an error or
+    Ctrl-C, leaves every earlier file as it was. Warnings raised while
     reading and clustering are printed in one block before the ``wrote`` lines, and kept in
     the config file. With ``--overwrite``, the earlier run's figures of clusters beyond the
     new k are removed once every new file is written.
     """
     name = _dataset_name(args.data)
     _check_options(args)
-    _outputs.check_no_overwrite(args, name)
     for option, folder in (("--out-dir", args.out_dir), ("--figs-dir", args.figs_dir)):
         output_folder(option, folder)
+    _outputs.check_log_file(args, name)
+    _outputs.check_no_overwrite(args, name)
     if _is_h5ad(args):
         _require_singlecell()
     earlier_k = _outputs.earlier_k(args, name)
-    _outputs.start_log(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        data = read_input(args, name)
-        gc = cluster_genes(args, data, name)
-        found, result = describe(args, data, gc, name)
-    notes = _outputs.warning_lines(caught)
-    _outputs.print_warnings(notes)
-    with warnings.catch_warnings(record=True) as late:
-        warnings.simplefilter("always")
-        write_outputs(args, name, data, gc, found, notes)
-        _outputs.remove_stale_figures(args, name, earlier_k, found.k, gc.k_scores_ is not None)
+    with _outputs.run_log(args) as log:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = read_input(args, name)
+            gc = cluster_genes(args, data, name, log)
+            found, result = describe(args, data, gc, name)
+        notes = _outputs.warning_lines(caught)
+        _outputs.print_warnings(notes)
+        with warnings.catch_warnings(record=True) as late:
+            warnings.simplefilter("always")
+            with write_together():  # every file, or none: no mix of two runs' results
+                write_outputs(args, name, data, gc, found, notes, log)
+            _STATE["written"] = True
+            _outputs.remove_stale_figures(args, name, earlier_k, found.k, gc.k_scores_ is not None)
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 
@@ -745,10 +752,16 @@ def _fit_times(table, args: argparse.Namespace):
     return times
 
 
-def estimator(args) -> GeneClustering:
-    """The GeneClustering the command line describes."""
+def estimator(args, log: str | None = None) -> GeneClustering:
+    """The GeneClustering the command line describes.
+
+    ``log``: the fits' log file, if not ``--log-file`` itself (the run's temporary log, see
+    :func:`rvagene._outputs.run_log`).
+    """
     params = {k: getattr(args, k) for k in MODEL_DEFAULTS}
-    params.update(log_file=args.log_file, dload=str(args.out_dir), verbose=0 if args.quiet else 1)
+    params.update(
+        log_file=log or args.log_file, dload=str(args.out_dir), verbose=0 if args.quiet else 1
+    )
     n_fits, space = args.n_fits or DEFAULT_N_FITS, args.space
     if args.cluster_method == "minibatch":
         n_fits, space = 1, "latent"  # the original's clustering of one latent space
@@ -766,8 +779,12 @@ def estimator(args) -> GeneClustering:
     )
 
 
-def cluster_genes(args, data, name: str) -> GeneClustering:
-    """Fit the models and cluster the genes (rvagene.GeneClustering); print the chosen k."""
+def cluster_genes(args, data, name: str, log: str | None = None) -> GeneClustering:
+    """Fit the models and cluster the genes (rvagene.GeneClustering); print the chosen k.
+
+    ``log``: where the fits write their log until the results are written (``--log-file``'s
+    temporary file); the models and ``model_params`` name ``--log-file`` afterwards.
+    """
     X, n = data.table.X, data.table.X.shape[0]
     if args.n_clusters is not None and args.n_clusters > n:
         msg = (
@@ -785,8 +802,12 @@ def cluster_genes(args, data, name: str) -> GeneClustering:
     if args.n_clusters is None and n < 3:  # choose_k needs 2 <= k <= n - 1
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
         raise ValueError(msg)
-    gc = estimator(args)
+    gc = estimator(args, log)
     gc.fit(X, times=_fit_times(data.table, args))
+    if log is not None:  # saved and recorded under the name the user gave
+        gc.model_params = {**gc.model_params, "log_file": args.log_file}
+        for model in gc.models_:
+            model.log_file = args.log_file
     if len(gc.models_) > 1 and not args.quiet:
         print(f"{name}: {len(gc.models_)} fits, clustered in space {gc.space_!r}", file=sys.stderr)
     model = gc.model_
@@ -938,13 +959,12 @@ def _generate(args, data, gc, found):
     return draws["scaled"], draws["data"]
 
 
-def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
-    """The model, the tables, the annotated AnnData, the config and the figures."""
+def write_outputs(args, name: str, data, gc, found, notes: list[str], log=None) -> None:
+    """The model, the log, the tables, the annotated AnnData, the config and the figures."""
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _outputs.announce(gc.model_.save(out / f"{name}_model.pt", overwrite=True))
-    if args.log_file and (out / args.log_file).is_file():
-        _outputs.announce(out / args.log_file)
+    _outputs.keep_log(args, log)
     _outputs.write_clusters_table(out / f"{name}_clusters.csv", found)
     _outputs.write_generated_table(out / f"{name}_generated.csv", found.generated, data.table)
     if data.adata is not None:
@@ -956,9 +976,14 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str]) -> None:
     _outputs.write_figures(args, name, found, gc.model_)
 
 
+# Whether this run's results replaced the earlier ones (what an interrupt leaves behind).
+_STATE = {"written": False}
+
+
 def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
     args = parse_args(argv, prog)
+    _STATE["written"] = False
     try:
         run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
@@ -968,7 +993,8 @@ def main(argv=None, prog: str = PROG) -> int:
         print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("error: interrupted; files already written are complete", file=sys.stderr)
+        done = "this run's results were written" if _STATE["written"] else "no file was replaced"
+        print(f"error: interrupted; {done}", file=sys.stderr)
         return 130
     return 0
 

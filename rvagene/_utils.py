@@ -147,16 +147,92 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     )
     os.close(fd)
     tmp = Path(tmp)
+    held = False
     try:
         yield tmp
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        if _HELD is not None:  # inside write_together: moved with the others at its end
+            _HELD.append((tmp, path))
+            held = True
+        else:
+            os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if not held and tmp.exists():
             tmp.unlink()
+
+
+# The (temporary, final) paths that atomic_path wrote inside write_together, not yet moved.
+_HELD: list[tuple[Path, Path]] | None = None
+
+
+def held_files() -> list[tuple[Path, Path]]:
+    """The files written inside this process's :func:`write_together` block, not yet moved.
+
+    A forked process that writes files for the block sends these to the parent, which
+    :func:`hold` s them.
+    """
+    return list(_HELD or [])
+
+
+def hold(pairs) -> None:
+    """Add (temporary, final) paths written elsewhere (a forked process) to the block's."""
+    if _HELD is None:
+        msg = "hold() needs a write_together() block."
+        raise RuntimeError(msg)
+    _HELD.extend((Path(tmp), Path(path)) for tmp, path in pairs)
+
+
+@contextlib.contextmanager
+def write_together() -> Iterator[None]:
+    """Files written by :func:`atomic_path` in the block replace their targets together.
+
+    Each file is written to a temporary path as before; none is moved onto its target until
+    the block ends without error, and then all are moved at once, with Ctrl-C held back
+    until the last has moved (where the platform allows). An error or an interrupt in the
+    block removes the temporary files, so a run that stops leaves every earlier file as it
+    was: never some of one run's files beside some of another's. A target that is a folder
+    is refused before anything is moved.
+    """
+    global _HELD
+    outer, _HELD = _HELD, []
+    held = _HELD
+    try:
+        yield
+        _HELD = outer
+        for _, path in held:
+            if path.is_dir():
+                msg = f"{path} is a folder; remove it, or write the results elsewhere."
+                raise IsADirectoryError(msg)
+        with _sigint_held():
+            for tmp, path in held:
+                os.replace(tmp, path)
+    finally:
+        _HELD = outer
+        for tmp, _ in held:
+            if tmp.exists():
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold SIGINT back during the block (main thread, POSIX); it arrives after it."""
+    import signal
+    import threading
+
+    hold_it = (
+        hasattr(signal, "pthread_sigmask")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if hold_it:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if hold_it:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextlib.contextmanager

@@ -143,10 +143,66 @@ def test_an_error_in_a_figure_process_is_reported_and_leaves_no_partial_file(
     assert script.main(argv) == 2
     err = capsys.readouterr().err
     assert err.strip().splitlines() == ["error: cannot draw cluster 2"]
-    figs = dataset / "figs"
-    assert (figs / "generated_cluster_toy1.png").stat().st_size > 1000
-    assert not (figs / "generated_cluster_toy2.png").exists()
-    assert not [p for p in figs.iterdir() if p.name.startswith(".")]  # no temporary file
+    # the results replace files together or not at all: nothing, no temporary file either
+    left = [p for d in ("figs", "out") if (dataset / d).exists() for p in (dataset / d).iterdir()]
+    assert left == []
+
+
+def _snapshot(root):
+    """Every file under ``root`` and its bytes."""
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_run_that_fails_while_writing_leaves_the_earlier_results_and_log(
+    script, outputs, dataset, capsys, monkeypatch
+):
+    """Before: the new model and tables beside the earlier run's figures, the log emptied."""
+    argv = ["toy", "--n-clusters", "3", "--n-jobs", "1", "--log-file", "run.log", *TINY]
+    assert script.main([*argv, *_dirs(dataset)]) == 0
+    before = _snapshot(dataset / "out") | _snapshot(dataset / "figs")
+    assert (dataset / "out" / "run.log") in before
+
+    def broken(args, name, found, i, *rest):
+        msg = f"cannot draw cluster {i}"
+        raise ValueError(msg)
+
+    monkeypatch.setattr(outputs, "_generated_figure", broken)
+    again = [*argv, "--overwrite", "--seed", "5", *_dirs(dataset)]
+    assert script.main(again) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["error: cannot draw cluster 0"]
+    assert _snapshot(dataset / "out") | _snapshot(dataset / "figs") == before  # no temp files
+    # refused after the log began (too many clusters for the genes): the earlier log stays
+    monkeypatch.undo()
+    assert script.main([*again, "--n-clusters", "30"]) == 2
+    assert _snapshot(dataset / "out") | _snapshot(dataset / "figs") == before
+
+
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        ("/abs/run.log", "must be a file name in --out-dir, such as train.log"),
+        ("../run.log", "must be a file name in --out-dir"),
+        ("genes_clusters.csv", "is one of this run's results; give another name"),
+        ("INPUT", "is the input data; give another name"),
+        ("sub", "is a folder; give a file name"),
+    ],
+)
+def test_a_log_file_that_would_replace_another_file_is_refused(
+    script, dataset, capsys, log, message
+):
+    """Before: --log-file emptied whatever it named, the input data included."""
+    data = dataset / "out" / "genes.csv"
+    write_table(data, simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8)[0])
+    (dataset / "out" / "sub").mkdir()
+    log = str(data.name) if log == "INPUT" else log
+    kept = data.read_bytes()
+    argv = [str(data), "--log-file", log, *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert message in err
+    assert data.read_bytes() == kept
+    assert sorted(p.name for p in (dataset / "out").iterdir()) == ["genes.csv", "sub"]
 
 
 def test_exit_now_runs_the_exit_functions_and_flushes(tmp_path):
@@ -874,12 +930,15 @@ def test_overwrite_removes_the_earlier_runs_extra_cluster_figures_and_log(
 ):
     argv = ["toy", *TINY, "--n-fits", "1", "--n-jobs", "1", "--log-file", "run.log"]
     (dataset / "out").mkdir()
-    (dataset / "out" / "run.log").write_text("stale line of an interrupted run\n")
-    assert script.main([*argv, "--n-clusters", "3", *_dirs(dataset)]) == 0  # a log blocks not
+    (dataset / "out" / "run.log").write_text("a file of the user's\n")
+    assert script.main([*argv, "--n-clusters", "3", *_dirs(dataset)]) == 2  # not replaced
+    assert "run.log exists from an earlier run; give --overwrite" in capsys.readouterr().err
+    assert (dataset / "out" / "run.log").read_text() == "a file of the user's\n"
+    (dataset / "out" / "run.log").unlink()
+    assert script.main([*argv, "--n-clusters", "3", *_dirs(dataset)]) == 0
     figs = dataset / "figs"
     assert (figs / "genes_cluster_toy2.png").is_file()
     log = (dataset / "out" / "run.log").read_text()
-    assert "stale" not in log
     assert "epoch" in log
     planned = outputs.planned_outputs(script.parse_args([*argv, *_dirs(dataset)]), "toy")
     assert figs / "generated_cluster_toy2.png" in planned
