@@ -45,10 +45,12 @@ from ._cli import (
     announce,
     exit_now,
     int_at_least,
+    output_folder,
     save_figure,
     setup_logging,
     write_config,
 )
+from ._utils import write_together
 from .data import write_table, write_ucr
 from .plotting import cluster_colors, plot_series
 from .simulate import simulate, time_grid
@@ -139,11 +141,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=REPLICATE_NOISE,
         help="sd of each replicate's independent noise around the gene's series",
     )
-    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
-    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
+    _add_output_options(parser)
     args = parser.parse_args(argv)
     _check_args(parser, args)
     return args
+
+
+def _add_output_options(parser) -> None:
+    """Where the data set and figures go, and whether an existing data set is replaced."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing data set of this name (its _TRAIN, _TEST and config.json; "
+        "a _TEST that this run does not write is removed)",
+    )
+    parser.add_argument("--data-dir", type=Path, default=Path(DATA_DIR), help="data folder")
+    parser.add_argument("--figs-dir", type=Path, default=Path(FIGS_DIR), help="figure folder")
 
 
 def _check_args(parser, args) -> None:
@@ -209,9 +222,34 @@ def _with_replicates(X: np.ndarray, args) -> np.ndarray:
         return X[:, :, None] + args.replicate_noise * noise
 
 
+def _check_outputs(args) -> None:
+    """Before anything is simulated: writable folders, and no data set replaced unasked."""
+    for option, folder in (("--data-dir", args.data_dir), ("--figs-dir", args.figs_dir)):
+        output_folder(option, folder)
+    folder = args.data_dir / args.name
+    existing = [folder / f"{args.name}_{part}" for part in ("TRAIN", "TEST")]
+    existing = [p for p in [*existing, folder / "config.json"] if p.exists()]
+    if existing and not args.overwrite:
+        msg = (
+            f"{existing[0]} exists; give --overwrite to replace the data set {args.name!r}, "
+            "or choose another name or --data-dir."
+        )
+        raise FileExistsError(msg)
+
+
 def main(argv=None) -> int:
-    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    """Run the script; return the exit status (0 on success, 2 for bad input).
+
+    Nothing is written when a folder cannot be written or the data set exists without
+    ``--overwrite``; the data, its config and the figures replace the earlier ones together
+    (:func:`rvagene._utils.write_together`), so a run that fails leaves them as they were.
+    """
     args = parse_args(argv)
+    try:
+        _check_outputs(args)
+    except (ValueError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sizes = np.asarray(args.genes_per_cluster)
     if len(sizes) == 1:
         sizes = np.full(max(args.n_clusters, 1), sizes[0])
@@ -243,32 +281,43 @@ def main(argv=None) -> int:
         print("error: the values overflow; lower --noise, --gene-scale or --replicate-noise.",
               file=sys.stderr)  # fmt: skip
         return 2
-    table = log or args.replicates > 1
-
-    def write(path, rows, row_labels):
-        if table:  # a gene-named table: UCR files hold neither times nor replicates
-            write_table(path, rows, times=times if log else None, labels=row_labels)
-        else:
-            write_ucr(path, rows, row_labels)
-
     # The first sizes[k] genes of each cluster are training genes, the rest test genes.
     starts = np.searchsorted(labels, np.arange(len(means)))
     is_train = np.arange(len(labels)) - starts[labels] < sizes[labels]
+    return _write_data_set(args, X, labels, is_train, means, times if log else None)
+
+
+def _write_data_set(args, X, labels, is_train, means, times) -> int:
+    """The data set, its config and figures, together (``times``: log-spaced only); a status."""
+
+    def write(path, rows, row_labels):
+        if times is not None or X.ndim == 3:  # a gene-named table: UCR has no times, replicates
+            write_table(path, rows, times=times, labels=row_labels)
+        else:
+            write_ucr(path, rows, row_labels)
+
     out_dir = args.data_dir / args.name
+    test = out_dir / f"{args.name}_TEST"
+    written = False
     try:
-        train = out_dir / f"{args.name}_TRAIN"
-        write(train, X[is_train], labels[is_train])
-        reps = f" x {X.shape[2]} replicates" if X.ndim == 3 else ""
-        announce(train, f" ({is_train.sum()} genes x {X.shape[1]} time points{reps})")
-        if args.n_test_per_cluster > 0:
-            test = out_dir / f"{args.name}_TEST"
-            write(test, X[~is_train], labels[~is_train])
-            announce(test, f" ({(~is_train).sum()} held-out genes)")
-        write_config(out_dir / "config.json", args)
-        shown = times if log else None  # even spacing: written without times, so time points
-        _save_cluster_figures(args, X[is_train], labels[is_train], means, shown)
+        with write_together():  # the data set, its config and figures: all, or none
+            train = out_dir / f"{args.name}_TRAIN"
+            write(train, X[is_train], labels[is_train])
+            reps = f" x {X.shape[2]} replicates" if X.ndim == 3 else ""
+            announce(train, f" ({is_train.sum()} genes x {X.shape[1]} time points{reps})")
+            if args.n_test_per_cluster > 0:
+                write(test, X[~is_train], labels[~is_train])
+                announce(test, f" ({(~is_train).sum()} held-out genes)")
+            write_config(out_dir / "config.json", args)
+            # even spacing: no times written, so the figures show time points
+            _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
+        written = True
+        if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
+            test.unlink()
+            print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        done = "" if written else "; no file was replaced"
+        print(f"error: {exc}{done}", file=sys.stderr)
         return 1
     return 0
 

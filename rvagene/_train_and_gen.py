@@ -521,6 +521,7 @@ def run(args: argparse.Namespace) -> dict:
         _outputs.print_warnings(notes)
         with warnings.catch_warnings(record=True) as late:
             warnings.simplefilter("always")
+            _STATE["writing"] = True
             with write_together():  # every file, or none: no mix of two runs' results
                 write_outputs(args, name, data, gc, found, notes, log)
             _STATE["written"] = True
@@ -976,21 +977,28 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str], log=None) 
     _outputs.write_figures(args, name, found, gc.model_)
 
 
-# Whether this run's results replaced the earlier ones (what an interrupt leaves behind).
-_STATE = {"written": False}
+# Whether the run began writing its results, and whether they replaced the earlier ones
+# (what an error or an interrupt leaves behind).
+_STATE = {"writing": False, "written": False}
+
+
+def _error_line(exc: BaseException) -> str:
+    """The one line on stderr; it says so when the results had begun to be written."""
+    kept = "; no file was replaced" if _STATE["writing"] and not _STATE["written"] else ""
+    return f"error: {exc}".replace("\n", " ") + kept
 
 
 def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
     args = parse_args(argv, prog)
-    _STATE["written"] = False
+    _STATE.update(writing=False, written=False)
     try:
         run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
-        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 2
     except OSError as exc:  # e.g. an output folder that cannot be written
-        print(f"error: {exc}".replace("\n", " "), file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         done = "this run's results were written" if _STATE["written"] else "no file was replaced"

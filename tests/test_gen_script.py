@@ -144,8 +144,47 @@ def test_failed_run_keeps_existing_files(gen, tmp_path):
     assert gen.main([*argv, *_dirs(tmp_path)]) == 0
     train = tmp_path / "data" / "keep" / "keep_TRAIN"
     before = train.read_bytes()
-    assert gen.main([*argv, "--noise", "-1", *_dirs(tmp_path)]) == 2
+    assert gen.main([*argv, "--noise", "-1", "--overwrite", *_dirs(tmp_path)]) == 2
     assert train.read_bytes() == before
+
+
+def test_an_existing_data_set_is_replaced_only_with_overwrite(gen, tmp_path, capsys, monkeypatch):
+    """Before: a second run replaced data/<name>/ in silence and kept a _TEST of other data."""
+    argv = ["keep", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "6"]
+    assert gen.main([*argv, "--n-test-per-cluster", "2", *_dirs(tmp_path)]) == 0
+    folder = tmp_path / "data" / "keep"
+    files = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    assert gen.main([*argv, "--seed", "1", *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"error: {folder / 'keep_TRAIN'} exists; give --overwrite to replace the data set "
+        "'keep', or choose another name or --data-dir."
+    ]
+
+    # a figure that fails: nothing of the new data set replaces the old one
+    def broken(fig, path, *a, **kw):
+        msg = "disk full"
+        raise OSError(msg)
+
+    monkeypatch.setattr(gen, "save_figure", broken)
+    assert gen.main([*argv, "--seed", "1", "--overwrite", *_dirs(tmp_path)]) == 1
+    assert capsys.readouterr().err == "error: disk full; no file was replaced\n"
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == files
+    monkeypatch.undo()
+    again = [*argv, "--seed", "1", "--length", "9", "--n-test-per-cluster", "0", "--overwrite"]
+    assert gen.main([*again, *_dirs(tmp_path)]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert read_ucr(folder / "keep_TRAIN")[0].shape == (6, 9)
+    assert not (folder / "keep_TEST").exists()  # it held 6-point series of the other data
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_the_data(gen, tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    argv = ["x", "--length", "5", "--data-dir", str(tmp_path / "data")]
+    assert gen.main([*argv, "--figs-dir", str(tmp_path / "afile" / "figs")]) == 2
+    assert "--figs-dir" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
 
 
 def test_log_times_and_replicates_then_train(gen, tmp_path):
@@ -205,7 +244,7 @@ def test_figures_use_time_points_and_name_the_lines(gen, tmp_path, monkeypatch):
     # even spacing is written without times: the x-axis is the time point, 0 .. 19, as in
     # train_and_gen.py's figures of the same file (it was 0 .. 0.1)
     assert seen["cluster_ev0.png"] == ("time point", 19, ["3 genes", "cluster mean (noise-free)"])
-    assert gen.main([*argv, "--time-spacing", "log", *_dirs(tmp_path)]) == 0
+    assert gen.main([*argv, "--time-spacing", "log", "--overwrite", *_dirs(tmp_path)]) == 0
     table = read_table(tmp_path / "data" / "ev" / "ev_TRAIN")
     assert seen["cluster_ev1.png"][0] == "time"
     assert seen["cluster_ev1.png"][1] == table.times[-1]

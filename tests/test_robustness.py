@@ -909,8 +909,9 @@ def test_killed_generator_leaves_old_or_new_data(runner, tmp_path):
     assert code == 0, err
     train = tmp_path / "data" / "sim" / "sim_TRAIN"
     old, inode = train.read_bytes(), train.stat().st_ino
-    pid = runner.start("gen_synthetic_data.py", [*argv, "--seed", "1"], tmp_path)
-    while train.stat().st_ino == inode:
+    pid = runner.start("gen_synthetic_data.py", [*argv, "--seed", "1", "--overwrite"], tmp_path)
+    start = time.monotonic()
+    while train.stat().st_ino == inode and time.monotonic() - start < 60:
         time.sleep(0.002)
     os.kill(pid, signal.SIGKILL)
     runner.wait()

@@ -142,7 +142,7 @@ def test_an_error_in_a_figure_process_is_reported_and_leaves_no_partial_file(
     argv = ["toy", "--n-clusters", "3", "--n-jobs", "2", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines() == ["error: cannot draw cluster 2"]
+    assert err.strip().splitlines() == ["error: cannot draw cluster 2; no file was replaced"]
     # the results replace files together or not at all: nothing, no temporary file either
     left = [p for d in ("figs", "out") if (dataset / d).exists() for p in (dataset / d).iterdir()]
     assert left == []
@@ -169,7 +169,9 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results_and_log(
     monkeypatch.setattr(outputs, "_generated_figure", broken)
     again = [*argv, "--overwrite", "--seed", "5", *_dirs(dataset)]
     assert script.main(again) == 2
-    assert capsys.readouterr().err.strip().splitlines() == ["error: cannot draw cluster 0"]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: cannot draw cluster 0; no file was replaced"
+    ]
     assert _snapshot(dataset / "out") | _snapshot(dataset / "figs") == before  # no temp files
     # refused after the log began (too many clusters for the genes): the earlier log stays
     monkeypatch.undo()
