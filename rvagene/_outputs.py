@@ -108,6 +108,18 @@ def remove_stale_figures(args, name: str, old_k: int, new_k: int, chose_k: bool 
                 print(f"removed {path} (cluster of the earlier run)", flush=True)
 
 
+def remove_stale_annotation(args, name: str, wrote_one: bool) -> None:
+    """After ``--overwrite`` from a table: remove ``<name>_rvagene.h5ad`` of an earlier run.
+
+    It annotated another input of the same name (``cells.h5ad`` before ``cells.csv``) with
+    clusters that this run's results replace.
+    """
+    path = Path(args.out_dir) / f"{name}_rvagene.h5ad"
+    if getattr(args, "overwrite", False) and not wrote_one and path.is_file():
+        path.unlink()
+        print(f"removed {path} (the input annotated by an earlier run)", flush=True)
+
+
 def _cluster_suffixes_of_others(args, name: str) -> set[str]:
     """``<other><j>`` for every other run's clusters j in ``--out-dir`` (by their configs)."""
     suffixes = set()

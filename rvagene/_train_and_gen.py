@@ -526,6 +526,7 @@ def run(args: argparse.Namespace) -> dict:
                 write_outputs(args, name, data, gc, found, notes, log)
             _STATE["written"] = True
             _outputs.remove_stale_figures(args, name, earlier_k, found.k, gc.k_scores_ is not None)
+            _outputs.remove_stale_annotation(args, name, data.adata is not None)
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 
@@ -607,7 +608,15 @@ def _read_anndata(args):
     if not Path(args.data).is_file():
         msg = f"No such file: {str(args.data)!r}. Give the path of an .h5ad file."
         raise FileNotFoundError(msg)
-    adata = anndata.read_h5ad(args.data)
+    try:
+        adata = anndata.read_h5ad(args.data)
+    except (OSError, KeyError, TypeError, ValueError) as exc:  # h5py's and anndata's words
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        msg = (
+            f"{args.data} is not a readable .h5ad file ({first}); give an AnnData file "
+            "written by anndata or scanpy (adata.write_h5ad), or a table."
+        )
+        raise ValueError(msg) from exc
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs

@@ -8,6 +8,7 @@ import pytest
 
 from rvagene import GeneClustering, simulate
 from rvagene.annotate import cluster_anndata
+from rvagene.data import write_table
 from rvagene.simulate import simulate_single_cell
 
 try:  # the singlecell extra; the install tests below run without it
@@ -240,3 +241,23 @@ def test_script_on_bulk_anndata_fits_the_times_of_obs(tmp_path, capsys):
     assert back.var["rvagene_cluster"].notna().all()
     header = (tmp_path / "out" / "bulk_generated.csv").read_text().splitlines()[0]
     assert header == "cluster,sample,0,1,2,4,8,16"
+    # the same name from a table, --overwrite: the earlier annotated input goes with the rest
+    write_table(tmp_path / "t" / "bulk.csv", X, times=times)
+    again = [str(tmp_path / "t" / "bulk.csv"), "--n-clusters", "2", "--overwrite"]
+    assert _script().main([*again, *TINY, *_dirs(tmp_path)]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "bulk_rvagene.h5ad").exists()
+
+
+@singlecell
+@pytest.mark.parametrize("content", [b"", b"gene,0,1\na,1,2\n", b"\x89HDF\r\n\x1a\n" + b"0" * 99])
+def test_an_unreadable_h5ad_is_one_line_exit_2(tmp_path, capsys, content):
+    """Before: h5py's message, exit 1."""
+    path = tmp_path / "broken.h5ad"
+    path.write_bytes(content)
+    assert _script().main([str(path), *TINY, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"error: {path} is not a readable .h5ad file (")
+    assert err[0].endswith("give an AnnData file written by anndata or scanpy "
+                           "(adata.write_h5ad), or a table.")  # fmt: skip
