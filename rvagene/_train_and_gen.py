@@ -325,7 +325,7 @@ def _add_cluster_options(parser) -> None:
     )
     parser.add_argument(
         "--generate-scale",
-        type=float,
+        type=_non_negative,
         default=None,
         help="variance of the samples around a centre, N(centre, scale * I), as the original "
         "(0.3) (default: each cluster's own latent spread)",
@@ -538,7 +538,17 @@ CELL_OPTIONS = (
 
 
 def _check_options(args) -> None:
-    """Refuse options that the input or the other options would silently ignore."""
+    """Refuse bad model options, and options that the input or the others would ignore."""
+    model = RVAgene(**{k: getattr(args, k) for k in MODEL_DEFAULTS})
+    try:
+        model._check_params()  # noqa: SLF001 - the package's own check, before any work
+    except ValueError as exc:  # named as the command line names it
+        text = str(exc).replace("clip=True", "--clip").replace("clip=False", "--no-clip")
+        named = re.match(r"(Unknown )?(\w+)", text)
+        if named and named[2] in MODEL_DEFAULTS:
+            flag = "--" + named[2].replace("_", "-")
+            text = text[: named.start(2)] + flag + text[named.end(2) :]
+        raise ValueError(text) from exc
     if not _is_h5ad(args):
         given = [o for o in CELL_OPTIONS if getattr(args, o) is not None]
         if given:

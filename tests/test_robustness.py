@@ -258,16 +258,16 @@ SCRIPT_ERRORS = {
     "not UTF-8": (["latin1.csv"], r"is not UTF-8 text .*saved as UTF-8"),
     "unknown optimizer": (
         ["toy", "--optimizer", "adagrad"],
-        r"Unknown optimizer 'adagrad'; "
+        r"Unknown --optimizer 'adagrad'; "
         r"use one of 'Adam', 'AdamW', 'SGD'",
     ),
-    "unknown loss": (["toy", "--loss", "ReconLoss"], r"Unknown loss 'ReconLoss'; use 'MSELoss'"),
-    "unknown block": (["toy", "--block", "RNN"], r"Unknown block 'RNN'; use 'GRU' or 'LSTM'"),
+    "unknown loss": (["toy", "--loss", "ReconLoss"], r"Unknown --loss 'ReconLoss'; use 'MSELoss'"),
+    "unknown block": (["toy", "--block", "RNN"], r"Unknown --block 'RNN'; use 'GRU' or 'LSTM'"),
     "unknown device": (["toy", "--device", "tpu"], r"Unknown device 'tpu'\. Use 'auto', 'cpu'"),
-    "batch_size 0": (["toy", "--batch-size", "0"], r"batch_size must be an integer >= 1, got 0"),
-    "latent_length 0": (["toy", "--latent-length", "0"], r"latent_length must be an integer"),
-    "hidden_size 0": (["toy", "--hidden-size", "0"], r"hidden_size must be an integer >= 1"),
-    "n_epochs 0": (["toy", "--n-epochs", "0"], r"n_epochs must be an integer >= 1, got 0"),
+    "batch_size 0": (["toy", "--batch-size", "0"], r"--batch-size must be an integer >= 1, got 0"),
+    "latent_length 0": (["toy", "--latent-length", "0"], r"--latent-length must be an integer"),
+    "hidden_size 0": (["toy", "--hidden-size", "0"], r"--hidden-size must be an integer >= 1"),
+    "n_epochs 0": (["toy", "--n-epochs", "0"], r"--n-epochs must be an integer >= 1, got 0"),
     "n_clusters > genes": (
         ["toy", "--n-clusters", "50"],
         r"--n-clusters 50 is more than the "

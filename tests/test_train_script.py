@@ -374,8 +374,8 @@ def test_too_few_genes_to_choose_k(script, tmp_path, capsys):
     [
         (["nosuch"], "nosuch"),
         (["toy", "--n-clusters", "500"], "more than the 24 genes"),
-        (["toy", "--optimizer", "adagrad"], "Unknown optimizer"),
-        (["toy", "--batch-size", "0"], "batch_size must be"),
+        (["toy", "--optimizer", "adagrad"], "Unknown --optimizer"),
+        (["toy", "--batch-size", "0"], "--batch-size must be"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(script, dataset, capsys, argv, message):
