@@ -627,6 +627,9 @@ def _read_anndata(args):
             "written by anndata or scanpy (adata.write_h5ad), or a table."
         )
         raise ValueError(msg) from exc
+    if adata.n_obs == 0 or adata.n_vars == 0:
+        msg = f"{args.data} holds {adata.n_obs} cells or samples x {adata.n_vars} genes: no data."
+        raise ValueError(msg)
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
@@ -658,9 +661,23 @@ def _check_cell_options(args, adata) -> None:
         which = (
             f"several: {', '.join(found)}" if found else f"none of {', '.join(PSEUDOTIME_KEYS)}"
         )
+        root = adata.uns.get("iroot")  # used only where obs has no pseudotime column
+        why = (
+            ""
+            if found
+            else " (uns['iroot'] is not set)"
+            if root is None
+            else f" (uns['iroot'] = {root!r} is not one of the {adata.n_obs} cells)"
+        )
         msg = (
             f"No --pseudotime-key given, and obs has {which}. Give --pseudotime-key COLUMN, "
-            "or --root-cell CELL to compute diffusion pseudotime (uns['iroot'] is not set)."
+            f"or --root-cell CELL to compute diffusion pseudotime{why}."
+        )
+        raise ValueError(msg)
+    if args.window_length is not None and args.window_length > adata.n_obs // 2:
+        msg = (
+            f"--window-length {args.window_length} leaves fewer than 2 windows of the "
+            f"{adata.n_obs} cells; give at most {adata.n_obs // 2} (or --n-bins)."
         )
         raise ValueError(msg)
 

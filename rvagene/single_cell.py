@@ -780,11 +780,7 @@ def prepare(
     values = sub.layers[layer] if layer is not None else sub.X
     values = _dense(values)[good]
     pt_good = pt[good]
-    if n_bins is not None:
-        win = bin_average(values, pt_good, n_bins)
-    else:
-        window_length = 40 if window_length is None else window_length
-        win = window_average(values, pt_good, window_length, remainder)
+    win = _windows(values, pt_good, window_length, n_bins, remainder)
     labels, r = updown_labels(win.X)
     _report_unlabelled(win.X, r, kept)
     order = np.argsort(pt_good, kind="stable")
@@ -813,6 +809,22 @@ def prepare(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.info("%r", series)
     return series
+
+
+def _windows(values, pt, window_length, n_bins, remainder) -> Windows:
+    """``prepare``'s windows: ``n_bins`` bins, else windows of ``window_length`` (40) cells."""
+    if n_bins is not None:
+        win = bin_average(values, pt, n_bins)
+    else:
+        window_length = 40 if window_length is None else window_length
+        win = window_average(values, pt, window_length, remainder)
+    if win.X.shape[1] < 2:  # one window is no series
+        msg = (
+            f"The {len(pt)} cells make {win.X.shape[1]} window(s); a series needs at "
+            f"least 2 (window_length at most {len(pt) // 2}, or n_bins >= 2)."
+        )
+        raise ValueError(msg)
+    return win
 
 
 def _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scale) -> None:

@@ -140,6 +140,8 @@ def test_missing_obs_key_and_conflicting_options(tiny_adata):
         prepare(tiny_adata, pseudotime="pt", window_length=4, n_bins=3)
     with pytest.raises(ValueError, match="either genes or n_top_genes"):
         prepare(tiny_adata, pseudotime="pt", genes=["a"], n_top_genes=1)
+    with pytest.raises(ValueError, match=r"10 cells make 1 window\(s\); .* at most 5"):
+        prepare(tiny_adata, pseudotime="pt", window_length=10)  # before: a 1-point series
     with pytest.raises(ValueError, match="remainder='drop' applies to windows"):
         prepare(tiny_adata, pseudotime="pt", n_bins=3, remainder="drop")
     with pytest.raises(ValueError, match="No pseudotime given") as err:

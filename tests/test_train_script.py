@@ -648,6 +648,10 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
         (["--pseudotime-key", "pt", "--window-length", "20", "--n-bins", "5"],
          "either --window-length (cells per window) or --n-bins, not both"),
         ([], "No --pseudotime-key given, and obs has none of dpt_pseudotime"),
+        (["IROOT"], "DPT ... pseudotime (uns['iroot'] = 99 is not one of the 60 cells)."),
+        (["--pseudotime-key", "pt", "--window-length", "31"],
+         "--window-length 31 leaves fewer than 2 windows of the 60 cells; give at most 30"),
+        (["NO CELLS"], "cells.h5ad holds 0 cells or samples x 10 genes: no data."),
     ],
 )  # fmt: skip
 def test_cell_options_are_checked_in_the_commands_own_names(
@@ -659,6 +663,12 @@ def test_cell_options_are_checked_in_the_commands_own_names(
     adata = simulate_single_cell(n_cells=60, n_genes_per_program=2, random_state=0)
     adata.obs["pt"] = adata.obs["true_time"]
     del adata.uns["iroot"]  # no stored root either (with one, DPT runs from it)
+    if options == ["IROOT"]:  # a root that is no cell: said so, not "not set" (before)
+        adata.uns["iroot"], options = 99, []
+        del adata.obs["pt"]
+        expected = expected.replace("DPT ... ", "--root-cell CELL to compute diffusion ")
+    if options == ["NO CELLS"]:  # before: scikit-learn's words about an empty array
+        adata, options = adata[:0].copy(), []
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
     argv = [str(path), *options, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
