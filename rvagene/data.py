@@ -322,6 +322,17 @@ def _warn_fit_data(arr: np.ndarray) -> None:
     """Warn about data a fit reads but a user would not mean: 2 time points, extreme values."""
     if arr.shape[1] == 2:
         warn_two_timepoints()
+    if arr.ndim in (2, 3) and arr.size and arr.dtype.kind == "f":
+        empty = np.isnan(arr).reshape(arr.shape[0], arr.shape[1], -1).all(axis=(0, 2))
+        if empty.any():
+            cols = np.flatnonzero(empty)
+            shown = ", ".join(str(j) for j in cols[:5]) + (", ..." if cols.size > 5 else "")
+            msg = (
+                f"X has no observed value at {cols.size} time point(s), in any gene: X[:, j] "
+                f"for j = {shown}. The model fills them in from the other points; leave them "
+                "out (and their times) unless that is what you want."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=3)
     if arr.ndim in (2, 3) and arr.shape[1] >= 2:
         found = extreme_values(arr)
         if found.any():
@@ -1603,7 +1614,13 @@ def checked_table(table: TimeSeriesTable) -> TimeSeriesTable:
         return table
     empty = np.isnan(masked.reshape(len(X), -1)).all(axis=1)
     if empty.any():
-        raise _all_missing(empty, genes, where=table.source)
+        i = int(np.flatnonzero(empty)[0])
+        msg = (
+            f"{table.source}: gene {str(genes[i])!r} (row {i + 1}) has no value left once its "
+            f"extreme values (such as {float(np.nanmax(np.abs(X[i]))):.3g}) are read as "
+            "missing. Correct its values in the data, or remove the gene."
+        )
+        raise ValueError(msg)
     return dataclasses.replace(table, X=masked)
 
 

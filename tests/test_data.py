@@ -692,6 +692,28 @@ def test_load_dataset_names_the_gene_without_values(tmp_path):
         load_dataset(path)
 
 
+def test_a_gene_of_extreme_values_only_is_named_with_the_cause(tmp_path):
+    """Before: "has no observed value (all NaN) ... fill in its values", for 1e200s."""
+    text = "gene,0,1,2,3\na,1e200,2e200,3e200,1e200\nb,1,2,3,4\nc,4,3,2,1\n"
+    path = write_text(tmp_path / "big.csv", text)
+    with (
+        pytest.warns(UserWarning, match="extreme value"),
+        pytest.raises(ValueError, match=r"gene 'a' \(row 1\) has no value left once its "
+                      r"extreme values \(such as 3e\+200\) are read as missing"),
+    ):  # fmt: skip
+        load_dataset(path)
+
+
+def test_a_time_point_without_any_value_is_warned_of():
+    from rvagene.data import check_input
+
+    X = np.arange(24.0).reshape(4, 6) % 5
+    X[:, 2] = np.nan
+    with pytest.warns(UserWarning, match=r"no observed value at 1 time point\(s\), in any "
+                      r"gene: X\[:, j\] for j = 2\. The model fills them in"):  # fmt: skip
+        check_input(X)
+
+
 def test_missing_file_message_names_the_path_once(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(FileNotFoundError) as err:
