@@ -1365,6 +1365,15 @@ def read_table(
         _check_timepoints(len(time_labels), path)
         X = X[:, index]  # (genes, times, replicates)
     times, unit = _header_times(path, header, time_labels, first)
+    unnamed = [i for i, g in enumerate(genes) if not str(g).strip()]
+    if unnamed:  # a name for the outputs, which name every gene
+        for i in unnamed:
+            genes[i] = f"gene_{i + 1}"  # as genes are named without a gene column
+        msg = (
+            f"{path}: {len(unnamed)} gene(s) without a name, called by their data row: "
+            f"{', '.join(genes[i] for i in unnamed[:5])}. Name them in the file."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
     if dupes:
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."

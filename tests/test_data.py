@@ -704,6 +704,15 @@ def test_a_gene_of_extreme_values_only_is_named_with_the_cause(tmp_path):
         load_dataset(path)
 
 
+def test_a_gene_without_a_name_is_named_by_its_row(tmp_path):
+    """Before: an empty gene field in the clusters table."""
+    path = write_text(tmp_path / "a.csv", "gene,0h,1h,2h\nSox2,1,2,3\n,3,1,2\nKlf4,2,2,1\n")
+    with pytest.warns(UserWarning, match=r"1 gene\(s\) without a name, called by their data "
+                      r"row: gene_2\. Name them in the file"):  # fmt: skip
+        table = read_table(path)
+    assert table.genes == ["Sox2", "gene_2", "Klf4"]
+
+
 def test_a_time_point_without_any_value_is_warned_of():
     from rvagene.data import check_input
 
