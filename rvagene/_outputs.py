@@ -26,7 +26,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._cli import announce, save_figure, write_config
-from ._utils import atomic_open, fork_is_safe, held_files, hold, package_version
+from ._utils import (
+    atomic_open,
+    fork_is_safe,
+    held_files,
+    hold,
+    package_version,
+    plain_mode,
+)
 from .cluster import DEFAULT_GMEANS_WINDOW
 from .data import scale_series
 from .plotting import (
@@ -189,18 +196,27 @@ def keep_log(args, log: str | None) -> None:
     if log is None:
         return
     tmp, path = Path(args.out_dir) / log, Path(args.out_dir) / args.log_file
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a log is not
+    plain_mode(tmp)
     hold([(tmp, path)])
     announce(path)
 
 
 def check_no_overwrite(args, name: str) -> None:
-    """Refuse, before any work, to replace an earlier run's results without ``--overwrite``."""
+    """Refuse, before any work, to replace an earlier run's results without ``--overwrite``.
+
+    A folder where a result goes is refused with or without it (no file can replace it).
+    """
+    planned = planned_outputs(args, name)
+    folders = [p for p in planned if p.is_dir()]
+    if folders:
+        msg = (
+            f"{folders[0]} is a folder where a result of this run goes; remove it, or choose "
+            "another --out-dir and --figs-dir."
+        )
+        raise ValueError(msg)
     if getattr(args, "overwrite", False):
         return
-    existing = [p for p in planned_outputs(args, name) if p.exists()]
+    existing = [p for p in planned if p.exists()]
     if existing:
         more = f" (and {len(existing) - 1} more files)" if len(existing) > 1 else ""
         msg = (

@@ -150,10 +150,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     held = False
     try:
         yield tmp
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        plain_mode(tmp)
         if _HELD is not None:  # inside write_together: moved with the others at its end
             _HELD.append((tmp, path))
             held = True
@@ -162,6 +159,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if not held and tmp.exists():
             tmp.unlink()
+
+
+def plain_mode(path: str | os.PathLike) -> None:
+    """Give a file from ``mkstemp`` (private, 0600) the mode a plain ``open()`` would."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 # The (temporary, final) paths that atomic_path wrote inside write_together, not yet moved.

@@ -173,6 +173,13 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results_and_log(
         "error: cannot draw cluster 0; no file was replaced"
     ]
     assert _snapshot(dataset / "out") | _snapshot(dataset / "figs") == before  # no temp files
+    # a folder where a figure goes: refused before any work, with or without --overwrite
+    (dataset / "figs" / "loss_toy.png").unlink()
+    (dataset / "figs" / "loss_toy.png").mkdir()
+    before = _snapshot(dataset / "out") | _snapshot(dataset / "figs")
+    assert script.main(again) == 2
+    assert "loss_toy.png is a folder where a result of this run goes" in capsys.readouterr().err
+    (dataset / "figs" / "loss_toy.png").rmdir()
     # refused after the log began (too many clusters for the genes): the earlier log stays
     monkeypatch.undo()
     assert script.main([*again, "--n-clusters", "30"]) == 2
