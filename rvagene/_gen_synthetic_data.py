@@ -31,6 +31,7 @@ Two options give data that UCR files cannot hold; the files are then gene-named 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import sys
@@ -298,6 +299,7 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
 
     out_dir = args.data_dir / args.name
     test = out_dir / f"{args.name}_TEST"
+    earlier_k = _n_clusters_of(out_dir)
     written = False
     try:
         with write_together():  # the data set, its config and figures: all, or none
@@ -315,11 +317,42 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
         if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
             test.unlink()
             print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
+        _remove_stale_figures(args, len(means), earlier_k)
     except OSError as exc:
         done = "" if written else "; no file was replaced"
         print(f"error: {exc}{done}", file=sys.stderr)
         return 1
     return 0
+
+
+def _n_clusters_of(folder: Path) -> int:
+    """The clusters of the data set in ``folder``, by its config.json; 0 without one."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        sizes = config.get("genes_per_cluster") or []
+        k = len(sizes) if len(sizes) > 1 else config["n_clusters"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0
+    return k if isinstance(k, int) and k > 0 else 0
+
+
+def _remove_stale_figures(args, k: int, earlier_k: int) -> None:
+    """After ``--overwrite`` with fewer clusters: the earlier data set's extra figures.
+
+    ``cluster_<name><i>.png`` is kept where another data set in ``--data-dir`` has a figure
+    of that name (``sim`` cluster 10 and ``sim1`` cluster 0).
+    """
+    others = {
+        f"{d.name}{j}"
+        for d in args.data_dir.iterdir()
+        if d.is_dir() and d.name != args.name
+        for j in range(_n_clusters_of(d))
+    }
+    for i in range(k, earlier_k):
+        path = args.figs_dir / f"cluster_{args.name}{i}.png"
+        if f"{args.name}{i}" not in others and path.is_file():
+            path.unlink()
+            print(f"removed {path} (cluster of the earlier data set)", flush=True)
 
 
 def console() -> NoReturn:

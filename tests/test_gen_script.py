@@ -176,6 +176,16 @@ def test_an_existing_data_set_is_replaced_only_with_overwrite(gen, tmp_path, cap
     assert gen.main([*again, *_dirs(tmp_path)]) == 0
     assert "removed" in capsys.readouterr().out
     assert read_ucr(folder / "keep_TRAIN")[0].shape == (6, 9)
+    # fewer clusters: the earlier extra figures go, unless another data set's has the name
+    figs = tmp_path / "figs"
+    assert gen.main([*again, "--n-clusters", "11", *_dirs(tmp_path)]) == 0
+    assert gen.main(["keep1", "--n-clusters", "1", "--length", "6", *_dirs(tmp_path)]) == 0
+    assert gen.main([*again, "--n-clusters", "2", *_dirs(tmp_path)]) == 0
+    assert (figs / "cluster_keep1.png").is_file()
+    assert not (figs / "cluster_keep2.png").exists()
+    assert not (figs / "cluster_keep9.png").exists()
+    assert (figs / "cluster_keep10.png").is_file()  # keep1's cluster 0 (keep's 10): kept
+    assert "removed" in capsys.readouterr().out
     assert not (folder / "keep_TEST").exists()  # it held 6-point series of the other data
 
 
