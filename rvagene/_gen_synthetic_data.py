@@ -300,9 +300,17 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
     out_dir = args.data_dir / args.name
     test = out_dir / f"{args.name}_TEST"
     earlier_k = _n_clusters_of(out_dir)
-    written = False
+    written = []
+
+    def done():  # with the moves, Ctrl-C held back: the earlier data set's extra files go
+        written.append(True)
+        if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
+            test.unlink()
+            print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
+        _remove_stale_figures(args, len(means), earlier_k)
+
     try:
-        with write_together():  # the data set, its config and figures: all, or none
+        with write_together(done):  # the data set, its config and figures: all, or none
             train = out_dir / f"{args.name}_TRAIN"
             write(train, X[is_train], labels[is_train])
             reps = f" x {X.shape[2]} replicates" if X.ndim == 3 else ""
@@ -313,11 +321,6 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
             write_config(out_dir / "config.json", args)
             # even spacing: no times written, so the figures show time points
             _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
-        written = True
-        if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
-            test.unlink()
-            print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
-        _remove_stale_figures(args, len(means), earlier_k)
     except OSError as exc:
         done = "" if written else "; no file was replaced"
         print(f"error: {exc}{done}", file=sys.stderr)

@@ -157,11 +157,19 @@ def check_log_file(args, name: str) -> None:
         msg = f"--log-file {str(path)!r} is a folder; give a file name, such as train.log."
         raise ValueError(msg)
     same = path.resolve()
-    others = planned_outputs(SimpleNamespace(**{**vars(args), "log_file": None}), name)
-    if Path(args.data).exists() and Path(args.data).resolve() == same:
+    others = {
+        p.resolve()
+        for p in planned_outputs(SimpleNamespace(**{**vars(args), "log_file": None}), name)
+    }
+    named = Path(getattr(args, "data_dir", "data")) / str(args.data)  # a data set's name
+    inputs = [Path(args.data), *(named / f"{named.name}_{part}" for part in ("TRAIN", "TEST"))]
+    folders = [Path(args.out_dir).joinpath(*log.parts[:i]) for i in range(1, len(log.parts))]
+    if any(p.exists() and p.resolve() == same for p in inputs):
         what = "the input data"
-    elif any(p.resolve() == same for p in others):
+    elif same in others:
         what = "one of this run's results"
+    elif any(f.resolve() in others or (f.exists() and not f.is_dir()) for f in folders):
+        what = "under a file or a result's name"
     else:
         return
     msg = f"--log-file {str(path)!r} is {what}; give another name, such as train.log."

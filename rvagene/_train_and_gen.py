@@ -522,11 +522,16 @@ def run(args: argparse.Namespace) -> dict:
         with warnings.catch_warnings(record=True) as late:
             warnings.simplefilter("always")
             _STATE["writing"] = True
-            with write_together():  # every file, or none: no mix of two runs' results
+
+            def done():  # with the moves, Ctrl-C held back: the earlier run's extra files go
+                _STATE["written"] = True
+                _outputs.remove_stale_figures(
+                    args, name, earlier_k, found.k, gc.k_scores_ is not None
+                )
+                _outputs.remove_stale_annotation(args, name, data.adata is not None)
+
+            with write_together(done):  # every file, or none: no mix of two runs' results
                 write_outputs(args, name, data, gc, found, notes, log)
-            _STATE["written"] = True
-            _outputs.remove_stale_figures(args, name, earlier_k, found.k, gc.k_scores_ is not None)
-            _outputs.remove_stale_annotation(args, name, data.adata is not None)
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 

@@ -190,7 +190,7 @@ def hold(pairs) -> None:
 
 
 @contextlib.contextmanager
-def write_together() -> Iterator[None]:
+def write_together(done=None) -> Iterator[None]:
     """Files written by :func:`atomic_path` in the block replace their targets together.
 
     Each file is written to a temporary path as before; none is moved onto its target until
@@ -198,9 +198,17 @@ def write_together() -> Iterator[None]:
     until the last has moved (where the platform allows). An error or an interrupt in the
     block removes the temporary files, so a run that stops leaves every earlier file as it
     was: never some of one run's files beside some of another's. A target that is a folder
-    is refused before anything is moved.
+    is refused before anything is moved. ``done``, if given, is called once every file has
+    moved, with Ctrl-C still held back: what the caller does then (a record that the files
+    were replaced, removing files of an earlier run) is not cut off from the moves.
+
+    One block at a time, in one thread: the files are collected in a module-level list, so
+    a block inside another, or blocks in two threads at once, are refused.
     """
     global _HELD
+    if _HELD is not None:
+        msg = "write_together() blocks cannot be nested or run in two threads at once."
+        raise RuntimeError(msg)
     outer, _HELD = _HELD, []
     held = _HELD
     try:
@@ -213,6 +221,8 @@ def write_together() -> Iterator[None]:
         with _sigint_held():
             for tmp, path in held:
                 os.replace(tmp, path)
+            if done is not None:
+                done()
     finally:
         _HELD = outer
         for tmp, _ in held:

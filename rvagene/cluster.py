@@ -673,9 +673,10 @@ def _check_fits(Z) -> list[np.ndarray]:
 def _n_distinct(point_sets) -> int:
     """Genes whose points differ in at least one point set: at most that many clusters.
 
-    Points within a millionth of the point set's largest absolute value count as one:
-    genes of one shape at other levels and scales differ there by rounding only (float32
-    codes by about 1e-7), and K-means would split them on that rounding.
+    Each point set is divided by its largest absolute value and rounded to 6 decimals, so
+    points that differ by rounding only count as one: genes of one shape at other levels
+    and scales (float32 codes differ by about 1e-7), which K-means would split on that
+    rounding. Two such points on either side of a rounding boundary still count as two.
     """
     columns = []
     for points in point_sets:

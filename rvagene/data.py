@@ -115,16 +115,20 @@ def split_table(X, times, fitting: bool = False):
     A table (``read_table``, ``load_dataset``, or ``single_cell.prepare``'s windows) gives
     its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
     cells carry no ``times``: they are fitted as steps, as the script does. When
-    ``fitting``, a pandas DataFrame's column names are read as a table's header is
-    (``0h,30min,1h,4h`` or ``0,0.5,1,4``): strictly increasing times that are uneven are
-    used, as ``train_and_gen.py`` uses them from the same table in a file. After the fit the
-    fitted times are used, so a DataFrame's columns are not read again.
+    ``fitting``, a pandas DataFrame's column names, when all are strings, are read as a
+    table's header is (``0h,30min,1h,4h`` or ``"0","0.5","1","4"``; integer labels are
+    pandas' positions, which a dropped column makes uneven, so they are not): strictly
+    increasing times that are uneven are used, as ``train_and_gen.py`` uses them from the
+    same table in a file. After the fit the fitted times are used, so a DataFrame's columns
+    are not read again.
     """
     if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
         if times is None:
             times = _uneven_times(getattr(X, "times", None))
         X = X.X
     elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        if not all(isinstance(c, str) for c in X.columns):  # pandas' positions, not times
+            return X, times
         parsed = _parse_times([str(c) for c in X.columns])
         if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
             times = _uneven_times(parsed)

@@ -252,6 +252,8 @@ def test_a_dataframe_with_time_columns_is_fitted_on_its_times(genes, tmp_path):
         np.testing.assert_array_equal(gc.predict(df), gc.predict(X))  # the fitted times
     assert GeneClustering(**kw).fit(pd.DataFrame(X)).times_ is None  # 0, 1, ...: steps
     assert GeneClustering(**kw).fit(pd.DataFrame(X, columns=list("abcdef"))).times_ is None
+    dropped = pd.DataFrame(X).drop(columns=[4])  # positions 0, 1, 2, 3, 5: not times
+    assert GeneClustering(**kw).fit(dropped).times_ is None
 
 
 @pytest.mark.filterwarnings("ignore:The genes share one shape")

@@ -194,6 +194,7 @@ def test_a_run_that_fails_while_writing_leaves_the_earlier_results_and_log(
         ("genes_clusters.csv", "is one of this run's results; give another name"),
         ("INPUT", "is the input data; give another name"),
         ("sub", "is a folder; give a file name"),
+        ("genes_model.pt/train.log", "is under a file or a result's name"),
     ],
 )
 def test_a_log_file_that_would_replace_another_file_is_refused(
@@ -212,6 +213,56 @@ def test_a_log_file_that_would_replace_another_file_is_refused(
     assert message in err
     assert data.read_bytes() == kept
     assert sorted(p.name for p in (dataset / "out").iterdir()) == ["genes.csv", "sub"]
+
+
+def test_a_log_file_naming_a_data_sets_file_is_refused(script, dataset, capsys):
+    """The input by data-set name: data/toy/toy_TRAIN, read with --out-dir data/toy."""
+    data = dataset / "data" / "toy" / "toy_TRAIN"
+    kept = data.read_bytes()
+    argv = ["toy", "--log-file", "toy_TRAIN", *TINY, *_dirs(dataset)]
+    argv += ["--out-dir", str(dataset / "data" / "toy")]
+    assert script.main(argv) == 2
+    assert "toy_TRAIN' is the input data" in capsys.readouterr().err
+    assert data.read_bytes() == kept
+
+
+def test_ctrl_c_during_the_moves_says_the_files_were_replaced(
+    script, dataset, capsys, monkeypatch
+):
+    """SIGINT held back during the moves arrives after them: the record and the clean-up
+    of the earlier run's extra figures happen first, and the message says what is so."""
+    import os
+    import signal
+
+    import rvagene._utils as utils
+
+    argv = ["toy", "--n-jobs", "1", *TINY, *_dirs(dataset)]
+    assert script.main([*argv, "--n-clusters", "3"]) == 0
+    calls = []
+    replace = os.replace
+
+    def interrupting(a, b):
+        calls.append(b)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        replace(a, b)
+
+    monkeypatch.setattr(utils.os, "replace", interrupting)
+    assert script.main([*argv, "--n-clusters", "2", "--overwrite"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted; this run's results were written" in err
+    assert not (dataset / "figs" / "genes_cluster_toy2.png").exists()  # removed with them
+
+
+def test_write_together_is_not_nested(tmp_path):
+    from rvagene._utils import atomic_open, write_together
+
+    with write_together(), pytest.raises(RuntimeError, match="cannot be nested"):  # noqa: PT012
+        with write_together():
+            pass
+    with atomic_open(tmp_path / "after.txt") as fh:  # the module state is clean afterwards
+        fh.write("x")
+    assert (tmp_path / "after.txt").read_text() == "x"
 
 
 def test_exit_now_runs_the_exit_functions_and_flushes(tmp_path):
