@@ -232,21 +232,26 @@ def write_together(done=None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _sigint_held() -> Iterator[None]:
-    """Hold SIGINT back during the block (main thread, POSIX); it arrives after it."""
+    """Hold Ctrl-C (SIGINT) back during the block (main thread); it takes effect after it.
+
+    Python's handler is swapped for one that only records the signal, then restored and
+    called. (A signal mask would hold it back only in this thread; torch's and pytest's
+    threads would take it.)
+    """
     import signal
     import threading
 
-    hold_it = (
-        hasattr(signal, "pthread_sigmask")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if hold_it:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
     try:
         yield
     finally:
-        if hold_it:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, old)
+        if got and callable(old):
+            old(signal.SIGINT, None)
 
 
 @contextlib.contextmanager
