@@ -195,7 +195,7 @@ def write_together(done=None) -> Iterator[None]:
 
     Each file is written to a temporary path as before; none is moved onto its target until
     the block ends without error, and then all are moved at once, with Ctrl-C held back
-    until the last has moved (where the platform allows). An error or an interrupt in the
+    until the last has moved (in the main thread). An error or an interrupt in the
     block removes the temporary files, so a run that stops leaves every earlier file as it
     was: never some of one run's files beside some of another's. A target that is a folder
     is refused before anything is moved. ``done``, if given, is called once every file has
@@ -209,11 +209,10 @@ def write_together(done=None) -> Iterator[None]:
     if _HELD is not None:
         msg = "write_together() blocks cannot be nested or run in two threads at once."
         raise RuntimeError(msg)
-    outer, _HELD = _HELD, []
-    held = _HELD
+    held = _HELD = []
     try:
         yield
-        _HELD = outer
+        _HELD = None
         for _, path in held:
             if path.is_dir():
                 msg = f"{path} is a folder; remove it, or write the results elsewhere."
@@ -224,7 +223,7 @@ def write_together(done=None) -> Iterator[None]:
             if done is not None:
                 done()
     finally:
-        _HELD = outer
+        _HELD = None
         for tmp, _ in held:
             if tmp.exists():
                 tmp.unlink()
