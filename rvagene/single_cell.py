@@ -761,7 +761,8 @@ def prepare(
     _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scale)
     adata = _as_anndata(data, gene_names)
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
-    sub = adata[:, kept] if len(kept) < adata.n_vars else adata
+    # every gene in adata's order: no copy; else in ``kept``'s order (all genes reordered too)
+    sub = adata if kept == [str(g) for g in adata.var_names] else adata[:, kept]
     if layer is not None and layer not in adata.layers:  # before the pseudotime's work
         msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
         raise ValueError(msg)

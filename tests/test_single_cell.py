@@ -509,3 +509,11 @@ def test_genes_as_a_boolean_mask(sim):
     )
     with pytest.raises(ValueError, match="one value per gene"):
         select_genes(sim, genes=mask[:3])
+
+
+def test_every_gene_in_another_order_keeps_names_with_their_series(tiny_adata):
+    """All genes, listed in another order: before, the rows kept adata's order under the
+    requested names (gene a's series was named b), in prepare, cluster_anndata and --genes."""
+    s = prepare(tiny_adata, genes=["b", "a"], pseudotime="pt", window_length=5)
+    assert s.genes == ["b", "a"]
+    np.testing.assert_allclose(s.X, [[20.0, 70.0], [2.0, 7.0]])  # b = 10 * a
