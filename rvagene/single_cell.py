@@ -701,7 +701,9 @@ def prepare(
     pseudotime : str or array-like of shape (n_cells,), default=None
         *Pseudotime, one of two.* The name of an ``obs`` column holding each cell's
         pseudotime (``"dpt_pseudotime"``, ``"velocity_pseudotime"``, ``"latent_time"``, any
-        name), or the values themselves (e.g. for a matrix ``data``).
+        name), or the values themselves (e.g. for a matrix ``data``). A pandas Series whose
+        index holds the cell names (``obs_names``) is matched to the cells by name, in any
+        order; any other values are taken in the cells' order.
     root_cell : int or str, default=None
         *Pseudotime, one of two.* Compute diffusion pseudotime from this cell instead (an
         integer position or an obs_name), as the original did: ``neighbors(use_rep="X")``
@@ -882,12 +884,42 @@ def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarr
     if isinstance(pseudotime, str):
         return _pseudotime_from_obs(adata, pseudotime), pseudotime
     if pseudotime is not None:
+        pseudotime = _by_cell_name(adata, pseudotime)
         pt = np.asarray(pseudotime, dtype=np.float64).ravel()
         if pt.size != adata.n_obs:
             msg = f"pseudotime has {pt.size} values but there are {adata.n_obs} cells."
             raise ValueError(msg)
         return pt, "given pseudotime"
     return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
+
+
+def _by_cell_name(adata, pseudotime):
+    """A Series indexed by cell names, put in ``adata``'s cell order; other values as given.
+
+    A Series of another order (``other.obs["dpt_pseudotime"]``, one read from a CSV of
+    barcodes) was taken by position: each cell got another cell's pseudotime, silently.
+    """
+    import pandas as pd
+
+    if not isinstance(pseudotime, pd.Series):
+        return pseudotime
+    index = pseudotime.index.astype(str)
+    cells = pd.Index(adata.obs_names.astype(str))
+    if index.equals(cells):
+        return pseudotime.to_numpy()
+    shared = index.isin(cells)
+    if not shared.any():  # an index of its own (0, 1, ...): the values in the cells' order
+        return pseudotime.to_numpy()
+    missing = ~cells.isin(index)
+    if not index.is_unique or not cells.is_unique or missing.any() or not shared.all():
+        msg = (
+            "pseudotime is a Series indexed by cell names that do not match obs_names one "
+            f"to one ({int(missing.sum())} cells have no value, {int((~shared).sum())} "
+            "values name no cell, or names repeat). Give one value per cell, e.g. "
+            "series.reindex(adata.obs_names) (cells without a value get NaN and are dropped)."
+        )
+        raise ValueError(msg)
+    return pd.Series(pseudotime.to_numpy(), index=index).reindex(cells).to_numpy()
 
 
 def _report_unlabelled(X, r, genes) -> None:

@@ -517,3 +517,20 @@ def test_every_gene_in_another_order_keeps_names_with_their_series(tiny_adata):
     s = prepare(tiny_adata, genes=["b", "a"], pseudotime="pt", window_length=5)
     assert s.genes == ["b", "a"]
     np.testing.assert_allclose(s.X, [[20.0, 70.0], [2.0, 7.0]])  # b = 10 * a
+
+
+def test_a_pseudotime_series_is_matched_to_the_cells_by_name(tiny_adata):
+    """A Series in another cell order was taken by position: each cell got another's time."""
+    import pandas as pd
+
+    shuffled = tiny_adata.obs["pt"].iloc[::-1]
+    expected = prepare(tiny_adata, pseudotime="pt", window_length=5)
+    s = prepare(tiny_adata, pseudotime=shuffled, window_length=5)
+    np.testing.assert_allclose(s.X, expected.X)
+    assert s.cell_names == expected.cell_names
+    positional = pd.Series(tiny_adata.obs["pt"].to_numpy())  # index 0..9: by position
+    np.testing.assert_allclose(
+        prepare(tiny_adata, pseudotime=positional, window_length=5).X, expected.X
+    )
+    with pytest.raises(ValueError, match=r"reindex\(adata.obs_names\)"):
+        prepare(tiny_adata, pseudotime=shuffled.iloc[:9], window_length=5)
