@@ -764,7 +764,7 @@ def prepare(
     adata = _as_anndata(data, gene_names)
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     # every gene in adata's order: no copy; else in ``kept``'s order (all genes reordered too)
-    sub = adata if kept == [str(g) for g in adata.var_names] else adata[:, kept]
+    sub = adata if kept == [str(g) for g in adata.var_names] else _genes_by_name(adata, kept)
     if layer is not None and layer not in adata.layers:  # before the pseudotime's work
         msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
         raise ValueError(msg)
@@ -812,6 +812,20 @@ def prepare(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.info("%r", series)
     return series
+
+
+def _genes_by_name(adata, kept):
+    """``adata[:, kept]``, or a ValueError naming the fix where gene names repeat."""
+    names = adata.var_names
+    if not names.is_unique:  # before: pandas' InvalidIndexError from anndata's indexing
+        repeated = list(dict.fromkeys(map(str, names[names.duplicated()])))
+        msg = (
+            f"adata.var_names repeat {len(repeated)} name(s) ({_few(repeated, 3)}), so genes "
+            "cannot be chosen by name (genes=, n_top_genes=). Make them unique first: "
+            "adata.var_names_make_unique()."
+        )
+        raise ValueError(msg)
+    return adata[:, kept]
 
 
 def _windows(values, pt, window_length, n_bins, remainder) -> Windows:

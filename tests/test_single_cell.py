@@ -534,3 +534,14 @@ def test_a_pseudotime_series_is_matched_to_the_cells_by_name(tiny_adata):
     )
     with pytest.raises(ValueError, match=r"reindex\(adata.obs_names\)"):
         prepare(tiny_adata, pseudotime=shuffled.iloc[:9], window_length=5)
+
+
+@pytest.mark.parametrize("choice", [{"genes": ["a", "c"]}, {"n_top_genes": 2}])
+def test_choosing_genes_among_repeated_names_says_how_to_fix_it(tiny_adata, choice):
+    """Before: pandas' 'Reindexing only valid with uniquely valued Index objects'."""
+    adata = ad.AnnData(np.column_stack([tiny_adata.X, tiny_adata.X[:, 0] ** 2]))
+    adata.var_names = ["a", "b", "a"]
+    adata.obs["pt"] = tiny_adata.obs["pt"].to_numpy()
+    with pytest.raises(ValueError, match=r"repeat 1 name\(s\) \(a\).*var_names_make_unique"):
+        prepare(adata, pseudotime="pt", window_length=5, **choice)
+    assert prepare(adata, pseudotime="pt", window_length=5).genes == ["a", "b", "a"]
