@@ -573,8 +573,9 @@ class SingleCellSeries:
     n_cells_dropped : int
         Cells dropped for an infinite or missing pseudotime.
     pseudotime_key : str
-        Where the pseudotime came from (an ``obs`` column, or ``"dpt_pseudotime"`` when
-        computed here).
+        Where the pseudotime came from: an ``obs`` column's name, ``"given pseudotime"`` for
+        values passed in, or ``"DPT computed from root cell '<obs_name>' (not stored in
+        obs)"`` when computed here (store it with :func:`compute_pseudotime` to keep it).
     scale : str
         Scaling applied to ``X``.
     """
@@ -589,7 +590,7 @@ class SingleCellSeries:
     cell_pseudotime: np.ndarray
     cell_window: np.ndarray
     n_cells_dropped: int = 0
-    pseudotime_key: str = "dpt_pseudotime"
+    pseudotime_key: str = "given pseudotime"
     scale: str = "none"
 
     def __repr__(self) -> str:
@@ -884,7 +885,8 @@ def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarr
         found, root_cell = pseudotime_keys_in(adata), stored_root(adata)
         if not found and root_cell is not None:
             logger.info("no pseudotime column: DPT from uns['iroot'], cell %d", root_cell)
-            return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
+            pt = compute_pseudotime(sub, root_cell, n_comps=n_comps)
+            return pt, _dpt_source(adata, root_cell)
         if len(found) != 1:
             which = f"several: {found}" if found else f"none of {list(PSEUDOTIME_KEYS)}"
             msg = (
@@ -904,7 +906,17 @@ def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarr
             msg = f"pseudotime has {pt.size} values but there are {adata.n_obs} cells."
             raise ValueError(msg)
         return pt, "given pseudotime"
-    return compute_pseudotime(sub, root_cell, n_comps=n_comps), "dpt_pseudotime"
+    return compute_pseudotime(sub, root_cell, n_comps=n_comps), _dpt_source(adata, root_cell)
+
+
+def _dpt_source(adata, root_cell) -> str:
+    """``pseudotime_key`` for a DPT computed here: no obs column holds it, so name its root.
+
+    ``"dpt_pseudotime"`` alone named an obs column that did not exist, or an older one that
+    held other values.
+    """
+    root = adata.obs_names[_root_index(adata, root_cell)]
+    return f"DPT computed from root cell {str(root)!r} (not stored in obs)"
 
 
 def _by_cell_name(adata, pseudotime):

@@ -226,7 +226,8 @@ def test_without_a_pseudotime_the_stored_root_is_used(sim):
     assert sim.uns["iroot"] == sim.uns["root_cell"]
     s = prepare(sim, window_length=20)
     t = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
-    assert s.pseudotime_key == "dpt_pseudotime"
+    root = sim.obs_names[int(sim.uns["root_cell"])]
+    assert s.pseudotime_key == f"DPT computed from root cell {root!r} (not stored in obs)"
     np.testing.assert_allclose(s.cell_pseudotime, t.cell_pseudotime)
     args = SimpleNamespace(pseudotime_key=None, root_cell=None, window_length=None, n_bins=None)
     cells = importlib.import_module("rvagene._train_and_gen")
@@ -240,7 +241,7 @@ def test_without_a_pseudotime_the_stored_root_is_used(sim):
 def test_prepare_with_root_cell_orders_windows_by_true_time(sim, sim_dpt):
     s = prepare(sim, root_cell=int(sim.uns["root_cell"]), window_length=20)
     assert s.X.shape == (20, 15)
-    assert s.pseudotime_key == "dpt_pseudotime"
+    assert s.pseudotime_key.startswith("DPT computed from root cell")
     np.testing.assert_allclose(np.sort(s.cell_pseudotime), np.sort(sim_dpt), atol=0.02)
     true_time = sim.obs["true_time"].reindex(s.cell_names).to_numpy()
     window_time = np.bincount(s.cell_window, weights=true_time) / s.window_sizes
