@@ -730,7 +730,9 @@ def prepare(
         z-scores, or min-max to [-1, 1] (as Morabito et al. did). :class:`rvagene.RVAgene`
         scales each gene itself (``scaling="zscore"``), so this matters for the files.
     layer : str, default=None
-        Average ``adata.layers[layer]`` instead of ``adata.X`` (DPT still uses ``X``).
+        Average ``adata.layers[layer]`` instead of ``adata.X``. DPT and ``n_top_genes``'s
+        highly variable genes still use ``X``; to choose genes from the layer, pass
+        ``genes=select_genes(AnnData(adata.layers[layer], var=adata.var), n_top_genes=n)``.
     gene_names : sequence of str, default=None
         Gene names for a matrix ``data`` (the columns of a DataFrame otherwise).
 
