@@ -537,12 +537,13 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     The scripts' whole analysis as one scikit-learn clusterer: it fits ``n_fits`` RVAgene
     models (each seed drawn from ``random_state``), keeps the fit with the lowest held-out
     loss as ``model_``, chooses k in the clustering ``space`` (unless ``n_clusters`` is
-    given), clusters the genes there (K-means on one fit, the co-association consensus of
-    the fits' K-means clusterings on several; K-means on the series' slopes when the genes
-    share one shape), gives each gene a probability per cluster, and generates new series
-    from each cluster's own latent spread (:meth:`generate`). Flat genes (no variance over
-    time, see :func:`rvagene.data.flat_genes`) get the label -1 and are left out of fitting
-    and clustering.
+    given), clusters the genes there (K-means on one fit in one space, the co-association
+    consensus of K-means clusterings on several fits or in both spaces; K-means on the
+    series' slopes when the genes share one shape), gives each gene a probability per
+    cluster, and generates new series from each cluster's own latent spread
+    (:meth:`generate`). Flat genes (no variance over time, see
+    :func:`rvagene.data.flat_genes`) get the label -1 and are left out of fitting and
+    clustering.
 
     Parameters
     ----------
@@ -687,9 +688,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
 
     Notes
     -----
-    With several fits the labels come from the consensus, not from the nearest centre, so
+    With several fits, or with ``space="both"`` (which ``"auto"`` picks for most data, also
+    with ``n_fits=1``), the labels come from the consensus, not from the nearest centre, so
     :meth:`predict` on the training genes can differ from ``labels_`` for genes between
-    clusters; with one fit and K-means they agree.
+    clusters; with one fit clustered by K-means in one space (``"latent"``, ``"decoded"`` or
+    ``"slopes"``) they agree.
 
     Examples
     --------
@@ -1093,10 +1096,12 @@ or TimeSeriesTable
         Returns
         -------
         labels : ndarray of shape (n_genes,)
-            Cluster of each gene; -1 for a flat gene. With one fit this is ``labels_`` for
-            the training genes. A consensus of several fits (``n_fits > 1``) can put a gene
-            on a cluster boundary in another cluster than its nearest centre, so ``predict``
-            may differ from ``labels_`` for such genes.
+            Cluster of each gene; -1 for a flat gene. With one fit clustered in one space
+            (``space_`` ``"latent"``, ``"decoded"`` or ``"slopes"``) this is ``labels_`` for
+            the training genes. A consensus (``n_fits > 1``, or ``space_ == "both"``, the
+            usual choice of ``"auto"`` even with ``n_fits=1``) can put a gene on a cluster
+            boundary in another cluster than its nearest centre, so ``predict`` may differ
+            from ``labels_`` for such genes.
         """
         check_is_fitted(self)
         X, times = split_table(X, times)
