@@ -380,10 +380,11 @@ default="MSELoss"
         when an epoch has more than 50 optimiser steps (large gene sets), after each of the
         nearly equal parts of an epoch with at most 50 steps: patience, learning-rate decay
         and the restored best state then act on a scale of steps, not of passes over tens
-        of thousands of genes (at 20,000 genes one epoch is 563 steps of 32). Neither the
-        stopping rule nor the learning rate decay acts during the first 200 optimiser steps
-        (a warm-up): a small gene set has few steps per epoch, and a model that has not yet
-        left the initial plateau (output = the mean series) must not be stopped there. For
+        of thousands of genes (at 20,000 genes one epoch is 594 steps of 32: 19,000
+        training genes after 1,000 held out). Neither the stopping rule nor the learning
+        rate decay acts during the first 200 optimiser steps (a warm-up): a small gene set
+        has few steps per epoch, and a model that has not yet left the initial plateau
+        (output = the mean series) must not be stopped there. For
         the same reason the patience spans at least 200 optimiser steps (50 epochs of a
         120-gene set at batch 32). docs/design.md has the measurements.
     tol : float, default=1e-3
@@ -410,7 +411,10 @@ default="MSELoss"
         at 0.02 cut the pipeline's time by 44% at a mean ARI 0.002 lower; on ``simfinal`` it
         reached the plateau schedule's held-out error in 40% of the steps (docs/results.md).
     cuda : bool, default=False
-        The original switch: ``True`` means "use the GPU" (same as ``device="cuda"``).
+        The original switch, read only with ``device="auto"``: ``True`` then asks for CUDA
+        (as ``device="cuda"``: a warning and the CPU without a GPU). ``False`` does not mean
+        the CPU as it did in the original: ``device="auto"`` still uses CUDA when available,
+        so give ``device="cpu"`` for the CPU. With any other ``device``, ``cuda`` is ignored.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         ``"auto"`` uses CUDA when available. CUDA requested without a GPU warns and uses the
         CPU. Fitted models keep the device in ``device_``.
@@ -429,7 +433,8 @@ default="MSELoss"
         ``"m.pt"``), and ``log_file`` is written.
     log_file : str or os.PathLike, default=None
         When given, training progress lines are appended to ``dload/log_file``, each
-        starting with the fit's seed (``seed 0: epoch 3 ...``).
+        starting with the fit's seed (``seed 0: epoch 3 ...``; ``fit <seed drawn>: ...``
+        when ``random_state`` is not an int).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, sampling and the validation split. With an
         int, fitting is repeatable bit for bit on the CPU (not promised on CUDA, whose RNN
