@@ -225,7 +225,10 @@ def _model_help(name: str, docs: dict) -> tuple[str, tuple[str, ...] | None]:
         sentence = sentence[:1].lower() + sentence[1:]
     for other in MODEL_DEFAULTS:
         if "_" in other:
-            sentence = re.sub(rf"\b{other}\b", "--" + other.replace("_", "-"), sentence)
+            option = "--" + other.replace("_", "-")
+            # a minus before the name (``-time_shift``) would read ``---time-shift``
+            sentence = re.sub(rf"(?<![\w-])-{other}\b", f"-({option})", sentence)
+            sentence = re.sub(rf"\b{other}\b", option, sentence)
     return MODEL_HELP.get(name, sentence), choices
 
 

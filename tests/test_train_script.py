@@ -598,6 +598,15 @@ def test_quiet_silences_training_progress(script, dataset, capsys):
     assert quiet.err.strip() == ""
 
 
+def test_help_names_a_negated_parameter_without_a_triple_dash(script, capsys):
+    """A docstring's ``-time_shift`` is ``-(--time-shift)`` in --help, not ``---time-shift``."""
+    with pytest.raises(SystemExit):
+        script.build_parser().parse_args(["--help"])
+    squeezed = "".join(capsys.readouterr().out.split())  # argparse wraps at dashes too
+    assert "---" not in squeezed
+    assert "uniformin[-(--time-shift),--time-shift]timesteps" in squeezed
+
+
 def test_help_gives_every_option_a_line_with_default_and_choices(script, capsys):
     parser = script.build_parser()
     with pytest.raises(SystemExit):
