@@ -609,7 +609,8 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         Draws from each gene's posterior for ``probabilities_``.
     cluster_method : {"kmeans", "minibatch"}, default="kmeans"
         ``"minibatch"``: the original tool's ``MiniBatchKMeans(batch_size=6, max_iter=10)``
-        on one fit (needs ``n_fits=1``).
+        on one fit's latent means (needs ``n_fits=1`` and ``space="latent"``; the defaults
+        ``"auto"`` are a ``ValueError``, unlike the script, which sets both).
     k_tolerance : float, default=2.0
         With ``k_criterion="silhouette"``, k steps up from the best k while the fits' mean
         silhouette stays within this many standard errors of the best (``tolerance`` of
