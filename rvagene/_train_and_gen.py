@@ -506,7 +506,11 @@ def run(args: argparse.Namespace) -> dict:
     new k are removed once every new file is written.
     """
     name = _dataset_name(args.data)
-    _check_options(args)
+    with warnings.catch_warnings(record=True) as early:  # options without effect: say so now
+        warnings.simplefilter("always")
+        _check_options(args)
+    shown = [_as_options(text) for text in _outputs.warning_lines(early)]
+    _outputs.print_warnings(shown)
     for option, folder in (("--out-dir", args.out_dir), ("--figs-dir", args.figs_dir)):
         output_folder(option, folder)
     _outputs.check_log_file(args, name)
@@ -520,8 +524,9 @@ def run(args: argparse.Namespace) -> dict:
             data = read_input(args, name)
             gc = cluster_genes(args, data, name, log)
             found, result = describe(args, data, gc, name)
-        notes = _outputs.warning_lines(caught)
-        _outputs.print_warnings(notes)
+        later = [t for t in _outputs.warning_lines(caught) if _as_options(t) not in shown]
+        notes = shown + later  # the fits repeat the options' warnings: printed once
+        _outputs.print_warnings(later)
         with warnings.catch_warnings(record=True) as late:
             warnings.simplefilter("always")
             _STATE["writing"] = True
@@ -546,17 +551,16 @@ CELL_OPTIONS = (
 
 
 def _check_options(args) -> None:
-    """Refuse bad model options, and options that the input or the others would ignore."""
-    model = RVAgene(**{k: getattr(args, k) for k in MODEL_DEFAULTS})
+    """Refuse bad options and options that the input would ignore; warn about the rest.
+
+    The warnings name options that the others make do nothing (``--lr-decay`` with the one
+    cycle, ``--k-max`` with ``--n-clusters``, ...).
+    """
+    model = RVAgene(**{k: getattr(args, k) for k in MODEL_DEFAULTS}, log_file=args.log_file)
     try:
         model._check_params()  # noqa: SLF001 - the package's own check, before any work
     except ValueError as exc:  # named as the command line names it
-        text = str(exc).replace("clip=True", "--clip").replace("clip=False", "--no-clip")
-        named = re.match(r"(Unknown )?(\w+)", text)
-        if named and named[2] in MODEL_DEFAULTS:
-            flag = "--" + named[2].replace("_", "-")
-            text = text[: named.start(2)] + flag + text[named.end(2) :]
-        raise ValueError(text) from exc
+        raise ValueError(_as_options(str(exc))) from exc
     if not _is_h5ad(args):
         given = [o for o in CELL_OPTIONS if getattr(args, o) is not None]
         if given:
@@ -573,6 +577,43 @@ def _check_options(args) -> None:
                 f"{'them' if len(extra) > 1 else 'it'} out, or use --cluster-method kmeans."
             )
             raise ValueError(msg)
+    estimator(args)._check_params()  # its warnings: k options with --n-clusters, ...
+    if args.no_offset and args.generate_scale is not None:
+        msg = (
+            "--no-offset has no effect: --generate-scale is the original's generation, "
+            "which adds no offset."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
+
+
+# Parameters that the warnings name, as options (``name=value`` -> ``--name value``).
+_OPTION_NAMES = (*MODEL_DEFAULTS, "log_file", "n_clusters", "k_criterion", "k_max", "k_tolerance")
+
+
+def _as_options(text: str) -> str:
+    """A message's parameter names as the command line's options.
+
+    ``clip=False`` reads ``--no-clip``, ``lr_schedule='plateau'`` ``--lr-schedule plateau``,
+    ``log_file=None`` ``no --log-file``; a bare name is converted where it has an underscore
+    (``print_every``) or begins the message (``Unknown optimizer ...``), not a word such as
+    "loss" in a sentence.
+    """
+
+    def option(name: str, value: str | None = None) -> str:
+        flag = "--" + name.replace("_", "-")
+        value = None if value is None else value.strip("'")
+        if value in ("True", "False"):
+            return flag if value == "True" else "--no-" + flag[2:]
+        if value is None:
+            return flag
+        return "no " + flag if value == "None" else f"{flag} {value}"
+
+    names = "|".join(sorted(_OPTION_NAMES, key=len, reverse=True))
+    value = r"'[^']*'|[^\s,;:)]+?(?=\.?(?:[\s,;:)]|$))"  # a trailing full stop is no part
+    text = re.sub(rf"(?<![\w-])({names})=({value})", lambda m: option(m[1], m[2]), text)
+    bare = "|".join(n for n in _OPTION_NAMES if "_" in n)
+    text = re.sub(rf"(?<![\w-])({bare})\b(?!=)", lambda m: option(m[1]), text)
+    return re.sub(rf"^(Unknown )?({names})\b", lambda m: (m[1] or "") + option(m[2]), text)
 
 
 def _require_singlecell() -> None:

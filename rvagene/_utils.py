@@ -91,6 +91,23 @@ def is_real_at_least(value, minimum: float) -> bool:
     )
 
 
+def warn_without_effect(estimator, rules) -> None:
+    """Warn for each parameter set away from its default where the others make it do nothing.
+
+    ``rules``: ``(name, ignored, why)`` triples, ``ignored`` True where ``name`` has no effect.
+    The message reads ``name=value has no effect: why.`` (scikit-learn warns so, e.g. for
+    ``l1_ratio`` without ``penalty="elasticnet"``); the scripts turn ``name=value`` into
+    their options. A value equal to the default says nothing, so it is not warned about.
+    """
+    import inspect
+
+    defaults = inspect.signature(type(estimator).__init__).parameters
+    for name, ignored, why in rules:
+        value = getattr(estimator, name)
+        if ignored and value != defaults[name].default:
+            warnings.warn(f"{name}={value!r} has no effect: {why}.", UserWarning, stacklevel=4)
+
+
 def check_n_samples(n_samples) -> None:
     """Raise a ValueError unless ``n_samples`` is an integer >= 1 (not a bool)."""
     if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:

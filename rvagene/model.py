@@ -27,6 +27,7 @@ from ._utils import (
     package_version,
     resolve_device,
     torch_threads,
+    warn_without_effect,
 )
 from .data import SCALINGS, bin_means, bin_width, scale_series, split_table
 from .network import RVAE, RVAEConfig
@@ -414,7 +415,8 @@ default="MSELoss"
         The original switch, read only with ``device="auto"``: ``True`` then asks for CUDA
         (as ``device="cuda"``: a warning and the CPU without a GPU). ``False`` does not mean
         the CPU as it did in the original: ``device="auto"`` still uses CUDA when available,
-        so give ``device="cpu"`` for the CPU. With any other ``device``, ``cuda`` is ignored.
+        so give ``device="cpu"`` for the CPU. With any other ``device``, ``cuda=True`` warns
+        that it has no effect.
     device : {"auto", "cpu", "cuda", "cuda:N", "mps"}, default="auto"
         ``"auto"`` uses CUDA when available. CUDA requested without a GPU warns and uses the
         CPU. Fitted models keep the device in ``device_``.
@@ -657,6 +659,23 @@ default="MSELoss"
             )
             raise ValueError(msg)
         self._make_criterion()
+        onecycle = self.lr_schedule == "onecycle"
+        warn_without_effect(self, (
+            ("lr_decay", onecycle, "it decays the learning rate of lr_schedule='plateau', "
+             "and lr_schedule='onecycle' follows its cycle"),
+            ("n_iter_no_change", onecycle or not (self.early_stopping or self.lr_decay < 1),
+             "it is the patience of the stopping rule and of lr_decay, which act only with "
+             "lr_schedule='plateau' (and early_stopping=True or lr_decay < 1)"),
+            ("tol", onecycle or not self.early_stopping, "the stopping rule acts only with "
+             "lr_schedule='plateau' and early_stopping=True"),
+            ("cuda", str(self.device) != "auto", f"device={str(self.device)!r} decides, and "
+             "cuda is read only with device='auto'"),
+            ("max_grad_norm", not self.clip, "gradients are not clipped with clip=False"),
+            ("dropout_rate", self.hidden_layer_depth == 1, "dropout acts between stacked RNN "
+             "layers, and hidden_layer_depth=1 has one"),
+            ("print_every", self.log_file is None, "it is how often the loss is written to "
+             "log_file, which is not given (log_file=None)"),
+        ))  # fmt: skip
 
     def _make_criterion(self) -> nn.Module:
         """The reconstruction loss as an elementwise (reduction='none') module."""

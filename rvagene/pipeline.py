@@ -36,7 +36,13 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._utils import as_generator, fork_is_safe, is_real_at_least, resolve_device
+from ._utils import (
+    as_generator,
+    fork_is_safe,
+    is_real_at_least,
+    resolve_device,
+    warn_without_effect,
+)
 from .cluster import (
     DEFAULT_K_MAX,
     K_CRITERIA,
@@ -783,6 +789,13 @@ class GeneClustering(ClusterMixin, BaseEstimator):
                 "means; set n_fits=1 and space='latent', or use cluster_method='kmeans'."
             )
             raise ValueError(msg)
+        given = self.n_clusters is not None
+        warn_without_effect(self, (
+            ("k_criterion", given, f"k is given (n_clusters={self.n_clusters}), not chosen"),
+            ("k_max", given, f"k is given (n_clusters={self.n_clusters}), not chosen"),
+            ("k_tolerance", given or self.k_criterion != "silhouette",
+             "it applies to k_criterion='silhouette' when k is chosen"),
+        ))  # fmt: skip
 
     def _validate(self, X, reset: bool) -> np.ndarray:
         """Check X as RVAgene does; return it as a float array (2-D or 3-D)."""

@@ -1,3 +1,4 @@
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -514,6 +515,41 @@ def test_optimizer_case_insensitive_and_loss_instance(tiny, fast_params):
 def test_single_time_point_rejected(fast_params):
     with pytest.raises(ValueError, match="at least 2 time points"):
         RVAgene(**fast_params).fit(np.ones((5, 1)))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"lr_decay": 0.2}, r"lr_decay=0\.2 has no effect: .*lr_schedule='onecycle'"),
+        ({"n_iter_no_change": 3}, r"n_iter_no_change=3 has no effect"),
+        ({"tol": 0.1, "lr_schedule": "plateau", "early_stopping": False}, r"tol=0\.1 has no"),
+        ({"clip": False, "max_grad_norm": 2.0}, r"max_grad_norm=2\.0 has no effect: .*clip"),
+        ({"dropout_rate": 0.5}, r"dropout_rate=0\.5 has no effect: .*hidden_layer_depth=1"),
+        ({"print_every": 7}, r"print_every=7 has no effect: .*log_file=None"),
+        ({"cuda": True, "device": "cpu"}, r"cuda=True has no effect: device='cpu' decides"),
+    ],
+)
+def test_a_parameter_the_others_make_do_nothing_warns(tiny, fast_params, params, message):
+    """As scikit-learn warns for l1_ratio without penalty='elasticnet'; the fit still runs."""
+    X, _ = tiny
+    with pytest.warns(UserWarning, match=message):
+        RVAgene(**params, **fast_params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lr_schedule": "plateau", "lr_decay": 0.2, "n_iter_no_change": 3, "tol": 0.1},
+        {"lr_schedule": "plateau", "early_stopping": False, "n_iter_no_change": 3},
+        {"hidden_layer_depth": 2, "dropout_rate": 0.5},
+        {"max_grad_norm": 2.0, "print_every": 7, "log_file": "fit.log"},
+        {"cuda": True, "lr_decay": 0.5, "tol": 1e-3},  # values equal to the defaults say nothing
+    ],
+)
+def test_parameters_that_act_do_not_warn(params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RVAgene(**params)._check_params()
 
 
 def test_cuda_without_gpu_warns_and_uses_cpu(tiny, fast_params):

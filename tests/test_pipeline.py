@@ -453,6 +453,16 @@ def test_a_joblib_context_keeps_its_backend_and_n_jobs(genes, monkeypatch):
     assert seen[0] == 2
 
 
+def test_k_options_without_effect_warn():
+    with pytest.warns(UserWarning, match=r"k_max=9 has no effect: k is given \(n_clusters=3\)"):
+        GeneClustering(n_clusters=3, k_max=9)._check_params()
+    with pytest.warns(UserWarning, match=r"k_tolerance=3 has no effect: .*'silhouette'"):
+        GeneClustering(k_tolerance=3)._check_params()  # the default criterion is G-means
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GeneClustering(k_criterion="silhouette", k_tolerance=3, k_max=9)._check_params()
+
+
 def test_the_fits_warnings_are_shown_once(genes):
     X, _ = genes
     params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns

@@ -598,6 +598,27 @@ def test_quiet_silences_training_progress(script, dataset, capsys):
     assert quiet.err.strip() == ""
 
 
+def test_options_without_effect_are_named_once_before_the_fit(script, dataset, capsys):
+    """Warned as options before any work (not as parameters after the fits), once each."""
+    argv = ["toy", "--n-clusters", "3", "--k-max", "9", "--lr-decay", "0.2", "--no-clip"]
+    argv += ["--max-grad-norm", "2", "--generate-scale", "0.3", "--no-offset", "--n-fits", "2"]
+    assert script.main([*argv, *TINY, *_dirs(dataset)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    expected = [
+        "warning: --lr-decay 0.2 has no effect: it decays the learning rate of --lr-schedule "
+        "plateau, and --lr-schedule onecycle follows its cycle.",
+        "warning: --max-grad-norm 2.0 has no effect: gradients are not clipped with --no-clip.",
+        "warning: --k-max 9 has no effect: k is given (--n-clusters 3), not chosen.",
+        "warning: --no-offset has no effect: --generate-scale is the original's generation, "
+        "which adds no offset.",
+    ]
+    assert err[: len(expected)] == expected
+    assert not [line for line in err[len(expected) :] if "has no effect" in line]
+    config = json.loads((dataset / "out" / "toy_config.json").read_text())
+    notes = config["run"]["warnings"]
+    assert [n for n in notes if "has no effect" in n] == [e[len("warning: ") :] for e in expected]
+
+
 def test_help_names_a_negated_parameter_without_a_triple_dash(script, capsys):
     """A docstring's ``-time_shift`` is ``-(--time-shift)`` in --help, not ``---time-shift``."""
     with pytest.raises(SystemExit):
