@@ -21,6 +21,25 @@ REFERENCE_HOWTO = (
 
 FAST_PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
 
+# Doctests of the single-cell code need the extra (anndata, scanpy): skipped without it.
+SINGLECELL_DOCTESTS = (
+    "rvagene.annotate",
+    "rvagene.single_cell",
+    "rvagene.simulate.simulate_single",
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Skip the single-cell doctests where ``rvagene[singlecell]`` is not installed."""
+    import importlib.util
+
+    if all(importlib.util.find_spec(name) for name in ("anndata", "scanpy")):
+        return
+    skip = pytest.mark.skip(reason='needs pip install "rvagene[singlecell]"')
+    for item in items:
+        if type(item).__name__ == "DoctestItem" and item.name.startswith(SINGLECELL_DOCTESTS):
+            item.add_marker(skip)
+
 
 @pytest.fixture
 def fast_params():
