@@ -500,7 +500,7 @@ def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: 
     ax = plot_series(
         members,
         color=found.colors[i],
-        mean=cluster_mean,
+        mean=cluster_mean if size > 1 else None,  # one gene's mean would hide it
         times=found.table.times,
         label=f"{size} genes" if size != 1 else "1 gene",
         mean_label="cluster mean",
@@ -523,7 +523,7 @@ def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit
         times=found.table.times,
         features="mean",
         centre_label="decoded centre + offset" if shifted else "decoded centre",
-        title=f"{name}: cluster {i} ({size} genes), generated",
+        title=f"{name}: cluster {i} ({size} gene{'s' if size != 1 else ''}), generated",
     )
     ax.set(xlabel=xlabel, ylabel=unit)
     save_figure(ax.figure, cluster_figures(args, name, [i])[1])

@@ -1140,3 +1140,39 @@ def test_a_k_held_to_the_silhouettes_window_is_said_so(outputs, tmp_path, monkey
     chosen = SimpleNamespace(scores={2: 0.0, 3: 1.0}, k=3, k_window=(2, 4))
     outputs.k_scores_figure(args, "toy", chosen)
     assert not titles[-1].endswith("outside it")
+
+
+def _one_gene_cluster_figures(outputs, tmp_path, monkeypatch):
+    """The genes and generated figures of cluster 1, which has one gene; their axes."""
+    from types import SimpleNamespace
+
+    saved = []
+    monkeypatch.setattr(outputs, "save_figure", lambda fig, path: saved.append(fig.axes[0]))
+    args = SimpleNamespace(figs_dir=str(tmp_path))
+    times = np.arange(6.0)
+    found = SimpleNamespace(
+        assignments=np.array([0, 0, 1]),
+        colors=cluster_colors(2),
+        table=SimpleNamespace(times=None),
+        offsets=None,
+        generated_scaled=np.zeros((2, 4, 6)),
+    )
+    scaled = np.stack([np.sin(times), np.cos(times), times / 5])
+    outputs._member_figure(args, "toy", found, 1, scaled, "time point", "z-score per gene")
+    outputs._generated_figure(args, "toy", found, 1, np.zeros((2, 6)), "time point", "z-score")
+    return saved
+
+
+def test_a_one_gene_clusters_gene_is_not_hidden_by_its_mean(outputs, tmp_path, monkeypatch):
+    """Before, the thick black 'cluster mean' was drawn over the gene, in the same place."""
+    members = _one_gene_cluster_figures(outputs, tmp_path, monkeypatch)[0]
+    assert len(members.lines) == 1
+    colour = matplotlib.colors.to_rgba(members.lines[0].get_color())
+    assert colour[:3] == cluster_colors(2)[1][:3]
+    assert [t.get_text() for t in members.get_legend().get_texts()] == ["1 gene"]
+
+
+def test_a_one_gene_clusters_generated_title_says_1_gene(outputs, tmp_path, monkeypatch):
+    """Before: 'toy: cluster 1 (1 genes), generated'."""
+    generated = _one_gene_cluster_figures(outputs, tmp_path, monkeypatch)[1]
+    assert generated.get_title() == "toy: cluster 1 (1 gene), generated"
