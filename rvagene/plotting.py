@@ -750,7 +750,8 @@ def plot_loss(history, ax=None, title: str | None = None):
         whose ``"epoch"`` list, when present, gives the x positions), or a plain
         sequence such as ``loss_curve_``. An optional ``"best_epoch"`` entry, a 0-based index
         into the lists (as ``np.argmin(history["val_loss"])`` gives), is marked with a dotted
-        line.
+        line. The KL curve is the unweighted KL, so it may lie above the loss; for a fitted
+        model the legend says its weight in the loss (``kl_weight``).
     ax : matplotlib Axes, optional
         Axes to draw on; a new figure is created when None.
     title : str, optional
@@ -765,11 +766,15 @@ def plot_loss(history, ax=None, title: str | None = None):
     --------
     >>> ax = plot_loss({"loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.5, 2.6], "best_epoch": 1})
     """
+    kl_label = "KL"
     if hasattr(history, "history_"):  # a fitted RVAgene: mark the check that was kept
         model = history
         best = getattr(model, "best_check_", None)  # 1-based check
         best = model.best_epoch_ if best is None else best  # models whose checks were epochs
         history = {**model.history_, "best_epoch": int(best) - 1}
+        weight = getattr(model, "kl_weight", None)
+        if weight is not None:  # history_'s KL is unweighted: it may lie above the loss
+            kl_label = f"KL (the loss adds {weight:g} x KL)"
     elif not isinstance(history, Mapping):
         history = {"loss": list(history)}
     if "loss" not in history:
@@ -780,7 +785,7 @@ def plot_loss(history, ax=None, title: str | None = None):
         "loss": {"color": "black", "linewidth": 2.0, "label": "loss"},
         "val_loss": {"color": "tab:orange", "linewidth": 2.0, "label": "validation loss"},
         "reconstruction": {"color": "tab:blue", "linestyle": "--", "label": "reconstruction"},
-        "kl": {"color": "tab:green", "linestyle": "--", "label": "KL"},
+        "kl": {"color": "tab:green", "linestyle": "--", "label": kl_label},
     }
     plotted = []
     for key, style in styles.items():

@@ -475,3 +475,17 @@ def test_a_long_title_is_wrapped_within_the_figure(rng):
     lines = plot_latent(Z, labels, title=title.strip()).get_title().split("\n")
     assert len(lines) > 1
     assert all(len(line) <= 60 for line in lines)
+
+
+def test_plot_loss_of_a_fitted_model_gives_the_kls_weight():
+    """history_'s KL is unweighted (loss = reconstruction + kl_weight x KL): its curve lay
+    above 'loss' under the plain legend 'KL'."""
+
+    class Fitted:
+        history_ = {"loss": [3.0, 1.2], "reconstruction": [2.5, 1.0], "kl": [5.0, 2.0]}
+        best_check_ = 2
+        kl_weight = 0.1
+
+    texts = [t.get_text() for t in plot_loss(Fitted()).get_legend().get_texts()]
+    assert "KL (the loss adds 0.1 x KL)" in texts
+    assert "KL" in [t.get_text() for t in plot_loss(Fitted.history_).get_legend().get_texts()]
