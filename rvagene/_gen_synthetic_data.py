@@ -195,6 +195,9 @@ def _save_cluster_figures(args, X, labels, means, times) -> None:
     point's number, as in ``train_and_gen.py``'s figures; log-spaced data show their times.
     """
     colors = cluster_colors(len(means))  # colour k = cluster k, as train_and_gen draws it
+    mean_label = "cluster mean (noise-free)"
+    if args.gene_scale > 0 or args.gene_offset > 0:  # the genes are scaled/shifted from it
+        mean_label = "noise-free shape (before gene scale/offset)"
     for k, mean in enumerate(means):  # 0-based file numbers, as in the original
         members = X[labels == k]
         ax = plot_series(
@@ -206,7 +209,7 @@ def _save_cluster_figures(args, X, labels, means, times) -> None:
             title=f"{args.name}: cluster {k}",
             features="mean",
             label=f"{len(members)} genes",
-            mean_label="cluster mean (noise-free)",
+            mean_label=mean_label,
         )
         unit = "expression" + (" (mean of replicates)" if X.ndim == 3 else "")
         ax.set(xlabel="time point" if times is None else "time", ylabel=unit)

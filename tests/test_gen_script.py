@@ -310,3 +310,20 @@ def test_the_two_commands_leave_git_status_clean(tmp_path):
     assert (repo / "results" / "demosim_model.pt").is_file()
     (repo / "model.pt").write_bytes(b"x")  # a model saved in the root by hand
     assert _git("status", "--porcelain", cwd=repo).stdout == ""
+
+
+def test_with_gene_scales_and_offsets_the_black_line_is_not_called_the_genes_mean(
+    gen, tmp_path, monkeypatch
+):
+    """--gene-offset 3: the genes lay at -6..6 around a line at 0 named 'cluster mean'."""
+    legends = {}
+    original = gen.save_figure
+
+    def spy(fig, path, *a, **kw):
+        legends[Path(path).name] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return original(fig, path, *a, **kw)
+
+    monkeypatch.setattr(gen, "save_figure", spy)
+    argv = ["off", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "10"]
+    assert gen.main([*argv, "--gene-offset", "3", *_dirs(tmp_path)]) == 0
+    assert legends["cluster_off0.png"][1] == "noise-free shape (before gene scale/offset)"
