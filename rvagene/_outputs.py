@@ -505,7 +505,7 @@ def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: 
         label=f"{size} genes" if size != 1 else "1 gene",
         mean_label="cluster mean",
         features="mean",
-        alpha=0.5,
+        alpha=0.5 if size > 1 else 1.0,  # one gene: drawn as plainly as a mean
         title=f"{name}: cluster {i}, its genes",
     )
     ax.set(xlabel=xlabel, ylabel=ylabel)

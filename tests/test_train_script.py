@@ -1170,6 +1170,7 @@ def test_a_one_gene_clusters_gene_is_not_hidden_by_its_mean(outputs, tmp_path, m
     colour = matplotlib.colors.to_rgba(members.lines[0].get_color())
     assert colour[:3] == cluster_colors(2)[1][:3]
     assert [t.get_text() for t in members.get_legend().get_texts()] == ["1 gene"]
+    assert members.lines[0].get_alpha() == 1.0  # not faint, as one of many
 
 
 def test_a_one_gene_clusters_generated_title_says_1_gene(outputs, tmp_path, monkeypatch):
