@@ -512,10 +512,16 @@ def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: 
     save_figure(ax.figure, cluster_figures(args, name, [i])[0])
 
 
-def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit: str) -> None:
-    """figs/generated_cluster_<name><i>.png: cluster i's generated series and its centre."""
+def _generated_figure(
+    args, name: str, found, i: int, decoded, scaled, xlabel: str, unit: str
+) -> None:
+    """figs/generated_cluster_<name><i>.png: cluster i's generated series and centre.
+
+    With the band of its genes' middle 80%, in the model's units (the CSV: data units).
+    """
     size = int((found.assignments == i).sum())
     shifted = found.offsets is not None
+    noise = ", with noise" if args.noise else ""
     ax = plot_generated(
         found.generated_scaled[i],
         centre_series=decoded[i] + found.offsets[i] if shifted else decoded[i],
@@ -523,9 +529,11 @@ def _generated_figure(args, name: str, found, i: int, decoded, xlabel: str, unit
         times=found.table.times,
         features="mean",
         centre_label="decoded centre + offset" if shifted else "decoded centre",
-        title=f"{name}: cluster {i} ({size} gene{'s' if size != 1 else ''}), generated",
+        title=f"{name}: cluster {i} ({size} gene{'s' if size != 1 else ''}), generated{noise}",
+        members=scaled[found.assignments == i],
     )
-    ax.set(xlabel=xlabel, ylabel=unit)
+    ylabel = unit if unit.startswith("expression") else f"{unit} (the CSV holds data units)"
+    ax.set(xlabel=xlabel, ylabel=ylabel)
     save_figure(ax.figure, cluster_figures(args, name, [i])[1])
 
 
@@ -550,7 +558,9 @@ def figure_jobs(args, name: str, found, model) -> list:
     ]
     for i in range(found.k):
         jobs.append(partial(_member_figure, args, name, found, i, scaled, xlabel, per_gene))
-        jobs.append(partial(_generated_figure, args, name, found, i, decoded, xlabel, unit))
+        jobs.append(
+            partial(_generated_figure, args, name, found, i, decoded, scaled, xlabel, unit)
+        )
     return jobs
 
 

@@ -334,6 +334,14 @@ def _add_cluster_options(parser) -> None:
         "(0.3) (default: each cluster's own latent spread)",
     )
     parser.add_argument(
+        "--noise",
+        action="store_true",
+        help="add to each generated series Gaussian noise as large as its cluster's genes' "
+        "residuals at each time point, so the series vary about as much as real genes "
+        "(default: the decoded series, smooth: they differ from real genes' shapes by little "
+        "more than their noise)",
+    )
+    parser.add_argument(
         "--no-offset",
         action="store_true",
         help="generate the decoder's series alone (default: each cluster's series are shifted "
@@ -1039,6 +1047,7 @@ def _generate(args, data, gc, found):
             times=gc.model_.times_,
             space=gc.generation_space_,
             space_centres=space_centres,
+            noise=args.noise,
         )
         for units in ("scaled", "data")
     }

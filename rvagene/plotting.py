@@ -615,6 +615,7 @@ def plot_generated(
     features: str = "first",
     centre_label: str = "decoded centre",
     cluster: int | None = None,
+    members=None,
 ):
     """Plot series sampled around one cluster centre, with the decoded centre dashed black.
 
@@ -651,6 +652,11 @@ def plot_generated(
         Draw ``generated[cluster]``, where ``generated`` holds every cluster's series
         (``GeneClustering.generate``'s output), in that cluster's colour
         (``cluster_colors``) unless ``color`` is given.
+    members : array-like of shape (n_genes, n_timepoints[, n_dims]), optional
+        The cluster's real series, in the units of ``generated``: the range of their middle
+        80% (10th to 90th percentile) at each time point is shaded, so the generated series'
+        spread can be judged against that of real genes (decoded series without ``noise``
+        are smooth and vary far less in shape than real genes).
 
     Returns
     -------
@@ -660,7 +666,7 @@ def plot_generated(
     --------
     >>> import numpy as np
     >>> gen = np.random.default_rng(0).normal(size=(20, 15)).cumsum(axis=1)
-    >>> ax = plot_generated(gen, gen.mean(axis=0), color=cluster_colors(3)[1])
+    >>> ax = plot_generated(gen, gen.mean(axis=0), color=cluster_colors(3)[1], members=gen[:8])
     >>> every = np.stack([gen, -gen])  # (n_clusters, n_samples, n_timepoints)
     >>> ax = plot_generated(every, cluster=1)  # cluster 1's series, in its colour
     """
@@ -675,6 +681,9 @@ def plot_generated(
     if label is None:
         n = 1 if np.ndim(generated) == 1 else len(generated)
         label = f"{n} sampled trajectories" if n != 1 else "1 sampled trajectory"
+    if members is not None:
+        n_timepoints = _first_feature(generated, "generated", features).shape[1]
+        _draw_band(ax, members, color, times, features, n_timepoints)
     _draw_series(
         ax,
         generated,
@@ -692,6 +701,24 @@ def plot_generated(
     if title:
         ax.set_title(title)
     return ax
+
+
+def _draw_band(ax, members, color, times, features: str, n_timepoints: int) -> None:
+    """Shade the 10th-90th percentile of a cluster's real series at each time point."""
+    members = _first_feature(members, "members", features)
+    if members.shape[1] != n_timepoints:
+        msg = (
+            f"members have {members.shape[1]} time points, the generated series "
+            f"{n_timepoints}; give the cluster's real series in the same units and times."
+        )
+        raise ValueError(msg)
+    n = int(np.isfinite(members).any(axis=1).sum())
+    with warnings.catch_warnings():  # a time point with no value: a gap in the band
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low, high = np.nanpercentile(members, [10, 90], axis=0)
+    label = f"its {n} genes, middle 80%" if n != 1 else "its gene"
+    t, _ = _time_axis(times, n_timepoints)
+    ax.fill_between(t, low, high, color=color, alpha=0.2, linewidth=0, label=label)
 
 
 def _one_cluster(generated, cluster, features: str) -> np.ndarray:

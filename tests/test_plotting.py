@@ -269,6 +269,17 @@ def test_plot_generated_of_every_cluster_takes_cluster(rng):
         plot_generated(every[0], cluster=0)
 
 
+def test_plot_generated_shades_the_members_middle_80_percent(rng):
+    members = rng.normal(size=(30, 8))
+    ax = plot_generated(rng.normal(size=(3, 8)), members=members, times=np.linspace(0, 1, 8))
+    (band,) = ax.collections
+    assert band.get_label() == "its 30 genes, middle 80%"
+    top = band.get_paths()[0].vertices[:, 1].max()
+    np.testing.assert_allclose(top, np.percentile(members, 90, axis=0).max())
+    with pytest.raises(ValueError, match="members have 7 time points, the generated series 8"):
+        plot_generated(rng.normal(size=(3, 8)), members=members[:, :7])
+
+
 def test_plot_generated_without_centre(rng):
     ax = plot_generated(rng.normal(size=(3, 8)), times=np.linspace(0, 1, 8))
     assert len(ax.lines) == 3

@@ -826,6 +826,33 @@ def test_generated_series_table_in_data_units(script, tmp_path):
     assert decoder != rows
 
 
+def test_noise_makes_generated_series_vary_as_real_genes(script, dataset, outputs, monkeypatch):
+    """Without --noise the decoded series barely differ in shape; the figure shows the band
+    of the cluster's genes, and says in its title and axis what it draws."""
+    argv = ["toy", "--n-clusters", "3", "--n-generate", "10", *TINY, *_dirs(dataset)]
+
+    def shape_spread():
+        rows = (dataset / "out" / "toy_generated.csv").read_text().splitlines()[1:]
+        body = np.array([[float(v) for v in r.split(",")] for r in rows])
+        series = body[:, 2:]
+        z = (series - series.mean(1, keepdims=True)) / series.std(1, keepdims=True)
+        return np.mean([z[body[:, 0] == c].std(0).mean() for c in range(3)])
+
+    assert script.main(argv) == 0
+    smooth = shape_spread()
+    saved = []
+    monkeypatch.setattr(outputs, "save_figure", lambda fig, path: saved.append((path, fig)))
+    monkeypatch.setattr(outputs, "fork_is_safe", lambda: False)  # figures drawn here
+    assert script.main([*argv, "--noise", "--overwrite"]) == 0
+    assert shape_spread() > 2 * smooth
+    assert json.loads((dataset / "out" / "toy_config.json").read_text())["noise"] is True
+    ax = next(fig.axes[0] for path, fig in saved if "generated_cluster_toy0" in str(path))
+    assert ax.get_title().endswith("generated, with noise")
+    assert ax.get_ylabel() == "z-score (the CSV holds data units)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert re.fullmatch(r"its \d+ genes, middle 80%", legend[0])
+
+
 def test_config_records_what_repeats_the_run(script, dataset):
     argv = ["toy", "--k-max", "4", "--n-fits", "2", "--seed", "3", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
@@ -1148,7 +1175,7 @@ def _one_gene_cluster_figures(outputs, tmp_path, monkeypatch):
 
     saved = []
     monkeypatch.setattr(outputs, "save_figure", lambda fig, path: saved.append(fig.axes[0]))
-    args = SimpleNamespace(figs_dir=str(tmp_path))
+    args = SimpleNamespace(figs_dir=str(tmp_path), noise=False)
     times = np.arange(6.0)
     found = SimpleNamespace(
         assignments=np.array([0, 0, 1]),
@@ -1159,7 +1186,8 @@ def _one_gene_cluster_figures(outputs, tmp_path, monkeypatch):
     )
     scaled = np.stack([np.sin(times), np.cos(times), times / 5])
     outputs._member_figure(args, "toy", found, 1, scaled, "time point", "z-score per gene")
-    outputs._generated_figure(args, "toy", found, 1, np.zeros((2, 6)), "time point", "z-score")
+    decoded = np.zeros((2, 6))
+    outputs._generated_figure(args, "toy", found, 1, decoded, scaled, "time point", "z-score")
     return saved
 
 
