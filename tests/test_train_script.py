@@ -687,7 +687,12 @@ def test_member_figures_units_and_legends(script, outputs, tmp_path, monkeypatch
         assert genes["ylabel"] == "z-score per gene"
         generated = seen[f"generated_cluster_hours{i}.png"]
         assert generated["xlabel"] == "time (h)"
-        assert generated["legend"] == ["20 sampled trajectories", "decoded centre + offset"]
+        n = genes["legend"][0].split()[0]  # the band counts the same genes
+        assert generated["legend"] == [
+            f"its {n} genes, middle 80%",
+            "20 sampled trajectories",
+            "decoded centre + offset",
+        ]
     assert "PC2 (0%)" not in str(seen)
     seen.clear()
     ucr = _table(tmp_path, "steps.csv", times=None)  # t0, t1, ...: no times
