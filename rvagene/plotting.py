@@ -713,6 +713,8 @@ def _draw_band(ax, members, color, times, features: str, n_timepoints: int) -> N
         )
         raise ValueError(msg)
     n = int(np.isfinite(members).any(axis=1).sum())
+    if n == 0:  # an empty cluster (mini-batch K-means can leave one): nothing to shade
+        return
     with warnings.catch_warnings():  # a time point with no value: a gap in the band
         warnings.simplefilter("ignore", RuntimeWarning)
         low, high = np.nanpercentile(members, [10, 90], axis=0)

@@ -280,6 +280,14 @@ def test_plot_generated_shades_the_members_middle_80_percent(rng):
         plot_generated(rng.normal(size=(3, 8)), members=members[:, :7])
 
 
+def test_plot_generated_with_no_members_draws_no_band(rng):
+    """An empty cluster's members (0 genes, or only NaN) leave the band out, not an error."""
+    for members in (np.empty((0, 8)), np.full((2, 8), np.nan), np.empty((0, 8, 3))):
+        ax = plot_generated(rng.normal(size=(3, 8)), members=members, features="mean")
+        assert not ax.collections
+        assert ax.get_legend_handles_labels()[1] == ["3 sampled trajectories"]
+
+
 def test_plot_generated_without_centre(rng):
     ax = plot_generated(rng.normal(size=(3, 8)), times=np.linspace(0, 1, 8))
     assert len(ax.lines) == 3

@@ -551,6 +551,27 @@ def _figures(outputs, monkeypatch):
     return seen
 
 
+def test_an_empty_minibatch_cluster_still_gets_its_generated_figure(
+    script, outputs, tmp_path, monkeypatch
+):
+    """Mini-batch K-means can leave a cluster empty: its figure has no band, and no error."""
+    import rvagene.pipeline as pipeline
+
+    real = pipeline.cluster_latent
+
+    def last_cluster_empty(Z, k, **kwargs):
+        km = real(Z, k, **kwargs)
+        km.labels_ = np.where(km.labels_ == k - 1, 0, km.labels_)
+        return km
+
+    monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
+    seen = _figures(outputs, monkeypatch)
+    path = _table(tmp_path, "empty.csv")
+    argv = [str(path), "--n-clusters", "3", "--cluster-method", "minibatch"]
+    assert script.main([*argv, *TINY, *_dirs(tmp_path)]) == 0
+    assert seen["generated_cluster_empty2.png"]["legend"][0] == "20 sampled trajectories"
+
+
 def test_header_of_times_without_gene_column_end_to_end(script, tmp_path, capsys):
     """The first-hour file: a header of times over numbers only keeps every column."""
     X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=7, random_state=2)
