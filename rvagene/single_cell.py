@@ -702,9 +702,11 @@ def prepare(
     pseudotime : str or array-like of shape (n_cells,), default=None
         *Pseudotime, one of two.* The name of an ``obs`` column holding each cell's
         pseudotime (``"dpt_pseudotime"``, ``"velocity_pseudotime"``, ``"latent_time"``, any
-        name), or the values themselves (e.g. for a matrix ``data``). A pandas Series whose
-        index holds the cell names (``obs_names``) is matched to the cells by name, in any
-        order; any other values are taken in the cells' order.
+        name), or the values themselves (e.g. for a matrix ``data``). With an AnnData or a
+        DataFrame ``data``, a pandas Series whose index holds the cell names (``obs_names``,
+        the DataFrame's index) is matched to the cells by name, in any order; any other
+        values, and any values for a matrix ``data`` (whose cells have no names), are taken
+        in the cells' order.
     root_cell : int or str, default=None
         *Pseudotime, one of two.* Compute diffusion pseudotime from this cell instead (an
         integer position or an obs_name), as the original did: ``neighbors(use_rep="X")``
@@ -764,6 +766,8 @@ def prepare(
     ((10, 12), 1.0)
     """
     _check_choices(pseudotime, root_cell, window_length, n_bins, remainder, scale)
+    if _is_series(pseudotime) and not _names_cells(data):  # a matrix's cells: positions
+        pseudotime = pseudotime.to_numpy()  # its 0, 1, ... are no names to match a Series by
     adata = _as_anndata(data, gene_names)
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     # every gene in adata's order: no copy; else in ``kept``'s order (all genes reordered too)
@@ -815,6 +819,23 @@ def prepare(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.info("%r", series)
     return series
+
+
+def _is_series(values) -> bool:
+    import pandas as pd
+
+    return isinstance(values, pd.Series)
+
+
+def _names_cells(data) -> bool:
+    """Whether ``data`` names its cells: an AnnData, an ``.h5ad`` path or a DataFrame.
+
+    A matrix's cells get the names "0", "1", ... (their positions), which a Series' own
+    index (a sorted or filtered table's row labels) must not be matched against.
+    """
+    if isinstance(data, str | os.PathLike) or hasattr(data, "obs_names"):
+        return True
+    return hasattr(data, "columns") and hasattr(data, "index")
 
 
 def _genes_by_name(adata, kept):

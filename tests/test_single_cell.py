@@ -537,6 +537,19 @@ def test_a_pseudotime_series_is_matched_to_the_cells_by_name(tiny_adata):
         prepare(tiny_adata, pseudotime=shuffled.iloc[:9], window_length=5)
 
 
+def test_a_pseudotime_series_for_a_matrix_is_taken_in_the_rows_order(tiny_adata):
+    """A matrix's cells are named "0", "1", ... by position: a Series from a sorted or
+    filtered table (its index 0..n-1 permuted, or with gaps) is not matched against them."""
+    import pandas as pd
+
+    X, pt = np.asarray(tiny_adata.X), tiny_adata.obs["pt"].to_numpy()
+    expected = prepare(X, pseudotime=pt, window_length=5).X
+    permuted = pd.Series(pt, index=np.arange(len(pt))[::-1])  # e.g. table.sort_values(...)
+    np.testing.assert_allclose(prepare(X, pseudotime=permuted, window_length=5).X, expected)
+    gaps = pd.Series(pt, index=np.arange(len(pt)) * 2)  # e.g. table[table.quality > q]
+    np.testing.assert_allclose(prepare(X, pseudotime=gaps, window_length=5).X, expected)
+
+
 @pytest.mark.parametrize("choice", [{"genes": ["a", "c"]}, {"n_top_genes": 2}])
 def test_choosing_genes_among_repeated_names_says_how_to_fix_it(tiny_adata, choice):
     """Before: pandas' 'Reindexing only valid with uniquely valued Index objects'."""
