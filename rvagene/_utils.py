@@ -104,8 +104,16 @@ def warn_without_effect(estimator, rules) -> None:
     defaults = inspect.signature(type(estimator).__init__).parameters
     for name, ignored, why in rules:
         value = getattr(estimator, name)
-        if ignored and value != defaults[name].default:
+        if ignored and _differs(value, defaults[name].default):
             warnings.warn(f"{name}={value!r} has no effect: {why}.", UserWarning, stacklevel=4)
+
+
+def _differs(value, default) -> bool:
+    """``value != default`` as one bool; an array (no single answer) differs."""
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # e.g. numpy's "truth value of an array ... ambiguous"
+        return True
 
 
 def check_n_samples(n_samples) -> None:

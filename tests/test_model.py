@@ -801,3 +801,10 @@ def test_binned_missing_values_and_replicates(long_series):
     assert model.bin_width_ == 2
     assert model.reconstruct(X3).shape == X3.shape
     assert model.decode(model.transform(X3)[:2]).shape == (2, 20, 2)
+
+
+def test_an_array_parameter_without_effect_warns_not_raises():
+    """Before: numpy's 'truth value of an array is ambiguous' from the default comparison."""
+    model = RVAgene(clip=False, max_grad_norm=np.array([1.0, 2.0]))
+    with pytest.warns(UserWarning, match="max_grad_norm=array.*has no effect"):
+        model._check_params()
