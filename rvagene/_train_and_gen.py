@@ -616,11 +616,15 @@ def _as_options(text: str) -> str:
             return flag
         return "no " + flag if value == "None" else f"{flag} {value}"
 
+    bare = "|".join(n for n in _OPTION_NAMES if "_" in n)
+    parts = re.split(r"('[^']*')", text)  # odd parts quoted: values (a path), left as they are
+    parts[::2] = [
+        re.sub(rf"(?<![\w-])({bare})\b(?!=)", lambda m: option(m[1]), p) for p in parts[::2]
+    ]
+    text = "".join(parts)
     names = "|".join(sorted(_OPTION_NAMES, key=len, reverse=True))
     value = r"'[^']*'|[^\s,;:)]+?(?=\.?(?:[\s,;:)]|$))"  # a trailing full stop is no part
     text = re.sub(rf"(?<![\w-])({names})=({value})", lambda m: option(m[1], m[2]), text)
-    bare = "|".join(n for n in _OPTION_NAMES if "_" in n)
-    text = re.sub(rf"(?<![\w-])({bare})\b(?!=)", lambda m: option(m[1]), text)
     return re.sub(rf"^(Unknown )?({names})\b", lambda m: (m[1] or "") + option(m[2]), text)
 
 

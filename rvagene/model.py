@@ -670,11 +670,13 @@ default="MSELoss"
              "lr_schedule='plateau' and early_stopping=True"),
             ("cuda", str(self.device) != "auto", f"device={str(self.device)!r} decides, and "
              "cuda is read only with device='auto'"),
-            ("max_grad_norm", not self.clip, "gradients are not clipped with clip=False"),
+            ("max_grad_norm", not self.clip and self.max_grad_norm is not None,
+             "gradients are not clipped with clip=False"),
             ("dropout_rate", self.hidden_layer_depth == 1, "dropout acts between stacked RNN "
              "layers, and hidden_layer_depth=1 has one"),
-            ("print_every", self.log_file is None, "it is how often the loss is written to "
-             "log_file, which is not given (log_file=None)"),
+            ("print_every", self.log_file is None and self.print_every != 0,
+             "it is how often the loss is written to log_file, which is not given "
+             "(log_file=None)"),
         ))  # fmt: skip
 
     def _make_criterion(self) -> nn.Module:

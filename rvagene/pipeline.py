@@ -937,9 +937,9 @@ or TimeSeriesTable
         no more fits followed (else None), so that k is not chosen twice on the same fits.
         """
         params = dict(self.model_params or {})
-        _check_model_params(params)  # here, not in the worker processes
+        shown = _check_model_params(params)  # here, not in the worker processes
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
-        models = _fit_models(X, seeds[:first], times, self.n_jobs, params)
+        models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown)
         k_choice = None
         if len(seeds) > first:
             agreement, k_choice = self._agreement(models, X, seeds[0])
@@ -1216,10 +1216,19 @@ def _warn_if_one_shape(share: float, space: str) -> None:
     warnings.warn(msg, UserWarning, stacklevel=3)
 
 
-def _check_model_params(params: dict) -> None:
-    """RVAgene's own checks of its parameters and device, before any fit starts."""
-    RVAgene(**params)._check_params()
+def _check_model_params(params: dict) -> set[str]:
+    """RVAgene's own checks of its parameters and device, before any fit starts.
+
+    Returns the texts of the warnings they gave (parameters without effect), which the
+    fits give again and :func:`_fit_models` does not repeat.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        RVAgene(**params)._check_params()
+    for w in caught:  # at the user's call of fit: _check_model_params < _fit_until_agreed < fit
+        warnings.warn(str(w.message), w.category, stacklevel=4)
     _fit_device(params)
+    return {str(w.message) for w in caught}
 
 
 def _fit_device(params: dict):
@@ -1252,8 +1261,14 @@ def _process_backend(params: dict) -> str | None:
     return "loky"
 
 
-def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> list[RVAgene]:
-    """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them."""
+def _fit_models(
+    X, seeds: list[int], times, n_jobs, params: dict, warn=True, shown=frozenset()
+) -> list[RVAgene]:
+    """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them.
+
+    The first fit's warnings are given again here (once: the same data give the same
+    warnings), but not those in ``shown``, already given.
+    """
     from joblib import Parallel, delayed, effective_n_jobs
 
     n_procs = effective_n_jobs(n_jobs)  # n_jobs, or a joblib.parallel_config's for None
@@ -1277,7 +1292,8 @@ def _fit_models(X, seeds: list[int], times, n_jobs, params: dict, warn=True) -> 
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
     results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
-        warnings.warn(message, category, stacklevel=3)
+        if str(message) not in shown:
+            warnings.warn(message, category, stacklevel=3)
     for _, _, error in results:
         if error is not None:
             raise error

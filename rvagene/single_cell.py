@@ -706,7 +706,9 @@ def prepare(
         DataFrame ``data``, a pandas Series whose index holds the cell names (``obs_names``,
         the DataFrame's index) is matched to the cells by name, in any order; any other
         values, and any values for a matrix ``data`` (whose cells have no names), are taken
-        in the cells' order.
+        in the cells' order. An AnnData made without names has anndata's ``"0"``, ``"1"``,
+        ... as ``obs_names``, and a Series with an integer index is then matched to those:
+        give ``series.to_numpy()`` to take the values in the cells' order instead.
     root_cell : int or str, default=None
         *Pseudotime, one of two.* Compute diffusion pseudotime from this cell instead (an
         integer position or an obs_name), as the original did: ``neighbors(use_rep="X")``

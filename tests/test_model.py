@@ -544,6 +544,7 @@ def test_a_parameter_the_others_make_do_nothing_warns(tiny, fast_params, params,
         {"hidden_layer_depth": 2, "dropout_rate": 0.5},
         {"max_grad_norm": 2.0, "print_every": 7, "log_file": "fit.log"},
         {"cuda": True, "lr_decay": 0.5, "tol": 1e-3},  # values equal to the defaults say nothing
+        {"print_every": 0, "clip": False, "max_grad_norm": None},  # "off" needs no warning
     ],
 )
 def test_parameters_that_act_do_not_warn(params):

@@ -463,6 +463,19 @@ def test_k_options_without_effect_warn():
         GeneClustering(k_criterion="silhouette", k_tolerance=3, k_max=9)._check_params()
 
 
+def test_a_model_parameter_without_effect_warns_once_at_the_users_call(genes):
+    """Checked before the fits and given again by them: one warning, at this file's line."""
+    X, _ = genes
+    params = {**PARAMS, "lr_decay": 0.3}
+    gc = GeneClustering(n_clusters=3, n_fits=2, random_state=0, model_params=params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    said = [w for w in caught if "lr_decay=0.3 has no effect" in str(w.message)]
+    assert len(said) == 1
+    assert said[0].filename == __file__
+
+
 def test_the_fits_warnings_are_shown_once(genes):
     X, _ = genes
     params = {**PARAMS, "device": "mps"}  # not on this machine: each fit warns

@@ -640,6 +640,20 @@ def test_options_without_effect_are_named_once_before_the_fit(script, dataset, c
     assert [n for n in notes if "has no effect" in n] == [e[len("warning: ") :] for e in expected]
 
 
+def test_messages_name_options_but_leave_quoted_values_alone(script):
+    convert = script._as_options
+    assert convert("log_file='/tmp/batch_size/x.log' is odd") == (
+        "--log-file /tmp/batch_size/x.log is odd"
+    )
+    assert (
+        convert("Unknown scaling 'loss_balance'; use") == "Unknown --scaling 'loss_balance'; use"
+    )
+    assert convert("tol=1e-05 has no effect: with lr_decay < 1.") == (
+        "--tol 1e-05 has no effect: with --lr-decay < 1."
+    )
+    assert convert("the loss is written, clip=False.") == "the loss is written, --no-clip."
+
+
 def test_help_names_a_negated_parameter_without_a_triple_dash(script, capsys):
     """A docstring's ``-time_shift`` is ``-(--time-shift)`` in --help, not ``---time-shift``."""
     with pytest.raises(SystemExit):
