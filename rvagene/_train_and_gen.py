@@ -251,6 +251,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     _add_file_options(parser)
     _add_cluster_options(parser)
+    _add_generation_options(parser)
     _add_run_options(parser)
     _add_model_options(parser)
     _add_cell_options(parser)
@@ -281,7 +282,7 @@ def _add_file_options(parser) -> None:
 
 
 def _add_cluster_options(parser) -> None:
-    """How genes are clustered, and how many trajectories are generated."""
+    """How genes are clustered."""
     parser.add_argument(
         "--n-clusters",
         type=int_at_least(1),
@@ -320,6 +321,10 @@ def _add_cluster_options(parser) -> None:
         help="kmeans: KMeans with 10 starts; minibatch: the original "
         "MiniBatchKMeans(batch_size=6, max_iter=10)",
     )
+
+
+def _add_generation_options(parser) -> None:
+    """How many trajectories are generated, and how."""
     parser.add_argument(
         "--n-generate",
         type=int_at_least(1),
@@ -338,8 +343,7 @@ def _add_cluster_options(parser) -> None:
         action="store_true",
         help="add to each generated series Gaussian noise as large as its cluster's genes' "
         "residuals at each time point, so the series vary about as much as real genes "
-        "(default: the decoded series, smooth: they differ from real genes' shapes by little "
-        "more than their noise)",
+        "(default: the decoded series, smooth, which vary far less in shape than real genes)",
     )
     parser.add_argument(
         "--no-offset",
