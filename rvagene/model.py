@@ -1207,7 +1207,9 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             if k.endswith("_") and not k.startswith("_") and k != "module_"
         }
         for key, value in attributes.items():  # arrays (times_) travel as tensors
-            if isinstance(value, np.ndarray):
+            if isinstance(value, np.ndarray) and value.dtype == object:
+                attributes[key] = [str(v) for v in value]  # feature_names_in_: a DataFrame's
+            elif isinstance(value, np.ndarray):
                 attributes[key] = torch.from_numpy(value.copy())
         return attributes
 
@@ -1233,6 +1235,8 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         model = cls(**params)
         try:
             for key, value in payload["attributes"].items():
+                if key == "feature_names_in_":  # saved as a list of str; numpy's, as fit's
+                    value = np.asarray(value, dtype=object)
                 setattr(model, key, value.cpu().numpy() if torch.is_tensor(value) else value)
             model.device_ = str(target)
             if not hasattr(model, "bin_width_"):  # a format-1 file from before the bins

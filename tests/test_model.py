@@ -171,6 +171,22 @@ def test_save_load_round_trip(tmp_path, fitted53, data53):
     fitted53.save(path, overwrite=True)
 
 
+def test_save_load_model_fitted_on_a_dataframe(tmp_path, data53):
+    # string column names become feature_names_in_ (an object array), which torch cannot
+    # store as a tensor: save raised TypeError for any model fitted on such a DataFrame
+    import pandas as pd
+
+    frame = pd.DataFrame(data53, columns=[f"t{i}" for i in range(data53.shape[1])])
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=1, random_state=0).fit(frame)
+    loaded = load(model.save(tmp_path / "m.pt"))
+    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
+    assert loaded.feature_names_in_.dtype == object
+    np.testing.assert_array_equal(loaded.transform(frame), model.transform(frame))
+    renamed = frame.rename(columns={"t0": "x0"})
+    with pytest.raises(ValueError, match="feature names"):
+        loaded.transform(renamed)  # still checked against the fitted names
+
+
 def test_save_bare_name_goes_to_dload(tmp_path, data53):
     model = RVAgene(hidden_size=8, latent_length=2, n_epochs=1, dload=str(tmp_path))
     model.fit(data53)
