@@ -939,7 +939,8 @@ or TimeSeriesTable
         params = dict(self.model_params or {})
         shown = _check_model_params(params)  # here, not in the worker processes
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
-        models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown)
+        models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown,
+                             stacklevel=4)  # fmt: skip
         k_choice = None
         if len(seeds) > first:
             agreement, k_choice = self._agreement(models, X, seeds[0])
@@ -1262,12 +1263,14 @@ def _process_backend(params: dict) -> str | None:
 
 
 def _fit_models(
-    X, seeds: list[int], times, n_jobs, params: dict, warn=True, shown=frozenset()
+    X, seeds: list[int], times, n_jobs, params: dict, warn=True, shown=frozenset(), stacklevel=3
 ) -> list[RVAgene]:
     """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them.
 
     The first fit's warnings are given again here (once: the same data give the same
-    warnings), but not those in ``shown``, already given.
+    warnings), but not those in ``shown``, already given; ``warn=False`` gives none (nor
+    that callbacks make the fits run one after another). ``stacklevel``: that of the user's
+    call, from here (3 for :func:`fit_ensemble`).
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
@@ -1279,7 +1282,8 @@ def _fit_models(
             "model_params must run in this process to see the training, and a separate "
             "process would get copies of them."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        if warn:
+            warnings.warn(msg, UserWarning, stacklevel=stacklevel)
         parallel = False
     backend = _process_backend(params) if parallel else None
     logger.info(
@@ -1293,7 +1297,7 @@ def _fit_models(
     results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         if str(message) not in shown:
-            warnings.warn(message, category, stacklevel=3)
+            warnings.warn(message, category, stacklevel=stacklevel)
     for _, _, error in results:
         if error is not None:
             raise error

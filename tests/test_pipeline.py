@@ -387,6 +387,25 @@ def test_callbacks_see_every_fit_whatever_n_jobs(genes):
     assert len(steps) == 2 * one
 
 
+def test_callbacks_warning_once_at_the_users_fit():
+    """n_jobs ignored for callbacks: said once, at this file's line, also when more fits follow.
+
+    It was given again for the 3 fits that follow 2 that disagree, and at pipeline.py's line.
+    """
+    from rvagene import LambdaCallback
+
+    X, _ = simulate(n_clusters=3, genes_per_cluster=10, sequence_length=12, random_state=0)
+    hook = LambdaCallback(on_train_begin=lambda state: None)
+    params = {**PARAMS, "n_epochs": 20, "callbacks": [hook]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc = GeneClustering(n_jobs=2, random_state=0, model_params=params).fit(X)
+    assert len(gc.models_) == 5  # 2 fits that disagree, then 3 more
+    said = [w for w in caught if "n_jobs=2 ignored" in str(w.message)]
+    assert len(said) == 1
+    assert said[0].filename == __file__
+
+
 def test_forked_and_fresh_worker_processes_give_the_same_results(genes, monkeypatch):
     """Parallel fits in forked workers (Linux) and in loky's fresh ones (elsewhere) agree."""
     import multiprocessing
