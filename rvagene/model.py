@@ -650,12 +650,14 @@ default="MSELoss"
                 f"{self.max_grad_norm!r}; give a limit such as 5.0, or clip=False for none."
             )
             raise ValueError(msg)
-        if self.callbacks is not None and not all(
-            isinstance(cb, _train.Callback) for cb in self.callbacks
+        if self.callbacks is not None and not (
+            isinstance(self.callbacks, list | tuple)
+            and all(isinstance(cb, _train.Callback) for cb in self.callbacks)
         ):
             msg = (
                 "callbacks must be a list of rvagene callbacks (subclasses of "
-                "rvagene.Callback), or None."
+                f"rvagene.Callback), or None; got {self.callbacks!r}. One callback goes in "
+                "a list: callbacks=[cb]."
             )
             raise ValueError(msg)
         self._make_criterion()

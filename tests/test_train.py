@@ -86,6 +86,11 @@ def test_bad_callbacks_are_refused(tiny):
     X, _ = tiny
     with pytest.raises(ValueError, match="callbacks must be a list of rvagene callbacks"):
         RVAgene(callbacks=[print]).fit(X)
+    hook = LambdaCallback(on_check=print)
+    with pytest.raises(
+        ValueError, match="callbacks must be a list"
+    ):  # was TypeError: not iterable
+        RVAgene(callbacks=hook).fit(X)
     with pytest.raises(ValueError, match="Unknown callback hook 'on_batch'"):
         LambdaCallback(on_batch=print)
 
