@@ -589,7 +589,9 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         draws and :meth:`generate`. With an int, results repeat bit for bit on the CPU.
     model_params : dict or None, default=None
         Parameters of each :class:`~rvagene.RVAgene` (e.g. ``{"latent_length": 4}``), except
-        ``random_state``, which comes from this estimator's.
+        ``random_state``, which comes from this estimator's. One of them can be set alone
+        with ``set_params(model_params__latent_length=4)``, so a ``GridSearchCV`` grid may
+        name it (``{"model_params__latent_length": [2, 4]}``).
     k_criterion : str, default="gmeans"
         How k is chosen when ``n_clusters`` is None; see :data:`rvagene.cluster.K_CRITERIA`.
         ``"gmeans"``: :func:`rvagene.cluster.choose_k_gmeans`, G-means on every fit's points
@@ -738,6 +740,26 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         self.n_draws = n_draws
         self.cluster_method = cluster_method
         self.k_tolerance = k_tolerance
+
+    def set_params(self, **params):
+        """Set parameters; ``model_params__<name>`` sets one RVAgene parameter.
+
+        scikit-learn's nested names (``estimator__param``) expect an estimator;
+        ``model_params`` is a dict, so its entries are merged into a copy of it here (the
+        caller's dict is left as it was).
+
+        Returns
+        -------
+        self : GeneClustering
+        """
+        prefix = "model_params__"
+        entries = {
+            key[len(prefix) :]: params.pop(key) for key in list(params) if key.startswith(prefix)
+        }
+        super().set_params(**params)
+        if entries:
+            self.model_params = {**(self.model_params or {}), **entries}
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

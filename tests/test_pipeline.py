@@ -472,6 +472,18 @@ def test_a_joblib_context_keeps_its_backend_and_n_jobs(genes, monkeypatch):
     assert seen[0] == 2
 
 
+def test_one_model_parameter_is_set_by_its_nested_name():
+    """As GridSearchCV sets it: before, scikit-learn called set_params on the dict."""
+    params = {"hidden_size": 8, "latent_length": 2}
+    gc = GeneClustering(model_params=params)
+    assert clone(gc).set_params(model_params__latent_length=4, n_fits=1) is not gc
+    changed = gc.set_params(model_params__latent_length=4, k_max=9)
+    assert changed.model_params == {"hidden_size": 8, "latent_length": 4}
+    assert changed.k_max == 9
+    assert params == {"hidden_size": 8, "latent_length": 2}  # the caller's dict is unchanged
+    assert GeneClustering().set_params(model_params__n_epochs=3).model_params == {"n_epochs": 3}
+
+
 def test_k_options_without_effect_warn():
     with pytest.warns(UserWarning, match=r"k_max=9 has no effect: k is given \(n_clusters=3\)"):
         GeneClustering(n_clusters=3, k_max=9)._check_params()
