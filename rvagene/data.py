@@ -119,8 +119,9 @@ def split_table(X, times, fitting: bool = False):
     table's header is (``0h,30min,1h,4h`` or ``"0","0.5","1","4"``; integer labels are
     pandas' positions, which a dropped column makes uneven, so they are not): strictly
     increasing times that are uneven are used, as ``train_and_gen.py`` uses them from the
-    same table in a file. After the fit the fitted times are used, so a DataFrame's columns
-    are not read again.
+    same table in a file; replicate columns (``0h_rep1``, a repeated name) and times out of
+    order are a ``ValueError`` (see :func:`_check_frame_columns`). After the fit the
+    fitted times are used, so a DataFrame's columns are not read again.
     """
     if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
         if times is None:
@@ -129,10 +130,39 @@ def split_table(X, times, fitting: bool = False):
     elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
         if not all(isinstance(c, str) for c in X.columns):  # pandas' positions, not times
             return X, times
+        _check_frame_columns([str(c) for c in X.columns])
         parsed = _parse_times([str(c) for c in X.columns])
         if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
             times = _uneven_times(parsed)
     return X, times
+
+
+def _check_frame_columns(names: list[str]) -> None:
+    """Refuse a DataFrame whose column names a table's header would read otherwise.
+
+    A DataFrame is fitted one column per time point, in column order; replicate columns
+    (``0h_rep1, 0h_rep2``, or a time repeated) or times out of order would be fitted as
+    consecutive time points, where :func:`read_table` gives replicates or an error.
+    """
+    found = [_REPLICATE.match(name) for name in names]
+    if any(found) or len(set(names)) < len(names):
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        msg = (
+            f"X is a DataFrame whose columns name replicates ({shown}), but a DataFrame is "
+            "read as one column per time point, so the replicates would be fitted as "
+            "consecutive time points. Read the file with rvagene.read_table (a 3-D X of "
+            "genes, time points, replicates), or pass a 3-D array."
+        )
+        raise ValueError(msg)
+    parsed = _parse_times(names)
+    if parsed is not None and parsed.size > 1 and (np.diff(parsed) < 0).any():
+        j = int(np.flatnonzero(np.diff(parsed) < 0)[0])
+        msg = (
+            f"X is a DataFrame whose time columns are not in increasing order: "
+            f"{names[j]!r} comes before {names[j + 1]!r}, and a DataFrame is fitted in column "
+            "order. Sort the columns by time first (e.g. X[sorted_columns])."
+        )
+        raise ValueError(msg)
 
 
 def _uneven_times(times):

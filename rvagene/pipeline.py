@@ -880,7 +880,9 @@ or TimeSeriesTable
             with its ``times`` when they are uneven (even times are steps, as without
             times), or the windows of :func:`rvagene.single_cell.prepare` (fitted as steps).
             A pandas DataFrame's column names are read as a table's header is: times such
-            as ``0h,30min,1h,4h`` that are uneven are used, as from the same table in a file.
+            as ``0h,30min,1h,4h`` that are uneven are used, as from the same table in a file;
+            replicate columns (``0h_rep1, 0h_rep2``) or times out of order are an error
+            (read the file with :func:`rvagene.read_table` for a 3-D X).
         y : ignored
         times : array-like of shape (n_timepoints,), optional
             Time of each point, passed to :meth:`rvagene.RVAgene.fit` (overrides a table's

@@ -256,6 +256,27 @@ def test_a_dataframe_with_time_columns_is_fitted_on_its_times(genes, tmp_path):
     assert GeneClustering(**kw).fit(dropped).times_ is None
 
 
+@pytest.mark.parametrize(
+    ("names", "match"),
+    [
+        (["0h_rep1", "0h_rep2", "1h_rep1", "1h_rep2", "4h_rep1", "4h_rep2"], "replicates"),
+        (["0h", "0h", "1h", "1h", "4h", "4h"], "replicates"),
+        (["2h", "0h", "1h", "4h", "6h", "8h"], "'2h' comes before '0h'"),
+    ],
+)
+def test_a_dataframe_whose_columns_are_not_one_per_time_in_order_is_refused(genes, names, match):
+    """Replicate columns or unsorted times are not fitted as consecutive time points.
+
+    read_table gives the same header a 3-D X (replicates) or an error (unsorted); a
+    DataFrame was fitted one column per step, silently.
+    """
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:, :6], columns=names)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    with pytest.raises(ValueError, match=match):
+        gc.fit(df)
+
+
 @pytest.mark.filterwarnings("ignore:The genes share one shape")
 def test_one_shape_at_other_levels_and_scales_is_one_cluster(genes):
     """Copies of a gene at 2x + 3 differ from it only by rounding once z-scored: one point."""
