@@ -962,6 +962,7 @@ or TimeSeriesTable
         """
         params = dict(self.model_params or {})
         shown = _check_model_params(params)  # here, not in the worker processes
+        shown |= _data_warnings(X)  # given by fit on the user's X, with the user's rows
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
         models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown,
                              stacklevel=4)  # fmt: skip
@@ -1253,6 +1254,18 @@ def _check_model_params(params: dict) -> set[str]:
     for w in caught:  # at the user's call of fit: _check_model_params < _fit_until_agreed < fit
         warnings.warn(str(w.message), w.category, stacklevel=4)
     _fit_device(params)
+    return {str(w.message) for w in caught}
+
+
+def _data_warnings(X) -> set[str]:
+    """The texts of the warnings a fit gives on ``X`` itself (extreme values, ...).
+
+    ``GeneClustering.fit`` gives them on the user's X; the fits see only the genes that
+    are not flat, whose rows are numbered otherwise, so their copies are not repeated.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_input(X)
     return {str(w.message) for w in caught}
 
 

@@ -277,6 +277,24 @@ def test_a_dataframe_whose_columns_are_not_one_per_time_in_order_is_refused(gene
         gc.fit(df)
 
 
+def test_a_data_warning_is_given_once_with_the_users_row(genes):
+    """An extreme value is named once, at its row in the user's X.
+
+    Before, the fits (on the genes that are not flat) gave it again, numbered among those
+    genes: with 2 flat genes first, X[7, 1] came back as X[5, 1], another gene.
+    """
+    X = genes[0][:30, :6].copy()
+    X[:2] = 1.0  # flat
+    X[7, 1] = 1e12
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    extreme = [str(w.message) for w in caught if "extreme value" in str(w.message)]
+    assert len(extreme) == 1, extreme
+    assert "X[7, 1]" in extreme[0]
+
+
 @pytest.mark.filterwarnings("ignore:The genes share one shape")
 def test_one_shape_at_other_levels_and_scales_is_one_cluster(genes):
     """Copies of a gene at 2x + 3 differ from it only by rounding once z-scored: one point."""
