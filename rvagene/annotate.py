@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 
 from ._utils import package_version
-from .data import _all_missing, _parse_times
+from .data import _all_missing, _parse_times, _times_in_names
 from .pipeline import GeneClustering
 
 __all__ = ["FLAT", "cluster_anndata"]
@@ -165,6 +165,14 @@ def bulk_series(adata, time_key: str, genes=None):
     values = sub.X.toarray() if hasattr(sub.X, "toarray") else np.asarray(sub.X)
     values = np.asarray(values, dtype=np.float64)
     distinct = np.unique(times[np.isfinite(times)])
+    if not np.isfinite(times).all():
+        missing = adata.obs_names[~np.isfinite(times)]
+        msg = (
+            f"{missing.size} sample(s) have no time in .obs[{time_key!r}] "
+            f"({', '.join(map(str, missing[:3]))}{', ...' if missing.size > 3 else ''}) and "
+            "are left out; give them a time to use them."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
     if distinct.size < 2:
         msg = f".obs[{time_key!r}] holds {distinct.size} distinct time(s); at least 2 are needed."
         raise ValueError(msg)
@@ -179,14 +187,21 @@ def bulk_series(adata, time_key: str, genes=None):
 
 
 def _sample_times(column, time_key: str) -> np.ndarray:
-    """Each sample's time from an ``.obs`` column: numbers, or times with a unit ("2h")."""
+    """Each sample's time from an ``.obs`` column: numbers, or times with a unit ("2h").
+
+    Also one time in each name, as a table's header gives them (``day3``, ``LPS_30m``); a
+    missing entry (NaN, None) is NaN, a sample without a time.
+    """
     try:
         return np.asarray(column, dtype=np.float64)
     except (TypeError, ValueError):
         pass
-    labels = [str(v) for v in column]
-    distinct = list(dict.fromkeys(labels))
+    _, pd = _require_anndata()
+    labels = [None if pd.isna(v) else str(v) for v in column]  # no time: NaN, left out
+    distinct = list(dict.fromkeys(label for label in labels if label is not None))
     parsed = _parse_times(distinct)  # one unit kept; mixed units in hours, as in a header
+    if parsed is None:  # one time in each name, as a table's header gives (day3, LPS_30m)
+        parsed = _times_in_names(distinct)[0]
     if parsed is None:
         msg = (
             f".obs[{time_key!r}] holds {', '.join(distinct[:3])}..., which are not times; "
@@ -194,7 +209,7 @@ def _sample_times(column, time_key: str) -> np.ndarray:
         )
         raise ValueError(msg)
     value = dict(zip(distinct, parsed, strict=True))
-    return np.array([value[label] for label in labels], dtype=np.float64)
+    return np.array([np.nan if v is None else value[v] for v in labels], dtype=np.float64)
 
 
 def windows_info(series) -> dict:

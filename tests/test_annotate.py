@@ -129,6 +129,14 @@ def test_bulk_samples_with_times_in_obs():
                               genes=["nope", "g0", "g1", "g6", "g7"], copy=True)  # fmt: skip
     np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
     assert out.var["rvagene_cluster"].notna().sum() == 4
+    # times inside names, read as a table's header reads them (the error named day3 as a time)
+    adata.obs["named"] = [f"day{t:g}" for t in adata.obs["hours"]]
+    out = cluster_anndata(adata, _gc(), time_key="named", copy=True)
+    np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
+    # a sample without a time is left out with a warning (before: silently)
+    adata.obs["gaps"] = np.where(np.arange(12) == 11, np.nan, adata.obs["hours"])
+    with pytest.warns(UserWarning, match=r"1 sample\(s\) have no time in .obs\['gaps'\] \(11\)"):
+        cluster_anndata(adata, _gc(), time_key="gaps", copy=True)
     adata.obs["named"] = ["early", "late"] * 6
     with pytest.raises(ValueError, match="holds early, late..., which are not times; give"):
         cluster_anndata(adata, _gc(), time_key="named")
