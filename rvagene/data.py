@@ -53,8 +53,9 @@ _MISSING = frozenset({"", "na", "nan", "n/a", "null", "#n/a", "-"})
 # A label cell that leaves its gene unlabelled: a missing marker, but not "-", a label
 # (as in "+"/"-" strands or directions).
 _NO_LABEL = _MISSING - {"-"}
-# A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>".
-_REPLICATE = re.compile(r"^(?P<time>.+)_(?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
+# A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>"; the
+# separator may also be ".", "-" or a space (R's make.names turns "0h rep1" into "X0h.rep1").
+_REPLICATE = re.compile(r"^(?P<time>.+)[_.\- ](?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
 # A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
 _TIME_UNIT = re.compile(
     r"^(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z]+)$", re.IGNORECASE

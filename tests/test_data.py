@@ -437,6 +437,16 @@ def test_replicate_columns_in_any_order_and_spelling(tmp_path):
     assert table.labels.tolist() == [1]
 
 
+@pytest.mark.parametrize("sep", ["-", ".", " "])
+def test_replicate_suffix_after_a_dot_dash_or_space(tmp_path, sep):
+    """0h-rep1, R's X0h.rep1 (make.names of "0h rep1"): before, read as 4 equal steps."""
+    names = [f"{t}{sep}rep{r}" for t in ("0h", "2h") for r in (1, 2)]
+    text = "gene\t" + "\t".join(names) + "\na\t1\t2\t3\t4\n"
+    table = read_table(write_text(tmp_path / "a.tsv", text))
+    np.testing.assert_array_equal(table.X, [[[1, 2], [3, 4]]])
+    np.testing.assert_array_equal(table.times, [0, 2])
+
+
 def test_repeated_time_names_are_replicates(tmp_path):
     table = read_table(write_text(tmp_path / "a.csv", "gene,0,1,2,0,1,2\na,1,2,3,4,5,6\n"))
     np.testing.assert_array_equal(table.X, [[[1, 4], [2, 5], [3, 6]]])
