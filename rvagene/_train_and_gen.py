@@ -482,6 +482,12 @@ def _add_cell_options(parser) -> None:
         "at one time are averaged (default: single cells, by pseudotime)",
     )
     cells.add_argument(
+        "--layer",
+        default=None,
+        help="an adata.layers key whose values are clustered instead of X, e.g. log-normalised "
+        "values beside raw counts; --root-cell's DPT still reads X (default: X)",
+    )
+    cells.add_argument(
         "--labels-key",
         default=None,
         help="a .var column of known gene labels to score the clusters against "
@@ -558,7 +564,8 @@ def run(args: argparse.Namespace) -> dict:
 
 # Options of the .h5ad path only (argparse's names).
 CELL_OPTIONS = (
-    "pseudotime_key", "root_cell", "window_length", "n_bins", "genes", "time_key", "labels_key"
+    "pseudotime_key", "root_cell", "window_length", "n_bins", "genes", "time_key", "labels_key",
+    "layer",
 )  # fmt: skip
 
 
@@ -698,7 +705,7 @@ def _read_anndata(args):
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
-        X, times, names = bulk_series(adata, args.time_key, genes)
+        X, times, names = bulk_series(adata, args.time_key, genes, layer=args.layer)
         labels = [f"{t:g}" for t in times]
         table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
         series, where = None, {"time_key": args.time_key, "times": times}
@@ -706,7 +713,7 @@ def _read_anndata(args):
         _check_cell_options(args, adata)
         series = prepare(adata, genes=genes, pseudotime=args.pseudotime_key,
                          root_cell=args.root_cell, window_length=args.window_length,
-                         n_bins=args.n_bins)  # fmt: skip
+                         n_bins=args.n_bins, layer=args.layer)  # fmt: skip
         table, where = series.to_table(source=args.data), windows_info(series)
     truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
     return table, truth, series, adata, where

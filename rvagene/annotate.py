@@ -74,6 +74,7 @@ def cluster_anndata(
     n_bins: int | None = None,
     genes=None,
     time_key: str | None = None,
+    layer: str | None = None,
     copy: bool = False,
 ):
     """Cluster an AnnData's genes by their time courses; write the results into it.
@@ -104,6 +105,10 @@ def cluster_anndata(
         with a unit (``"0h"``, ``"30min"``; mixed units are converted to hours, as in a
         table's header). Samples at the same time are averaged (NaN-aware); the series are
         fitted with the sorted distinct times.
+    layer : str, optional
+        Use ``adata.layers[layer]`` (e.g. log-normalised values kept beside raw counts)
+        instead of ``adata.X``, in both paths (for single cells, as
+        :func:`rvagene.single_cell.prepare`'s ``layer``).
     copy : bool, default=False
         Return an annotated copy instead of annotating ``adata`` in place.
 
@@ -123,14 +128,14 @@ def cluster_anndata(
     adata = adata.copy() if copy else adata
     gc = clustering if clustering is not None else GeneClustering(random_state=0)
     if time_key is not None:
-        X, times, names = bulk_series(adata, time_key, genes)
+        X, times, names = bulk_series(adata, time_key, genes, layer=layer)
         gc.fit(X, times=times)
         where = {"time_key": time_key, "times": np.asarray(times, dtype=np.float64)}
     else:
         from .single_cell import prepare
 
         series = prepare(adata, genes=genes, pseudotime=pseudotime, root_cell=root_cell,
-                         window_length=window_length, n_bins=n_bins)  # fmt: skip
+                         window_length=window_length, n_bins=n_bins, layer=layer)  # fmt: skip
         gc.fit(series)
         names = list(series.genes)
         where = windows_info(series)
@@ -151,10 +156,16 @@ def _check_unique_genes(adata) -> None:
         raise ValueError(msg)
 
 
-def bulk_series(adata, time_key: str, genes=None):
-    """Genes x distinct times: the mean of the samples at each time; the times; gene names."""
+def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
+    """Genes x distinct times: the mean of the samples at each time; the times; gene names.
+
+    ``layer``: average ``adata.layers[layer]`` instead of ``adata.X``.
+    """
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
+        raise ValueError(msg)
+    if layer is not None and layer not in adata.layers:
+        msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
         raise ValueError(msg)
     times = _sample_times(adata.obs[time_key], time_key)
     if genes is not None:  # missing names are skipped with a warning, as for single cells
@@ -162,7 +173,8 @@ def bulk_series(adata, time_key: str, genes=None):
 
         genes = select_genes(adata, genes)
     sub = adata if genes is None else adata[:, genes]
-    values = sub.X.toarray() if hasattr(sub.X, "toarray") else np.asarray(sub.X)
+    values = sub.X if layer is None else sub.layers[layer]
+    values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
     values = np.asarray(values, dtype=np.float64)
     distinct = np.unique(times[np.isfinite(times)])
     if not np.isfinite(times).all():

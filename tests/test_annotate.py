@@ -147,6 +147,22 @@ def test_bulk_samples_with_times_in_obs():
 
 @singlecell
 @pytest.mark.parametrize("path", ["bulk", "cells"])
+def test_a_layer_is_clustered_instead_of_x(cells, path):
+    """Raw counts in X, the values to cluster in a layer: the layer's genes are fitted."""
+    adata = cells.copy()
+    adata.obs["hours"] = np.arange(adata.n_obs) % 5
+    kwargs = {"time_key": "hours"} if path == "bulk" else {"pseudotime": "pt", "n_bins": 5}
+    adata.layers["values"] = np.asarray(adata.X).copy()
+    adata.X = np.zeros_like(adata.layers["values"])  # every gene flat in X
+    with pytest.raises(ValueError, match="'counts' is not in adata.layers"):
+        cluster_anndata(adata, _gc(), layer="counts", copy=True, **kwargs)
+    out = cluster_anndata(adata, _gc(), layer="values", copy=True, **kwargs)
+    assert (out.var["rvagene_cluster"] != "flat").all()  # from X, every gene would be flat
+    assert out.var["rvagene_cluster"].notna().all()
+
+
+@singlecell
+@pytest.mark.parametrize("path", ["bulk", "cells"])
 def test_repeated_gene_names_are_refused_before_the_fit(cells, monkeypatch, path):
     """Before: pandas' InvalidIndexError when writing the results, after the whole fit."""
     adata = cells.copy()
@@ -226,6 +242,25 @@ def test_requirements_install_no_scanpy():
     assert not any("singlecell" in line or "scanpy" in line for line in lines)
     assert "torch==2.13.0" in lines
     assert "singlecell" in (root / "requirements-dev.txt").read_text()
+
+
+@singlecell
+def test_script_layer_option(tmp_path, capsys):
+    """--layer: the layer's values are clustered; an unknown layer is one line, exit 2."""
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    adata = anndata.AnnData(np.zeros((12, 12)))  # X: every gene flat
+    adata.layers["logged"] = np.concatenate([X.T, X.T + 0.01])
+    adata.obs["hours"] = np.tile([0, 1, 2, 4, 8, 16.0], 2)
+    adata.var_names = [f"g{i}" for i in range(12)]
+    path = tmp_path / "bulk.h5ad"
+    adata.write_h5ad(path)
+    argv = [str(path), "--time-key", "hours", "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
+    assert _script().main([*argv, "--layer", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: layer 'nope' is not in adata.layers (layers: ['logged'])."
+    assert _script().main([*argv, "--layer", "logged"]) == 0
+    table = (tmp_path / "out" / "bulk_clusters.csv").read_text()
+    assert ",flat," not in table
 
 
 @singlecell
