@@ -918,7 +918,7 @@ or TimeSeriesTable
         self.space_ = self._space(X_fit.shape[0], share)
         _warn_if_one_shape(share, self.space_)
         seeds = fit_seeds(self.random_state, self._n_fits(X_fit.shape[0]))
-        self.models_, k_choice = self._fit_until_agreed(X_fit, seeds, times)
+        self.models_, k_choice = self._fit_until_agreed(X_fit, seeds, times, X)
         self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
         self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
         self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
@@ -954,7 +954,9 @@ or TimeSeriesTable
         spaces = SPACES if self.space_ == "both" else (self.space_,)
         return [embed(m, X, space) for space in spaces for m in fits], len(fits)
 
-    def _fit_until_agreed(self, X, seeds: list[int], times) -> tuple[list[RVAgene], tuple | None]:
+    def _fit_until_agreed(
+        self, X, seeds: list[int], times, X_user=None
+    ) -> tuple[list[RVAgene], tuple | None]:
         """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree.
 
         Also the k chosen on the fits to measure their agreement, with its scores, when
@@ -962,7 +964,7 @@ or TimeSeriesTable
         """
         params = dict(self.model_params or {})
         shown = _check_model_params(params)  # here, not in the worker processes
-        shown |= _data_warnings(X)  # given by fit on the user's X, with the user's rows
+        shown |= _data_warnings(X, X if X_user is None else X_user)  # given on the user's X
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
         models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown,
                              stacklevel=4)  # fmt: skip
@@ -1257,16 +1259,21 @@ def _check_model_params(params: dict) -> set[str]:
     return {str(w.message) for w in caught}
 
 
-def _data_warnings(X) -> set[str]:
-    """The texts of the warnings a fit gives on ``X`` itself (extreme values, ...).
+def _data_warnings(X, X_user) -> set[str]:
+    """The texts of the fits' data warnings (extreme values, ...) not to give again.
 
-    ``GeneClustering.fit`` gives them on the user's X; the fits see only the genes that
-    are not flat, whose rows are numbered otherwise, so their copies are not repeated.
+    ``GeneClustering.fit`` gives them on the user's X; the fits see only the genes ``X``
+    that are not flat, whose rows are numbered otherwise, so their copies are not repeated.
+    A time point without values among those genes only (the flat genes have some) is not
+    in the user's warnings: the fits give it (its columns are numbered as in the user's X).
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        check_input(X)
-    return {str(w.message) for w in caught}
+    texts = []
+    for arr in (X_user, X):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            check_input(arr)
+        texts.append({str(w.message) for w in caught})
+    return texts[0] | {t for t in texts[1] if not t.startswith("X has no observed value")}
 
 
 def _fit_device(params: dict):

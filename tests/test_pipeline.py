@@ -295,6 +295,25 @@ def test_a_data_warning_is_given_once_with_the_users_row(genes):
     assert "X[7, 1]" in extreme[0]
 
 
+def test_a_time_point_observed_only_in_flat_genes_still_warns(genes):
+    """The fits see no value at a time point the flat genes alone have: still said, once.
+
+    The data warnings of the fits on the non-flat genes were all taken as already given on
+    the user's X; this one is not given there (the flat genes have values), so it was lost.
+    """
+    X = genes[0][:30, :6].copy()
+    X[:3] = 5.0  # flat, observed at every time
+    X[3:, 2] = np.nan
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    empty = [w for w in caught if "no observed value" in str(w.message)]
+    assert len(empty) == 1, [str(w.message) for w in empty]
+    assert "j = 2" in str(empty[0].message)
+    assert empty[0].filename == __file__
+
+
 @pytest.mark.filterwarnings("ignore:The genes share one shape")
 def test_one_shape_at_other_levels_and_scales_is_one_cluster(genes):
     """Copies of a gene at 2x + 3 differ from it only by rounding once z-scored: one point."""
