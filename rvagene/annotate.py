@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 
 from ._utils import package_version
-from .data import _all_missing, _parse_times, _times_in_names
+from .data import _MISSING, _all_missing, _parse_times, _times_in_names
 from .pipeline import GeneClustering
 
 __all__ = ["FLAT", "cluster_anndata"]
@@ -209,7 +209,9 @@ def _sample_times(column, time_key: str) -> np.ndarray:
     except (TypeError, ValueError):
         pass
     _, pd = _require_anndata()
-    labels = [None if pd.isna(v) else str(v) for v in column]  # no time: NaN, left out
+    labels = [  # no time (NaN, None, "NA", "", ... as in a table's cell): left out
+        None if pd.isna(v) or str(v).strip().lower() in _MISSING else str(v) for v in column
+    ]
     distinct = list(dict.fromkeys(label for label in labels if label is not None))
     parsed = _parse_times(distinct)  # one unit kept; mixed units in hours, as in a header
     if parsed is None:  # one time in each name, as a table's header gives (day3, LPS_30m)

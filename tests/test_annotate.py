@@ -137,6 +137,9 @@ def test_bulk_samples_with_times_in_obs():
     adata.obs["gaps"] = np.where(np.arange(12) == 11, np.nan, adata.obs["hours"])
     with pytest.warns(UserWarning, match=r"1 sample\(s\) have no time in .obs\['gaps'\] \(11\)"):
         cluster_anndata(adata, _gc(), time_key="gaps", copy=True)
+    adata.obs["gaps"] = [*adata.obs["named"][:10], "NA", ""]  # as a table's missing cells
+    with pytest.warns(UserWarning, match=r"2 sample\(s\) have no time in .obs\['gaps'\]"):
+        cluster_anndata(adata, _gc(), time_key="gaps", copy=True)
     adata.obs["named"] = ["early", "late"] * 6
     with pytest.raises(ValueError, match="holds early, late..., which are not times; give"):
         cluster_anndata(adata, _gc(), time_key="named")
