@@ -174,7 +174,7 @@ def test_save_load_round_trip(tmp_path, fitted53, data53):
 def test_save_load_model_fitted_on_a_dataframe(tmp_path, data53):
     # string column names become feature_names_in_ (an object array), which torch cannot
     # store as a tensor: save raised TypeError for any model fitted on such a DataFrame
-    import pandas as pd
+    pd = pytest.importorskip("pandas")  # not a dependency (the lowest-versions CI has none)
 
     frame = pd.DataFrame(data53, columns=[f"t{i}" for i in range(data53.shape[1])])
     model = RVAgene(hidden_size=4, latent_length=2, n_epochs=1, random_state=0).fit(frame)
