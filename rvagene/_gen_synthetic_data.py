@@ -303,10 +303,11 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
     out_dir = args.data_dir / args.name
     test = out_dir / f"{args.name}_TEST"
     earlier_k = _n_clusters_of(out_dir)
-    written = []
+    written = False
 
     def done():  # with the moves, Ctrl-C held back: the earlier data set's extra files go
-        written.append(True)
+        nonlocal written
+        written = True
         if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
             test.unlink()
             print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
@@ -325,8 +326,8 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
             # even spacing: no times written, so the figures show time points
             _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
     except OSError as exc:
-        done = "" if written else "; no file was replaced"
-        print(f"error: {exc}{done}", file=sys.stderr)
+        said = "" if written else "; no file was replaced"
+        print(f"error: {exc}{said}", file=sys.stderr)
         return 1
     return 0
 

@@ -575,9 +575,9 @@ def _check_options(args) -> None:
     The warnings name options that the others make do nothing (``--lr-decay`` with the one
     cycle, ``--k-max`` with ``--n-clusters``, ...).
     """
-    model = RVAgene(**{k: getattr(args, k) for k in MODEL_DEFAULTS}, log_file=args.log_file)
+    gc = estimator(args)
     try:
-        model._check_params()  # noqa: SLF001 - the package's own check, before any work
+        RVAgene(**gc.model_params)._check_params()  # noqa: SLF001 - the package's own check
     except ValueError as exc:  # named as the command line names it
         raise ValueError(_as_options(str(exc))) from exc
     if not _is_h5ad(args):
@@ -596,7 +596,7 @@ def _check_options(args) -> None:
                 f"{'them' if len(extra) > 1 else 'it'} out, or use --cluster-method kmeans."
             )
             raise ValueError(msg)
-    estimator(args)._check_params()  # its warnings: k options with --n-clusters, ...
+    gc._check_params()  # its warnings: k options with --n-clusters, ...
     if args.no_offset and args.generate_scale is not None:
         msg = (
             "--no-offset has no effect: --generate-scale is the original's generation, "

@@ -164,13 +164,11 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
         raise ValueError(msg)
-    if layer is not None and layer not in adata.layers:
-        msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
-        raise ValueError(msg)
+    from .single_cell import _check_layer, select_genes
+
+    _check_layer(adata, layer)
     times = _sample_times(adata.obs[time_key], time_key)
     if genes is not None:  # missing names are skipped with a warning, as for single cells
-        from .single_cell import select_genes
-
         genes = select_genes(adata, genes)
     sub = adata if genes is None else adata[:, genes]
     values = sub.X if layer is None else sub.layers[layer]

@@ -121,7 +121,7 @@ def split_table(X, times, fitting: bool = False):
     pandas' positions, which a dropped column makes uneven, so they are not): strictly
     increasing times that are uneven are used, as ``train_and_gen.py`` uses them from the
     same table in a file; replicate columns (``0h_rep1``, a repeated name) and times out of
-    order are a ``ValueError`` (see :func:`_check_frame_columns`). After the fit the
+    order are a ``ValueError`` (see :func:`_frame_times`). After the fit the
     fitted times are used, so a DataFrame's columns are not read again.
     """
     if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
@@ -131,15 +131,14 @@ def split_table(X, times, fitting: bool = False):
     elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
         if not all(isinstance(c, str) for c in X.columns):  # pandas' positions, not times
             return X, times
-        _check_frame_columns([str(c) for c in X.columns])
-        parsed = _parse_times([str(c) for c in X.columns])
+        parsed = _frame_times([str(c) for c in X.columns])
         if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
             times = _uneven_times(parsed)
     return X, times
 
 
-def _check_frame_columns(names: list[str]) -> None:
-    """Refuse a DataFrame whose column names a table's header would read otherwise.
+def _frame_times(names: list[str]) -> np.ndarray | None:
+    """A DataFrame's column names as times (None: not times), checked as a header would be.
 
     A DataFrame is fitted one column per time point, in column order; replicate columns
     (``0h_rep1, 0h_rep2``, or a time repeated) or times out of order would be fitted as
@@ -164,6 +163,7 @@ def _check_frame_columns(names: list[str]) -> None:
             "order. Sort the columns by time first (e.g. X[sorted_columns])."
         )
         raise ValueError(msg)
+    return parsed
 
 
 def _uneven_times(times):

@@ -955,7 +955,7 @@ or TimeSeriesTable
         return [embed(m, X, space) for space in spaces for m in fits], len(fits)
 
     def _fit_until_agreed(
-        self, X, seeds: list[int], times, X_user=None
+        self, X, seeds: list[int], times, X_user
     ) -> tuple[list[RVAgene], tuple | None]:
         """All fits; for n_fits="auto", 2 first, and the rest only when those 2 disagree.
 
@@ -964,7 +964,7 @@ or TimeSeriesTable
         """
         params = dict(self.model_params or {})
         shown = _check_model_params(params)  # here, not in the worker processes
-        shown |= _data_warnings(X, X if X_user is None else X_user)  # given on the user's X
+        shown |= _data_warnings(X, X_user)  # given on the user's X
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
         models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown,
                              stacklevel=4)  # fmt: skip

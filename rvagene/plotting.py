@@ -670,7 +670,7 @@ def plot_generated(
     >>> every = np.stack([gen, -gen])  # (n_clusters, n_samples, n_timepoints)
     >>> ax = plot_generated(every, cluster=1)  # cluster 1's series, in its colour
     """
-    generated = _one_cluster(generated, cluster, features)
+    generated = _first_feature(_one_cluster(generated, cluster, features), "generated", features)
     if cluster is not None and color is None:
         color = cluster_colors(cluster + 1)[cluster]
     ax = ax or _new_axes()
@@ -679,11 +679,10 @@ def plot_generated(
         if centre_series.ndim == 2 and centre_series.shape[0] != 1:
             centre_series = centre_series[np.newaxis]  # (T, F) -> (1, T, F)
     if label is None:
-        n = 1 if np.ndim(generated) == 1 else len(generated)
+        n = len(generated)
         label = f"{n} sampled trajectories" if n != 1 else "1 sampled trajectory"
     if members is not None:
-        n_timepoints = _first_feature(generated, "generated", features).shape[1]
-        _draw_band(ax, members, color, times, features, n_timepoints)
+        _draw_band(ax, members, color, times, features, generated.shape[1])
     _draw_series(
         ax,
         generated,

@@ -774,9 +774,7 @@ def prepare(
     kept = select_genes(adata, genes=genes, n_top_genes=n_top_genes)
     # every gene in adata's order: no copy; else in ``kept``'s order (all genes reordered too)
     sub = adata if kept == [str(g) for g in adata.var_names] else _genes_by_name(adata, kept)
-    if layer is not None and layer not in adata.layers:  # before the pseudotime's work
-        msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
-        raise ValueError(msg)
+    _check_layer(adata, layer)  # before the pseudotime's work
     pt, source = _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps)
     good = np.isfinite(pt)
     n_dropped = int((~good).sum())
@@ -838,6 +836,13 @@ def _names_cells(data) -> bool:
     if isinstance(data, str | os.PathLike) or hasattr(data, "obs_names"):
         return True
     return hasattr(data, "columns") and hasattr(data, "index")
+
+
+def _check_layer(adata, layer: str | None) -> None:
+    """A ValueError naming the layers there are, unless ``layer`` is None or one of them."""
+    if layer is not None and layer not in adata.layers:
+        msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
+        raise ValueError(msg)
 
 
 def _genes_by_name(adata, kept):

@@ -21,6 +21,23 @@ REFERENCE_HOWTO = (
 
 FAST_PARAMS = dict(hidden_size=8, latent_length=2, n_epochs=2, random_state=0)
 
+
+@pytest.fixture
+def last_cluster_emptied(monkeypatch):
+    """Mini-batch K-means leaving a cluster empty: the pipeline's ``cluster_latent`` moves
+    the last cluster's genes to cluster 0."""
+    import rvagene.pipeline as pipeline
+
+    real = pipeline.cluster_latent
+
+    def last_cluster_empty(Z, k, **kwargs):
+        km = real(Z, k, **kwargs)
+        km.labels_ = np.where(km.labels_ == k - 1, 0, km.labels_)
+        return km
+
+    monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
+
+
 # Doctests of the single-cell code need the extra (anndata, scanpy): skipped without it.
 SINGLECELL_DOCTESTS = (
     "rvagene.annotate",

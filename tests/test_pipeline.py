@@ -359,18 +359,9 @@ def test_more_clusters_than_distinct_genes_is_an_error(genes, data, k, kwargs, d
         gc.fit(X)
 
 
-def test_an_empty_cluster_after_the_final_clustering_warns(genes, monkeypatch):
+@pytest.mark.usefixtures("last_cluster_emptied")
+def test_an_empty_cluster_after_the_final_clustering_warns(genes):
     """Mini-batch K-means can leave a cluster empty: fit says so, and what follows."""
-    import rvagene.pipeline as pipeline
-
-    real = pipeline.cluster_latent
-
-    def last_cluster_empty(Z, k, **kwargs):
-        km = real(Z, k, **kwargs)
-        km.labels_ = np.where(km.labels_ == k - 1, 0, km.labels_)
-        return km
-
-    monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
     X, _ = genes
     gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, n_fits=1,
                         space="latent", cluster_method="minibatch")  # fmt: skip

@@ -551,20 +551,11 @@ def _figures(outputs, monkeypatch):
     return seen
 
 
+@pytest.mark.usefixtures("last_cluster_emptied")
 def test_an_empty_minibatch_cluster_still_gets_its_generated_figure(
     script, outputs, tmp_path, monkeypatch
 ):
     """Mini-batch K-means can leave a cluster empty: its figure has no band, and no error."""
-    import rvagene.pipeline as pipeline
-
-    real = pipeline.cluster_latent
-
-    def last_cluster_empty(Z, k, **kwargs):
-        km = real(Z, k, **kwargs)
-        km.labels_ = np.where(km.labels_ == k - 1, 0, km.labels_)
-        return km
-
-    monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
     seen = _figures(outputs, monkeypatch)
     path = _table(tmp_path, "empty.csv")
     argv = [str(path), "--n-clusters", "3", "--cluster-method", "minibatch"]
