@@ -322,9 +322,18 @@ def _cluster_means(values, labels, k: int) -> np.ndarray:
     return np.nan_to_num(out)
 
 
-def _add_noise(out, residual, labels, rng) -> np.ndarray:
-    """Add each cluster's root-mean-square residual (scaled units) as Gaussian noise."""
+def _add_noise(out, residual, labels, rng, offsets=None) -> np.ndarray:
+    """Add Gaussian noise as large as each cluster's residuals around its offset (scaled).
+
+    The noise's standard deviation at each time point is the root mean square, over the
+    cluster's members, of their residuals minus the offset already added to the cluster's
+    series (``offsets``, (k, ...) in the layout of ``out[:, 0]``; None: no offset). With the
+    offset that is the members' mean residual, this is the residuals' spread around their
+    mean: the mean itself is in the series once, as the offset, not again in the noise.
+    """
     k = out.shape[0]
+    if offsets is not None:
+        residual = residual - np.reshape(offsets, (k, *residual.shape[1:]))[labels]
     rms = np.sqrt(_cluster_means(residual**2, labels, k))
     rms = rms.reshape(k, 1, *out.shape[2:])
     return out + rms * rng.standard_normal(out.shape)
@@ -445,8 +454,9 @@ def generate_around_centres(
         The latent spread to draw from, overriding the one estimated from ``X``.
     noise : bool, default=False
         Add Gaussian noise with, at every time point, the root-mean-square residual of the
-        cluster's members (``X`` minus its reconstruction), so the series are as noisy as
-        the real genes. Needs ``X``.
+        cluster's members (``X`` minus its reconstruction) around the cluster's offset (its
+        mean residual with ``offset=True``, none with ``offset=False``), so the series are as
+        noisy as the real genes: the offset is not counted twice. Needs ``X``.
     offset : bool or array-like of shape (n_centres, n_timepoints[, n_dims]), optional
         Add each cluster's mean residual (:func:`cluster_offsets`) to its series, so that a
         cluster whose genes the decoder reproduces poorly still gets series around its
@@ -500,13 +510,12 @@ def generate_around_centres(
     Z = sample_around_centres(centres, n_samples, scale, rng, covariance)  # (k, n, latent)
     Z = Z.reshape(-1, Z.shape[-1])  # (k * n, latent)
     out = model.decode(Z)  # (k * n, time[, dims]), scaled
-    shift = None  # each series' cluster offset, in the layout of out
+    offsets = None  # each cluster's offset, in the layout of out
     if _is_true(offset):
-        shift = _cluster_means(residual, labels, k).reshape(k, *out.shape[1:])
+        offsets = _cluster_means(residual, labels, k).reshape(k, *out.shape[1:])
     elif not isinstance(offset, bool | np.bool_):
-        shift = _given_offsets(offset, k, out.shape[1:])
-    if shift is not None:
-        shift = np.repeat(shift, n_samples, axis=0)
+        offsets = _given_offsets(offset, k, out.shape[1:])
+    shift = None if offsets is None else np.repeat(offsets, n_samples, axis=0)  # per series
     if scale is None:  # a cluster's own spread: keep only series of that cluster
         if space_centres is None:
             space_centres = embed_codes(model, centres, space)
@@ -519,7 +528,7 @@ def generate_around_centres(
     if X is None:
         return out
     if noise:
-        out = _add_noise(out, residual, labels, rng)
+        out = _add_noise(out, residual, labels, rng, offsets)
     if units == "scaled":
         return out
     return _to_data_units(model, out, X3, labels, rng)

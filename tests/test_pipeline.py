@@ -771,6 +771,38 @@ def test_generate_noise_and_covariance(fitted53, data53, clustered53):
     np.testing.assert_allclose(tight, expected, atol=1e-6)
 
 
+def test_noise_is_the_residuals_spread_around_the_offset():
+    """noise=True with the offset: the mean residual is in the series once, not in the noise.
+
+    An under-trained model leaves residuals far from 0 (an offset of about 1 sd), tightly
+    spread around their cluster's mean. Before, the noise's sd was the residuals' root mean
+    square, offset included, so the series were about 10 times as varied as the genes.
+    """
+    from rvagene import cluster_offsets
+    from rvagene.data import scale_series
+
+    X, y = simulate(n_clusters=3, genes_per_cluster=30, sequence_length=12, random_state=0)
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, random_state=0).fit(X)
+    mean = model.transform(X)
+    centres = np.stack([mean[y == i].mean(axis=0) for i in range(3)])
+    kwargs = {"X": X, "labels": y, "units": "scaled", "random_state": 0}
+    scaled, centre, spread = scale_series(X)
+    residual = scaled - (model.reconstruct(X) - centre) / spread
+    offsets = cluster_offsets(model, X, y, 3)
+    for offset, shift in ((True, offsets), (False, np.zeros_like(offsets))):
+        smooth = generate_around_centres(model, centres, 400, offset=offset, **kwargs)
+        noisy = generate_around_centres(model, centres, 400, offset=offset, noise=True, **kwargs)
+        noise = noisy - smooth  # the same draws: the noise alone
+        for i in range(3):
+            expected = np.sqrt(((residual[y == i] - shift[i]) ** 2).mean(axis=0))
+            ratio = noise[i].std(axis=0) / expected  # (time,)
+            assert 0.85 < ratio.mean() < 1.15, (offset, i, ratio.mean())
+    # with the offset, the series vary about as much as the genes (before: about 10 times)
+    noisy = generate_around_centres(model, centres, 400, noise=True, **kwargs)
+    for i in range(3):
+        assert noisy[i].std(axis=0).mean() < 2 * scaled[y == i].std(axis=0).mean()
+
+
 @pytest.mark.filterwarnings("ignore:Clusters .0. have fewer")
 def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
     """A draw at a lone gene's code, shifted by its residual, is the gene itself (scaled)."""
