@@ -459,8 +459,9 @@ default="MSELoss"
 
     - ``loss_balance="per-gene"`` (reconstruction summed over time, KL over latent
       dimensions, both averaged over genes) does not depend on the batch size, unlike the
-      original balance, under which the KL term is scaled down by about
-      batch x latent x time and the latent space is barely regularised.
+      original balance, under which the KL term is scaled down by batch x latent (256 at
+      the defaults) relative to the reconstruction, and the latent space is barely
+      regularised.
     - ``kl_weight=0.1``: with ``kl_weight=1`` (the plain ELBO) the mean-squared error acts
       as a Gaussian likelihood of variance 0.5 on z-scored data, so the model explains much
       of the signal as noise and leaves latent dimensions unused.

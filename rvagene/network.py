@@ -222,7 +222,8 @@ def rvae_loss(
           to constants), independent of the batch size.
         - ``"original"``: the published tool's balance: reconstruction **summed** over batch,
           time and features, KL **averaged** over batch and latent dimensions. The KL is then
-          weighted down by about batch x latent x time relative to the ELBO.
+          weighted down by batch x latent relative to the ELBO (and the whole objective
+          scaled up by batch).
     mask : bool Tensor of shape (batch, time, features), optional
         True where ``x`` is observed. Unobserved entries add nothing to the reconstruction.
 

@@ -75,6 +75,22 @@ def test_original_balance_and_mask():
     assert torch.isclose(masked.reconstruction, per_gene.reconstruction - x[0, 0, 0] ** 2 / 4)
 
 
+def test_original_balance_weighs_the_kl_down_by_batch_times_latent():
+    """Against the per-gene objective, the original's KL is worth 1 / (batch x latent).
+
+    (The docstrings said batch x latent x time; the time points scale both terms alike.)
+    """
+    torch.manual_seed(0)
+    batch, time, latent = 5, 7, 3
+    x, x_hat = torch.randn(batch, time, 1), torch.randn(batch, time, 1)
+    mu, logvar = torch.randn(batch, latent), torch.randn(batch, latent)
+    crit = torch.nn.MSELoss(reduction="none")
+    per_gene = rvae_loss(x, x_hat, mu, logvar, crit)
+    original = rvae_loss(x, x_hat, mu, logvar, crit, balance="original")
+    share = per_gene.kl / per_gene.reconstruction
+    assert torch.isclose(share / (original.kl / original.reconstruction), torch.tensor(15.0))
+
+
 # --------------------------------------------------------------------------- uneven times
 
 
