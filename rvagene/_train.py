@@ -147,8 +147,10 @@ class StoppingRule:
     tol : float, default=1e-3
     early_stopping : bool, default=True
         When False the rule never stops a fit (it still tracks the best check).
-    min_steps, patience_steps : int, default=MIN_STEPS, PATIENCE_STEPS
-        The warm-up and the patience floor in optimiser steps (replays try other values).
+    min_steps : int, default=200
+        The warm-up in optimiser steps (``MIN_STEPS``; replays try other values).
+    patience_steps : int, default=200
+        The patience floor in optimiser steps (``PATIENCE_STEPS``; replays try other values).
 
     Examples
     --------
@@ -356,7 +358,15 @@ class LogFile(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions, e.g. ``LambdaCallback(on_check=lambda s: ...)``."""
+    """A callback from plain functions, e.g. ``LambdaCallback(on_check=lambda s: ...)``.
+
+    Parameters
+    ----------
+    **hooks : callable
+        Functions of the training state, by hook name: ``on_train_begin``,
+        ``on_epoch_begin``, ``on_step``, ``on_check``, ``on_train_end``. Another name
+        raises a ``ValueError``.
+    """
 
     def __init__(self, **hooks: Callable[[TrainState], None]):
         for name, fn in hooks.items():

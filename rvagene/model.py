@@ -1016,8 +1016,17 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         Missing (NaN) values come back filled in by the model (imputation). A flat series
         (constant over time, which ``scaling`` cannot scale) comes back as its constant: the
         scaled series is all zeros, and the decoder's output for it has no unit to return
-        to. With ``scaling="none"`` the decoder's output is returned as it is. ``times`` is
-        checked as in :meth:`transform`.
+        to. With ``scaling="none"`` the decoder's output is returned as it is.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        times : array-like of shape (n_timepoints,), default=None
+            Checked as in :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of the shape of ``X``
         """
         check_is_fitted(self, "module_")
         X, times = split_table(X, times)
@@ -1085,9 +1094,19 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:
         """Series decoded from z ~ N(0, I), the prior, in the scaled units (see ``scaling``).
 
-        ``random_state`` (int, numpy Generator, RandomState or None) seeds the draws; numpy's
-        global RNG is never used. For series of one cluster, use
-        :meth:`rvagene.GeneClustering.generate`.
+        For series of one cluster, use :meth:`rvagene.GeneClustering.generate`.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Series to draw.
+        random_state : int, numpy Generator, RandomState instance or None, default=None
+            Seeds the draws; numpy's global RNG is never used.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_timepoints) or (n_samples, n_timepoints, n_dims),
+        following the layout of ``fit``'s input.
         """
         check_is_fitted(self, "module_")
         check_n_samples(n_samples)
@@ -1098,7 +1117,18 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         """Mean per-gene negative objective (reconstruction + KL at the posterior mean).
 
         Higher is better; with ``MSELoss`` and ``kl_weight=1`` it is the ELBO up to constants,
-        on the scaled data. ``times`` is checked as in :meth:`transform`.
+        on the scaled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims)
+        y : ignored
+        times : array-like of shape (n_timepoints,), default=None
+            Checked as in :meth:`transform`.
+
+        Returns
+        -------
+        float
         """
         check_is_fitted(self, "module_")
         X, times = split_table(X, times)
@@ -1224,6 +1254,18 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         refused without running it. Any file that is not a model written by :meth:`save`
         (another torch file, a numpy file, a damaged file, parameters that do not fit the
         weights) raises a ``ValueError`` that says why.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by :meth:`save`.
+        device : str, default="cpu"
+            Where the network goes: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or
+            ``"auto"``; CUDA without a GPU warns and uses the CPU.
+
+        Returns
+        -------
+        RVAgene
         """
         path = Path(path)
         if path.is_dir():

@@ -757,6 +757,11 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         ``model_params`` is a dict, so its entries are merged into a copy of it here (the
         caller's dict is left as it was).
 
+        Parameters
+        ----------
+        **params : dict
+            GeneClustering's parameters by name, and ``model_params__<name>`` entries.
+
         Returns
         -------
         self : GeneClustering
