@@ -15,8 +15,9 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
   the model's reconstruction explains (``GeneClustering.reconstruction_r2_``);
 - ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
   and flat genes);
-- ``adata.uns["rvagene"]``: k, the scores of each k tried, the parameters (JSON), the
-  rvagene version, the pseudotime key (or time key) and the windows.
+- ``adata.uns["rvagene"]``: k, the scores of each k tried (when k was chosen, not given),
+  the parameters (JSON), the rvagene version, the pseudotime key (or time key) and the
+  windows.
 
 Nothing else in ``adata`` changes. scanpy and anndata (``pip install "rvagene[singlecell]"``)
 are imported inside the functions.
@@ -260,7 +261,7 @@ def write_results(adata, gc, genes, clusters, where: dict) -> None:
 
 
 def _uns(gc, where: dict) -> dict:
-    """k, scores, parameters (JSON), version and where the times came from."""
+    """The k (and its scores when chosen), parameters (JSON), version and the times' source."""
     params = {k: v for k, v in gc.get_params(deep=False).items() if k != "model_params"}
     info = {
         "n_clusters": int(gc.n_clusters_),
