@@ -124,6 +124,7 @@ def split_table(X, times, fitting: bool = False):
     order are a ``ValueError`` (see :func:`_frame_times`). After the fit the
     fitted times are used, so a DataFrame's columns are not read again.
     """
+    X = plain_missing(X)
     if hasattr(X, "X") and hasattr(X, "genes") and not isinstance(X, np.ndarray):
         if times is None:
             times = _uneven_times(getattr(X, "times", None))
@@ -135,6 +136,33 @@ def split_table(X, times, fitting: bool = False):
         if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
             times = _uneven_times(parsed)
     return X, times
+
+
+def plain_missing(X):
+    """``X`` with its missing values as NaN where numpy would not see them; else as it is.
+
+    A masked array's masked values become NaN (``np.asarray`` would keep the values under
+    the mask, and the model would read them as data), and a pandas DataFrame with nullable
+    columns (``Float64``, ``Int64``: missing values are ``pd.NA``) becomes float64 with
+    NaN, keeping its column names.
+
+    Examples
+    --------
+    >>> plain_missing(np.ma.masked_array([[1, 2, 3]], mask=[[0, 1, 0]]))
+    array([[ 1., nan,  3.]])
+    """
+    if isinstance(X, np.ma.MaskedArray):
+        kind = X.dtype.kind
+        dtype = X.dtype if kind == "f" else np.float64 if kind in "biu" else object
+        return np.ma.filled(X.astype(dtype), np.nan)
+    dtypes = getattr(X, "dtypes", None)
+    if hasattr(X, "columns") and dtypes is not None:
+        if not all(isinstance(d, np.dtype) for d in dtypes):  # pandas' extension dtypes
+            try:
+                return X.astype(np.float64)
+            except (TypeError, ValueError):
+                return X  # not numbers: check_input names the value
+    return X
 
 
 def _frame_times(names: list[str]) -> np.ndarray | None:
@@ -214,7 +242,7 @@ def as_time_series(X, dtype=None) -> np.ndarray:
         if torch.is_tensor(X):
             X = X.detach().cpu().numpy()
     try:
-        arr = np.asarray(X)
+        arr = np.asarray(plain_missing(X))
         if arr.dtype.kind not in "biuf":
             arr = arr.astype(np.float64)
     except (TypeError, ValueError) as err:

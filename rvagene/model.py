@@ -749,8 +749,9 @@ default="MSELoss"
         ----------
         X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_dims), \
 torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
-            One series per gene. NaN marks a missing value: it is left out of the
-            reconstruction loss (not zero-filled) and given the gene's mean at the input.
+            One series per gene. NaN (or a masked array's mask) marks a missing value: it
+            is left out of the reconstruction loss (not zero-filled) and given the gene's
+            mean at the input.
             Replicates (or several measurements) per time point go on the last axis. A
             table (:func:`~rvagene.read_table`, :func:`~rvagene.load_dataset`) gives its
             ``X``, and its times when they are uneven and ``times`` is None; the other

@@ -59,6 +59,7 @@ from .data import (
     as_time_series,
     check_input,
     flat_genes,
+    plain_missing,
     scale_series,
     split_table,
 )
@@ -376,7 +377,7 @@ def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
     (2, 6)
     """
     check_is_fitted(model, "module_")
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(plain_missing(X), dtype=np.float64)
     labels = _one_label_per_gene(labels, X.shape[0], n_clusters)
     residual = _scaled_residuals(model, as_time_series(X, dtype=np.float64))
     offsets = _cluster_means(residual, labels, n_clusters)

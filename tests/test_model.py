@@ -442,6 +442,46 @@ def test_missing_values_are_masked_and_imputed(tiny, fast_params):
     assert np.isfinite(model.score(X))
 
 
+def test_masked_values_are_missing_not_data(tiny, fast_params):
+    # np.asarray drops a masked array's mask: the values under it were read as data
+    from rvagene import cluster_offsets
+    from rvagene.data import plain_missing
+
+    X, labels = tiny
+    masked = np.ma.masked_array(X.copy(), mask=np.zeros(X.shape, dtype=bool))
+    masked[0, 2] = np.ma.masked
+    masked.data[0, 2] = 1e3  # a value nobody measured
+    with_nan = X.copy()
+    with_nan[0, 2] = np.nan
+    model = RVAgene(**fast_params).fit(masked)
+    np.testing.assert_array_equal(
+        model.transform(masked), RVAgene(**fast_params).fit(with_nan).transform(with_nan)
+    )
+    np.testing.assert_array_equal(model.reconstruct(masked), model.reconstruct(with_nan))
+    np.testing.assert_array_equal(
+        cluster_offsets(model, masked, labels, 3), cluster_offsets(model, with_nan, labels, 3)
+    )
+    ints = np.ma.masked_array(np.arange(24).reshape(3, 8) % 5, mask=np.eye(3, 8, dtype=bool))
+    assert np.isnan(plain_missing(ints)[np.eye(3, 8, dtype=bool)]).all()
+
+
+def test_nullable_dataframe_columns_are_read_with_nan(tiny, fast_params):
+    # pandas' nullable dtypes hold pd.NA: check_input raised "float() argument must be ...
+    # not 'NAType'" where a float DataFrame with NaN works
+    pd = pytest.importorskip("pandas")
+    X, _ = tiny
+    names = [f"t{i}" for i in range(X.shape[1])]
+    with_nan = X.copy()
+    with_nan[0, 2] = np.nan
+    frame = pd.DataFrame(X, columns=names).astype("Float64")
+    frame.iloc[0, 2] = pd.NA
+    model = RVAgene(**fast_params).fit(frame)
+    assert list(model.feature_names_in_) == names
+    plain = pd.DataFrame(with_nan, columns=names)
+    expected = RVAgene(**fast_params).fit(plain).transform(plain)
+    np.testing.assert_allclose(model.transform(frame), expected, atol=1e-6)  # float rounding
+
+
 def test_all_nan_gene_rejected(fast_params):
     X = np.random.default_rng(0).standard_normal((12, 6))
     X[2] = np.nan
