@@ -91,6 +91,19 @@ def is_real_at_least(value, minimum: float) -> bool:
     )
 
 
+def forget_fit(estimator, private: tuple[str, ...] = ()) -> None:
+    """Remove the fitted attributes (``name_``) and the ``private`` ones an earlier fit set.
+
+    A fit calls it before it reads new data, so that a fit that fails leaves the estimator
+    unfitted (``NotFittedError``), not half of one fit and half of another: the network
+    of the earlier data with the shape of the new (``n_features_in_``, ``bin_width_``,
+    ``times_``) would transform the new data without a word.
+    """
+    names = [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]
+    for name in [*names, *(k for k in private if k in vars(estimator))]:
+        delattr(estimator, name)
+
+
 def warn_without_effect(estimator, rules) -> None:
     """Warn for each parameter set away from its default where the others make it do nothing.
 

@@ -24,6 +24,7 @@ from ._utils import (
     as_generator,
     atomic_path,
     check_n_samples,
+    forget_fit,
     package_version,
     resolve_device,
     torch_threads,
@@ -771,6 +772,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         self : RVAgene
         """
         self._check_params()
+        forget_fit(self)  # a fit that fails leaves no fit, not half of the earlier one
         X, times = split_table(X, times, fitting=True)
         X3, _ = self._validate(X, reset=True)
         self.times_ = None if times is None else _check_times(times, X3.shape[1])

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import (
     as_generator,
+    forget_fit,
     fork_is_safe,
     is_real_at_least,
     resolve_device,
@@ -107,6 +108,7 @@ PIPELINE_K_CRITERION = "gmeans"  # within the silhouette's window; see GeneClust
 PIPELINE_K_TOLERANCE = 2.0  # standard errors of the silhouette; see GeneClustering's k_tolerance
 CLUSTER_METHODS = ("kmeans", "minibatch")
 MAX_ROUNDS = 100  # rounds of redrawing generated series that left their cluster
+_PRIVATE_FIT = ("_X_fit", "_labels_fit", "_seed")  # what generate() needs of the fit
 
 
 # ---------------------------------------------------------------------------- ensembles
@@ -924,38 +926,50 @@ or TimeSeriesTable
             counted in ``n_clusters_``, and :meth:`generate` draws series for it.
         """
         self._check_params()
-        X, times = split_table(X, times, fitting=True)
-        X = self._validate(X, reset=True)
-        flat = flat_genes(X)
-        X_fit = X[~flat]
-        self._check_genes(X_fit.shape[0], int(flat.sum()))
-        share = between_gene_share(X_fit)
-        self.space_ = self._space(X_fit.shape[0], share)
-        _warn_if_one_shape(share, self.space_)
-        seeds = fit_seeds(self.random_state, self._n_fits(X_fit.shape[0]))
-        self.models_, k_choice = self._fit_until_agreed(X_fit, seeds, times, X)
-        self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
-        self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
-        self.generation_space_ = "latent" if self.space_ in DATA_SPACES else self.embedding_space_
-        points, n_fits = self._points(X_fit)
-        labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
-        k = centres.shape[0]
-        _warn_if_empty(labels, k)
-        latent = self.model_.transform(X_fit)
-        if len(points) == 1 and self.space_ == "latent":
-            latent_centres = centres
-        else:
-            latent_centres = _member_means(latent, labels, k)
-        probabilities = membership_probabilities(
-            self.model_, X_fit, centres, self.embedding_space_, self.n_draws, random_state=seeds[0]
-        )
-        r2 = reconstruction_r2(self.model_, X_fit, times=times)
-        per_gene = (points[0], latent, probabilities, r2)
-        self._set_fitted(flat, labels, per_gene, (scores, window))
-        self.cluster_centers_ = latent_centres.astype(np.float64)
-        self.embedding_centers_ = centres.astype(np.float64)
-        self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
-        self._X_fit, self._labels_fit, self._seed = X_fit, labels, seeds[0]
+        forget_fit(self, private=_PRIVATE_FIT)
+        try:  # a fit that fails leaves no fit, not parts of two
+            X, times = split_table(X, times, fitting=True)
+            X = self._validate(X, reset=True)
+            flat = flat_genes(X)
+            X_fit = X[~flat]
+            self._check_genes(X_fit.shape[0], int(flat.sum()))
+            share = between_gene_share(X_fit)
+            self.space_ = self._space(X_fit.shape[0], share)
+            _warn_if_one_shape(share, self.space_)
+            seeds = fit_seeds(self.random_state, self._n_fits(X_fit.shape[0]))
+            self.models_, k_choice = self._fit_until_agreed(X_fit, seeds, times, X)
+            self.model_ = min(self.models_, key=held_out_loss)  # the first of equals
+            self.embedding_space_ = "latent" if self.space_ == "both" else self.space_
+            self.generation_space_ = (
+                "latent" if self.space_ in DATA_SPACES else self.embedding_space_
+            )
+            points, n_fits = self._points(X_fit)
+            labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
+            k = centres.shape[0]
+            _warn_if_empty(labels, k)
+            latent = self.model_.transform(X_fit)
+            if len(points) == 1 and self.space_ == "latent":
+                latent_centres = centres
+            else:
+                latent_centres = _member_means(latent, labels, k)
+            probabilities = membership_probabilities(
+                self.model_,
+                X_fit,
+                centres,
+                self.embedding_space_,
+                self.n_draws,
+                random_state=seeds[0],
+            )
+            r2 = reconstruction_r2(self.model_, X_fit, times=times)
+            per_gene = (points[0], latent, probabilities, r2)
+            self._set_fitted(flat, labels, per_gene, (scores, window))
+            self.cluster_centers_ = latent_centres.astype(np.float64)
+            self.embedding_centers_ = centres.astype(np.float64)
+            self.times_ = None if times is None else np.asarray(times, dtype=np.float64)
+            self._X_fit, self._labels_fit, self._seed = X_fit, labels, seeds[0]
+        except BaseException:
+            forget_fit(self, private=_PRIVATE_FIT)
+            raise
         return self
 
     def _points(self, X) -> tuple[list[np.ndarray], int]:

@@ -20,6 +20,26 @@ def test_fit_returns_self(tiny, fast_params):
     assert set(model.history_) >= {"loss", "reconstruction", "kl", "val_loss"}
 
 
+def test_a_failed_refit_leaves_no_fit(tiny, fast_params):
+    # the earlier fit's network stayed with the new data's n_features_in_ and bin_width_:
+    # series of the new length were transformed by a network fitted on bins of 100 points
+    X, _ = tiny
+    long = np.random.default_rng(0).standard_normal((20, 100)).cumsum(axis=1)
+    model = RVAgene(**fast_params).fit(long)
+    assert model.bin_width_ == 2
+    model.set_params(validation_fraction=0.99)
+    with pytest.raises(ValueError, match="leaves none to train on"):
+        model.fit(X[:10])
+    for method in ("transform", "reconstruct"):
+        with pytest.raises(NotFittedError):
+            getattr(model, method)(X[:10])
+    assert not hasattr(model, "history_")
+    model.set_params(validation_fraction=0.1)
+    np.testing.assert_array_equal(  # and a fit that works is as a fresh one
+        model.fit(X).transform(X), RVAgene(**fast_params).fit(X).transform(X)
+    )
+
+
 def test_not_fitted_error(tiny):
     X, _ = tiny
     for method in ("transform", "reconstruct", "score"):

@@ -215,6 +215,22 @@ def test_every_gene_flat_or_too_few_genes():
         GeneClustering(n_clusters=3).fit(X)
 
 
+def test_a_failed_refit_leaves_no_fit(genes):
+    # the earlier fit's clusters and model stayed: generate() went on with them after a
+    # refit had failed, and n_features_in_ was the new data's
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = genes
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(X)
+    with pytest.raises(ValueError, match="n_clusters=3 is more than the 2 genes"):
+        gc.fit(X[:2, :6])
+    assert not [name for name in vars(gc) if name.endswith("_") or name == "_X_fit"]
+    with pytest.raises(NotFittedError):
+        gc.generate(2)
+    with pytest.raises(NotFittedError):
+        gc.predict(X)
+
+
 def _repeated(X, rows, times):
     """Genes ``X[rows]``, each repeated ``times`` times."""
     return np.repeat(X[rows], times, axis=0)
