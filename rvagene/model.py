@@ -1070,7 +1070,13 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         if not np.isfinite(Z).all():
             msg = "Z contains NaN or inf; latent codes must be finite."
             raise ValueError(msg)
-        T = int(n_timepoints or self.n_features_in_)
+        if n_timepoints is not None and not _is_int(n_timepoints, 1):
+            msg = (
+                f"n_timepoints must be None (the fitted {self.n_features_in_} time points) "
+                f"or an integer >= 1, got {n_timepoints!r}."
+            )
+            raise ValueError(msg)
+        T = int(self.n_features_in_ if n_timepoints is None else n_timepoints)
         width = self.bin_width_
         if getattr(self, "times_", None) is not None and T != self.times_.size:
             msg = (

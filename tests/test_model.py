@@ -107,6 +107,14 @@ def test_decode_any_number(fitted53, n):
     assert fitted53.decode(Z).shape == (n, 12)
 
 
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "20"])
+def test_decode_bad_n_timepoints(fitted53, bad):
+    # 0 decoded the fitted length, 2.5 two points, -3 a torch RuntimeError
+    with pytest.raises(ValueError, match="n_timepoints must be None .* or an integer >= 1"):
+        fitted53.decode(np.zeros((1, 2)), n_timepoints=bad)
+    assert fitted53.decode(np.zeros((1, 2)), n_timepoints=np.int64(20)).shape == (1, 20)
+
+
 def test_decode_wrong_latent_size(fitted53):
     with pytest.raises(ValueError, match="latent_length=2"):
         fitted53.decode(np.zeros((4, 3)))
