@@ -91,6 +91,23 @@ def is_real_at_least(value, minimum: float) -> bool:
     )
 
 
+SEEDS = (
+    "None, an int in [0, 2**32 - 1] or a numpy RandomState (for a numpy Generator rng, "
+    "give an int from it: rng.integers(2**32))"
+)
+
+
+def is_seed(value) -> bool:
+    """Whether ``value`` is a ``random_state`` an estimator takes (see ``SEEDS``)."""
+    import numpy as np
+
+    if value is None or isinstance(value, np.random.RandomState):
+        return True
+    return (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < 2**32
+    )
+
+
 def forget_fit(estimator, private: tuple[str, ...] = ()) -> None:
     """Remove the fitted attributes (``name_``) and the ``private`` ones an earlier fit set.
 

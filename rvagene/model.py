@@ -21,10 +21,12 @@ from torch import nn
 from . import _train
 from ._train import OPTIMIZERS, LogFile, ProgressBar, TrainConfig
 from ._utils import (
+    SEEDS,
     as_generator,
     atomic_path,
     check_n_samples,
     forget_fit,
+    is_seed,
     package_version,
     resolve_device,
     torch_threads,
@@ -159,6 +161,7 @@ _PARAM_CHECKS = (
      "lines)"),
     ("verbose", lambda v: isinstance(v, (int, np.integer)), "an integer (> 0 shows progress)"),
     *((f, _is_bool, "True or False (or 1 or 0)") for f in ("clip", "cuda", "early_stopping")),
+    ("random_state", is_seed, SEEDS),
     ("dload", _is_path, "a folder path (a str or os.PathLike; '.' is the current folder)"),
     ("log_file", lambda v: v is None or _is_path(v), "None (no log) or a file name (a str or "
      "os.PathLike, inside dload)"),

@@ -33,14 +33,15 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._utils import (
+    SEEDS,
     as_generator,
     forget_fit,
     fork_is_safe,
     is_real_at_least,
+    is_seed,
     resolve_device,
     warn_without_effect,
 )
@@ -118,8 +119,9 @@ def fit_seeds(random_state, n_fits: int) -> list[int]:
     """The ``random_state`` of each of ``n_fits`` fits, drawn from one seed.
 
     With an int seed the first fit gets the seed itself (so one fit is
-    ``RVAgene(random_state=seed)``) and the others draw from ``default_rng(seed)``; otherwise
-    every seed is drawn from ``check_random_state(random_state)``.
+    ``RVAgene(random_state=seed)``) and the others draw from ``default_rng(seed)``; a
+    RandomState draws every seed (and is advanced); None draws them from fresh operating
+    system entropy, as ``RVAgene`` does, leaving numpy's global RNG alone.
 
     Examples
     --------
@@ -131,10 +133,15 @@ def fit_seeds(random_state, n_fits: int) -> list[int]:
     if isinstance(n_fits, bool) or not isinstance(n_fits, numbers.Integral) or n_fits < 1:
         msg = f"n_fits must be a positive integer, got {n_fits!r}."
         raise ValueError(msg)
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if not is_seed(random_state):
+        msg = f"random_state must be {SEEDS}, got {random_state!r}."
+        raise ValueError(msg)
+    if random_state is None:  # check_random_state(None) would draw from np.random's state
+        return [int(s) for s in np.random.default_rng().integers(2**31 - 1, size=n_fits)]
+    if isinstance(random_state, numbers.Integral):
         others = np.random.default_rng(int(random_state)).integers(2**31 - 1, size=n_fits - 1)
         return [int(random_state), *map(int, others)]
-    return [int(s) for s in check_random_state(random_state).randint(2**31 - 1, size=n_fits)]
+    return [int(s) for s in random_state.randint(2**31 - 1, size=n_fits)]
 
 
 def _fit_one(params: dict, seed: int, X, times, parallel: bool):
@@ -599,6 +606,7 @@ class GeneClustering(ClusterMixin, BaseEstimator):
         Seeds everything: the fits' seeds (with an int, the first fit is
         ``RVAgene(random_state=random_state)``), K-means, choosing k, the probabilities'
         draws and :meth:`generate`. With an int, results repeat bit for bit on the CPU.
+        None draws fresh seeds from the operating system (numpy's global RNG is not used).
     model_params : dict or None, default=None
         Parameters of each :class:`~rvagene.RVAgene` (e.g. ``{"latent_length": 4}``), except
         ``random_state``, which comes from this estimator's. One of them can be set alone
@@ -799,6 +807,7 @@ class GeneClustering(ClusterMixin, BaseEstimator):
              "None or a non-zero integer"),
             ("model_params", self.model_params is None or isinstance(self.model_params, dict),
              "None or a dict of RVAgene parameters"),
+            ("random_state", is_seed(self.random_state), SEEDS),
         )  # fmt: skip
         for name, ok, want in checks:
             if not ok:

@@ -581,6 +581,11 @@ def test_log_file_written_and_closed(tmp_path, tiny):
         ({"hidden_size": 0}, "hidden_size must be"),
         ({"n_epochs": 0}, "n_epochs must be"),
         ({"scaling": "log"}, "Unknown scaling"),
+        # a Generator, a float or a negative seed got check_random_state's "cannot be used
+        # to seed a numpy.random.RandomState instance", after the data were checked
+        ({"random_state": np.random.default_rng(0)}, r"random_state must be .*rng.integers"),
+        ({"random_state": 1.5}, "random_state must be None, an int in"),
+        ({"random_state": -1}, "random_state must be None, an int in"),
     ],
 )
 def test_bad_parameters(tiny, params, match):

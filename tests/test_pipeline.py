@@ -611,6 +611,23 @@ def test_seeding_is_repeatable_and_one_fit_is_rvagenes(genes, fitted):
     assert fit_seeds(rs, 2) != fit_seeds(rs, 2)  # a RandomState advances, as in scikit-learn
 
 
+def test_random_state_none_leaves_numpy_global_rng_alone(genes):
+    # fit_seeds drew the fits' seeds with check_random_state(None), numpy's global RNG,
+    # where RVAgene(random_state=None) takes fresh entropy and leaves it alone
+    def numpy_state():
+        _, keys, position, *_ = np.random.get_state()  # noqa: NPY002
+        return keys.tolist(), position
+
+    np.random.seed(5)  # noqa: NPY002
+    state = numpy_state()
+    assert len(set(fit_seeds(None, 3))) == 3
+    params = {**PARAMS, "n_epochs": 1}
+    GeneClustering(n_clusters=3, model_params=params, **ONE).fit(genes[0])
+    assert numpy_state() == state
+    seeds = fit_seeds(np.random.RandomState(0), 2)
+    assert seeds == fit_seeds(np.random.RandomState(0), 2)
+
+
 def test_decoded_space(genes):
     X, y = genes
     gc = GeneClustering(space="decoded", n_fits=1, random_state=0, model_params=PARAMS).fit(X)
@@ -660,6 +677,7 @@ def test_tables_and_3d_input(tmp_path, genes):
         ({"model_params": {"hiden_size": 8}}, "'hiden_size' .did you mean 'hidden_size'.?."),
         ({"cluster_method": "minibatch", "n_fits": 2}, "set n_fits=1"),
         ({"n_jobs": 0}, "n_jobs must be"),
+        ({"random_state": np.random.default_rng(0)}, r"random_state must be .*rng.integers"),
     ],
 )
 def test_bad_parameters(genes, params, match):
