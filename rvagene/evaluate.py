@@ -188,7 +188,7 @@ def specificity_reencoded(model, generated, centres, times=None) -> dict:
     series = generated.reshape(k * n, *generated.shape[2:])
     if series.ndim == 3 and getattr(model, "input_ndim_", 3) == 2:
         series = series[:, :, 0]
-    Z = model.transform(series, times=times)
+    Z = np.asarray(model.transform(series, times=times))  # set_output: not a DataFrame
     d2 = ((Z[:, np.newaxis, :] - centres[np.newaxis, :, :]) ** 2).sum(axis=-1)
     hit = d2.argmin(axis=1).reshape(k, n) == np.arange(k)[:, np.newaxis]
     return {"specificity": float(hit.mean()), "per_cluster": hit.mean(axis=1)}

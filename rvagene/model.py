@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
@@ -281,7 +281,7 @@ def _loaded_params(path: Path, payload: dict, known: set[str]) -> dict:
     return params
 
 
-class RVAgene(TransformerMixin, BaseEstimator):
+class RVAgene(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Recurrent variational autoencoder for gene expression time series (RVAgene).
 
     Each gene's series is read by an RNN encoder (GRU by default), mapped to a Gaussian latent
@@ -630,6 +630,11 @@ default="MSELoss"
         tags.input_tags.allow_nan = True
         tags.non_deterministic = False
         return tags
+
+    @property
+    def _n_features_out(self) -> int:
+        """Columns of ``transform``: ``get_feature_names_out`` gives rvagene0, rvagene1, ..."""
+        return self.module_.config.latent_length
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:

@@ -305,7 +305,7 @@ def _keep_own(model, Z, out, draw, space: str, space_centres, shift=None) -> Non
     todo = np.arange(Z.shape[0])
     for _ in range(MAX_ROUNDS):
         series = out[todo] if shift is None else out[todo] + shift[todo]
-        encoded = model.transform(series).astype(np.float64)
+        encoded = np.asarray(model.transform(series), dtype=np.float64)  # not a DataFrame
         here = _nearest(embed_codes(model, Z[todo], space), space_centres)
         back = _nearest(embed_codes(model, encoded, space), space_centres)
         todo = todo[(here != own[todo]) | (back != own[todo])]
@@ -956,7 +956,7 @@ or TimeSeriesTable
             labels, centres, (scores, window) = self._cluster(points, seeds[0], n_fits, k_choice)
             k = centres.shape[0]
             _warn_if_empty(labels, k)
-            latent = self.model_.transform(X_fit)
+            latent = np.asarray(self.model_.transform(X_fit))  # set_output: not a DataFrame
             if len(points) == 1 and self.space_ == "latent":
                 latent_centres = centres
             else:

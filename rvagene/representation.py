@@ -355,7 +355,7 @@ def cluster_fits(
     if not models or not spaces:
         msg = "cluster_fits needs at least one fitted model and one space."
         raise ValueError(msg)
-    codes = [m.transform(X, times=times) for m in models]
+    codes = [np.asarray(m.transform(X, times=times)) for m in models]  # not DataFrames
     points = {
         s: [embed_codes(m, Z, s) for m, Z in zip(models, codes, strict=True)] for s in spaces
     }
@@ -435,7 +435,7 @@ def embed(model, X, space: str = "latent", times=None) -> np.ndarray:
     """
     if _check_space(space, SPACES + DATA_SPACES) == "slopes":
         return slopes(X)
-    return embed_codes(model, model.transform(X, times=times), space)
+    return embed_codes(model, np.asarray(model.transform(X, times=times)), space)
 
 
 def membership_probabilities(

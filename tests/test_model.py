@@ -96,6 +96,35 @@ def test_no_gene_dropped(data53, batch_size, early_stopping):
     assert model.reconstruct(data53).shape == (53, 12)
 
 
+def test_feature_names_out_and_pandas_output(tiny, fast_params):
+    # a transformer without get_feature_names_out: set_output, and a Pipeline's, raised
+    pd = pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    from rvagene import GeneClustering, generation_scores
+
+    X, _ = tiny
+    with pytest.raises(NotFittedError):
+        RVAgene(**fast_params).get_feature_names_out()
+    model = RVAgene(**fast_params).fit(X)
+    assert list(model.get_feature_names_out()) == ["rvagene0", "rvagene1"]
+    Z = model.set_output(transform="pandas").transform(X)
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.columns) == ["rvagene0", "rvagene1"]
+    np.testing.assert_array_equal(Z.to_numpy(), model.set_output(transform="default").transform(X))
+    params = dict(n_clusters=3, n_fits=2, random_state=0, model_params=dict(fast_params))
+    del params["model_params"]["random_state"]
+    expected = GeneClustering(**params).fit(X)
+    with config_context(transform_output="pandas"):  # the models inside give arrays
+        gc = GeneClustering(**params).fit(X)
+        np.testing.assert_array_equal(gc.labels_, expected.labels_)
+        np.testing.assert_array_equal(gc.generate(3), expected.generate(3))
+        scores = generation_scores(gc.model_, gc.generate(3), X, gc.labels_, gc.cluster_centers_)
+    assert scores == generation_scores(
+        gc.model_, gc.generate(3), X, gc.labels_, gc.cluster_centers_
+    )
+
+
 def test_batch_size_larger_than_gene_count(data53):
     model = RVAgene(hidden_size=8, latent_length=2, n_epochs=2, batch_size=500, random_state=0)
     assert model.fit_transform(data53).shape == (53, 2)
