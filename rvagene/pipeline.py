@@ -222,6 +222,9 @@ def held_out_loss(model: RVAgene) -> float:
 def _check_generate_args(centres, X, scale, covariance, units, noise, offset) -> np.ndarray:
     """Centres as a 2-D float array, after checking that the arguments fit together."""
     centres = np.atleast_2d(np.asarray(centres, dtype=np.float64))
+    if not isinstance(noise, bool | np.bool_):  # "False" or "no" would add noise
+        msg = f"noise must be True or False, got {noise!r}."
+        raise ValueError(msg)
     if units not in (None, "data", "scaled"):
         msg = f"Unknown units {units!r}; use 'data' or 'scaled'."
         raise ValueError(msg)

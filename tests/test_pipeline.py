@@ -889,6 +889,8 @@ def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
         ({"scale": 0.3, "units": "z"}, "Unknown units"),
         ({"labels": np.zeros(5, int)}, "one entry per gene"),
         ({"labels": np.full(53, 3)}, r"integers 0\.\.2"),
+        ({"scale": 0.3, "noise": "False"}, "noise must be True or False"),  # added noise
+        ({"scale": 0.3, "noise": None}, "noise must be True or False"),
     ],
 )
 def test_generate_bad_arguments(fitted53, data53, kwargs, match):
