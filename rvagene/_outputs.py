@@ -545,10 +545,10 @@ def figure_jobs(args, name: str, found, model) -> list:
     """
     table = found.table
     xlabel = _time_label(table, found.single_cell)
-    unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling]
+    unit = {"zscore": "z-score", "minmax": "min-max scaled", "none": "expression"}[model.scaling_]
     unit += " (mean of replicates)" if table.X.ndim == 3 else ""
-    per_gene = unit + " per gene" if model.scaling != "none" else unit
-    scaled = scale_series(table.X[~found.flat], model.scaling)[0]  # in the model's units
+    per_gene = unit + " per gene" if model.scaling_ != "none" else unit
+    scaled = scale_series(table.X[~found.flat], model.scaling_)[0]  # in the model's units
     decoded = model.decode(found.centres)
     jobs = [
         partial(latent_figure, args, name, found),

@@ -500,6 +500,9 @@ default="MSELoss"
     bin_width_ : int
         Time points averaged into one of the network's steps (``max_timepoints``); 1 when
         the series were short enough.
+    scaling_ : str
+        The ``scaling`` the network was fitted with, which every method after ``fit`` uses
+        (``set_params(scaling=...)`` acts at the next ``fit``, as for the other parameters).
     input_ndim_ : int
         2 or 3: the layout of ``fit``'s input, used for ``decode``/``sample`` output.
     loss_curve_ : list of float
@@ -785,6 +788,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         X3, _ = self._validate(X, reset=True)
         self.times_ = None if times is None else _check_times(times, X3.shape[1])
         self.bin_width_ = bin_width(X3.shape[1], self.max_timepoints)
+        self.scaling_ = self.scaling
         self.n_dims_ = X3.shape[2]
         self.input_ndim_ = _input_ndim(X)
         device = resolve_device(self.device, self.cuda)
@@ -924,7 +928,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
 
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
-        Xs, _, _ = scale_series(X3, self.scaling)
+        Xs, _, _ = scale_series(X3, self.scaling_)  # the fit's, whatever set_params did
         Xs = bin_means(Xs, self.bin_width_)  # the network's time points
         missing = np.isnan(Xs)
         mask = None
@@ -1043,7 +1047,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         X, times = split_table(X, times)
         X3, dtype = self._validate(X, reset=False)
         self._check_fitted_times(times)
-        _, centre, scale, flat = scale_series(X3, self.scaling, return_flat=True)
+        _, centre, scale, flat = scale_series(X3, self.scaling_, return_flat=True)
         scale = np.where(flat, 0.0, scale)  # a flat series: its constant
         _, recon = self._predict(X3)
         out = self._unbin(recon.cpu().numpy().astype(np.float64)) * scale + centre
@@ -1303,6 +1307,8 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             model.device_ = str(target)
             if not hasattr(model, "bin_width_"):  # a format-1 file from before the bins
                 model.bin_width_ = 1
+            if not hasattr(model, "scaling_"):  # a file from before scaling_ was kept
+                model.scaling_ = model.scaling
             model.module_ = RVAE(model._config()).to(target)
             model.module_.load_state_dict(payload["state_dict"])
         except (AttributeError, KeyError, TypeError, ValueError, RuntimeError) as err:

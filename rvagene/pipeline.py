@@ -320,7 +320,7 @@ def _keep_own(model, Z, out, draw, space: str, space_centres, shift=None) -> Non
 
 def _scaled_residuals(model, X3) -> np.ndarray:
     """Each gene's series minus its reconstruction, in the model's scaled units."""
-    X_scaled, centre, spread = scale_series(X3, model.scaling)
+    X_scaled, centre, spread = scale_series(X3, model.scaling_)
     recon = as_time_series(model.reconstruct(X3), dtype=np.float64)
     return X_scaled - (recon - centre) / spread  # (genes, time, dims)
 
@@ -398,7 +398,7 @@ def cluster_offsets(model: RVAgene, X, labels, n_clusters: int) -> np.ndarray:
 
 def _to_data_units(model, out, X3, labels, rng) -> np.ndarray:
     """Give each generated series the level and spread of a member gene drawn at random."""
-    _, level, spread = scale_series(X3, model.scaling)  # (genes, 1, dims) each
+    _, level, spread = scale_series(X3, model.scaling_)  # (genes, 1, dims) each
     if out.ndim == 3:  # 2-D layout: (k, n, time)
         level, spread = level[:, :, 0], spread[:, :, 0]  # (genes, 1)
     for i in range(out.shape[0]):

@@ -228,6 +228,25 @@ def test_save_load_round_trip(tmp_path, fitted53, data53):
     fitted53.save(path, overwrite=True)
 
 
+def test_scaling_changed_after_fit_waits_for_the_next_fit(tmp_path, data53):
+    # transform, reconstruct and a saved file read self.scaling: set_params(scaling="none")
+    # after fit ran unscaled series through a network fitted on z-scores, without a word
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=2, random_state=0).fit(data53)
+    Z, R = model.transform(data53), model.reconstruct(data53)
+    model.set_params(scaling="none")
+    assert model.scaling_ == "zscore"
+    np.testing.assert_array_equal(model.transform(data53), Z)
+    np.testing.assert_array_equal(model.reconstruct(data53), R)
+    loaded = load(model.save(tmp_path / "m.pt"))
+    assert (loaded.scaling, loaded.scaling_) == ("none", "zscore")
+    np.testing.assert_array_equal(loaded.transform(data53), Z)
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)  # a file from before scaling_
+    del payload["attributes"]["scaling_"]
+    payload["params"]["scaling"] = "zscore"
+    torch.save(payload, tmp_path / "old.pt")
+    np.testing.assert_array_equal(load(tmp_path / "old.pt").transform(data53), Z)
+
+
 def test_save_load_model_fitted_on_a_dataframe(tmp_path, data53):
     # string column names become feature_names_in_ (an object array), which torch cannot
     # store as a tensor: save raised TypeError for any model fitted on such a DataFrame
