@@ -1135,10 +1135,12 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         return self.decode(rng.standard_normal((n_samples, self.module_.config.latent_length)))
 
     def score(self, X, y=None, times=None) -> float:
-        """Mean per-gene negative objective (reconstruction + KL at the posterior mean).
+        """Minus the mean per-gene loss: reconstruction from the posterior mean, plus the KL.
 
-        Higher is better; with ``MSELoss`` and ``kl_weight=1`` it is the ELBO up to constants,
-        on the scaled data.
+        Higher is better. The KL counts in full and the terms are per gene whatever
+        ``kl_weight`` and ``loss_balance`` the model was trained with (so scores of models
+        trained with other weights compare); with ``MSELoss`` it is the ELBO up to
+        constants, on the scaled data.
 
         Parameters
         ----------
