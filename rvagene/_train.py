@@ -265,49 +265,59 @@ class Callback:
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over epochs on a terminal or notebook; else a status line per check.
+    """A tqdm bar over optimiser steps on a terminal or notebook; else a status line per check.
 
     ``name`` starts each line and names the bar (RVAgene's: ``"RVAgene seed <random_state>"``,
     or ``"RVAgene fit <seed drawn>"`` without an integer ``random_state``).
 
-    Both go to ``file`` (stderr by default). Off a terminal a check's line is written when
-    ``interval`` seconds have passed since the last one (and at the end), so logs of batch
-    jobs show progress without a bar's carriage returns or hundreds of lines.
+    Both count to the most steps the fit can take (:func:`planned_steps`: the one cycle's
+    end, ``max_steps`` or ``n_epochs`` passes), so the bar's time left is that of the fit (an
+    early stop ends it sooner), and each status line says the step of that total and at most
+    how long is left. Both go to ``file`` (stderr by default). Off a terminal a check's line is
+    written when ``interval`` seconds have passed since the last one (and at the end), so logs
+    of batch jobs show progress without a bar's carriage returns or hundreds of lines.
     """
 
     def __init__(self, file=None, interval: float = 5.0, name: str = "RVAgene"):
         self.file, self.interval, self.name = file, float(interval), str(name)
-        self.bar, self.last = None, -math.inf
+        self.bar, self.last, self.start, self.total = None, -math.inf, 0.0, 0
 
     def _stream(self):
         return self.file if self.file is not None else sys.stderr
 
     def on_train_begin(self, state: TrainState) -> None:
         stream = self._stream()
+        self.start, self.total = time.monotonic(), planned_steps(state)
         interactive = getattr(stream, "isatty", lambda: False)() or _in_notebook()
         if interactive:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(
-                total=state.config.n_epochs, desc=self.name, unit="epoch", file=stream, leave=False
+                total=self.total, desc=self.name, unit="step", file=stream, leave=False
             )
 
     def on_check(self, state: TrainState) -> None:
         epochs = state.history["epoch"][-1]
         if self.bar is not None:
-            self.bar.update(int(epochs) - self.bar.n)
-            self.bar.set_postfix(loss=f"{state.monitored:.4g}", step=state.step)
+            self.bar.update(state.step - self.bar.n)
+            self.bar.set_postfix(epoch=f"{epochs:.3g}", loss=f"{state.monitored:.4g}")
         elif time.monotonic() - self.last >= self.interval:
             self._line(state, epochs)
 
     def _line(self, state: TrainState, epochs: float) -> None:
         self.last = time.monotonic()
+        left = ""
+        if 0 < state.step < self.total:
+            seconds = (self.last - self.start) / state.step * (self.total - state.step)
+            shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+            left = f", at most {shown} left"
         stream = self._stream()
         # One write of the whole line: fits in parallel processes share stderr, and print's
         # separate write of the newline let their lines run together.
         stream.write(
-            f"{self.name}: epoch {epochs:.4g}, step {state.step}, loss {state.monitored:.4g}, "
-            f"best at epoch {state.history['epoch'][state.rule.best_check - 1]:.4g}\n"
+            f"{self.name}: epoch {epochs:.4g}, step {state.step}/{self.total}, loss "
+            f"{state.monitored:.4g}, best at epoch "
+            f"{state.history['epoch'][state.rule.best_check - 1]:.4g}{left}\n"
         )
         stream.flush()
 
@@ -316,6 +326,17 @@ class ProgressBar(Callback):
             self.bar.close()
         elif state.check:
             self._line(state, state.history["epoch"][-1])
+
+
+def planned_steps(state: TrainState) -> int:
+    """The most optimiser steps a fit can take: ``n_epochs`` passes, at most ``max_steps``.
+
+    :func:`fit_module` has set ``max_steps`` to a one cycle's end, so this is where a one-cycle
+    fit ends; an early stop (``lr_schedule="plateau"``) may end a fit sooner.
+    """
+    config = state.config
+    steps = int(config.n_epochs) * math.ceil(state.n_train / config.batch_size)
+    return steps if config.max_steps is None else min(steps, int(config.max_steps))
 
 
 class LogFile(Callback):

@@ -448,9 +448,10 @@ default="MSELoss"
         system. Global random number generators (numpy's and torch's) are not touched; a
         RandomState instance given here is advanced, as in scikit-learn.
     verbose : int, default=0
-        When > 0, show progress on stderr (0 or less: nothing): a tqdm bar over epochs on a
-        terminal or in a notebook, otherwise a short status line (epoch, step, monitored
-        loss) at most every few seconds. The scripts turn it on; ``--quiet`` turns it off.
+        When > 0, show progress on stderr (0 or less: nothing): a tqdm bar over optimiser
+        steps on a terminal or in a notebook, otherwise a short status line (epoch, step of
+        the most the fit takes, monitored loss, at most how long is left) at most every few
+        seconds. The scripts turn it on; ``--quiet`` turns it off.
     callbacks : list of rvagene.Callback or None, default=None
         Hooks called during training (``on_train_begin``, ``on_epoch_begin``, ``on_step``,
         ``on_check``, ``on_train_end``; see :mod:`rvagene._train`), e.g. to trace the

@@ -145,6 +145,38 @@ def test_progress_bar_on_a_terminal(tiny):
     assert "epoch" in out.getvalue()
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_counts_to_the_fits_planned_end(terminal):
+    """The bar and the status lines count to the steps the fit will take, not n_epochs.
+
+    300 genes, batch 32, max_steps=40: the one cycle ends after 40 steps (4.4 passes of 9
+    steps over the 270 training genes); before, the bar counted epochs to n_epochs=500, so it
+    stayed at 0-1% with a time left 100x too long (18,000 genes: 4 epochs of 500).
+    """
+    from rvagene._train import ProgressBar
+
+    class Stream(io.StringIO):
+        def isatty(self):
+            return terminal
+
+    out = Stream()
+    X = np.random.default_rng(0).normal(size=(300, 6))
+    RVAgene(
+        hidden_size=8, latent_length=2, max_steps=40, random_state=0,
+        callbacks=[ProgressBar(file=out, interval=0)],
+    ).fit(X)  # fmt: skip
+    text = out.getvalue()
+    assert "/500" not in text
+    if terminal:
+        assert "40/40" in text
+        assert "step" in text
+    else:
+        assert "step 9/40," in text
+        assert "step 40/40," in text
+        assert "left" in text.splitlines()[0]
+        assert "left" not in text.splitlines()[-1]
+
+
 def test_fit_module_directly():
     torch.manual_seed(0)
     X = torch.randn(20, 6, 1).cumsum(1)
