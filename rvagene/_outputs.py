@@ -37,6 +37,8 @@ from ._utils import (
 from .cluster import DEFAULT_GMEANS_WINDOW
 from .data import scale_series
 from .plotting import (
+    _draw_band,
+    _new_axes,
     label_colors,
     plot_clusters,
     plot_generated,
@@ -47,6 +49,9 @@ from .plotting import (
 )
 
 FLAT = "flat"  # the cluster of a flat gene in the tables
+# A genes figure draws at most this many of its cluster's genes (a random choice), over the
+# band of them all: thousands of lines (bulk RNA-seq) are a solid block of colour.
+MAX_MEMBER_LINES = 200
 
 
 # ---------------------------------------------------------------------------- no overwriting
@@ -491,21 +496,34 @@ def _time_label(table, single_cell: bool) -> str:
 
 
 def _member_figure(args, name: str, found, i: int, scaled, xlabel: str, ylabel: str) -> None:
-    """figs/genes_cluster_<name><i>.png: cluster i's genes and their mean."""
+    """figs/genes_cluster_<name><i>.png: cluster i's genes and their mean.
+
+    Of a cluster of more than :data:`MAX_MEMBER_LINES` genes, that many (chosen at random,
+    by ``--seed``) over the band of its genes' middle 80%.
+    """
     members = scaled[found.assignments == i]
     size = len(members)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN time points
         cluster_mean = np.nanmean(members, axis=0)[np.newaxis] if size else None
-    ax = plot_series(
-        members,
+    ax, shown, label = _new_axes(), members, f"{size} genes" if size != 1 else "1 gene"
+    alpha = 0.5 if size > 1 else 1.0  # one gene: drawn as plainly as a mean
+    if size > MAX_MEMBER_LINES:
+        alpha = 0.3  # the band shows through
+        _draw_band(ax, members, found.colors[i], found.table.times, "mean", members.shape[1])
+        rng = np.random.default_rng([int(args.seed), i])
+        shown = members[np.sort(rng.choice(size, MAX_MEMBER_LINES, replace=False))]
+        label = f"{MAX_MEMBER_LINES} of {size} genes, at random"
+    plot_series(
+        shown,
+        ax=ax,
         color=found.colors[i],
         mean=cluster_mean if size > 1 else None,  # one gene's mean would hide it
         times=found.table.times,
-        label=f"{size} genes" if size != 1 else "1 gene",
+        label=label,
         mean_label="cluster mean",
         features="mean",
-        alpha=0.5 if size > 1 else 1.0,  # one gene: drawn as plainly as a mean
+        alpha=alpha,
         title=f"{name}: cluster {i}, its genes",
     )
     ax.set(xlabel=xlabel, ylabel=ylabel)

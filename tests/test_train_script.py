@@ -1236,3 +1236,32 @@ def test_a_one_gene_clusters_generated_title_says_1_gene(outputs, tmp_path, monk
     """Before: 'toy: cluster 1 (1 genes), generated'."""
     generated = _one_gene_cluster_figures(outputs, tmp_path, monkeypatch)[1]
     assert generated.get_title() == "toy: cluster 1 (1 gene), generated"
+
+
+def test_a_large_clusters_figure_draws_a_sample_over_the_band(outputs, tmp_path, monkeypatch):
+    """A cluster of 1,000 genes: 200 of them drawn, over the band of all; before, all 1,000
+    lines, a solid block of colour (5,653 genes in a bulk RNA-seq run) that also made
+    matplotlib warn 'Creating legend with loc="best" can be slow'."""
+    from types import SimpleNamespace
+
+    saved = []
+    monkeypatch.setattr(outputs, "save_figure", lambda fig, path: saved.append(fig.axes[0]))
+    args = SimpleNamespace(figs_dir=str(tmp_path), noise=False, seed=0)
+    scaled = np.random.default_rng(0).normal(size=(1003, 6))
+    found = SimpleNamespace(
+        assignments=np.r_[np.zeros(1000, int), np.ones(3, int)],
+        colors=cluster_colors(2),
+        table=SimpleNamespace(times=None),
+    )
+    outputs._member_figure(args, "toy", found, 0, scaled, "time point", "z-score per gene")
+    outputs._member_figure(args, "toy", found, 1, scaled, "time point", "z-score per gene")
+    big, small = saved
+    assert len(big.lines) == 201  # 200 genes and the mean
+    assert [t.get_text() for t in big.get_legend().get_texts()] == [
+        "its 1000 genes, middle 80%",
+        "200 of 1000 genes, at random",
+        "cluster mean",
+    ]
+    assert len(big.collections) == 1  # the band
+    assert len(small.lines) == 4  # every gene of a small cluster, and no band
+    assert not small.collections
