@@ -398,6 +398,7 @@ def _warn_fit_data(arr: np.ndarray) -> None:
             warnings.warn(msg, UserWarning, stacklevel=3)
     if arr.ndim in (2, 3) and arr.shape[1] >= 2:
         found = extreme_values(arr)
+        _warn_if_unlogged(arr, found)
         if found.any():
             i, j = (int(v) for v in np.argwhere(found)[0][:2])
             value = float(np.asarray(arr, dtype=np.float64)[i, j].ravel()[0])
@@ -408,6 +409,51 @@ def _warn_fit_data(arr: np.ndarray) -> None:
                 "missing first: X = rvagene.data.mask_extreme_values(X)."
             )
             warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+# Values >= 0 whose largest (extreme values aside) is above this are not on a log scale:
+# log2(CPM + 1), DESeq2's vst and rlog stay below ~25 for any gene.
+UNLOGGED_MAX = 1000.0
+# A gene whose counts average below this is mostly sampling noise.
+LOW_COUNTS = 10
+
+
+def _warn_if_unlogged(arr: np.ndarray, extreme: np.ndarray) -> None:
+    """Warn about raw counts or other unlogged expression (values >= 0 above UNLOGGED_MAX).
+
+    Each gene's series is z-scored and clustered by its shape; on raw counts that shape
+    carries each sample's sequencing depth and, for genes of few reads, mostly sampling
+    noise, and on any linear scale it is that of the gene's highest points. The warning
+    says how many genes average below :data:`LOW_COUNTS` counts (flat genes included).
+    """
+    values = np.asarray(arr, dtype=np.float64)
+    kept = values[~extreme & ~np.isnan(values)]
+    if not kept.size or kept.min() < 0 or kept.max() <= UNLOGGED_MAX:
+        return
+    fix = (
+        "Give log-scale normalised values, e.g. log2(CPM + 1) or DESeq2's vst or rlog, as "
+        "is usual for clustering expression profiles"
+    )
+    if np.all(kept == np.round(kept)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a gene without values
+            means = np.nanmean(values.reshape(len(values), -1), axis=1)
+        low = int(np.sum(means < LOW_COUNTS))
+        what = (
+            f"raw counts (whole numbers >= 0, up to {kept.max():.6g}; {low} of {len(values)} "
+            f"genes average below {LOW_COUNTS}). Each gene's series is z-scored and clustered "
+            "by its shape: on counts that shape carries each sample's sequencing depth and, "
+            "for genes of few reads, mostly sampling noise"
+        )
+        fix += ", and leave out genes of few reads"
+    else:
+        what = (
+            f"values >= 0 up to {kept.max():.6g}, not on a log scale (as normalised counts, "
+            "CPM or TPM). Each gene's series is z-scored and clustered by its shape, which on "
+            "a linear scale is that of its highest points"
+        )
+    msg = f"X looks like {what}. {fix}."
+    warnings.warn(msg, UserWarning, stacklevel=4)
 
 
 def warn_two_timepoints() -> None:

@@ -311,6 +311,19 @@ def test_a_data_warning_is_given_once_with_the_users_row(genes):
     assert "X[7, 1]" in extreme[0]
 
 
+def test_raw_counts_are_said_once_at_the_users_line(genes):
+    """GeneClustering on a count table (2 genes all zero): one warning, on the user's X."""
+    X = np.round(genes[0][:30, :6] * 40)  # about 2,000 reads a gene
+    X[:2] = 0.0  # flat: the fits see 28 genes, whose own warning is not given again
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.fit(X)
+    counts = [w for w in caught if "raw counts" in str(w.message)]
+    assert len(counts) == 1, [str(w.message) for w in counts]
+    assert "2 of 30 genes average below 10" in str(counts[0].message)
+
+
 def test_a_time_point_observed_only_in_flat_genes_still_warns(genes):
     """The fits see no value at a time point the flat genes alone have: still said, once.
 

@@ -34,6 +34,7 @@ from rvagene import Callback, LambdaCallback, RVAgene, load, simulate
 from rvagene.data import (
     _MISSING,
     _number,
+    check_input,
     extreme_values,
     load_dataset,
     mask_extreme_values,
@@ -635,6 +636,36 @@ def test_two_time_points_warn_that_zscores_leave_up_or_down():
     X = np.random.default_rng(0).standard_normal((20, 2))
     with pytest.warns(UserWarning, match=r"only 2 time points.*'up' \(-1, 1\) or 'down'"):
         RVAgene(**FAST).fit(X)
+
+
+def _counts(n_genes=60):
+    """A bulk RNA-seq count table: genes of about 1 to 8,000 reads, 6 samples, 5 all zero."""
+    rng = np.random.default_rng(0)
+    means = np.exp(rng.uniform(0, 9, n_genes))[:, None] * np.linspace(0.5, 1.5, 6)
+    means[:5] = 0.0
+    return rng.poisson(means).astype(np.float64)
+
+
+def test_raw_counts_and_unlogged_values_warn_at_fit():
+    """Before: a count table (18,000 genes, up to 222,723 reads) was clustered without a word,
+    its shapes those of sequencing depth and sampling noise."""
+    X = _counts()
+    low = int((X.mean(axis=1) < 10).sum())
+    counts = rf"raw counts \(whole numbers >= 0, up to \d+; {low} of 60 genes average below 10\)"
+    with pytest.warns(UserWarning, match=counts + r".*log2\(CPM \+ 1\).*few reads\.$"):
+        RVAgene(**FAST).fit(X)
+    with pytest.warns(UserWarning, match=r"values >= 0 up to [\d.]+, not on a log scale"):
+        check_input(X * 1.37)  # normalised counts
+    X3 = np.stack([X, X], axis=2)  # replicates
+    with pytest.warns(UserWarning, match=counts):
+        check_input(X3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log-scale values; values below 0
+        check_input(np.log2(X / X.sum(axis=0) * 1e6 + 1))
+        check_input(np.vstack([X, -X[-1:]]))
+    with pytest.warns(UserWarning, match="extreme value") as caught:  # values up to 119 and
+        check_input(np.vstack([X / 100, [[0, 0, 1e12, 0, 0, 0]]]))  # one extreme value
+    assert len(caught) == 1  # no more: the extreme value is not taken for unlogged values
 
 
 def test_fused_optimizer_only_where_torch_has_it(monkeypatch, tiny):
