@@ -56,6 +56,11 @@ _NO_LABEL = _MISSING - {"-"}
 # A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>"; the
 # separator may also be ".", "-" or a space (R's make.names turns "0h rep1" into "X0h.rep1").
 _REPLICATE = re.compile(r"^(?P<time>.+)[_.\- ](?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
+# What is left of a sample name without its time when it may number a replicate: "_1", "rep2_",
+# ".1" (R's name for a repeated column), "_B", "" (the first of R's repeated columns).
+_REPLICATE_LIKE = re.compile(
+    r"^[_.\- ]*(?:(?:replicate|rep|r)?\d+|[A-Za-z])?[_.\- ]*$", re.IGNORECASE
+)
 # A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
 _TIME_UNIT = re.compile(
     r"^(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<unit>[a-z]+)$", re.IGNORECASE
@@ -1346,6 +1351,11 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
             f"({_few_names(list(rest.values()))}); the {len(names)} columns are read as "
             f"equal steps in file order. {split}"
         )
+        if all(_REPLICATE_LIKE.match(k.replace("*", "")) for k in rest.values()):
+            why += (
+                " If they are replicates, name the columns <time>_rep<k> (0h_rep1, 0h_rep2, "
+                "...), read as replicates (a 3-D X)."
+            )
         return None, None, why
     values = np.array([float(m["value"] or m["value2"]) for m in found])
     hours = np.array([_NAME_UNITS[_unit_of(m)] for m in found])

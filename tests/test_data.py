@@ -696,6 +696,32 @@ def test_two_conditions_in_one_header_get_a_clear_message(tmp_path):
         assert read_table(path).times is None
 
 
+@pytest.mark.parametrize(
+    ("header", "shown"),
+    [
+        ("0h_1,0h_2,1h_1,1h_2,4h_1,4h_2", r"\*_1, \*_2"),  # DESeq2 sample names
+        ("rep1_0h,rep2_0h,rep1_1h,rep2_1h,rep1_4h,rep2_4h", r"rep1_\*, rep2_\*"),
+        ("0h,0h.1,1h,1h.1,4h,4h.1", r"\*, \*\.1"),  # R's names for repeated columns
+        ("0h_A,0h_B,1h_A,1h_B,4h_A,4h_B", r"\*_A, \*_B"),
+    ],
+)
+def test_replicates_named_otherwise_get_the_replicate_naming(tmp_path, header, shown):
+    """Before: only 'Split the file (one condition per file)', wrong for replicates."""
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,1,2,3,4,5,6\n")
+    with pytest.warns(UserWarning, match=rf"several conditions \({shown}\)") as caught:
+        assert read_table(path).times is None
+    assert "If they are replicates, name the columns <time>_rep<k> (0h_rep1, 0h_rep2, ...)" in (
+        str(caught[0].message)
+    )
+
+
+def test_two_conditions_are_not_called_replicates(tmp_path):
+    path = write_text(tmp_path / "s.csv", "gene,LPS_1h,TNF_1h,LPS_2h,TNF_2h\na,1,2,3,4\n")
+    with pytest.warns(UserWarning, match="several conditions") as caught:
+        read_table(path)
+    assert "replicates" not in str(caught[0].message)
+
+
 def test_load_dataset_names_the_gene_without_values(tmp_path):
     path = write_text(tmp_path / "a.csv", "gene,0h,1h,2h\nSox2,1,2,3\nNanog,NA,,NA\n")
     with pytest.raises(ValueError, match=r"gene 'Nanog' \(row 2\) has no observed value"):
