@@ -57,9 +57,12 @@ _NO_LABEL = _MISSING - {"-"}
 # separator may also be ".", "-" or a space (R's make.names turns "0h rep1" into "X0h.rep1").
 _REPLICATE = re.compile(r"^(?P<time>.+)[_.\- ](?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
 # What is left of a sample name without its time when it may number a replicate: "_1", "rep2_",
-# ".1" (R's name for a repeated column), "_B", "" (the first of R's repeated columns).
+# ".1" (R's name for a repeated column), "_B", "" (the first of R's repeated columns), also
+# in a file's path ("aligned/*_rep1.sorted.bam": featureCounts names columns so).
 _REPLICATE_LIKE = re.compile(
-    r"^[_.\- ]*(?:(?:replicate|rep|r)?\d+|[A-Za-z])?[_.\- ]*$", re.IGNORECASE
+    r"^(?:.*/)?[_.\- ]*(?:(?:replicate|rep|r)?\d+|[A-Za-z])?[_.\- ]*"
+    r"(?:\.(?:sorted|bam|sam|cram))*$",
+    re.IGNORECASE,
 )
 # A time with a unit, e.g. "30min", "0.5 h", "2d"; the factor converts to hours.
 _TIME_UNIT = re.compile(

@@ -703,6 +703,10 @@ def test_two_conditions_in_one_header_get_a_clear_message(tmp_path):
         ("rep1_0h,rep2_0h,rep1_1h,rep2_1h,rep1_4h,rep2_4h", r"rep1_\*, rep2_\*"),
         ("0h,0h.1,1h,1h.1,4h,4h.1", r"\*, \*\.1"),  # R's names for repeated columns
         ("0h_A,0h_B,1h_A,1h_B,4h_A,4h_B", r"\*_A, \*_B"),
+        (
+            "a/0h_1.bam,a/0h_2.bam,a/1h_1.bam,a/1h_2.bam,a/4h_1.bam,a/4h_2.bam",
+            r"a/\*_1\.bam, a/\*_2\.bam",
+        ),
     ],
 )
 def test_replicates_named_otherwise_get_the_replicate_naming(tmp_path, header, shown):
