@@ -1107,6 +1107,9 @@ or TimeSeriesTable
             warnings.warn(msg, UserWarning, stacklevel=4)
             return 1, None, None
         k_range = range(2, min(self.k_max, latent[0].shape[0] - 1, n_distinct) + 1)
+        # said before: on many genes this is the longest step (silhouettes grow as genes^2)
+        logger.info("choosing k among %d..%d by %s on %d genes", k_range.start, k_range.stop - 1,
+                    self.k_criterion, latent[0].shape[0])  # fmt: skip
         if self.k_criterion == "gmeans":
             every = [p for fits in per_space for p in fits]
             k, scores, window = choose_k_gmeans(every, latent, k_range, random_state=seed,
