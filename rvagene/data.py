@@ -1454,6 +1454,7 @@ def read_table(
     if not body:
         msg = f"{path} has a header but no genes. Add one row per gene below the header."
         raise ValueError(msg)
+    _check_no_repeated_header(path, header, body)
     key = (label_column or "").lower()
     first = _gene_column(path, header, body, key)
     start = 0 if first is None else 1
@@ -1502,6 +1503,25 @@ def read_table(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+def _check_no_repeated_header(path, header: list[str], body) -> None:
+    """A ValueError when a row below the header repeats it (files joined with ``cat``).
+
+    Under a header of plain numbers (``gene,0,1,2``) such a row would otherwise be read as
+    a gene named after the gene column, with the times as its values.
+    """
+    cells = [c.lower() for c in header]
+    if not cells[0]:  # an unnamed gene column: a gene row may well start with ""
+        return
+    for line, row in body:
+        if [c.lower() for c in row] == cells:
+            msg = (
+                f"{path}: line {line} repeats the header ({', '.join(header[:4])}, ...), as "
+                "when tables are joined; remove that line, so that only the first line is "
+                "a header."
+            )
+            raise ValueError(msg)
 
 
 def _read_labels(raw: list[str]) -> np.ndarray | None:

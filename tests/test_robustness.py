@@ -160,6 +160,7 @@ def work(tmp_path_factory):
         "allnan.csv": "gene,0h,1h,2h\nSox2,1,2,3\nNanog,NA,,NA\nKlf4,3,2,1\n",
         "unsorted.csv": "gene,0h,2h,1h\nSox2,1,2,3\nNanog,4,5,6\nKlf4,3,2,1\n",
         "latin1.csv": "gene,t0,t1\nB\xe9b\xe9,1,2\n",
+        "joined.csv": "gene,0,1,2\nSox2,1,2,3\nKlf4,3,2,1\ngene,0,1,2\nNanog,4,5,6\n",
     }
     for name, text in files.items():
         (root / name).write_bytes(text.encode("latin-1"))
@@ -257,6 +258,12 @@ SCRIPT_ERRORS = {
         r"values\. Add a header line",
     ),
     "not UTF-8": (["latin1.csv"], r"is not UTF-8 text .*saved as UTF-8"),
+    # before: a gene named 'gene' whose values were the times 0, 1, 2
+    "header repeated below": (
+        ["joined.csv"],
+        r"joined.csv: line 4 repeats the header \(gene, 0, 1, 2, \.\.\.\), as when tables "
+        r"are joined; remove that line",
+    ),
     "unknown optimizer": (
         ["toy", "--optimizer", "adagrad"],
         r"Unknown --optimizer 'adagrad'; "
