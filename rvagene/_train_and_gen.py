@@ -107,6 +107,7 @@ from .data import (
     _guess_sep,
     _read_labels,
     _read_text,
+    checked_table,
     flat_genes,
     has_real_labels,
     labelled,
@@ -716,7 +717,7 @@ def _read_anndata(args):
                          n_bins=args.n_bins, layer=args.layer)  # fmt: skip
         table, where = series.to_table(source=args.data), windows_info(series)
     truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
-    return table, truth, series, adata, where
+    return checked_table(table), truth, series, adata, where  # a gene without values named
 
 
 def _check_cell_options(args, adata) -> None:

@@ -165,7 +165,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
         raise ValueError(msg)
-    from .single_cell import _check_layer, select_genes
+    from .single_cell import _check_layer, check_no_infinity, select_genes
 
     _check_layer(adata, layer)
     times = _sample_times(adata.obs[time_key], time_key)
@@ -175,6 +175,8 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     values = sub.X if layer is None else sub.layers[layer]
     values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
     values = np.asarray(values, dtype=np.float64)
+    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    check_no_infinity(values, adata.obs_names, sub.var_names, where)
     distinct = np.unique(times[np.isfinite(times)])
     if not np.isfinite(times).all():
         missing = adata.obs_names[~np.isfinite(times)]

@@ -100,6 +100,24 @@ def _few(names, k: int = 5) -> str:
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
 
 
+def check_no_infinity(values: np.ndarray, cells, genes, where: str) -> None:
+    """A ValueError naming the first cell and gene whose value is infinite.
+
+    An infinite value would make its window's (or time's) mean infinite, and the error
+    would then point at a window, not at the cell. NaN is a missing value and passes.
+    """
+    bad = np.isinf(values)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        more = int(bad.sum()) - 1
+        msg = (
+            f"{where} holds an infinite value at cell {str(cells[i])!r}, gene "
+            f"{str(genes[j])!r}{f' (and {more} more)' if more else ''}; replace it with a "
+            "finite value, or with NaN to mark it missing."
+        )
+        raise ValueError(msg)
+
+
 # ------------------------------------------------------------------------------ input
 
 
@@ -789,6 +807,8 @@ def prepare(
         raise ValueError(msg)
     values = sub.layers[layer] if layer is not None else sub.X
     values = _dense(values)[good]
+    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    check_no_infinity(values, adata.obs_names[good], kept, where)
     pt_good = pt[good]
     win = _windows(values, pt_good, window_length, n_bins, remainder)
     labels, r = updown_labels(win.X)

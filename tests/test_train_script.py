@@ -801,6 +801,39 @@ def test_cell_options_are_checked_in_the_commands_own_names(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("bulk", "bad", "expected"),
+    [
+        (False, "inf", "adata.X holds an infinite value at cell 'cell_0005', gene 'gene_002'"),
+        (True, "inf", "adata.X holds an infinite value at cell 'cell_0005', gene 'gene_002'"),
+        (False, "nan", "cells.h5ad: gene 'gene_002' (row 3) has no observed value (all NaN)"),
+    ],
+)
+def test_bad_values_in_an_h5ad_name_the_cell_and_gene(
+    script, tmp_path, capsys, bulk, bad, expected
+):
+    """Before: the window table's index ("X contains inf ... at index (2, 0)", "X: row 3")."""
+    pytest.importorskip("anndata")
+    from rvagene.simulate import simulate_single_cell
+
+    adata = simulate_single_cell(n_cells=60, n_genes_per_program=2, random_state=0)
+    adata.obs["pt"] = adata.obs["true_time"]
+    adata.obs["time"] = np.repeat([0, 1, 2], 20)
+    if bad == "inf":
+        adata.X[5, 2] = np.inf
+    else:
+        adata.X[:, 2] = np.nan
+    path = tmp_path / "cells.h5ad"
+    adata.write_h5ad(path)
+    where = ["--time-key", "time"] if bulk else ["--pseudotime-key", "pt", "--window-length", "20"]
+    argv = [str(path), *where, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert expected in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_numbers_under_a_gene_header_exit_2_with_what_to_do(script, tmp_path, capsys):
     path = tmp_path / "nums.csv"
     path.write_text("gene,1h,2h,4h\n9.544,1,2,3\n4.858,2,3,4\n7.25,3,4,5\n")
