@@ -587,6 +587,7 @@ def _check_options(args) -> None:
             flag = "--" + given[0].replace("_", "-")
             msg = f"{flag} applies to .h5ad input only, and {args.data} is not one; leave it out."
             raise ValueError(msg)
+    _check_bulk_options(args)
     if args.cluster_method == "minibatch":
         extra = [f"--n-fits {args.n_fits}"] if args.n_fits not in (None, 1) else []
         extra += [f"--space {args.space}"] if args.space not in (DEFAULT_SPACE, "latent") else []
@@ -604,6 +605,23 @@ def _check_options(args) -> None:
             "which adds no offset."
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
+
+
+# Options of single cells along pseudotime, which bulk samples (--time-key) do not use.
+PSEUDOTIME_OPTIONS = ("pseudotime_key", "root_cell", "window_length", "n_bins")
+
+
+def _check_bulk_options(args) -> None:
+    """Refuse the single-cell options with ``--time-key``, which would ignore them."""
+    given = [o for o in PSEUDOTIME_OPTIONS if getattr(args, o) is not None]
+    if args.time_key is not None and given:
+        flag = "--" + given[0].replace("_", "-")
+        msg = (
+            f"{flag} applies to single cells ordered by pseudotime; with --time-key the "
+            "samples at each time are averaged, so it would be ignored. Leave it out, or "
+            "leave out --time-key."
+        )
+        raise ValueError(msg)
 
 
 # Parameters that the warnings name, as options (``name=value`` -> ``--name value``).

@@ -772,6 +772,10 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
         (["--pseudotime-key", "pt", "--window-length", "31"],
          "--window-length 31 leaves fewer than 2 windows of the 60 cells; give at most 30"),
         (["NO CELLS"], "cells.h5ad holds 0 cells or samples x 10 genes: no data."),
+        # before: bulk samples by --time-key, the windows' option dropped without a word
+        (["--time-key", "pt", "--window-length", "20"],
+         "--window-length applies to single cells ordered by pseudotime; with --time-key the "
+         "samples at each time are averaged, so it would be ignored."),
     ],
 )  # fmt: skip
 def test_cell_options_are_checked_in_the_commands_own_names(
