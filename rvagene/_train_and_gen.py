@@ -1116,6 +1116,24 @@ def _error_line(exc: BaseException) -> str:
     return f"error: {exc}".replace("\n", " ") + kept
 
 
+# What torch's CPU and CUDA allocators and numpy say when memory runs out.
+_OUT_OF_MEMORY = re.compile(
+    r"(?:can't allocate memory|out of memory|unable to allocate)[^.\n]*", re.I
+)
+
+
+def _out_of_memory(exc: BaseException) -> str | None:
+    """The message for a run that ran out of memory (a model or data too large), else None."""
+    found = _OUT_OF_MEMORY.search(str(exc))
+    if found is None and not isinstance(exc, MemoryError):
+        return None
+    what = found[0].strip() if found else type(exc).__name__
+    return (
+        f"out of memory ({what}); lower --hidden-size, --batch-size or --n-jobs (fits side "
+        "by side), or give fewer genes or time points."
+    )
+
+
 def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
     args = parse_args(argv, prog)
@@ -1128,6 +1146,12 @@ def main(argv=None, prog: str = PROG) -> int:
     except OSError as exc:  # e.g. an output folder that cannot be written
         print(_error_line(exc), file=sys.stderr)
         return 1
+    except (MemoryError, RuntimeError) as exc:  # torch's allocators raise RuntimeError
+        said = _out_of_memory(exc)
+        if said is None:
+            raise
+        print(_error_line(MemoryError(said)), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         done = "this run's results were written" if _STATE["written"] else "no file was replaced"
         print(f"error: interrupted; {done}", file=sys.stderr)

@@ -1175,6 +1175,44 @@ def test_options_that_would_be_ignored_are_refused(script, tmp_path, capsys, arg
 
 
 @pytest.mark.parametrize(
+    "raised",
+    [
+        RuntimeError(  # torch's CPU allocator, e.g. for --hidden-size 100000
+            "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+            "memory: you tried to allocate 120000000000 bytes. Error code 12"
+        ),
+        MemoryError("Unable to allocate 298. GiB for an array with shape (200000, 200000)"),
+    ],
+)
+def test_running_out_of_memory_is_one_line_that_says_what_to_lower(
+    script, dataset, capsys, monkeypatch, raised
+):
+    """Before: a traceback (exit 1)."""
+
+    def fit(self, X, y=None, times=None):
+        raise raised
+
+    monkeypatch.setattr(script.GeneClustering, "fit", fit)
+    argv = ["toy", "--n-clusters", "3", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: out of memory (")
+    assert "allocate" in err
+    assert "lower --hidden-size, --batch-size or --n-jobs" in err
+    assert not (dataset / "out").exists()
+
+
+def test_other_runtime_errors_are_not_called_out_of_memory(script, dataset, monkeypatch):
+    def fit(self, X, y=None, times=None):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(script.GeneClustering, "fit", fit)
+    with pytest.raises(RuntimeError, match="a bug"):
+        script.main(["toy", "--n-clusters", "3", *TINY, *_dirs(dataset)])
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--seed", "-5"], "argument --seed: expected an integer >= 0, got '-5'"),
