@@ -112,8 +112,11 @@ def exit_now(status: int) -> NoReturn:
     os._exit(status)
 
 
-def int_at_least(minimum: int, none: bool = False):
-    """Argparse type: an integer >= ``minimum`` (or ``none``, given as None, when allowed)."""
+def int_at_least(minimum: int, none: bool = False, maximum: int | None = None):
+    """Argparse type: an integer >= ``minimum`` (or ``none``, given as None, when allowed).
+
+    With ``maximum``, also at most ``maximum``.
+    """
 
     def parse(value: str) -> int | None:
         if none and value.lower() == "none":
@@ -122,9 +125,10 @@ def int_at_least(minimum: int, none: bool = False):
             number = int(value)
         except ValueError:
             number = None
-        if number is None or number < minimum:
+        if number is None or number < minimum or (maximum is not None and number > maximum):
             also = " or none" if none else ""
-            msg = f"expected an integer >= {minimum}{also}, got {value!r}"
+            want = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            msg = f"expected an integer {want}{also}, got {value!r}"
             raise argparse.ArgumentTypeError(msg)
         return number
 

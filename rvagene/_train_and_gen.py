@@ -136,6 +136,7 @@ DATA_DIR = "data"
 FIGS_DIR = "figs"
 OUT_DIR = "results"
 SEED = 0
+MAX_SEED = 2**32 - 1  # scikit-learn's random_state (numpy's RandomState) takes no more
 N_GENERATE = 20  # trajectories generated per cluster, as in the original
 # Fits run side by side on every core by default (GeneClustering's n_jobs; one torch thread
 # each). The library's default is one process, as in scikit-learn; a command uses the machine.
@@ -383,7 +384,10 @@ def _add_run_options(parser) -> None:
         "-2: all but one; 0 is refused)",
     )
     parser.add_argument(
-        "--seed", type=int_at_least(0), default=SEED, help="random seed (random_state)"
+        "--seed",
+        type=int_at_least(0, maximum=MAX_SEED),
+        default=SEED,
+        help="random seed (random_state)",
     )
     parser.add_argument(
         "--quiet",

@@ -1205,7 +1205,8 @@ def test_running_out_of_memory_is_one_line_that_says_what_to_lower(
 
 def test_other_runtime_errors_are_not_called_out_of_memory(script, dataset, monkeypatch):
     def fit(self, X, y=None, times=None):
-        raise RuntimeError("a bug")
+        msg = "a bug"
+        raise RuntimeError(msg)
 
     monkeypatch.setattr(script.GeneClustering, "fit", fit)
     with pytest.raises(RuntimeError, match="a bug"):
@@ -1215,7 +1216,9 @@ def test_other_runtime_errors_are_not_called_out_of_memory(script, dataset, monk
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--seed", "-5"], "argument --seed: expected an integer >= 0, got '-5'"),
+        (["--seed", "-5"], "argument --seed: expected an integer from 0 to 4294967295, got '-5'"),
+        # before: numpy's "Seed must be between 0 and 2**32 - 1", after reading the data
+        (["--seed", "4294967296"], "argument --seed: expected an integer from 0 to 4294967295"),
         (["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
         (["--print-every", "-1"], "argument --print-every: expected an integer >= 0"),
     ],
