@@ -935,7 +935,10 @@ def cluster_genes(args, data, name: str, log: str | None = None) -> GeneClusteri
         msg = f"{name} has {n} genes, too few to choose the number of clusters; give --n-clusters."
         raise ValueError(msg)
     gc = estimator(args, log)
-    gc.fit(X, times=_fit_times(data.table, args))
+    try:
+        gc.fit(X, times=_fit_times(data.table, args))
+    except (ValueError, FloatingPointError) as exc:  # named as the command line names it
+        raise type(exc)(_as_options(str(exc))) from exc
     if log is not None:  # saved and recorded under the name the user gave
         gc.model_params = {**gc.model_params, "log_file": args.log_file}
         for model in gc.models_:

@@ -738,13 +738,16 @@ default="MSELoss"
                     "needs at least 2 time points per series."
                 )
                 raise ValueError(msg)
-            for name, have in (
-                ("sequence_length", X3.shape[1]),
-                ("number_of_features", X3.shape[2]),
+            for name, have, unit in (
+                ("sequence_length", X3.shape[1], "time points per series"),
+                ("number_of_features", X3.shape[2], "value(s) per time point"),
             ):
                 want = getattr(self, name)
                 if want is not None and want != have:
-                    msg = f"{name}={want} was given, but X has {have}. Fix the parameter or X."
+                    msg = (
+                        f"{name}={want} was given, but X has {have} {unit}. Fix the parameter "
+                        "or X (None takes X's)."
+                    )
                     raise ValueError(msg)
         elif X3.shape[2] != self.n_dims_:
             msg = (

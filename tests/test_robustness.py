@@ -271,7 +271,7 @@ SCRIPT_ERRORS = {
     ),
     "unknown loss": (["toy", "--loss", "ReconLoss"], r"Unknown --loss 'ReconLoss'; use 'MSELoss'"),
     "unknown block": (["toy", "--block", "RNN"], r"Unknown --block 'RNN'; use 'GRU' or 'LSTM'"),
-    "unknown device": (["toy", "--device", "tpu"], r"Unknown device 'tpu'\. Use 'auto', 'cpu'"),
+    "unknown device": (["toy", "--device", "tpu"], r"Unknown --device 'tpu'\. Use 'auto', 'cpu'"),
     "batch_size 0": (["toy", "--batch-size", "0"], r"--batch-size must be an integer >= 1, got 0"),
     "latent_length 0": (["toy", "--latent-length", "0"], r"--latent-length must be an integer"),
     "hidden_size 0": (["toy", "--hidden-size", "0"], r"--hidden-size must be an integer >= 1"),
@@ -280,6 +280,15 @@ SCRIPT_ERRORS = {
         ["toy", "--n-clusters", "50"],
         r"--n-clusters 50 is more than the "
         r"24 genes in toy; use a smaller number",
+    ),
+    # before: the parameters' Python names, and "X has 12" without a unit
+    "sequence length not the data's": (
+        ["toy", "--sequence-length", "5"],
+        r"--sequence-length 5 was given, but X has 12 time points per series\. Fix",
+    ),
+    "training diverges": (
+        ["toy", "--learning-rate", "1e30", "--no-clip"],
+        r"The training loss became non-finite .* Lower --learning-rate, keep --clip,",
     ),
     "n_clusters 0": (
         ["toy", "--n-clusters", "0"],
