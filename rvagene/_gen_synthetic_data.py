@@ -74,6 +74,9 @@ REPLICATES = 1
 REPLICATE_NOISE = 0.1
 DENSE_FACTOR = 10  # log spacing samples a simulation this many times finer
 LOG_GROWTH = 5.0  # log spacing: the ramp's gaps grow by exp(LOG_GROWTH) (see below)
+# The largest value written: train_and_gen.py reads larger ones as missing (the network
+# computes in float32), so a data set beyond it could not be trained on.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 DATA_DIR = "data"
 FIGS_DIR = "figs"
 
@@ -162,9 +165,10 @@ def _add_output_options(parser) -> None:
 
 def _check_args(parser, args) -> None:
     """What argparse's types cannot check, as its one-line errors (before anything is written)."""
-    if not (math.isfinite(args.replicate_noise) and args.replicate_noise >= 0):
-        noise = args.replicate_noise
-        parser.error(f"argument --replicate-noise: expected a finite number >= 0, got {noise}")
+    for option in ("--noise", "--gene-scale", "--gene-offset", "--replicate-noise"):
+        value = getattr(args, option[2:].replace("-", "_"))
+        if not (math.isfinite(value) and value >= 0):
+            parser.error(f"argument {option}: expected a finite number >= 0, got {value}")
     for option, folder in (("--data-dir", args.data_dir), ("--figs-dir", args.figs_dir)):
         if folder.exists() and not folder.is_dir():
             parser.error(f"argument {option}: {str(folder)!r} is a file; give a folder")
@@ -281,9 +285,11 @@ def main(argv=None) -> int:
         X, means = X[:, keep], means[:, keep]
         times = np.array([float(f"{t:.6g}") for t in times[keep]])  # short header cells
     X = _with_replicates(X, args)
-    if not np.isfinite(X).all():  # before anything is written
-        print("error: the values overflow; lower --noise, --gene-scale or --replicate-noise.",
-              file=sys.stderr)  # fmt: skip
+    biggest = float(np.max(np.abs(X)))
+    if not biggest <= FLOAT32_MAX:  # before anything is written: values a fit cannot read
+        print(f"error: the values reach {biggest:.3g}, beyond the {FLOAT32_MAX:.3g} (float32) "
+              "that train_and_gen.py reads; lower --noise, --gene-scale, --gene-offset or "
+              "--replicate-noise.", file=sys.stderr)  # fmt: skip
         return 2
     # The first sizes[k] genes of each cluster are training genes, the rest test genes.
     starts = np.searchsorted(labels, np.arange(len(means)))

@@ -90,9 +90,11 @@ def test_imbalanced_sizes_and_no_test_file(gen, tmp_path):
 @pytest.mark.parametrize(
     "bad",
     [
-        ["x", "--noise", "-1"],
         ["x", "--n-clusters", "3", "--genes-per-cluster", "1", "2"],
         ["x", "--length", "5", "--replicates", "2", "--replicate-noise", "1e308"],  # overflows
+        # before: written, with values beyond float32 that train_and_gen.py reads as missing
+        ["x", "--length", "5", "--genes-per-cluster", "2", "--gene-offset", "1e300"],
+        ["x", "--length", "5", "--genes-per-cluster", "2", "--noise", "1e300"],
     ],
 )
 def test_bad_values_from_simulate_exit_2_with_one_line(gen, tmp_path, capsys, bad):
@@ -115,6 +117,9 @@ def test_bad_values_from_simulate_exit_2_with_one_line(gen, tmp_path, capsys, ba
         ["x", "--length", "1"],
         ["x", "--seed", "-1"],
         ["x", "--replicate-noise", "inf"],
+        ["x", "--noise", "-1"],
+        ["x", "--gene-scale", "nan"],
+        ["x", "--gene-offset", "-2"],
         [],
     ],
 )
@@ -144,7 +149,8 @@ def test_failed_run_keeps_existing_files(gen, tmp_path):
     assert gen.main([*argv, *_dirs(tmp_path)]) == 0
     train = tmp_path / "data" / "keep" / "keep_TRAIN"
     before = train.read_bytes()
-    assert gen.main([*argv, "--noise", "-1", "--overwrite", *_dirs(tmp_path)]) == 2
+    sizes = ["--genes-per-cluster", "3", "4", "5"]  # 3 sizes for 2 clusters: simulate refuses
+    assert gen.main([*argv, *sizes, "--overwrite", *_dirs(tmp_path)]) == 2
     assert train.read_bytes() == before
 
 
@@ -221,6 +227,29 @@ def test_log_times_and_replicates_then_train(gen, tmp_path):
     data = ["--data-dir", str(tmp_path / "data")]
     assert train.main(["ur", "--n-clusters", "2", *tiny, *data, *out]) == 0
     assert (tmp_path / "figs" / "generated_cluster_ur1.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("option", ["--noise", "--gene-scale", "--gene-offset"])
+def test_a_bad_noise_option_is_named_before_the_data_set_is_looked_at(
+    gen, tmp_path, capsys, option
+):
+    """Before: "noise must be ..." in simulate's words, and only once --overwrite was given."""
+    assert gen.main(["x", "--length", "4", "--genes-per-cluster", "2", *_dirs(tmp_path)]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as info:
+        gen.main(["x", option, "-1", *_dirs(tmp_path)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert f"argument {option}: expected a finite number >= 0, got -1.0" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_values_beyond_float32_are_refused_in_the_options_words(gen, tmp_path, capsys):
+    argv = ["x", "--length", "5", "--genes-per-cluster", "2", "--gene-offset", "1e300"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "beyond the 3.4e+38 (float32) that train_and_gen.py reads" in err
+    assert "--gene-offset" in err
 
 
 def test_bad_replicate_noise_exit_2(gen, tmp_path, capsys):
