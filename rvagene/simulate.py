@@ -159,8 +159,17 @@ def _cluster_sizes(genes_per_cluster, n_clusters: int) -> np.ndarray:
 def _distinct_means(
     rng: np.random.Generator, x: np.ndarray, n_clusters: int, method: str
 ) -> np.ndarray:
-    """Draw ``n_clusters`` non-flat means, redrawing any that correlate > 0.95 with another."""
+    """Draw ``n_clusters`` non-flat means, redrawing any that correlate > 0.95 with another.
+
+    When one cluster finds no distinct mean in ``_MAX_DRAWS`` tries (short series, many
+    clusters), the series have no room for more distinct shapes: it and every later
+    cluster keep their first non-flat draw, with one warning. (Checking each later cluster
+    too cost each one ``_MAX_DRAWS`` draws against all earlier means: an hour for 1000
+    clusters of 5 points, and a warning per cluster.) Before that, the draws are as always,
+    so a seed gives the same data.
+    """
     means: list[np.ndarray] = []
+    crowded = None  # the first cluster without a distinct mean
     for k in range(n_clusters):
         candidate = None
         for _ in range(_MAX_DRAWS):
@@ -168,23 +177,27 @@ def _distinct_means(
             if y is None:
                 continue
             candidate = y
-            if not means or np.corrcoef(np.vstack([*means, y]))[-1, :-1].max() <= (
-                _MAX_CORRELATION
-            ):
+            if crowded is not None or not means:
+                break
+            if np.corrcoef(np.vstack([*means, y]))[-1, :-1].max() <= _MAX_CORRELATION:
                 break
         else:
-            # Out of tries (very short series or very many clusters): keep the last draw.
             if candidate is None:
                 msg = f"Could not draw a non-flat cluster mean in {_MAX_DRAWS} tries."
                 raise RuntimeError(msg)
-            warnings.warn(
-                f"Cluster {k}'s mean correlates > {_MAX_CORRELATION} with another cluster's "
-                f"after {_MAX_DRAWS} draws; the clusters may be hard to tell apart. "
-                "Use fewer clusters or a longer sequence_length.",
-                UserWarning,
-                stacklevel=3,
-            )
+            crowded = k
         means.append(candidate)
+    if crowded is not None:
+        rest = crowded + 1
+        kept = (
+            f"it and clusters {rest} to {n_clusters - 1} were" if rest < n_clusters else "it was"
+        )
+        msg = (
+            f"Cluster {crowded}'s mean correlates > {_MAX_CORRELATION} with another cluster's "
+            f"after {_MAX_DRAWS} draws; {kept} kept as drawn, so some clusters may be hard to "
+            "tell apart. Use fewer clusters or a longer sequence_length."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
     return np.vstack(means)
 
 
@@ -287,7 +300,8 @@ default=None
       any curve that is still constant is redrawn.
     * **Distinguishable clusters.** In the original more than half of the 6-cluster data sets
       had two means correlated above 0.95. A mean that correlates above 0.95 with an
-      earlier one is redrawn (up to 1000 times, then kept with a warning).
+      earlier one is redrawn (up to 1000 times, then kept with a warning; the clusters
+      after it, for which a short series has no room either, keep their first draw).
     * **Other lengths.** The off-diagonal band is ``sequence_length // 2`` steps and the
       covariance denominator is ``(y . y) * 100 / sequence_length``, so both match the
       original at 100 points and the noise per point does not change with the length.

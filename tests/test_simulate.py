@@ -1,4 +1,6 @@
 import importlib
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -191,6 +193,22 @@ def test_impossible_distinctness_warns():
     # With 2 time points every scaled mean is (-1, 1) or (1, -1): 3 clusters cannot differ.
     with pytest.warns(UserWarning, match="hard to tell apart"):
         simulate(n_clusters=3, genes_per_cluster=1, sequence_length=2, random_state=0)
+
+
+def test_many_clusters_on_short_series_warn_once_and_stop_redrawing():
+    """Before: every later cluster redrew 1000 times against all earlier means (200 clusters
+    of 5 points: 22 s and 92 warnings; 1000 clusters: hours) and warned once each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X, labels = simulate(
+            n_clusters=200, genes_per_cluster=1, sequence_length=5, random_state=0
+        )
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1, said[:3]
+    assert re.match(r"Cluster \d+'s mean correlates > 0.95 .*; it and clusters \d+ to 199 were "
+                    r"kept as drawn", said[0])  # fmt: skip
+    assert X.shape == (200, 5)
+    np.testing.assert_array_equal(labels, np.arange(200))
 
 
 def test_noise_increases_spread():
