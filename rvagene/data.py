@@ -1000,7 +1000,8 @@ def read_ucr(path, delimiter: str | None = None) -> tuple[np.ndarray, np.ndarray
     path : str or PathLike
         No header; one gene per line: an integer label, then one value per time point.
     delimiter : str, default=None
-        Column separator; by default a comma, tab or whitespace, guessed from the first line.
+        Column separator; by default a comma, semicolon, tab or whitespace, guessed from the
+        first line (with a semicolon, decimal commas are read).
 
     Returns
     -------
@@ -1241,11 +1242,22 @@ def _gene_column(path, header, body, label_key: str) -> str | None:
 
 
 def _header_is_values(path, header) -> ValueError:
+    """The error for a first line that is read as a header but looks like a gene's values.
+
+    A file without a table's suffix (``<name>_TRAIN``) is likely a UCR file whose labels
+    are not integers (``A``, ``B``, ``NA``); the error says so too.
+    """
+    ucr = ""
+    if _suffix(path) not in {".csv", ".tsv", ".tab", ".txt"}:
+        ucr = (
+            f" If it is a UCR file (no header; a label, then the values), its labels must "
+            f"be integers: {header[0]!r} is not one (number the labels 0, 1, ...)."
+        )
     return ValueError(
         f"{path}: the first line ({', '.join(header[:4])}, ...) is read as the header, but "
         "its time points decrease, so it looks like a gene's values. "
         "Add a header line such as 'gene,t0,t1,...' above the genes (or put the time "
-        "columns in increasing order)."
+        f"columns in increasing order).{ucr}"
     )
 
 
@@ -1464,6 +1476,8 @@ def read_table(
     cols = [j for j in range(start, len(header)) if j != label_at]
     _check_timepoints(len(cols), path)
     genes = [cells[0] for _, cells in body] if first == "genes" else None
+    if genes is not None:
+        _check_header_is_no_row(path, header, body)
     if first is None or first == "label":  # no gene names in the file
         logger.info("%s has no gene column; genes are named gene_1 ... gene_%d", path, len(body))
         genes = [f"gene_{i}" for i in range(1, len(body) + 1)]
@@ -1503,6 +1517,26 @@ def read_table(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+def _check_header_is_no_row(path, header: list[str], body) -> None:
+    """A ValueError when the header starts as a row does: the first line is data.
+
+    A UCR file whose labels are words (``A,0.5,1.5,2.5``, then ``B,...``, ``A,...``) would
+    otherwise be read as a table whose header is its first gene, times 0.5, 1.5, 2.5.
+    """
+    name = header[0]
+    if not name or name.lower() in _GENE_COLUMN_NAMES:
+        return
+    line = next((line for line, cells in body if cells[0] == name), None)
+    if line is not None:
+        msg = (
+            f"{path}: the first line starts with {name!r}, as line {line} does, so it is a "
+            "row of data, not a header. Add a header line such as 'gene,t0,t1,...'; a UCR "
+            "file (no header; a label, then the values) needs integer labels (number them "
+            "0, 1, ...)."
+        )
+        raise ValueError(msg)
 
 
 def _check_no_repeated_header(path, header: list[str], body) -> None:
@@ -1668,6 +1702,8 @@ def load_dataset(name_or_path, data_dir="data") -> TimeSeriesTable:
         path = _dataset_file(name_or_path, root, available)
     first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
     cells = first.replace(",", " ").replace("\t", " ").split()
+    if _guess_sep(first) == ";":  # a European export: semicolons, maybe decimal commas
+        cells = [_DECIMAL_COMMA.sub(r"\1.\2", c.strip()) for c in first.split(";")]
     label = cells[0] if cells else ""
     label_first = label.lower() not in _MISSING and _number(label) is not None
     if label_first and all(c.lower() in _MISSING or _number(c) is not None for c in cells[1:]):

@@ -160,6 +160,8 @@ def work(tmp_path_factory):
         "allnan.csv": "gene,0h,1h,2h\nSox2,1,2,3\nNanog,NA,,NA\nKlf4,3,2,1\n",
         "unsorted.csv": "gene,0h,2h,1h\nSox2,1,2,3\nNanog,4,5,6\nKlf4,3,2,1\n",
         "latin1.csv": "gene,t0,t1\nB\xe9b\xe9,1,2\n",
+        "textlabel_TRAIN": "A,0.5,1.5,2.5\nB,3.5,2.5,1.5\nA,0.5,1.5,2.25\n",
+        "textfall_TRAIN": "A,3.5,1.5,0.5\nB,3.5,2.5,1.5\nC,0.5,1.5,2.25\n",
         "joined.csv": "gene,0,1,2\nSox2,1,2,3\nKlf4,3,2,1\ngene,0,1,2\nNanog,4,5,6\n",
     }
     for name, text in files.items():
@@ -258,6 +260,18 @@ SCRIPT_ERRORS = {
         r"values\. Add a header line",
     ),
     "not UTF-8": (["latin1.csv"], r"is not UTF-8 text .*saved as UTF-8"),
+    # before: the first line (rising values) was a header of times 0.5, 1.5, 2.5, its gene
+    # lost; and, where they fell, only "add a header line", which made the labels gene names
+    "UCR labels not integers": (
+        ["textlabel_TRAIN"],
+        r"textlabel_TRAIN: the first line starts with 'A', as line 3 does, so it is a row of "
+        r"data, not a header\. .*a UCR file .* needs integer labels",
+    ),
+    "UCR labels not integers, first gene falling": (
+        ["textfall_TRAIN"],
+        r"If it is a UCR file \(no header; a label, then the values\), its labels must be "
+        r"integers: 'A' is not one",
+    ),
     # before: a gene named 'gene' whose values were the times 0, 1, 2
     "header repeated below": (
         ["joined.csv"],
@@ -601,6 +615,20 @@ def test_script_extreme_value_is_named_and_masked(runner, work):
     assert warned[0].startswith("warning: ")
     assert "gene 'g5' at time '5h' = 1e+30" in warned[0]
     assert "read as missing (NaN)" in warned[0]
+
+
+def test_a_semicolon_ucr_file_with_decimal_commas_is_read(tmp_path):
+    """A UCR file saved by a European spreadsheet; before: taken for a table, and refused."""
+    X = np.array([[0.5, 1.25, -2.0], [3.5, 2.5, 1.5], [0.25, 1.5, 2.75]])
+    text = "\n".join(
+        ";".join([str(label), *(f"{v:g}".replace(".", ",") for v in row)])
+        for label, row in zip([0, 1, 0], X, strict=True)
+    )
+    for name in ("semi_TRAIN", "semi.csv"):
+        (tmp_path / name).write_text(text + "\n")
+        table = load_dataset(tmp_path / name)
+        np.testing.assert_array_equal(table.X, X)
+        np.testing.assert_array_equal(table.labels, [0, 1, 0])
 
 
 def test_load_dataset_masks_extreme_values_with_a_warning(tmp_path):
