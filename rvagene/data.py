@@ -1502,6 +1502,8 @@ def read_table(
         _check_timepoints(len(time_labels), path)
         X = X[:, index]  # (genes, times, replicates)
     times, unit = _header_times(path, header, time_labels, first)
+    if first == "genes" and times is not None and unit is None:
+        _warn_if_header_may_be_a_gene(path, header, time_labels)
     unnamed = [i for i, g in enumerate(genes) if not str(g).strip()]
     if unnamed:  # a name for the outputs, which name every gene
         for i in unnamed:
@@ -1517,6 +1519,35 @@ def read_table(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+# Words of a gene column's header ("Gene Symbol", "GeneID", "ID_REF", "probe_set"): a first
+# cell without one, above plain numbers, may be a gene's name above its values.
+_COLUMN_WORDS = frozenset(
+    {"gene", "genes", "id", "ids", "name", "names", "symbol", "symbols", "probe", "probes",
+     "transcript", "transcripts", "feature", "features", "ensembl", "entrez", "accession",
+     "locus", "orf", "row", "rows", "key", "target", "protein", "proteins", "tag"}
+)  # fmt: skip
+
+
+def _warn_if_header_may_be_a_gene(path, header: list[str], time_labels: list[str]) -> None:
+    """Warn when a header of plain-number times starts with a cell that names no column.
+
+    ``Sox2,0.5,1.2,3.4`` above ``Nanog,4,5,6``: a file without a header whose first gene
+    rises reads as a header of times 0.5, 1.2, 3.4, and that gene is lost. A first cell
+    such as ``gene``, ``Gene Symbol`` or ``ID_REF`` says nothing.
+    """
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", header[0])
+    if not header[0] or any(w.lower() in _COLUMN_WORDS for w in words):
+        return
+    shown = ", ".join(time_labels[:4]) + (", ..." if len(time_labels) > 4 else "")
+    msg = (
+        f"{path}: the first line is read as a header of times ({shown}) above a gene column "
+        f"named {header[0]!r}; if it is a gene's row, the gene is lost and the times are "
+        "its values. Add a header line such as 'gene,t0,t1,...' above it, or name the gene "
+        "column 'gene'."
+    )
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _check_header_is_no_row(path, header: list[str], body) -> None:

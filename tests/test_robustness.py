@@ -631,6 +631,30 @@ def test_a_semicolon_ucr_file_with_decimal_commas_is_read(tmp_path):
         np.testing.assert_array_equal(table.labels, [0, 1, 0])
 
 
+@pytest.mark.parametrize(
+    ("first", "warned"),
+    [("Sox2", True), ("g0", True), ("gene", False), ("Gene Symbol", False), ("ID_REF", False)],
+)
+def test_a_first_gene_read_as_a_header_of_times_is_warned_about(tmp_path, first, warned):
+    """A file without a header whose first gene rises: its values became the times, and the
+    gene was lost, without a word (before)."""
+    path = tmp_path / "nohead.csv"
+    path.write_text(f"{first},0.5,1.2,3.4,4.1\nNanog,4,5,6,2\nKlf4,1,2,1,0.5\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_dataset(path)
+    said = [str(w.message) for w in caught if "header of times" in str(w.message)]
+    assert len(table.genes) == 2
+    if not warned:
+        assert not said
+        return
+    assert len(said) == 1
+    assert (
+        f"nohead.csv: the first line is read as a header of times (0.5, 1.2, 3.4, 4.1) above a "
+        f"gene column named '{first}'; if it is a gene's row, the gene is lost" in said[0]
+    )
+
+
 def test_load_dataset_masks_extreme_values_with_a_warning(tmp_path):
     X, _ = _toy_with(1e30)
     write_ucr(tmp_path / "x_TRAIN", X)
