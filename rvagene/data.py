@@ -1022,6 +1022,14 @@ def read_ucr(path, delimiter: str | None = None) -> tuple[np.ndarray, np.ndarray
             "name and values; see read_table)."
         )
         raise ValueError(msg)
+    huge = np.flatnonzero(np.abs(data[:, 0]) >= 2**62)  # no int64 label (numpy casts to junk)
+    if huge.size:
+        i = huge[0]
+        msg = (
+            f"{path}: line {rows[i][0]} has label {rows[i][1][0]!r}, too large for a label; "
+            "number the labels 0, 1, ... (a UCR file's first column is each gene's label)."
+        )
+        raise ValueError(msg)
     logger.debug("read %d series x %d time points from %s", len(data), data.shape[1] - 1, path)
     return data[:, 1:], data[:, 0].astype(np.int64)
 

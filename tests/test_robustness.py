@@ -162,6 +162,7 @@ def work(tmp_path_factory):
         "latin1.csv": "gene,t0,t1\nB\xe9b\xe9,1,2\n",
         "textlabel_TRAIN": "A,0.5,1.5,2.5\nB,3.5,2.5,1.5\nA,0.5,1.5,2.25\n",
         "textfall_TRAIN": "A,3.5,1.5,0.5\nB,3.5,2.5,1.5\nC,0.5,1.5,2.25\n",
+        "hugelabel_TRAIN": "100000000000000000000,1,2,3\n0,3,2,1\n1,1,2,4\n",
         "joined.csv": "gene,0,1,2\nSox2,1,2,3\nKlf4,3,2,1\ngene,0,1,2\nNanog,4,5,6\n",
     }
     for name, text in files.items():
@@ -271,6 +272,12 @@ SCRIPT_ERRORS = {
         ["textfall_TRAIN"],
         r"If it is a UCR file \(no header; a label, then the values\), its labels must be "
         r"integers: 'A' is not one",
+    ),
+    # before: numpy's "invalid value encountered in cast", and a label of -2**63
+    "UCR label too large": (
+        ["hugelabel_TRAIN"],
+        r"hugelabel_TRAIN: line 1 has label '100000000000000000000', too large for a label; "
+        r"number the labels 0, 1, \.\.\.",
     ),
     # before: a gene named 'gene' whose values were the times 0, 1, 2
     "header repeated below": (
