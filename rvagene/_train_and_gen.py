@@ -687,6 +687,15 @@ def read_input(args, name: str) -> SimpleNamespace:
     genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
     if args.labels is not None:
         truth = _file_labels(args.labels, genes)
+    given = f"--labels {args.labels}" if args.labels is not None else None
+    if args.labels_key is not None:
+        given = f"--labels-key {args.labels_key}"
+    if given and not has_real_labels(truth):
+        msg = (
+            f"{given} gives every labelled gene one label; ARI and NMI need at least 2 "
+            "labels, so the clusters are not scored."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=2)
     truth, known = _unlabelled(truth, genes, name)
     reps = f" x {table.X.shape[2]} replicates" if table.X.ndim == 3 else ""
     logger.info(
@@ -802,7 +811,10 @@ def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
     delimiter = _guess_sep(next((line for line in text.splitlines() if line.strip()), ""))
     reader = csv.reader(text.splitlines(), delimiter=delimiter, skipinitialspace=True)
     rows = [(i, r) for i, r in enumerate(reader, 1) if "".join(r).strip()]
-    if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["gene", "label"]:
+    head = [c.strip().lower() for c in rows[0][1][:2]] if rows else []
+    if head == ["label", "gene"]:  # the header names the columns: label first
+        rows = [(i, [r[1], r[0], *r[2:]]) for i, r in rows]
+    if head in (["gene", "label"], ["label", "gene"]):
         rows = rows[1:]
     bad = [i for i, r in rows if len(r) < 2]
     if bad:

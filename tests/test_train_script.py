@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from rvagene import load, simulate
-from rvagene.data import write_table, write_ucr
+from rvagene.data import read_ucr, write_table, write_ucr
 from rvagene.plotting import cluster_colors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -1098,6 +1098,25 @@ def test_a_labels_file_with_semicolons_and_repeated_genes(script, tmp_path):
     path.write_text("Sox2,1\nSox2,2\nNanog,2\n")
     with pytest.raises(ValueError, match="gives gene 'Sox2' 2 labels \\(1, 2\\) but the data"):
         script._file_labels(path, ["Sox2", "Nanog"])
+
+
+def test_a_labels_file_with_the_label_column_first_is_read_by_its_header(script, tmp_path):
+    """Before: 'label,gene' was taken for data, and every gene was 'without a label'."""
+    path = tmp_path / "l.csv"
+    path.write_text("label,gene\na,Sox2\nb,Nanog\n")
+    assert script._file_labels(path, ["Sox2", "Nanog"]).tolist() == ["a", "b"]
+
+
+def test_labels_given_that_are_all_one_say_why_there_is_no_score(script, dataset, capsys):
+    """Before: --labels with one label for every gene printed no ARI, and no word why."""
+    X, _ = read_ucr(dataset / "data" / "toy" / "toy_TRAIN")
+    path = dataset / "same.csv"
+    path.write_text("".join(f"gene_{i},A\n" for i in range(1, len(X) + 1)))
+    argv = ["toy", "--n-clusters", "3", "--labels", str(path), *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    out, err = capsys.readouterr()
+    assert f"warning: --labels {path} gives every labelled gene one label; ARI and NMI" in err
+    assert "ARI" not in out
 
 
 @pytest.mark.parametrize("which", ["--out-dir", "--figs-dir"])
