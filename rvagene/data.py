@@ -1122,6 +1122,19 @@ def _table_sep(path, sep: str | None) -> str | None:
     return sep or ("\t" if _suffix(path) in {".tsv", ".tab"} else None)
 
 
+def _read_sep(path, sep: str | None) -> str | None:
+    """The separator to read a table with: :func:`_table_sep`'s, but for a CSV named .tsv.
+
+    A ``.tsv``/``.tab`` file whose first line has no tab but commas or semicolons (a CSV
+    saved under that name) gets None: its separator is guessed, as a ``.csv``'s is.
+    """
+    given = _table_sep(path, sep)
+    if sep is not None or given is None:
+        return given
+    first = next((line for line in _read_text(path).splitlines() if line.strip()), "")
+    return None if "\t" not in first and ("," in first or ";" in first) else given
+
+
 def _parse_times(labels: list[str]) -> np.ndarray | None:
     """Times from time-point names: numbers, or numbers with a unit; None otherwise."""
     return _parse_times_unit(labels)[0]
@@ -1469,7 +1482,7 @@ def read_table(
     gives ``X`` of shape (n_genes, 3, 2), ``times`` ``[0, 2, 6]`` and ``replicates``
     ``[1, 2]``; :func:`write_table` writes such a file from a 3-D array.
     """
-    rows = _read_rows(path, _table_sep(path, sep), short_header=True)
+    rows = _read_rows(path, _read_sep(path, sep), short_header=True)
     (_, header), body = rows[0], rows[1:]
     if not body:
         msg = f"{path} has a header but no genes. Add one row per gene below the header."
@@ -1775,7 +1788,7 @@ def _label_column_first(path) -> bool:
     table is left to the readers' errors.
     """
     try:
-        rows = _read_rows(path, _table_sep(path, None), short_header=True, warn=False)
+        rows = _read_rows(path, _read_sep(path, None), short_header=True, warn=False)
     except ValueError:
         return False
     first = _numbers([cells[0] for _, cells in rows])

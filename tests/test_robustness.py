@@ -662,6 +662,17 @@ def test_a_first_gene_read_as_a_header_of_times_is_warned_about(tmp_path, first,
     )
 
 
+def test_a_comma_separated_file_named_tsv_is_read(tmp_path):
+    """Before: read at tabs only, 'has 0 time point(s) per series' (exit 2)."""
+    path = tmp_path / "genes.tsv"
+    path.write_text("gene,0h,1h,2h\nSox2,1,2,3\nNanog,4,5,6.5\n")
+    table = load_dataset(path)
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
+    assert table.genes == ["Sox2", "Nanog"]
+    path.write_text("gene\t0h\t1h\nSox2\t1,5\t2\n")  # tabs: a decimal comma stays one
+    np.testing.assert_array_equal(load_dataset(path).X, [[1.5, 2]])
+
+
 def test_load_dataset_masks_extreme_values_with_a_warning(tmp_path):
     X, _ = _toy_with(1e30)
     write_ucr(tmp_path / "x_TRAIN", X)
