@@ -501,10 +501,15 @@ def _add_cell_options(parser) -> None:
 
 
 def _dataset_name(data: str) -> str:
+    """The name of the outputs: the file's name without its suffixes, in any case.
+
+    ``genes.CSV.gz`` and ``genes.csv`` give ``genes``; ``data/toy/toy_TRAIN`` gives ``toy``.
+    """
     path = Path(data)
     name = path.name
     for suffix in (".gz", "_TRAIN", ".csv", ".tsv", ".txt", ".tab", ".h5ad"):
-        name = name.removesuffix(suffix)
+        if name.lower().endswith(suffix.lower()):
+            name = name[: -len(suffix)]
     return name or "data"
 
 

@@ -1100,6 +1100,16 @@ def test_a_labels_file_with_semicolons_and_repeated_genes(script, tmp_path):
         script._file_labels(path, ["Sox2", "Nanog"])
 
 
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [("genes.csv", "genes"), ("GENES.CSV", "GENES"), ("x.TSV.GZ", "x"), ("c.H5AD", "c"),
+     ("data/toy/toy_TRAIN", "toy"), ("a.b.txt", "a.b")],
+)  # fmt: skip
+def test_the_outputs_are_named_without_the_inputs_suffix_in_any_case(script, data, name):
+    """Before: genes.CSV gave results/genes.CSV_clusters.csv."""
+    assert script._dataset_name(data) == name
+
+
 def test_a_labels_file_with_the_label_column_first_is_read_by_its_header(script, tmp_path):
     """Before: 'label,gene' was taken for data, and every gene was 'without a label'."""
     path = tmp_path / "l.csv"
