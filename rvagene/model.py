@@ -690,6 +690,8 @@ default="MSELoss"
              "gradients are not clipped with clip=False"),
             ("dropout_rate", self.hidden_layer_depth == 1, "dropout acts between stacked RNN "
              "layers, and hidden_layer_depth=1 has one"),
+            ("validation_fraction", not self.early_stopping, "genes are held out only with "
+             "early_stopping=True"),
             ("print_every", self.log_file is None and self.print_every != 0,
              "it is how often the loss is written to log_file, which is not given "
              "(log_file=None)"),

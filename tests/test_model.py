@@ -664,6 +664,11 @@ def test_single_time_point_rejected(fast_params):
         ({"dropout_rate": 0.5}, r"dropout_rate=0\.5 has no effect: .*hidden_layer_depth=1"),
         ({"print_every": 7}, r"print_every=7 has no effect: .*log_file=None"),
         ({"cuda": True, "device": "cpu"}, r"cuda=True has no effect: device='cpu' decides"),
+        (  # before: without a word
+            {"early_stopping": False, "validation_fraction": 0.3},
+            r"validation_fraction=0\.3 has no effect: genes are held out only with "
+            r"early_stopping=True",
+        ),
     ],
 )
 def test_a_parameter_the_others_make_do_nothing_warns(tiny, fast_params, params, message):

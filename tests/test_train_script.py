@@ -614,12 +614,15 @@ def test_options_without_effect_are_named_once_before_the_fit(script, dataset, c
     """Warned as options before any work (not as parameters after the fits), once each."""
     argv = ["toy", "--n-clusters", "3", "--k-max", "9", "--lr-decay", "0.2", "--no-clip"]
     argv += ["--max-grad-norm", "2", "--generate-scale", "0.3", "--no-offset", "--n-fits", "2"]
+    argv += ["--no-early-stopping", "--validation-fraction", "0.3"]
     assert script.main([*argv, *TINY, *_dirs(dataset)]) == 0
     err = capsys.readouterr().err.splitlines()
     expected = [
         "warning: --lr-decay 0.2 has no effect: it decays the learning rate of --lr-schedule "
         "plateau, and --lr-schedule onecycle follows its cycle.",
         "warning: --max-grad-norm 2.0 has no effect: gradients are not clipped with --no-clip.",
+        "warning: --validation-fraction 0.3 has no effect: genes are held out only with "
+        "--early-stopping.",
         "warning: --k-max 9 has no effect: k is given (--n-clusters 3), not chosen.",
         "warning: --no-offset has no effect: --generate-scale is the original's generation, "
         "which adds no offset.",
