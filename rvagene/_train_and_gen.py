@@ -110,8 +110,10 @@ from .data import (
     checked_table,
     flat_genes,
     has_real_labels,
+    keep_genes,
     labelled,
     load_dataset,
+    read_gene_list,
 )
 from .model import RVAgene
 from .pipeline import (
@@ -280,6 +282,15 @@ def _add_file_options(parser) -> None:
         metavar="FILE",
         help="known labels to score the clusters against (ARI, NMI): a CSV/TSV of gene, label "
         "(default: the file's own label column, if any)",
+    )
+    parser.add_argument(
+        "--genes",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="genes to cluster, one per line, e.g. those a time-course test found to change "
+        "(a table's or an .h5ad's gene names; names not in the data are skipped with a "
+        "warning; default: all genes)",
     )
 
 
@@ -474,13 +485,6 @@ def _add_cell_options(parser) -> None:
         "(default: windows)",
     )
     cells.add_argument(
-        "--genes",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="genes to keep, one per line (default: all genes)",
-    )
-    cells.add_argument(
         "--time-key",
         default=None,
         help="bulk AnnData (samples x genes): the obs column of each sample's time; samples "
@@ -574,8 +578,7 @@ def run(args: argparse.Namespace) -> dict:
 
 # Options of the .h5ad path only (argparse's names).
 CELL_OPTIONS = (
-    "pseudotime_key", "root_cell", "window_length", "n_bins", "genes", "time_key", "labels_key",
-    "layer",
+    "pseudotime_key", "root_cell", "window_length", "n_bins", "time_key", "labels_key", "layer",
 )  # fmt: skip
 
 
@@ -687,6 +690,8 @@ def read_input(args, name: str) -> SimpleNamespace:
         table, truth, series, adata, where = _read_anndata(args)
     else:
         table = load_dataset(args.data, data_dir=args.data_dir)
+        if args.genes is not None:
+            table = keep_genes(table, read_gene_list(args.genes))
         truth = table.labels if has_real_labels(table.labels) else None
     n = table.X.shape[0]
     genes = table.genes or [f"gene_{i}" for i in range(1, n + 1)]
@@ -722,7 +727,7 @@ def _read_anndata(args):
     import anndata
 
     from .annotate import _check_unique_genes, bulk_series, windows_info
-    from .single_cell import prepare, read_gene_list
+    from .single_cell import prepare
 
     if not Path(args.data).is_file():
         msg = f"No such file: {str(args.data)!r}. Give the path of an .h5ad file."

@@ -1422,6 +1422,115 @@ def _step_names(names: list[str]) -> bool:
     return steps == list(range(steps[0], steps[0] + len(steps))) and steps[0] in (0, 1)
 
 
+def read_gene_list(path) -> list[str]:
+    """Read gene names from a text file: one per line (or separated by commas or tabs).
+
+    Blank lines and lines starting with ``#`` are skipped.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        For example the original's ``esc_data/degenes_ES2.txt``.
+
+    Returns
+    -------
+    list of str
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"No such gene list: {str(path)!r}. Give a text file with one gene per line."
+        raise FileNotFoundError(msg)
+    genes = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            genes.extend(g for g in line.replace(",", " ").split() if g)
+    if not genes:
+        msg = f"{path} lists no genes. Put one gene name per line."
+        raise ValueError(msg)
+    return genes
+
+
+def names_kept(names, genes, where: str = "the data") -> list[str]:
+    """The requested gene names that ``names`` holds, in the order requested, each once.
+
+    Names missing from ``names`` are skipped with a warning that says how many and names a
+    few; a ``ValueError`` is raised when none is present. Shared by
+    :func:`rvagene.single_cell.select_genes` and :func:`keep_genes`.
+
+    Examples
+    --------
+    >>> names_kept(["a", "b", "c"], ["c", "a", "c"])
+    ['c', 'a']
+    """
+    names = [str(g) for g in names]
+    if isinstance(genes, str):
+        genes = [genes]
+    present = set(names)
+    wanted = list(dict.fromkeys(str(g) for g in genes))
+    missing = [g for g in wanted if g not in present]
+    kept = [g for g in wanted if g in present]
+    if not kept:
+        msg = (
+            f"None of the {len(wanted)} requested genes ({_few_names(wanted, 5)}) is in "
+            f"{where} (genes such as {_few_names(names, 5)}). Check the gene names and their "
+            "case."
+        )
+        raise ValueError(msg)
+    if missing:
+        msg = (
+            f"{len(missing)} of {len(wanted)} requested genes are not in {where} and are "
+            f"skipped: {_few_names(missing, 5)}."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    return kept
+
+
+def keep_genes(table: TimeSeriesTable, genes) -> TimeSeriesTable:
+    """The table's rows of the genes named in ``genes``, in that order (see :func:`names_kept`).
+
+    For example the genes a time-course test found to change, out of a genome-wide table:
+    every gene given to the model is clustered, so genes of noise make up clusters of their
+    own and blur the others.
+
+    Parameters
+    ----------
+    table : TimeSeriesTable
+        A table with gene names (:func:`read_table`; a UCR file has none).
+    genes : sequence of str
+        Gene names to keep (:func:`read_gene_list` reads them from a
+        file). A name that the table repeats is a ``ValueError``: its rows cannot be told
+        apart by name.
+
+    Returns
+    -------
+    TimeSeriesTable
+        The same table with only those genes (and their labels).
+    """
+    if table.genes is None:
+        msg = (
+            f"{table.source} has no gene names (a UCR file), so genes cannot be chosen by "
+            "name; give a table with a gene column."
+        )
+        raise ValueError(msg)
+    kept = names_kept(table.genes, genes, where=table.source)
+    rows = {}
+    repeated = []
+    for i, g in enumerate(table.genes):
+        if g in rows and g not in repeated:
+            repeated.append(g)
+        rows.setdefault(g, i)
+    repeated = [g for g in repeated if g in set(kept)]
+    if repeated:
+        msg = (
+            f"{table.source} repeats the requested gene name(s) {_few_names(repeated)}, so "
+            "their rows cannot be chosen by name; make the names unique in the file."
+        )
+        raise ValueError(msg)
+    index = np.array([rows[g] for g in kept])
+    labels = None if table.labels is None else np.asarray(table.labels)[index]
+    return dataclasses.replace(table, X=table.X[index], genes=kept, labels=labels)
+
+
 def read_table(
     path, sep: str | None = None, label_column: str | None = "label"
 ) -> TimeSeriesTable:

@@ -44,7 +44,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rvagene.data import TimeSeriesTable, scale_series, write_table, write_ucr
+from rvagene.data import (
+    TimeSeriesTable,
+    names_kept,
+    read_gene_list,
+    scale_series,
+    write_table,
+    write_ucr,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -157,34 +164,6 @@ def _as_anndata(data, gene_names=None):
     return adata
 
 
-def read_gene_list(path) -> list[str]:
-    """Read gene names from a text file: one per line (or separated by commas or tabs).
-
-    Blank lines and lines starting with ``#`` are skipped.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        For example the original's ``esc_data/degenes_ES2.txt``.
-
-    Returns
-    -------
-    list of str
-    """
-    path = Path(path)
-    if not path.is_file():
-        msg = f"No such gene list: {str(path)!r}. Give a text file with one gene per line."
-        raise FileNotFoundError(msg)
-    genes = []
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            genes.extend(g for g in line.replace(",", " ").split() if g)
-    if not genes:
-        msg = f"{path} lists no genes. Put one gene name per line."
-        raise ValueError(msg)
-    return genes
-
-
 # ------------------------------------------------------------------------------ steps
 
 
@@ -240,23 +219,7 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
                 )
                 raise ValueError(msg)
             genes = [g for g, keep in zip(names, mask, strict=True) if keep]
-        present = set(names)
-        wanted = list(dict.fromkeys(str(g) for g in genes))
-        missing = [g for g in wanted if g not in present]
-        kept = [g for g in wanted if g in present]
-        if not kept:
-            msg = (
-                f"None of the {len(wanted)} requested genes ({_few(wanted)}) is in the data "
-                f"(genes such as {_few(names)}). Check the gene names and their case."
-            )
-            raise ValueError(msg)
-        if missing:
-            msg = (
-                f"{len(missing)} of {len(wanted)} requested genes are not in the data and are "
-                f"skipped: {_few(missing)}."
-            )
-            warnings.warn(msg, UserWarning, stacklevel=2)
-        return kept
+        return names_kept(names, genes)
     if n_top_genes is None:
         return names
     if int(n_top_genes) < 1:

@@ -13,8 +13,10 @@ from rvagene.data import (
     TimeSeriesTable,
     as_time_series,
     has_real_labels,
+    keep_genes,
     load_dataset,
     open_data,
+    read_gene_list,
     read_table,
     read_ucr,
     write_table,
@@ -990,3 +992,16 @@ def test_a_group_column_read_as_a_time_is_named_in_the_warning(tmp_path):
     text = "gene,0h,2h,4h,Cluster\nSox2,1,2,3,1\nNanog,4,5,6,2\nKlf4,3,2,1,1\n"
     with pytest.warns(UserWarning, match=r"If 'Cluster' holds each gene's group, name that "):
         read_table(write_text(tmp_path / "c.csv", text))
+
+
+def test_keep_genes_takes_each_named_genes_own_row_and_label(tmp_path):
+    X = np.arange(5 * 4 * 2, dtype=float).reshape(5, 4, 2)
+    table = TimeSeriesTable(X, ["a", "b", "c", "d", "e"], None, None, np.arange(5), "t.csv")
+    with pytest.warns(UserWarning, match="1 of 4 requested genes are not in t.csv"):
+        kept = keep_genes(table, ["d", "a", "zz", "d", "b"])
+    assert kept.genes == ["d", "a", "b"]
+    np.testing.assert_array_equal(kept.X, X[[3, 0, 1]])
+    np.testing.assert_array_equal(kept.labels, [3, 0, 1])
+    path = tmp_path / "genes.txt"
+    path.write_text("# DE genes\nd, a\tb\n\n")
+    assert read_gene_list(path) == ["d", "a", "b"]

@@ -471,6 +471,57 @@ def _table(tmp_path, name, replicates=1, times=UNEVEN):
     return path
 
 
+def test_genes_file_keeps_a_tables_genes_in_its_order(script, tmp_path, capsys):
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    genes = [f"g{i}" for i in range(12)]
+    path = tmp_path / "some.csv"
+    write_table(path, X, genes=genes, times=UNEVEN, labels=100 + np.arange(12))
+    wanted = ["g7", "g0", "g11", "g3", "g9", "g1", "nope"]
+    (tmp_path / "de.txt").write_text("# from a time-course test\n" + "\n".join(wanted) + "\n")
+    argv = [str(path), "--genes", str(tmp_path / "de.txt"), "--n-clusters", "2", *TINY]
+    assert script.main([*argv, *_dirs(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 of 7 requested genes are not in" in err
+    assert "nope" in err
+    rows = [r.split(",") for r in (tmp_path / "out" / "some_clusters.csv").read_text().split()]
+    assert rows[0][0] == "gene"
+    assert rows[0][-1] == "label"
+    assert [r[0] for r in rows[1:]] == wanted[:-1]  # the list's order
+    assert [int(float(r[-1])) for r in rows[1:]] == [107, 100, 111, 103, 109, 101]  # its own
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["x1", "x2"], "None of the 2 requested genes (x1, x2) is in"),
+        (["g1", "g1b"], "repeats the requested gene name(s) g1"),
+    ],
+)
+def test_genes_file_that_keeps_nothing_or_a_repeated_name_is_refused(
+    script, tmp_path, capsys, lines, message
+):
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    genes = [f"g{i}" for i in range(11)] + ["g1"]
+    path = tmp_path / "rep.csv"
+    write_table(path, X, genes=genes, times=UNEVEN)
+    (tmp_path / "de.txt").write_text("\n".join(lines))
+    argv = [str(path), "--genes", str(tmp_path / "de.txt"), *TINY, *_dirs(tmp_path)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_genes_file_needs_gene_names(script, tmp_path, capsys):
+    X, labels = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    (tmp_path / "data" / "u").mkdir(parents=True)
+    write_ucr(tmp_path / "data" / "u" / "u_TRAIN", X, labels)
+    (tmp_path / "de.txt").write_text("g1\n")
+    assert script.main(["u", "--genes", str(tmp_path / "de.txt"), *TINY, *_dirs(tmp_path)]) == 2
+    assert "has no gene names (a UCR file)" in capsys.readouterr().err
+
+
 def test_replicate_file_end_to_end(script, tmp_path, capsys):
     path = _table(tmp_path, "reps.csv", replicates=3, times=[f"{t}h" for t in UNEVEN])
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
@@ -1184,7 +1235,6 @@ def test_overwrite_removes_the_earlier_runs_extra_cluster_figures_and_log(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--genes", "g.txt"], "--genes applies to .h5ad input only"),
         (["--time-key", "t"], "--time-key applies to .h5ad input only"),
         (["--labels-key", "k"], "--labels-key applies to .h5ad input only"),
         (
