@@ -1651,12 +1651,15 @@ def read_table(
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
 
 
-# Words of a gene column's header ("Gene Symbol", "GeneID", "ID_REF", "probe_set"): a first
-# cell without one, above plain numbers, may be a gene's name above its values.
+# Words of a gene column's header ("Gene Symbol", "GeneID", "ID_REF", "probe_set"), or of the
+# header row's ("time", "hours"): a first cell without one, above plain numbers, may be a
+# gene's name above its values.
 _COLUMN_WORDS = frozenset(
     {"gene", "genes", "id", "ids", "name", "names", "symbol", "symbols", "probe", "probes",
      "transcript", "transcripts", "feature", "features", "ensembl", "entrez", "accession",
-     "locus", "orf", "row", "rows", "key", "target", "protein", "proteins", "tag"}
+     "locus", "orf", "row", "rows", "key", "target", "protein", "proteins", "tag",
+     "time", "times", "timepoint", "timepoints", "hour", "hours", "day", "days", "sample",
+     "samples"}
 )  # fmt: skip
 
 

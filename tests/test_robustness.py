@@ -640,7 +640,14 @@ def test_a_semicolon_ucr_file_with_decimal_commas_is_read(tmp_path):
 
 @pytest.mark.parametrize(
     ("first", "warned"),
-    [("Sox2", True), ("g0", True), ("gene", False), ("Gene Symbol", False), ("ID_REF", False)],
+    [
+        ("Sox2", True),
+        ("g0", True),
+        ("gene", False),
+        ("Gene Symbol", False),
+        ("ID_REF", False),
+        ("Time (h)", False),
+    ],
 )
 def test_a_first_gene_read_as_a_header_of_times_is_warned_about(tmp_path, first, warned):
     """A file without a header whose first gene rises: its values became the times, and the
