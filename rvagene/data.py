@@ -1652,15 +1652,18 @@ def read_table(
 
 
 # Words of a gene column's header ("Gene Symbol", "GeneID", "ID_REF", "probe_set"), or of the
-# header row's ("time", "hours"): a first cell without one, above plain numbers, may be a
-# gene's name above its values.
+# header row's ("time", "hours"), or of a column that pandas named ("Unnamed: 0", "index"): a
+# first cell without one, above plain numbers, may be a gene's name above its values.
 _COLUMN_WORDS = frozenset(
     {"gene", "genes", "id", "ids", "name", "names", "symbol", "symbols", "probe", "probes",
      "transcript", "transcripts", "feature", "features", "ensembl", "entrez", "accession",
      "locus", "orf", "row", "rows", "key", "target", "protein", "proteins", "tag",
      "time", "times", "timepoint", "timepoints", "hour", "hours", "day", "days", "sample",
-     "samples"}
+     "samples", "unnamed", "index"}
 )  # fmt: skip
+# Whole first cells that name a gene column in one word: the reader's own gene column names
+# ("geneid", featureCounts' "Geneid"), and R's name for a column without one ("X").
+_COLUMN_CELLS = _GENE_COLUMN_NAMES | {"genesymbol", "genesymbols", "probeset", "probesets", "x"}
 
 
 def _warn_if_header_may_be_a_gene(path, header: list[str], time_labels: list[str]) -> None:
@@ -1671,7 +1674,9 @@ def _warn_if_header_may_be_a_gene(path, header: list[str], time_labels: list[str
     such as ``gene``, ``Gene Symbol`` or ``ID_REF`` says nothing.
     """
     words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", header[0])
-    if not header[0] or any(w.lower() in _COLUMN_WORDS for w in words):
+    if header[0].strip().lower() in _COLUMN_CELLS or any(
+        w.lower() in _COLUMN_WORDS for w in words
+    ):
         return
     shown = ", ".join(time_labels[:4]) + (", ..." if len(time_labels) > 4 else "")
     msg = (

@@ -669,6 +669,19 @@ def test_a_first_gene_read_as_a_header_of_times_is_warned_about(tmp_path, first,
     )
 
 
+@pytest.mark.parametrize("first", ["Geneid", "geneid", "GENEID", "genename", "Unnamed: 0", "X"])
+def test_a_gene_column_named_in_one_word_is_not_taken_for_a_gene(tmp_path, first):
+    """featureCounts' 'Geneid', the reader's own 'geneid'/'genename', pandas' 'Unnamed: 0' and
+    R's 'X' name the gene column; before, each was warned about as a gene's name whose row
+    may have been read as the header."""
+    path = tmp_path / "named.csv"
+    path.write_text(f"{first},0.5,1.2,3.4,4.1\nNanog,4,5,6,2\nKlf4,1,2,1,0.5\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = load_dataset(path)
+    assert table.genes == ["Nanog", "Klf4"]
+
+
 def test_a_comma_separated_file_named_tsv_is_read(tmp_path):
     """Before: read at tabs only, 'has 0 time point(s) per series' (exit 2)."""
     path = tmp_path / "genes.tsv"
