@@ -823,7 +823,7 @@ def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
     rows = [(i, r) for i, r in enumerate(reader, 1) if "".join(r).strip()]
     head = [c.strip().lower() for c in rows[0][1][:2]] if rows else []
     if head == ["label", "gene"]:  # the header names the columns: label first
-        rows = [(i, [r[1], r[0], *r[2:]]) for i, r in rows]
+        rows = [(i, [r[1], r[0], *r[2:]] if len(r) > 1 else r) for i, r in rows]
     if head in (["gene", "label"], ["label", "gene"]):
         rows = rows[1:]
     bad = [i for i, r in rows if len(r) < 2]

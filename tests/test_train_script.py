@@ -1169,6 +1169,9 @@ def test_a_labels_file_with_the_label_column_first_is_read_by_its_header(script,
     path = tmp_path / "l.csv"
     path.write_text("label,gene\na,Sox2\nb,Nanog\n")
     assert script._file_labels(path, ["Sox2", "Nanog"]).tolist() == ["a", "b"]
+    path.write_text("label,gene\na,Sox2\nNanog\n")  # before: IndexError, a traceback
+    with pytest.raises(ValueError, match="line 3 has no label; each line is gene,label"):
+        script._file_labels(path, ["Sox2", "Nanog"])
 
 
 def test_labels_given_that_are_all_one_say_why_there_is_no_score(script, dataset, capsys):
