@@ -232,6 +232,18 @@ def test_a_failed_refit_leaves_no_fit(genes):
         gc.generate(2)
     with pytest.raises(NotFittedError):
         gc.predict(X)
+    gc.fit(X)  # and a failure during the fits (space_ set), not only in the data's checks
+
+    def stop(state):
+        msg = "stopped by a callback"
+        raise RuntimeError(msg)
+
+    from rvagene import LambdaCallback
+
+    gc.set_params(model_params={**PARAMS, "callbacks": [LambdaCallback(on_check=stop)]})
+    with pytest.raises(RuntimeError, match="stopped by a callback"):
+        gc.fit(X)
+    assert not [name for name in vars(gc) if name.endswith("_") or name == "_X_fit"]
 
 
 def _repeated(X, rows, times):
