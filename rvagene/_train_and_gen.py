@@ -702,8 +702,8 @@ def read_input(args, name: str) -> SimpleNamespace:
         given = f"--labels-key {args.labels_key}"
     if given and not has_real_labels(truth):
         msg = (
-            f"{given} gives every labelled gene one label; ARI and NMI need at least 2 "
-            "labels, so the clusters are not scored."
+            f"{given} gives the genes fewer than 2 distinct labels; ARI and NMI need at "
+            "least 2, so the clusters are not scored."
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
     truth, known = _unlabelled(truth, genes, name)
