@@ -107,6 +107,7 @@ from .data import (
     _guess_sep,
     _read_labels,
     _read_text,
+    check_input,
     checked_table,
     flat_genes,
     has_real_labels,
@@ -532,9 +533,10 @@ def run(args: argparse.Namespace) -> dict:
     cannot be written, or when ``--log-file`` is not a file name in ``--out-dir`` or names
     the input or a result. The results (the log with them) are written to temporary files
     and replace the earlier ones together at the end, so a run that stops, by an error or
-    Ctrl-C, leaves every earlier file as it was. Warnings raised while
-    reading and clustering are printed in one block before the ``wrote`` lines, and kept in
-    the config file. With ``--overwrite``, the earlier run's figures of clusters beyond the
+    Ctrl-C, leaves every earlier file as it was. Warnings about the options are printed
+    before any work, those about the data (raw counts, extreme values, ...) once it is read,
+    before the fits, and those raised while clustering before the ``wrote`` lines; all are
+    kept in the config file. With ``--overwrite``, the earlier run's figures of clusters beyond the
     new k are removed once every new file is written.
     """
     name = _dataset_name(args.data)
@@ -554,10 +556,20 @@ def run(args: argparse.Namespace) -> dict:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             data = read_input(args, name)
+            check_input(data.table.X)  # the fit's data warnings (raw counts, ...): said now
+        read = [t for t in _outputs.warning_lines(caught) if _as_options(t) not in shown]
+        _outputs.print_warnings(read)  # before the fits, not minutes later
+        shown = shown + read
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             gc = cluster_genes(args, data, name, log)
             found, result = describe(args, data, gc, name)
-        later = [t for t in _outputs.warning_lines(caught) if _as_options(t) not in shown]
-        notes = shown + later  # the fits repeat the options' warnings: printed once
+        later = [
+            t
+            for t in _outputs.warning_lines(caught)
+            if t not in shown and _as_options(t) not in shown
+        ]
+        notes = shown + later  # the fits repeat the options' and the data's warnings: once
         _outputs.print_warnings(later)
         with warnings.catch_warnings(record=True) as late:
             warnings.simplefilter("always")

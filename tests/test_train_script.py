@@ -1428,3 +1428,22 @@ def test_a_large_clusters_figure_draws_a_sample_over_the_band(outputs, tmp_path,
     assert len(big.collections) == 1  # the band
     assert len(small.lines) == 4  # every gene of a small cluster, and no band
     assert not small.collections
+
+
+def test_data_warnings_are_printed_before_the_fits(script, tmp_path, capsys, monkeypatch):
+    """A table of raw counts is said before the fits (minutes on a genome), not after them."""
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=1)
+    counts = np.round(np.exp(X - X.min() + 2) * 50)  # whole numbers above 1,000
+    path = tmp_path / "counts.csv"
+    write_table(path, counts, genes=[f"g{i}" for i in range(12)], times=UNEVEN)
+    before_fits = []
+    real = script.cluster_genes
+
+    def cluster_genes(*args, **kwargs):
+        before_fits.append(capsys.readouterr().err)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(script, "cluster_genes", cluster_genes)
+    assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
+    assert "warning: X looks like raw counts" in before_fits[0]
+    assert "looks like raw counts" not in capsys.readouterr().err  # said once
