@@ -932,6 +932,18 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             )
             raise ValueError(msg)
 
+    def _fitted_input(self, X, times) -> tuple[np.ndarray, np.dtype]:
+        """``X`` checked against the fit, as (n, time, dims) float, and its dtype to return.
+
+        The start of every method after ``fit`` that reads series: fitted, a table's array,
+        the fitted number of time points and dims, and ``times`` equal to the fitted ones.
+        """
+        check_is_fitted(self, "module_")
+        X, times = split_table(X, times)
+        X3, dtype = self._validate(X, reset=False)
+        self._check_fitted_times(times)
+        return X3, dtype
+
     def _to_tensor(self, X3: np.ndarray, device) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scale per gene, fill missing values with the gene mean; return (X, mask)."""
         Xs, _, _ = scale_series(X3, self.scaling_)  # the fit's, whatever set_params did
@@ -997,10 +1009,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         -------
         Z : ndarray of shape (n_genes, latent_length)
         """
-        check_is_fitted(self, "module_")
-        X, times = split_table(X, times)
-        X3, dtype = self._validate(X, reset=False)
-        self._check_fitted_times(times)
+        X3, dtype = self._fitted_input(X, times)
         mu, _ = self._encode(X3)
         return mu.cpu().numpy().astype(dtype, copy=False)
 
@@ -1023,10 +1032,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         variance : ndarray of shape (n_genes, latent_length)
             Positive, in the units of ``mean`` squared.
         """
-        check_is_fitted(self, "module_")
-        X, times = split_table(X, times)
-        X3, dtype = self._validate(X, reset=False)
-        self._check_fitted_times(times)
+        X3, dtype = self._fitted_input(X, times)
         mu, logvar = self._encode(X3)
         mean, variance = mu.cpu().numpy(), logvar.exp().cpu().numpy()  # (n, latent) each
         return mean.astype(dtype, copy=False), variance.astype(dtype, copy=False)
@@ -1049,10 +1055,8 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         -------
         ndarray of the shape of ``X``
         """
-        check_is_fitted(self, "module_")
-        X, times = split_table(X, times)
-        X3, dtype = self._validate(X, reset=False)
-        self._check_fitted_times(times)
+        X, times = split_table(X, times)  # a table's array: its layout is returned
+        X3, dtype = self._fitted_input(X, times)
         _, centre, scale, flat = scale_series(X3, self.scaling_, return_flat=True)
         scale = np.where(flat, 0.0, scale)  # a flat series: its constant
         _, recon = self._predict(X3)
@@ -1159,10 +1163,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         -------
         float
         """
-        check_is_fitted(self, "module_")
-        X, times = split_table(X, times)
-        X3, _ = self._validate(X, reset=False)
-        self._check_fitted_times(times)
+        X3, _ = self._fitted_input(X, times)
         Xt, mask = self._to_tensor(X3, self.device_)
         criterion = self._make_criterion()
         batch = max(int(self.batch_size), 256)
