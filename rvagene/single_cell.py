@@ -107,22 +107,37 @@ def _few(names, k: int = 5) -> str:
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
 
 
-def check_no_infinity(values: np.ndarray, cells, genes, where: str) -> None:
+def check_no_infinity(values, cells, genes, where: str) -> None:
     """A ValueError naming the first cell and gene whose value is infinite.
 
     An infinite value would make its window's (or time's) mean infinite, and the error
     would then point at a window, not at the cell. NaN is a missing value and passes.
+    ``values`` may be a scipy sparse matrix: only its stored values are looked at.
     """
-    bad = np.isinf(values)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        more = int(bad.sum()) - 1
+    if _is_sparse(values) and not np.isinf(values.data).any():
+        return  # no coordinates to make for the stored values (a copy of them all)
+    if _is_sparse(values):
+        coo = values.tocoo()
+        bad = np.isinf(coo.data)
+        rows, cols = coo.row[bad], coo.col[bad]
+        first = np.lexsort((cols, rows))  # row-major order, as np.nonzero gives for arrays
+        rows, cols = rows[first], cols[first]
+    else:
+        rows, cols = np.nonzero(np.isinf(values))
+    if rows.size:
+        more = rows.size - 1
         msg = (
-            f"{where} holds an infinite value at cell {str(cells[i])!r}, gene "
-            f"{str(genes[j])!r}{f' (and {more} more)' if more else ''}; replace it with a "
-            "finite value, or with NaN to mark it missing."
+            f"{where} holds an infinite value at cell {str(cells[rows[0]])!r}, gene "
+            f"{str(genes[cols[0]])!r}{f' (and {more} more)' if more else ''}; replace it with "
+            "a finite value, or with NaN to mark it missing."
         )
         raise ValueError(msg)
+
+
+def _is_sparse(X) -> bool:
+    from scipy import sparse
+
+    return sparse.issparse(X)
 
 
 # ------------------------------------------------------------------------------ input
@@ -348,8 +363,9 @@ class Windows(NamedTuple):
     window: np.ndarray
 
 
-def _check_cells(X, pseudotime) -> tuple[np.ndarray, np.ndarray]:
-    X = _dense(X)
+def _check_cells(X, pseudotime):
+    """A scipy sparse matrix as CSR (never made dense), anything else as a float64 array."""
+    X = X.tocsr() if _is_sparse(X) else _dense(X)
     pseudotime = np.asarray(pseudotime, dtype=np.float64).ravel()
     if X.ndim != 2 or X.shape[0] != pseudotime.size:
         msg = (
@@ -363,17 +379,40 @@ def _check_cells(X, pseudotime) -> tuple[np.ndarray, np.ndarray]:
     return X, pseudotime
 
 
+def _nan_as_zero(X):
+    """``X`` with NaN (missing) set to 0, and a matrix of 1 where it was NaN (None: none)."""
+    values = X.data if _is_sparse(X) else X
+    missing = np.isnan(values)
+    if not missing.any():
+        return X, None
+    if _is_sparse(X):
+        zeroed, where = X.copy(), X.copy()
+        zeroed.data[missing] = 0.0
+        where.data = missing.astype(np.float64)
+        return zeroed, where
+    return np.where(missing, 0.0, X), missing.astype(np.float64)
+
+
 def _group_means(X, pseudotime, order, group_of_rank) -> Windows:
-    """Average the cells ``order[r]`` over groups ``group_of_rank[r]`` (-1 = left out)."""
+    """Average the cells ``order[r]`` over groups ``group_of_rank[r]`` (-1 = left out).
+
+    The sums are one product with a sparse (groups x cells) membership matrix, so a sparse
+    ``X`` stays sparse: only the small groups x genes result is dense.
+    """
+    from scipy import sparse
+
     kept = group_of_rank >= 0
     n_groups = int(group_of_rank.max()) + 1 if kept.any() else 0
     sizes = np.bincount(group_of_rank[kept], minlength=n_groups)
-    values = X[order[kept]]
-    observed = ~np.isnan(values)  # a missing value is left out of its window's mean
-    sums = np.zeros((n_groups, X.shape[1]))
-    counts = np.zeros((n_groups, X.shape[1]))
-    np.add.at(sums, group_of_rank[kept], np.where(observed, values, 0.0))
-    np.add.at(counts, group_of_rank[kept], observed)
+    member = sparse.csr_matrix(
+        (np.ones(int(kept.sum())), (group_of_rank[kept], order[kept])),
+        shape=(n_groups, X.shape[0]),
+    )
+    values, missing = _nan_as_zero(X)  # a missing value is left out of its window's mean
+    sums = _dense(member @ values)
+    counts = np.repeat(sizes[:, None].astype(np.float64), X.shape[1], axis=1)
+    if missing is not None:
+        counts -= _dense(member @ missing)
     pt = np.bincount(group_of_rank[kept], weights=pseudotime[order[kept]], minlength=n_groups)
     window = np.full(len(order), -1, dtype=np.int64)
     window[order] = group_of_rank
@@ -769,7 +808,8 @@ def prepare(
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
     values = sub.layers[layer] if layer is not None else sub.X
-    values = _dense(values)[good]
+    values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
+    values = values if good.all() else values[good]
     where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
     check_no_infinity(values, adata.obs_names[good], kept, where)
     pt_good = pt[good]
