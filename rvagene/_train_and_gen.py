@@ -128,7 +128,14 @@ from .pipeline import (
     generate_around_centres,
 )
 from .plotting import DOWN_COLOR, UP_COLOR, cluster_colors, label_colors, matched_colors
-from .single_cell import DOWN, PSEUDOTIME_KEYS, UP, pseudotime_keys_in, stored_root
+from .single_cell import (
+    DOWN,
+    PSEUDOTIME_KEYS,
+    UP,
+    WINDOW_LENGTH,
+    pseudotime_keys_in,
+    stored_root,
+)
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
 
@@ -800,10 +807,17 @@ def _check_cell_options(args, adata) -> None:
             f"or --root-cell CELL to compute diffusion pseudotime{why}."
         )
         raise ValueError(msg)
-    if args.window_length is not None and args.window_length > adata.n_obs // 2:
+    n = adata.n_obs
+    if args.window_length is not None and args.window_length > n // 2:
         msg = (
-            f"--window-length {args.window_length} leaves fewer than 2 windows of the "
-            f"{adata.n_obs} cells; give at most {adata.n_obs // 2} (or --n-bins)."
+            f"--window-length {args.window_length} leaves fewer than 2 windows of the {n} "
+            f"cells; give at most {n // 2} (or --n-bins)."
+        )
+        raise ValueError(msg)
+    if args.n_bins is None and args.window_length is None and n <= WINDOW_LENGTH:
+        msg = (  # before: prepare's "window_length must be between 1 and 30", no fix
+            f"--window-length {WINDOW_LENGTH} (the default) leaves fewer than 2 windows of "
+            f"the {n} cells; give --window-length at most {n // 2} (or --n-bins)."
         )
         raise ValueError(msg)
 

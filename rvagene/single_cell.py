@@ -74,6 +74,7 @@ UP, DOWN = 1, 2  # the labels of the original's ESC file
 PSEUDOTIME_KEYS = ("dpt_pseudotime", "velocity_pseudotime", "latent_time", "pseudotime")
 SCALES = ("none", "zscore", "minmax")
 REMAINDERS = ("keep", "drop", "merge")
+WINDOW_LENGTH = 40  # cells per window, as the original
 KLEIN_ESC_ACCESSION = "GSE65525"
 KLEIN_ESC_FILES = {
     0: "GSM1599494_ES_d0_main.csv",
@@ -884,15 +885,22 @@ def _genes_by_name(adata, kept):
 
 def _windows(values, pt, window_length, n_bins, remainder) -> Windows:
     """``prepare``'s windows: ``n_bins`` bins, else windows of ``window_length`` (40) cells."""
+    n = len(pt)
     if n_bins is not None:
-        win = bin_average(values, pt, n_bins)
+        what, win = f"{n_bins} bins", bin_average(values, pt, n_bins)
     else:
-        window_length = 40 if window_length is None else window_length
-        win = window_average(values, pt, window_length, remainder)
-    if win.X.shape[1] < 2:  # one window is no series
+        what = f"windows of {window_length} cells"
+        if window_length is None:
+            window_length = WINDOW_LENGTH
+            what = f"windows of {WINDOW_LENGTH} cells (the default)"
+        too_long = isinstance(window_length, int | np.integer) and window_length > n
+        # more cells per window than there are cells: window_average's own error suggested
+        # a length (up to n) that still made 1 window
+        win = None if too_long else window_average(values, pt, window_length, remainder)
+    if win is None or win.X.shape[1] < 2:  # one window is no series
         msg = (
-            f"The {len(pt)} cells make {win.X.shape[1]} window(s); a series needs at "
-            f"least 2 (window_length at most {len(pt) // 2}, or n_bins >= 2)."
+            f"The {n} cells with a pseudotime make fewer than 2 {what}; a series needs at "
+            f"least 2: give window_length at most {n // 2}, or n_bins >= 2."
         )
         raise ValueError(msg)
     return win

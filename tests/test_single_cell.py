@@ -1,4 +1,5 @@
 import importlib.util
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +141,10 @@ def test_missing_obs_key_and_conflicting_options(tiny_adata):
         prepare(tiny_adata, pseudotime="pt", window_length=4, n_bins=3)
     with pytest.raises(ValueError, match="either genes or n_top_genes"):
         prepare(tiny_adata, pseudotime="pt", genes=["a"], n_top_genes=1)
-    with pytest.raises(ValueError, match=r"10 cells make 1 window\(s\); .* at most 5"):
+    with pytest.raises(
+        ValueError,
+        match=r"10 cells with a pseudotime make fewer than 2 windows of 10 cells; .* at most 5",
+    ):
         prepare(tiny_adata, pseudotime="pt", window_length=10)  # before: a 1-point series
     with pytest.raises(ValueError, match="remainder='drop' applies to windows"):
         prepare(tiny_adata, pseudotime="pt", n_bins=3, remainder="drop")
@@ -612,3 +616,14 @@ def test_an_infinite_value_in_a_sparse_matrix_names_its_cell_and_gene():
         ValueError, match=r"adata.X holds an infinite value at cell '4', gene '1' \(and 2 more\)"
     ):
         prepare(adata, pseudotime="pt", window_length=2)
+
+
+@pytest.mark.parametrize(("window_length", "what"), [(None, "40 cells (the default)"), (31, "31")])
+def test_too_few_cells_for_two_windows_says_the_length_that_works(window_length, what):
+    """Before: "window_length must be between 1 and the number of cells (30)", and a length
+    of 16 to 30 then made one window, which was refused in turn."""
+    adata = ad.AnnData(np.ones((30, 2)))
+    adata.obs["pt"] = np.arange(30.0)
+    match = f"The 30 cells with a pseudotime make fewer than 2 windows of {re.escape(what)}"
+    with pytest.raises(ValueError, match=match + ".*window_length at most 15"):
+        prepare(adata, pseudotime="pt", window_length=window_length)

@@ -826,6 +826,10 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
         (["--pseudotime-key", "pt", "--window-length", "31"],
          "--window-length 31 leaves fewer than 2 windows of the 60 cells; give at most 30"),
         (["NO CELLS"], "cells.h5ad holds 0 cells or samples x 10 genes: no data."),
+        # before: "window_length must be between 1 and the number of cells (30) ... 1 to 30"
+        (["FEW CELLS", "--pseudotime-key", "pt"],
+         "--window-length 40 (the default) leaves fewer than 2 windows of the 30 cells; give "
+         "--window-length at most 15 (or --n-bins)."),
         # before: bulk samples by --time-key, the windows' option dropped without a word
         (["--time-key", "pt", "--window-length", "20"],
          "--window-length applies to single cells ordered by pseudotime; with --time-key the "
@@ -847,6 +851,8 @@ def test_cell_options_are_checked_in_the_commands_own_names(
         expected = expected.replace("DPT ... ", "--root-cell CELL to compute diffusion ")
     if options == ["NO CELLS"]:  # before: scikit-learn's words about an empty array
         adata, options = adata[:0].copy(), []
+    if options[:1] == ["FEW CELLS"]:
+        adata, options = adata[:30].copy(), options[1:]
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
     argv = [str(path), *options, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
