@@ -778,7 +778,9 @@ def prepare(
     -----
     UserWarning
         When requested genes are missing, or cells are dropped for an infinite (not
-        connected to the root) or missing pseudotime -- the warning says how many.
+        connected to the root) or missing pseudotime -- the warning says how many; and when
+        the values averaged (``X`` or ``layer``) are raw counts, naming the matrices that
+        are not.
 
     Examples
     --------
@@ -813,6 +815,7 @@ def prepare(
     values = values if good.all() else values[good]
     where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
     check_no_infinity(values, adata.obs_names[good], kept, where)
+    _warn_if_counts(values, where, adata)
     pt_good = pt[good]
     win = _windows(values, pt_good, window_length, n_bins, remainder)
     labels, r = updown_labels(win.X)
@@ -843,6 +846,31 @@ def prepare(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.info("%r", series)
     return series
+
+
+def _warn_if_counts(values, where: str, adata) -> None:
+    """Warn when the values to average are raw counts (whole numbers >= 0).
+
+    Their window means are not whole numbers, so the table's own raw-counts warning missed
+    them: each mean follows its cells' sequencing depth, and a gene of few reads is mostly
+    sampling noise.
+    """
+    stored = values.data if _is_sparse(values) else values
+    if not _looks_like_counts(values) or not stored.any():  # all zero: no depth to follow
+        return
+    matrices = {"adata.X": adata.X, **{f"adata.layers[{k!r}]": m for k, m in adata.layers.items()}}
+    logged = [  # the others to suggest: not counts themselves (X may be None beside layers)
+        name
+        for name, m in matrices.items()
+        if name != where and m is not None and not _looks_like_counts(m)
+    ]
+    msg = (
+        f"{where} holds raw counts (whole numbers >= 0): each window's mean follows its "
+        "cells' sequencing depth, and a gene of few reads is mostly sampling noise. Average "
+        "log-normalised values (sc.pp.normalize_total, then sc.pp.log1p)"
+        + (f", e.g. {' or '.join(logged)}." if logged else ".")
+    )
+    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 def _is_series(values) -> bool:

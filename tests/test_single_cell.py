@@ -1,5 +1,6 @@
 import importlib.util
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -627,3 +628,20 @@ def test_too_few_cells_for_two_windows_says_the_length_that_works(window_length,
     match = f"The 30 cells with a pseudotime make fewer than 2 windows of {re.escape(what)}"
     with pytest.raises(ValueError, match=match + ".*window_length at most 15"):
         prepare(adata, pseudotime="pt", window_length=window_length)
+
+
+def test_raw_counts_to_average_are_said_with_a_logged_matrix_to_use():
+    """Before: no word; the window means of counts are no whole numbers, so the table's own
+    raw-counts warning missed them."""
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    counts = scipy_sparse.csr_matrix(rng.poisson(2.0, size=(60, 4)).astype(np.float32))
+    adata = ad.AnnData(counts)
+    adata.obs["pt"] = rng.permutation(60) / 60
+    adata.layers["logged"] = np.log1p(counts.toarray() * 10)
+    match = r"adata.X holds raw counts .*sc.pp.log1p\), e.g. adata.layers\['logged'\]"
+    with pytest.warns(UserWarning, match=match):
+        prepare(adata, pseudotime="pt", window_length=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        prepare(adata, pseudotime="pt", window_length=10, layer="logged")
