@@ -745,7 +745,7 @@ def _read_anndata(args):
     """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
     import anndata
 
-    from .annotate import _check_unique_genes, bulk_series, windows_info
+    from .annotate import _check_unique_genes, bulk_series, values_name, windows_info
     from .single_cell import prepare
 
     if not Path(args.data).is_file():
@@ -769,7 +769,8 @@ def _read_anndata(args):
         X, times, names = bulk_series(adata, args.time_key, genes, layer=args.layer)
         labels = [f"{t:g}" for t in times]
         table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
-        series, where = None, {"time_key": args.time_key, "times": times}
+        where = {"time_key": args.time_key, "times": times, "values": values_name(args.layer)}
+        series = None
     else:
         _check_cell_options(args, adata)
         series = prepare(adata, genes=genes, pseudotime=args.pseudotime_key,

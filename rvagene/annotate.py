@@ -16,6 +16,7 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
 - ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
   and flat genes);
 - ``adata.uns["rvagene"]``: k, the scores of each k tried (when k was chosen, not given),
+  the matrix averaged (``values``: ``"adata.X"`` or ``"adata.layers['<layer>']"``),
   the parameters (JSON), the rvagene version, the pseudotime key (or time key) and the
   windows.
 
@@ -131,7 +132,8 @@ def cluster_anndata(
     if time_key is not None:
         X, times, names = bulk_series(adata, time_key, genes, layer=layer)
         gc.fit(X, times=times)
-        where = {"time_key": time_key, "times": np.asarray(times, dtype=np.float64)}
+        times = np.asarray(times, dtype=np.float64)
+        where = {"time_key": time_key, "times": times, "values": values_name(layer)}
     else:
         from .single_cell import prepare
 
@@ -227,10 +229,16 @@ def _sample_times(column, time_key: str) -> np.ndarray:
     return np.array([np.nan if v is None else value[v] for v in labels], dtype=np.float64)
 
 
+def values_name(layer: str | None) -> str:
+    """The matrix averaged, as ``uns["rvagene"]["values"]`` says it: adata.X or a layer."""
+    return "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+
+
 def windows_info(series) -> dict:
     """Where the windows came from, for ``uns["rvagene"]``."""
     return {
         "pseudotime_key": str(series.pseudotime_key),
+        "values": str(series.source),  # the matrix averaged: adata.X or a layer
         "window_pseudotime": np.asarray(series.window_pseudotime, dtype=np.float64),
         "window_sizes": np.asarray(series.window_sizes, dtype=np.int64),
         "n_cells_dropped": int(series.n_cells_dropped),

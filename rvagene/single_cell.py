@@ -599,6 +599,8 @@ class SingleCellSeries:
         obs)"`` when computed here (store it with :func:`compute_pseudotime` to keep it).
     scale : str
         Scaling applied to ``X``.
+    source : str
+        The matrix averaged: ``"adata.X"`` or ``"adata.layers['<layer>']"``.
     """
 
     X: np.ndarray
@@ -613,12 +615,13 @@ class SingleCellSeries:
     n_cells_dropped: int = 0
     pseudotime_key: str = "given pseudotime"
     scale: str = "none"
+    source: str = "adata.X"
 
     def __repr__(self) -> str:
         n_up = int((self.labels == UP).sum())
         return (
-            f"SingleCellSeries: {len(self.genes)} genes x {self.X.shape[1]} windows "
-            f"({len(self.cell_names)} cells by {self.pseudotime_key}, "
+            f"SingleCellSeries: {len(self.genes)} genes x {self.X.shape[1]} windows of "
+            f"{self.source} ({len(self.cell_names)} cells by {self.pseudotime_key}, "
             f"{self.n_cells_dropped} dropped); {n_up} up, {len(self.genes) - n_up} down; "
             f"scale={self.scale!r}"
         )
@@ -835,6 +838,7 @@ def prepare(
         n_cells_dropped=n_dropped,
         pseudotime_key=source,
         scale=scale,
+        source=where,
     )
     if not series._distinct_pseudotimes():
         msg = (

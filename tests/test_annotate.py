@@ -162,6 +162,9 @@ def test_a_layer_is_clustered_instead_of_x(cells, path):
     out = cluster_anndata(adata, _gc(), layer="values", copy=True, **kwargs)
     assert (out.var["rvagene_cluster"] != "flat").all()  # from X, every gene would be flat
     assert out.var["rvagene_cluster"].notna().all()
+    assert out.uns["rvagene"]["values"] == "adata.layers['values']"  # before: not said
+    adata.X = adata.layers["values"]
+    assert cluster_anndata(adata, _gc(), copy=True, **kwargs).uns["rvagene"]["values"] == "adata.X"
 
 
 @singlecell
@@ -264,6 +267,8 @@ def test_script_layer_option(tmp_path, capsys):
     assert _script().main([*argv, "--layer", "logged"]) == 0
     table = (tmp_path / "out" / "bulk_clusters.csv").read_text()
     assert ",flat," not in table
+    out = anndata.read_h5ad(tmp_path / "out" / "bulk_rvagene.h5ad")
+    assert out.uns["rvagene"]["values"] == "adata.layers['logged']"  # before: not said
 
 
 @singlecell

@@ -645,3 +645,13 @@ def test_raw_counts_to_average_are_said_with_a_logged_matrix_to_use():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         prepare(adata, pseudotime="pt", window_length=10, layer="logged")
+
+
+def test_the_matrix_averaged_is_said(tiny_adata, caplog):
+    """Before: the log and the series named the pseudotime, not the matrix averaged."""
+    tiny_adata.layers["logged"] = np.log1p(tiny_adata.X)
+    with caplog.at_level("INFO", logger="rvagene.single_cell"):
+        series = prepare(tiny_adata, pseudotime="pt", window_length=5, layer="logged")
+    assert series.source == "adata.layers['logged']"
+    assert "2 genes x 2 windows of adata.layers['logged'] (10 cells" in caplog.text
+    assert prepare(tiny_adata, pseudotime="pt", window_length=5).source == "adata.X"
