@@ -235,6 +235,7 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
                 )
                 raise ValueError(msg)
             genes = [g for g, keep in zip(names, mask, strict=True) if keep]
+        _check_names_in_var(adata, names, genes)
         return names_kept(names, genes)
     if n_top_genes is None:
         return names
@@ -260,6 +261,35 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
             key = -var["dispersions_norm"].to_numpy(dtype=np.float64)
         chosen = np.sort(chosen[np.argsort(key, kind="stable")[: int(n_top_genes)]])
     return [names[i] for i in chosen]
+
+
+def _check_names_in_var(adata, names, genes) -> None:
+    """A ValueError naming the ``var`` column that holds the genes asked for.
+
+    Raised when ``var_names`` hold none of them but a text column of ``var`` does (Ensembl
+    ids as names, symbols in ``var["gene_symbol"]``); before, the error showed the ids only.
+    """
+    import pandas as pd
+
+    wanted = {str(g) for g in genes}
+    if wanted & set(names):
+        return
+    held = {  # how many of the wanted names each text column of var holds
+        str(column): len(wanted & set(map(str, adata.var[column].dropna())))
+        for column in adata.var.columns
+        if not pd.api.types.is_numeric_dtype(adata.var[column])
+    }
+    best = max(held, key=held.get, default=None)
+    if best is None or not held[best]:
+        return
+    msg = (
+        f"None of the {len(wanted)} requested genes ({_few(sorted(wanted), 3)}) is in "
+        f"adata.var_names (such as {_few(names, 3)}), but adata.var[{best!r}] holds "
+        f"{held[best]} of them. Name the genes by var_names, or use that column as the "
+        f"names: adata.var_names = adata.var[{best!r}].astype(str), then "
+        "adata.var_names_make_unique()."
+    )
+    raise ValueError(msg)
 
 
 def _root_index(adata, root_cell) -> int:

@@ -655,3 +655,14 @@ def test_the_matrix_averaged_is_said(tiny_adata, caplog):
     assert series.source == "adata.layers['logged']"
     assert "2 genes x 2 windows of adata.layers['logged'] (10 cells" in caplog.text
     assert prepare(tiny_adata, pseudotime="pt", window_length=5).source == "adata.X"
+
+
+def test_genes_named_by_a_var_column_say_which_column(tiny_adata):
+    """Ensembl ids as var_names, symbols asked for: before, only the ids were shown."""
+    tiny_adata.var["symbol"] = ["Sox2", "Nanog"]
+    tiny_adata.var["length"] = [1.0, 2.0]
+    match = r"adata.var\['symbol'\] holds 1 of them.*adata.var_names = adata.var\['symbol'\]"
+    with pytest.raises(ValueError, match=match):
+        prepare(tiny_adata, genes=["Nanog", "Klf4"], pseudotime="pt", window_length=5)
+    with pytest.raises(ValueError, match=r"Check the gene names and their case"):
+        prepare(tiny_adata, genes=["Klf4"], pseudotime="pt", window_length=5)
