@@ -706,17 +706,18 @@ class SingleCellSeries:
 def _pseudotime_from_obs(adata, key: str) -> np.ndarray:
     import pandas as pd
 
+    numeric = [c for c in adata.obs.columns if pd.api.types.is_numeric_dtype(adata.obs[c])]
+    choose = (
+        f"Numeric obs columns: {_few(numeric, 8) or 'none'}. Give one of them, or a root "
+        "cell to compute diffusion pseudotime."
+    )
     if key not in adata.obs:
-        numeric = [c for c in adata.obs.columns if pd.api.types.is_numeric_dtype(adata.obs[c])]
-        msg = (
-            f"obs has no column {key!r}. Numeric obs columns: {_few(numeric, 8) or 'none'}. "
-            "Give one of them, or a root cell to compute diffusion pseudotime."
-        )
+        msg = f"obs has no column {key!r}. {choose}"
         raise ValueError(msg)
     try:
         return adata.obs[key].to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError) as err:
-        msg = f"obs[{key!r}] is not numeric ({err}); give a pseudotime column."
+    except (TypeError, ValueError) as err:  # before: no word of the columns that would do
+        msg = f"obs[{key!r}] is not numeric ({err}); give a pseudotime column. {choose}"
         raise ValueError(msg) from err
 
 

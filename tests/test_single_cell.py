@@ -666,3 +666,10 @@ def test_genes_named_by_a_var_column_say_which_column(tiny_adata):
         prepare(tiny_adata, genes=["Nanog", "Klf4"], pseudotime="pt", window_length=5)
     with pytest.raises(ValueError, match=r"Check the gene names and their case"):
         prepare(tiny_adata, genes=["Klf4"], pseudotime="pt", window_length=5)
+
+
+def test_a_text_pseudotime_column_lists_the_numeric_ones(tiny_adata):
+    tiny_adata.obs["lineage"] = ["A", "B"] * 5
+    match = r"obs\['lineage'\] is not numeric .*Numeric obs columns: pt\. Give one of them"
+    with pytest.raises(ValueError, match=match):
+        prepare(tiny_adata, pseudotime="lineage", window_length=5)
