@@ -167,7 +167,14 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if time_key not in adata.obs.columns:
         msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
         raise ValueError(msg)
-    from .single_cell import _check_layer, check_no_infinity, select_genes
+    from .single_cell import (
+        _check_layer,
+        _dense,
+        _group_means,
+        _is_sparse,
+        check_no_infinity,
+        select_genes,
+    )
 
     _check_layer(adata, layer)
     times = _sample_times(adata.obs[time_key], time_key)
@@ -175,8 +182,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
         genes = select_genes(adata, genes)
     sub = adata if genes is None else adata[:, genes]
     values = sub.X if layer is None else sub.layers[layer]
-    values = values.toarray() if hasattr(values, "toarray") else np.asarray(values)
-    values = np.asarray(values, dtype=np.float64)
+    values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
     where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
     check_no_infinity(values, adata.obs_names, sub.var_names, where)
     distinct = np.unique(times[np.isfinite(times)])
@@ -191,9 +197,10 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if distinct.size < 2:
         msg = f".obs[{time_key!r}] holds {distinct.size} distinct time(s); at least 2 are needed."
         raise ValueError(msg)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # no value at a time: NaN, missing
-        X = np.stack([np.nanmean(values[times == t], axis=0) for t in distinct], axis=1)
+    finite = np.isfinite(times)
+    at = np.where(finite, np.searchsorted(distinct, np.where(finite, times, 0.0)), -1)
+    # the NaN-aware mean of each time's samples, as one sparse product (no dense copy)
+    X = _group_means(values, times, np.arange(len(times)), at).X
     names = [str(g) for g in sub.var_names]
     empty = np.isnan(X).all(axis=1)
     if empty.any():

@@ -312,3 +312,34 @@ def test_an_unreadable_h5ad_is_one_line_exit_2(tmp_path, capsys, content):
     assert err[0].startswith(f"error: {path} is not a readable .h5ad file (")
     assert err[0].endswith("give an AnnData file written by anndata or scanpy "
                            "(adata.write_h5ad), or a table.")  # fmt: skip
+
+
+@singlecell
+def test_bulk_times_of_sparse_cells_are_averaged_without_a_dense_copy():
+    """Single cells by day (--time-key day): before, the cells x genes matrix was made dense
+    (1.2 GB more for 40,000 cells x 2,500 genes); now only the genes x times means are."""
+    import tracemalloc
+
+    from scipy import sparse
+
+    from rvagene.annotate import bulk_series
+
+    n_cells, n_genes = 4000, 1000
+    X = sparse.random(n_cells, n_genes, density=0.01, format="csr", random_state=0)
+    X.data[:5] = np.nan  # missing values are left out, as by nanmean
+    adata = anndata.AnnData(X)
+    adata.obs["day"] = np.arange(n_cells) % 4 * 2.0
+    adata.obs.loc[adata.obs_names[:3], "day"] = np.nan  # no time: left out
+    tracemalloc.start()
+    try:
+        with pytest.warns(UserWarning, match="3 sample"):
+            got, times, _ = bulk_series(adata, "day")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n_cells * n_genes * 8 / 4
+    dense = X.toarray()
+    day = adata.obs["day"].to_numpy()
+    expected = np.stack([np.nanmean(dense[day == t], axis=0) for t in times], axis=1)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert times.tolist() == [0.0, 2.0, 4.0, 6.0]
