@@ -815,6 +815,9 @@ def _check_cell_options(args, adata) -> None:
             f"cells; give at most {n // 2} (or --n-bins)."
         )
         raise ValueError(msg)
+    if args.n_bins is not None and args.n_bins > n:  # before: prepare's words, "n_bins (5000)"
+        msg = f"--n-bins {args.n_bins} is more than the {n} cells; give at most {n}."
+        raise ValueError(msg)
     if args.n_bins is None and args.window_length is None and n <= WINDOW_LENGTH:
         msg = (  # before: prepare's "window_length must be between 1 and 30", no fix
             f"--window-length {WINDOW_LENGTH} (the default) leaves fewer than 2 windows of "

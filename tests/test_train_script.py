@@ -827,6 +827,8 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
          "--window-length 31 leaves fewer than 2 windows of the 60 cells; give at most 30"),
         (["NO CELLS"], "cells.h5ad holds 0 cells or samples x 10 genes: no data."),
         # before: "window_length must be between 1 and the number of cells (30) ... 1 to 30"
+        (["--pseudotime-key", "pt", "--n-bins", "61"],
+         "--n-bins 61 is more than the 60 cells; give at most 60."),
         (["FEW CELLS", "--pseudotime-key", "pt"],
          "--window-length 40 (the default) leaves fewer than 2 windows of the 30 cells; give "
          "--window-length at most 15 (or --n-bins)."),
