@@ -184,7 +184,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     values = sub.X if layer is None else sub.layers[layer]
     values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
     where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
-    check_no_infinity(values, adata.obs_names, sub.var_names, where)
+    check_no_infinity(values, adata.obs_names, sub.var_names, where, row="sample")
     distinct = np.unique(times[np.isfinite(times)])
     if not np.isfinite(times).all():
         missing = adata.obs_names[~np.isfinite(times)]

@@ -108,8 +108,8 @@ def _few(names, k: int = 5) -> str:
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
 
 
-def check_no_infinity(values, cells, genes, where: str) -> None:
-    """A ValueError naming the first cell and gene whose value is infinite.
+def check_no_infinity(values, cells, genes, where: str, row: str = "cell") -> None:
+    """A ValueError naming the first cell (or sample: ``row``) and gene whose value is infinite.
 
     An infinite value would make its window's (or time's) mean infinite, and the error
     would then point at a window, not at the cell. NaN is a missing value and passes.
@@ -128,7 +128,7 @@ def check_no_infinity(values, cells, genes, where: str) -> None:
     if rows.size:
         more = rows.size - 1
         msg = (
-            f"{where} holds an infinite value at cell {str(cells[rows[0]])!r}, gene "
+            f"{where} holds an infinite value at {row} {str(cells[rows[0]])!r}, gene "
             f"{str(genes[cols[0]])!r}{f' (and {more} more)' if more else ''}; replace it with "
             "a finite value, or with NaN to mark it missing."
         )

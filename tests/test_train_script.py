@@ -871,14 +871,17 @@ def test_cell_options_are_checked_in_the_commands_own_names(
     ("bulk", "bad", "expected"),
     [
         (False, "inf", "adata.X holds an infinite value at cell 'cell_0005', gene 'gene_002'"),
-        (True, "inf", "adata.X holds an infinite value at cell 'cell_0005', gene 'gene_002'"),
+        (True, "inf", "adata.X holds an infinite value at sample 'cell_0005', gene 'gene_002'"),
         (False, "nan", "cells.h5ad: gene 'gene_002' (row 3) has no observed value (all NaN)"),
     ],
 )
 def test_bad_values_in_an_h5ad_name_the_cell_and_gene(
     script, tmp_path, capsys, bulk, bad, expected
 ):
-    """Before: the window table's index ("X contains inf ... at index (2, 0)", "X: row 3")."""
+    """Before: the window table's index ("X contains inf ... at index (2, 0)", "X: row 3").
+
+    With --time-key the rows are samples, and the message says so (before: "cell").
+    """
     pytest.importorskip("anndata")
     from rvagene.simulate import simulate_single_cell
 
