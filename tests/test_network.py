@@ -57,6 +57,16 @@ def test_eval_mode_is_deterministic():
     assert torch.equal(net(x)[0], net(x)[0])
 
 
+def test_reparameterize_draws_with_the_posterior_standard_deviation():
+    """While training, z = mu + exp(logvar / 2) * eps: its spread is sqrt(variance)."""
+    net = RVAE(RVAEConfig(hidden_size=4, latent_length=2)).train()
+    mu = torch.tensor([[1.0, -2.0]]).expand(20000, 2)
+    variance = torch.tensor([[4.0, 0.25]])
+    z = net.reparameterize(mu, variance.log().expand(20000, 2), torch.Generator().manual_seed(0))
+    assert torch.allclose(z.mean(0), mu[0], atol=0.05)
+    assert torch.allclose(z.std(0), variance[0].sqrt(), rtol=0.03)
+
+
 def test_original_balance_and_mask():
     x = torch.randn(4, 6, 1)
     x_hat = torch.zeros_like(x)
