@@ -478,6 +478,22 @@ def test_reconstruct_on_input_scale():
     assert np.mean((R - X) ** 2) < np.var(X)
 
 
+def test_score_is_minus_the_per_gene_reconstruction_error_plus_the_full_kl(data53):
+    # score counts the KL in full whatever kl_weight the model was trained with
+    from rvagene.data import scale_series
+
+    model = RVAgene(hidden_size=8, latent_length=2, n_epochs=3, kl_weight=0.1, loss="MSELoss")
+    model.set_params(random_state=0).fit(data53)
+    scaled, centre, scale = scale_series(data53)
+    rebuilt = (model.reconstruct(data53) - centre) / scale
+    reconstruction = ((scaled - rebuilt) ** 2).sum(axis=1)
+    mean, variance = model.latent_posterior(data53)
+    kl = 0.5 * (mean**2 + variance - np.log(variance) - 1).sum(axis=1)
+    expected = -(reconstruction + kl).mean()
+    assert model.score(data53) == pytest.approx(expected, rel=1e-4)
+    assert model.score(data53) != pytest.approx(-(reconstruction + 0.1 * kl).mean(), rel=1e-4)
+
+
 @pytest.mark.parametrize("scaling", ["zscore", "minmax", "none"])
 def test_scalings(tiny, fast_params, scaling):
     X, _ = tiny
@@ -920,6 +936,9 @@ def test_uneven_last_bin_gives_the_network_its_times(long_series):
     assert model.module_.config.times == (*np.arange(0.5, 18, 2.0), 18.0)
     assert model.reconstruct(X[:, :19]).shape == (30, 19)
     assert np.isfinite(model.score(X[:, :19]))
+    # decode and sample (as generate does) run the network over all 10 bins, the short too
+    assert model.decode(model.transform(X[:2, :19])).shape == (2, 19)
+    assert model.sample(3, random_state=0).shape == (3, 19)
 
 
 @pytest.mark.parametrize("bad", [1, 0, 2.5, True, "64"])
