@@ -629,6 +629,17 @@ def test_consensus_latent_sizes_may_differ_and_bad_input(blobs):
         consensus_clusters([Z, Z], 0)
 
 
+def test_concat_weighs_each_fit_the_same_whatever_its_latent_size():
+    # two 1-D fits split the genes by a, one 16-D fit by b: with each fit weighing the same,
+    # the split shared by two fits wins; weighed by their coordinates, the 16-D one would
+    a = np.tile([0, 0, 1, 1], 10)
+    b = np.tile([0, 1, 0, 1], 10)
+    one_d = a[:, None].astype(float)
+    wide = np.repeat(b[:, None].astype(float), 16, axis=1)
+    got = consensus_clusters([one_d, one_d, wide], 2, method="concat")
+    assert clustering_scores(a, got)["ari"] == 1.0
+
+
 def test_consensus_runs(blobs):
     """n_runs single-start runs per space; n_runs=1 is one K-means of 10 starts per space."""
     Z, labels = blobs
