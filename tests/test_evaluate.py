@@ -37,6 +37,19 @@ def test_specificity_nearest_mean_known_answer(shapes):
     assert specificity_nearest_mean(scaled, X, labels)["specificity"] == pytest.approx(10 / 12)
 
 
+def test_specificity_nearest_mean_leaves_a_members_missing_values_out_of_the_mean():
+    # z-scored, [-1, 1, nan, nan] is [-1, 1] over its 2 observed points: cluster 0's mean is
+    # [-1, 1, -1, 1] with or without it. Counted as 0 instead, its missing points would pull
+    # the mean to [-1, 1, -0.5, 0.5], next to the series generated for cluster 0, which lies
+    # nearer cluster 1's mean [-1, 1, 0, 0] (z-scored) than the true mean of cluster 0.
+    X = np.array([[-1.0, 1, -1, 1], [-1.0, 1, np.nan, np.nan], [-1.0, 1, 0, 0]])
+    generated = np.array([[[-1.0, 1, -0.35, 0.35]], [[-1.0, 1, 0, 0]]])
+    got = specificity_nearest_mean(generated, X, [0, 0, 1])
+    np.testing.assert_array_equal(got["per_cluster"], [0.0, 1.0])
+    without = specificity_nearest_mean(generated, X[[0, 2]], [0, 1])
+    np.testing.assert_array_equal(got["per_cluster"], without["per_cluster"])
+
+
 def test_specificity_nearest_mean_cluster_without_members(shapes):
     X, labels, means = shapes
     generated = np.repeat(np.vstack([means, means[:1]])[:, None, :], 3, axis=1)  # 4 clusters

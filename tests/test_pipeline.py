@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 
 from rvagene import (
     GeneClustering,
@@ -905,6 +905,34 @@ def test_offset_makes_a_one_gene_cluster_generate_its_gene(fitted53, data53):
     np.testing.assert_allclose(given, out, atol=1e-6)
     with pytest.raises(ValueError, match=r"an array of shape \(2, 12\)"):
         generate_around_centres(fitted53, centres, 3, **{**tight, "offset": offsets[:, :5]})
+
+
+class _EncodesLower(BaseEstimator):
+    """Stands in for a fitted model: decodes a code to itself as a 2-point series, and
+    encodes a series back 0.5 lower on the first axis."""
+
+    def __init__(self):
+        self.module_ = None
+
+    def fit(self, X):
+        return self
+
+    def decode(self, Z):
+        return np.array(Z, dtype=float)
+
+    def transform(self, series):
+        return np.asarray(series) - [0.5, 0.0]
+
+
+def test_a_series_the_model_encodes_into_another_cluster_is_drawn_again():
+    # Centres at x = -1 and 1: a draw of cluster 1 at 0 < x < 0.5 lies nearest its own centre,
+    # but its series is encoded at x < 0, nearest cluster 0's; it must be drawn again.
+    generated = generate_around_centres(
+        _EncodesLower(), [[-1.0, 0.0], [1.0, 0.0]], 200, random_state=0, covariance=np.eye(2) / 4
+    )
+    assert generated.shape == (2, 200, 2)
+    assert generated[0, :, 0].max() < 0  # its own centre's side
+    assert generated[1, :, 0].min() > 0.5  # and encoded back there
 
 
 @pytest.mark.parametrize(
