@@ -190,6 +190,25 @@ def test_fit_module_directly():
     assert result.check_steps == [3, 6]
 
 
+def test_training_loss_leaves_masked_values_out():
+    # what lies under the mask (RVAgene fills a missing value with its gene's mean) must add
+    # nothing to the training objective: the reconstruction recorded is that of the observed
+    # values, whether 0 or 1000 sits at the missing ones
+    torch.manual_seed(0)
+    X = torch.randn(20, 6, 1).cumsum(1)
+    mask = torch.ones_like(X, dtype=torch.bool)
+    mask[::2, 3] = False  # every other gene misses time point 3
+    rec = {}
+    for fill in (0.0, 1000.0):
+        torch.manual_seed(1)
+        module = RVAE(RVAEConfig(number_of_features=1, hidden_size=4, latent_length=2))
+        config = TrainConfig(n_epochs=2, batch_size=8)
+        x = torch.where(mask, X, fill)
+        result = fit_module(module, x, config, torch.nn.MSELoss(reduction="none"), mask=mask)
+        rec[fill] = result.history["reconstruction"]
+    np.testing.assert_allclose(rec[1000.0], rec[0.0], rtol=0.1)
+
+
 def test_stopping_rule_warmup_and_patience_floor_in_steps():
     """Benchmarks replay other warm-ups and patience floors (given in optimiser steps)."""
     rule = StoppingRule(
