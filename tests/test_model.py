@@ -152,6 +152,11 @@ def test_decode_wrong_latent_size(fitted53):
 def test_sample(fitted53):
     assert fitted53.sample(4, random_state=0).shape == (4, 12)
     np.testing.assert_array_equal(fitted53.sample(4, 1), fitted53.sample(4, 1))
+    # z is drawn from the prior N(0, I) and decoded
+    z = np.random.default_rng(3).standard_normal((4, fitted53.latent_length))
+    np.testing.assert_allclose(
+        fitted53.sample(4, np.random.default_rng(3)), fitted53.decode(z), atol=1e-6
+    )
     for bad in (0, -1, 2.0, True):
         with pytest.raises(ValueError, match="n_samples must be a positive integer"):
             fitted53.sample(bad)
