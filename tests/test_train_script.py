@@ -959,6 +959,51 @@ def test_generated_series_table_in_data_units(script, tmp_path):
     assert decoder != rows
 
 
+def test_generated_table_columns_name_the_time_and_replicate_of_their_values(outputs, tmp_path):
+    import csv
+    from types import SimpleNamespace
+
+    generated = np.arange(2 * 3 * 4 * 2, dtype=float).reshape(2, 3, 4, 2)  # k, n, time, reps
+    table = SimpleNamespace(time_labels=["0h", "1h", "4h", "8h"], times=None)
+    outputs.write_generated_table(tmp_path / "g.csv", generated, table)
+    with open(tmp_path / "g.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 3
+    for row in rows:
+        i, s = int(row["cluster"]), int(row["sample"])
+        for j, t in enumerate(table.time_labels):
+            for r in (1, 2):
+                assert float(row[f"{t}_rep{r}"]) == generated[i, s, j, r - 1]
+
+
+def test_clusters_table_columns_hold_their_own_values(outputs, tmp_path):
+    import csv
+    from types import SimpleNamespace
+
+    found = SimpleNamespace(
+        k=2,
+        flat=np.array([False, True, False]),
+        truth=None,
+        genes=["a", "b", "c"],
+        clusters=np.array([1, -1, 0]),
+        probabilities=np.array([[0.25, 0.75], [np.nan, np.nan], [0.875, 0.125]]),
+        confidence=np.array([0.75, np.nan, 0.875]),
+        reconstruction_r2=np.array([0.5, np.nan, -0.25]),
+    )
+    outputs.write_clusters_table(tmp_path / "c.csv", found)
+    with open(tmp_path / "c.csv", newline="") as fh:
+        rows = {row["gene"]: row for row in csv.DictReader(fh)}
+    for i in (0, 2):
+        row = rows[found.genes[i]]
+        assert int(row["cluster"]) == found.clusters[i]
+        assert float(row["confidence"]) == found.confidence[i]
+        assert float(row["reconstruction_r2"]) == found.reconstruction_r2[i]
+        for j in range(2):
+            assert float(row[f"p_cluster_{j}"]) == found.probabilities[i, j]
+    assert rows["b"]["cluster"] == outputs.FLAT
+    assert rows["b"]["reconstruction_r2"] == ""
+
+
 def test_noise_makes_generated_series_vary_as_real_genes(script, dataset, outputs, monkeypatch):
     """Without --noise the decoded series barely differ in shape; the figure shows the band
     of the cluster's genes, and says in its title and axis what it draws."""
