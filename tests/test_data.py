@@ -321,6 +321,21 @@ def test_load_reference_by_name(reference):
     assert table.X.shape == (120, 100)
 
 
+def test_flat_genes_with_replicates_are_those_flat_in_every_replicate():
+    # a replicate that does not vary (or is missing) leaves the gene's other replicates a
+    # shape to cluster: such a gene is not flat
+    t = np.arange(5.0)
+    X = np.stack(
+        [
+            np.stack([t, t**2], axis=1),  # both vary
+            np.stack([t, np.full(5, 3.0)], axis=1),  # one replicate flat
+            np.stack([t, np.full(5, np.nan)], axis=1),  # one replicate not measured
+            np.stack([np.full(5, 2.0), np.full(5, 3.0)], axis=1),  # flat in both
+        ]
+    )
+    np.testing.assert_array_equal(data.flat_genes(X), [False, False, False, True])
+
+
 @pytest.mark.parametrize(
     ("labels", "expected"),
     [(None, False), ([0, 0, 0], False), (np.array([1, 2]), True), (["up", "up"], False)],
