@@ -137,6 +137,35 @@ def _is_path(value) -> bool:
     return isinstance(value, (str, os.PathLike))
 
 
+def _check_log_file(dload, log_file) -> None:
+    """Refuse, before any work, a log file that cannot be written, naming the fix.
+
+    ``dload / log_file`` must be a file that can be written, or a missing one whose nearest
+    existing folder can be written (its missing folders are created when the fit starts).
+    Without this check the fit failed at its start with the system's bare error (``File
+    exists: 'dload'`` when ``dload`` is a file), after the earlier fit was forgotten.
+    """
+    if not log_file:
+        return
+    path = Path(dload) / log_file
+    parent = next(p for p in path.absolute().parents if p.exists())
+    if path.is_dir():
+        why = "it is a folder"
+    elif path.exists():
+        why = None if os.access(path, os.W_OK) else "the file cannot be written"
+    elif not parent.is_dir():
+        why = f"{parent} is a file, not a folder"
+    else:
+        why = None if os.access(parent, os.W_OK | os.X_OK) else f"{parent} cannot be written"
+    if why:
+        msg = (
+            f"log_file {str(path)!r} (dload={str(dload)!r}, log_file={str(log_file)!r}) "
+            f"cannot be written: {why}. Give dload a folder you can write to and log_file a "
+            "file name in it, or log_file=None for no log."
+        )
+        raise ValueError(msg)
+
+
 # (parameter, check, what it must be): every numeric parameter, checked before any work.
 _PARAM_CHECKS = (
     *((name, lambda v: _is_int(v, 1), "an integer >= 1")
@@ -789,6 +818,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         self : RVAgene
         """
         self._check_params()
+        _check_log_file(self.dload, self.log_file)  # the script checks --log-file its way
         forget_fit(self)  # a fit that fails leaves no fit, not half of the earlier one
         X, times = split_table(X, times, fitting=True)
         X3, _ = self._validate(X, reset=True)

@@ -639,6 +639,33 @@ def test_log_file_written_and_closed(tmp_path, tiny):
 
 
 @pytest.mark.parametrize(
+    ("dload", "log_file", "why"),
+    [
+        ("a_file", "train.log", "a_file is a file, not a folder"),
+        (".", "a_file/train.log", "a_file is a file, not a folder"),
+        (".", "a_folder", "it is a folder"),
+    ],
+)
+def test_log_file_that_cannot_be_written_is_refused_before_the_fit(
+    tmp_path, monkeypatch, tiny, fast_params, dload, log_file, why
+):
+    # before: the system's bare error (FileExistsError: File exists: 'a_file') when the fit
+    # began, which named neither parameter, after the earlier fit had been forgotten and
+    # with a network of untrained weights left in its place (transform answered with it)
+    X, _ = tiny
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "a_folder").mkdir()
+    model = RVAgene(**fast_params).fit(X)
+    Z = model.transform(X)
+    model.set_params(dload=dload, log_file=log_file)
+    with pytest.raises(ValueError, match=rf"log_file .* cannot be written: .*{why}\. Give dload"):
+        model.fit(X)
+    np.testing.assert_array_equal(model.transform(X), Z)  # the earlier fit is kept
+    assert model.n_iter_ == len(model.loss_curve_)
+
+
+@pytest.mark.parametrize(
     ("params", "match"),
     [
         ({"optimizer": "Adagrad"}, "Unknown optimizer"),
