@@ -841,20 +841,9 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         X_train, m_train = Xt[train_idx], None if mask is None else mask[train_idx]
         X_val, m_val = Xt[val_idx], None if mask is None else mask[val_idx]
 
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch_threads(self._threads()), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            self.module_ = RVAE(self._config()).to(device)
-            result = _train.fit_module(
-                self.module_,
-                X_train,
-                self._train_config(),
-                self._make_criterion(),
-                mask=m_train,
-                X_val=X_val if use_val else None,
-                mask_val=m_val,
-                callbacks=self._callbacks(seed),
-            )
+        result = self._fit_network(
+            device, seed, (X_train, m_train), (X_val if use_val else None, m_val)
+        )
         self.history_ = result.history
         self.loss_curve_ = list(result.history["loss"])
         self.n_steps_ = result.n_steps
@@ -877,6 +866,36 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         )
         self.stopped_by_ = result.stopped_by
         return self
+
+    def _fit_network(self, device, seed: int, train: tuple, val: tuple) -> _train.TrainResult:
+        """Build ``module_`` and train it on ``train`` (X, mask), watching ``val`` (X, mask).
+
+        A ``FloatingPointError`` leaves the last finite weights in ``module_``, as its
+        message says. Any other error (Ctrl-C, a callback's error, a log file that fails to
+        open) leaves no fit, as a fit that fails before training does: ``module_`` stayed
+        with the untrained or partly trained weights of the fit that failed, without
+        ``history_``, and ``transform``, ``sample`` and ``save`` used it without a word.
+        """
+        devices = [device.index or 0] if device.type == "cuda" else []
+        try:
+            with torch_threads(self._threads()), torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                self.module_ = RVAE(self._config()).to(device)
+                return _train.fit_module(
+                    self.module_,
+                    train[0],
+                    self._train_config(),
+                    self._make_criterion(),
+                    mask=train[1],
+                    X_val=val[0],
+                    mask_val=val[1],
+                    callbacks=self._callbacks(seed),
+                )
+        except FloatingPointError:
+            raise
+        except BaseException:
+            forget_fit(self)
+            raise
 
     def _threads(self) -> int | None:
         """Thread count to use: only on the CPU, where it matters."""

@@ -608,6 +608,28 @@ def test_non_finite_loss_restores_and_raises(tiny):
         assert torch.isfinite(p).all()
 
 
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_a_fit_stopped_by_an_error_leaves_no_fit(tiny, fast_params, error):
+    # before: Ctrl-C (or a callback's error) after 2 steps left module_ with those weights
+    # and no history_; transform, sample and save used the barely trained network silently
+    X, _ = tiny
+
+    def stop(state):
+        if state.step == 2:
+            raise error
+
+    model = RVAgene(**fast_params).fit(X)
+    model.set_params(callbacks=[LambdaCallback(on_step=stop)])
+    with pytest.raises(error):
+        model.fit(X)
+    for method in ("transform", "reconstruct"):
+        with pytest.raises(NotFittedError):
+            getattr(model, method)(X)
+    with pytest.raises(NotFittedError):
+        model.sample(2)
+    assert not [name for name in vars(model) if name.endswith("_")]
+
+
 def test_nan_from_extreme_learning_rate_never_leaves_nan_weights(tiny):
     X, _ = tiny
     model = RVAgene(
