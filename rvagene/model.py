@@ -1260,6 +1260,9 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             When ``path`` exists and ``overwrite`` is False.
         IsADirectoryError, NotADirectoryError
             When ``path`` is a folder, or a folder on it is a file.
+        OSError
+            When the file cannot be written (e.g. ``PermissionError`` for a folder that
+            cannot be written); the message names ``path``.
         """
         check_is_fitted(self, "module_")
         changed = _changed_since_fit(self)
@@ -1289,8 +1292,15 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         }
         if settings is not None:
             payload["loss_settings"] = settings
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+        try:
+            with atomic_path(path) as tmp:
+                torch.save(payload, tmp)
+        except OSError as err:  # named by its temporary file's name (.m.x1y2z3.tmp.pt)
+            msg = (
+                f"Cannot save to {path}: {err.strerror or err}. Choose a folder you can write "
+                "to (dload, for a bare file name)."
+            )
+            raise type(err)(msg) from err
         return path
 
     def _save_path(self, path: str | os.PathLike, overwrite: bool) -> Path:

@@ -286,6 +286,27 @@ def test_save_path_with_a_folder_part_is_taken_as_given(tmp_path, monkeypatch, f
         model.set_params(dload=".")
 
 
+def test_save_to_a_folder_that_cannot_be_written_names_the_file(tmp_path, monkeypatch, fitted53):
+    # before: "[Errno 13] Permission denied: '<dload>/.m.hrsfrtzu.tmp.pt'", the name of the
+    # temporary file that save writes first, which the user never gave. The folder's refusal
+    # is simulated, as chmod does not stop root.
+    import tempfile
+
+    def refuse(*args, dir=None, **kwargs):  # noqa: A002 (mkstemp's argument name)
+        raise PermissionError(13, "Permission denied", f"{dir}/.m.hrsfrtzu.tmp.pt")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    model = fitted53.set_params(dload=str(tmp_path))
+    try:
+        with pytest.raises(PermissionError, match=r"Cannot save to .*m\.pt: Permission denied\. "
+                           "Choose a folder you can write to") as err:  # fmt: skip
+            model.save("m.pt")
+    finally:
+        model.set_params(dload=".")
+    assert ".tmp" not in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     "changed",
     [{"hidden_size": 5}, {"latent_length": 3}, {"block": "LSTM"}, {"hidden_layer_depth": 2}],
