@@ -8,6 +8,7 @@ import logging
 import math
 import numbers
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -39,12 +40,7 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
     falls back to the CPU, so that a script written on a GPU workstation still runs on a
     laptop. An unknown device name raises ``ValueError``.
     """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        msg = f"device must be 'auto', 'cpu', 'cuda' or 'mps', got {device!r}."
-        raise ValueError(msg)
-    name = device.lower()
+    name = check_device(device)
     if name == "auto":
         name = "cuda" if (cuda or torch.cuda.is_available()) else "cpu"
     if name.startswith("cuda"):
@@ -65,8 +61,24 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
             )
             return torch.device("cpu")
         return torch.device("mps")
-    if name == "cpu":
-        return torch.device("cpu")
+    return torch.device("cpu")
+
+
+def check_device(device: str | torch.device) -> str:
+    """The device's name in lower case; a ``ValueError`` for a name that is not a device.
+
+    Checked with the other parameters, before any work: found by ``resolve_device`` only,
+    a bad name stopped the script after its data were read and analysed, and ``"cudax"``
+    or ``"cuda:one"`` passed on a machine without CUDA (and failed inside torch on one with).
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        msg = f"device must be 'auto', 'cpu', 'cuda' or 'mps', got {device!r}."
+        raise ValueError(msg)
+    name = device.lower()
+    if name in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", name):
+        return name
     msg = f"Unknown device {device!r}. Use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
     raise ValueError(msg)
 

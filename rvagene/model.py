@@ -24,6 +24,7 @@ from ._utils import (
     SEEDS,
     as_generator,
     atomic_path,
+    check_device,
     check_n_samples,
     forget_fit,
     is_seed,
@@ -704,6 +705,7 @@ default="MSELoss"
             )
             raise ValueError(msg)
         self._make_criterion()
+        check_device(self.device)
         onecycle = self.lr_schedule == "onecycle"
         warn_without_effect(self, (
             ("lr_decay", onecycle, "it decays the learning rate of lr_schedule='plateau', "

@@ -715,6 +715,7 @@ def test_log_file_that_cannot_be_written_is_refused_before_the_fit(
         ({"loss": "ReconLoss"}, "Unknown loss"),
         ({"block": "RNN"}, "Unknown block"),
         ({"device": "tpu"}, "Unknown device"),
+        ({"device": "cuda:one"}, "Unknown device"),  # before: the CPU, warning of no CUDA
         ({"batch_size": 0}, "batch_size must be an integer >= 1"),
         ({"latent_length": 0}, "latent_length must be"),
         ({"hidden_size": 0}, "hidden_size must be"),

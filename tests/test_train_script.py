@@ -1503,3 +1503,21 @@ def test_data_warnings_are_printed_before_the_fits(script, tmp_path, capsys, mon
     assert script.main([str(path), "--n-clusters", "2", *TINY, *_dirs(tmp_path)]) == 0
     assert "warning: X looks like raw counts" in before_fits[0]
     assert "looks like raw counts" not in capsys.readouterr().err  # said once
+
+
+@pytest.mark.parametrize("device", ["gpu", "cudax", "cuda:one"])
+def test_an_unknown_device_is_refused_before_the_data_are_read(
+    script, dataset, capsys, monkeypatch, device
+):
+    # before: 'gpu' was refused by the fit, after the data were read and analysed (minutes
+    # for a large .h5ad); 'cudax' and 'cuda:one' ran on the CPU without CUDA, with a warning
+    read = []
+    monkeypatch.setattr(script, "read_input", lambda *a, **k: read.append(1))
+    argv = ["toy", "--n-clusters", "3", "--device", device, *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == f"error: Unknown --device {device!r}. Use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+    )
+    assert read == []
+    assert not (dataset / "out").exists()
