@@ -778,8 +778,8 @@ default="MSELoss"
                 want = getattr(self, name)
                 if want is not None and want != have:
                     msg = (
-                        f"{name}={want} was given, but X has {have} {unit}. Fix the parameter "
-                        "or X (None takes X's)."
+                        f"{name}={want} was given, but X has {have} {unit}. Fix X, or "
+                        f"{name} ({name}=None takes X's)."
                     )
                     raise ValueError(msg)
         elif X3.shape[2] != self.n_dims_:

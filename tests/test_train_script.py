@@ -1521,3 +1521,22 @@ def test_an_unknown_device_is_refused_before_the_data_are_read(
     )
     assert read == []
     assert not (dataset / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "have"),
+    [("--sequence-length", "5", "12 time points per series"),
+     ("--number-of-features", "2", "1 value(s) per time point")],
+)  # fmt: skip
+def test_a_shape_option_that_disagrees_with_the_data_says_to_leave_it_out(
+    script, dataset, capsys, option, value, have
+):
+    # before: "... Fix the parameter or X (None takes X's).": no option takes None
+    argv = ["toy", "--n-clusters", "3", option, value, *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {option} {value} was given, but X has {have}. Fix X, or {option} "
+        f"(no {option} takes X's)."
+    )
+    assert not (dataset / "out").exists()
