@@ -1170,7 +1170,8 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         zt = torch.as_tensor(Z, dtype=torch.float32, device=self.device_)
         with torch.no_grad(), torch_threads(self._threads()):
             parts = [self.module_.decode(zt[i : i + 4096], steps) for i in range(0, len(zt), 4096)]
-        out = self._unbin(torch.cat(parts).cpu().numpy().astype(np.float64))
+        out = np.empty((0, steps, self.n_dims_)) if not parts else torch.cat(parts).cpu().numpy()
+        out = self._unbin(out.astype(np.float64))
         return out[:, :, 0] if self.input_ndim_ == 2 else out
 
     def sample(self, n_samples: int = 1, random_state=None) -> np.ndarray:

@@ -130,7 +130,7 @@ def test_batch_size_larger_than_gene_count(data53):
     assert model.fit_transform(data53).shape == (53, 2)
 
 
-@pytest.mark.parametrize("n", [1, 3, 1000])
+@pytest.mark.parametrize("n", [0, 1, 3, 1000])  # 0: "torch.cat(): expected a non-empty list"
 def test_decode_any_number(fitted53, n):
     Z = np.random.default_rng(0).standard_normal((n, 2))
     assert fitted53.decode(Z).shape == (n, 12)
