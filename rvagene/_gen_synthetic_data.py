@@ -246,13 +246,23 @@ def _check_outputs(args) -> None:
 
 
 def main(argv=None) -> int:
-    """Run the script; return the exit status (0 on success, 2 for bad input).
+    """Run the script; return the exit status (0 on success, 2 for bad input, 130 on Ctrl-C).
 
     Nothing is written when a folder cannot be written or the data set exists without
     ``--overwrite``; the data, its config and the figures replace the earlier ones together
-    (:func:`rvagene._utils.write_together`), so a run that fails leaves them as they were.
+    (:func:`rvagene._utils.write_together`), so a run that fails or is interrupted leaves
+    them as they were, and Ctrl-C ends it with one line on stderr.
     """
     args = parse_args(argv)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("error: interrupted; no file was replaced", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    """:func:`main` after the arguments are parsed; the exit status."""
     try:
         _check_outputs(args)
     except (ValueError, FileExistsError) as exc:
@@ -335,6 +345,11 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
         said = "" if written else "; no file was replaced"
         print(f"error: {exc}{said}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # held back during the moves: then they are done
+        if not written:
+            raise
+        print("error: interrupted; the data set was written", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -356,3 +356,47 @@ def test_with_gene_scales_and_offsets_the_black_line_is_not_called_the_genes_mea
     argv = ["off", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "10"]
     assert gen.main([*argv, "--gene-offset", "3", *_dirs(tmp_path)]) == 0
     assert legends["cluster_off0.png"][1] == "noise-free shape (before gene scale/offset)"
+
+
+@pytest.mark.parametrize("where", ["simulate", "save_figure", "moves"])
+def test_ctrl_c_exits_130_with_one_line_and_keeps_the_earlier_data_set(
+    gen, tmp_path, capsys, monkeypatch, where
+):
+    """Before: Ctrl-C while simulating or drawing the figures ended in a traceback."""
+    import signal
+
+    import rvagene._utils as utils
+
+    argv = ["keep", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "6"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 0
+    files = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    replace = os.replace
+
+    def interrupting_replace(a, b):  # SIGINT during the moves: held back until they are done
+        os.kill(os.getpid(), signal.SIGINT)
+        replace(a, b)
+
+    if where == "moves":
+        monkeypatch.setattr(utils.os, "replace", interrupting_replace)
+    else:
+        monkeypatch.setattr(gen, where, interrupt)
+    try:
+        status = gen.main([*argv, "--seed", "1", "--overwrite", *_dirs(tmp_path)])
+    except KeyboardInterrupt:  # what reached the user as a traceback
+        status = "KeyboardInterrupt raised"
+    monkeypatch.undo()
+    assert status == 130
+    err = capsys.readouterr().err
+    now = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    if where == "moves":
+        assert err == "error: interrupted; the data set was written\n"
+        assert now.keys() == files.keys()
+        assert now != files
+    else:
+        assert err == "error: interrupted; no file was replaced\n"
+        assert now == files  # no temporary file left, nothing replaced
