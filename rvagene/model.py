@@ -1295,9 +1295,11 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         }
         if settings is not None:
             payload["loss_settings"] = settings
+        # Through a file object: torch.save given a path names the archive's records after
+        # the file (here the random temporary name), so equal models gave unequal files.
         try:
-            with atomic_path(path) as tmp:
-                torch.save(payload, tmp)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                torch.save(payload, fh)
         except OSError as err:  # named by its temporary file's name (.m.x1y2z3.tmp.pt)
             msg = (
                 f"Cannot save to {path}: {err.strerror or err}. Choose a folder you can write "
