@@ -289,6 +289,16 @@ def kernel() -> ctypes.CDLL | None:
     return _kernel
 
 
+def skip_kernel() -> None:
+    """Use the Python loops in this process without trying the C loops.
+
+    For a worker process whose parent already found the C loops unavailable and said so:
+    trying again would say it again, once per worker.
+    """
+    global _kernel
+    _kernel = None
+
+
 def _ptr(t: torch.Tensor | None) -> ctypes.c_void_p:
     return ctypes.c_void_p(0 if t is None else t.data_ptr())
 

@@ -35,6 +35,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _gru
 from ._utils import (
     SEEDS,
     as_generator,
@@ -144,17 +145,20 @@ def fit_seeds(random_state, n_fits: int) -> list[int]:
     return [int(s) for s in random_state.randint(2**31 - 1, size=n_fits)]
 
 
-def _fit_one(params: dict, seed: int, X, times, parallel: bool):
+def _fit_one(params: dict, seed: int, X, times, parallel: bool, c_loops: bool = True):
     """One fit, run here or in a worker process; returns the model, its warnings and its error.
 
     An error is returned, not raised, so that worker processes end cleanly (an exception
     raised in a loky worker leaves its resource tracker warning on stderr at exit); the
-    caller raises it.
+    caller raises it. ``c_loops=False``: the caller found the GRU's C loops unavailable
+    (and said why), so the worker does not try them again.
     """
     if parallel:
         import torch
 
         torch.set_num_threads(1)  # one torch thread per process; the fits fill the cores
+        if not c_loops:
+            _gru.skip_kernel()
     model, error = None, None
     with warnings.catch_warnings(record=True) as caught:  # shown by the caller, once
         try:
@@ -1381,7 +1385,8 @@ def _fit_models(
         f" ({backend})" if backend else "",
         seeds,
     )
-    jobs = (delayed(_fit_one)(params, seed, X, times, parallel) for seed in seeds)
+    c_loops = _c_loops_here(params) if parallel else True
+    jobs = (delayed(_fit_one)(params, seed, X, times, parallel, c_loops) for seed in seeds)
     results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         if str(message) not in shown:
@@ -1390,3 +1395,15 @@ def _fit_models(
         if error is not None:
             raise error
     return [model for model, _, _ in results]
+
+
+def _c_loops_here(params: dict) -> bool:
+    """Before parallel CPU fits of a GRU: try its C loops here, once; whether they load.
+
+    A compiler or cache problem is then said once, by this process, and not once by each
+    worker (forked workers inherit the loaded loops; fresh ones load them from the cache).
+    """
+    model = RVAgene(**params)
+    if str(model.block).upper() != "GRU" or _fit_device(params).type != "cpu":
+        return True
+    return _gru.kernel() is not None

@@ -6,6 +6,8 @@ import os
 import shlex
 import stat
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -328,3 +330,32 @@ def test_kernel_functions_declare_their_arguments(fresh_kernel):
         lib.gru_forward(1, 2, 3)
     with pytest.raises(ctypes.ArgumentError):
         lib.gru_forward("1", 2, 3, *[None] * 6)
+
+
+def test_parallel_fits_say_once_that_the_c_loops_are_unavailable(tmp_path):
+    """Before: each worker process of parallel fits tried the C loops again and logged the
+    same 'GRU C loops unavailable' line (3 fits, 3 lines in train_and_gen.py's output)."""
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import logging; logging.basicConfig(level=logging.INFO, format='%(message)s')\n"
+        "from rvagene import simulate\nfrom rvagene.pipeline import fit_ensemble\n"
+        "X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=8, random_state=0)\n"
+        "models = fit_ensemble(X, 3, random_state=0, n_jobs=2, hidden_size=4, latent_length=2,"
+        " n_epochs=2)\nprint(len(models))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RVAGENE_NO_KERNEL"}
+    env.update(
+        CC=str(tmp_path / "no-such-compiler"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        PYTHONPATH=os.pathsep.join([str(root), env.get("PYTHONPATH", "")]),
+        OMP_NUM_THREADS="1",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3"
+    said = [ln for ln in done.stderr.splitlines() if "GRU C loops unavailable" in ln]
+    assert len(said) == 1, done.stderr
+    assert "no-such-compiler" in said[0]
