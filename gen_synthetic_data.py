@@ -7,7 +7,13 @@ The same command is installed as ``rvagene-simulate``. Its code and every option
 this file keeps the name the original tool's users know.
 """
 
-from rvagene._gen_synthetic_data import console, main  # noqa: F401  (main: for tests)
+import sys
+
+try:  # torch and the package take seconds to load
+    from rvagene._gen_synthetic_data import console, main  # noqa: F401  (main: for tests)
+except KeyboardInterrupt:  # Ctrl-C meanwhile: one line, as later, not a traceback
+    print("error: interrupted; no file was replaced", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":
     console()  # ends the process with main's exit status (rvagene._cli.exit_now)

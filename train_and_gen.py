@@ -8,8 +8,14 @@ The same command is installed as ``rvagene-train``. Its code and every option ar
 keeps the name the original tool's users know.
 """
 
-from rvagene._cli import exit_now, setup_logging
-from rvagene._train_and_gen import main
+import sys
+
+try:  # torch and the package take seconds to load
+    from rvagene._cli import exit_now, setup_logging
+    from rvagene._train_and_gen import main
+except KeyboardInterrupt:  # Ctrl-C meanwhile: one line, as later, not a traceback
+    print("error: interrupted; no file was replaced", file=sys.stderr)
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":
     setup_logging()

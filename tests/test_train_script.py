@@ -1540,3 +1540,26 @@ def test_a_shape_option_that_disagrees_with_the_data_says_to_leave_it_out(
         f"(no {option} takes X's)."
     )
     assert not (dataset / "out").exists()
+
+
+@pytest.mark.parametrize("script", ["train_and_gen.py", "gen_synthetic_data.py"])
+def test_ctrl_c_while_the_script_loads_is_one_line_not_a_traceback(tmp_path, script):
+    """Before: Ctrl-C in the seconds torch and rvagene take to import printed a
+    KeyboardInterrupt traceback (later, the scripts' main says one line)."""
+    code = (
+        "import runpy, sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'torch':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        f"sys.argv = [{script!r}, 'demo', '--data-dir', {str(tmp_path)!r}]\n"
+        f"runpy.run_path({str(ROOT / script)!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 130
+    assert done.stderr == "error: interrupted; no file was replaced\n"
+    assert list(tmp_path.iterdir()) == []
