@@ -98,8 +98,15 @@ def exit_now(status: int) -> NoReturn:
     (``python -m cProfile``, ``pdb``, coverage), which write their results after the
     script returns, this is a plain ``sys.exit`` (coverage's own exit function runs either
     way). Only the scripts' ``__main__`` blocks and console commands call it, never library
-    code.
+    code. Ctrl-C is ignored from here on: the run's outcome is settled, and an interrupt in
+    the exit functions would print "Exception ignored" tracebacks and leave their work
+    half done.
     """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # signals: main thread only
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(status)
     import atexit

@@ -1563,3 +1563,23 @@ def test_ctrl_c_while_the_script_loads_is_one_line_not_a_traceback(tmp_path, scr
     assert done.returncode == 130
     assert done.stderr == "error: interrupted; no file was replaced\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_a_script_exits_is_ignored(tmp_path):
+    """Before: Ctrl-C in exit_now's exit functions (after the results were written) printed
+    'Exception ignored in atexit callback' with a KeyboardInterrupt traceback."""
+    code = (
+        "import atexit, os, signal, time\n"
+        "from rvagene._cli import exit_now\n"
+        "def interrupted():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(0.2)\n"
+        "    print('clean-up done', flush=True)\n"
+        "atexit.register(interrupted)\n"
+        "exit_now(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, "clean-up done\n", "")
