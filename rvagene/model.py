@@ -244,24 +244,40 @@ def _not_a_model(path: Path, why: str) -> str:
     return f"{path} is not an rvagene model file: {why}. Give a file written by save()."
 
 
+def _unreadable(path: Path, err: Exception) -> str:
+    """Why ``torch.load`` could not read ``path``, from its error and the file's first bytes."""
+    code = re.search(r"GLOBAL ([\w.]+)", str(err))  # torch names what it refused
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if code:
+        return f"it carries code ({code.group(1)}), which is refused and not run"
+    if not head:
+        return "it is empty (0 bytes)"
+    if head == b"\x93NUMPY":
+        return "it is a numpy array file (.npy); read it with numpy.load"
+    if head.startswith(b"PK") and path.suffix == ".npz":
+        return "it is a numpy archive (.npz); read it with numpy.load"
+    if head.startswith(b"PK"):  # a zip archive, as save() writes, that torch cannot read
+        return (
+            "it is damaged or cut short (a copy or download that did not finish?); copy it "
+            "again from where it was saved, or save the model again"
+        )
+    if head[:1] == b"\x80":  # the protocol byte that starts a pickle (pickle, joblib)
+        return (
+            "it is a Python pickle (pickle.dump, joblib.dump), which load() does not run; "
+            "open it with pickle.load or joblib.load if you trust where it came from"
+        )
+    return f"it cannot be read ({type(err).__name__})"
+
+
 def _read_model_file(path: Path, target: torch.device) -> dict:
     """``torch.load`` with ``weights_only=True``; a ValueError saying why for other files."""
     try:
-        payload = torch.load(path, map_location=target, weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a plain pickle's protocol
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            payload = torch.load(path, map_location=target, weights_only=True)
     except Exception as err:  # noqa: BLE001 (any failure means: not our file)
-        text = str(err)
-        code = re.search(r"GLOBAL ([\w.]+)", text)  # torch names what it refused
-        with open(path, "rb") as fh:
-            head = fh.read(6)
-        if code:
-            why = f"it carries code ({code.group(1)}), which is refused and not run"
-        elif head == b"\x93NUMPY":
-            why = "it is a numpy array file (.npy); read it with numpy.load"
-        elif head.startswith(b"PK") and path.suffix == ".npz":
-            why = "it is a numpy archive (.npz); read it with numpy.load"
-        else:
-            why = f"it cannot be read ({type(err).__name__})"
-        raise ValueError(_not_a_model(path, why)) from None
+        raise ValueError(_not_a_model(path, _unreadable(path, err))) from None
     if not isinstance(payload, dict) or "format_version" not in payload:
         msg = (
             f"{path} is not an rvagene model file (no format_version). Give a file "

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -1122,16 +1123,34 @@ def _params(saved, **changes):
             lambda saved, p: _altered(saved, loss_settings={"delta": 1})(p),
             r"its MSELoss settings fail",
         ),
+        (lambda saved, p: p.write_bytes(b""), r"it is empty \(0 bytes\)"),
+        *(
+            (
+                lambda saved, p, share=share: p.write_bytes(
+                    saved.read_bytes()[: int(len(saved.read_bytes()) * share)]
+                ),
+                r"it is damaged or cut short \(a copy or download that did not finish\?\)",
+            )
+            for share in (0.1, 0.5, 0.99)
+        ),
+        (
+            lambda saved, p: p.write_bytes(pickle.dumps(load(saved))),
+            r"it is a Python pickle \(pickle.dump, joblib.dump\), which load\(\) does not run",
+        ),
     ],
     ids=["npy", "no params", "unknown parameter", "weights mismatch", "no attributes",
-         "format as text", "bad loss settings"],
+         "format as text", "bad loss settings", "empty", "cut at 10%", "cut at 50%",
+         "cut at 99%", "pickle"],
 )  # fmt: skip
 def test_load_rejects_damaged_model_files(tmp_path, fitted, make, pattern):
     saved = fitted.save(tmp_path / "m.pt")
     path = tmp_path / "damaged.npy"
     make(saved, path)
-    with pytest.raises(ValueError, match=r"is not an rvagene model file: .*" + pattern):
-        load(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"is not an rvagene model file: .*" + pattern):
+            load(path)
+    assert [str(w.message) for w in caught] == []  # the error says it all (no torch notes)
 
 
 def test_save_and_load_refuse_a_folder(tmp_path, fitted):
