@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -590,10 +591,17 @@ def _draw_share(jobs, conn) -> None:
     """
     out, error = io.StringIO(), None
     before = len(held_files())  # the parent's, inherited: not this child's to send
+    # Ctrl-C (sent to the parent and its children) is taken between figures: inside one it
+    # can land in matplotlib's clean-up callbacks, where Python prints it as "Exception
+    # ignored in ..." with a traceback, swallows it and draws on.
+    interrupted = []
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
         warnings.simplefilter("always")
         try:
             for job in jobs:
+                if interrupted:
+                    raise KeyboardInterrupt
                 job()
         except BaseException as exc:  # noqa: BLE001 - every error goes back to the parent
             error = exc

@@ -1583,3 +1583,34 @@ def test_ctrl_c_while_a_script_exits_is_ignored(tmp_path):
         check=False,
     )  # fmt: skip
     assert (done.returncode, done.stdout, done.stderr) == (0, "clean-up done\n", "")
+
+
+def test_ctrl_c_in_a_figure_process_is_taken_between_figures(outputs):
+    """Before: Ctrl-C reached a forked figure process inside a figure, where it could land
+    in matplotlib's clean-up callbacks ('Exception ignored in ...', a traceback, and the
+    drawing went on); now the child finishes the figure at hand and draws no more."""
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    if not outputs.fork_is_safe():
+        pytest.skip("figures are drawn in forked processes only where forking is safe")
+
+    def first():
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C reaches every process of the run
+        time.sleep(0.2)
+        print("first figure done")
+
+    def second():
+        print("second figure drawn")
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=outputs._draw_share, args=([first, second], send))
+    child.start()
+    send.close()
+    text, _, error, _ = receive.recv()
+    child.join()
+    assert text == "first figure done\n"
+    assert isinstance(error, KeyboardInterrupt)
