@@ -73,7 +73,9 @@ import csv
 import inspect
 import logging
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -591,6 +593,8 @@ def run(args: argparse.Namespace) -> dict:
 
             with write_together(done):  # every file, or none: no mix of two runs' results
                 write_outputs(args, name, data, gc, found, notes, log)
+                if _STATE["interrupted"]:  # a Ctrl-C that Python swallowed (see main)
+                    raise KeyboardInterrupt
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 
@@ -1166,7 +1170,18 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str], log=None) 
 
 # Whether the run began writing its results, and whether they replaced the earlier ones
 # (what an error or an interrupt leaves behind).
-_STATE = {"writing": False, "written": False}
+_STATE = {"writing": False, "written": False, "interrupted": False}
+
+
+def _interrupt(signum, frame):
+    """SIGINT's handler during a run: Python's KeyboardInterrupt, and a note that it came.
+
+    Python prints a KeyboardInterrupt raised in a callback it calls itself (at a fork of
+    the fits' or the figures' processes, in a weakref's clean-up) as "Exception ignored in
+    ...", and goes on; the note lets :func:`run` stop before the results replace any file.
+    """
+    _STATE["interrupted"] = True
+    raise KeyboardInterrupt
 
 
 def _error_line(exc: BaseException) -> str:
@@ -1196,7 +1211,9 @@ def _out_of_memory(exc: BaseException) -> str | None:
 def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
     args = parse_args(argv, prog)
-    _STATE.update(writing=False, written=False)
+    _STATE.update(writing=False, written=False, interrupted=False)
+    main_thread = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, _interrupt) if main_thread else None
     try:
         run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
@@ -1215,6 +1232,9 @@ def main(argv=None, prog: str = PROG) -> int:
         done = "this run's results were written" if _STATE["written"] else "no file was replaced"
         print(f"error: interrupted; {done}", file=sys.stderr)
         return 130
+    finally:
+        if before is not None:  # None: a handler not set from Python, which cannot be put back
+            signal.signal(signal.SIGINT, before)
     return 0
 
 

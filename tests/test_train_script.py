@@ -1614,3 +1614,32 @@ def test_ctrl_c_in_a_figure_process_is_taken_between_figures(outputs):
     child.join()
     assert text == "first figure done\n"
     assert isinstance(error, KeyboardInterrupt)
+
+
+def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(script, dataset, capsys, monkeypatch):
+    """Before: a Ctrl-C that landed in a callback Python runs itself (at the fork of a fit's
+    or a figure's process: 'Exception ignored in: <function _releaseLock ...>') was printed
+    and dropped, and the run went on to replace the earlier results with status 0."""
+    import os
+    import signal
+    import time
+
+    argv = ["toy", "--n-jobs", "1", "--n-clusters", "2", *TINY, *_dirs(dataset)]
+    assert script.main(argv) == 0
+    files = {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    real = script.describe
+
+    def swallowed(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass  # what Python does with it in an at-fork or weakref callback
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(script, "describe", swallowed)
+    assert script.main([*argv, "--seed", "1", "--overwrite"]) == 130
+    assert capsys.readouterr().err == "error: interrupted; no file was replaced\n"
+    assert {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()} == files
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
