@@ -26,9 +26,12 @@ left out of fitting and clustering. This module sits above both :mod:`rvagene.mo
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import numbers
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -1387,7 +1390,8 @@ def _fit_models(
     )
     c_loops = _c_loops_here(params) if parallel else True
     jobs = (delayed(_fit_one)(params, seed, X, times, parallel, c_loops) for seed in seeds)
-    results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
+    with _forked_workers_ignore_sigint(backend == "multiprocessing"):
+        results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         if str(message) not in shown:
             warnings.warn(message, category, stacklevel=stacklevel)
@@ -1395,6 +1399,39 @@ def _fit_models(
         if error is not None:
             raise error
     return [model for model, _, _ in results]
+
+
+_FORKING_FITS = {"on": False, "hook": False}  # see _forked_workers_ignore_sigint
+
+
+@contextlib.contextmanager
+def _forked_workers_ignore_sigint(on: bool):
+    """Processes forked in the block (the fits' pool) ignore SIGINT; this process takes it.
+
+    Ctrl-C sends SIGINT to every process of the terminal's group. A multiprocessing pool's
+    worker interrupted while it waits for a task dies holding the pool's queue lock, and
+    the parent then waits for ever: a ``train_and_gen.py`` run given SIGINT during its
+    fits hung for 12 minutes. Workers that ignore it keep the lock sound; the parent's
+    KeyboardInterrupt makes joblib terminate them. The fork hook is registered once and
+    does nothing outside the block.
+    """
+    if not on:
+        yield
+        return
+    if not _FORKING_FITS["hook"]:
+        os.register_at_fork(after_in_child=_ignore_sigint_in_fit_worker)
+        _FORKING_FITS["hook"] = True
+    _FORKING_FITS["on"] = True
+    try:
+        yield
+    finally:
+        _FORKING_FITS["on"] = False
+
+
+def _ignore_sigint_in_fit_worker() -> None:
+    if _FORKING_FITS["on"]:
+        with contextlib.suppress(ValueError):  # not the main thread: signals not ours
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _c_loops_here(params: dict) -> bool:

@@ -464,6 +464,30 @@ def test_n_jobs_gives_the_same_results(genes):
     np.testing.assert_array_equal(one.generate(4), two.generate(4))
 
 
+def _sigint_in_worker(params, seed, X, times, parallel, c_loops=True):
+    """A stand-in for one fit: the worker's SIGINT disposition (module level: pickled)."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT), [], None
+
+
+def test_forked_fit_workers_leave_ctrl_c_to_the_parent(genes, monkeypatch):
+    """Before: a worker interrupted while it waited for a task died holding the pool's
+    queue lock, and a run given Ctrl-C during its fits could hang (12 minutes, seen once)."""
+    import signal
+
+    import rvagene.pipeline as pipeline
+    from rvagene._utils import fork_is_safe
+
+    if not fork_is_safe():
+        pytest.skip("the fits fork only where forking is the platform's start method")
+    monkeypatch.setattr(pipeline, "_fit_one", _sigint_in_worker)
+    X, _ = genes
+    seen = pipeline._fit_models(X, [0, 1], None, 2, PARAMS)
+    assert seen == [signal.SIG_IGN, signal.SIG_IGN]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # this process's
+
+
 def test_callbacks_see_every_fit_whatever_n_jobs(genes):
     """A callback in model_params (a lambda, too) sees both fits: they run in this process."""
     from rvagene import LambdaCallback
