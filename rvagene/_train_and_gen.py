@@ -135,6 +135,7 @@ from .single_cell import (
     PSEUDOTIME_KEYS,
     UP,
     WINDOW_LENGTH,
+    _pseudotime_from_obs,
     pseudotime_keys_in,
     stored_root,
 )
@@ -793,6 +794,12 @@ def _check_cell_options(args, adata) -> None:
     if args.window_length is not None and args.n_bins is not None:
         msg = "Give either --window-length (cells per window) or --n-bins, not both."
         raise ValueError(msg)
+    if args.pseudotime_key is not None:  # before: prepare's words, "or a root cell"
+        try:
+            _pseudotime_from_obs(adata, args.pseudotime_key, root="--root-cell CELL")
+        except ValueError as exc:
+            msg = f"--pseudotime-key {args.pseudotime_key}: {exc}"
+            raise ValueError(msg) from exc
     found = pseudotime_keys_in(adata)
     stored = not found and stored_root(adata) is not None  # scanpy's uns["iroot"]
     if args.pseudotime_key is None and args.root_cell is None and len(found) != 1 and not stored:

@@ -703,13 +703,17 @@ class SingleCellSeries:
 # ------------------------------------------------------------------------ entry point
 
 
-def _pseudotime_from_obs(adata, key: str) -> np.ndarray:
+def _pseudotime_from_obs(adata, key: str, root: str = "a root cell") -> np.ndarray:
+    """``obs[key]`` as float64; else a ValueError listing the numeric obs columns.
+
+    ``root``: how the message names the other choice (the script: ``--root-cell CELL``).
+    """
     import pandas as pd
 
     numeric = [c for c in adata.obs.columns if pd.api.types.is_numeric_dtype(adata.obs[c])]
     choose = (
-        f"Numeric obs columns: {_few(numeric, 8) or 'none'}. Give one of them, or a root "
-        "cell to compute diffusion pseudotime."
+        f"Numeric obs columns: {_few(numeric, 8) or 'none'}. Give one of them, or {root} "
+        "to compute diffusion pseudotime."
     )
     if key not in adata.obs:
         msg = f"obs has no column {key!r}. {choose}"

@@ -836,6 +836,12 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
         (["--time-key", "pt", "--window-length", "20"],
          "--window-length applies to single cells ordered by pseudotime; with --time-key the "
          "samples at each time are averaged, so it would be ignored."),
+        # before: prepare's words, "or a root cell to compute diffusion pseudotime"
+        (["--pseudotime-key", "nokey"],
+         "--pseudotime-key nokey: obs has no column 'nokey'. Numeric obs columns: true_time, "
+         "pt. Give one of them, or --root-cell CELL to compute diffusion pseudotime."),
+        (["TEXT", "--pseudotime-key", "lineage"],
+         "--pseudotime-key lineage: obs['lineage'] is not numeric"),
     ],
 )  # fmt: skip
 def test_cell_options_are_checked_in_the_commands_own_names(
@@ -855,6 +861,8 @@ def test_cell_options_are_checked_in_the_commands_own_names(
         adata, options = adata[:0].copy(), []
     if options[:1] == ["FEW CELLS"]:
         adata, options = adata[:30].copy(), options[1:]
+    if options[:1] == ["TEXT"]:  # a column of words is no pseudotime
+        adata.obs["lineage"], options = np.where(np.arange(60) % 2, "A", "B"), options[1:]
     path = tmp_path / "cells.h5ad"
     adata.write_h5ad(path)
     argv = [str(path), *options, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
