@@ -435,9 +435,13 @@ def _group_means(X, pseudotime, order, group_of_rank) -> Windows:
     kept = group_of_rank >= 0
     n_groups = int(group_of_rank.max()) + 1 if kept.any() else 0
     sizes = np.bincount(group_of_rank[kept], minlength=n_groups)
+    # each group's cells stored in rank order, which the product sums in: the order of the
+    # earlier np.add.at, so dense float64 means are bit-for-bit the same (built from
+    # (row, col) pairs, scipy sorted each row by cell index: means off by an ulp)
+    by_group = np.argsort(group_of_rank[kept], kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(sizes)])
     member = sparse.csr_matrix(
-        (np.ones(int(kept.sum())), (group_of_rank[kept], order[kept])),
-        shape=(n_groups, X.shape[0]),
+        (np.ones(by_group.size), order[kept][by_group], indptr), shape=(n_groups, X.shape[0])
     )
     values, missing = _nan_as_zero(X)  # a missing value is left out of its window's mean
     sums = _dense(member @ values)
