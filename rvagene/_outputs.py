@@ -594,8 +594,10 @@ def _draw_share(jobs, conn) -> None:
     # Ctrl-C (sent to the parent and its children) is taken between figures: inside one it
     # can land in matplotlib's clean-up callbacks, where Python prints it as "Exception
     # ignored in ..." with a traceback, swallows it and draws on.
+    # A run that ignores SIGINT (started with & from a shell script) still ignores it here.
     interrupted = []
-    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
         warnings.simplefilter("always")
         try:

@@ -1219,8 +1219,11 @@ def main(argv=None, prog: str = PROG) -> int:
     """Run the script; return the exit status (0 on success, 2 for bad input)."""
     args = parse_args(argv, prog)
     _STATE.update(writing=False, written=False, interrupted=False)
+    # Ctrl-C is noted only where it is Python's KeyboardInterrupt: a process that ignores
+    # SIGINT (started with & from a shell script) and a caller's own handler keep theirs
     main_thread = threading.current_thread() is threading.main_thread()
-    before = signal.signal(signal.SIGINT, _interrupt) if main_thread else None
+    ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    before = signal.signal(signal.SIGINT, _interrupt) if ours else None
     try:
         run(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
@@ -1240,7 +1243,7 @@ def main(argv=None, prog: str = PROG) -> int:
         print(f"error: interrupted; {done}", file=sys.stderr)
         return 130
     finally:
-        if before is not None:  # None: a handler not set from Python, which cannot be put back
+        if before is not None:
             signal.signal(signal.SIGINT, before)
     return 0
 

@@ -1647,7 +1647,80 @@ def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(script, dataset, cap
         return real(*args, **kwargs)
 
     monkeypatch.setattr(script, "describe", swallowed)
-    assert script.main([*argv, "--seed", "1", "--overwrite"]) == 130
+    # Python's own handler, which main replaces (pytest run with & from a script ignores it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert script.main([*argv, "--seed", "1", "--overwrite"]) == 130
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert capsys.readouterr().err == "error: interrupted; no file was replaced\n"
     assert {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()} == files
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    assert after is signal.default_int_handler  # put back
+
+
+@pytest.mark.parametrize("handler", ["ignored", "own"])
+def test_a_sigint_the_caller_ignores_or_handles_is_left_to_it(
+    script, dataset, capsys, monkeypatch, handler
+):
+    """Before: main put its own SIGINT handler in place of any, so a run started with & from
+    a shell script (SIGINT ignored, so that Ctrl-C stops the foreground job only) or called
+    under a program's own handler stopped with status 130 at a SIGINT meant for others."""
+    import os
+    import signal
+
+    argv = ["toy", "--n-jobs", "1", "--n-clusters", "2", *TINY, *_dirs(dataset)]
+    real = script.describe
+    seen = []
+
+    def sigint_meanwhile(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    def own(signum, frame):
+        seen.append(signum)
+
+    monkeypatch.setattr(script, "describe", sigint_meanwhile)
+    chosen = signal.SIG_IGN if handler == "ignored" else own
+    previous = signal.signal(signal.SIGINT, chosen)
+    try:
+        status = script.main(argv)
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert status == 0, capsys.readouterr().err
+    assert after is chosen
+    assert seen == ([] if handler == "ignored" else [signal.SIGINT])
+    assert any((dataset / "out").iterdir())  # the results were written
+
+
+def test_a_figure_process_of_a_run_that_ignores_sigint_ignores_it(outputs):
+    """Before: the figure process took SIGINT even when the run ignored it (started with &
+    from a shell script), and stopped drawing at a Ctrl-C meant for the foreground job."""
+    import multiprocessing
+    import os
+    import signal
+
+    if not outputs.fork_is_safe():
+        pytest.skip("figures are drawn in forked processes only where forking is safe")
+
+    def first():
+        os.kill(os.getpid(), signal.SIGINT)
+        print("first figure done")
+
+    def second():
+        print("second figure drawn")
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the child
+    try:
+        child = context.Process(target=outputs._draw_share, args=([first, second], send))
+        child.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    send.close()
+    text, _, error, _ = receive.recv()
+    child.join()
+    assert error is None
+    assert text == "first figure done\nsecond figure drawn\n"
