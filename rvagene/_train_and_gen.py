@@ -820,19 +820,17 @@ def _check_cell_options(args, adata) -> None:
         )
         raise ValueError(msg)
     n = adata.n_obs
-    if args.window_length is not None and args.window_length > n // 2:
-        msg = (
-            f"--window-length {args.window_length} leaves fewer than 2 windows of the {n} "
-            f"cells; give at most {n // 2} (or --n-bins)."
-        )
-        raise ValueError(msg)
     if args.n_bins is not None and args.n_bins > n:  # before: prepare's words, "n_bins (5000)"
         msg = f"--n-bins {args.n_bins} is more than the {n} cells; give at most {n}."
         raise ValueError(msg)
-    if args.n_bins is None and args.window_length is None and n <= WINDOW_LENGTH:
-        msg = (  # before: prepare's "window_length must be between 1 and 30", no fix
-            f"--window-length {WINDOW_LENGTH} (the default) leaves fewer than 2 windows of "
-            f"the {n} cells; give --window-length at most {n // 2} (or --n-bins)."
+    length = WINDOW_LENGTH if args.window_length is None else args.window_length
+    # windows of `length` cells, the last one shorter: fewer than 2 only when length >= n
+    # (before: a given length above n // 2 was refused, though the default 40 was not)
+    if args.n_bins is None and length >= n:
+        given = "--window-length " if args.window_length is None else ""
+        msg = (
+            f"--window-length {length}{' (the default)' if given else ''} leaves fewer than 2 "
+            f"windows of the {n} cells; give {given}at most {n // 2} (or --n-bins)."
         )
         raise ValueError(msg)
 

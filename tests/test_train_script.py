@@ -823,8 +823,8 @@ def test_single_cell_run_draws_up_and_down_in_one_pair_of_colours(
          "either --window-length (cells per window) or --n-bins, not both"),
         ([], "No --pseudotime-key given, and obs has none of dpt_pseudotime"),
         (["IROOT"], "DPT ... pseudotime (uns['iroot'] = 99 is not one of the 60 cells)."),
-        (["--pseudotime-key", "pt", "--window-length", "31"],
-         "--window-length 31 leaves fewer than 2 windows of the 60 cells; give at most 30"),
+        (["--pseudotime-key", "pt", "--window-length", "60"],
+         "--window-length 60 leaves fewer than 2 windows of the 60 cells; give at most 30"),
         (["NO CELLS"], "cells.h5ad holds 0 cells or samples x 10 genes: no data."),
         # before: "window_length must be between 1 and the number of cells (30) ... 1 to 30"
         (["--pseudotime-key", "pt", "--n-bins", "61"],
@@ -873,6 +873,27 @@ def test_cell_options_are_checked_in_the_commands_own_names(
     assert "root_cell" not in err
     assert "window_length" not in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("length", [None, "40", "31", "59"])
+def test_a_window_length_that_makes_two_windows_is_taken_given_or_not(script, length):
+    """60 cells make 2 windows of 40 (40 and 20 cells), or of 31 or 59. Before, the default
+    40 was taken but a given --window-length above 30 (40 too) was refused with "leaves
+    fewer than 2 windows of the 60 cells", which prepare(window_length=40) does not."""
+    ad = pytest.importorskip("anndata")
+
+    adata = ad.AnnData(np.zeros((60, 2)))
+    adata.obs["pt"] = np.arange(60.0)
+    args = script.parse_args(
+        ["cells.h5ad", "--pseudotime-key", "pt", *(["--window-length", length] if length else [])]
+    )
+    script._check_cell_options(args, adata)  # no error
+    from rvagene.single_cell import prepare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zeros: no up or down genes
+        series = prepare(adata, pseudotime="pt", window_length=int(length or 40))
+    assert series.X.shape[1] == 2
 
 
 @pytest.mark.parametrize(
