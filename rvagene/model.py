@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import inspect
 import logging
 import math
@@ -1317,11 +1318,15 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:
                 torch.save(payload, fh)
         except OSError as err:  # named by its temporary file's name (.m.x1y2z3.tmp.pt)
+            full = err.errno == errno.ENOSPC  # a full disk: another folder of it fails too
             msg = (
-                f"Cannot save to {path}: {err.strerror or err}. Choose a folder you can write "
-                "to (dload, for a bare file name)."
+                f"Cannot save to {path}: {err.strerror or err}. "
+                + ("Free some space, or choose" if full else "Choose")
+                + " a folder you can write to (dload, for a bare file name)."
             )
-            raise type(err)(msg) from err
+            new = type(err)(msg)
+            new.errno = err.errno  # kept for callers that test it (errno.ENOSPC, ...)
+            raise new from err
         return path
 
     def _save_path(self, path: str | os.PathLike, overwrite: bool) -> Path:

@@ -307,6 +307,30 @@ def test_save_to_a_folder_that_cannot_be_written_names_the_file(tmp_path, monkey
     assert not list(tmp_path.iterdir())
 
 
+def test_a_save_that_fails_keeps_the_errors_number(tmp_path, monkeypatch, fitted53):
+    """Before: the error raised again with the file's name lost its errno (None), so a
+    caller testing err.errno == errno.ENOSPC missed a full disk, and the message told
+    the user to choose a folder they can write to, for a disk that is full."""
+    import errno
+    import tempfile
+
+    def full(*args, dir=None, **kwargs):  # noqa: A002 (mkstemp's argument name)
+        raise OSError(errno.ENOSPC, "No space left on device", f"{dir}/.m.abcdefgh.tmp.pt")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    model = fitted53.set_params(dload=str(tmp_path))
+    try:
+        with pytest.raises(
+            OSError, match=r"m\.pt: No space left on device\. Free some space"
+        ) as err:
+            model.save("m.pt")
+    finally:
+        model.set_params(dload=".")
+    assert err.value.errno == errno.ENOSPC
+    assert ".tmp" not in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize(
     "changed",
     [{"hidden_size": 5}, {"latent_length": 3}, {"block": "LSTM"}, {"hidden_layer_depth": 2}],
