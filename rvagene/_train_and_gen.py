@@ -138,6 +138,7 @@ from .single_cell import (
     _pseudotime_from_obs,
     pseudotime_keys_in,
     stored_root,
+    values_name,
 )
 
 matplotlib.use("Agg")  # figures go to files only; works without a display
@@ -750,7 +751,7 @@ def _read_anndata(args):
     """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
     import anndata
 
-    from .annotate import _check_unique_genes, bulk_series, values_name, windows_info
+    from .annotate import _check_unique_genes, bulk_series, windows_info
     from .single_cell import prepare
 
     if not Path(args.data).is_file():

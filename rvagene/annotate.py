@@ -49,6 +49,7 @@ import numpy as np
 from ._utils import package_version
 from .data import _MISSING, _all_missing, _parse_times, _times_in_names
 from .pipeline import GeneClustering
+from .single_cell import values_name
 
 __all__ = ["FLAT", "cluster_anndata"]
 
@@ -183,7 +184,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     sub = adata if genes is None else adata[:, genes]
     values = sub.X if layer is None else sub.layers[layer]
     values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
-    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    where = values_name(layer)
     check_no_infinity(values, adata.obs_names, sub.var_names, where, row="sample")
     distinct = np.unique(times[np.isfinite(times)])
     if not np.isfinite(times).all():
@@ -234,11 +235,6 @@ def _sample_times(column, time_key: str) -> np.ndarray:
         raise ValueError(msg)
     value = dict(zip(distinct, parsed, strict=True))
     return np.array([np.nan if v is None else value[v] for v in labels], dtype=np.float64)
-
-
-def values_name(layer: str | None) -> str:
-    """The matrix averaged, as ``uns["rvagene"]["values"]`` says it: adata.X or a layer."""
-    return "adata.X" if layer is None else f"adata.layers[{layer!r}]"
 
 
 def windows_info(series) -> dict:

@@ -135,6 +135,11 @@ def check_no_infinity(values, cells, genes, where: str, row: str = "cell") -> No
         raise ValueError(msg)
 
 
+def values_name(layer: str | None) -> str:
+    """The matrix averaged, as messages and ``uns["rvagene"]["values"]`` name it."""
+    return "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+
+
 def _is_sparse(X) -> bool:
     from scipy import sparse
 
@@ -855,7 +860,7 @@ def prepare(
     values = sub.layers[layer] if layer is not None else sub.X
     values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
     values = values if good.all() else values[good]
-    where = "adata.X" if layer is None else f"adata.layers[{layer!r}]"
+    where = values_name(layer)
     check_no_infinity(values, adata.obs_names[good], kept, where)
     _warn_if_counts(values, where, adata)
     pt_good = pt[good]
