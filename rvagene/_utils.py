@@ -93,6 +93,22 @@ def package_version() -> str:
         return "1.0.0"
 
 
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside rvagene.
+
+    Called by the function that warns: the warning then names the user's line however deep
+    in the package the check ran (``RVAgene.fit``, ``GeneClustering.fit`` or
+    ``check_input`` called directly), where a fixed level named a line of the package.
+    """
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame, level = sys._getframe(1), 1  # noqa: SLF001 - as the warnings module does
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def is_real_at_least(value, minimum: float) -> bool:
     """True for a finite real number (not a bool) >= ``minimum``."""
     return (

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rvagene._utils import atomic_open
+from rvagene._utils import atomic_open, user_stacklevel
 
 logger = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ def _warn_fit_data(arr: np.ndarray) -> None:
                 f"for j = {shown}. The model fills them in from the other points; leave them "
                 "out (and their times) unless that is what you want."
             )
-            warnings.warn(msg, UserWarning, stacklevel=3)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     if arr.ndim in (2, 3) and arr.shape[1] >= 2:
         found = extreme_values(arr)
         _warn_if_unlogged(arr, found)
@@ -416,7 +416,7 @@ def _warn_fit_data(arr: np.ndarray) -> None:
                 "gene's scaling, and the gene ends up in a cluster of its own. Mark them "
                 "missing first: X = rvagene.data.mask_extreme_values(X)."
             )
-            warnings.warn(msg, UserWarning, stacklevel=3)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 # Values >= 0 whose largest (extreme values aside) is above this are not on a log scale:
@@ -461,7 +461,7 @@ def _warn_if_unlogged(arr: np.ndarray, extreme: np.ndarray) -> None:
             "a linear scale is that of its highest points"
         )
     msg = f"X looks like {what}. {fix}."
-    warnings.warn(msg, UserWarning, stacklevel=4)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def warn_two_timepoints() -> None:
@@ -473,7 +473,7 @@ def warn_two_timepoints() -> None:
         "k). Measure at least 3 time points, or compare the two directly (e.g. a fold "
         "change)."
     )
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 # A value is extreme when its distance from its gene's median is more than EXTREME_FACTOR

@@ -339,6 +339,28 @@ def test_raw_counts_are_said_once_at_the_users_line(genes):
     assert "2 of 30 genes average below 10" in str(counts[0].message)
 
 
+@pytest.mark.parametrize("estimator", ["GeneClustering", "RVAgene", "check_input"])
+def test_the_data_warnings_name_the_users_line(genes, estimator):
+    """Before: GeneClustering's and RVAgene's named a line of the package (pipeline.py:860,
+    model.py:769), the caller of check_input, not the user's call."""
+    from rvagene import RVAgene
+    from rvagene.data import check_input
+
+    X = genes[0][:30, :6].copy()
+    X[:, 2] = np.nan  # no value at a time point, in any gene
+    fit = {
+        "GeneClustering": GeneClustering(n_clusters=2, model_params=PARAMS, **ONE).fit,
+        "RVAgene": RVAgene(**PARAMS).fit,
+        "check_input": check_input,
+    }[estimator]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(X)
+    said = [w for w in caught if "no observed value" in str(w.message)]
+    assert said
+    assert {w.filename for w in said} == {__file__}
+
+
 def test_a_time_point_observed_only_in_flat_genes_still_warns(genes):
     """The fits see no value at a time point the flat genes alone have: still said, once.
 
