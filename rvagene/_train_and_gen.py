@@ -828,10 +828,11 @@ def _check_cell_options(args, adata) -> None:
     # windows of `length` cells, the last one shorter: fewer than 2 only when length >= n
     # (before: a given length above n // 2 was refused, though the default 40 was not)
     if args.n_bins is None and length >= n:
-        given = "--window-length " if args.window_length is None else ""
+        default = args.window_length is None
         msg = (
-            f"--window-length {length}{' (the default)' if given else ''} leaves fewer than 2 "
-            f"windows of the {n} cells; give {given}at most {n // 2} (or --n-bins)."
+            f"--window-length {length}{' (the default)' if default else ''} leaves fewer than "
+            f"2 windows of the {n} cells; give {'--window-length ' if default else ''}at most "
+            f"{n // 2} (or --n-bins)."
         )
         raise ValueError(msg)
 

@@ -44,6 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rvagene._utils import user_stacklevel
 from rvagene.data import (
     TimeSeriesTable,
     names_kept,
@@ -853,7 +854,7 @@ def prepare(
             f"Dropped {n_dropped} of {len(pt)} cells whose pseudotime is infinite or missing "
             "(cells not connected to the root in the neighbour graph, or NaN values)."
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     if good.sum() < 2:
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
@@ -891,7 +892,7 @@ def prepare(
             "pseudotime; window_pseudotime keeps the values (windows are fitted as steps "
             "either way)."
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     logger.info("%r", series)
     return series
 
@@ -918,7 +919,7 @@ def _warn_if_counts(values, where: str, adata) -> None:
         "log-normalised values (sc.pp.normalize_total, then sc.pp.log1p)"
         + (f", e.g. {' or '.join(logged)}." if logged else ".")
     )
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _is_series(values) -> bool:
