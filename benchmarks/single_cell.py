@@ -13,7 +13,8 @@ pseudotime is computed from the simulator's root cell, cells are averaged over w
 ESC (``../shared/data/reference/data/ESC/ESC_TRAIN``, 732 genes x 68 windows, raw values):
 ARI of K-means(2) on the latent means of a default RVAgene against the up/down labels
 (target >= 0.95; the original pipeline reaches 0.10). Prints a table, writes the rows to
-``benchmarks/results/single_cell.csv``. Never run by the unit tests::
+``benchmarks/results/single_cell.csv`` (with ``--quick``, only to ``--out`` when given).
+Never run by the unit tests::
 
     python benchmarks/single_cell.py                    # about 5-10 minutes on 2 cores
     python benchmarks/single_cell.py --quick            # one seed, 1500 cells, no ESC
@@ -124,7 +125,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="simulated data and model seeds")
     parser.add_argument("--esc-seeds", default="0", help="model seeds on ESC ('' skips ESC)")
     parser.add_argument("--quick", action="store_true", help="seed 0, 1500 cells, no ESC")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "single_cell.csv")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="CSV of the rows (default benchmarks/results/single_cell.csv; with --quick: not "
+        "saved)",
+    )
     args = parser.parse_args(argv)
     n_cells, seeds, esc_seeds = _ints(args.n_cells), _ints(args.seeds), _ints(args.esc_seeds)
     if args.quick:
@@ -147,7 +153,9 @@ def main(argv=None) -> int:
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
     for r in rows:
         print("  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(COLUMNS, widths, strict=True)))
-    write_csv(args.out, rows, list(COLUMNS))
+    out = args.out or (None if args.quick else HERE / "results" / "single_cell.csv")
+    if out is not None:
+        write_csv(out, rows, list(COLUMNS))
     return 0
 
 
