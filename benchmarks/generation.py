@@ -31,7 +31,7 @@ Cases (each with >= 4 clusters, each hard for K-means on z-scores):
 The data are fixed (seed 0); the seeds vary the fits. Public API only::
 
     nice python benchmarks/generation.py                         # 3 cases x 3 seeds x 5 fits
-    python benchmarks/generation.py --cases impulse8 --seeds 0 --n-fits 3
+    python benchmarks/generation.py --cases impulse8 --seeds 0 --n-fits 3 --out /tmp/gen
     python benchmarks/generation.py --out /tmp/gen               # elsewhere than results/
 
 Writes ``benchmarks/results/generation.csv`` (one row per case x seed x method, each with the run's
