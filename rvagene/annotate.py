@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 
 from ._utils import package_version
-from .data import _MISSING, _all_missing, _parse_times, _times_in_names
+from .data import _MISSING, _all_missing, _parse_times, _times_in_names, _uneven_times
 from .pipeline import GeneClustering
 from .single_cell import values_name
 
@@ -107,7 +107,8 @@ def cluster_anndata(
         Bulk data: the ``.obs`` column holding each sample's time, as numbers or as times
         with a unit (``"0h"``, ``"30min"``; mixed units are converted to hours, as in a
         table's header). Samples at the same time are averaged (NaN-aware); the series are
-        fitted with the sorted distinct times.
+        fitted with the sorted distinct times when they are uneven, and as steps when even
+        (as a table's times, and as ``train_and_gen.py --time-key`` fits them).
     layer : str, optional
         Use ``adata.layers[layer]`` (e.g. log-normalised values kept beside raw counts)
         instead of ``adata.X``, in both paths (for single cells, as
@@ -132,7 +133,7 @@ def cluster_anndata(
     gc = clustering if clustering is not None else GeneClustering(random_state=0)
     if time_key is not None:
         X, times, names = bulk_series(adata, time_key, genes, layer=layer)
-        gc.fit(X, times=times)
+        gc.fit(X, times=_uneven_times(times))  # even times are steps, as from a table
         times = np.asarray(times, dtype=np.float64)
         where = {"time_key": time_key, "times": times, "values": values_name(layer)}
     else:

@@ -149,6 +149,22 @@ def test_bulk_samples_with_times_in_obs():
 
 
 @singlecell
+def test_bulk_samples_at_even_times_fit_as_the_array_and_the_script_do():
+    # even times carry nothing beyond the step (as a table's, in GeneClustering and the
+    # script); before, cluster_anndata fitted them as times, another network: on demosim
+    # with n_epochs=5 it chose k=5 where the script and the README's example chose 6
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    adata = anndata.AnnData(X.T.copy())
+    adata.obs["hours"] = np.arange(6) * 2.0
+    adata.var_names = [f"g{i}" for i in range(12)]
+    gc = _gc()
+    cluster_anndata(adata, gc, time_key="hours")
+    assert gc.model_.times_ is None
+    np.testing.assert_array_equal(gc.latent_, _gc().fit(X).latent_)
+    np.testing.assert_array_equal(adata.uns["rvagene"]["times"], np.arange(6) * 2.0)
+
+
+@singlecell
 @pytest.mark.parametrize("path", ["bulk", "cells"])
 def test_a_layer_is_clustered_instead_of_x(cells, path):
     """Raw counts in X, the values to cluster in a layer: the layer's genes are fitted."""
