@@ -1082,8 +1082,8 @@ def describe(args, data, gc: GeneClustering, name: str):
     clusters[~flat] = assignments
     found = SimpleNamespace(
         table=data.table, genes=data.genes, truth=data.truth, k=k, flat=flat,
-        clusters=clusters, assignments=assignments, probabilities=probabilities,
-        centres=gc.cluster_centers_[order], space_centres=gc.embedding_centers_[order],
+        clusters=clusters, assignments=assignments, probabilities=probabilities, order=order,
+        centres=gc.cluster_centers_[order],
         colors=colors, flagged=flagged, scores=gc.k_scores_, k_window=gc.k_window_,
         n_fits=len(gc.models_), space=gc.space_, confidence=gc.confidence_,
         reconstruction_r2=gc.reconstruction_r2_,
@@ -1128,31 +1128,32 @@ def _offset(args) -> bool:
 def _generate(args, data, gc, found):
     """The same draws around each centre, in the model's units and in data units.
 
-    Also sets ``found.offsets``, what was added to each cluster's series (scaled units; None
-    without offsets).
+    Drawn in ``gc``'s cluster order, then put in display order, so each cluster gets the
+    series of ``gc.generate`` whatever the numbering (labels given or not). Also sets
+    ``found.offsets``, what was added to each cluster's series (scaled units, display
+    order; None without offsets).
     """
-    same = gc.generation_space_ == gc.embedding_space_  # else the latent centres themselves
-    space_centres = found.space_centres if same else None
-    X = data.table.X[~found.flat]
-    found.offsets = (  # computed once here, for both calls below and the figures
-        cluster_offsets(gc.model_, X, found.assignments, found.k) if _offset(args) else None
+    X, labels = data.table.X[~found.flat], gc.labels_[~found.flat]
+    offsets = (  # computed once here, for both calls below and the figures
+        cluster_offsets(gc.model_, X, labels, found.k) if _offset(args) else None
     )
+    found.offsets = None if offsets is None else offsets[found.order]
     draws = {
         units: generate_around_centres(
             gc.model_,
-            found.centres,
+            gc.cluster_centers_,
             args.n_generate,
             args.generate_scale,
             random_state=args.seed,
             X=X,
-            labels=found.assignments,
-            offset=False if found.offsets is None else found.offsets,
+            labels=labels,
+            offset=False if offsets is None else offsets,
             units=units,
             times=gc.model_.times_,
             space=gc.generation_space_,
-            space_centres=space_centres,
+            space_centres=gc._generation_centres(),
             noise=args.noise,
-        )
+        )[found.order]
         for units in ("scaled", "data")
     }
     return draws["scaled"], draws["data"]

@@ -1745,3 +1745,26 @@ def test_a_figure_process_of_a_run_that_ignores_sigint_ignores_it(outputs):
     child.join()
     assert error is None
     assert text == "first figure done\nsecond figure drawn\n"
+
+
+def test_generated_series_are_gene_clusterings_whatever_the_numbering(script, dataset):
+    # the script numbers clusters after the labels given; its series were drawn in that
+    # order, so a cluster's series changed with the labels and were not GeneClustering's
+    from rvagene import GeneClustering
+
+    X, y = read_ucr(dataset / "data" / "toy" / "toy_TRAIN")
+    params = {"n_epochs": 3, "hidden_size": 8, "latent_length": 2}
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=params).fit(X)
+    expected = gc.generate(4)
+    flipped = dataset / "flipped.csv"
+    flipped.write_text("".join(f"gene_{i + 1},{2 - v}\n" for i, v in enumerate(y)))
+    for labels in ([], ["--labels", str(flipped), "--overwrite"]):
+        argv = ["toy", "--n-clusters", "3", "--n-generate", "4", *labels, *TINY]
+        assert script.main([*argv, *_dirs(dataset)]) == 0
+        out = dataset / "out"
+        shown = np.loadtxt(out / "toy_clusters.csv", delimiter=",", skiprows=1, usecols=1)
+        generated = np.loadtxt(out / "toy_generated.csv", delimiter=",", skiprows=1)
+        for j in range(3):
+            (i,) = set(gc.labels_[shown == j])  # display cluster j is gc's cluster i
+            rows = generated[generated[:, 0] == j, 2:]
+            np.testing.assert_allclose(rows, expected[i], rtol=1e-5, atol=1e-5)
