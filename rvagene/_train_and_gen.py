@@ -109,6 +109,7 @@ from .data import (
     _guess_sep,
     _read_labels,
     _read_text,
+    _uneven_times,
     check_input,
     checked_table,
     flat_genes,
@@ -935,12 +936,9 @@ def _fit_times(table, args: argparse.Namespace):
     Evenly spaced times carry nothing beyond the step index, so they give the original
     model; single-cell windows (equal numbers of cells) are steps too, as in the original.
     """
-    times = table.times
     cells = _is_h5ad(args) and args.time_key is None
-    if times is None or args.ignore_times or cells:
-        return None
-    gaps = np.diff(times)
-    if gaps.size and np.allclose(gaps, gaps.mean(), rtol=1e-6, atol=0.0):
+    times = None if args.ignore_times or cells else _uneven_times(table.times)
+    if times is None:
         return None
     shown = ", ".join(f"{t:g}" for t in times[:8]) + (", ..." if len(times) > 8 else "")
     logger.info("uneven times (%s): the model sees the time steps", shown)
