@@ -1764,6 +1764,7 @@ def test_generated_series_are_gene_clusterings_whatever_the_numbering(script, da
         out = dataset / "out"
         shown = np.loadtxt(out / "toy_clusters.csv", delimiter=",", skiprows=1, usecols=1)
         generated = np.loadtxt(out / "toy_generated.csv", delimiter=",", skiprows=1)
+        np.testing.assert_array_equal(load(out / "toy_model.pt").transform(X), gc.latent_)
         for j in range(3):
             (i,) = set(gc.labels_[shown == j])  # display cluster j is gc's cluster i
             rows = generated[generated[:, 0] == j, 2:]
