@@ -483,7 +483,8 @@ default="MSELoss"
         the screen is ``verbose``'s.
     dload : str or os.PathLike, default="."
         Folder in which ``save`` puts a bare file name (one without a folder part, such as
-        ``"m.pt"``), and ``log_file`` is written.
+        ``"m.pt"``), and ``log_file`` is written. Not restored by :meth:`load`, which gives
+        the default.
     log_file : str or os.PathLike, default=None
         When given, training progress lines are appended to ``dload/log_file``, each
         starting with the fit's seed (``seed 0: epoch 3 ...``; ``fit <seed drawn>: ...``
@@ -1366,7 +1367,12 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         """Load a model written by :meth:`save` onto ``device`` (CPU by default).
 
         Only plain types and tensors are read (``weights_only=True``): a file carrying code is
-        refused without running it. Any file that is not a model written by :meth:`save`
+        refused without running it. ``dload`` is not taken from the file: it named a folder
+        of the machine (and run) that saved it, where a bare-name ``save`` or a refit's
+        ``log_file`` would otherwise go, recreating that path or failing where it cannot be
+        made. A loaded model has the default ``"."`` (the current folder), as a new one does;
+        ``set_params(dload=...)`` chooses another. ``log_file``, a name inside ``dload``, is
+        kept. Any file that is not a model written by :meth:`save`
         (another torch file, a numpy file, a damaged file, parameters that do not fit the
         weights) raises a ``ValueError`` that says why.
 
@@ -1392,6 +1398,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
         target = resolve_device(device)
         payload = _read_model_file(path, target)
         params = _loaded_params(path, payload, set(cls().get_params()))
+        params.pop("dload", None)  # a folder of the machine that saved it: the default here
         model = cls(**params)
         try:
             for key, value in payload["attributes"].items():

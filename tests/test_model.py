@@ -1,3 +1,4 @@
+import shutil
 import warnings
 from pathlib import Path
 
@@ -272,6 +273,27 @@ def test_save_bare_name_goes_to_dload(tmp_path, data53):
     model = RVAgene(hidden_size=8, latent_length=2, n_epochs=1, dload=str(tmp_path))
     model.fit(data53)
     assert model.save("m.pt") == tmp_path / "m.pt"
+
+
+def test_a_loaded_model_writes_where_it_is_loaded_not_where_it_was_saved(
+    tmp_path, monkeypatch, data53
+):
+    # before: load kept the saving machine's dload, so a bare-name save and a refit's log
+    # went to (and recreated) a folder of that machine, or failed where it cannot be made
+    saving = tmp_path / "machine_a" / "run1"
+    model = RVAgene(hidden_size=4, latent_length=2, n_epochs=1, dload=str(saving))
+    path = model.set_params(log_file="train.log").fit(data53).save("m.pt")
+    moved = path.rename(tmp_path / "m.pt")
+    shutil.rmtree(tmp_path / "machine_a")  # the other machine has no such folder
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    loaded = load(moved)
+    assert loaded.dload == "."
+    assert loaded.log_file == "train.log"  # a name in dload: a setting, kept
+    assert loaded.save("again.pt") == Path("again.pt")
+    loaded.fit(data53)
+    assert (tmp_path / "here" / "train.log").is_file()
+    assert not (tmp_path / "machine_a").exists()
 
 
 def test_save_path_with_a_folder_part_is_taken_as_given(tmp_path, monkeypatch, fitted53):
