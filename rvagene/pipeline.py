@@ -733,6 +733,14 @@ class GeneClustering(ClusterMixin, BaseEstimator):
     clusters; with one fit clustered by K-means in one space (``"latent"``, ``"decoded"`` or
     ``"slopes"``) they agree.
 
+    There is no ``score`` method, on purpose. K-means' ``score`` (minus the inertia) only
+    grows with k, so a search over ``n_clusters`` would always pick the largest; and the
+    model's ELBO (:meth:`RVAgene.score`) does not depend on the clusters at all. So
+    ``GridSearchCV`` without ``scoring`` stops at once with scikit-learn's "should have a
+    'score' method". Give it a scoring: ``scoring="adjusted_rand_score"`` with known labels
+    as ``y`` (it compares :meth:`predict` with them), or a callable ``scorer(gc, X, y)``
+    that says what a good clustering is for your data.
+
     Examples
     --------
     >>> from rvagene import GeneClustering, simulate
