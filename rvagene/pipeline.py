@@ -447,7 +447,8 @@ def generate_around_centres(
       when the model itself would assign the new series to the cluster; other draws are
       drawn again (up to 100 rounds, then kept). Output is in **data units**: each
       generated series takes the level and spread (the ``scaling``'s centre and scale) of a
-      member gene of its cluster drawn at random;
+      member gene of its cluster drawn at random. Nothing bounds the values: series of
+      non-negative genes can go below 0 (not clipped; see :meth:`GeneClustering.generate`);
     - **a fixed isotropic spread** (``scale``, e.g. 0.3): N(centre, scale * I), the
       original's sampling. Without ``X`` the output is in the model's **scaled units**.
 
@@ -1245,7 +1246,11 @@ or TimeSeriesTable
         Returns
         -------
         ndarray of shape (n_clusters_, n_samples, n_timepoints[, n_dims])
-            ``out[i]`` are cluster i's series; the layout follows ``X``.
+            ``out[i]`` are cluster i's series; the layout follows ``X``. Values are not
+            bounded by the data's range: for non-negative data (counts, TPM) some can be
+            below 0, many more with ``noise``. They are not clipped, since clipping would
+            pile values at 0 and raise the clusters' means; ``np.clip(out, 0, None)`` where
+            your units cannot be negative (docs/design.md, "Generated values below zero").
         """
         check_is_fitted(self)
         return generate_around_centres(
