@@ -84,14 +84,23 @@ def cluster_figures(args, name: str, clusters) -> list[Path]:
 KINDS = ("genes", "generated")  # the per-cluster figures
 
 
-def earlier_k(args, name: str) -> int:
-    """The number of clusters of an earlier run of ``name`` (its config), else 0."""
+def earlier_config(args, name: str) -> dict:
+    """The config of an earlier run of ``name`` in ``--out-dir``, else an empty dict."""
     import json
 
     try:
         with open(Path(args.out_dir) / f"{name}_config.json", encoding="utf-8") as fh:
-            k = json.load(fh)["run"]["chosen_k"]
-    except (OSError, ValueError, KeyError, TypeError):
+            config = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def earlier_k(args, name: str) -> int:
+    """The number of clusters of an earlier run of ``name`` (its config), else 0."""
+    try:
+        k = earlier_config(args, name)["run"]["chosen_k"]
+    except (KeyError, TypeError):
         return 0
     return k if isinstance(k, int) and k > 0 else 0
 
@@ -133,12 +142,49 @@ def remove_stale_annotation(args, name: str, wrote_one: bool) -> None:
         print(f"removed {path} (the input annotated by an earlier run)", flush=True)
 
 
+def remove_stale_log(args, name: str, earlier_log) -> None:
+    """After ``--overwrite``: remove the earlier run's ``--log-file`` if this run wrote none there.
+
+    Else the earlier log would stay beside this run's results. ``earlier_log`` is what the
+    earlier run's config names; it is left alone when it is no plain file name in
+    ``--out-dir`` (:func:`check_log_file`, for an edited config) or when another run in
+    ``--out-dir`` names it as its log (two data sets sharing ``train.log``).
+    """
+    if (
+        not getattr(args, "overwrite", False)
+        or not isinstance(earlier_log, str)
+        or not earlier_log
+    ):
+        return
+    try:
+        check_log_file(SimpleNamespace(**{**vars(args), "log_file": earlier_log}), name)
+    except ValueError:
+        return
+    out = Path(args.out_dir)
+    path = (out / earlier_log).resolve()
+    logs = [args.log_file] + [
+        earlier_config(args, o).get("log_file") for o in _other_runs(args, name)
+    ]
+    if any(isinstance(log, str) and log and (out / log).resolve() == path for log in logs):
+        return
+    with contextlib.suppress(FileNotFoundError):
+        (out / earlier_log).unlink()
+        print(f"removed {out / earlier_log} (log of the earlier run)", flush=True)
+
+
+def _other_runs(args, name: str) -> list[str]:
+    """The data set names of the other runs in ``--out-dir`` (their ``<name>_config.json``)."""
+    names = [
+        config.name[: -len("_config.json")] for config in Path(args.out_dir).glob("*_config.json")
+    ]
+    return [other for other in names if other != name]
+
+
 def _cluster_suffixes_of_others(args, name: str) -> set[str]:
     """``<other><j>`` for every other run's clusters j in ``--out-dir`` (by their configs)."""
     suffixes = set()
-    for config in Path(args.out_dir).glob("*_config.json"):
-        other = config.name[: -len("_config.json")]
-        if other != name and (other.startswith(name) or name.startswith(other)):
+    for other in _other_runs(args, name):
+        if other.startswith(name) or name.startswith(other):
             suffixes.update(f"{other}{j}" for j in range(earlier_k(args, other)))
     return suffixes
 

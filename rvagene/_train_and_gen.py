@@ -549,7 +549,8 @@ def run(args: argparse.Namespace) -> dict:
     before any work, those about the data (raw counts, extreme values, ...) once it is read,
     before the fits, and those raised while clustering before the ``wrote`` lines; all are
     kept in the config file. With ``--overwrite``, the earlier run's figures of clusters beyond the
-    new k are removed once every new file is written.
+    new k, and its log when this run writes none in its place, are removed once every new
+    file is written.
     """
     name = _dataset_name(args.data)
     with warnings.catch_warnings(record=True) as early:  # options without effect: say so now
@@ -564,6 +565,7 @@ def run(args: argparse.Namespace) -> dict:
     if _is_h5ad(args):
         _require_singlecell()
     earlier_k = _outputs.earlier_k(args, name)
+    earlier_log = _outputs.earlier_config(args, name).get("log_file")
     with _outputs.run_log(args) as log:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -593,6 +595,7 @@ def run(args: argparse.Namespace) -> dict:
                     args, name, earlier_k, found.k, gc.k_scores_ is not None
                 )
                 _outputs.remove_stale_annotation(args, name, data.adata is not None)
+                _outputs.remove_stale_log(args, name, earlier_log)
 
             with write_together(done):  # every file, or none: no mix of two runs' results
                 write_outputs(args, name, data, gc, found, notes, log)

@@ -153,6 +153,27 @@ def _snapshot(root):
     return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def test_a_rerun_without_the_log_removes_the_earlier_runs_log(script, dataset, capsys):
+    """Before: a rerun with --overwrite and no --log-file (or another name) left the earlier
+    run's log beside the new results, a folder of two runs. A log that another data set's
+    run in --out-dir names is kept."""
+    import shutil
+
+    shutil.copytree(dataset / "data" / "toy", dataset / "data" / "toy2")
+    (dataset / "data" / "toy2" / "toy_TRAIN").rename(dataset / "data" / "toy2" / "toy2_TRAIN")
+    argv = ["toy", "--n-clusters", "2", "--n-jobs", "1", *TINY, *_dirs(dataset)]
+    out = dataset / "out"
+    assert script.main([*argv, "--log-file", "run.log"]) == 0
+    assert script.main([*argv, "--overwrite"]) == 0
+    assert not (out / "run.log").exists()
+    assert f"removed {out / 'run.log'} (log of the earlier run)" in capsys.readouterr().out
+    other = ["toy2", *argv[1:], "--log-file", "shared.log"]
+    assert script.main(other) == 0
+    assert script.main([*argv, "--log-file", "shared.log", "--overwrite"]) == 0
+    assert script.main([*argv, "--overwrite"]) == 0
+    assert (out / "shared.log").is_file()  # toy2's config names it too
+
+
 def test_a_run_that_fails_while_writing_leaves_the_earlier_results_and_log(
     script, outputs, dataset, capsys, monkeypatch
 ):
