@@ -78,14 +78,31 @@ def _cache_dir() -> Path:
     return Path(base) / "rvagene"
 
 
+# The /proc/cpuinfo fields that say which CPU it is and what it can run: x86's, ARM's
+# (which has neither "model name" nor "flags"), POWER's ("cpu") and RISC-V's.
+_CPU_FIELDS = frozenset({
+    "model name", "flags",
+    "Features", "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "CPU revision",
+    "cpu", "isa", "uarch",
+})  # fmt: skip
+
+
 def _cpu_id() -> str:
-    """What -march=native depends on: the CPU model and flags (so a shared cache is safe)."""
+    """What -march=native depends on: the CPU model and features (so a shared cache is safe).
+
+    The nodes of a cluster may share one home folder, so one cache: a library built for
+    another CPU could stop this one with an illegal instruction. Where /proc/cpuinfo names
+    none of ``_CPU_FIELDS`` (or is missing, as on macOS), the host's name is part of the
+    id, so each machine builds its own.
+    """
     try:
         info = Path("/proc/cpuinfo").read_text(errors="replace")
-        lines = [ln for ln in info.splitlines() if ln.startswith(("model name", "flags"))]
-        return "\n".join(sorted(set(lines)))
     except OSError:
-        return platform.processor() or platform.machine()
+        info = ""
+    lines = {ln for ln in info.splitlines() if ln.split(":", 1)[0].strip() in _CPU_FIELDS}
+    if not lines:
+        return f"{platform.machine()} {platform.processor()} on {platform.node()}"
+    return "\n".join(sorted(lines))
 
 
 def _compiler() -> tuple[str, str]:

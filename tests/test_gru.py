@@ -321,6 +321,43 @@ def test_compiler_version_is_part_of_the_key(fresh_kernel, monkeypatch):
     assert _gru._loaded_from.name != first
 
 
+def _arm_cpuinfo(part: str, features: str = "fp asimd sve") -> str:
+    """/proc/cpuinfo of a two-core 64-bit ARM Linux machine (no "model name", no "flags")."""
+    return "".join(
+        f"processor\t: {i}\nBogoMIPS\t: 50.00\nFeatures\t: {features}\n"
+        "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x1\n"
+        f"CPU part\t: {part}\nCPU revision\t: 1\n\n"
+        for i in range(2)
+    )
+
+
+def test_the_key_tells_cpus_apart_on_arm_too(monkeypatch):
+    """The library is built for the CPU at hand (-march=native), and the nodes of a cluster
+    may share one home folder, so one cache. Before: the key kept only x86's "model name"
+    and "flags" lines, empty on ARM, so an ARM node would load a library built on another
+    kind of core, which a newer instruction stops with SIGILL."""
+    read = Path.read_text
+    text = {}
+
+    def fake(self, *args, **kwargs):
+        return text["now"] if str(self) == "/proc/cpuinfo" else read(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", fake)
+    ids = []
+    for info in (
+        _arm_cpuinfo("0xd40"),  # Neoverse V1
+        _arm_cpuinfo("0xd40"),
+        _arm_cpuinfo("0xd0c"),  # Neoverse N1
+        _arm_cpuinfo("0xd40", features="fp asimd"),
+    ):
+        text["now"] = info
+        ids.append(_gru._cpu_id())
+    assert ids[0] == ids[1]  # the same CPU: the same library
+    assert len(set(ids[1:])) == 3
+    text["now"] = "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2445.406\nflags\t\t: fpu\n"
+    assert _gru._cpu_id() == "flags\t\t: fpu\nmodel name\t: AMD EPYC"  # x86: the key as before
+
+
 @needs_kernel
 def test_kernel_functions_declare_their_arguments(fresh_kernel):
     lib = _gru.kernel()
