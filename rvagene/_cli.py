@@ -1,4 +1,4 @@
-"""Pieces shared by the command-line scripts: one-line errors, atomic figure and JSON output."""
+"""Pieces shared by the command-line scripts: one-line errors, Ctrl-C, atomic figures and JSON."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -102,9 +105,6 @@ def exit_now(status: int) -> NoReturn:
     the exit functions would print "Exception ignored" tracebacks and leave their work
     half done.
     """
-    import signal
-    import threading
-
     if threading.current_thread() is threading.main_thread():  # signals: main thread only
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.getprofile() is not None or sys.gettrace() is not None:
@@ -117,6 +117,72 @@ def exit_now(status: int) -> NoReturn:
         with contextlib.suppress(Exception):  # a closed or broken stream: nothing to keep
             stream.flush()
     os._exit(status)
+
+
+# ---------------------------------------------------------------------------- Ctrl-C
+
+_NOTED: list[int] = []  # the SIGINTs that command_interrupts' handler took
+
+
+def _note(signum, frame):
+    """SIGINT's handler during a command's run: Python's KeyboardInterrupt, and a note."""
+    _NOTED.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def command_interrupts(written: Callable[[], str | None]) -> Iterator[None]:
+    """A command's run: a Ctrl-C is noted, and leaves the block saying what it left.
+
+    In the block SIGINT raises KeyboardInterrupt, as Python's handler does, and is noted:
+    Python prints a KeyboardInterrupt raised in a callback it calls itself (logging's
+    at-fork hook when the fits' or figures' processes fork, matplotlib's weakref clean-up)
+    as "Exception ignored in ..." and goes on, and :func:`stop_if_interrupted`, called
+    before the results replace any file, stops the run then. Only where the handler is
+    Python's own: a process that ignores SIGINT (started with & from a shell script) and a
+    caller's own handler keep theirs.
+
+    A KeyboardInterrupt leaves the block as ``KeyboardInterrupt("interrupted; <what>")``,
+    ``<what>`` being ``written()``'s words (the results were written when it came) or "no
+    file was replaced". The commands' ``main`` lets it through, as any Python function
+    does, so a notebook or a loop that calls ``main`` stops too; :func:`run_command` makes
+    it one line on stderr and exit status 130 at the command line.
+    """
+    _NOTED.clear()
+    main_thread = threading.current_thread() is threading.main_thread()
+    ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    before = signal.signal(signal.SIGINT, _note) if ours else None
+    try:
+        yield
+    except KeyboardInterrupt:
+        msg = f"interrupted; {written() or 'no file was replaced'}"
+        raise KeyboardInterrupt(msg) from None
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGINT, before)
+
+
+def stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if :func:`command_interrupts` noted a Ctrl-C (one swallowed)."""
+    if _NOTED:
+        raise KeyboardInterrupt
+
+
+def run_command(main: Callable[..., int], **kwargs) -> NoReturn:
+    """A script's command line: ``main(**kwargs)``, its status the process's exit status.
+
+    Progress goes to stdout and warnings are one line each (:func:`setup_logging`). A
+    KeyboardInterrupt from ``main`` (Ctrl-C: "interrupted; no file was replaced", see
+    :func:`command_interrupts`) is one line on stderr and exit status 130 (128 + SIGINT),
+    not a traceback. The process ends by :func:`exit_now`.
+    """
+    setup_logging()
+    try:
+        status = main(**kwargs)
+    except KeyboardInterrupt as exc:
+        print(f"error: {str(exc) or 'interrupted; no file was replaced'}", file=sys.stderr)
+        status = 130
+    exit_now(status)
 
 
 def int_at_least(minimum: int, none: bool = False, maximum: int | None = None):

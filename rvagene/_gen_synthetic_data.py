@@ -44,11 +44,12 @@ import numpy as np
 from ._cli import (
     OneLineParser,
     announce,
-    exit_now,
+    command_interrupts,
     int_at_least,
     output_folder,
+    run_command,
     save_figure,
-    setup_logging,
+    stop_if_interrupted,
     write_config,
 )
 from ._utils import write_together
@@ -245,20 +246,25 @@ def _check_outputs(args) -> None:
         raise FileExistsError(msg)
 
 
+# Whether the data set replaced the earlier one (what an interrupt leaves behind).
+_STATE = {"written": False}
+
+
 def main(argv=None) -> int:
-    """Run the script; return the exit status (0 on success, 2 for bad input, 130 on Ctrl-C).
+    """Run the script; return the exit status (0 on success, 2 for bad input).
 
     Nothing is written when a folder cannot be written or the data set exists without
     ``--overwrite``; the data, its config and the figures replace the earlier ones together
     (:func:`rvagene._utils.write_together`), so a run that fails or is interrupted leaves
-    them as they were, and Ctrl-C ends it with one line on stderr.
+    them as they were. Ctrl-C raises ``KeyboardInterrupt("interrupted; no file was
+    replaced")`` (or "...; the data set was written", during the moves), so a notebook or a
+    loop calling ``main`` stops too; at the command line it is one line on stderr and exit
+    status 130 (:func:`rvagene._cli.command_interrupts`).
     """
     args = parse_args(argv)
-    try:
+    _STATE["written"] = False
+    with command_interrupts(lambda: "the data set was written" if _STATE["written"] else None):
         return _run(args)
-    except KeyboardInterrupt:
-        print("error: interrupted; no file was replaced", file=sys.stderr)
-        return 130
 
 
 def _run(args) -> int:
@@ -319,11 +325,9 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
     out_dir = args.data_dir / args.name
     test = out_dir / f"{args.name}_TEST"
     earlier_k = _n_clusters_of(out_dir)
-    written = False
 
     def done():  # with the moves, Ctrl-C held back: the earlier data set's extra files go
-        nonlocal written
-        written = True
+        _STATE["written"] = True
         if args.n_test_per_cluster == 0 and test.exists():  # an earlier data set's, unmatched
             test.unlink()
             print(f"removed {test} (held-out genes of the earlier data set)", flush=True)
@@ -341,15 +345,11 @@ def _write_data_set(args, X, labels, is_train, means, times) -> int:
             write_config(out_dir / "config.json", args)
             # even spacing: no times written, so the figures show time points
             _save_cluster_figures(args, X[is_train], labels[is_train], means, times)
+            stop_if_interrupted()  # a Ctrl-C that Python swallowed (in matplotlib's clean-up)
     except OSError as exc:
-        said = "" if written else "; no file was replaced"
+        said = "" if _STATE["written"] else "; no file was replaced"
         print(f"error: {exc}{said}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # held back during the moves: then they are done
-        if not written:
-            raise
-        print("error: interrupted; the data set was written", file=sys.stderr)
-        return 130
     return 0
 
 
@@ -388,5 +388,4 @@ def console() -> NoReturn:
 
     It ends the process (:func:`rvagene._cli.exit_now`) with :func:`main`'s status.
     """
-    setup_logging()
-    exit_now(main())
+    run_command(main)

@@ -73,9 +73,7 @@ import csv
 import inspect
 import logging
 import re
-import signal
 import sys
-import threading
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -89,12 +87,13 @@ from . import _outputs
 from ._cli import (
     HelpFormatter,
     OneLineParser,
-    exit_now,
+    command_interrupts,
     int_at_least,
     output_folder,
     parameter_docs,
     real_number,
-    setup_logging,
+    run_command,
+    stop_if_interrupted,
 )
 from ._utils import is_real_at_least, write_together
 from .cluster import (
@@ -599,8 +598,7 @@ def run(args: argparse.Namespace) -> dict:
 
             with write_together(done):  # every file, or none: no mix of two runs' results
                 write_outputs(args, name, data, gc, found, notes, log)
-                if _STATE["interrupted"]:  # a Ctrl-C that Python swallowed (see main)
-                    raise KeyboardInterrupt
+                stop_if_interrupted()  # a Ctrl-C that Python swallowed
     _outputs.print_warnings([t for t in _outputs.warning_lines(late) if t not in notes])
     return result
 
@@ -1179,18 +1177,12 @@ def write_outputs(args, name: str, data, gc, found, notes: list[str], log=None) 
 
 # Whether the run began writing its results, and whether they replaced the earlier ones
 # (what an error or an interrupt leaves behind).
-_STATE = {"writing": False, "written": False, "interrupted": False}
+_STATE = {"writing": False, "written": False}
 
 
-def _interrupt(signum, frame):
-    """SIGINT's handler during a run: Python's KeyboardInterrupt, and a note that it came.
-
-    Python prints a KeyboardInterrupt raised in a callback it calls itself (at a fork of
-    the fits' or the figures' processes, in a weakref's clean-up) as "Exception ignored in
-    ...", and goes on; the note lets :func:`run` stop before the results replace any file.
-    """
-    _STATE["interrupted"] = True
-    raise KeyboardInterrupt
+def _what_was_written() -> str | None:
+    """What an interrupt's message says when the results had replaced the earlier ones."""
+    return "this run's results were written" if _STATE["written"] else None
 
 
 def _error_line(exc: BaseException) -> str:
@@ -1218,35 +1210,30 @@ def _out_of_memory(exc: BaseException) -> str | None:
 
 
 def main(argv=None, prog: str = PROG) -> int:
-    """Run the script; return the exit status (0 on success, 2 for bad input)."""
+    """Run the script; return the exit status (0 on success, 2 for bad input).
+
+    Ctrl-C raises ``KeyboardInterrupt("interrupted; no file was replaced")`` (or "...; this
+    run's results were written", when it came during the moves), so a notebook or a loop
+    calling ``main`` stops too; at the command line it is exit status 130
+    (:func:`rvagene._cli.command_interrupts`).
+    """
     args = parse_args(argv, prog)
-    _STATE.update(writing=False, written=False, interrupted=False)
-    # Ctrl-C is noted only where it is Python's KeyboardInterrupt: a process that ignores
-    # SIGINT (started with & from a shell script) and a caller's own handler keep theirs
-    main_thread = threading.current_thread() is threading.main_thread()
-    ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    before = signal.signal(signal.SIGINT, _interrupt) if ours else None
-    try:
-        run(args)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
-        print(_error_line(exc), file=sys.stderr)
-        return 2
-    except OSError as exc:  # e.g. an output folder that cannot be written
-        print(_error_line(exc), file=sys.stderr)
-        return 1
-    except (MemoryError, RuntimeError) as exc:  # torch's allocators raise RuntimeError
-        said = _out_of_memory(exc)
-        if said is None:
-            raise
-        print(_error_line(MemoryError(said)), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        done = "this run's results were written" if _STATE["written"] else "no file was replaced"
-        print(f"error: interrupted; {done}", file=sys.stderr)
-        return 130
-    finally:
-        if before is not None:
-            signal.signal(signal.SIGINT, before)
+    _STATE.update(writing=False, written=False)
+    with command_interrupts(_what_was_written):
+        try:
+            run(args)
+        except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as exc:
+            print(_error_line(exc), file=sys.stderr)
+            return 2
+        except OSError as exc:  # e.g. an output folder that cannot be written
+            print(_error_line(exc), file=sys.stderr)
+            return 1
+        except (MemoryError, RuntimeError) as exc:  # torch's allocators raise RuntimeError
+            said = _out_of_memory(exc)
+            if said is None:
+                raise
+            print(_error_line(MemoryError(said)), file=sys.stderr)
+            return 2
     return 0
 
 
@@ -1255,5 +1242,4 @@ def console() -> NoReturn:
 
     It ends the process (:func:`rvagene._cli.exit_now`) with :func:`main`'s status.
     """
-    setup_logging()
-    exit_now(main(prog="rvagene-train"))
+    run_command(main, prog="rvagene-train")

@@ -359,10 +359,13 @@ def test_with_gene_scales_and_offsets_the_black_line_is_not_called_the_genes_mea
 
 
 @pytest.mark.parametrize("where", ["simulate", "save_figure", "moves"])
-def test_ctrl_c_exits_130_with_one_line_and_keeps_the_earlier_data_set(
+def test_ctrl_c_says_what_it_left_and_keeps_the_earlier_data_set(
     gen, tmp_path, capsys, monkeypatch, where
 ):
-    """Before: Ctrl-C while simulating or drawing the figures ended in a traceback."""
+    """Before: Ctrl-C while simulating or drawing the figures ended in a traceback; later,
+    main returned 130, so a notebook or a loop calling main went on (train_and_gen's too).
+    main now raises KeyboardInterrupt saying what it left; the command line says it in one
+    line, with status 130 (test_ctrl_c_at_the_command_line_is_one_line_and_status_130)."""
     import signal
 
     import rvagene._utils as utils
@@ -386,17 +389,48 @@ def test_ctrl_c_exits_130_with_one_line_and_keeps_the_earlier_data_set(
     else:
         monkeypatch.setattr(gen, where, interrupt)
     try:
-        status = gen.main([*argv, "--seed", "1", "--overwrite", *_dirs(tmp_path)])
-    except KeyboardInterrupt:  # what reached the user as a traceback
-        status = "KeyboardInterrupt raised"
-    monkeypatch.undo()
-    assert status == 130
-    err = capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt) as raised:
+            gen.main([*argv, "--seed", "1", "--overwrite", *_dirs(tmp_path)])
+    finally:
+        monkeypatch.undo()
+    assert capsys.readouterr().err == ""  # the command line's one line: run_command's
     now = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
     if where == "moves":
-        assert err == "error: interrupted; the data set was written\n"
+        assert str(raised.value) == "interrupted; the data set was written"
         assert now.keys() == files.keys()
         assert now != files
     else:
-        assert err == "error: interrupted; no file was replaced\n"
+        assert str(raised.value) == "interrupted; no file was replaced"
         assert now == files  # no temporary file left, nothing replaced
+
+
+def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(gen, tmp_path, capsys, monkeypatch):
+    """Before: gen_synthetic_data lacked train_and_gen's handling; a Ctrl-C that landed in a
+    callback Python runs itself (matplotlib's weakref clean-up while drawing: 'Exception
+    ignored in ...') was dropped, and the run replaced the earlier data set, status 0."""
+    import signal
+    import time
+
+    argv = ["keep", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "6"]
+    assert gen.main([*argv, *_dirs(tmp_path)]) == 0
+    files = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    real = gen.save_figure
+
+    def swallowed(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass  # what Python does with it in a weakref callback
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "save_figure", swallowed)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own
+    try:
+        with pytest.raises(KeyboardInterrupt, match="^interrupted; no file was replaced$"):
+            gen.main([*argv, "--seed", "1", "--overwrite", *_dirs(tmp_path)])
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == files
+    assert after is signal.default_int_handler  # put back

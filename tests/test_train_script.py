@@ -270,9 +270,8 @@ def test_ctrl_c_during_the_moves_says_the_files_were_replaced(
         replace(a, b)
 
     monkeypatch.setattr(utils.os, "replace", interrupting)
-    assert script.main([*argv, "--n-clusters", "2", "--overwrite"]) == 130
-    err = capsys.readouterr().err
-    assert "interrupted; this run's results were written" in err
+    with pytest.raises(KeyboardInterrupt, match="^interrupted; this run's results were written$"):
+        script.main([*argv, "--n-clusters", "2", "--overwrite"])
     assert not (dataset / "figs" / "genes_cluster_toy2.png").exists()  # removed with them
 
 
@@ -1615,6 +1614,36 @@ def test_ctrl_c_while_the_script_loads_is_one_line_not_a_traceback(tmp_path, scr
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("script", "where"),
+    [
+        ("train_and_gen.py", "_train_and_gen.read_input"),
+        ("gen_synthetic_data.py", "_gen_synthetic_data.simulate"),
+    ],
+)
+def test_ctrl_c_at_the_command_line_is_one_line_and_status_130(tmp_path, script, where):
+    """main raises KeyboardInterrupt saying what it left (a notebook calling it stops); the
+    command line turns it into one line on stderr and status 130, not a traceback."""
+    module, name = where.split(".")
+    code = (
+        "import runpy, sys\n"
+        f"import rvagene.{module} as m\n"
+        "def interrupt(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        f"m.{name} = interrupt\n"
+        f"sys.argv = [{script!r}, 'demo', '--data-dir', {str(tmp_path)!r}, '--n-clusters', '2']\n"
+        f"runpy.run_path({str(ROOT / script)!r}, run_name='__main__')\n"
+    )
+    if script == "train_and_gen.py":
+        X, labels = simulate(n_clusters=2, genes_per_cluster=4, sequence_length=6, random_state=0)
+        write_ucr(tmp_path / "demo" / "demo_TRAIN", X, labels)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (130, "error: interrupted; no file was replaced\n")
+
+
 def test_ctrl_c_while_a_script_exits_is_ignored(tmp_path):
     """Before: Ctrl-C in exit_now's exit functions (after the results were written) printed
     'Exception ignored in atexit callback' with a KeyboardInterrupt traceback."""
@@ -1692,11 +1721,11 @@ def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(script, dataset, cap
     # Python's own handler, which main replaces (pytest run with & from a script ignores it)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        assert script.main([*argv, "--seed", "1", "--overwrite"]) == 130
+        with pytest.raises(KeyboardInterrupt, match="^interrupted; no file was replaced$"):
+            script.main([*argv, "--seed", "1", "--overwrite"])
         after = signal.getsignal(signal.SIGINT)
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert capsys.readouterr().err == "error: interrupted; no file was replaced\n"
     assert {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()} == files
     assert after is signal.default_int_handler  # put back
 
