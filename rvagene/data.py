@@ -23,9 +23,10 @@ Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never 
 partial file. Readers turn empty cells, ``NA``/``nan``/``null``, Excel's ``#N/A`` and a lone
 ``-`` into NaN; they skip comment lines (starting with ``#``; a commented header
 ``#gene,0h,1h`` is kept), ignore a separator at the end of every line, and read ``.gz`` files
-(``genes.csv.gz``) through gzip. :func:`load_dataset` also marks values no one means (a
-``1e30`` among values of order 1; see :func:`extreme_values`) as missing, with a warning
-naming each gene, time point and value.
+(``genes.csv.gz``) through gzip. A GEO series matrix (``GSE<n>_series_matrix.txt``) is read
+from its table, the samples named by their ``!Sample_title`` (see :func:`_series_matrix`).
+:func:`load_dataset` also marks values no one means (a ``1e30`` among values of order 1; see
+:func:`extreme_values`) as missing, with a warning naming each gene, time point and value.
 """
 
 from __future__ import annotations
@@ -789,7 +790,40 @@ def _read_text(path, sep: str | None = None, warn: bool = False) -> str:
     except (gzip.BadGzipFile, EOFError) as err:
         msg = f"{path} is not a readable gzip file ({err}). Give it unpacked, or gzip it again."
         raise ValueError(msg) from None
-    return _uncomment(text, path, sep, warn)
+    return _uncomment(_series_matrix(text), path, sep, warn)
+
+
+def _series_matrix(text: str) -> str:
+    """A GEO series matrix's table alone, its columns named by ``!Sample_title``.
+
+    A file holding a ``!series_matrix_table_begin`` line (GEO's ``GSE<n>_series_matrix.txt``)
+    has every line outside the table, and the begin and end lines, blanked, so line numbers
+    stay those of the file. The table's header (``"ID_REF"`` and one ``GSM`` accession per
+    sample) gets the samples' titles in place of the accessions when ``!Sample_title`` gives
+    one distinct title per column, as titles usually say the time (``ES_0h_rep1``). Other
+    text is returned as it is.
+    """
+    if "!series_matrix_table_begin" not in text.lower():
+        return text
+    parts = re.split(r"(\r\n|\r|\n)", text)  # lines at even places, line breaks between
+    lines = parts[0::2]
+    marks = [line.strip().lower() for line in lines]
+    start = next((i + 1 for i, m in enumerate(marks) if m == "!series_matrix_table_begin"), 0)
+    ends = [i for i in range(start, len(lines)) if marks[i] == "!series_matrix_table_end"]
+    end = ends[0] if ends else len(lines)
+    titles = next(
+        (r for r in csv.reader(lines[:start], delimiter="\t") if r and r[0] == "!Sample_title"),
+        None,
+    )
+    header = next(csv.reader([lines[start]], delimiter="\t"), []) if start < end else []
+    distinct = titles is not None and len(set(titles[1:])) == len(titles) - 1
+    if distinct and header and len(titles) == len(header):
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter="\t", lineterminator="").writerow([header[0], *titles[1:]])
+        lines[start] = buffer.getvalue()
+    lines = ["" if i < start or i >= end else line for i, line in enumerate(lines)]
+    parts[0::2] = lines
+    return "".join(parts)
 
 
 # A line whose first non-blank character is '#' (but not Excel's "#N/A"): a comment.
@@ -1573,7 +1607,9 @@ def read_table(
         ``.tsv``/``.tab`` files are tab-separated; otherwise the separator is guessed from
         the header: a semicolon (when at least as common as the comma), a comma, a tab,
         else whitespace. With any separator but the comma, decimal commas (``1,5``) are
-        read as decimal points.
+        read as decimal points. A GEO series matrix (``GSE<n>_series_matrix.txt``, also
+        ``.gz``) is read from its table, the columns named by the samples' ``!Sample_title``
+        when these are distinct (else by their ``GSM`` accessions).
     sep : str, default=None
         Column separator, overriding the above.
     label_column : str or None, default="label"

@@ -1,3 +1,4 @@
+import gzip
 import warnings
 
 import numpy as np
@@ -1020,3 +1021,39 @@ def test_keep_genes_takes_each_named_genes_own_row_and_label(tmp_path):
     path = tmp_path / "genes.txt"
     path.write_text("# DE genes\nd, a\tb\n\n")
     assert read_gene_list(path) == ["d", "a", "b"]
+
+
+# ------------------------------------------------------------ formats exported by other tools
+
+SERIES_MATRIX = (
+    '!Series_title\t"A time course"\n'
+    '!Sample_title\t"ES_0h_rep1"\t"ES_0h_rep2"\t"ES_4h_rep1"\t"ES_4h_rep2"\n'
+    '!Sample_geo_accession\t"GSM1"\t"GSM2"\t"GSM3"\t"GSM4"\n'
+    "!series_matrix_table_begin\n"
+    '"ID_REF"\t"GSM1"\t"GSM2"\t"GSM3"\t"GSM4"\n'
+    '"1007_s_at"\t1.5\t2.5\t3.5\tnull\n'
+    '"1053_at"\t4\t5\t6\t7\n'
+    "!series_matrix_table_end\n"
+)
+
+
+@pytest.mark.parametrize("name", ["GSE1_series_matrix.txt", "GSE1_series_matrix.txt.gz"])
+def test_a_geo_series_matrix_is_read_with_its_sample_titles(tmp_path, name):
+    """Before: 'line 2 has 5 columns but line 1 has 2', for GEO's own table format."""
+    path = tmp_path / name
+    with (gzip.open if name.endswith(".gz") else open)(path, "wt") as fh:
+        fh.write(SERIES_MATRIX)
+    table = load_dataset(path)
+    assert table.genes == ["1007_s_at", "1053_at"]
+    assert table.time_labels == ["ES_0h", "ES_4h"]
+    np.testing.assert_array_equal(table.times, [0, 4])
+    np.testing.assert_array_equal(table.X, [[[1.5, 2.5], [3.5, np.nan]], [[4, 5], [6, 7]]])
+
+
+def test_a_geo_series_matrix_without_titles_keeps_its_accessions(tmp_path):
+    text = SERIES_MATRIX.replace("!Sample_title", "!Sample_source_name_ch1")
+    path = write_text(tmp_path / "GSE1_series_matrix.txt", text)
+    with pytest.warns(UserWarning, match="no times found"):
+        table = read_table(path)
+    assert table.time_labels == ["GSM1", "GSM2", "GSM3", "GSM4"]
+    assert table.X.shape == (2, 4)
