@@ -1579,6 +1579,9 @@ def read_table(
     separator at the end of each line) are dropped, as are lines starting with ``#``, but
     for a commented header above the data (``#gene,0h,1h``; see :func:`_uncomment`).
     A bare ``0`` among times with units (``0,30min,1h``) is time 0 in their unit.
+    Columns right after the gene column that describe the genes (of words, such as symbols
+    and descriptions, or named as annotations: ``symbol``, ``entrez``, featureCounts'
+    ``Chr`` to ``Length``) are left out with a warning (see :func:`_without_annotations`).
 
     A column of numbers never becomes gene names. When the header's first cell is a time
     point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
@@ -1640,6 +1643,8 @@ def read_table(
         (j for j, h in enumerate(header) if j >= start and key and h.lower() == key), None
     )
     cols = [j for j in range(start, len(header)) if j != label_at]
+    if first == "genes":
+        cols = _without_annotations(path, header, body, cols)
     _check_timepoints(len(cols), path)
     genes = [cells[0] for _, cells in body] if first == "genes" else None
     if genes is not None:
@@ -1685,6 +1690,52 @@ def read_table(
         warnings.warn(msg, UserWarning, stacklevel=2)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+# Headers of columns that describe a gene rather than hold its values: symbols, descriptions,
+# Entrez IDs, and featureCounts' Chr, Start, End, Strand and Length.
+_ANNOTATION_NAMES = frozenset(
+    {"symbol", "symbols", "gene_symbol", "genesymbol", "hgnc_symbol", "mgi_symbol", "name",
+     "gene_name", "genename", "description", "gene_description", "desc", "entrez",
+     "entrez_id", "entrezid", "entrezgene", "entrezgene_id", "ensembl", "ensembl_id",
+     "ensembl_gene_id", "gene_id", "geneid", "gene_biotype", "biotype", "chr", "chrom",
+     "chromosome", "start", "end", "strand", "length", "gene_length"}
+)  # fmt: skip
+
+
+def _without_annotations(path, header: list[str], body, cols: list[int]) -> list[int]:
+    """The value columns of ``cols``: without the annotation columns that lead them.
+
+    Columns right after the gene column whose header is no time and that hold words (most
+    of their cells have a letter and are not numbers, as symbols and descriptions do) or
+    whose header names an annotation (``symbol``, ``entrez``, featureCounts' ``Length``, see
+    ``_ANNOTATION_NAMES``) describe the genes: they are left out with a warning that names
+    them. The first column names the genes. Nothing is left out when fewer than 2 columns
+    would remain (then a word in a value column is an error naming the cell).
+    """
+    found = []
+    for j in cols:
+        name = re.sub(r"[\s.\-]+", "_", header[j].strip().lower())
+        cells = [c[j] for _, c in body if c[j].lower() not in _MISSING]
+        words = sum(_number(c) is None and re.search(r"[A-Za-z]", c) is not None for c in cells)
+        if _parse_times([header[j]]) is not None or _REPLICATE.match(header[j]):
+            break
+        if name not in _ANNOTATION_NAMES and not 2 * words > len(cells):
+            break
+        found.append(j)
+    if not found or len(cols) - len(found) < 2:
+        return cols
+    names = ", ".join(repr(header[j]) for j in found)
+    msg = (
+        f"{path}: column(s) {names} describe the genes (words, or an annotation's name), "
+        f"not time points, and are left out; the genes are named by the first column "
+        f"{header[0]!r}. To name them otherwise, put that column first."
+    )
+    groups = [header[j] for j in found if header[j].strip().lower() in _LABEL_LIKE]
+    if groups:
+        msg += f" If {groups[0]!r} holds each gene's group, name that column 'label'."
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
+    return [j for j in cols if j not in found]
 
 
 # Words of a gene column's header ("Gene Symbol", "GeneID", "ID_REF", "probe_set"), or of the

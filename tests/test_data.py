@@ -1057,3 +1057,45 @@ def test_a_geo_series_matrix_without_titles_keeps_its_accessions(tmp_path):
         table = read_table(path)
     assert table.time_labels == ["GSM1", "GSM2", "GSM3", "GSM4"]
     assert table.X.shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "left_out"),
+    [
+        (  # gene IDs with symbols and descriptions, as annotated exports have them
+            "gene_id\tsymbol\tdescription\t0h\t2h\t6h",
+            ["ENSG1\tSOX2\tSRY-box 2\t1\t2\t3", "ENSG2\tNANOG\tNanog homeobox\t4\t5\t6.5"],
+            "'symbol', 'description'",
+        ),
+        (  # numbers under an annotation's name: Entrez IDs
+            "symbol\tentrez\t0h\t2h\t6h",
+            ["SOX2\t6657\t1\t2\t3", "NANOG\t79923\t4\t5\t6.5"],
+            "'entrez'",
+        ),
+        (  # featureCounts
+            "Geneid\tChr\tStart\tEnd\tStrand\tLength\t0h.bam\t2h.bam\t6h.bam",
+            [
+                "ENSG1\tchr3\t100\t200\t+\t101\t1\t2\t3",
+                "ENSG2\tchr1;chr1\t5;9\t7;12\t-;-\t6\t4\t5\t6.5",
+            ],
+            "'Chr', 'Start', 'End', 'Strand', 'Length'",
+        ),
+    ],
+)
+def test_annotation_columns_beside_the_gene_column_are_left_out(tmp_path, header, rows, left_out):
+    """Before: 'Non-numeric value 'SOX2' ... Fix or remove it', or numbers such as Entrez IDs
+    and gene lengths read as time points (with a warning about controls)."""
+    path = write_text(tmp_path / "a.tsv", "\n".join([header, *rows]) + "\n")
+    with pytest.warns(UserWarning, match=f"column\\(s\\) {left_out} describe the genes") as caught:
+        table = load_dataset(path)
+    assert "named by the first column" in str(caught[0].message)
+    assert len(table.genes) == 2
+    assert table.genes[0] in {"ENSG1", "SOX2"}
+    np.testing.assert_array_equal(table.times, [0, 2, 6])
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
+
+
+def test_a_word_in_a_time_column_is_still_an_error(tmp_path):
+    path = write_text(tmp_path / "a.csv", "gene,0h,2h,6h\nSox2,1,abc,3\nNanog,4,5,6\n")
+    with pytest.raises(ValueError, match=r"Non-numeric value 'abc' at .*column '2h'"):
+        read_table(path)
