@@ -73,7 +73,9 @@ _HOURS = {"s": 1 / 3600, "sec": 1 / 3600, "secs": 1 / 3600, "second": 1 / 3600,
           "seconds": 1 / 3600, "min": 1 / 60, "mins": 1 / 60, "minute": 1 / 60,
           "minutes": 1 / 60, "h": 1.0, "hr": 1.0, "hrs": 1.0, "hour": 1.0, "hours": 1.0,
           "d": 24.0, "day": 24.0, "days": 24.0, "w": 168.0, "wk": 168.0, "week": 168.0,
-          "weeks": 168.0}  # fmt: skip
+          "weeks": 168.0, "hpf": 1.0, "hpi": 1.0, "dpf": 24.0, "dpi": 24.0}  # fmt: skip
+# (hpf, hpi, dpf, dpi: hours or days post fertilisation or infection, as zebrafish and
+# infection time courses name their samples)
 _UNIT_NAMES = {1 / 3600: "s", 1 / 60: "min", 1.0: "h", 24.0: "d", 168.0: "wk"}
 # A number written with a decimal comma, possibly with a unit: "1,5", "-0,25", "0,5h".
 # a digit before the comma too ("0,5", not ",5"): a name such as ",0" stays a name
@@ -1347,14 +1349,18 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
     same with the ``X`` that R's ``read.table`` puts before names starting with a digit
     (``X0, X0.5, X2h``; when every column has it), or one time inside each sample name
     (``LPS_30m``, ``t2h``, ``day3``, ``0.5 h``) when every name holds exactly one and the
-    rest of the names agree. A header of ``t0, t1, ...``
-    (steps by name) is read as steps without a warning.
+    rest of the names agree (a unit word may precede its number: ``Day 1``, ``Day_1``;
+    ``hpf``/``hpi`` are hours, ``dpf``/``dpi`` days post fertilisation or infection), or one
+    prefix before plain numbers (``t0, t30, t120``; ``T0``; ``time_0``: times without a
+    unit). A header of ``t0, t1, ...`` (steps by name) is read as steps without a warning.
     """
     times, unit = _parse_times_unit(time_labels)
     if times is None and all(_R_NAME.match(label) for label in time_labels):
         times, unit = _parse_times_unit([label[1:] for label in time_labels])  # R's X0h
     if times is None:
         times, unit, problem = _times_in_names(time_labels)
+        if times is None:
+            times = _prefixed_times(time_labels)
         if times is None:
             if not _step_names(time_labels):
                 n = len(time_labels)
@@ -1378,7 +1384,7 @@ _NO_TIMES = (
 # word then a number ("day3", "hour 2"), between separators or the ends of the name.
 _TIME_IN_NAME = re.compile(
     r"(?<![A-Za-z0-9.])(?:t\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk)\s*"
+    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk)[\s_]*"
     r"(?P<value2>\d+(?:\.\d+)?)(?![A-Za-z0-9.])",
     re.IGNORECASE,
 )
@@ -1445,6 +1451,17 @@ def _rest_of_name(name: str, match: re.Match) -> str:
 
 def _few_names(names: list[str], k: int = 3) -> str:
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
+
+
+def _prefixed_times(names: list[str]) -> np.ndarray | None:
+    """Times without a unit after one prefix (``t0, t30, t120``; ``time_0``); None else.
+
+    Step names (``t0, t1, t2``, see :func:`_step_names`) are left to be steps.
+    """
+    found = [re.fullmatch(r"(t|time)[_ ]?(\d+(?:\.\d+)?)", n, re.I) for n in names]
+    if not all(found) or len({m[1].lower() for m in found}) > 1 or _step_names(names):
+        return None
+    return np.array([float(m[2]) for m in found])
 
 
 def _step_names(names: list[str]) -> bool:
