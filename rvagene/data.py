@@ -767,11 +767,17 @@ def _numbers(cells: list[str]) -> np.ndarray | None:
 
 
 def _read_text(path, sep: str | None = None, warn: bool = False) -> str:
-    """The text of a file (UTF-8, with or without a byte-order mark), or a clear error.
+    """The text of a table file (see :func:`_decoded`), or a clear error.
 
     Comment lines are blanked (see :func:`_uncomment`; ``sep`` splits a commented header,
     guessed when None); with ``warn``, a comment line as wide as the data is warned about.
+    A GEO series matrix is cut to its table (see :func:`_series_matrix`).
     """
+    return _uncomment(_series_matrix(_decoded(path)), path, sep, warn)
+
+
+def _decoded(path) -> str:
+    """The text of a file (UTF-8, with or without a byte-order mark; ``.gz`` unpacked)."""
     path = Path(path)
     if path.is_dir():
         msg = f"{str(path)!r} is a folder, not a data file. Give the path of a file in it."
@@ -792,7 +798,7 @@ def _read_text(path, sep: str | None = None, warn: bool = False) -> str:
     except (gzip.BadGzipFile, EOFError) as err:
         msg = f"{path} is not a readable gzip file ({err}). Give it unpacked, or gzip it again."
         raise ValueError(msg) from None
-    return _uncomment(_series_matrix(text), path, sep, warn)
+    return text
 
 
 def _series_matrix(text: str) -> str:
@@ -1476,7 +1482,9 @@ def _step_names(names: list[str]) -> bool:
 def read_gene_list(path) -> list[str]:
     """Read gene names from a text file: one per line (or separated by commas or tabs).
 
-    Blank lines and lines starting with ``#`` are skipped.
+    Blank lines and lines starting with ``#`` are skipped. The file is UTF-8 text; a
+    byte-order mark (as Excel writes) is not part of the first name, and ``.gz`` files are
+    read through gzip.
 
     Parameters
     ----------
@@ -1492,7 +1500,7 @@ def read_gene_list(path) -> list[str]:
         msg = f"No such gene list: {str(path)!r}. Give a text file with one gene per line."
         raise FileNotFoundError(msg)
     genes = []
-    for line in path.read_text().splitlines():
+    for line in _decoded(path).splitlines():  # without a byte-order mark: Excel writes one
         if line.strip() and not line.lstrip().startswith("#"):
             genes.extend(g for g in line.replace(",", " ").split() if g)
     if not genes:

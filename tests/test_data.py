@@ -1127,3 +1127,11 @@ def test_step_names_stay_steps(tmp_path, recwarn):
     path = write_text(tmp_path / "s.csv", "gene,t0,t1,t2\na,1,2,3\n")
     assert read_table(path).times is None
     assert not recwarn.list
+
+
+def test_a_gene_list_saved_by_excel_keeps_its_first_gene(tmp_path):
+    """Before: the byte-order mark stayed in the first name ('\\ufeffSox2'), so --genes
+    skipped Sox2 with a warning that showed it as 'Sox2'."""
+    path = tmp_path / "genes.txt"
+    path.write_bytes(b"\xef\xbb\xbfSox2\r\nNanog\r\n")
+    assert read_gene_list(path) == ["Sox2", "Nanog"]
