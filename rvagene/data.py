@@ -961,6 +961,7 @@ def _read_rows(
         msg = f"{path} is empty. Give a file with one series per line."
         raise ValueError(msg)
     if sep != ",":  # decimal commas: "1,5" is 1.5 (and "0,5h" is 0.5h)
+        _check_one_decimal_mark(path, rows)
         rows = [(i, [_DECIMAL_COMMA.sub(r"\1.\2", c) for c in r]) for i, r in rows]
     rows = _drop_empty_end(rows)
     widths = {len(cells) for _, cells in rows[1:]}
@@ -977,6 +978,31 @@ def _read_rows(
             )
             raise ValueError(msg)
     return rows
+
+
+# A number with a decimal point ("1.234"): with decimal commas around, a point groups thousands.
+_DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
+
+
+def _check_one_decimal_mark(path, rows) -> None:
+    """Refuse decimal points among more decimal commas below the first row.
+
+    A file written with decimal commas (a European export) writes a point only to group
+    thousands (``1.234`` for 1234; ``1.234,5`` is no number and is named by the parser), so
+    ``1.234`` read as 1.234 would be a value 1000 times too small.
+    """
+    cells = [(i, c) for i, r in rows[1:] for c in r]
+    commas = [c for _, c in cells if _DECIMAL_COMMA.match(c)]
+    points = [(i, c) for i, c in cells if _DECIMAL_POINT.match(c)]
+    if commas and points and len(commas) >= len(points):
+        line, cell = points[0]
+        msg = (
+            f"{path}: line {line} has {cell!r}, with a point, but the file writes decimals with "
+            f"commas (such as {commas[0]!r}), where a point groups thousands ({cell!r} may be "
+            f"{cell.replace('.', '')}). Save the file without thousands separators, or with one "
+            "decimal mark throughout."
+        )
+        raise ValueError(msg)
 
 
 def _drop_empty_end(rows):
@@ -1635,9 +1661,11 @@ def read_table(
         ``.tsv``/``.tab`` files are tab-separated; otherwise the separator is guessed from
         the header: a semicolon (when at least as common as the comma), a comma, a tab,
         else whitespace. With any separator but the comma, decimal commas (``1,5``) are
-        read as decimal points. A GEO series matrix (``GSE<n>_series_matrix.txt``, also
-        ``.gz``) is read from its table, the columns named by the samples' ``!Sample_title``
-        when these are distinct (else by their ``GSM`` accessions).
+        read as decimal points; a decimal point among them (``1.234``, a thousands
+        separator in such a file) is an error. A GEO series matrix
+        (``GSE<n>_series_matrix.txt``, also ``.gz``) is read from its table, the columns
+        named by the samples' ``!Sample_title`` when these are distinct (else by their
+        ``GSM`` accessions).
     sep : str, default=None
         Column separator, overriding the above.
     label_column : str or None, default="label"

@@ -1135,3 +1135,18 @@ def test_a_gene_list_saved_by_excel_keeps_its_first_gene(tmp_path):
     path = tmp_path / "genes.txt"
     path.write_bytes(b"\xef\xbb\xbfSox2\r\nNanog\r\n")
     assert read_gene_list(path) == ["Sox2", "Nanog"]
+
+
+def test_a_thousands_point_among_decimal_commas_is_an_error(tmp_path):
+    """Before: '1.234' (1234, as a European export groups thousands) was read as 1.234."""
+    text = "gene;0h;2h;4h\r\nSox2;1.234;2,5;3\r\nNanog;4;5,75;6\r\n"
+    path = write_text(tmp_path / "eu.csv", text)
+    with pytest.raises(ValueError, match=r"line 2 has '1\.234', with a point, .*such as '2,5'"):
+        load_dataset(path)
+
+
+def test_decimal_commas_alone_are_read(tmp_path):
+    path = write_text(tmp_path / "eu.csv", "gene;0h;0,5h;4h\nSox2;1,25;2,5;3\nNanog;4;5,75;6\n")
+    table = load_dataset(path)
+    np.testing.assert_array_equal(table.times, [0, 0.5, 4])
+    np.testing.assert_array_equal(table.X, [[1.25, 2.5, 3], [4, 5.75, 6]])
