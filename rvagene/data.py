@@ -31,6 +31,7 @@ from its table, the samples named by their ``!Sample_title`` (see :func:`_series
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import gzip
@@ -777,7 +778,11 @@ def _read_text(path, sep: str | None = None, warn: bool = False) -> str:
 
 
 def _decoded(path) -> str:
-    """The text of a file (UTF-8, with or without a byte-order mark; ``.gz`` unpacked)."""
+    """The text of a file, or a clear error; ``.gz`` files are unpacked.
+
+    UTF-8, with or without a byte-order mark, or UTF-16 with one (Excel's "Unicode Text",
+    a tab-separated ``.txt``).
+    """
     path = Path(path)
     if path.is_dir():
         msg = f"{str(path)!r} is a folder, not a data file. Give the path of a file in it."
@@ -787,8 +792,10 @@ def _decoded(path) -> str:
         raise FileNotFoundError(msg)
     gzipped = path.suffix.lower() == ".gz"
     try:
-        with (gzip.open if gzipped else open)(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
+        with (gzip.open if gzipped else open)(path, "rb") as fh:
+            raw = fh.read()
+        utf16 = raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as err:
         msg = (
             f"{path} is not UTF-8 text (byte {err.start} cannot be decoded); it may be a binary "

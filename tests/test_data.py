@@ -1150,3 +1150,14 @@ def test_decimal_commas_alone_are_read(tmp_path):
     table = load_dataset(path)
     np.testing.assert_array_equal(table.times, [0, 0.5, 4])
     np.testing.assert_array_equal(table.X, [[1.25, 2.5, 3], [4, 5.75, 6]])
+
+
+def test_excel_unicode_text_utf16_is_read(tmp_path):
+    """Before: 'is not UTF-8 text (byte 0 cannot be decoded); it may be a binary file', for
+    Excel's 'Unicode Text' export (UTF-16 with a byte-order mark, tab-separated)."""
+    path = tmp_path / "genes.txt"
+    path.write_bytes("gene\t0h\t2h\t6h\r\nSox2\t1.5\t2\t3\r\nNanog\t4\tNA\t6\r\n".encode("utf-16"))
+    table = load_dataset(path)
+    assert table.genes == ["Sox2", "Nanog"]
+    np.testing.assert_array_equal(table.times, [0, 2, 6])
+    np.testing.assert_array_equal(table.X, [[1.5, 2, 3], [4, np.nan, 6]])
