@@ -1637,6 +1637,9 @@ def read_table(
     separator at the end of each line) are dropped, as are lines starting with ``#``, but
     for a commented header above the data (``#gene,0h,1h``; see :func:`_uncomment`).
     A bare ``0`` among times with units (``0,30min,1h``) is time 0 in their unit.
+    Gene names are kept as written (``001``, ``SEPT2``, ``MARCH1``: never read as numbers
+    or dates); names that look like dates Excel made of symbols (``2-Sep``, ``1-Mar``) get a
+    warning, as do repeated names (all their rows are kept).
     Columns right after the gene column that describe the genes (of words, such as symbols
     and descriptions, or named as annotations: ``symbol``, ``entrez``, featureCounts'
     ``Chr`` to ``Length``) are left out with a warning (see :func:`_without_annotations`).
@@ -1744,12 +1747,37 @@ def read_table(
             f"{', '.join(genes[i] for i in unnamed[:5])}. Name them in the file."
         )
         warnings.warn(msg, UserWarning, stacklevel=2)
+    _warn_about_names(path, genes)
+    logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
+    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+
+
+# A date that Excel made of a gene symbol: "2-Sep" (SEPT2), "1-Mar" (MARCH1), "1.Dez" in
+# other locales, or ISO "2021-09-02". Not month first: C. elegans has genes sep-1 and oct-1.
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mrz|mai|okt|dez"
+_EXCEL_DATE = re.compile(
+    rf"^(?:\d{{1,2}}[-. /](?:{_MONTHS})[a-z]*\.?|\d{{4}}-\d{{2}}-\d{{2}})$", re.IGNORECASE
+)
+
+
+def _warn_about_names(path, genes: list[str]) -> None:
+    """Warn about repeated gene names, and names that look like dates Excel made of symbols.
+
+    Excel turns symbols such as SEPT2 into dates (2-Sep) when a file is opened there; no
+    gene list names them so, and two genes may share one date.
+    """
     dupes = sorted(g for g, k in Counter(genes).items() if k > 1)
     if dupes:
         msg = f"{path}: duplicate gene names {dupes[:5]}; all rows are kept."
-        warnings.warn(msg, UserWarning, stacklevel=2)
-    logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
-    return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
+    dates = [g for g in genes if _EXCEL_DATE.match(str(g).strip())]
+    if dates:
+        msg = (
+            f"{path}: {len(dates)} gene name(s) look like dates ({_few_names(dates)}), as "
+            "Excel turns symbols such as SEPT2 and MARCH1 into 2-Sep and 1-Mar. Take the "
+            "names from the source file again (in Excel, import the gene column as Text)."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 # Headers of columns that describe a gene rather than hold its values: symbols, descriptions,

@@ -1161,3 +1161,19 @@ def test_excel_unicode_text_utf16_is_read(tmp_path):
     assert table.genes == ["Sox2", "Nanog"]
     np.testing.assert_array_equal(table.times, [0, 2, 6])
     np.testing.assert_array_equal(table.X, [[1.5, 2, 3], [4, np.nan, 6]])
+
+
+def test_gene_names_that_excel_made_dates_are_named(tmp_path):
+    """Before: 2-Sep and 1-Mar (SEPT2 and MARCH1 once opened in Excel) were read without a
+    word; symbols are kept as written, never read as dates or numbers."""
+    text = "gene,0h,2h,6h\nSEPT2,1,2,3\n2-Sep,1,2,4\n1-Mar,1,3,3\nMARCH1,2,2,3\n001,4,5,6\n"
+    path = write_text(tmp_path / "a.csv", text)
+    with pytest.warns(UserWarning, match=r"2 gene name\(s\) look like dates \(2-Sep, 1-Mar\)"):
+        table = read_table(path)
+    assert table.genes == ["SEPT2", "2-Sep", "1-Mar", "MARCH1", "001"]
+
+
+def test_worm_genes_are_no_dates(tmp_path, recwarn):
+    path = write_text(tmp_path / "a.csv", "gene,0h,2h,6h\nsep-1,1,2,3\noct-1,1,2,4\n")
+    assert read_table(path).genes == ["sep-1", "oct-1"]
+    assert not recwarn.list
