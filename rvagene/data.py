@@ -896,8 +896,20 @@ def _commented_header(lines, above, first, path, sep, warn) -> int | None:
 
 def _split_line(line: str, sep: str) -> list[str]:
     """One line's cells, stripped."""
-    cells = line.split() if sep == " " else next(csv.reader([line], delimiter=sep), [])
+    cells = _split_spaces(line) if sep == " " else next(csv.reader([line], delimiter=sep), [])
     return [c.strip() for c in cells] or [""]
+
+
+def _split_spaces(line: str) -> list[str]:
+    """A whitespace-separated line's cells, without quotes around them.
+
+    R's ``write.table`` quotes names (``"Sox2" 1.5 2``); a quoted cell may hold spaces
+    (``"Day 1"``).
+    """
+    if '"' not in line:
+        return line.split()
+    text = " ".join(line.split())  # runs of spaces and tabs: one space
+    return next(csv.reader([text], delimiter=" ", skipinitialspace=True), [])
 
 
 def _looks_like_header(cells: list[str]) -> bool:
@@ -953,7 +965,7 @@ def _read_rows(
     if sep is None:
         sep = _guess_sep(next((line for line in lines if line.strip()), ""))
     if sep == " ":
-        numbered = [(i, line.split()) for i, line in enumerate(lines, 1)]
+        numbered = [(i, _split_spaces(line)) for i, line in enumerate(lines, 1)]
     else:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
         numbered = []
@@ -1670,7 +1682,8 @@ def read_table(
     path : str or PathLike
         ``.tsv``/``.tab`` files are tab-separated; otherwise the separator is guessed from
         the header: a semicolon (when at least as common as the comma), a comma, a tab,
-        else whitespace. With any separator but the comma, decimal commas (``1,5``) are
+        else whitespace (where quoted cells, as R's ``write.table`` writes, lose their
+        quotes). With any separator but the comma, decimal commas (``1,5``) are
         read as decimal points; a decimal point among them (``1.234``, a thousands
         separator in such a file) is an error. A GEO series matrix
         (``GSE<n>_series_matrix.txt``, also ``.gz``) is read from its table, the columns

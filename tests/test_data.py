@@ -1177,3 +1177,14 @@ def test_worm_genes_are_no_dates(tmp_path, recwarn):
     path = write_text(tmp_path / "a.csv", "gene,0h,2h,6h\nsep-1,1,2,3\noct-1,1,2,4\n")
     assert read_table(path).genes == ["sep-1", "oct-1"]
     assert not recwarn.list
+
+
+def test_r_write_table_output_loses_its_quotes(tmp_path):
+    """Before: R's write.table (spaces, quoted names, no name for the row names) gave genes
+    named '"Sox2"', quotes included, which no gene list matched."""
+    text = '"Day 1" "Day 2" "Day 4"\n"Sox2" 1 2 3\n"Nanog"  4\t5 6.5\n'
+    table = load_dataset(write_text(tmp_path / "r.txt", text))
+    assert table.genes == ["Sox2", "Nanog"]
+    assert table.time_labels == ["Day 1", "Day 2", "Day 4"]
+    np.testing.assert_array_equal(table.times, [1, 2, 4])
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
