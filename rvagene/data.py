@@ -1336,6 +1336,7 @@ def _gene_column(path, header, body, label_key: str) -> str | None:
                 "start of the header."
             )
             raise ValueError(msg)
+        _check_no_name_column(path, header, body, label_key)
         return None
     if numeric is None or _integral(numeric).all():
         return "genes"  # names, or integer gene IDs
@@ -1347,6 +1348,26 @@ def _gene_column(path, header, body, label_key: str) -> str | None:
         "column, put it first."
     )
     raise ValueError(msg)
+
+
+def _check_no_name_column(path, header, body, label_key: str) -> None:
+    """Refuse a table whose gene names are in a later column (``0h,2h,gene``): put it first.
+
+    A table without a gene column is read as data throughout, so a column of names would
+    be a non-numeric value; where every cell of a column is a word, the gene column is
+    elsewhere than first. The label column (``label_key``) may hold words.
+    """
+    for j in range(1, len(header)):
+        cells = [row[j] for _, row in body]
+        if label_key and header[j].lower() == label_key:
+            continue
+        if all(_number(c) is None and re.search(r"[A-Za-z]", c) for c in cells):
+            msg = (
+                f"{path}: column {header[j]!r} (column {j + 1}) holds names ({_few_names(cells)}),"
+                " but a table's gene names come first. Put the gene column first (e.g. "
+                f"'gene,{header[0]},...')."
+            )
+            raise ValueError(msg)
 
 
 def _header_is_values(path, header) -> ValueError:
@@ -1658,7 +1679,8 @@ def read_table(
 
     A column of numbers never becomes gene names. When the header's first cell is a time
     point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
-    genes are named ``gene_1, gene_2, ...``; the same when the first column is the label
+    genes are named ``gene_1, gene_2, ...`` (a later column of names, the gene column put
+    last, is an error asking to put it first); the same when the first column is the label
     column. A first column of integers under another name (``gene``, ``id``) is read as
     gene IDs; one of other numbers is an error that says what to do.
 

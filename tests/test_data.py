@@ -1188,3 +1188,13 @@ def test_r_write_table_output_loses_its_quotes(tmp_path):
     assert table.time_labels == ["Day 1", "Day 2", "Day 4"]
     np.testing.assert_array_equal(table.times, [1, 2, 4])
     np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
+
+
+def test_a_gene_column_last_is_asked_to_come_first(tmp_path):
+    """Before: "Non-numeric value 'Sox2' at ...: gene 'gene_1' (line 2), column 'gene'. Fix
+    or remove it", as if the names were a bad value."""
+    path = write_text(tmp_path / "a.csv", "0h,2h,4h,gene\n1,2,3,Sox2\n4,5,6,Nanog\n")
+    with pytest.raises(ValueError, match=r"column 'gene' \(column 4\) holds names \(Sox2, Nanog"):
+        read_table(path)
+    path = write_text(tmp_path / "b.csv", "0h,2h,4h,label\n1,2,3,up\n4,5,6,down\n")
+    assert read_table(path).labels.tolist() == ["up", "down"]  # labels may be words
