@@ -1042,6 +1042,12 @@ def _drop_empty_end(rows):
         rows = [(i, cells[: width - 1]) for i, cells in rows]
 
 
+# A spreadsheet's error values (Excel, LibreOffice), written into a CSV as the cell's text.
+_EXCEL_ERROR = re.compile(
+    r"#(DIV/0!|VALUE!|NUM!|REF!|NAME\?|NULL!|N/A|GETTING_DATA|SPILL!|CALC!)$", re.IGNORECASE
+)
+
+
 def _parse(rows, where) -> np.ndarray:
     """Parse all cells as floats; ``where(row_index, column_index)`` names a bad cell.
 
@@ -1057,6 +1063,11 @@ def _parse(rows, where) -> np.ndarray:
             if parsed[r] is None:
                 col = next(j for j, c in enumerate(cells) if _number(c) is None)
                 msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. Fix or remove it."
+                if _EXCEL_ERROR.match(cells[col]):
+                    msg = msg[: -len("Fix or remove it.")] + (
+                        "It is a spreadsheet's error value: fix the formula that made it, or "
+                        "empty the cell (or write NA) to mark it missing."
+                    )
                 raise ValueError(msg)
         out = np.array(parsed)
     if np.isinf(out).any():

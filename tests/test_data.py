@@ -1103,6 +1103,14 @@ def test_annotation_columns_beside_the_gene_column_are_left_out(tmp_path, header
     np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
 
 
+@pytest.mark.parametrize("cell", ["#DIV/0!", "#VALUE!", "#NUM!", "#REF!", "#NAME?", "#div/0!"])
+def test_a_spreadsheet_error_value_is_named_as_one(tmp_path, cell):
+    """Before: the generic 'Non-numeric value ... Fix or remove it', no word of its cause."""
+    path = write_text(tmp_path / "a.csv", f"gene,0h,2h,6h\nSox2,1,{cell},3\nNanog,4,5,6\n")
+    with pytest.raises(ValueError, match=r"column '2h'.*spreadsheet's error value.*empty the"):
+        read_table(path)
+
+
 def test_a_word_in_a_time_column_is_still_an_error(tmp_path):
     path = write_text(tmp_path / "a.csv", "gene,0h,2h,6h\nSox2,1,abc,3\nNanog,4,5,6\n")
     with pytest.raises(ValueError, match=r"Non-numeric value 'abc' at .*column '2h'"):
