@@ -1437,22 +1437,29 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
     prefix before plain numbers (``t0, t30, t120``; ``T0``; ``time_0``: times without a
     unit). A header of ``t0, t1, ...`` (steps by name) is read as steps without a warning.
     """
-    times, unit = _parse_times_unit(time_labels)
-    if times is None and all(_R_NAME.match(label) for label in time_labels):
-        times, unit = _parse_times_unit([label[1:] for label in time_labels])  # R's X0h
+    times, unit, problem = _label_times(time_labels)
     if times is None:
-        times, unit, problem = _times_in_names(time_labels)
-        if times is None:
-            times = _prefixed_times(time_labels)
-        if times is None:
-            if not _step_names(time_labels):
-                n = len(time_labels)
-                msg = f"{path}: {problem or _NO_TIMES.format(n=n)}"
-                warnings.warn(msg, UserWarning, stacklevel=3)
-            return None, None
+        if not _step_names(time_labels):
+            n = len(time_labels)
+            msg = f"{path}: {problem or _NO_TIMES.format(n=n)}"
+            warnings.warn(msg, UserWarning, stacklevel=3)
+        return None, None
     if (np.diff(times) < 0).any():
         raise _unsorted_times(path, header, time_labels, times, first)
     return times, unit  # equal times ("1", "1.0"): the fit says they must increase
+
+
+def _label_times(time_labels) -> tuple[np.ndarray | None, str | None, str | None]:
+    """The times, unit and problem of :func:`_header_times`, without its warning or checks."""
+    times, unit = _parse_times_unit(time_labels)
+    if times is None and all(_R_NAME.match(label) for label in time_labels):
+        times, unit = _parse_times_unit([label[1:] for label in time_labels])  # R's X0h
+    if times is not None:
+        return times, unit, None
+    times, unit, problem = _times_in_names(time_labels)
+    if times is None:
+        times = _prefixed_times(time_labels)
+    return times, unit, problem
 
 
 # column names that usually hold each gene's group, not a time point
@@ -1686,7 +1693,8 @@ def read_table(
     warning, as do repeated names (all their rows are kept).
     Columns right after the gene column that describe the genes (of words, such as symbols
     and descriptions, or named as annotations: ``symbol``, ``entrez``, featureCounts'
-    ``Chr`` to ``Length``) are left out with a warning (see :func:`_without_annotations`).
+    ``Chr`` to ``Length``; numbers under such a name only before columns with times) are
+    left out with a warning (see :func:`_without_annotations`).
 
     A column of numbers never becomes gene names. When the header's first cell is a time
     point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
@@ -1845,9 +1853,11 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
     whose header names an annotation (``symbol``, ``entrez``, featureCounts' ``Length``, see
     ``_ANNOTATION_NAMES``) describe the genes: they are left out with a warning that names
     them. The first column names the genes. Nothing is left out when fewer than 2 columns
-    would remain (then a word in a value column is an error naming the cell).
+    would remain (then a word in a value column is an error naming the cell), and
+    columns of numbers alone are left out only where the columns after them have times
+    (``entrez,0h,2h``): ``gene,start,mid,end`` is three steps.
     """
-    found = []
+    found, wordy = [], False
     for j in cols:
         name = re.sub(r"[\s.\-]+", "_", header[j].strip().lower())
         cells = [c[j] for _, c in body if c[j].lower() not in _MISSING]
@@ -1857,7 +1867,11 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
         if name not in _ANNOTATION_NAMES and not 2 * words > len(cells):
             break
         found.append(j)
-    if not found or len(cols) - len(found) < 2:
+        wordy = wordy or 2 * words > len(cells)
+    rest = [header[j] for j in cols[len(found) :]]
+    if not found or len(rest) < 2:
+        return cols
+    if not wordy and _label_times(rest)[0] is None:  # numbers only: values, as in start,mid,end
         return cols
     names = ", ".join(repr(header[j]) for j in found)
     msg = (

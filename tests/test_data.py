@@ -1103,6 +1103,21 @@ def test_annotation_columns_beside_the_gene_column_are_left_out(tmp_path, header
     np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
 
 
+@pytest.mark.parametrize(
+    "header", ["gene,start,mid,end", "gene,length,width,depth", "gene,name,b,c"]
+)
+def test_numbers_under_an_annotations_name_stay_values_without_times(tmp_path, header):
+    """Before this fix, a column named as an annotation (start, length) right after the
+    gene column was left out even where no column has a time, so 'gene,start,mid,end', read
+    as three steps before annotation columns were left out, lost its first time point."""
+    path = write_text(tmp_path / "a.csv", f"{header}\nA,1,2,3\nB,4,5,6\n")
+    with pytest.warns(UserWarning, match="no times found") as caught:
+        table = read_table(path)
+    assert not [w for w in caught if "describe the genes" in str(w.message)]
+    assert table.time_labels == header.split(",")[1:]
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6]])
+
+
 @pytest.mark.parametrize("cell", ["#DIV/0!", "#VALUE!", "#NUM!", "#REF!", "#NAME?", "#div/0!"])
 def test_a_spreadsheet_error_value_is_named_as_one(tmp_path, cell):
     """Before: the generic 'Non-numeric value ... Fix or remove it', no word of its cause."""
