@@ -1471,13 +1471,16 @@ _NO_TIMES = (
     "sampling (in Python, times= of RVAgene.fit also gives them)."
 )
 # A time inside a sample name: a number with a unit ("30m", "0.5 h", "t2h"), or a unit
-# word then a number ("day3", "hour 2"), between separators or the ends of the name.
-_TIME_IN_NAME = re.compile(
+# word then a number ("day3", "hour 2"), between separators or the ends of the name; a
+# unit word joined to its number by "_" ("Day_1") only where a name holds no other time
+# ("day_1_2h" is 2 h, as before "Day_1" was read), see _times_in_names.
+_TIME_IN_NAME_PATTERN = (
     r"(?<![A-Za-z0-9.])(?:t\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk)[\s_]*"
-    r"(?P<value2>\d+(?:\.\d+)?)(?![A-Za-z0-9.])",
-    re.IGNORECASE,
+    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk){gap}"
+    r"(?P<value2>\d+(?:\.\d+)?)(?![A-Za-z0-9.])"
 )
+_TIME_IN_NAME = re.compile(_TIME_IN_NAME_PATTERN.format(gap=r"\s*"), re.IGNORECASE)
+_TIME_IN_NAME_JOINED = re.compile(_TIME_IN_NAME_PATTERN.format(gap=r"[\s_]*"), re.IGNORECASE)
 _NAME_UNITS = {**_HOURS, "m": 1 / 60}  # "LPS_30m": minutes in a sample name
 
 
@@ -1489,7 +1492,10 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     """
     found = []
     for name in names:
-        hits = [m for m in _TIME_IN_NAME.finditer(name) if _unit_of(m) in _NAME_UNITS]
+        for pattern in (_TIME_IN_NAME, _TIME_IN_NAME_JOINED):  # "Day_1" if no other time
+            hits = [m for m in pattern.finditer(name) if _unit_of(m) in _NAME_UNITS]
+            if hits:
+                break
         found.append(hits[0] if len(hits) == 1 else None)
     if not any(found):
         return None, None, None

@@ -669,6 +669,9 @@ def test_reference_tests_skip_saying_how_to_get_the_data(tmp_path):
         ("day0,day3,day7,day14", [0, 3, 7, 14], "d"),
         ("0.5 h,1 h,2 h,4 h", [0.5, 1, 2, 4], "h"),
         ("WT_0min_A,WT_30min_A,WT_60min_A", [0, 30, 60], "min"),
+        # read so before c158d84, then steps: "day_1" had become a second time in each name
+        ("day_1_2h,day_1_4h,day_1_8h", [2, 4, 8], "h"),
+        ("hour 0_d_1,hour 2_d_1,hour 6_d_1", [0, 2, 6], "h"),
         # Before c158d84 these were "no times found in the header", read as steps 0, 1, 2:
         ("Day_1,Day_2,Day_4", [1, 2, 4], "d"),
         ("t0,t30,t120", [0, 30, 120], None),
