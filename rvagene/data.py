@@ -1373,11 +1373,14 @@ def _check_no_name_column(path, header, body, label_key: str) -> None:
         if label_key and header[j].lower() == label_key:
             continue
         if all(_number(c) is None and re.search(r"[A-Za-z]", c) for c in cells):
-            msg = (
-                f"{path}: column {header[j]!r} (column {j + 1}) holds names ({_few_names(cells)}),"
-                " but a table's gene names come first. Put the gene column first (e.g. "
-                f"'gene,{header[0]},...')."
-            )
+            where = f"{path}: column {header[j]!r} (column {j + 1})"
+            hint = _group_hint([header[j]])  # a group column: a label column by another name
+            msg = f"{where} holds words ({_few_names(cells)}), not values.{hint}"
+            if not hint:
+                msg = (
+                    f"{where} holds names ({_few_names(cells)}), but a table's gene names come "
+                    f"first. Put the gene column first (e.g. 'gene,{header[0]},...')."
+                )
             raise ValueError(msg)
 
 
@@ -1508,13 +1511,7 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
             f"one time ({_few_names(without)}), such as controls; the {len(names)} columns "
             f"are read as equal steps in file order. {split}"
         )
-        labels = [n for n in without if n.strip().lower() in _LABEL_LIKE]
-        if labels:
-            why += (
-                f" If {labels[0]!r} holds each gene's group, name that column 'label' (or in "
-                f"Python pass label_column={labels[0]!r} to read_table)."
-            )
-        return None, None, why
+        return None, None, why + _group_hint(without)
     rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True)}
     rest = {k.lower(): k for k in rest}
     if len(rest) > 1:
@@ -1547,6 +1544,17 @@ def _rest_of_name(name: str, match: re.Match) -> str:
 
 def _few_names(names: list[str], k: int = 3) -> str:
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
+
+
+def _group_hint(names: list[str]) -> str:
+    """Advice for the first of ``names`` that may hold each gene's group (``cluster``), or ""."""
+    groups = [n for n in names if n.strip().lower() in _LABEL_LIKE]
+    if not groups:
+        return ""
+    return (
+        f" If {groups[0]!r} holds each gene's group, name that column 'label' (or in Python "
+        f"pass label_column={groups[0]!r} to read_table)."
+    )
 
 
 def _prefixed_times(names: list[str]) -> np.ndarray | None:
@@ -1885,9 +1893,7 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
         f"not time points, and are left out; the genes are named by the first column "
         f"{header[0]!r}. To name them otherwise, put that column first."
     )
-    groups = [header[j] for j in found if header[j].strip().lower() in _LABEL_LIKE]
-    if groups:
-        msg += f" If {groups[0]!r} holds each gene's group, name that column 'label'."
+    msg += _group_hint([header[j] for j in found])
     warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     return [j for j in cols if j not in found]
 

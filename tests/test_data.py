@@ -1210,3 +1210,15 @@ def test_a_gene_column_last_is_asked_to_come_first(tmp_path):
         read_table(path)
     path = write_text(tmp_path / "b.csv", "0h,2h,4h,label\n1,2,3,up\n4,5,6,down\n")
     assert read_table(path).labels.tolist() == ["up", "down"]  # labels may be words
+
+
+@pytest.mark.parametrize("group", ["group", "cluster"])
+def test_a_group_column_last_is_asked_to_be_named_label(tmp_path, group):
+    """Before this fix (since cef06e5), a last column of groups under a time-first header was
+    told to come first as the gene column ("Put the gene column first"), which would have
+    named the genes by their groups; a group column is a label column by another name."""
+    path = write_text(tmp_path / "a.csv", f"0h,2h,4h,{group}\n1,2,3,up\n4,5,6,down\n")
+    with pytest.raises(ValueError, match="name that column 'label'") as caught:
+        read_table(path)
+    assert "gene column first" not in str(caught.value)
+    assert read_table(path, label_column=group).labels.tolist() == ["up", "down"]
