@@ -999,29 +999,41 @@ def _read_rows(
     return rows
 
 
-# A number with a decimal point ("1.234"): with decimal commas around, a point groups thousands.
+# A number with a decimal point ("1.234"): with decimal commas around, a point groups thousands;
+# and one with commas grouping thousands ("1,234", "12,345,678"), as English exports write.
 _DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
 
 
 def _check_one_decimal_mark(path, rows) -> None:
-    """Refuse decimal points among more decimal commas below the first row.
+    """Refuse a thousands separator among decimals written with the other mark.
 
-    A file written with decimal commas (a European export) writes a point only to group
-    thousands (``1.234`` for 1234; ``1.234,5`` is no number and is named by the parser), so
-    ``1.234`` read as 1.234 would be a value 1000 times too small.
+    Below the first row, the more common mark is the decimal one. A file written with
+    decimal commas (a European export) writes a point only to group thousands (``1.234``
+    for 1234; ``1.234,5`` is no number and is named by the parser), and one written with
+    decimal points writes ``1,234`` for 1234: read as decimals, either would be a value
+    1000 times too small. A lone comma among points that groups no thousands (``2,5``)
+    stays a decimal comma.
     """
     cells = [(i, c) for i, r in rows[1:] for c in r]
-    commas = [c for _, c in cells if _DECIMAL_COMMA.match(c)]
+    commas = [(i, c) for i, c in cells if _DECIMAL_COMMA.match(c)]
     points = [(i, c) for i, c in cells if _DECIMAL_POINT.match(c)]
-    if commas and points and len(commas) >= len(points):
-        line, cell = points[0]
-        msg = (
-            f"{path}: line {line} has {cell!r}, with a point, but the file writes decimals with "
-            f"commas (such as {commas[0]!r}), where a point groups thousands ({cell!r} may be "
-            f"{cell.replace('.', '')}). Save the file without thousands separators, or with one "
-            "decimal mark throughout."
-        )
-        raise ValueError(msg)
+    if not commas or not points:
+        return
+    if len(commas) >= len(points):
+        (line, cell), such, mark, decimals = points[0], commas[0][1], "point", "commas"
+    else:
+        grouped = [(i, c) for i, c in commas if _THOUSANDS_COMMA.match(c)]
+        if not grouped:
+            return
+        (line, cell), such, mark, decimals = grouped[0], points[0][1], "comma", "points"
+    msg = (
+        f"{path}: line {line} has {cell!r}, with a {mark}, but the file writes decimals with "
+        f"{decimals} (such as {such!r}), where a {mark} groups thousands ({cell!r} may be "
+        f"{cell.replace('.', '').replace(',', '')}). Save the file without thousands "
+        "separators, or with one decimal mark throughout."
+    )
+    raise ValueError(msg)
 
 
 def _drop_empty_end(rows):
@@ -1740,7 +1752,8 @@ def read_table(
         else whitespace (where quoted cells, as R's ``write.table`` writes, lose their
         quotes). With any separator but the comma, decimal commas (``1,5``) are
         read as decimal points; a decimal point among them (``1.234``, a thousands
-        separator in such a file) is an error. A GEO series matrix
+        separator in such a file) is an error, as is a thousands comma (``1,234``) among
+        more decimal points. A GEO series matrix
         (``GSE<n>_series_matrix.txt``, also ``.gz``) is read from its table, the columns
         named by the samples' ``!Sample_title`` when these are distinct (else by their
         ``GSM`` accessions).

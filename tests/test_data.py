@@ -1157,6 +1157,18 @@ def test_a_thousands_point_among_decimal_commas_is_an_error(tmp_path):
         load_dataset(path)
 
 
+def test_a_thousands_comma_among_decimal_points_is_an_error(tmp_path):
+    """The mirror of the case above: a tab-separated export with decimal points and
+    thousands commas ('1,234' for 1234, as English Excel writes a formatted cell) read the
+    comma as a decimal comma, 1.234, without a word; a lone '2,5' among points still reads."""
+    text = "gene\t0h\t2h\t4h\nSox2\t1,234\t0.5\t2.25\nNanog\t3.5\t4.75\t1.5\n"
+    path = write_text(tmp_path / "en.tsv", text)
+    with pytest.raises(ValueError, match=r"line 2 has '1,234', with a comma, .*such as '0\.5'"):
+        load_dataset(path)
+    path = write_text(tmp_path / "mixed.tsv", text.replace("1,234", "2,5"))
+    assert load_dataset(path).X[0, 0] == 2.5
+
+
 def test_decimal_commas_alone_are_read(tmp_path):
     path = write_text(tmp_path / "eu.csv", "gene;0h;0,5h;4h\nSox2;1,25;2,5;3\nNanog;4;5,75;6\n")
     table = load_dataset(path)
