@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,3 +134,26 @@ def test_nbconvert_runs_a_notebook_from_the_shell(tmp_path):
     assert proc.returncode == 0, proc.stderr
     done = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert done.cells[0].outputs[0]["text"] == "42\n"
+
+
+def test_demo_says_how_many_of_its_genes_demosim_shares(tmp_path):
+    """Section 1's count of its genes that `gen_synthetic_data.py demosim` also writes.
+
+    Before, it said none were ('its genes are not the ones below'); 90 of the 120 are, as the
+    two draws give gene i the same noise: those in the same cluster in both are equal.
+    """
+    import importlib
+
+    from rvagene import read_ucr, simulate
+
+    gen = importlib.import_module("rvagene._gen_synthetic_data")
+    argv = ["demosim", "--data-dir", str(tmp_path / "data"), "--figs-dir", str(tmp_path)]
+    assert gen.main(argv) == 0
+    demosim, _ = read_ucr(tmp_path / "data" / "demosim" / "demosim_TRAIN")
+    # the notebook's cell in full mode
+    X, _ = simulate(n_clusters=6, genes_per_cluster=20, sequence_length=100, random_state=0)
+    shared = int((X[:, None, :] == demosim[None, :, :]).all(axis=-1).any(axis=1).sum())
+    text = nbformat.read(ROOT / "demo.ipynb", as_version=4).cells[2].source
+    said = re.search(r"only (\d+) of the (\d+) genes below", " ".join(text.split()))
+    assert said, text
+    assert (int(said[1]), int(said[2])) == (shared, len(X))
