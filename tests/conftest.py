@@ -97,6 +97,28 @@ def fitted53(data53):
 
 
 @pytest.fixture(autouse=True)
+def _sigint_as_at_a_terminal():
+    """Each test starts with Python's own SIGINT handler, as a user's run at a terminal does.
+
+    A test runner started in the background by a non-interactive shell (``cmd &`` in a
+    script, as CI systems may) inherits SIGINT ignored, and the scripts rightly leave an
+    ignored SIGINT alone; the tests of Ctrl-C would then send signals that nothing takes.
+    Tests of the ignored case set it themselves.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     yield
     import matplotlib.pyplot as plt
