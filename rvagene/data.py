@@ -1074,12 +1074,13 @@ def _parse(rows, where) -> np.ndarray:
         for r, (_, cells) in enumerate(rows):
             if parsed[r] is None:
                 col = next(j for j, c in enumerate(cells) if _number(c) is None)
-                msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. Fix or remove it."
-                if _EXCEL_ERROR.match(cells[col]):
-                    msg = msg[: -len("Fix or remove it.")] + (
-                        "It is a spreadsheet's error value: fix the formula that made it, or "
-                        "empty the cell (or write NA) to mark it missing."
-                    )
+                fix = (
+                    "It is a spreadsheet's error value: fix the formula that made it, or empty "
+                    "the cell (or write NA) to mark it missing."
+                    if _EXCEL_ERROR.match(cells[col])
+                    else "Fix or remove it."
+                )
+                msg = f"Non-numeric value {cells[col]!r} at {where(r, col)}. {fix}"
                 raise ValueError(msg)
         out = np.array(parsed)
     if np.isinf(out).any():
