@@ -129,7 +129,7 @@ def split_table(X, times, fitting: bool = False):
     its ``X`` and, when ``times`` is None, its times when they are uneven. Windows of single
     cells carry no ``times``: they are fitted as steps, as the script does. When
     ``fitting``, a pandas DataFrame's column names, when all are strings, are read as a
-    table's header is (``0h,30min,1h,4h`` or ``"0","0.5","1","4"``; integer labels are
+    table's header is (``0h,30min,1h,4h``, ``"0","0.5","1","4"``, ``LPS_30m``; integer labels are
     pandas' positions, which a dropped column makes uneven, so they are not): strictly
     increasing times that are uneven are used, as ``train_and_gen.py`` uses them from the
     same table in a file; replicate columns (``0h_rep1``, a repeated name) and times out of
@@ -183,6 +183,9 @@ def _frame_times(names: list[str]) -> np.ndarray | None:
     A DataFrame is fitted one column per time point, in column order; replicate columns
     (``0h_rep1, 0h_rep2``, or a time repeated) or times out of order would be fitted as
     consecutive time points, where :func:`read_table` gives replicates or an error.
+    Times are read from the names as from a file's header (:func:`_label_times`: ``0h``,
+    ``X0h``, ``LPS_30m``, ``t0, t30``), and a header's problem (controls among the time
+    points, several conditions) is the same warning; names without times give none.
     """
     found = [_REPLICATE.match(name) for name in names]
     if any(found) or len(set(names)) < len(names):
@@ -194,7 +197,10 @@ def _frame_times(names: list[str]) -> np.ndarray | None:
             "genes, time points, replicates), or pass a 3-D array."
         )
         raise ValueError(msg)
-    parsed = _parse_times(names)
+    parsed, _, problem = _label_times(names)  # as read_table reads a header
+    if problem is not None:
+        msg = f"X is a DataFrame whose column names are read as a file's header: {problem}"
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     if parsed is not None and parsed.size > 1 and (np.diff(parsed) < 0).any():
         j = int(np.flatnonzero(np.diff(parsed) < 0)[0])
         msg = (

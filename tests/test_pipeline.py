@@ -288,6 +288,43 @@ def test_a_dataframe_with_time_columns_is_fitted_on_its_times(genes, tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("names", "times"),
+    [
+        (["t0", "t30", "t60", "t120", "t240", "t480"], [0, 30, 60, 120, 240, 480]),
+        (["LPS_0m", "LPS_30m", "LPS_1h", "LPS_2h", "LPS_4h", "LPS_8h"], [0, 0.5, 1, 2, 4, 8]),
+        (["X0h", "X1h", "X2h", "X4h", "X6h", "X12h"], [0, 1, 2, 4, 6, 12]),
+    ],
+)
+def test_a_dataframes_columns_give_the_times_a_files_header_gives(genes, names, times, tmp_path):
+    """Sample names with times in them: the same times from a DataFrame as from the file.
+
+    Before, a DataFrame's names were read as plain times only, so ``pd.read_csv`` of a
+    ``t0,t30,...`` file was fitted as equal steps where ``train_and_gen.py`` used its times.
+    """
+    pd = pytest.importorskip("pandas")
+    X = genes[0][:40, :6]
+    path = tmp_path / "genes.csv"
+    path.write_text("gene," + ",".join(names) + "\n")
+    with path.open("a") as f:
+        for i, row in enumerate(X):
+            f.write(f"g{i}," + ",".join(f"{v:.6f}" for v in row) + "\n")
+    np.testing.assert_allclose(read_table(path).times, times)
+    df = pd.read_csv(path, index_col=0)
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE).fit(df)
+    np.testing.assert_allclose(gc.times_, times)
+
+
+def test_a_dataframe_with_controls_among_its_times_is_warned_of(genes):
+    """The header's warning (controls among the time points), not silent steps."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:40, :6], columns=["ctrl", "0h", "1h", "2h", "4h", "8h"])
+    gc = GeneClustering(n_clusters=3, random_state=0, model_params=PARAMS, **ONE)
+    with pytest.warns(UserWarning, match=r"DataFrame .* mixes time points .* \(ctrl\)"):
+        gc.fit(df)
+    assert gc.times_ is None
+
+
+@pytest.mark.parametrize(
     ("names", "match"),
     [
         (["0h_rep1", "0h_rep2", "1h_rep1", "1h_rep2", "4h_rep1", "4h_rep2"], "replicates"),
