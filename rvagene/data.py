@@ -1727,7 +1727,9 @@ def read_table(
     Columns right after the gene column that describe the genes (of words, such as symbols
     and descriptions, or named as annotations: ``symbol``, ``entrez``, featureCounts'
     ``Chr`` to ``Length``; numbers under such a name only before columns with times) are
-    left out with a warning (see :func:`_without_annotations`).
+    left out with a warning (see :func:`_without_annotations`), as are columns at either
+    end of the time points named as a test's statistics (``log2FoldChange``, ``padj``,
+    ``logFC``, ``adj.P.Val``, a row's ``mean``; see :func:`_without_statistics`).
 
     A column of numbers never becomes gene names. When the header's first cell is a time
     point (``0h``, ``0``, ``2.5``, or ``t0`` before ``t1``), every column is data and the
@@ -1796,6 +1798,7 @@ def read_table(
     cols = [j for j in range(start, len(header)) if j != label_at]
     if first == "genes":
         cols = _without_annotations(path, header, body, cols)
+    cols = _without_statistics(path, header, cols)
     _check_timepoints(len(cols), path)
     genes = [cells[0] for _, cells in body] if first == "genes" else None
     if genes is not None:
@@ -1893,7 +1896,7 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
     """
     found, wordy = [], False
     for j in cols:
-        name = re.sub(r"[\s.\-]+", "_", header[j].strip().lower())
+        name = _name_key(header[j])
         cells = [c[j] for _, c in body if c[j].lower() not in _MISSING]
         words = sum(_number(c) is None and re.search(r"[A-Za-z]", c) is not None for c in cells)
         if _parse_times([header[j]]) is not None or _REPLICATE.match(header[j]):
@@ -1914,6 +1917,61 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
         f"{header[0]!r}. To name them otherwise, put that column first."
     )
     msg += _group_hint([header[j] for j in found])
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
+    return [j for j in cols if j not in found]
+
+
+# Headers of the statistics a differential-expression tool writes beside (or instead of)
+# the values, as _name_key spells them: DESeq2's baseMean to padj, edgeR's logFC, logCPM,
+# PValue, FDR, limma's AveExpr, P.Value, adj.P.Val, Seurat's avg_log2FC, pct.1, p_val_adj,
+# and a row's summaries (mean, sd). Never a time point. The short or common words of
+# _WEAK_STATISTIC_NAMES (limma's t and B, edgeR's F and LR, DESeq2's stat) count only in a
+# run of columns that also holds one of these: alone, "t" or "B" may be a step's name.
+_STATISTIC_NAMES = frozenset(
+    {"basemean", "log2foldchange", "lfcse", "pvalue", "padj", "logfc", "logcpm", "fdr",
+     "aveexpr", "p_value", "adj_p_val", "p_val", "p_val_adj", "avg_log2fc", "avg_logfc",
+     "pct_1", "pct_2", "log2fc", "log2_fold_change", "fold_change", "foldchange", "fc",
+     "pval", "p_adj", "adj_pval", "padj_bh", "fdr_bh", "qvalue", "q_value", "qval",
+     "significant", "mean", "sd", "std", "stdev", "variance", "cv", "median", "min", "max"}
+)  # fmt: skip
+_WEAK_STATISTIC_NAMES = frozenset({"t", "b", "f", "lr", "stat"})
+
+
+def _name_key(name: str) -> str:
+    """A column name compared with known names: lower case, runs of spaces, dots, dashes _."""
+    return re.sub(r"[\s.\-]+", "_", name.strip().lower())
+
+
+def _without_statistics(path, header: list[str], cols: list[int]) -> list[int]:
+    """The value columns of ``cols``: without the test statistics that lead or end them.
+
+    Runs of columns at either end of ``cols`` named as a differential-expression tool's
+    statistics (``log2FoldChange``, ``padj``, ``logFC``, ``adj.P.Val``, ``mean``; see
+    ``_STATISTIC_NAMES``) are left out with a warning that names them; read as time points,
+    a p-value would be fitted as part of the series. Nothing is left out when fewer than
+    2 columns would remain.
+    """
+
+    def run(order: list[int]) -> list[int]:
+        found = []
+        for j in order:
+            key = _name_key(header[j])
+            if key not in _STATISTIC_NAMES and key not in _WEAK_STATISTIC_NAMES:
+                break
+            found.append(j)
+        strong = any(_name_key(header[j]) in _STATISTIC_NAMES for j in found)
+        return found if strong else []
+
+    found = run(cols) + run(cols[::-1])
+    if not found or len(cols) - len(set(found)) < 2:
+        return cols
+    found = sorted(set(found))
+    names = ", ".join(repr(header[j]) for j in found)
+    msg = (
+        f"{path}: column(s) {names} hold statistics (of a differential-expression test, or "
+        "a summary of the row), not time points, and are left out. To read them as time "
+        "points, give them times as their names (0h, 2h)."
+    )
     warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     return [j for j in cols if j not in found]
 

@@ -1,4 +1,5 @@
 import gzip
+import re
 import warnings
 
 import numpy as np
@@ -1119,6 +1120,64 @@ def test_numbers_under_an_annotations_name_stay_values_without_times(tmp_path, h
     assert not [w for w in caught if "describe the genes" in str(w.message)]
     assert table.time_labels == header.split(",")[1:]
     np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize(
+    ("header", "rows", "left_out"),
+    [
+        (  # DESeq2's results after the values
+            "gene,0h,2h,6h,log2FoldChange,padj",
+            ["Sox2,1,2,3,1.58,0.001", "Nanog,4,5,6.5,0.70,NA"],
+            "'log2FoldChange', 'padj'",
+        ),
+        (  # limma's topTable after the values: its t and B among the others
+            "gene\t0h\t2h\t6h\tlogFC\tAveExpr\tt\tP.Value\tadj.P.Val\tB",
+            [
+                "Sox2\t1\t2\t3\t1.58\t2\t5.1\t1e-4\t0.01\t2.2",
+                "Nanog\t4\t5\t6.5\t0.7\t5\t1\t0.3\t0.5\t-4",
+            ],
+            "'logFC', 'AveExpr', 't', 'P.Value', 'adj.P.Val', 'B'",
+        ),
+        (  # DESeq2's results before the values, after a column of symbols
+            "gene,symbol,baseMean,log2FoldChange,lfcSE,stat,pvalue,padj,0h,2h,6h",
+            [
+                "ENSG1,SOX2,2,1.6,0.2,8,1e-5,1e-4,1,2,3",
+                "ENSG2,NANOG,5,0.7,0.3,2,0.02,0.05,4,5,6.5",
+            ],
+            "'baseMean', 'log2FoldChange', 'lfcSE', 'stat', 'pvalue', 'padj'",
+        ),
+        (  # a row's summaries, and a column of words (an edgeR-style call)
+            "gene,0h,2h,6h,mean,sd,significant",
+            ["Sox2,1,2,3,2,1,TRUE", "Nanog,4,5,6.5,5.2,1.3,FALSE"],
+            "'mean', 'sd', 'significant'",
+        ),
+    ],
+)
+def test_statistics_beside_the_time_points_are_left_out(tmp_path, header, rows, left_out):
+    """Before: p-values and fold changes were read as time points, the times lost ('the
+    header mixes time points ... with columns without one time'), or 'Non-numeric value'."""
+    path = write_text(tmp_path / "a.txt", "\n".join([header, *rows]) + "\n")
+    with pytest.warns(UserWarning, match=f"column\\(s\\) {re.escape(left_out)} hold statistics"):
+        table = read_table(path)
+    assert table.genes[0] in {"ENSG1", "Sox2"}
+    np.testing.assert_array_equal(table.times, [0, 2, 6])
+    np.testing.assert_array_equal(table.X, [[1, 2, 3], [4, 5, 6.5]])
+
+
+@pytest.mark.parametrize("header", ["gene,a,b,t", "gene,0h,B", "gene,s1,s2,stat,lr"])
+def test_a_weak_statistics_name_alone_or_too_few_values_leave_the_columns_as_they_are(
+    tmp_path, header
+):
+    """limma's 't' or 'B' alone may name a step; and at least 2 time points must remain."""
+    n = len(header.split(",")) - 1
+    path = write_text(
+        tmp_path / "a.csv", f"{header}\nA,{','.join(['1'] * n)}\nB,{','.join(['2'] * n)}\n"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_table(path)
+    assert not [w for w in caught if "hold statistics" in str(w.message)]
+    assert table.time_labels == header.split(",")[1:]
 
 
 @pytest.mark.parametrize("cell", ["#DIV/0!", "#VALUE!", "#NUM!", "#REF!", "#NAME?", "#div/0!"])
