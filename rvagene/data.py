@@ -1845,9 +1845,14 @@ def read_table(
 
 # A date that Excel made of a gene symbol: "2-Sep" (SEPT2), "1-Mar" (MARCH1), "1.Dez" in
 # other locales, or ISO "2021-09-02". Not month first: C. elegans has genes sep-1 and oct-1.
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mrz|mai|okt|dez"
+# Months as Excel writes them, short or whole (English, German): "4-Novel" is no date.
+_MONTHS = (
+    "jan(?:uary|uar)?|feb(?:ruary|ruar)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e|i)?|jul(?:y|i)?"
+    "|aug(?:ust)?|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mrz|m[aä]rz|mai"
+    "|okt(?:ober)?|dez(?:ember)?"
+)
 _EXCEL_DATE = re.compile(
-    rf"^(?:\d{{1,2}}[-. /](?:{_MONTHS})[a-z]*\.?|\d{{4}}-\d{{2}}-\d{{2}})$", re.IGNORECASE
+    rf"^(?:\d{{1,2}}[-. /](?:{_MONTHS})\.?|\d{{4}}-\d{{2}}-\d{{2}})$", re.IGNORECASE
 )
 
 

@@ -1262,6 +1262,20 @@ def test_worm_genes_are_no_dates(tmp_path, recwarn):
     assert not recwarn.list
 
 
+@pytest.mark.parametrize(
+    ("name", "date"),
+    [("4-Novel", False), ("2-Marker", False), ("1-Decoy", False), ("2-Sept", True),
+     ("1-March", True), ("3-December", True), ("1.Dez", True), ("1-Mai", True)],
+)  # fmt: skip
+def test_only_a_months_name_after_the_day_looks_like_a_date(tmp_path, name, date):
+    """Before, any word starting with a month's three letters did ('4-Novel', '2-Marker')."""
+    path = write_text(tmp_path / "a.csv", f"gene,0h,2h,6h\n{name},1,2,3\nSox2,1,2,4\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert read_table(path).genes == [name, "Sox2"]
+    assert any("look like dates" in str(w.message) for w in caught) == date
+
+
 def test_r_write_table_output_loses_its_quotes(tmp_path):
     """Before: R's write.table (spaces, quoted names, no name for the row names) gave genes
     named '"Sox2"', quotes included, which no gene list matched."""
