@@ -144,6 +144,8 @@ def split_table(X, times, fitting: bool = False):
     elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
         if not all(isinstance(c, str) for c in X.columns):  # pandas' positions, not times
             return X, times
+        if _frame_names_column(X) is not None:  # check_input names the column of names
+            return X, times
         parsed = _frame_times([str(c) for c in X.columns])
         if parsed is not None and parsed.size > 1 and (np.diff(parsed) > 0).all():
             times = _uneven_times(parsed)
@@ -356,7 +358,7 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
                 "column holds gene names or labels, leave it out (X[:, 1:]) or read the "
                 "file with rvagene.read_table."
             )
-            raise ValueError(msg) from None
+            raise ValueError(_frame_names_column(X) or msg) from None
         # a TypeError (e.g. a dict among the values) passes: its own message names the type
     _check_shape(arr, owner)
     if arr.dtype.kind == "f" and np.isinf(arr).any():
@@ -376,6 +378,26 @@ def check_input(X, n_timepoints: int | None = None, owner: str = "RVAgene") -> N
         raise ValueError(msg)
     if n_timepoints is None and arr.dtype.kind in "biuf":  # fitting: say what the data mean
         _warn_fit_data(arr)
+
+
+def _frame_names_column(X) -> str | None:
+    """The message for a DataFrame with a column of names, or None for anything else.
+
+    ``pd.read_csv(path)`` without ``index_col`` keeps the gene names as a column; the fix
+    for it is the index, not ``X[:, 1:]``.
+    """
+    if not hasattr(X, "columns") or not hasattr(X, "dtypes"):
+        return None
+    for name, dtype in zip(X.columns, X.dtypes, strict=True):
+        if getattr(dtype, "kind", "O") in "OUS":
+            values = [v for v in X[name] if _number(str(v).strip()) is None]
+            if 2 * len(values) > len(X):  # mostly words: names (a stray word: the cell)
+                return (
+                    f"X is a DataFrame whose column {name!r} holds names, not numbers "
+                    f"({values[0]!r}). Make it the index: X.set_index({name!r}), or read "
+                    "the file with pd.read_csv(path, index_col=0) or rvagene.read_table."
+                )
+    return None
 
 
 def _check_shape(arr: np.ndarray, owner: str) -> None:

@@ -314,6 +314,22 @@ def test_a_dataframes_columns_give_the_times_a_files_header_gives(genes, names, 
     np.testing.assert_allclose(gc.times_, times)
 
 
+@pytest.mark.parametrize("estimator", ["GeneClustering", "RVAgene"])
+def test_a_dataframe_with_its_gene_names_in_a_column_is_told_to_make_them_the_index(
+    genes, estimator
+):
+    """``pd.read_csv(path)`` without ``index_col``: the fix for a DataFrame, not ``X[:, 1:]``,
+    and no warning about controls among the time points (the column 'gene' has none)."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:20, :3], columns=["0h", "2h", "6h"])
+    df.insert(0, "gene", [f"g{i}" for i in range(20)])
+    model = GeneClustering(n_clusters=3) if estimator == "GeneClustering" else RVAgene()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"column 'gene' holds names.*X.set_index\('gene'\)"):
+            model.fit(df)
+
+
 def test_a_dataframe_with_controls_among_its_times_is_warned_of(genes):
     """The header's warning (controls among the time points), not silent steps."""
     pd = pytest.importorskip("pandas")
