@@ -1392,6 +1392,7 @@ def _gene_column(path, header, body, label_key: str) -> str | None:
         return None
     if numeric is None or _integral(numeric).all():
         return "genes"  # names, or integer gene IDs
+    _check_rows_are_no_times(path, header, values, header[1:])  # 0.5, 1, 24 under "hours"
     shown = ", ".join(values[:3])
     column = f"column {name!r}" if name else "first column (no header)"
     msg = (
@@ -1825,6 +1826,7 @@ def read_table(
     genes = [cells[0] for _, cells in body] if first == "genes" else None
     if genes is not None:
         _check_header_is_no_row(path, header, body)
+        _check_rows_are_no_times(path, header, genes, [header[j] for j in cols])
     if first is None or first == "label":  # no gene names in the file
         logger.info("%s has no gene column; genes are named gene_1 ... gene_%d", path, len(body))
         genes = [f"gene_{i}" for i in range(1, len(body) + 1)]
@@ -2058,6 +2060,39 @@ def _check_header_is_no_row(path, header: list[str], body) -> None:
             "0, 1, ...)."
         )
         raise ValueError(msg)
+
+
+# A first column's name that says its rows are time points ("time", "hours", "Day").
+_TIME_COLUMN_NAMES = frozenset(
+    {"time", "times", "timepoint", "timepoints", "time_point", "time_points", "t", "hour",
+     "hours", "h", "hr", "hrs", "day", "days", "d", "min", "mins", "minute", "minutes",
+     "week", "weeks", "hpf", "hpi", "time_h", "time_hours", "time_min", "time_d", "pseudotime"}
+)  # fmt: skip
+
+
+def _check_rows_are_no_times(path, header: list[str], genes: list[str], time_labels) -> None:
+    """A ValueError for a transposed table: time points in rows, genes in columns.
+
+    The rows are taken for time points when their names are increasing times, read as a
+    header's are, that have a unit (``0h, 2h, 6h``; ``day0, day2``) or stand under a time's
+    name (``time``, ``hours``: ``0, 2, 6``; not ``gene``: integers there are gene IDs),
+    and the header gives no times (``Sox2, Nanog``). Read as they are, each time point
+    would be clustered as a gene, with a warning only that the header holds no times.
+    """
+    if len(genes) < 2 or _label_times(time_labels)[0] is not None:
+        return
+    times, unit, _ = _label_times([g.strip() for g in genes])
+    if times is None or not (np.diff(times) > 0).all():
+        return
+    if unit is None and _name_key(header[0]) not in _TIME_COLUMN_NAMES:
+        return  # integers under "gene" or "id": gene IDs
+    msg = (
+        f"{path}: the rows are time points ({_few_names(genes)}) and the columns look like "
+        f"genes ({_few_names(list(time_labels))}), but a table holds one gene per row and "
+        "one time point per column. Transpose it (pandas: df.T; R: t(x); a spreadsheet: "
+        "Paste Special, Transpose), with the time points as the header."
+    )
+    raise ValueError(msg)
 
 
 def _check_no_repeated_header(path, header: list[str], body) -> None:

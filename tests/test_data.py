@@ -1180,6 +1180,36 @@ def test_a_weak_statistics_name_alone_or_too_few_values_leave_the_columns_as_the
     assert table.time_labels == header.split(",")[1:]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "time,Sox2,Nanog,Pou5f1\n0,1,2,3\n2,1.5,2.2,3.1\n6,2,2.5,3.3\n",
+        "Hours\tSox2\tNanog\n0.5\t1\t2\n1\t1.5\t2.2\n24\t2\t2.5\n",
+        ",Sox2,Nanog,Pou5f1\n0h,1,2,3\n2h,1.5,2.2,3.1\n6h,2,2.5,3.3\n",  # pandas' df.to_csv()
+        "sample,Sox2,Nanog\nday0,1,2\nday2,1.5,2.2\nday7,2,2.5\n",
+    ],
+)
+def test_a_table_with_time_points_in_rows_is_told_to_be_transposed(tmp_path, text):
+    """Before: each time point was read as a gene, the genes as steps, with a warning only
+    that the header held no times; the script then clustered the time points."""
+    path = write_text(tmp_path / "a.csv", text)
+    with pytest.raises(ValueError, match=r"the rows are time points .* Transpose it"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gene,a,b,c\n1,1,2,3\n2,4,5,6\n3,7,8,9\n",  # gene IDs 1, 2, 3 under "gene"
+        "time,0h,2h\n0,1,2\n1,4,5\n",  # the header has times: the rows are genes
+        "time,a,b\n2,1,2\n1,4,5\n",  # not increasing
+    ],
+)
+def test_rows_that_may_be_genes_stay_genes(tmp_path, text):
+    table = read_table(write_text(tmp_path / "a.csv", text))
+    assert table.genes == [line.split(",")[0] for line in text.splitlines()[1:]]
+
+
 @pytest.mark.parametrize("cell", ["#DIV/0!", "#VALUE!", "#NUM!", "#REF!", "#NAME?", "#div/0!"])
 def test_a_spreadsheet_error_value_is_named_as_one(tmp_path, cell):
     """Before: the generic 'Non-numeric value ... Fix or remove it', no word of its cause."""
