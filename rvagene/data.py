@@ -142,6 +142,7 @@ def split_table(X, times, fitting: bool = False):
             times = _uneven_times(getattr(X, "times", None))
         X = X.X
     elif fitting and times is None and hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        _check_frame_rows_are_no_times(X)
         if not all(isinstance(c, str) for c in X.columns):  # pandas' positions, not times
             return X, times
         if _frame_names_column(X) is not None:  # check_input names the column of names
@@ -212,6 +213,32 @@ def _frame_times(names: list[str]) -> np.ndarray | None:
         )
         raise ValueError(msg)
     return parsed
+
+
+def _check_frame_rows_are_no_times(X) -> None:
+    """A ValueError for a DataFrame whose rows are time points and columns genes.
+
+    Its index names increasing times with a unit (``0h, 2h, 6h``; ``day0, day2``) or it is
+    named as times (``time``, ``hours``) over numbers, where the column names hold no times
+    with a unit: fitted as it is, each time point would be a gene. A default index (0, 1,
+    ...) is never.
+    """
+    index = getattr(X, "index", None)
+    if index is None or len(index) < 2 or type(index).__name__ == "RangeIndex":
+        return
+    times, unit, _ = _label_times([str(v).strip() for v in index])
+    if times is None or not (np.diff(times) > 0).all():
+        return
+    if unit is None and _name_key(str(index.name or "")) not in _TIME_COLUMN_NAMES:
+        return
+    if _label_times([str(c) for c in X.columns])[1] is not None:
+        return  # times with a unit both ways: the columns are the time points
+    msg = (
+        f"X is a DataFrame whose rows are time points ({_few_names([str(v) for v in index])})"
+        f" and whose columns look like genes ({_few_names([str(c) for c in X.columns])}), "
+        "but X holds one gene per row and one time point per column. Pass X.T."
+    )
+    raise ValueError(msg)
 
 
 def _uneven_times(times):

@@ -330,6 +330,24 @@ def test_a_dataframe_with_its_gene_names_in_a_column_is_told_to_make_them_the_in
             model.fit(df)
 
 
+@pytest.mark.parametrize(
+    ("index", "name"),
+    [(["0h", "2h", "6h", "12h", "24h", "48h"], None), ([0.0, 2, 6, 12, 24, 48], "time")],
+)
+def test_a_dataframe_with_time_points_in_rows_is_told_to_pass_its_transpose(genes, index, name):
+    """Before: each time point was fitted as a gene, silently."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:20, :6].T, columns=[f"g{i}" for i in range(20)])
+    df.index = pd.Index(index, name=name)
+    with pytest.raises(ValueError, match=r"DataFrame whose rows are time points .* Pass X.T"):
+        GeneClustering(n_clusters=2, model_params=PARAMS, **ONE).fit(df)
+    with pytest.raises(ValueError, match=r"DataFrame whose rows are time points"):
+        RVAgene(**PARAMS).fit(df.set_axis(range(20), axis=1))  # columns by position
+    frame = pd.DataFrame(genes[0][:20, :6], index=[f"g{i}" for i in range(20)])
+    frame.columns = [f"c{j}" for j in range(6)]  # genes in rows, no times: fitted as steps
+    assert GeneClustering(n_clusters=2, model_params=PARAMS, **ONE).fit(frame).times_ is None
+
+
 def test_a_dataframe_with_controls_among_its_times_is_warned_of(genes):
     """The header's warning (controls among the time points), not silent steps."""
     pd = pytest.importorskip("pandas")
