@@ -226,7 +226,7 @@ def _check_frame_rows_are_no_times(X) -> None:
     index = getattr(X, "index", None)
     if index is None or len(index) < 2 or type(index).__name__ == "RangeIndex":
         return
-    times, unit, _ = _label_times([str(v).strip() for v in index])
+    times, unit = _row_times([str(v) for v in index])
     if times is None or not (np.diff(times) > 0).all():
         return
     if unit is None and _name_key(str(index.name or "")) not in _TIME_COLUMN_NAMES:
@@ -1530,7 +1530,8 @@ def _label_times(time_labels) -> tuple[np.ndarray | None, str | None, str | None
         return times, unit, None
     times, unit, problem = _times_in_names(time_labels)
     if times is None:
-        times = _prefixed_times(time_labels)
+        times, unit, mixed = _prefixed_times(time_labels)
+        problem = mixed or problem
     return times, unit, problem
 
 
@@ -1548,7 +1549,7 @@ _NO_TIMES = (
 # ("day_1_2h" is 2 h, as before "Day_1" was read), see _times_in_names.
 _TIME_IN_NAME_PATTERN = (
     r"(?<![A-Za-z0-9.])(?:t\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9])(?P<word>days?|d|hours?|hrs?|min|mins|minutes?|weeks?|wk){gap}"
+    r"|(?<![A-Za-z0-9])(?P<word>days?|d|h|hours?|hrs?|min|mins|minutes?|weeks?|wk){gap}"
     r"(?P<value2>\d+(?:\.\d+)?)(?![A-Za-z0-9.])"
 )
 _TIME_IN_NAME = re.compile(_TIME_IN_NAME_PATTERN.format(gap=r"\s*"), re.IGNORECASE)
@@ -1626,15 +1627,38 @@ def _group_hint(names: list[str]) -> str:
     )
 
 
-def _prefixed_times(names: list[str]) -> np.ndarray | None:
-    """Times without a unit after one prefix (``t0, t30, t120``; ``time_0``); None else.
+# A time after a prefix that says its unit: circadian Zeitgeber or circadian time (hours:
+# ZT0, CT12), embryonic or postnatal days (E10.5, P7); or none (t0, t30, T=2, time_0).
+_PREFIXED_TIME = re.compile(
+    r"(?P<prefix>zt|ct|e|p|t|time)\s*[_ =]?\s*(?P<value>\d+(?:\.\d+)?)", re.I
+)
+_PREFIX_UNITS = {"zt": "h", "ct": "h", "e": "d", "p": "d", "t": None, "time": None}
 
-    Step names (``t0, t1, t2``, see :func:`_step_names`) are left to be steps.
+
+def _prefixed_times(names: list[str]) -> tuple[np.ndarray | None, str | None, str | None]:
+    """Times after one prefix: (times, unit, None), or (None, None, why not or None).
+
+    ``t0, t30, t120``, ``T=2`` and ``time_0`` are times without a unit; ``ZT0, ZT4`` and
+    ``CT12`` (circadian time) are hours; ``E10.5, E12.5`` (embryonic days) and ``P0, P7``
+    (postnatal days) are days. A header that mixes ``E`` and ``P`` has no times from one
+    origin: the reason says how to name them. Step names (``t0, t1, t2``, see
+    :func:`_step_names`) are left to be steps.
     """
-    found = [re.fullmatch(r"(t|time)[_ ]?(\d+(?:\.\d+)?)", n, re.I) for n in names]
-    if not all(found) or len({m[1].lower() for m in found}) > 1 or _step_names(names):
-        return None
-    return np.array([float(m[2]) for m in found])
+    found = [_PREFIXED_TIME.fullmatch(n.strip()) for n in names]
+    if not all(found) or _step_names(names):
+        return None, None, None
+    prefixes = {m["prefix"].lower() for m in found}
+    if prefixes == {"e", "p"}:
+        why = (
+            f"the header mixes embryonic and postnatal days ({_few_names(names)}), which "
+            f"count from different days; the {len(names)} columns are read as equal steps in "
+            "file order. Name them by days from one origin (in mouse, E18.5 as 18.5d and P0 "
+            "as 19.5d), or in Python give times= to RVAgene.fit."
+        )
+        return None, None, why
+    if len(prefixes) > 1:
+        return None, None, None
+    return np.array([float(m["value"]) for m in found]), _PREFIX_UNITS[prefixes.pop()], None
 
 
 def _step_names(names: list[str]) -> bool:
@@ -2097,6 +2121,20 @@ _TIME_COLUMN_NAMES = frozenset(
 )  # fmt: skip
 
 
+def _row_times(names: list[str]) -> tuple[np.ndarray | None, str | None]:
+    """Times that row names hold, as a header's would; else (None, None).
+
+    Numbers, numbers with a unit, or one time inside each name (``0h``, ``day0``); not a
+    prefix alone (``P1``, ``E2``: gene or protein names as well as postnatal or embryonic
+    days).
+    """
+    names = [name.strip() for name in names]
+    times, unit = _parse_times_unit(names)
+    if times is None:
+        times, unit, _ = _times_in_names(names)
+    return times, unit
+
+
 def _check_rows_are_no_times(path, header: list[str], genes: list[str], time_labels) -> None:
     """A ValueError for a transposed table: time points in rows, genes in columns.
 
@@ -2108,7 +2146,7 @@ def _check_rows_are_no_times(path, header: list[str], genes: list[str], time_lab
     """
     if len(genes) < 2 or _label_times(time_labels)[0] is not None:
         return
-    times, unit, _ = _label_times([g.strip() for g in genes])
+    times, unit = _row_times(genes)
     if times is None or not (np.diff(times) > 0).all():
         return
     if unit is None and _name_key(header[0]) not in _TIME_COLUMN_NAMES:

@@ -681,6 +681,13 @@ def test_reference_tests_skip_saying_how_to_get_the_data(tmp_path):
         ("0 hpi,2 hpi,24 hpi", [0, 2, 24], "h"),
         ("24hpf,48hpf,72hpf", [24, 48, 72], "h"),
         ("t0_rep1,t0_rep2,t30_rep1,t30_rep2,t120_rep1,t120_rep2", [0, 30, 120], None),
+        # Before, these were "no times found in the header", read as equal steps:
+        ("ZT2,ZT6,ZT10,ZT14,ZT22", [2, 6, 10, 14, 22], "h"),  # circadian: Zeitgeber time
+        ("CT0,CT4,CT12", [0, 4, 12], "h"),
+        ("E10.5,E11.5,E12.5,E14.5", [10.5, 11.5, 12.5, 14.5], "d"),  # embryonic days
+        ("P0,P7,P14,P28", [0, 7, 14, 28], "d"),  # postnatal days
+        ("T=0,T=2,T=6", [0, 2, 6], None),
+        ("h0,h2,h6", [0, 2, 6], "h"),
     ],
 )
 def test_times_inside_sample_names(tmp_path, header, times, unit, recwarn):
@@ -703,6 +710,14 @@ def test_header_without_times_warns_once(tmp_path):
         "order. Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for "
         "uneven sampling (in Python, times= of RVAgene.fit also gives them)."
     )
+
+
+def test_embryonic_and_postnatal_days_in_one_header_are_named(tmp_path):
+    """E18.5 and P0 count from different days: steps, with the fix, not 18.5 then 0."""
+    path = write_text(tmp_path / "s.csv", "gene,E14.5,E18.5,P0,P7\na,1,2,3,4\nb,4,3,2,1\n")
+    with pytest.warns(UserWarning, match=r"mixes embryonic and postnatal days.*E18.5 as 18.5d"):
+        table = read_table(path)
+    assert table.times is None
 
 
 def test_controls_in_a_time_course_header_get_a_clear_message(tmp_path):
@@ -1203,6 +1218,7 @@ def test_a_table_with_time_points_in_rows_is_told_to_be_transposed(tmp_path, tex
         "gene,a,b,c\n1,1,2,3\n2,4,5,6\n3,7,8,9\n",  # gene IDs 1, 2, 3 under "gene"
         "time,0h,2h\n0,1,2\n1,4,5\n",  # the header has times: the rows are genes
         "time,a,b\n2,1,2\n1,4,5\n",  # not increasing
+        "gene,a,b\nP1,1,2\nP2,4,5\nP3,7,8\n",  # names, not postnatal days
     ],
 )
 def test_rows_that_may_be_genes_stay_genes(tmp_path, text):
