@@ -57,7 +57,18 @@ _MISSING = frozenset({"", "na", "nan", "n/a", "null", "#n/a", "-"})
 _NO_LABEL = _MISSING - {"-"}
 # A replicate column's header: "<time>_rep<k>", "<time>_r<k>" or "<time>_replicate<k>"; the
 # separator may also be ".", "-" or a space (R's make.names turns "0h rep1" into "X0h.rep1").
-_REPLICATE = re.compile(r"^(?P<time>.+)[_.\- ](?:replicate|rep|r)(?P<rep>\d+)$", re.IGNORECASE)
+_REPLICATE_AFTER = re.compile(r"^(?P<time>.+)[_.\- ](?:replicate|rep|r)(?P<rep>\d+)$", re.I)
+_REPLICATE_BEFORE = re.compile(r"^(?:replicate|rep|r)(?P<rep>\d+)[_.\- ](?P<time>.+)$", re.I)
+
+
+def _replicate_of(name: str) -> re.Match | None:
+    """A time column's replicate: ``0h_rep1`` (also ``_r1``, ``.replicate1``) or ``rep1_0h``.
+
+    A match with the groups ``time`` and ``rep``, or None.
+    """
+    return _REPLICATE_AFTER.match(name) or _REPLICATE_BEFORE.match(name)
+
+
 # What is left of a sample name without its time when it may number a replicate: "_1", "rep2_",
 # ".1" (R's name for a repeated column), "_B", "" (the first of R's repeated columns), also
 # in a file's path ("aligned/*_rep1.sorted.bam": featureCounts names columns so).
@@ -190,7 +201,7 @@ def _frame_times(names: list[str]) -> np.ndarray | None:
     ``X0h``, ``LPS_30m``, ``t0, t30``), and a header's problem (controls among the time
     points, several conditions) is the same warning; names without times give none.
     """
-    found = [_REPLICATE.match(name) for name in names]
+    found = [_replicate_of(name) for name in names]
     if any(found) or len(set(names)) < len(names):
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         msg = (
@@ -1350,7 +1361,7 @@ def _replicate_layout(names: list[str], path) -> tuple[list[str], list[int], np.
     Returns the time names (in order of first appearance), the replicate numbers, and the
     position in ``names`` of each (time, replicate) cell, an int array (n_times, n_reps).
     """
-    found = [_REPLICATE.match(name) for name in names]
+    found = [_replicate_of(name) for name in names]
     if any(found):
         plain = [name for name, m in zip(names, found, strict=True) if m is None]
         if plain:
@@ -1979,7 +1990,7 @@ def _without_annotations(path, header: list[str], body, cols: list[int]) -> list
         name = _name_key(header[j])
         cells = [c[j] for _, c in body if c[j].lower() not in _MISSING]
         words = sum(_number(c) is None and re.search(r"[A-Za-z]", c) is not None for c in cells)
-        if _parse_times([header[j]]) is not None or _REPLICATE.match(header[j]):
+        if _parse_times([header[j]]) is not None or _replicate_of(header[j]):
             break
         if name not in _ANNOTATION_NAMES and not 2 * words > len(cells):
             break
