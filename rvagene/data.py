@@ -1155,6 +1155,8 @@ def _parse(rows, where) -> np.ndarray:
             f"Infinite value {rows[r][1][col]!r} at {where(r, col)}. Replace it with a finite "
             "number, or leave the cell empty (or NA) to mark it missing."
         )
+        if out[r, col] < 0:  # log(0)
+            msg += " A -Inf is most often the log of 0: take the log after adding 1, log2(x + 1)."
         raise ValueError(msg)
     return out
 

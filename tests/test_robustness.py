@@ -155,6 +155,7 @@ def work(tmp_path_factory):
         "ragged.csv": "gene,t0,t1,t2\na,1,2,3\nb,1,2\n",
         "nonnum.csv": "gene,t0,t1\na,1,x\nb,2,3\n",
         "inf.csv": "gene,t0,t1,t2\na,1,inf,2\nb,1,2,3\n",
+        "log0.csv": "gene,t0,t1,t2\na,1,-Inf,2\nb,1,2,3\n",
         "one.csv": "gene,t0\na,1\nb,2\n",
         "nolabel_TRAIN": "0.5,1,2\n1.5,2,3\n",
         "noheader.csv": "Sox2,1.5,0.2,3\nNanog,4,5,6\nKlf4,1,2,1\n",
@@ -249,6 +250,11 @@ SCRIPT_ERRORS = {
         ["inf.csv"],
         r"Infinite value 'inf' at inf.csv: gene 'a' \(line 2\), column 't1'\. "
         r"Replace it with a finite number, or leave the cell empty",
+    ),
+    "log of 0": (
+        ["log0.csv"],
+        r"Infinite value '-Inf' at log0.csv: .* most often the log of 0: take the log after "
+        r"adding 1, log2\(x \+ 1\)\.",
     ),
     "one time point": (["one.csv"], r"1 time point\(s\) per series; at least 2 are needed"),
     "first column not a label": (
