@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 
 from ._utils import package_version
-from .data import _MISSING, _all_missing, _parse_times, _times_in_names, _uneven_times
+from .data import _MISSING, _all_missing, _label_times, _uneven_times
 from .pipeline import GeneClustering
 from .single_cell import values_name
 
@@ -213,8 +213,9 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
 def _sample_times(column, time_key: str) -> np.ndarray:
     """Each sample's time from an ``.obs`` column: numbers, or times with a unit ("2h").
 
-    Also one time in each name, as a table's header gives them (``day3``, ``LPS_30m``); a
-    missing entry (NaN, None) is NaN, a sample without a time.
+    Also one time in each name or after a prefix, as a table's header gives them
+    (``day3``, ``LPS_30m``, ``t30``, ``ZT4``, ``E10.5``; see :func:`rvagene.data.read_table`);
+    a missing entry (NaN, None) is NaN, a sample without a time.
     """
     try:
         return np.asarray(column, dtype=np.float64)
@@ -225,15 +226,13 @@ def _sample_times(column, time_key: str) -> np.ndarray:
         None if pd.isna(v) or str(v).strip().lower() in _MISSING else str(v) for v in column
     ]
     distinct = list(dict.fromkeys(label for label in labels if label is not None))
-    parsed = _parse_times(distinct)  # one unit kept; mixed units in hours, as in a header
-    if parsed is None:  # one time in each name, as a table's header gives (day3, LPS_30m)
-        parsed = _times_in_names(distinct)[0]
+    parsed, _, problem = _label_times(distinct)  # as a table's header gives them
     if parsed is None:
         msg = (
             f".obs[{time_key!r}] holds {', '.join(distinct[:3])}..., which are not times; "
             "give numbers, or times with one unit each (0h, 30min, 2h, day3)."
         )
-        raise ValueError(msg)
+        raise ValueError(msg + (f" As a table's header: {problem}" if problem else ""))
     value = dict(zip(distinct, parsed, strict=True))
     return np.array([np.nan if v is None else value[v] for v in labels], dtype=np.float64)
 

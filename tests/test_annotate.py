@@ -149,6 +149,20 @@ def test_bulk_samples_with_times_in_obs():
 
 
 @singlecell
+@pytest.mark.parametrize("spell", ["t{:g}", "ZT{:g}", "E{:g}", "X{:g}h"])
+def test_bulk_sample_times_are_read_as_a_tables_header_reads_them(spell):
+    """One reader for both: before, .obs times after a prefix (t30, ZT4, E10.5) or R's X0h
+    were 'not times', where the same names in a table's header gave times."""
+    X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    times = np.array([0, 1, 2, 4, 8, 16.0])
+    adata = anndata.AnnData(X.T.copy())
+    adata.obs["when"] = [spell.format(t) for t in times]
+    adata.var_names = [f"g{i}" for i in range(12)]
+    out = cluster_anndata(adata, _gc(), time_key="when", copy=True)
+    np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
+
+
+@singlecell
 def test_bulk_samples_at_even_times_fit_as_the_array_and_the_script_do():
     # even times carry nothing beyond the step (as a table's, in GeneClustering and the
     # script); before, cluster_anndata fitted them as times, another network: on demosim
