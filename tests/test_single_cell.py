@@ -702,3 +702,29 @@ def test_a_text_pseudotime_column_lists_the_numeric_ones(tiny_adata):
     match = r"obs\['lineage'\] is not numeric .*Numeric obs columns: pt\. Give one of them"
     with pytest.raises(ValueError, match=match):
         prepare(tiny_adata, pseudotime="lineage", window_length=5)
+
+
+def test_a_dense_float64_matrix_is_read_in_place_and_left_as_it_was():
+    """prepare no longer copies a float64 cells x genes matrix (it made 2-3 copies: on 20,000
+    x 5,000 cells it added 1.7 GB where it now adds 0.2 GB); nothing writes into it, NaN and
+    cells without a pseudotime included."""
+    from rvagene.single_cell import _dense
+
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    X[5, 1] = np.nan
+    adata = ad.AnnData(X)
+    adata.var_names = list("abcd")
+    adata.obs["pt"] = np.where(np.arange(60) == 7, np.nan, rng.random(60))
+    before = adata.X.copy()
+    assert np.shares_memory(_dense(adata.X), adata.X)  # read in place
+    with pytest.warns(UserWarning, match="Dropped 1 of 60 cells"):
+        series = prepare(adata, pseudotime="pt", window_length=10)
+    np.testing.assert_array_equal(adata.X, before)  # NaN in place, as given
+    other = adata.copy()
+    other.X = np.array(before)  # the same values in another array: the same windows
+    with pytest.warns(UserWarning, match="Dropped 1 of 60 cells"):
+        np.testing.assert_array_equal(
+            prepare(other, pseudotime="pt", window_length=10).X, series.X
+        )
+    assert not np.shares_memory(_dense(adata.X.astype(np.float32)), adata.X)
