@@ -232,11 +232,13 @@ def _check_frame_rows_are_no_times(X) -> None:
     Its index names increasing times with a unit (``0h, 2h, 6h``; ``day0, day2``) or it is
     named as times (``time``, ``hours``) over numbers, where the column names hold no times
     with a unit: fitted as it is, each time point would be a gene. A default index (0, 1,
-    ...) is never.
+    ...) is never, nor one named as genes (``gene``, ``symbol``, ``id``).
     """
     index = getattr(X, "index", None)
     if index is None or len(index) < 2 or type(index).__name__ == "RangeIndex":
         return
+    if _name_key(str(index.name or "")) in _GENE_COLUMN_NAMES - {""}:
+        return  # an index named as genes (gene, symbol, id) holds genes
     times, unit = _row_times([str(v) for v in index])
     if times is None or not (np.diff(times) > 0).all():
         return
@@ -422,19 +424,27 @@ def _frame_names_column(X) -> str | None:
     """The message for a DataFrame with a column of names, or None for anything else.
 
     ``pd.read_csv(path)`` without ``index_col`` keeps the gene names as a column; the fix
-    for it is the index, not ``X[:, 1:]``.
+    for it is the index, not ``X[:, 1:]``. A column of repeated words (each gene's group,
+    ``cluster``, ``label``) names no gene: the fix is to leave it out.
     """
     if not hasattr(X, "columns") or not hasattr(X, "dtypes"):
         return None
     for name, dtype in zip(X.columns, X.dtypes, strict=True):
         if getattr(dtype, "kind", "O") in "OUS":
             values = [v for v in X[name] if _number(str(v).strip()) is None]
-            if 2 * len(values) > len(X):  # mostly words: names (a stray word: the cell)
+            if 2 * len(values) <= len(X):  # a stray word: check_input names the cell
+                continue
+            if 2 * len(set(values)) <= len(values):  # groups, not names (some repeat)
                 return (
-                    f"X is a DataFrame whose column {name!r} holds names, not numbers "
-                    f"({values[0]!r}). Make it the index: X.set_index({name!r}), or read "
-                    "the file with pd.read_csv(path, index_col=0) or rvagene.read_table."
+                    f"X is a DataFrame whose column {name!r} holds words, not numbers "
+                    f"({values[0]!r}), such as each gene's group. Leave it out: "
+                    f"X.drop(columns={name!r}) (labels are not fitted)."
                 )
+            return (
+                f"X is a DataFrame whose column {name!r} holds names, not numbers "
+                f"({values[0]!r}). Make it the index: X.set_index({name!r}), or read "
+                "the file with pd.read_csv(path, index_col=0) or rvagene.read_table."
+            )
     return None
 
 
@@ -1579,7 +1589,7 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     found = []
     for name in names:
         for pattern in (_TIME_IN_NAME, _TIME_IN_NAME_JOINED):  # "Day_1" if no other time
-            hits = [m for m in pattern.finditer(name) if _unit_of(m) in _NAME_UNITS]
+            hits = _time_hits(pattern, name)
             if hits:
                 break
         found.append(hits[0] if len(hits) == 1 else None)
@@ -1614,6 +1624,17 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     if np.all(hours == hours[0]):
         return values, _UNIT_NAMES.get(hours[0], "h"), None
     return values * hours, "h", None
+
+
+def _time_hits(pattern: re.Pattern, name: str) -> list[re.Match]:
+    """The times with a known unit that ``pattern`` finds in a sample name.
+
+    The word ``h`` before a number is an hour only in lower case (``h0``, ``h2``; ``H1``
+    and ``H9`` name human ES cell lines, ``H1`` to ``H4`` histones) and only where the name
+    holds no other time (``H1_0h`` is 0 h, ``h1_day2`` day 2).
+    """
+    hits = [m for m in pattern.finditer(name) if _unit_of(m) in _NAME_UNITS and m["word"] != "H"]
+    return [m for m in hits if m["word"] != "h"] or hits
 
 
 def _unit_of(match: re.Match) -> str:
@@ -2156,9 +2177,12 @@ def _check_rows_are_no_times(path, header: list[str], genes: list[str], time_lab
     name (``time``, ``hours``: ``0, 2, 6``; not ``gene``: integers there are gene IDs),
     and the header gives no times (``Sox2, Nanog``). Read as they are, each time point
     would be clustered as a gene, with a warning only that the header holds no times.
+    Rows under a gene column's name (``gene``, ``symbol``, ``id``) are genes (``H1``, ``D1``).
     """
     if len(genes) < 2 or _label_times(time_labels)[0] is not None:
         return
+    if _name_key(header[0]) in _GENE_COLUMN_NAMES - {""}:
+        return  # named as genes (gene, symbol, id): H1, D1 or 5S are genes there
     times, unit = _row_times(genes)
     if times is None or not (np.diff(times) > 0).all():
         return

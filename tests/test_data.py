@@ -688,6 +688,12 @@ def test_reference_tests_skip_saying_how_to_get_the_data(tmp_path):
         ("P0,P7,P14,P28", [0, 7, 14, 28], "d"),  # postnatal days
         ("T=0,T=2,T=6", [0, 2, 6], None),
         ("h0,h2,h6", [0, 2, 6], "h"),
+        # a cell line (H1, H9 hESC) before the time: read so before "h0" was a time, then
+        # "no times found" (two times in each name)
+        ("H1_0h,H1_2h,H1_6h,H1_24h", [0, 2, 6, 24], "h"),
+        ("H9_day0,H9_day2,H9_day7", [0, 2, 7], "d"),
+        ("H9_D0,H9_D2,H9_D7", [0, 2, 7], "d"),
+        ("KO_H1_0h,KO_H1_2h,KO_H1_6h", [0, 2, 6], "h"),
     ],
 )
 def test_times_inside_sample_names(tmp_path, header, times, unit, recwarn):
@@ -710,6 +716,15 @@ def test_header_without_times_warns_once(tmp_path):
         "order. Name the columns by their times (0h, 30min, 2h, or LPS_30m, t2h, day3) for "
         "uneven sampling (in Python, times= of RVAgene.fit also gives them)."
     )
+
+
+@pytest.mark.parametrize("header", ["H1,H7,H9,H13", "H1_ctrl,H1_kd,H9_ctrl,H9_kd"])
+def test_cell_lines_and_histones_named_h_are_no_hours(tmp_path, header):
+    """H1, H9 (human ES cells), H1 to H4 (histones): an hour is a lower-case h (h0, h2)."""
+    n = header.count(",") + 1
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,{','.join(['1'] * n)}\n")
+    with pytest.warns(UserWarning, match="no times found"):
+        assert read_table(path).times is None
 
 
 def test_embryonic_and_postnatal_days_in_one_header_are_named(tmp_path):
@@ -1233,6 +1248,10 @@ def test_a_table_with_time_points_in_rows_is_told_to_be_transposed(tmp_path, tex
         "time,0h,2h\n0,1,2\n1,4,5\n",  # the header has times: the rows are genes
         "time,a,b\n2,1,2\n1,4,5\n",  # not increasing
         "gene,a,b\nP1,1,2\nP2,4,5\nP3,7,8\n",  # names, not postnatal days
+        # the first column is named as genes: its rows are genes whatever their names
+        "gene,ctrl,kd,oe\nH1,1,2,3\nH2,4,5,6\nH3,7,8,9\nH4,1,2,3\n",  # histones, not hours
+        "gene,ctrl,kd\nD1,1,2\nD2,4,5\nD3,7,8\n",
+        "symbol,ctrl,kd\n5S,1,2\n5.8S,4,5\n18S,7,8\n28S,1,2\n",  # rRNAs, not seconds
     ],
 )
 def test_rows_that_may_be_genes_stay_genes(tmp_path, text):

@@ -293,6 +293,8 @@ def test_a_dataframe_with_time_columns_is_fitted_on_its_times(genes, tmp_path):
         (["t0", "t30", "t60", "t120", "t240", "t480"], [0, 30, 60, 120, 240, 480]),
         (["LPS_0m", "LPS_30m", "LPS_1h", "LPS_2h", "LPS_4h", "LPS_8h"], [0, 0.5, 1, 2, 4, 8]),
         (["X0h", "X1h", "X2h", "X4h", "X6h", "X12h"], [0, 1, 2, 4, 6, 12]),
+        # a cell line (H1 hESC) before the time: not a second time "h1"
+        (["H1_0h", "H1_1h", "H1_2h", "H1_4h", "H1_6h", "H1_12h"], [0, 1, 2, 4, 6, 12]),
     ],
 )
 def test_a_dataframes_columns_give_the_times_a_files_header_gives(genes, names, times, tmp_path):
@@ -346,6 +348,27 @@ def test_a_dataframe_with_time_points_in_rows_is_told_to_pass_its_transpose(gene
     frame = pd.DataFrame(genes[0][:20, :6], index=[f"g{i}" for i in range(20)])
     frame.columns = [f"c{j}" for j in range(6)]  # genes in rows, no times: fitted as steps
     assert GeneClustering(n_clusters=2, model_params=PARAMS, **ONE).fit(frame).times_ is None
+
+
+def test_a_dataframe_whose_index_is_named_as_genes_is_not_taken_for_time_points(genes):
+    """Genes D1 ... D20 (or H1 to H4, histones) under an index named 'gene' are genes, not
+    days: before, a time-like index was refused as time points in rows whatever its name."""
+    pd = pytest.importorskip("pandas")
+    index = pd.Index([f"D{i}" for i in range(1, 21)], name="gene")
+    frame = pd.DataFrame(genes[0][:20, :6], index=index, columns=[f"c{j}" for j in range(6)])
+    gc = GeneClustering(n_clusters=2, model_params=PARAMS, **ONE).fit(frame)
+    assert gc.labels_.shape == (20,)
+
+
+@pytest.mark.parametrize("estimator", ["GeneClustering", "RVAgene"])
+def test_a_dataframe_with_a_label_column_is_told_to_leave_it_out(genes, estimator):
+    """A column of each gene's group (repeated words) is no column of names to index by."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:20, :3], columns=["0h", "2h", "6h"])
+    df["cluster"] = ["up", "down"] * 10
+    model = GeneClustering(n_clusters=3) if estimator == "GeneClustering" else RVAgene()
+    with pytest.raises(ValueError, match=r"column 'cluster' holds words.*X.drop\(columns="):
+        model.fit(df)
 
 
 def test_a_dataframe_with_controls_among_its_times_is_warned_of(genes):
