@@ -64,9 +64,17 @@ _REPLICATE_BEFORE = re.compile(r"^(?:replicate|rep|r)(?P<rep>\d+)[_.\- ](?P<time
 def _replicate_of(name: str) -> re.Match | None:
     """A time column's replicate: ``0h_rep1`` (also ``_r1``, ``.replicate1``) or ``rep1_0h``.
 
-    A match with the groups ``time`` and ``rep``, or None.
+    A match with the groups ``time`` and ``rep``, or None. Before its time, a replicate
+    counts only where the rest of the name holds a time (``rep1_0h``, ``R1.day2``), not in
+    ``R1_S1`` (a sequencing read and sample).
     """
-    return _REPLICATE_AFTER.match(name) or _REPLICATE_BEFORE.match(name)
+    after = _REPLICATE_AFTER.match(name)
+    if after:
+        return after
+    before = _REPLICATE_BEFORE.match(name)
+    if before and _label_times([before["time"]])[0] is not None:
+        return before
+    return None
 
 
 # What is left of a sample name without its time when it may number a replicate: "_1", "rep2_",
@@ -201,6 +209,14 @@ def _frame_times(names: list[str]) -> np.ndarray | None:
     ``X0h``, ``LPS_30m``, ``t0, t30``), and a header's problem (controls among the time
     points, several conditions) is the same warning; names without times give none.
     """
+    stats = [names[j] for j in _statistic_columns(names)]
+    if stats:
+        msg = (
+            f"X is a DataFrame whose column(s) {', '.join(map(repr, stats))} hold statistics "
+            "(of a differential-expression test, or a summary of the row), not time points. "
+            f"Leave them out: X.drop(columns={stats!r})."
+        )
+        raise ValueError(msg)
     found = [_replicate_of(name) for name in names]
     if any(found) or len(set(names)) < len(names):
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
@@ -237,6 +253,14 @@ def _check_frame_rows_are_no_times(X) -> None:
     index = getattr(X, "index", None)
     if index is None or len(index) < 2 or type(index).__name__ == "RangeIndex":
         return
+    if type(index).__name__ in ("DatetimeIndex", "TimedeltaIndex", "PeriodIndex"):
+        shown = _few_names([str(v) for v in index])
+        msg = (
+            f"X is a DataFrame whose rows are dates or durations ({shown}): time points, "
+            "but X holds one gene per row and one time point per column. Pass X.T (and its "
+            "times in hours or days as times=, for uneven sampling)."
+        )
+        raise ValueError(msg)
     if _name_key(str(index.name or "")) in _GENE_COLUMN_NAMES - {""}:
         return  # an index named as genes (gene, symbol, id) holds genes
     times, unit = _row_times([str(v) for v in index])
@@ -1673,8 +1697,10 @@ def _prefixed_times(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     """Times after one prefix: (times, unit, None), or (None, None, why not or None).
 
     ``t0, t30, t120``, ``T=2`` and ``time_0`` are times without a unit; ``ZT0, ZT4`` and
-    ``CT12`` (circadian time) are hours; ``E10.5, E12.5`` (embryonic days) and ``P0, P7``
-    (postnatal days) are days. A header that mixes ``E`` and ``P`` has no times from one
+    ``CT12`` (circadian time) are hours; ``E10.5, E12.5`` (embryonic days, as mice are
+    staged: at least one half day) and ``P0, P7`` (postnatal days, from the day of birth,
+    P0) are days; ``E1, E2, E4`` or ``P1, P2, P5`` may number experiments or patients, so
+    they give no times. A header that mixes ``E`` and ``P`` has no times from one
     origin: the reason says how to name them. Step names (``t0, t1, t2``, see
     :func:`_step_names`) are left to be steps.
     """
@@ -1692,7 +1718,11 @@ def _prefixed_times(names: list[str]) -> tuple[np.ndarray | None, str | None, st
         return None, None, why
     if len(prefixes) > 1:
         return None, None, None
-    return np.array([float(m["value"]) for m in found]), _PREFIX_UNITS[prefixes.pop()], None
+    values = np.array([float(m["value"]) for m in found])
+    prefix = prefixes.pop()
+    if (prefix == "e" and (values % 1 == 0).all()) or (prefix == "p" and 0 not in values):
+        return None, None, None  # E1, E2, E4 or P1, P2, P5: experiments or patients
+    return values, _PREFIX_UNITS[prefix], None
 
 
 def _step_names(names: list[str]) -> bool:
@@ -2056,30 +2086,40 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\s.\-]+", "_", name.strip().lower())
 
 
-def _without_statistics(path, header: list[str], cols: list[int]) -> list[int]:
-    """The value columns of ``cols``: without the test statistics that lead or end them.
+def _statistic_columns(names: list[str]) -> list[int]:
+    """Positions of the runs of ``names`` at either end named as a test's statistics.
 
-    Runs of columns at either end of ``cols`` named as a differential-expression tool's
-    statistics (``log2FoldChange``, ``padj``, ``logFC``, ``adj.P.Val``, ``mean``; see
-    ``_STATISTIC_NAMES``) are left out with a warning that names them; read as time points,
-    a p-value would be fitted as part of the series. Nothing is left out when fewer than
-    2 columns would remain.
+    ``log2FoldChange``, ``padj``, ``logFC``, ``adj.P.Val``, ``mean``: see
+    ``_STATISTIC_NAMES``; a run of short names alone (``t``, ``B``) is none. Empty when
+    fewer than 2 names would remain.
     """
 
     def run(order: list[int]) -> list[int]:
         found = []
         for j in order:
-            key = _name_key(header[j])
+            key = _name_key(names[j])
             if key not in _STATISTIC_NAMES and key not in _WEAK_STATISTIC_NAMES:
                 break
             found.append(j)
-        strong = any(_name_key(header[j]) in _STATISTIC_NAMES for j in found)
+        strong = any(_name_key(names[j]) in _STATISTIC_NAMES for j in found)
         return found if strong else []
 
-    found = run(cols) + run(cols[::-1])
-    if not found or len(cols) - len(set(found)) < 2:
+    every = list(range(len(names)))
+    found = sorted(set(run(every) + run(every[::-1])))
+    return found if len(names) - len(found) >= 2 else []
+
+
+def _without_statistics(path, header: list[str], cols: list[int]) -> list[int]:
+    """The value columns of ``cols``: without the test statistics that lead or end them.
+
+    Runs of columns at either end of ``cols`` named as a differential-expression tool's
+    statistics (:func:`_statistic_columns`) are left out with a warning that names them;
+    read as time points, a p-value would be fitted as part of the series. Nothing is left
+    out when fewer than 2 columns would remain.
+    """
+    found = [cols[i] for i in _statistic_columns([header[j] for j in cols])]
+    if not found:
         return cols
-    found = sorted(set(found))
     names = ", ".join(repr(header[j]) for j in found)
     msg = (
         f"{path}: column(s) {names} hold statistics (of a differential-expression test, or "

@@ -332,6 +332,21 @@ def test_a_dataframe_with_its_gene_names_in_a_column_is_told_to_make_them_the_in
             model.fit(df)
 
 
+def test_a_dataframe_with_statistics_or_dates_in_rows_is_refused(genes):
+    """A DESeq2 result's columns, or a DatetimeIndex of time points: an error naming the fix.
+
+    Before: the p-values were fitted as time points (with the warning about controls), and
+    each date was fitted as a gene, silently."""
+    pd = pytest.importorskip("pandas")
+    gc = GeneClustering(n_clusters=2, model_params=PARAMS, **ONE)
+    df = pd.DataFrame(genes[0][:20, :5], columns=["0h", "2h", "6h", "log2FoldChange", "padj"])
+    with pytest.raises(ValueError, match=r"'log2FoldChange', 'padj' hold statistics.*X.drop"):
+        gc.fit(df)
+    dates = pd.DataFrame(genes[0][:20, :6].T, index=pd.date_range("2026-01-01", periods=6))
+    with pytest.raises(ValueError, match=r"rows are dates or durations .*Pass X.T"):
+        gc.fit(dates)
+
+
 @pytest.mark.parametrize(
     ("index", "name"),
     [(["0h", "2h", "6h", "12h", "24h", "48h"], None), ([0.0, 2, 6, 12, 24, 48], "time")],
