@@ -15,6 +15,10 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
   the model's reconstruction explains (``GeneClustering.reconstruction_r2_``);
 - ``adata.varm["X_rvagene"]``: the genes' latent means (NaN rows for genes not analysed
   and flat genes);
+- ``adata.varm["rvagene_series"]``: the series that were clustered, one column per window
+  (or distinct sample time), in the values' units (NaN rows for genes not analysed): with
+  ``uns["rvagene"]``'s ``window_pseudotime`` (or ``times``) they redraw a cluster's trend
+  without running ``prepare`` again;
 - ``adata.uns["rvagene"]``: k, the scores of each k tried (when k was chosen, not given),
   the matrix averaged (``values``: ``"adata.X"`` or ``"adata.layers['<layer>']"``),
   the parameters (JSON), the rvagene version, the pseudotime key (or time key) and the
@@ -144,7 +148,7 @@ def cluster_anndata(
         gc.fit(series)
         names = list(series.genes)
         where = windows_info(series)
-    write_results(adata, gc, names, gc.labels_, where)
+    write_results(adata, gc, names, gc.labels_, where, X if time_key is not None else series.X)
     return adata if copy else None
 
 
@@ -248,11 +252,12 @@ def windows_info(series) -> dict:
     }
 
 
-def write_results(adata, gc, genes, clusters, where: dict) -> None:
+def write_results(adata, gc, genes, clusters, where: dict, series=None) -> None:
     """Add rvagene's keys to ``adata`` for the analysed ``genes`` (the rest get NaN).
 
     ``clusters`` are the genes' cluster numbers (-1 flat), in the numbering the caller shows;
-    the confidence is ``gc.confidence_``, which no numbering changes.
+    the confidence is ``gc.confidence_``, which no numbering changes. ``series``, the genes x
+    time points that were clustered (in ``genes``' order), becomes ``varm["rvagene_series"]``.
     """
     _, pd = _require_anndata()
     k = gc.n_clusters_
@@ -270,6 +275,11 @@ def write_results(adata, gc, genes, clusters, where: dict) -> None:
     latent = np.full((adata.n_vars, gc.latent_.shape[1]), np.nan)
     latent[rows] = gc.latent_  # the latent means (NaN: flat)
     adata.varm["X_rvagene"] = latent
+    if series is not None and np.ndim(series) == 2:  # not replicates: one value per time
+        series = np.asarray(series, dtype=np.float64)
+        values = np.full((adata.n_vars, series.shape[1]), np.nan)
+        values[rows] = series
+        adata.varm["rvagene_series"] = values
     adata.uns["rvagene"] = _uns(gc, where)
 
 
@@ -299,7 +309,7 @@ def write_annotated(path, adata, gc, found, where: dict) -> None:
     from ._cli import announce
     from ._utils import atomic_path
 
-    write_results(adata, gc, found.genes, found.clusters, where)
+    write_results(adata, gc, found.genes, found.clusters, where, found.table.X)
     with atomic_path(path) as tmp:
         adata.write_h5ad(tmp)
     announce(path, " (the input with var['rvagene_cluster'], varm['X_rvagene'], uns['rvagene'])")

@@ -10,6 +10,7 @@ from rvagene import GeneClustering, simulate
 from rvagene.annotate import cluster_anndata
 from rvagene.data import write_table
 from rvagene.simulate import simulate_single_cell
+from rvagene.single_cell import prepare
 
 try:  # the singlecell extra; the install tests below run without it
     import anndata
@@ -57,6 +58,8 @@ def test_single_cells_round_trip_and_a_scanpy_plot(cells, tmp_path):
     confidence = back.var["rvagene_confidence"].to_numpy()
     assert np.all((confidence > 0) & (confidence <= 1))
     assert back.varm["X_rvagene"].shape == (15, 2)
+    windows = prepare(before, pseudotime="pt", window_length=20)  # the series clustered
+    np.testing.assert_array_equal(back.varm["rvagene_series"], windows.X)
     info = back.uns["rvagene"]
     assert int(info["n_clusters"]) == 2
     assert info["pseudotime_key"] == "pt"
@@ -129,6 +132,10 @@ def test_bulk_samples_with_times_in_obs():
                               genes=["nope", "g0", "g1", "g6", "g7"], copy=True)  # fmt: skip
     np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
     assert out.var["rvagene_cluster"].notna().sum() == 4
+    means = ((samples[:6] + samples[6:]) / 2).T  # each time's two samples, averaged
+    kept = [0, 1, 6, 7]
+    np.testing.assert_allclose(out.varm["rvagene_series"][kept], means[kept])
+    assert np.isnan(np.delete(out.varm["rvagene_series"], kept, axis=0)).all()
     # times inside names, read as a table's header reads them (the error named day3 as a time)
     adata.obs["named"] = [f"day{t:g}" for t in adata.obs["hours"]]
     out = cluster_anndata(adata, _gc(), time_key="named", copy=True)
@@ -149,9 +156,9 @@ def test_bulk_samples_with_times_in_obs():
 
 
 @singlecell
-@pytest.mark.parametrize("spell", ["t{:g}", "ZT{:g}", "E{:g}", "X{:g}h"])
+@pytest.mark.parametrize("spell", ["t{:g}", "ZT{:g}", "P{:g}", "X{:g}h"])
 def test_bulk_sample_times_are_read_as_a_tables_header_reads_them(spell):
-    """One reader for both: before, .obs times after a prefix (t30, ZT4, E10.5) or R's X0h
+    """One reader for both: before, .obs times after a prefix (t30, ZT4, P0) or R's X0h
     were 'not times', where the same names in a table's header gave times."""
     X, _ = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
     times = np.array([0, 1, 2, 4, 8, 16.0])
@@ -241,7 +248,9 @@ def test_script_writes_the_input_with_the_keys_and_scores_only_given_labels(
     assert back.obs.equals(cells.obs)
     assert set(back.var.columns) == {"program", *KEYS}
     assert set(back.uns) == {"root_cell", "iroot", "rvagene"}
-    assert set(back.varm) == {"X_rvagene"}
+    assert set(back.varm) == {"X_rvagene", "rvagene_series"}
+    windows = prepare(cells, pseudotime="pt", window_length=20)  # what the script clustered
+    np.testing.assert_array_equal(back.varm["rvagene_series"], windows.X)
     assert set(back.obsm) == set(cells.obsm)
     table = (tmp_path / "out" / "cells_clusters.csv").read_text().splitlines()
     head = "gene,cluster,confidence,p_cluster_0,p_cluster_1,reconstruction_r2"
