@@ -65,14 +65,19 @@ def _replicate_of(name: str) -> re.Match | None:
     """A time column's replicate: ``0h_rep1`` (also ``_r1``, ``.replicate1``) or ``rep1_0h``.
 
     A match with the groups ``time`` and ``rep``, or None. Before its time, a replicate
-    counts only where the rest of the name holds a time (``rep1_0h``, ``R1.day2``), not in
-    ``R1_S1`` (a sequencing read and sample).
+    counts only where the rest of the name holds a time (``rep1_0h``, ``R1.day2``) or is
+    a prefix and a number (``rep1_t0``, ``rep1_P7``, ``rep1_E13``: whether those are times
+    is decided for the whole header, as for ``t0_rep1``), not in ``R1_S1`` (a sequencing
+    read and sample).
     """
     after = _REPLICATE_AFTER.match(name)
     if after:
         return after
     before = _REPLICATE_BEFORE.match(name)
-    if before and _label_times([before["time"]])[0] is not None:
+    if before and (
+        _PREFIXED_TIME.fullmatch(before["time"].strip())
+        or _label_times([before["time"]])[0] is not None
+    ):
         return before
     return None
 

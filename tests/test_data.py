@@ -806,6 +806,27 @@ def test_replicates_named_before_their_time_are_replicates(tmp_path, header):
     assert table.X[0, 0, 0] == cell[first]
 
 
+@pytest.mark.parametrize(
+    ("header", "times"),
+    [
+        ("rep1_t0,rep1_t30,rep1_t120,rep2_t0,rep2_t30,rep2_t120", [0, 30, 120]),
+        ("rep1_P0,rep1_P7,rep1_P14,rep2_P0,rep2_P7,rep2_P14", [0, 7, 14]),
+        ("rep1_t0,rep1_t1,rep1_t2,rep2_t0,rep2_t1,rep2_t2", None),  # steps by name
+    ],
+)
+def test_replicates_before_a_prefixed_time_are_read_as_after_it(tmp_path, header, times):
+    """Whether t0, P7 or E13 is a time is decided for the whole header: before, each name
+    was judged alone, so rep1_t0 (a step alone) or rep1_P7 (no P0 in it) was no replicate
+    beside rep1_t30 or rep1_P0, and the file was refused ('has no replicate suffix') or
+    read as 6 steps, where t0_rep1, ... gave replicates."""
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,1,2,3,4,5,6\nb,6,5,4,3,2,1\n")
+    table = read_table(path)
+    assert table.replicates == [1, 2]
+    assert table.X.shape == (2, 3, 2)
+    assert table.times is None if times is None else list(table.times) == times
+    np.testing.assert_array_equal(table.X[0, :, 1], [4, 5, 6])  # replicate 2 of gene a
+
+
 def test_two_conditions_are_not_called_replicates(tmp_path):
     path = write_text(tmp_path / "s.csv", "gene,LPS_1h,TNF_1h,LPS_2h,TNF_2h\na,1,2,3,4\n")
     with pytest.warns(UserWarning, match="several conditions") as caught:
