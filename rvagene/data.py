@@ -1559,7 +1559,8 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
     rest of the names agree (a unit word may precede its number: ``Day 1``, ``Day_1``;
     ``hpf``/``hpi`` are hours, ``dpf``/``dpi`` days post fertilisation or infection), or one
     prefix before plain numbers (``t0, t30, t120``; ``T0``; ``time_0``: times without a
-    unit). A header of ``t0, t1, ...`` (steps by name) is read as steps without a warning.
+    unit; ``ZT4``, ``CT12``: hours; ``E10.5``, ``P0``: days, see :func:`_prefixed_times`).
+    A header of ``t0, t1, ...`` (steps by name) is read as steps without a warning.
     """
     times, unit, problem = _label_times(time_labels)
     if times is None:
@@ -1884,17 +1885,24 @@ def read_table(
     Replicates, or several measurements per time point, are read as a 3-D ``X`` (genes,
     time points, replicates) when the time columns are named ``<time>_rep<k>`` (also
     ``_r<k>``, ``_replicate<k>``; case-insensitive), in any order, e.g.
-    ``gene,0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or when each time name is repeated once per
+    ``gene,0h_rep1,0h_rep2,1h_rep1,1h_rep2``, or ``rep<k>_<time>`` where a time (or a
+    prefix and a number, ``rep1_t0``) follows (``rep1_0h,rep2_0h``; ``R1_S1`` is no
+    replicate), or when each time name is repeated once per
     replicate (``gene,0,0,1,1``: the k-th column of a time is replicate k). Every time
     point must have the same replicates; a missing measurement is an empty or NA cell.
 
     Times come from the header: numbers, numbers with units (also with R's ``X`` before
     each, ``X0h, X2h``, as ``read.table`` names them), or one time inside each sample
-    name (``LPS_30m, LPS_1h, LPS_24h``; ``t0h, t2h``; ``day0, day3``; ``0.5 h``) when the
-    names agree apart from it. Otherwise ``times`` is None and a warning says so (no warning
-    for step names ``t0, t1, ...``): "no times found in the header", or, for controls or
-    several conditions in one header, which columns and how to split the file. Time columns
-    out of order are an error that asks to sort them.
+    name (``LPS_30m, LPS_1h, LPS_24h``; ``t0h, t2h``; ``day0, day3``; ``0.5 h``; ``h0, h2``
+    in lower case) when the names agree apart from it, or one prefix before numbers:
+    ``t0, t30, T=2`` (no unit), ``ZT0, CT12`` (hours), ``E10.5, E12.5`` and ``P0, P7``
+    (days; ``E`` days need a half day and ``P`` days ``P0``: ``E1, E2`` or ``P1, P5`` may
+    number experiments or patients, and give no times). Otherwise ``times`` is None and a
+    warning says so (no warning for step names ``t0, t1, ...``): "no times found in the
+    header", or, for controls, several conditions or ``E`` and ``P`` days in one header,
+    which columns and what to do. Time columns out of order are an error that asks to sort
+    them, and a table with the time points in rows (``time,Sox2,Nanog`` above ``0,1.2,2``;
+    ``0h``, ``day0`` as row names) an error that asks to transpose it.
 
     Parameters
     ----------
