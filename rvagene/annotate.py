@@ -312,4 +312,5 @@ def write_annotated(path, adata, gc, found, where: dict) -> None:
     write_results(adata, gc, found.genes, found.clusters, where, found.table.X)
     with atomic_path(path) as tmp:
         adata.write_h5ad(tmp)
-    announce(path, " (the input with var['rvagene_cluster'], varm['X_rvagene'], uns['rvagene'])")
+    keys = "var['rvagene_cluster'], varm['X_rvagene'], varm['rvagene_series'], uns['rvagene']"
+    announce(path, f" (the input with {keys})")
