@@ -460,8 +460,9 @@ def _frame_names_column(X) -> str | None:
         return None
     for name, dtype in zip(X.columns, X.dtypes, strict=True):
         if getattr(dtype, "kind", "O") in "OUS":
-            values = [v for v in X[name] if _number(str(v).strip()) is None]
-            if 2 * len(values) <= len(X):  # a stray word: check_input names the cell
+            present = X[name].dropna()  # a missing name (NaN, None) is no word
+            values = [v for v in present if _number(str(v).strip()) is None]
+            if 2 * len(values) <= len(present):  # a stray word: check_input names the cell
                 continue
             if 2 * len(set(values)) <= len(values):  # groups, not names (some repeat)
                 return (
@@ -1703,16 +1704,20 @@ def _prefixed_times(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     """Times after one prefix: (times, unit, None), or (None, None, why not or None).
 
     ``t0, t30, t120``, ``T=2`` and ``time_0`` are times without a unit; ``ZT0, ZT4`` and
-    ``CT12`` (circadian time) are hours; ``E10.5, E12.5`` (embryonic days, as mice are
-    staged: at least one half day) and ``P0, P7`` (postnatal days, from the day of birth,
-    P0) are days; ``E1, E2, E4`` or ``P1, P2, P5`` may number experiments or patients, so
-    they give no times. A header that mixes ``E`` and ``P`` has no times from one
-    origin: the reason says how to name them. Step names (``t0, t1, t2``, see
-    :func:`_step_names`) are left to be steps.
+    ``CT12`` (circadian time, in capitals: ``ct1, ct2`` name controls) are hours;
+    ``E10.5, E12.5`` (embryonic days, as mice are staged: at least one half day) and
+    ``P0, P7`` (postnatal days, from the day of birth, P0) are days; ``E1, E2, E4`` or
+    ``P1, P2, P5`` may number experiments or patients, so they give no times. A header that
+    mixes ``E`` and ``P`` has no times from one origin: the reason says how to name them.
+    Step names (``t0, t1, t2``, see :func:`_step_names`) are left to be steps.
     """
     found = [_PREFIXED_TIME.fullmatch(n.strip()) for n in names]
     if not all(found) or _step_names(names):
         return None, None, None
+    if any(
+        m["prefix"].lower() in ("zt", "ct") and m["prefix"] != m["prefix"].upper() for m in found
+    ):
+        return None, None, None  # circadian time is ZT, CT; ct1, ct2 name controls
     prefixes = {m["prefix"].lower() for m in found}
     if prefixes == {"e", "p"}:
         why = (

@@ -705,10 +705,13 @@ def test_times_inside_sample_names(tmp_path, header, times, unit, recwarn):
     assert not [w for w in recwarn if "times" in str(w.message)]
 
 
-@pytest.mark.parametrize("header", ["P1,P2,P5,P8", "E1,E2,E4", "p1,p2,p3,p4", "R1_S1,R1_S2,R1_S3"])
+@pytest.mark.parametrize(
+    "header", ["P1,P2,P5,P8", "E1,E2,E4", "p1,p2,p3,p4", "R1_S1,R1_S2,R1_S3", "ct1,ct2,ct4"]
+)
 def test_patients_experiments_and_reads_are_no_times_or_replicates(tmp_path, header):
     """Patients (P1, P5), experiments (E1, E4) are no postnatal or embryonic days (those
-    start at P0, or hold a half day: E10.5), and R1_S1 (read 1, sample 1) no replicate."""
+    start at P0, or hold a half day: E10.5), controls ct1, ct4 no circadian hours (CT4), and
+    R1_S1 (read 1, sample 1) no replicate."""
     n = header.count(",") + 1
     path = write_text(tmp_path / "s.csv", f"gene,{header}\na,{','.join(['1'] * n)}\n")
     with pytest.warns(UserWarning, match="no times found"):

@@ -332,6 +332,16 @@ def test_a_dataframe_with_its_gene_names_in_a_column_is_told_to_make_them_the_in
             model.fit(df)
 
 
+def test_a_dataframes_names_column_with_missing_names_quotes_a_name(genes):
+    """Missing names (NaN) are no words: the example quoted is a name, not 'nan'."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(genes[0][:20, :3], columns=["0h", "2h", "6h"])
+    df.insert(0, "gene", [None] * 12 + [f"g{i}" for i in range(8)])
+    gc = GeneClustering(n_clusters=2, model_params=PARAMS, **ONE)
+    with pytest.raises(ValueError, match=r"column 'gene' holds names, not numbers \('g0'\)"):
+        gc.fit(df)
+
+
 def test_a_dataframe_with_statistics_or_dates_in_rows_is_refused(genes):
     """A DESeq2 result's columns, or a DatetimeIndex of time points: an error naming the fix.
 
