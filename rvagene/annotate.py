@@ -22,7 +22,7 @@ sample's time in an ``.obs`` column, ``time_key``), clusters the genes with
 - ``adata.uns["rvagene"]``: k, the scores of each k tried (when k was chosen, not given),
   the matrix averaged (``values``: ``"adata.X"`` or ``"adata.layers['<layer>']"``),
   the parameters (JSON), the rvagene version, the pseudotime key (or time key) and the
-  windows.
+  windows; in ``train_and_gen.py``'s ``.h5ad`` also its generated series (``generated``).
 
 Nothing else in ``adata`` changes. scanpy and anndata (``pip install "rvagene[singlecell]"``)
 are imported inside the functions.
@@ -305,11 +305,17 @@ def _uns(gc, where: dict) -> dict:
 
 
 def write_annotated(path, adata, gc, found, where: dict) -> None:
-    """The script's ``<name>_rvagene.h5ad``: the input with rvagene's keys, in display numbers."""
+    """The script's ``<name>_rvagene.h5ad``: the input with rvagene's keys, in display numbers.
+
+    ``uns["rvagene"]["generated"]`` also holds the series the script generated (clusters x
+    series x time points, data units, the clusters in display order), as in its
+    ``<name>_generated.csv``.
+    """
     from ._cli import announce
     from ._utils import atomic_path
 
     write_results(adata, gc, found.genes, found.clusters, where, found.table.X)
+    adata.uns["rvagene"]["generated"] = np.asarray(found.generated, dtype=np.float64)
     with atomic_path(path) as tmp:
         adata.write_h5ad(tmp)
     keys = "var['rvagene_cluster'], varm['X_rvagene'], varm['rvagene_series'], uns['rvagene']"

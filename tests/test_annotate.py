@@ -257,6 +257,14 @@ def test_script_writes_the_input_with_the_keys_and_scores_only_given_labels(
     assert table[0] == head  # no label column
     shown = [r.split(",")[1] for r in table[1:]]
     assert shown == list(back.var["rvagene_cluster"].astype(str))  # same numbering
+    rows = (tmp_path / "out" / "cells_generated.csv").read_text().splitlines()[1:]
+    generated = back.uns["rvagene"]["generated"]  # as the CSV: cluster, series, values
+    assert generated.shape == (2, len(rows) // 2, 10)
+    for row in rows[:: len(rows) // 4]:
+        cluster, sample, *values = row.split(",")
+        np.testing.assert_allclose(
+            generated[int(cluster), int(sample)], np.array(values, float), rtol=1e-5
+        )
     labelled = [*argv, "--labels-key", "program", *TINY, *_dirs(tmp_path / "b")]
     assert _script().main(labelled) == 0
     assert "ARI" in capsys.readouterr().out
