@@ -251,34 +251,29 @@ def _check_frame_rows_are_no_times(X) -> None:
     """A ValueError for a DataFrame whose rows are time points and columns genes.
 
     Its index names increasing times with a unit (``0h, 2h, 6h``; ``day0, day2``) or it is
-    named as times (``time``, ``hours``) over numbers, where the column names hold no times
-    with a unit: fitted as it is, each time point would be a gene. A default index (0, 1,
-    ...) is never, nor one named as genes (``gene``, ``symbol``, ``id``).
+    named as times (``time``, ``hours``) over numbers (:func:`_rows_are_times`), where the
+    column names hold no times with a unit: fitted as it is, each time point would be a
+    gene. A default index (0, 1, ...) is never, nor one named as genes (``gene``, ``id``).
     """
     index = getattr(X, "index", None)
     if index is None or len(index) < 2 or type(index).__name__ == "RangeIndex":
         return
+    rows, columns = [str(v) for v in index], [str(c) for c in X.columns]
     if type(index).__name__ in ("DatetimeIndex", "TimedeltaIndex", "PeriodIndex"):
-        shown = _few_names([str(v) for v in index])
         msg = (
-            f"X is a DataFrame whose rows are dates or durations ({shown}): time points, "
-            "but X holds one gene per row and one time point per column. Pass X.T (and its "
-            "times in hours or days as times=, for uneven sampling)."
+            f"X is a DataFrame whose rows are dates or durations ({_few_names(rows)}): time "
+            "points, but X holds one gene per row and one time point per column. Pass X.T "
+            "(and its times in hours or days as times=, for uneven sampling)."
         )
         raise ValueError(msg)
-    if _name_key(str(index.name or "")) in _GENE_COLUMN_NAMES - {""}:
-        return  # an index named as genes (gene, symbol, id) holds genes
-    times, unit = _row_times([str(v) for v in index])
-    if times is None or not (np.diff(times) > 0).all():
+    if not _rows_are_times(str(index.name or ""), rows):
         return
-    if unit is None and _name_key(str(index.name or "")) not in _TIME_COLUMN_NAMES:
-        return
-    if _label_times([str(c) for c in X.columns])[1] is not None:
+    if _label_times(columns)[1] is not None:
         return  # times with a unit both ways: the columns are the time points
     msg = (
-        f"X is a DataFrame whose rows are time points ({_few_names([str(v) for v in index])})"
-        f" and whose columns look like genes ({_few_names([str(c) for c in X.columns])}), "
-        "but X holds one gene per row and one time point per column. Pass X.T."
+        f"X is a DataFrame whose rows are time points ({_few_names(rows)}) and whose "
+        f"columns look like genes ({_few_names(columns)}), but X holds one gene per row and "
+        "one time point per column. Pass X.T."
     )
     raise ValueError(msg)
 
@@ -2213,39 +2208,39 @@ _TIME_COLUMN_NAMES = frozenset(
 )  # fmt: skip
 
 
-def _row_times(names: list[str]) -> tuple[np.ndarray | None, str | None]:
-    """Times that row names hold, as a header's would; else (None, None).
+def _rows_are_times(column: str, names: list[str]) -> bool:
+    """Whether row names under the column (or index) name ``column`` are time points.
 
-    Numbers, numbers with a unit, or one time inside each name (``0h``, ``day0``); not a
-    prefix alone (``P1``, ``E2``: gene or protein names as well as postnatal or embryonic
-    days).
+    They are when they are increasing times that have a unit (``0h, 2h, 6h``; ``day0,
+    day2``: numbers, numbers with a unit or one time inside each name, not a prefix alone,
+    as ``P1``, ``E2`` also name genes and proteins) or stand under a time's name (``time``,
+    ``hours``: ``0, 2, 6``). Never under a gene column's name (``gene``, ``symbol``, ``id``:
+    ``H1``, ``D1`` or ``5S`` are genes there, integers gene IDs).
     """
+    key = _name_key(column)
+    if key in _GENE_COLUMN_NAMES - {""}:
+        return False
     names = [name.strip() for name in names]
     times, unit = _parse_times_unit(names)
     if times is None:
         times, unit, _ = _times_in_names(names)
-    return times, unit
+    if times is None or not (np.diff(times) > 0).all():
+        return False
+    return unit is not None or key in _TIME_COLUMN_NAMES
 
 
 def _check_rows_are_no_times(path, header: list[str], genes: list[str], time_labels) -> None:
     """A ValueError for a transposed table: time points in rows, genes in columns.
 
-    The rows are taken for time points when their names are increasing times, read as a
-    header's are, that have a unit (``0h, 2h, 6h``; ``day0, day2``) or stand under a time's
-    name (``time``, ``hours``: ``0, 2, 6``; not ``gene``: integers there are gene IDs),
-    and the header gives no times (``Sox2, Nanog``). Read as they are, each time point
-    would be clustered as a gene, with a warning only that the header holds no times.
-    Rows under a gene column's name (``gene``, ``symbol``, ``id``) are genes (``H1``, ``D1``).
+    The rows are taken for time points as :func:`_rows_are_times` says (``0h, 2h, 6h``, or
+    ``0, 2, 6`` under ``time``), where the header gives no times (``Sox2, Nanog``). Read as
+    they are, each time point would be clustered as a gene, with a warning only that the
+    header holds no times.
     """
     if len(genes) < 2 or _label_times(time_labels)[0] is not None:
         return
-    if _name_key(header[0]) in _GENE_COLUMN_NAMES - {""}:
-        return  # named as genes (gene, symbol, id): H1, D1 or 5S are genes there
-    times, unit = _row_times(genes)
-    if times is None or not (np.diff(times) > 0).all():
+    if not _rows_are_times(header[0], genes):
         return
-    if unit is None and _name_key(header[0]) not in _TIME_COLUMN_NAMES:
-        return  # integers under "gene" or "id": gene IDs
     msg = (
         f"{path}: the rows are time points ({_few_names(genes)}) and the columns look like "
         f"genes ({_few_names(list(time_labels))}), but a table holds one gene per row and "
