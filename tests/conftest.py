@@ -38,6 +38,23 @@ def last_cluster_emptied(monkeypatch):
     monkeypatch.setattr(pipeline, "cluster_latent", last_cluster_empty)
 
 
+def swallowing_a_ctrl_c(real):
+    """``real``, called after a SIGINT that is raised and swallowed, as Python swallows a
+    KeyboardInterrupt in a callback it runs itself (at a fork, in a weakref's clean-up)."""
+    import signal
+    import time
+
+    def swallowed(*args, **kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass  # what Python does with it in an at-fork or weakref callback
+        return real(*args, **kwargs)
+
+    return swallowed
+
+
 # Doctests of the single-cell code need the extra (anndata, scanpy): skipped without it.
 SINGLECELL_DOCTESTS = (
     "rvagene.annotate",

@@ -409,22 +409,13 @@ def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(gen, tmp_path, capsy
     callback Python runs itself (matplotlib's weakref clean-up while drawing: 'Exception
     ignored in ...') was dropped, and the run replaced the earlier data set, status 0."""
     import signal
-    import time
+
+    from conftest import swallowing_a_ctrl_c
 
     argv = ["keep", "--n-clusters", "2", "--genes-per-cluster", "3", "--length", "6"]
     assert gen.main([*argv, *_dirs(tmp_path)]) == 0
     files = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
-    real = gen.save_figure
-
-    def swallowed(*args, **kwargs):
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass  # what Python does with it in a weakref callback
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(gen, "save_figure", swallowed)
+    monkeypatch.setattr(gen, "save_figure", swallowing_a_ctrl_c(gen.save_figure))
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own
     try:
         with pytest.raises(KeyboardInterrupt, match="^interrupted; no file was replaced$"):

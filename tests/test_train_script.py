@@ -1699,25 +1699,15 @@ def test_a_ctrl_c_that_python_swallowed_still_stops_the_run(script, dataset, cap
     """Before: a Ctrl-C that landed in a callback Python runs itself (at the fork of a fit's
     or a figure's process: 'Exception ignored in: <function _releaseLock ...>') was printed
     and dropped, and the run went on to replace the earlier results with status 0."""
-    import os
     import signal
-    import time
+
+    from conftest import swallowing_a_ctrl_c
 
     argv = ["toy", "--n-jobs", "1", "--n-clusters", "2", *TINY, *_dirs(dataset)]
     assert script.main(argv) == 0
     files = {p: p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()}
     capsys.readouterr()
-    real = script.describe
-
-    def swallowed(*args, **kwargs):
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass  # what Python does with it in an at-fork or weakref callback
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(script, "describe", swallowed)
+    monkeypatch.setattr(script, "describe", swallowing_a_ctrl_c(script.describe))
     # Python's own handler, which main replaces (pytest run with & from a script ignores it)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
