@@ -109,28 +109,59 @@ def _dense(X) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
+def _read_in_place(X) -> np.ndarray:
+    """A float32 or float64 numpy array as it is; any other dense matrix as :func:`_dense`.
+
+    The cells x genes values are then read in blocks of rows (:func:`_blocks`), each block
+    copied and made float64 on its own, so a float32 matrix is not made float64 all at
+    once, and cells left out (no pseudotime) are not copied out of it.
+    """
+    ok = isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
+    return X if ok else _dense(X)
+
+
+BLOCK_VALUES = 2**21  # values read at a time from a dense cells x genes matrix (16 MB)
+
+
+def _blocks(values, rows=None):
+    """``(start, block)``: the rows of ``values`` (all, or ``rows`` in order), a few at a time.
+
+    Each block holds the rows ``start, start + 1, ...`` (of ``rows`` when given) and about
+    ``BLOCK_VALUES`` values; it is a new array for ``rows`` (numpy's fancy indexing), a
+    view otherwise. Nothing writes into it.
+    """
+    n = values.shape[0] if rows is None else len(rows)
+    step = max(1, BLOCK_VALUES // max(values.shape[1], 1))
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        yield start, values[start:stop] if rows is None else values[rows[start:stop]]
+
+
 def _few(names, k: int = 5) -> str:
     names = [str(n) for n in names]
     return ", ".join(names[:k]) + (", ..." if len(names) > k else "")
 
 
-def check_no_infinity(values, cells, genes, where: str, row: str = "cell") -> None:
+def check_no_infinity(
+    values, cells, genes, where: str, row: str = "cell", rows: np.ndarray | None = None
+) -> None:
     """A ValueError naming the first cell (or sample: ``row``) and gene whose value is infinite.
 
     An infinite value would make its window's (or time's) mean infinite, and the error
     would then point at a window, not at the cell. NaN is a missing value and passes.
     ``values`` may be a scipy sparse matrix: only its stored values are looked at.
+    ``rows``: the rows looked at (``cells[i]`` names row ``rows[i]``), read where they are;
+    all rows when None. :func:`prepare` passes the cells it keeps, so an infinite value in
+    a cell dropped for its pseudotime is no error, as when those cells were indexed out.
     """
     if _is_sparse(values) and not np.isinf(values.data).any():
         return  # no coordinates to make for the stored values (a copy of them all)
     if _is_sparse(values):
-        coo = values.tocoo()
-        bad = np.isinf(coo.data)
-        rows, cols = coo.row[bad], coo.col[bad]
-        first = np.lexsort((cols, rows))  # row-major order, as np.nonzero gives for arrays
-        rows, cols = rows[first], cols[first]
+        rows, cols = _sparse_infinities(values, rows)
     else:
-        rows, cols = np.nonzero(np.isinf(values))
+        found = [np.nonzero(np.isinf(b)) + (s,) for s, b in _blocks(values, rows)]
+        rows = np.concatenate([r + s for r, _, s in found]) if found else np.zeros(0, int)
+        cols = np.concatenate([c for _, c, _ in found]) if found else np.zeros(0, int)
     if rows.size:
         more = rows.size - 1
         msg = (
@@ -139,6 +170,20 @@ def check_no_infinity(values, cells, genes, where: str, row: str = "cell") -> No
             "a finite value, or with NaN to mark it missing."
         )
         raise ValueError(msg)
+
+
+def _sparse_infinities(values, rows=None) -> tuple[np.ndarray, np.ndarray]:
+    """Row (position in ``rows``) and column of each infinite stored value, row-major."""
+    coo = values.tocoo()
+    bad = np.isinf(coo.data)
+    at, cols = coo.row[bad], coo.col[bad]
+    if rows is not None:  # the position of each row in rows; -1: not looked at
+        position = np.full(values.shape[0], -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        at = position[at]
+        at, cols = at[at >= 0], cols[at >= 0]
+    first = np.lexsort((cols, at))  # row-major order, as np.nonzero gives for arrays
+    return at[first], cols[first]
 
 
 def values_name(layer: str | None) -> str:
@@ -406,8 +451,11 @@ class Windows(NamedTuple):
 
 
 def _check_cells(X, pseudotime):
-    """A scipy sparse matrix as CSR (never made dense), anything else as a float64 array."""
-    X = X.tocsr() if _is_sparse(X) else _dense(X)
+    """A scipy sparse matrix as CSR (never made dense), a dense one as :func:`_read_in_place`.
+
+    A float32 or float64 array is read as it is; cells are checked against the pseudotime.
+    """
+    X = X.tocsr() if _is_sparse(X) else _read_in_place(X)
     pseudotime = np.asarray(pseudotime, dtype=np.float64).ravel()
     if X.ndim != 2 or X.shape[0] != pseudotime.size:
         msg = (
@@ -435,30 +483,63 @@ def _nan_as_zero(X):
     return np.where(missing, 0.0, X), missing.astype(np.float64)
 
 
-def _group_means(X, pseudotime, order, group_of_rank) -> Windows:
-    """Average the cells ``order[r]`` over groups ``group_of_rank[r]`` (-1 = left out).
+def _sparse_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's sums and counts of values (not NaN) over the rows ``at[starts[g]:...]``.
 
-    The sums are one product with a sparse (groups x cells) membership matrix, so a sparse
-    ``X`` stays sparse: only the small groups x genes result is dense.
+    One product with a sparse (groups x rows) membership matrix, so a sparse ``X`` stays
+    sparse: only the small groups x genes result is dense. Each group's rows are stored in
+    the order given, which the product sums in.
     """
     from scipy import sparse
 
+    n_groups = len(starts) - 1
+    member = sparse.csr_matrix((np.ones(at.size), at, starts), shape=(n_groups, X.shape[0]))
+    values, missing = _nan_as_zero(X)  # a missing value is left out of its window's mean
+    sums = _dense(member @ values)
+    counts = np.repeat(np.diff(starts)[:, None].astype(np.float64), X.shape[1], axis=1)
+    if missing is not None:
+        counts -= _dense(member @ missing)
+    return sums, counts
+
+
+def _dense_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_sparse_sums` for a dense ``X``, read a block of whole groups at a time.
+
+    Each block's rows are copied out of ``X`` and made float64 (about ``BLOCK_VALUES``
+    values), so ``X`` is never copied whole, nor written into; each block is summed as
+    :func:`_sparse_sums` sums, so the means are bit-for-bit those of one product.
+    """
+    n_groups, n_genes = len(starts) - 1, X.shape[1]
+    sums, counts = np.zeros((n_groups, n_genes)), np.zeros((n_groups, n_genes))
+    step = max(1, BLOCK_VALUES // max(n_genes, 1))
+    g = 0
+    while g < n_groups:
+        end = int(np.searchsorted(starts, starts[g] + step, side="right")) - 1
+        end = min(max(end, g + 1), n_groups)  # at least one group, even a large one
+        block = np.asarray(X[at[starts[g] : starts[end]]], dtype=np.float64)  # a copy
+        in_block = starts[g : end + 1] - starts[g]
+        sums[g:end], counts[g:end] = _sparse_sums(block, np.arange(len(block)), in_block)
+        g = end
+    return sums, counts
+
+
+def _group_means(X, pseudotime, order, group_of_rank, rows=None) -> Windows:
+    """Average the cells ``order[r]`` over groups ``group_of_rank[r]`` (-1 = left out).
+
+    ``rows``: the row of ``X`` that holds each cell (cell ``i`` is row ``i`` when None), so
+    :func:`prepare` reads the cells it keeps where they are, without copying them out.
+    """
     kept = group_of_rank >= 0
     n_groups = int(group_of_rank.max()) + 1 if kept.any() else 0
     sizes = np.bincount(group_of_rank[kept], minlength=n_groups)
-    # each group's cells stored in rank order, which the product sums in: the order of the
+    # each group's cells in rank order, which the sums add them in: the order of the
     # earlier np.add.at, so dense float64 means are bit-for-bit the same (built from
     # (row, col) pairs, scipy sorted each row by cell index: means off by an ulp)
     by_group = np.argsort(group_of_rank[kept], kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(sizes)])
-    member = sparse.csr_matrix(
-        (np.ones(by_group.size), order[kept][by_group], indptr), shape=(n_groups, X.shape[0])
-    )
-    values, missing = _nan_as_zero(X)  # a missing value is left out of its window's mean
-    sums = _dense(member @ values)
-    counts = np.repeat(sizes[:, None].astype(np.float64), X.shape[1], axis=1)
-    if missing is not None:
-        counts -= _dense(member @ missing)
+    at = order[kept][by_group]
+    at = at if rows is None else np.asarray(rows)[at]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    sums, counts = (_sparse_sums if _is_sparse(X) else _dense_sums)(X, at, starts)
     pt = np.bincount(group_of_rank[kept], weights=pseudotime[order[kept]], minlength=n_groups)
     window = np.full(len(order), -1, dtype=np.int64)
     window[order] = group_of_rank
@@ -504,6 +585,11 @@ def window_average(X, pseudotime, window_length: int = 40, remainder: str = "kee
     [[1.5, 6.5]]
     """
     X, pseudotime = _check_cells(X, pseudotime)
+    return _group_means(X, pseudotime, *_window_groups(pseudotime, window_length, remainder))
+
+
+def _window_groups(pseudotime, window_length, remainder) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`window_average`'s checks, the cells' order and each rank's window."""
     if isinstance(window_length, bool) or not isinstance(window_length, int | np.integer):
         msg = f"window_length must be an int >= 1, got {window_length!r}."
         raise ValueError(msg)
@@ -524,7 +610,7 @@ def window_average(X, pseudotime, window_length: int = 40, remainder: str = "kee
         group[group == n_full] = -1
     elif n % window_length and remainder == "merge" and n_full > 0:
         group[group == n_full] = n_full - 1
-    return _group_means(X, pseudotime, order, group)
+    return order, group
 
 
 def bin_average(X, pseudotime, n_bins: int = 50) -> Windows:
@@ -556,6 +642,11 @@ def bin_average(X, pseudotime, n_bins: int = 50) -> Windows:
     [4, 3, 3]
     """
     X, pseudotime = _check_cells(X, pseudotime)
+    return _group_means(X, pseudotime, *_bin_groups(pseudotime, n_bins))
+
+
+def _bin_groups(pseudotime, n_bins) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`bin_average`'s checks, the cells' order and each rank's bin."""
     n = len(pseudotime)
     if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 2:
         msg = f"n_bins must be an int >= 2, got {n_bins!r}."
@@ -565,7 +656,7 @@ def bin_average(X, pseudotime, n_bins: int = 50) -> Windows:
         raise ValueError(msg)
     order = np.argsort(pseudotime, kind="stable")
     group = (np.arange(n) * n_bins) // n
-    return _group_means(X, pseudotime, order, group)
+    return order, group
 
 
 def updown_labels(X) -> tuple[np.ndarray, np.ndarray]:
@@ -864,13 +955,13 @@ def prepare(
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
     values = sub.layers[layer] if layer is not None else sub.X
-    values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
-    values = values if good.all() else values[good]
+    values = values.tocsr() if _is_sparse(values) else _read_in_place(values)  # no copy
+    rows = None if good.all() else np.flatnonzero(good)  # kept cells, read where they are
     where = values_name(layer)
-    check_no_infinity(values, adata.obs_names[good], kept, where)
-    _warn_if_counts(values, where, adata)
+    check_no_infinity(values, adata.obs_names[good], kept, where, rows=rows)
+    _warn_if_counts(values, where, adata, rows)
     pt_good = pt[good]
-    win = _windows(values, pt_good, window_length, n_bins, remainder)
+    win = _windows(values, pt_good, window_length, n_bins, remainder, rows)
     labels, r = updown_labels(win.X)
     _report_unlabelled(win.X, r, kept)
     order = np.argsort(pt_good, kind="stable")
@@ -902,15 +993,16 @@ def prepare(
     return series
 
 
-def _warn_if_counts(values, where: str, adata) -> None:
+def _warn_if_counts(values, where: str, adata, rows=None) -> None:
     """Warn when the values to average are raw counts (whole numbers >= 0).
 
     Their window means are not whole numbers, so the table's own raw-counts warning missed
     them: each mean follows its cells' sequencing depth, and a gene of few reads is mostly
-    sampling noise.
+    sampling noise. ``rows``: the rows averaged (all when None), read where they are.
     """
-    stored = values.data if _is_sparse(values) else values
-    if not _looks_like_counts(values) or not stored.any():  # all zero: no depth to follow
+    if not _looks_like_counts(_first_rows(values, rows)) or not any(  # all 0: no depth
+        (b.data if _is_sparse(b) else b).any() for _, b in _blocks(values, rows)
+    ):
         return
     matrices = {"adata.X": adata.X, **{f"adata.layers[{k!r}]": m for k, m in adata.layers.items()}}
     logged = [  # the others to suggest: not counts themselves (X may be None beside layers)
@@ -925,6 +1017,19 @@ def _warn_if_counts(values, where: str, adata) -> None:
         + (f", e.g. {' or '.join(logged)}." if logged else ".")
     )
     warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
+
+
+def _first_rows(values, rows=None):
+    """The first of ``rows`` (all when None) that hold the 100,000 values sampled for counts.
+
+    :func:`_looks_like_counts` looks at those values only, so only their rows are copied.
+    """
+    if rows is None:
+        return values
+    if _is_sparse(values):
+        held = np.cumsum(np.diff(values.indptr)[rows])
+        return values[rows[: int(np.searchsorted(held, 100_000)) + 1]]
+    return values[rows[: -(-100_000 // max(values.shape[1], 1))]]
 
 
 def _is_series(values) -> bool:
@@ -965,11 +1070,15 @@ def _genes_by_name(adata, kept):
     return adata[:, kept]
 
 
-def _windows(values, pt, window_length, n_bins, remainder) -> Windows:
-    """``prepare``'s windows: ``n_bins`` bins, else windows of ``window_length`` (40) cells."""
+def _windows(values, pt, window_length, n_bins, remainder, rows=None) -> Windows:
+    """``prepare``'s windows: ``n_bins`` bins, else windows of ``window_length`` (40) cells.
+
+    ``pt``: the pseudotime of each cell kept, held in row ``rows[i]`` of ``values`` (row
+    ``i`` when None).
+    """
     n = len(pt)
     if n_bins is not None:
-        what, win = f"{n_bins} bins", bin_average(values, pt, n_bins)
+        what, win = f"{n_bins} bins", _group_means(values, pt, *_bin_groups(pt, n_bins), rows)
     else:
         what = f"windows of {window_length} cells"
         if window_length is None:
@@ -978,7 +1087,8 @@ def _windows(values, pt, window_length, n_bins, remainder) -> Windows:
         too_long = isinstance(window_length, int | np.integer) and window_length > n
         # more cells per window than there are cells: window_average's own error suggested
         # a length (up to n) that still made 1 window
-        win = None if too_long else window_average(values, pt, window_length, remainder)
+        groups = None if too_long else _window_groups(pt, window_length, remainder)
+        win = None if too_long else _group_means(values, pt, *groups, rows)
     if win is None or win.X.shape[1] < 2:  # one window is no series
         msg = (
             f"The {n} cells with a pseudotime make fewer than 2 {what}; a series needs at "
