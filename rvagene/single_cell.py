@@ -101,8 +101,8 @@ def _require_scanpy():
 def _dense(X) -> np.ndarray:
     """A numpy, scipy-sparse or array-like matrix as a float64 array; not copied if it is one.
 
-    Nothing here writes into the result (a NaN becomes 0 in a new array, cells are dropped
-    by indexing), so a float64 matrix is read in place: each copy of a dense cells x genes
+    Nothing here writes into the result (a NaN becomes 0 in a new array, cells left out are
+    not read), so a float64 matrix is read in place: each copy of a dense cells x genes
     matrix costs its size again in memory.
     """
     X = X.toarray() if hasattr(X, "toarray") else X
