@@ -915,8 +915,10 @@ def prepare(
     Raises
     ------
     ValueError
-        For a missing ``obs`` column, unknown genes, a bad root cell or window setting, or
-        two options of one choice.
+        For a missing ``obs`` column, unknown genes, a bad root cell or window setting, two
+        options of one choice, or an infinite value in a cell averaged (naming the cell and
+        gene). The cells dropped for their pseudotime are not read, so an infinite value in
+        one of them raises nothing.
 
     Warns
     -----
