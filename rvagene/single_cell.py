@@ -112,9 +112,9 @@ def _dense(X) -> np.ndarray:
 def _read_in_place(X) -> np.ndarray:
     """A float32 or float64 numpy array as it is; any other dense matrix as :func:`_dense`.
 
-    The cells x genes values are then read in blocks of rows (:func:`_blocks`), each block
-    copied and made float64 on its own, so a float32 matrix is not made float64 all at
-    once, and cells left out (no pseudotime) are not copied out of it.
+    The cells x genes values are then read a block of rows at a time (:func:`_dense_sums`,
+    :func:`_blocks`), each block copied and made float64 on its own, so a float32 matrix is
+    not made float64 all at once, and cells left out (no pseudotime) are not copied out.
     """
     ok = isinstance(X, np.ndarray) and X.dtype in (np.float32, np.float64)
     return X if ok else _dense(X)
