@@ -20,8 +20,9 @@ times too; a header without times is read as equal steps, with one warning, and 
 mixing controls or conditions with time points gets a warning saying to split the file.
 
 Writers go through :func:`rvagene._utils.atomic_open`: an interrupted run never leaves a
-partial file. Readers turn empty cells, ``NA``/``nan``/``null``, Excel's ``#N/A`` and a lone
-``-`` into NaN; they skip comment lines (starting with ``#``; a commented header
+partial file; a ``.gz`` name is written through gzip, so the readers read it back.
+Readers turn empty cells, ``NA``/``nan``/``null``, Excel's ``#N/A`` and a lone ``-`` into
+NaN; they skip comment lines (starting with ``#``; a commented header
 ``#gene,0h,1h`` is kept), ignore a separator at the end of every line, and read ``.gz`` files
 (``genes.csv.gz``) through gzip. A GEO series matrix (``GSE<n>_series_matrix.txt``) is read
 from its table, the samples named by their ``!Sample_title`` (see :func:`_series_matrix`).
@@ -32,6 +33,7 @@ from its table, the samples named by their ``!Sample_title`` (see :func:`_series
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import dataclasses
 import gzip
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rvagene._utils import atomic_open, user_stacklevel
+from rvagene._utils import atomic_open, atomic_path, user_stacklevel
 
 logger = logging.getLogger(__name__)
 
@@ -1262,13 +1264,29 @@ def _labels_for(labels, n: int) -> np.ndarray:
     return labels
 
 
+@contextlib.contextmanager
+def _open_to_write(path, **kwargs):
+    """Open ``path`` to write text atomically; through gzip when it ends in ``.gz``.
+
+    The readers read a ``.gz`` file through gzip (:func:`_decoded`), so a writer that put
+    plain text under that name would write a file they refuse.
+    """
+    if Path(path).suffix.lower() != ".gz":
+        with atomic_open(path, "w", **kwargs) as fh:
+            yield fh
+        return
+    with atomic_path(path) as tmp, gzip.open(tmp, "wt", **kwargs) as fh:
+        yield fh
+
+
 def write_ucr(path, X, labels=None) -> None:
     """Write series as a comma-separated UCR file that :func:`read_ucr` reads back exactly.
 
     Parameters
     ----------
     path : str or PathLike
-        Target file; written atomically, parent folders created.
+        Target file; written atomically, parent folders created; gzipped when it ends in
+        ``.gz``.
     X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, 1)
         Values, written at ``repr`` precision so that float64 round-trips exactly.
     labels : array-like of int of shape (n_genes,), default=None
@@ -1283,7 +1301,7 @@ def write_ucr(path, X, labels=None) -> None:
             "e.g. labels = np.unique(labels, return_inverse=True)[1]."
         )
         raise ValueError(msg)
-    with atomic_open(path, "w", encoding="utf-8") as fh:
+    with _open_to_write(path, encoding="utf-8") as fh:
         for label, row in zip(labels.tolist(), X.tolist(), strict=True):
             fh.write(",".join([str(int(label)), *map(_fmt, row)]) + "\n")
 
@@ -2305,7 +2323,8 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
     Parameters
     ----------
     path : str or PathLike
-        Target file; written atomically. ``.tsv``/``.tab`` get tabs, anything else commas.
+        Target file; written atomically. ``.tsv``/``.tab`` get tabs, anything else commas;
+        a name ending in ``.gz`` (``expr.tsv.gz``) is gzipped.
     X : array-like of shape (n_genes, n_timepoints) or (n_genes, n_timepoints, n_replicates)
         Values; NaN is written as ``NA``. With more than one replicate the header names the
         columns ``<time>_rep<k>`` (k = 1, 2, ...), replicates of a time side by side; a
@@ -2360,7 +2379,7 @@ def write_table(path, X, genes=None, times=None, labels=None, sep: str | None = 
     columns = [cell(t) for t in times]
     if n_reps > 1:
         columns = [f"{c}_rep{k}" for c in columns for k in range(1, n_reps + 1)]
-    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+    with _open_to_write(path, encoding="utf-8", newline="") as fh:
         fh.write(line(["gene", *(["label"] if labels is not None else []), *columns]))
         for i, row in enumerate(X.reshape(n, n_times * n_reps).tolist()):
             fh.write(

@@ -94,13 +94,14 @@ def test_as_time_series_errors(X, match):
 # --------------------------------------------------------------------------- UCR files
 
 
-def test_ucr_round_trip_exact(tmp_path):
+@pytest.mark.parametrize("name", ["d_TRAIN", "d_TRAIN.gz"])
+def test_ucr_round_trip_exact(tmp_path, name):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(7, 11)) * 10.0 ** rng.integers(-8, 8, size=(7, 11))
     X[0, 0], X[1, 2] = np.nan, 0.1
     labels = np.array([3, 1, 2, 2, 0, -1, 5])
-    write_ucr(tmp_path / "d_TRAIN", X, labels)
-    X2, labels2 = read_ucr(tmp_path / "d_TRAIN")
+    write_ucr(tmp_path / name, X, labels)  # a .gz name is gzipped, as read_ucr reads it
+    X2, labels2 = read_ucr(tmp_path / name)
     np.testing.assert_array_equal(X2, X)
     np.testing.assert_array_equal(labels2, labels)
     assert X2.dtype == np.float64
@@ -193,7 +194,7 @@ def test_read_reference_demosim(reference):
 # --------------------------------------------------------------------------- gene-named tables
 
 
-@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.tab", "t.txt"])
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "t.tab", "t.txt", "t.csv.gz", "t.tsv.gz"])
 def test_table_round_trip(tmp_path, name):
     X = np.array([[1.5, np.nan, -3e-12], [0.1, 2.0, 1e300]])
     times = [0, 0.5, 2]
@@ -213,6 +214,9 @@ def test_table_separator_follows_extension(tmp_path):
     write_table(tmp_path / "a.csv", np.ones((1, 2)))
     assert (tmp_path / "a.tsv").read_text() == "gene\tt0\tt1\ngene_0\t1\t1\n"
     assert (tmp_path / "a.csv").read_text() == "gene,t0,t1\ngene_0,1,1\n"
+    write_table(tmp_path / "a.tsv.gz", np.ones((1, 2)))
+    with gzip.open(tmp_path / "a.tsv.gz", "rt") as fh:
+        assert fh.read() == "gene\tt0\tt1\ngene_0\t1\t1\n"
 
 
 def test_read_table_string_times_labels_anywhere(tmp_path):
