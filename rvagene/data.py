@@ -1640,8 +1640,9 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     if not any(found):
         return None, None, None
     split = "Split the file (one condition per file), or in Python give times= to RVAgene.fit."
-    if not all(found):
-        without = [n for n, m in zip(names, found, strict=True) if m is None]
+    zero = _bare_zeros(names, found)  # "T0" beside "T2h, T6h": time 0
+    if not all(m is not None or z for m, z in zip(found, zero, strict=True)):
+        without = [n for n, m, z in zip(names, found, zero, strict=True) if m is None and not z]
         with_time = [n for n, m in zip(names, found, strict=True) if m is not None]
         why = (
             f"the header mixes time points ({_few_names(with_time)}) with columns without "
@@ -1649,7 +1650,7 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
             f"are read as equal steps in file order. {split}"
         )
         return None, None, why + _group_hint(without)
-    rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True)}
+    rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True) if m}
     rest = {k.lower(): k for k in rest}
     if len(rest) > 1:
         why = (
@@ -1663,11 +1664,32 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
                 "...), read as replicates (a 3-D X)."
             )
         return None, None, why
-    values = np.array([float(m["value"] or m["value2"]) for m in found])
-    hours = np.array([_NAME_UNITS[_unit_of(m)] for m in found])
+    values = np.array([float(m["value"] or m["value2"]) if m else 0.0 for m in found])
+    hours = np.array([_NAME_UNITS[_unit_of(m)] if m else np.nan for m in found])
+    units = hours[np.isfinite(hours)]
+    hours[~np.isfinite(hours)] = units[0] if np.all(units == units[0]) else 1.0  # time 0
     if np.all(hours == hours[0]):
         return values, _UNIT_NAMES.get(hours[0], "h"), None
     return values * hours, "h", None
+
+
+def _bare_zeros(names: list[str], found: list) -> list[bool]:
+    """Which names without a time are time 0 written without a unit (``T0`` beside ``T2h``).
+
+    As a bare ``0`` among times with units is 0 in their unit (:func:`_parse_times_unit`),
+    a name that is the timed names' common rest with ``0`` (or ``t0``) in place of their
+    time is time 0: ``T0`` or ``t0`` beside ``T2h, T6h``, ``LPS_0`` beside ``LPS_2h``. A
+    control (``ctrl``, ``untreated``) is not.
+    """
+    rests = {_rest_of_name(n, m).lower() for n, m in zip(names, found, strict=True) if m}
+    if len(rests) != 1:
+        return [False] * len(names)
+    before, after = rests.pop().split("*", 1)
+    zero = re.compile(re.escape(before) + r"(?:t\s*)?0+(?:\.0+)?" + re.escape(after), re.I)
+    return [
+        m is None and zero.fullmatch(n.strip()) is not None
+        for n, m in zip(names, found, strict=True)
+    ]
 
 
 def _time_hits(pattern: re.Pattern, name: str) -> list[re.Match]:

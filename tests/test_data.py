@@ -770,6 +770,28 @@ def test_controls_in_a_time_course_header_get_a_clear_message(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("header", "times"),
+    [
+        ("T0,T2h,T6h,T24h", [0, 2, 6, 24]),
+        ("t0,t30min,t2h", [0, 0.5, 2]),
+        ("LPS_0,LPS_2h,LPS_6h", [0, 2, 6]),
+    ],
+)
+def test_time_zero_without_its_unit_is_time_zero(tmp_path, header, times):
+    """Before: 'T0' beside 'T2h' was taken for a control, the times lost (equal steps)."""
+    n = header.count(",") + 1
+    path = write_text(tmp_path / "s.csv", f"gene,{header}\na,{','.join(['1'] * n)}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = read_table(path)
+    np.testing.assert_array_equal(table.times, times)
+    assert table.time_unit == "h"
+    bad = write_text(tmp_path / "c.csv", "gene,ctrl,T2h,T6h\na,1,2,3\n")  # a control: no 0
+    with pytest.warns(UserWarning, match="mixes time points"):
+        assert read_table(bad).times is None
+
+
 def test_two_conditions_in_one_header_get_a_clear_message(tmp_path):
     path = write_text(tmp_path / "s.csv", "gene,LPS_1h,TNF_1h,LPS_2h,TNF_2h\na,1,2,3,4\n")
     with pytest.warns(UserWarning, match=r"several conditions \(LPS_\*, TNF_\*\)"):
