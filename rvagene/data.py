@@ -1841,7 +1841,7 @@ def names_kept(names, genes, where: str = "the data") -> list[str]:
             f"{len(missing)} of {len(wanted)} requested genes are not in {where} and are "
             f"skipped: {_few_names(missing, 5)}."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())  # prepare, cluster_anndata
     return kept
 
 

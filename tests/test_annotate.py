@@ -127,9 +127,10 @@ def test_bulk_samples_with_times_in_obs():
         cluster_anndata(adata, _gc(), time_key="day")
     # times with a unit, as in a table's header; a gene not in the data is skipped, as for cells
     adata.obs["named"] = [f"{t:g}h" for t in adata.obs["hours"]]
-    with pytest.warns(UserWarning, match="1 of 5 requested genes are not in the data"):
+    with pytest.warns(UserWarning, match="1 of 5 requested genes are not in the data") as said:
         out = cluster_anndata(adata, _gc(), time_key="named",
                               genes=["nope", "g0", "g1", "g6", "g7"], copy=True)  # fmt: skip
+    assert said[0].filename == __file__  # the user's line, not annotate.py's
     np.testing.assert_array_equal(out.uns["rvagene"]["times"], times)
     assert out.var["rvagene_cluster"].notna().sum() == 4
     means = ((samples[:6] + samples[6:]) / 2).T  # each time's two samples, averaged

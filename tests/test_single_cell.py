@@ -188,6 +188,9 @@ def test_gene_list_keeps_order_and_warns_about_missing(tiny_adata):
         select_genes(tiny_adata, genes=["x", "y"])
     s = prepare(tiny_adata, genes=["b"], pseudotime="pt", window_length=5)
     assert s.genes == ["b"]
+    with pytest.warns(UserWarning, match="1 of 2 requested genes") as said:
+        prepare(tiny_adata, genes=["b", "x"], pseudotime="pt", window_length=5)
+    assert said[0].filename == __file__  # the user's line, not single_cell.py's
     assert s.X.shape == (1, 2)
 
 
