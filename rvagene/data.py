@@ -1106,6 +1106,7 @@ def _read_rows(
 # and one with commas grouping thousands ("1,234", "12,345,678"), as English exports write.
 _DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
 _THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+$")
+_THOUSANDS_POINT = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+$")
 
 
 def _check_one_decimal_mark(path, rows) -> None:
@@ -1115,8 +1116,8 @@ def _check_one_decimal_mark(path, rows) -> None:
     decimal commas (a European export) writes a point only to group thousands (``1.234``
     for 1234; ``1.234,5`` is no number and is named by the parser), and one written with
     decimal points writes ``1,234`` for 1234: read as decimals, either would be a value
-    1000 times too small. A lone comma among points that groups no thousands (``2,5``)
-    stays a decimal comma.
+    1000 times too small. A lone mark of the other kind that groups no thousands (``2,5``
+    among points, ``1.5`` among commas) stays a decimal mark.
     """
     cells = [(i, c) for i, r in rows[1:] for c in r]
     commas = [(i, c) for i, c in cells if _DECIMAL_COMMA.match(c)]
@@ -1124,7 +1125,10 @@ def _check_one_decimal_mark(path, rows) -> None:
     if not commas or not points:
         return
     if len(commas) >= len(points):
-        (line, cell), such, mark, decimals = points[0], commas[0][1], "point", "commas"
+        grouped = [(i, c) for i, c in points if _THOUSANDS_POINT.match(c)]
+        if not grouped:  # "1.5" groups no thousands: it was "1.5 may be 15"
+            return
+        (line, cell), such, mark, decimals = grouped[0], commas[0][1], "point", "commas"
     else:
         grouped = [(i, c) for i, c in commas if _THOUSANDS_COMMA.match(c)]
         if not grouped:

@@ -1356,6 +1356,9 @@ def test_a_thousands_point_among_decimal_commas_is_an_error(tmp_path):
     path = write_text(tmp_path / "eu.csv", text)
     with pytest.raises(ValueError, match=r"line 2 has '1\.234', with a point, .*such as '2,5'"):
         load_dataset(path)
+    # a point that groups no thousands is a decimal point (before: "'1.5' may be 15")
+    path = write_text(tmp_path / "mixed.csv", text.replace("1.234", "1.5"))
+    assert load_dataset(path).X[0, 0] == 1.5
 
 
 def test_a_thousands_comma_among_decimal_points_is_an_error(tmp_path):
