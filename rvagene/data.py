@@ -1789,7 +1789,8 @@ def read_gene_list(path) -> list[str]:
 
     Blank lines and lines starting with ``#`` are skipped. The file is UTF-8 text; a
     byte-order mark (as Excel writes) is not part of the first name, and ``.gz`` files are
-    read through gzip.
+    read through gzip. Quotes around a name (``"Sox2"``, as R's ``write.table`` and
+    ``write.csv`` write) are not part of it.
 
     Parameters
     ----------
@@ -1807,11 +1808,19 @@ def read_gene_list(path) -> list[str]:
     genes = []
     for line in _decoded(path).splitlines():  # without a byte-order mark: Excel writes one
         if line.strip() and not line.lstrip().startswith("#"):
-            genes.extend(g for g in line.replace(",", " ").split() if g)
+            names = (_unquoted(g) for g in line.replace(",", " ").split())
+            genes.extend(g for g in names if g)
     if not genes:
         msg = f"{path} lists no genes. Put one gene name per line."
         raise ValueError(msg)
     return genes
+
+
+def _unquoted(name: str) -> str:
+    """A name without the quotes around it (``"Sox2"`` -> ``Sox2``), else as it is."""
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        return name[1:-1]
+    return name
 
 
 def names_kept(names, genes, where: str = "the data") -> list[str]:

@@ -1342,6 +1342,19 @@ def test_step_names_stay_steps(tmp_path, recwarn):
     assert not recwarn.list
 
 
+def test_a_gene_list_written_by_r_loses_its_quotes(tmp_path):
+    """R's write.csv(data.frame(gene = de), row.names = FALSE) and write.table(de) quote
+    each name. Before: '"Sox2"' with its quotes, so no gene matched: 'None of the 3
+    requested genes ("gene", "Sox2", "Nanog") is in ...', the names shown as in the data."""
+    path = tmp_path / "de.csv"
+    path.write_text('"gene"\n"Sox2"\n"Nanog"\n')
+    assert read_gene_list(path) == ["gene", "Sox2", "Nanog"]
+    path.write_text('"x"\n"1" "Sox2"\n"2" "Nanog"\n')  # write.table's row names too
+    assert read_gene_list(path) == ["x", "1", "Sox2", "2", "Nanog"]
+    path.write_text("'Klf4'\n\"\"\n3'UTR\n")  # an empty quoted cell is no name
+    assert read_gene_list(path) == ["Klf4", "3'UTR"]
+
+
 def test_a_gene_list_saved_by_excel_keeps_its_first_gene(tmp_path):
     """Before: the byte-order mark stayed in the first name ('\\ufeffSox2'), so --genes
     skipped Sox2 with a warning that showed it as 'Sox2'."""
