@@ -99,12 +99,19 @@ def user_stacklevel() -> int:
     Called by the function that warns: the warning then names the user's line however deep
     in the package the check ran (``RVAgene.fit``, ``GeneClustering.fit`` or
     ``check_input`` called directly), where a fixed level named a line of the package.
+    scikit-learn's frames are passed over too: its ``fit_predict``, ``fit_transform`` and
+    ``set_output`` wrappers (and a ``Pipeline``) call the estimators' methods, and a
+    warning at their line named ``sklearn/base.py``.
     """
     import sys
 
-    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    import sklearn
+
+    skipped = tuple(
+        os.path.dirname(os.path.abspath(f)) + os.sep for f in (__file__, sklearn.__file__)
+    )
     frame, level = sys._getframe(1), 1  # noqa: SLF001 - as the warnings module does
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(skipped):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -163,7 +170,8 @@ def warn_without_effect(estimator, rules) -> None:
     for name, ignored, why in rules:
         value = getattr(estimator, name)
         if ignored and _differs(value, defaults[name].default):
-            warnings.warn(f"{name}={value!r} has no effect: {why}.", UserWarning, stacklevel=4)
+            msg = f"{name}={value!r} has no effect: {why}."
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _differs(value, default) -> bool:

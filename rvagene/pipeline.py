@@ -47,6 +47,7 @@ from ._utils import (
     is_real_at_least,
     is_seed,
     resolve_device,
+    user_stacklevel,
     warn_without_effect,
 )
 from .cluster import (
@@ -1023,8 +1024,7 @@ or TimeSeriesTable
         shown = _check_model_params(params)  # here, not in the worker processes
         shown |= _data_warnings(X, X_user)  # given on the user's X
         first = AUTO_FIRST_FITS if self.n_fits == "auto" else len(seeds)
-        models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown,
-                             stacklevel=4)  # fmt: skip
+        models = _fit_models(X, seeds[:first], times, self.n_jobs, params, shown=shown)
         k_choice = None
         if len(seeds) > first:
             agreement, k_choice = self._agreement(models, X, seeds[0])
@@ -1120,7 +1120,7 @@ or TimeSeriesTable
                 f"clustering space {self.space_!r} (they have one shape), so they form one "
                 "cluster: n_clusters_ is 1."
             )
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
             return 1, None, None
         k_range = range(2, min(self.k_max, latent[0].shape[0] - 1, n_distinct) + 1)
         # said before: on many genes this is the longest step (silhouettes grow as genes^2)
@@ -1282,7 +1282,7 @@ def _warn_if_empty(labels: np.ndarray, k: int) -> None:
             "counts them and generate() draws series for them from the pooled spread of the "
             "others. Ask for fewer clusters, or use cluster_method='kmeans'."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _warn_if_one_shape(share: float, space: str) -> None:
@@ -1305,7 +1305,7 @@ def _warn_if_one_shape(share: float, space: str) -> None:
             "clustered worse than K-means on the slopes of the z-scored series "
             "(space='slopes', the default space='auto' picks it; docs/results.md)."
         )
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _check_model_params(params: dict) -> set[str]:
@@ -1317,8 +1317,8 @@ def _check_model_params(params: dict) -> set[str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         RVAgene(**params)._check_params()
-    for w in caught:  # at the user's call of fit: _check_model_params < _fit_until_agreed < fit
-        warnings.warn(str(w.message), w.category, stacklevel=4)
+    for w in caught:  # at the user's call of fit (or fit_predict)
+        warnings.warn(str(w.message), w.category, stacklevel=user_stacklevel())
     _fit_device(params)
     return {str(w.message) for w in caught}
 
@@ -1371,14 +1371,14 @@ def _process_backend(params: dict) -> str | None:
 
 
 def _fit_models(
-    X, seeds: list[int], times, n_jobs, params: dict, warn=True, shown=frozenset(), stacklevel=3
+    X, seeds: list[int], times, n_jobs, params: dict, warn=True, shown=frozenset()
 ) -> list[RVAgene]:
     """One RVAgene fit per seed, in parallel processes when ``n_jobs`` asks for them.
 
     The first fit's warnings are given again here (once: the same data give the same
     warnings), but not those in ``shown``, already given; ``warn=False`` gives none (nor
-    that callbacks make the fits run one after another). ``stacklevel``: that of the user's
-    call, from here (3 for :func:`fit_ensemble`).
+    that callbacks make the fits run one after another). They name the user's line
+    (:func:`rvagene._utils.user_stacklevel`).
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
@@ -1391,7 +1391,7 @@ def _fit_models(
             "process would get copies of them."
         )
         if warn:
-            warnings.warn(msg, UserWarning, stacklevel=stacklevel)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
         parallel = False
     backend = _process_backend(params) if parallel else None
     logger.info(
@@ -1407,7 +1407,7 @@ def _fit_models(
         results = Parallel(n_jobs=n_procs if parallel else 1, backend=backend)(jobs)
     for message, category in results[0][1] if warn else ():  # the same data: same warnings
         if str(message) not in shown:
-            warnings.warn(message, category, stacklevel=stacklevel)
+            warnings.warn(message, category, stacklevel=user_stacklevel())
     for _, _, error in results:
         if error is not None:
             raise error

@@ -480,6 +480,31 @@ def test_the_data_warnings_name_the_users_line(genes, estimator):
     assert {w.filename for w in said} == {__file__}
 
 
+@pytest.mark.parametrize("call", ["fit_predict", "fit_transform"])
+def test_warnings_from_scikit_learns_shortcuts_name_the_users_line(call):
+    """gc.fit_predict(X), as the README calls it, and RVAgene.fit_transform run fit from
+    scikit-learn's base.py. Before: each warning (one shape, raw counts, an option without
+    effect) named 'sklearn/base.py', not the user's line."""
+    from rvagene import RVAgene
+
+    rng = np.random.default_rng(0)
+    X = np.round(3000 * (1.5 + np.sin(np.linspace(0, 3, 8)))) + rng.poisson(30, (30, 8))
+    if call == "fit_predict":  # one shape, counts; k_tolerance means nothing with gmeans
+        estimator = GeneClustering(n_clusters=2, random_state=0, model_params=PARAMS,
+                                   k_tolerance=3.0, n_fits=1)  # fmt: skip
+    else:  # counts; lr_decay means nothing with the one cycle
+        estimator = RVAgene(**PARAMS, lr_decay=0.3, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(estimator, call)(X)
+    said = [w for w in caught if issubclass(w.category, UserWarning)]
+    texts = " ".join(str(w.message) for w in said)
+    assert "raw counts" in texts
+    assert "has no effect" in texts
+    assert call == "fit_transform" or "share one shape" in texts
+    assert {w.filename for w in said} == {__file__}
+
+
 def test_a_time_point_observed_only_in_flat_genes_still_warns(genes):
     """The fits see no value at a time point the flat genes alone have: still said, once.
 
