@@ -236,7 +236,13 @@ def _sample_times(column, time_key: str) -> np.ndarray:
             f".obs[{time_key!r}] holds {', '.join(distinct[:3])}..., which are not times; "
             "give numbers, or times with one unit each (0h, 30min, 2h, day3)."
         )
-        raise ValueError(msg + (f" As a table's header: {problem}" if problem else ""))
+        if problem:  # a header's problem, said for samples (not "read as equal steps")
+            msg += (
+                " Some hold a time and others none, or several conditions share the column: "
+                "give one condition's samples (adata[mask]), and a sample without a time "
+                "(a control) NaN or 'NA', which leaves it out with a warning."
+            )
+        raise ValueError(msg)
     value = dict(zip(distinct, parsed, strict=True))
     return np.array([np.nan if v is None else value[v] for v in labels], dtype=np.float64)
 

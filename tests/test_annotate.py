@@ -151,6 +151,13 @@ def test_bulk_samples_with_times_in_obs():
     adata.obs["named"] = ["early", "late"] * 6
     with pytest.raises(ValueError, match="holds early, late..., which are not times; give"):
         cluster_anndata(adata, _gc(), time_key="named")
+    # controls among timed samples: the fix for samples, not a table header's (before:
+    # "... the 12 columns are read as equal steps in file order. Split the file ...")
+    adata.obs["named"] = ["ctrl", "ctrl", *[f"{t:g}h" for t in adata.obs["hours"][2:]]]
+    with pytest.raises(ValueError, match="holds ctrl, ") as raised:
+        cluster_anndata(adata, _gc(), time_key="named")
+    assert "a sample without a time (a control) NaN or 'NA'" in str(raised.value)
+    assert "equal steps" not in str(raised.value)
     adata.X[:, 3] = np.nan  # a gene measured in no sample: named, not taken for flat
     with pytest.raises(ValueError, match=r"adata: gene 'g3' \(row 4\) has no observed value"):
         cluster_anndata(adata, _gc(), time_key="hours")
