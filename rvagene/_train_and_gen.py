@@ -1137,7 +1137,35 @@ def _generate(args, data, gc, found):
         cluster_offsets(gc.model_, X, labels, found.k) if _offset(args) else None
     )
     found.offsets = None if offsets is None else offsets[found.order]
-    draws = {
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draws = _draws(args, gc, found, X, labels, offsets)
+    for w in caught:  # said again, small clusters in the numbers the output shows
+        warnings.warn(_display_numbers(str(w.message), found.order), w.category, stacklevel=2)
+    return draws["scaled"], draws["data"]
+
+
+# cluster_covariances' warning, which names clusters in GeneClustering's numbering
+_FEW_MEMBERS = re.compile(r"^Clusters \[([\d, ]+)\] have fewer than 2 members")
+
+
+def _display_numbers(text: str, order: np.ndarray) -> str:
+    """``text`` with the clusters of the few-members warning in display numbers.
+
+    Display cluster j is ``gc``'s cluster ``order[j]``; the clusters table, the figures and
+    the "small clusters" line number them so, and the warning named ``gc``'s numbers.
+    """
+    found = _FEW_MEMBERS.match(text)
+    if found is None:
+        return text
+    shown = np.argsort(order)  # gc's cluster i is shown as shown[i]
+    listed = sorted(int(shown[int(i)]) for i in found[1].split(","))
+    return f"Clusters {listed}{text[found.end(1) + 1 :]}"
+
+
+def _draws(args, gc, found, X, labels, offsets) -> dict:
+    """:func:`_generate`'s draws, in "scaled" and "data" units, in display order."""
+    return {
         units: generate_around_centres(
             gc.model_,
             gc.cluster_centers_,
@@ -1155,7 +1183,6 @@ def _generate(args, data, gc, found):
         )[found.order]
         for units in ("scaled", "data")
     }
-    return draws["scaled"], draws["data"]
 
 
 def write_outputs(args, name: str, data, gc, found, notes: list[str], log=None) -> None:

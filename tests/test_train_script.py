@@ -1222,6 +1222,27 @@ def test_small_clusters_are_named(script, tmp_path, capsys):
     assert "may look more like a neighbouring cluster than like these genes" in line
 
 
+def test_the_few_members_warning_numbers_clusters_as_the_output_does(script, tmp_path, capsys):
+    """One odd gene labelled 0, three shapes labelled 1 to 3: the odd gene's cluster is shown
+    as 0. Before: the warning named it by GeneClustering's number ('Clusters [3] have fewer
+    than 2 members'), a cluster of 10 genes in the clusters table."""
+    t = np.linspace(0, 1, 8)
+    rng = np.random.default_rng(0)
+    shapes = [t, 1 - t, np.sin(np.pi * t)]
+    X = [shapes[g % 3] + rng.normal(0, 0.02, 8) for g in range(30)]
+    X.append(np.array([0, 1, 0, 1, 0, 1, 0, 1.0]))  # the odd gene
+    genes = [f"g{i}" for i in range(31)]
+    write_table(tmp_path / "odd.csv", np.array(X), genes=genes, times=range(8),
+                labels=[1 + g % 3 for g in range(30)] + [0])  # fmt: skip
+    argv = [str(tmp_path / "odd.csv"), "--n-clusters", "4", "--space", "slopes", *TINY]
+    assert script.main([*argv, *_dirs(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "small clusters: 0 (1 gene)" in out.out
+    assert "warning: Clusters [0] have fewer than 2 members" in out.err
+    table = (tmp_path / "out" / "odd_clusters.csv").read_text().splitlines()
+    assert table[-1].startswith("g30,0,")
+
+
 # --------------------------------------------------------------------------- review B
 
 
