@@ -777,7 +777,8 @@ def cluster_covariances(
     -------
     covariances : ndarray of shape (n_clusters, latent_length, latent_length)
         Symmetric positive semi-definite. A cluster with fewer than 2 members gets the pooled
-        within-cluster covariance of all clusters (and a warning says which).
+        within-cluster covariance of all clusters, or that of all points when no cluster has
+        2 members (and a warning says which).
 
     Raises
     ------
@@ -820,11 +821,12 @@ def cluster_covariances(
             for i in np.flatnonzero(sizes >= 2):
                 means[i] = Z[labels == i].mean(axis=0)
             pooled = covariance(Z[members] - means[labels[members]])
+            spread = "the pooled within-cluster spread"
         else:  # no cluster has two members: the spread of all genes is all there is
             pooled = covariance(Z) if Z.shape[0] >= 2 else np.zeros((d, d))
+            spread = "the spread of all points (no cluster has 2 members)"
         warnings.warn(
-            f"Clusters {small} have fewer than 2 members; they get the pooled within-cluster "
-            "spread.",
+            f"Clusters {small} have fewer than 2 members; they get {spread}.",
             UserWarning,
             stacklevel=2,
         )

@@ -525,11 +525,15 @@ def test_cluster_covariances_small_and_empty_clusters(blobs):
     Z, labels = blobs
     labels = labels.copy()
     labels[0] = 5  # one gene alone in cluster 5; cluster 4 empty
-    with pytest.warns(UserWarning, match=r"\[4, 5\] have fewer than 2 members"):
+    with pytest.warns(UserWarning, match=r"\[4, 5\] have fewer .* pooled within-cluster"):
         cov = cluster_covariances(Z, labels)
     assert cov.shape == (6, 3, 3)
     np.testing.assert_allclose(cov[4], cov[5])
     assert np.all(np.linalg.eigvalsh(cov[4]) > 0)
+    # every cluster alone: the spread of all points, said so (before: "pooled within-cluster")
+    with pytest.warns(UserWarning, match=r"they get the spread of all points \(no cluster has 2"):
+        alone = cluster_covariances(Z[:4], np.arange(4))
+    np.testing.assert_allclose(alone[0], cluster_covariances(Z[:4], np.zeros(4, int))[0])
 
 
 @pytest.mark.parametrize(
