@@ -48,7 +48,7 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
             warnings.warn(
                 "CUDA was requested but no CUDA device is available; using the CPU instead.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return torch.device("cpu")
         return torch.device(name)
@@ -57,7 +57,7 @@ def resolve_device(device: str | torch.device = "auto", cuda: bool = False) -> t
             warnings.warn(
                 "MPS was requested but is not available; using the CPU instead.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
             return torch.device("cpu")
         return torch.device("mps")

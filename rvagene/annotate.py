@@ -50,7 +50,7 @@ import warnings
 
 import numpy as np
 
-from ._utils import package_version
+from ._utils import package_version, user_stacklevel
 from .data import _MISSING, _all_missing, _label_times, _uneven_times
 from .pipeline import GeneClustering
 from .single_cell import values_name
@@ -199,7 +199,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
             f"({', '.join(map(str, missing[:3]))}{', ...' if missing.size > 3 else ''}) and "
             "are left out; give them a time to use them."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     if distinct.size < 2:
         msg = f".obs[{time_key!r}] holds {distinct.size} distinct time(s); at least 2 are needed."
         raise ValueError(msg)

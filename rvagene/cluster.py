@@ -47,6 +47,7 @@ from sklearn.utils import check_random_state
 from ._utils import as_generator as _as_generator
 from ._utils import check_n_samples as _check_n_samples
 from ._utils import is_real_at_least as _is_real_at_least
+from ._utils import user_stacklevel
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +249,7 @@ def cluster_latent(
             f"Only {n_nonempty} of {n_clusters} clusters have members; the empty clusters keep "
             "their centres. Consider fewer clusters or method='kmeans'.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     logger.debug(
         "Clustered %d points into %d clusters (%d non-empty) with %s.",
@@ -698,7 +699,7 @@ def _warn_if_inseparable(fits: list[np.ndarray], ks: list[int]) -> None:
         f"every score is degenerate and k={ks[0]} (the smallest tried) is no choice: {fix} "
         "(identical genes give identical points)."
     )
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _check_same_genes(point_sets) -> list[np.ndarray]:
@@ -828,7 +829,7 @@ def cluster_covariances(
         warnings.warn(
             f"Clusters {small} have fewer than 2 members; they get {spread}.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     for i in range(n_clusters):
         inside = labels == i
@@ -1028,7 +1029,10 @@ def clustering_scores(labels_true, labels_pred) -> dict[str, float]:
     labels_true : array-like of shape (n_genes,)
         Reference labels (e.g. the simulated clusters, or up/down regulation).
     labels_pred : array-like of shape (n_genes,)
-        Predicted labels (e.g. ``cluster_latent(Z, k).labels_``).
+        Predicted labels (e.g. ``cluster_latent(Z, k).labels_``). A label of -1
+        (:class:`GeneClustering`'s flat genes) is scored as one more group; ``train_and_gen.py``
+        scores the genes it clustered only: ``keep = clusters >= 0``, then
+        ``clustering_scores(labels[keep], clusters[keep])``.
 
     Returns
     -------

@@ -680,7 +680,7 @@ def mask_extreme_values(X, genes=None, time_labels=None, where: str = "X") -> np
         "They are read as missing (NaN) and left out of the fit. Correct them in the data, "
         "or leave those cells empty (NA) to mark them missing."
     )
-    warnings.warn(msg, UserWarning, stacklevel=2)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     X[found] = np.nan
     return X
 
@@ -993,7 +993,7 @@ def _commented_header(lines, above, first, path, sep, warn) -> int | None:
                 f"skipped as a comment, but it has as many cells as the data ({len(row)}). "
                 "If it is the header, remove the '#'."
             )
-            warnings.warn(msg, UserWarning, stacklevel=6)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     return header
 
 
@@ -1585,7 +1585,7 @@ def _header_times(path, header, time_labels, first) -> tuple[np.ndarray | None, 
         if not _step_names(time_labels):
             n = len(time_labels)
             msg = f"{path}: {problem or _NO_TIMES.format(n=n)}"
-            warnings.warn(msg, UserWarning, stacklevel=3)
+            warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
         return None, None
     if (np.diff(times) < 0).any():
         raise _unsorted_times(path, header, time_labels, times, first)
@@ -2042,7 +2042,7 @@ def read_table(
             f"{path}: {len(unnamed)} gene(s) without a name, called by their data row: "
             f"{', '.join(genes[i] for i in unnamed[:5])}. Name them in the file."
         )
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     _warn_about_names(path, genes)
     logger.debug("read %d genes x %d time points from %s", *X.shape[:2], path)
     return TimeSeriesTable(X, genes, times, time_labels, labels, str(path), replicates, unit)
@@ -2230,7 +2230,7 @@ def _warn_if_header_may_be_a_gene(path, header: list[str], time_labels: list[str
         "its values. Add a header line such as 'gene,t0,t1,...' above it, or name the gene "
         "column 'gene'."
     )
-    warnings.warn(msg, UserWarning, stacklevel=3)
+    warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
 
 
 def _check_header_is_no_row(path, header: list[str], body) -> None:

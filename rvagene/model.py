@@ -32,6 +32,7 @@ from ._utils import (
     package_version,
     resolve_device,
     torch_threads,
+    user_stacklevel,
     warn_without_effect,
 )
 from .data import SCALINGS, bin_means, bin_width, scale_series, split_table
@@ -322,7 +323,7 @@ def _loaded_params(path: Path, payload: dict, known: set[str]) -> dict:
         warnings.warn(
             f"Custom loss {loss} replaced by MSELoss on loading; set model.loss before refitting.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
         params["loss"] = "MSELoss"
     return params
@@ -875,7 +876,7 @@ torch Dataset of (n_timepoints, n_dims) tensors, or TimeSeriesTable
                 "fit went on without them. If many are skipped, lower learning_rate or "
                 "max_timepoints (the network's longest series).",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         self.n_checks_ = result.n_checks
         self.best_check_ = result.best_check

@@ -30,6 +30,8 @@ import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.lines import Line2D
 
+from ._utils import user_stacklevel
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -762,7 +764,7 @@ def _one_cluster(generated, cluster, features: str) -> np.ndarray:
             "GeneClustering.generate's (n_clusters, n_samples, n_timepoints): if so, plot one "
             "cluster with cluster=i (or generated[i]); for replicates, features='mean'."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     return generated
 
 

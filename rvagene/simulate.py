@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.utils import check_random_state
 
+from ._utils import user_stacklevel
+
 logger = logging.getLogger(__name__)
 
 TIME_SPAN = 0.1  # the original's time axis is linspace(0, 0.1, 100)
@@ -197,7 +199,7 @@ def _distinct_means(
             f"after {_MAX_DRAWS} draws; {kept} kept as drawn, so some clusters may be hard to "
             "tell apart. Use fewer clusters or a longer sequence_length."
         )
-        warnings.warn(msg, UserWarning, stacklevel=3)
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
     return np.vstack(means)
 
 

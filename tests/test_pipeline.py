@@ -505,6 +505,22 @@ def test_warnings_from_scikit_learns_shortcuts_name_the_users_line(call):
     assert {w.filename for w in said} == {__file__}
 
 
+def test_generation_warnings_name_the_users_line(genes, fitted):
+    """generate_around_centres warns of a one-gene cluster from cluster_covariances; its fixed
+    stacklevel named pipeline.py's line, not the user's (now user_stacklevel everywhere)."""
+    X, _ = genes
+    model = fitted.model_
+    Z = model.transform(X)
+    labels = np.zeros(len(X), dtype=int)
+    labels[0] = 1
+    centres = np.stack([Z[1:].mean(axis=0), Z[0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        generate_around_centres(model, centres, 3, X=X, labels=labels)
+    said = [w for w in caught if "fewer than 2 members" in str(w.message)]
+    assert [w.filename for w in said] == [__file__]
+
+
 def test_a_time_point_observed_only_in_flat_genes_still_warns(genes):
     """The fits see no value at a time point the flat genes alone have: still said, once.
 

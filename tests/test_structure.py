@@ -98,3 +98,27 @@ def test_no_function_body_over_60_lines():
     files = [*sorted(PACKAGE.glob("*.py")), *SCRIPTS]
     long = [entry for path in files for entry in _long_functions(path)]
     assert not long, "function bodies over 60 lines: " + "; ".join(long)
+
+
+# The scripts' own modules: their warnings are printed as "warning: ..." lines, without a place
+SCRIPT_MODULES = {"_cli.py", "_gen_synthetic_data.py", "_outputs.py", "_train_and_gen.py"}
+
+
+def _fixed_stacklevels(path: Path) -> list[str]:
+    """``file:line`` of each ``stacklevel=<number>`` argument in a file."""
+    return [
+        f"{path.name}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.keyword)
+        and node.arg == "stacklevel"
+        and isinstance(node.value, ast.Constant)
+    ]
+
+
+def test_library_warnings_find_the_users_line():
+    """A fixed stacklevel names the user's line only when the warning is one call below it:
+    called through GeneClustering, load or scikit-learn's fit_predict it named a line of the
+    package. Library warnings take rvagene._utils.user_stacklevel()."""
+    files = [p for p in sorted(PACKAGE.glob("*.py")) if p.name not in SCRIPT_MODULES]
+    fixed = [entry for path in files for entry in _fixed_stacklevels(path)]
+    assert not fixed, "fixed stacklevels (use user_stacklevel()): " + ", ".join(fixed)
