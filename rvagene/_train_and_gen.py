@@ -774,6 +774,7 @@ def _read_anndata(args):
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
+        _check_column("--time-key", args.time_key, adata.obs, ".obs")
         X, times, names = bulk_series(adata, args.time_key, genes, layer=args.layer)
         labels = [f"{t:g}" for t in times]
         table = TimeSeriesTable(X, names, times, labels, None, str(args.data))
@@ -839,12 +840,18 @@ def _check_cell_options(args, adata) -> None:
         raise ValueError(msg)
 
 
+def _check_column(option: str, key: str, frame, where: str) -> None:
+    """A ValueError, in the option's name, when ``key`` is not a column of ``frame``."""
+    if key not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:8])) or "none"
+        more = ", ..." if len(frame.columns) > 8 else ""
+        msg = f"{option} {key!r} is not a {where} column (the columns: {columns}{more})."
+        raise ValueError(msg)
+
+
 def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
     """The known labels of ``genes`` from the .var column ``key``."""
-    if key not in adata.var.columns:
-        columns = ", ".join(map(str, adata.var.columns[:8])) or "none"
-        msg = f"--labels-key {key!r} is not a .var column (the columns: {columns})."
-        raise ValueError(msg)
+    _check_column("--labels-key", key, adata.var, ".var")
     values = adata.var[key].loc[genes]
     return np.where(values.isna(), "", values.astype(str)).astype(str)  # NA: no label
 

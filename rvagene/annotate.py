@@ -171,7 +171,11 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     ``layer``: average ``adata.layers[layer]`` instead of ``adata.X``.
     """
     if time_key not in adata.obs.columns:
-        msg = f"time_key {time_key!r} is not an .obs column; give the column of sample times."
+        columns = ", ".join(map(str, adata.obs.columns[:8])) or "none"
+        msg = (
+            f"time_key {time_key!r} is not an .obs column (the columns: {columns}); give the "
+            "column of sample times."
+        )
         raise ValueError(msg)
     from .single_cell import (
         _check_layer,

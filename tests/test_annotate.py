@@ -123,7 +123,7 @@ def test_bulk_samples_with_times_in_obs():
     np.testing.assert_array_equal(info["times"], times)
     assert info["time_key"] == "hours"
     assert adata.var["rvagene_cluster"].notna().all()
-    with pytest.raises(ValueError, match="'day' is not an .obs column"):
+    with pytest.raises(ValueError, match=r"'day' is not an .obs column \(the columns: hours\)"):
         cluster_anndata(adata, _gc(), time_key="day")
     # times with a unit, as in a table's header; a gene not in the data is skipped, as for cells
     adata.obs["named"] = [f"{t:g}h" for t in adata.obs["hours"]]
@@ -353,6 +353,28 @@ def test_script_on_bulk_anndata_fits_the_times_of_obs(tmp_path, capsys):
     assert _script().main([*again, *TINY, *_dirs(tmp_path)]) == 0
     assert "removed" in capsys.readouterr().out
     assert not (tmp_path / "out" / "bulk_rvagene.h5ad").exists()
+
+
+@singlecell
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--time-key", "--time-key 'day' is not a .obs column (the columns: hours, batch)."),
+        ("--labels-key", "--labels-key 'day' is not a .var column (the columns: truth)."),
+    ],
+)
+def test_a_key_not_in_the_h5ad_names_the_option_and_the_columns(tmp_path, capsys, option, said):
+    """Before: --time-key's error named the library's time_key and no column."""
+    X, y = simulate(n_clusters=2, genes_per_cluster=6, sequence_length=6, random_state=0)
+    adata = anndata.AnnData(X.T.copy())
+    adata.obs["hours"], adata.obs["batch"] = np.arange(6.0), "a"
+    adata.var_names = [f"g{i}" for i in range(12)]
+    adata.var["truth"] = [str(v) for v in y]
+    adata.write_h5ad(tmp_path / "bulk.h5ad")
+    keys = ["--time-key", "hours", option, "day"] if option == "--labels-key" else [option, "day"]
+    argv = [str(tmp_path / "bulk.h5ad"), *keys, "--n-clusters", "2", *TINY, *_dirs(tmp_path)]
+    assert _script().main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {said}"]
 
 
 @singlecell
