@@ -865,7 +865,10 @@ def _file_labels(path: Path, genes: list[str]) -> np.ndarray:
     when the file names it once.
     """
     if not Path(path).is_file():
-        msg = f"--labels: no such file {str(path)!r}; give a CSV of gene, label."
+        if Path(path).is_dir():
+            msg = f"--labels: {str(path)!r} is a folder; give a CSV file of gene, label."
+        else:
+            msg = f"--labels: no such file {str(path)!r}; give a CSV of gene, label."
         raise FileNotFoundError(msg)
     text = _read_text(path)
     delimiter = _guess_sep(next((line for line in text.splitlines() if line.strip()), ""))

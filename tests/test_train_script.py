@@ -1159,6 +1159,13 @@ def test_ari_only_against_labels_the_user_gave(script, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "has no label for 11 gene(s): g1, g2, g3, ..." in err
     assert len(err.splitlines()) == 1
+    for where, said in [(tmp_path, "is a folder"), (tmp_path / "nope.csv", "no such file")]:
+        assert script.main([*argv, "--labels", str(where), *_dirs(tmp_path / "d")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()  # before: a folder was "no such file"
+        assert len(err) == 1
+        assert err[0].startswith("error: --labels: ")
+        assert said in err[0]
+        assert str(where) in err[0]
 
 
 def test_warning_lines_drop_developer_warnings_and_repeats(outputs):
