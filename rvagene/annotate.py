@@ -51,7 +51,7 @@ import warnings
 import numpy as np
 
 from ._utils import package_version, user_stacklevel
-from .data import _MISSING, _all_missing, _label_times, _uneven_times
+from .data import _MISSING, _all_missing, _label_times, _prefixed_times, _uneven_times
 from .pipeline import GeneClustering
 from .single_cell import values_name
 
@@ -240,7 +240,12 @@ def _sample_times(column, time_key: str) -> np.ndarray:
             f".obs[{time_key!r}] holds {', '.join(distinct[:3])}..., which are not times; "
             "give numbers, or times with one unit each (0h, 30min, 2h, day3)."
         )
-        if problem:  # a header's problem, said for samples (not "read as equal steps")
+        if problem and _prefixed_times(distinct)[2]:  # E10.5 ... P0: no one origin
+            msg += (
+                " They mix embryonic and postnatal days, which count from different days: "
+                "give days from one origin (in mouse, E18.5 as 18.5d and P0 as 19.5d)."
+            )
+        elif problem:  # a header's problem, said for samples (not "read as equal steps")
             msg += (
                 " Some hold a time and others none, or several conditions share the column: "
                 "give one condition's samples (adata[mask]), and a sample without a time "

@@ -158,6 +158,13 @@ def test_bulk_samples_with_times_in_obs():
         cluster_anndata(adata, _gc(), time_key="named")
     assert "a sample without a time (a control) NaN or 'NA'" in str(raised.value)
     assert "equal steps" not in str(raised.value)
+    # embryonic and postnatal days: their own fix (one origin), not the controls' one
+    adata.obs["named"] = ["E10.5", "E12.5", "E14.5", "E16.5", "E18.5", "P0"] * 2
+    with pytest.raises(ValueError, match="holds E10.5, E12.5, E14.5") as raised:
+        cluster_anndata(adata, _gc(), time_key="named")
+    assert "E18.5 as 18.5d and P0 as 19.5d" in str(raised.value)
+    assert "control" not in str(raised.value)
+    assert "equal steps" not in str(raised.value)
     adata.X[:, 3] = np.nan  # a gene measured in no sample: named, not taken for flat
     with pytest.raises(ValueError, match=r"adata: gene 'g3' \(row 4\) has no observed value"):
         cluster_anndata(adata, _gc(), time_key="hours")
