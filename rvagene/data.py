@@ -1279,7 +1279,13 @@ def _open_to_write(path, **kwargs):
         with atomic_open(path, "w", **kwargs) as fh:
             yield fh
         return
-    with atomic_path(path) as tmp, gzip.open(tmp, "wt", **kwargs) as fh:
+    with (
+        atomic_path(path) as tmp,
+        open(tmp, "wb") as raw,
+        # named as the file, not the temporary one: gunzip -N restores that name
+        gzip.GzipFile(Path(path).name, "wb", fileobj=raw) as packed,
+        io.TextIOWrapper(packed, **kwargs) as fh,
+    ):
         yield fh
 
 

@@ -217,6 +217,11 @@ def test_table_separator_follows_extension(tmp_path):
     write_table(tmp_path / "a.tsv.gz", np.ones((1, 2)))
     with gzip.open(tmp_path / "a.tsv.gz", "rt") as fh:
         assert fh.read() == "gene\tt0\tt1\ngene_0\t1\t1\n"
+    # the gzip header names the file as gunzip -N restores it: a.tsv, not the temporary
+    # file written first (before: '.a.tsv.<random>.tmp', a hidden file)
+    head = (tmp_path / "a.tsv.gz").read_bytes()
+    assert head[3] & 8  # FNAME
+    assert head[10 : head.index(b"\0", 10)] == b"a.tsv"
 
 
 def test_read_table_string_times_labels_anywhere(tmp_path):
