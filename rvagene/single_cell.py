@@ -505,6 +505,9 @@ def _sparse_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
 def _dense_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_sparse_sums` for a dense ``X``, read a block of whole groups at a time.
 
+    A group larger than a block is read a block of its rows at a time
+    (:func:`_large_group_sums`).
+
     Each block's rows are copied out of ``X`` and made float64 (about ``BLOCK_VALUES``
     values), so ``X`` is never copied whole, nor written into; each block is summed as
     :func:`_sparse_sums` sums, so the means are bit-for-bit those of one product.
@@ -515,12 +518,36 @@ def _dense_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
     g = 0
     while g < n_groups:
         end = int(np.searchsorted(starts, starts[g] + step, side="right")) - 1
-        end = min(max(end, g + 1), n_groups)  # at least one group, even a large one
+        if end <= g:  # one group larger than a block: read a block of its rows at a time
+            sums[g], counts[g] = _large_group_sums(X, at[starts[g] : starts[g + 1]], step)
+            g += 1
+            continue
+        end = min(end, n_groups)
         block = np.asarray(X[at[starts[g] : starts[end]]], dtype=np.float64)  # a copy
         in_block = starts[g : end + 1] - starts[g]
         sums[g:end], counts[g:end] = _sparse_sums(block, np.arange(len(block)), in_block)
         g = end
     return sums, counts
+
+
+def _large_group_sums(X, rows, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """One group's sums and counts over ``rows`` of a dense ``X``, ``step`` rows at a time.
+
+    Each block is summed after the sums so far (a first row of the product), so the values
+    are added one after another in ``rows``' order, as one product adds them: bit-for-bit.
+    """
+    from scipy import sparse
+
+    total, counts = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, len(rows), step):
+        block = np.asarray(X[rows[start : start + step]], dtype=np.float64)  # a copy
+        missing = np.isnan(block)  # left out of the mean, as in _sparse_sums
+        block = np.concatenate([total[None], np.where(missing, 0.0, block)])
+        n = len(block)
+        member = sparse.csr_matrix((np.ones(n), np.arange(n), [0, n]), shape=(1, n))
+        total = _dense(member @ block)[0]
+        counts += len(missing) - missing.sum(axis=0)
+    return total, counts
 
 
 def _group_means(X, pseudotime, order, group_of_rank, rows=None) -> Windows:

@@ -774,3 +774,30 @@ def test_cells_without_a_pseudotime_are_not_copied_out_of_a_dense_matrix(monkeyp
         pytest.raises(ValueError, match=r"infinite value at cell '51', gene '4'"),
     ):
         prepare(adata, pseudotime="pt")
+
+
+def test_a_window_larger_than_a_block_is_read_a_block_at_a_time(monkeypatch):
+    """Two bins of 2,000 cells each, blocks of 10,000 values (40 cells): each bin is read
+    a block of its cells at a time, and its means are bit-for-bit those of one product.
+
+    Before, a window larger than a block was copied whole (and made float64): n_bins=2 on
+    a float64 matrix copied half of it (4 MB here; 80 MB of a 160 MB matrix), where the
+    code before blocks read it in place.
+    """
+    from rvagene import single_cell
+
+    rng = np.random.default_rng(1)
+    n_cells, n_genes = 4000, 250
+    X = rng.lognormal(size=(n_cells, n_genes))
+    X[rng.random((n_cells, n_genes)) < 0.01] = np.nan
+    pt = rng.random(n_cells)
+    adata = ad.AnnData(X)
+    adata.obs["pt"] = pt
+    monkeypatch.setattr(single_cell, "BLOCK_VALUES", 10**9)  # one block: one product
+    whole = prepare(adata, pseudotime="pt", n_bins=2)
+    monkeypatch.setattr(single_cell, "BLOCK_VALUES", 10_000)
+    got = {}
+    peak = _peak_bytes(lambda: got.setdefault("s", prepare(adata, pseudotime="pt", n_bins=2)))
+    assert peak < n_cells * n_genes * 8 / 8  # a bin's float64 copy: 4 MB
+    assert got["s"].X.tobytes() == whole.X.tobytes()
+    np.testing.assert_array_equal(adata.X, X)
