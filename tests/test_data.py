@@ -776,14 +776,15 @@ def test_controls_in_a_time_course_header_get_a_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("header", "times"),
+    ("header", "times", "unit"),
     [
-        ("T0,T2h,T6h,T24h", [0, 2, 6, 24]),
-        ("t0,t30min,t2h", [0, 0.5, 2]),
-        ("LPS_0,LPS_2h,LPS_6h", [0, 2, 6]),
+        ("T0,T2h,T6h,T24h", [0, 2, 6, 24], "h"),
+        ("t0,t30min,t2h", [0, 0.5, 2], "h"),
+        ("LPS_0,LPS_2h,LPS_6h", [0, 2, 6], "h"),
+        ("T0,T30min,T60min", [0, 30, 60], "min"),  # the others' one unit, not hours
     ],
 )
-def test_time_zero_without_its_unit_is_time_zero(tmp_path, header, times):
+def test_time_zero_without_its_unit_is_time_zero(tmp_path, header, times, unit):
     """Before: 'T0' beside 'T2h' was taken for a control, the times lost (equal steps)."""
     n = header.count(",") + 1
     path = write_text(tmp_path / "s.csv", f"gene,{header}\na,{','.join(['1'] * n)}\n")
@@ -791,7 +792,7 @@ def test_time_zero_without_its_unit_is_time_zero(tmp_path, header, times):
         warnings.simplefilter("error")
         table = read_table(path)
     np.testing.assert_array_equal(table.times, times)
-    assert table.time_unit == "h"
+    assert table.time_unit == unit
     bad = write_text(tmp_path / "c.csv", "gene,ctrl,T2h,T6h\na,1,2,3\n")  # a control: no 0
     with pytest.warns(UserWarning, match="mixes time points"):
         assert read_table(bad).times is None
