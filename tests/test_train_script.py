@@ -1250,6 +1250,22 @@ def test_the_few_members_warning_numbers_clusters_as_the_output_does(script, tmp
     assert table[-1].startswith("g30,0,")
 
 
+def test_the_few_members_warning_maps_each_cluster_to_its_display_number(script):
+    """Display cluster j is GeneClustering's order[j]: gc's cluster i is shown as the j with
+    order[j] == i. With order [2, 0, 1] (no swap of two, whose inverse is itself), gc's 0
+    is shown as 1 and gc's 2 as 0; reading order[i] instead named 2 and 1."""
+    text = "Clusters [0, 2] have fewer than 2 members; they get the pooled within-cluster spread."
+    got = script._display_numbers(text, np.array([2, 0, 1]))
+    assert (
+        got
+        == "Clusters [0, 1] have fewer than 2 members; they get the pooled within-cluster spread."
+    )
+    assert script._display_numbers("Clusters [0] have fewer than 2 members; x", [2, 0, 1]) == (
+        "Clusters [1] have fewer than 2 members; x"
+    )
+    assert script._display_numbers("Other text [0]", np.array([2, 0, 1])) == "Other text [0]"
+
+
 # --------------------------------------------------------------------------- review B
 
 
