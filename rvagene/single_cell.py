@@ -1051,10 +1051,11 @@ def _warn_if_counts(values, where: str, adata, rows=None) -> None:
 def _first_rows(values, rows=None):
     """The first of ``rows`` (all when None) that hold the 100,000 values sampled for counts.
 
-    :func:`_looks_like_counts` looks at those values only, so only their rows are copied.
+    :func:`_looks_like_counts` looks at those values only, so only their rows are copied
+    (its row-major ``ravel`` of a column-major matrix copied it whole).
     """
     if rows is None:
-        return values
+        return values if _is_sparse(values) else values[: -(-100_000 // max(values.shape[1], 1))]
     if _is_sparse(values):
         held = np.cumsum(np.diff(values.indptr)[rows])
         return values[rows[: int(np.searchsorted(held, 100_000)) + 1]]
