@@ -943,9 +943,9 @@ def prepare(
     ------
     ValueError
         For a missing ``obs`` column, unknown genes, a bad root cell or window setting, two
-        options of one choice, or an infinite value in a cell averaged (naming the cell and
-        gene). The cells dropped for their pseudotime are not read, so an infinite value in
-        one of them raises nothing.
+        options of one choice, a pseudotime equal in every cell, or an infinite value in a
+        cell averaged (naming the cell and gene). The cells dropped for their pseudotime are
+        not read, so an infinite value in one of them raises nothing.
 
     Warns
     -----
@@ -983,6 +983,7 @@ def prepare(
     if good.sum() < 2:
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
+    _check_varies(pt[good], source)
     values = sub.layers[layer] if layer is not None else sub.X
     values = values.tocsr() if _is_sparse(values) else _read_in_place(values)  # no copy
     rows = None if good.all() else np.flatnonzero(good)  # kept cells, read where they are
@@ -1190,6 +1191,20 @@ def _pseudotime_of(adata, sub, pseudotime, root_cell, n_comps) -> tuple[np.ndarr
             raise ValueError(msg)
         return pt, "given pseudotime"
     return compute_pseudotime(sub, root_cell, n_comps=n_comps), _dpt_source(adata, root_cell)
+
+
+def _check_varies(pt: np.ndarray, source: str) -> None:
+    """A ValueError when every cell has the same pseudotime: it does not order the cells.
+
+    Before, the cells were windowed in the data's own order and clustered without a word.
+    """
+    if pt.min() == pt.max():
+        msg = (
+            f"The pseudotime ({source}) is {pt[0]:g} in all {pt.size} cells that have one, "
+            "so it does not order them. Give a pseudotime that varies along the trajectory, "
+            "or compute diffusion pseudotime from a root cell."
+        )
+        raise ValueError(msg)
 
 
 def _dpt_source(adata, root_cell) -> str:

@@ -820,3 +820,22 @@ def test_a_fortran_ordered_matrix_is_read_in_place(monkeypatch):
     assert peak < n_cells * n_genes * 8 / 2
     expected = prepare(ad.AnnData(np.ascontiguousarray(X), obs=adata.obs), pseudotime="pt")
     assert got["s"].X.tobytes() == expected.X.tobytes()
+
+
+def test_a_pseudotime_equal_in_every_cell_is_refused(tiny_adata, script, tmp_path, capsys):
+    tiny_adata.obs["pt"] = 1.0  # e.g. a column of one value: the cells keep the file's order
+    tiny_adata.obs.loc["c0", "pt"] = np.nan  # the cells that have one are all equal
+    with (
+        pytest.warns(UserWarning, match="Dropped 1 of 10 cells"),
+        pytest.raises(ValueError, match=r"\(pt\) is 1 in all 9 cells .* does not order them"),
+    ):
+        prepare(tiny_adata, pseudotime="pt", window_length=3)
+    path = tmp_path / "flat.h5ad"
+    tiny_adata.write_h5ad(path)
+    out = tmp_path / "out"
+    argv = [str(path), "--pseudotime-key", "pt", "--window-length", "3", "--out-dir", str(out)]
+    assert script.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "does not order them" in err
+    assert len(err.splitlines()) == 1
+    assert not out.exists()
