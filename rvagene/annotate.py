@@ -129,10 +129,15 @@ def cluster_anndata(
     ------
     ValueError
         Before any fit, if ``adata.var_names`` repeat a name (the results are written back
-        by gene name): make them unique with ``adata.var_names_make_unique()``.
+        by gene name): make them unique with ``adata.var_names_make_unique()``; or if
+        ``time_key`` is given with ``pseudotime``, ``root_cell``, ``window_length`` or
+        ``n_bins``, which apply to single cells only.
     """
     _require_anndata()
     _check_unique_genes(adata)
+    cell_options = {"pseudotime": pseudotime, "root_cell": root_cell,
+                    "window_length": window_length, "n_bins": n_bins}  # fmt: skip
+    _check_bulk_choice(time_key, cell_options)
     adata = adata.copy() if copy else adata
     gc = clustering if clustering is not None else GeneClustering(random_state=0)
     if time_key is not None:
@@ -150,6 +155,22 @@ def cluster_anndata(
         where = windows_info(series)
     write_results(adata, gc, names, gc.labels_, where, X if time_key is not None else series.X)
     return adata if copy else None
+
+
+def _check_bulk_choice(time_key, cell_options: dict) -> None:
+    """A ValueError when ``time_key`` comes with a single-cell option, which it would ignore.
+
+    Before, the samples were averaged by ``time_key`` and the option dropped without a word
+    (``train_and_gen.py`` refused the same pair).
+    """
+    given = [name for name, value in cell_options.items() if value is not None]
+    if time_key is not None and given:
+        msg = (
+            f"{given[0]} applies to single cells ordered by pseudotime; with time_key the "
+            "samples at each time are averaged, so it would be ignored. Leave it out, or "
+            "leave out time_key."
+        )
+        raise ValueError(msg)
 
 
 def _check_unique_genes(adata) -> None:

@@ -427,3 +427,19 @@ def test_bulk_times_of_sparse_cells_are_averaged_without_a_dense_copy():
     expected = np.stack([np.nanmean(dense[day == t], axis=0) for t in times], axis=1)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert times.tolist() == [0.0, 2.0, 4.0, 6.0]
+
+
+@singlecell
+@pytest.mark.parametrize(
+    "option",
+    [{"pseudotime": "pt"}, {"root_cell": 0}, {"window_length": 20}, {"n_bins": 5}],
+    ids=lambda o: next(iter(o)),
+)
+def test_bulk_time_key_with_a_single_cell_option_is_refused(cells, option):
+    # before: the samples were averaged by time_key and the option ignored without a word
+    adata = cells.copy()
+    adata.obs["hours"] = np.repeat(np.arange(4.0), 50)
+    name = next(iter(option))
+    with pytest.raises(ValueError, match=f"^{name} applies to single cells .* time_key"):
+        cluster_anndata(adata, _gc(), time_key="hours", **option)
+    assert "rvagene" not in adata.uns
