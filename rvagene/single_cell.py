@@ -355,13 +355,14 @@ def _root_index(adata, root_cell) -> int:
         hits = np.flatnonzero(adata.obs_names == root_cell)
         if hits.size:
             return int(hits[0])
-        if not root_cell.strip().isdigit():
+        text = root_cell.strip()
+        if not text.removeprefix("-").isdigit():  # "-1": a position, said out of range
             msg = (
                 f"Root cell {root_cell!r} is not an obs_name (cells are named like "
                 f"{_few(adata.obs_names, 3)}). Give a name or an integer position."
             )
             raise ValueError(msg)
-        root_cell = int(root_cell)
+        root_cell = int(text)
     if isinstance(root_cell, bool) or not isinstance(root_cell, int | np.integer):
         msg = f"root_cell must be an integer position or an obs_name, got {root_cell!r}."
         raise ValueError(msg)
@@ -388,7 +389,8 @@ def compute_pseudotime(
         is (the original used its differentially expressed genes' values).
     root_cell : int or str
         The starting cell: an integer position, or an ``obs_name``. A string that is not an
-        obs_name but is made of digits (as on a command line) is read as a position.
+        obs_name but is made of digits, with or without a minus sign (as on a command line),
+        is read as a position.
     n_comps : int, default=10
         Diffusion components, as in the original.
     n_neighbors : int, default=15

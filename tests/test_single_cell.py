@@ -225,6 +225,9 @@ def test_dpt_from_root_index_and_name(sim, sim_dpt):
         compute_pseudotime(sim, "no_such_cell")
     with pytest.raises(ValueError, match="out of range"):
         compute_pseudotime(sim, sim.n_obs)
+    # before: "Root cell '-1' is not an obs_name ... Give a name or an integer position."
+    with pytest.raises(ValueError, match=r"position -1 is out of range for 300 cells \(0 to"):
+        compute_pseudotime(sim, "-1")  # as --root-cell -1 gives it
 
 
 def test_without_a_pseudotime_the_stored_root_is_used(sim):
