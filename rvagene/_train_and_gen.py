@@ -772,6 +772,8 @@ def _read_anndata(args):
         msg = f"{args.data} holds {adata.n_obs} cells or samples x {adata.n_vars} genes: no data."
         raise ValueError(msg)
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
+    if args.labels_key is not None:  # before the windows and DPT (before: after them)
+        _check_column("--labels-key", args.labels_key, adata.var, ".var")
     genes = read_gene_list(args.genes) if args.genes else None
     if args.time_key is not None:  # bulk: samples x genes, each sample's time in .obs
         _check_column("--time-key", args.time_key, adata.obs, ".obs")

@@ -443,3 +443,23 @@ def test_bulk_time_key_with_a_single_cell_option_is_refused(cells, option):
     with pytest.raises(ValueError, match=f"^{name} applies to single cells .* time_key"):
         cluster_anndata(adata, _gc(), time_key="hours", **option)
     assert "rvagene" not in adata.uns
+
+
+@singlecell
+def test_a_labels_key_not_in_var_is_refused_before_the_windows(
+    cells, tmp_path, capsys, monkeypatch
+):
+    """Before: the cells were windowed (a DPT computed, with --root-cell) and then refused."""
+    import rvagene.single_cell
+
+    def no_windows(*args, **kwargs):
+        msg = "windows made before --labels-key was checked"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(rvagene.single_cell, "prepare", no_windows)
+    cells.write_h5ad(tmp_path / "cells.h5ad")
+    argv = [str(tmp_path / "cells.h5ad"), "--pseudotime-key", "pt", "--labels-key", "day"]
+    assert _script().main([*argv, *TINY, *_dirs(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --labels-key 'day' is not a .var column (the columns: program)."
+    ]
