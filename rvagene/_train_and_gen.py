@@ -772,6 +772,7 @@ def _read_anndata(args):
         msg = f"{args.data} holds {adata.n_obs} cells or samples x {adata.n_vars} genes: no data."
         raise ValueError(msg)
     _check_unique_genes(adata)  # the results are written back by gene name, after the fit
+    _check_x(args, adata)
     if args.labels_key is not None:  # before the windows and DPT (before: after them)
         _check_column("--labels-key", args.labels_key, adata.var, ".var")
     genes = read_gene_list(args.genes) if args.genes else None
@@ -790,6 +791,22 @@ def _read_anndata(args):
         table, where = series.to_table(source=args.data), windows_info(series)
     truth = _var_labels(adata, args.labels_key, table.genes) if args.labels_key else None
     return checked_table(table), truth, series, adata, where  # a gene without values named
+
+
+def _check_x(args, adata) -> None:
+    """An AnnData without ``X`` (values in layers only), refused in the options' names."""
+    if adata.X is not None:
+        return
+    layers = ", ".join(map(str, adata.layers)) or "none"
+    if args.layer is None:
+        msg = f"{args.data} keeps no values in X; give --layer, one of its layers ({layers})."
+        raise ValueError(msg)
+    if args.root_cell is not None:
+        msg = (
+            f"--root-cell computes diffusion pseudotime on X, which {args.data} does not "
+            "hold; give --pseudotime-key COLUMN."
+        )
+        raise ValueError(msg)
 
 
 def _check_cell_options(args, adata) -> None:

@@ -408,6 +408,12 @@ def compute_pseudotime(
     sc, anndata = _require_scanpy()
     root = _root_index(adata, root_cell)
     if use_rep == "X":
+        if adata.X is None:  # before: AttributeError, 'NoneType' object has no attribute
+            msg = (
+                "adata.X is None, and diffusion pseudotime is computed on X: give the "
+                "pseudotime itself, or use_rep, a key of adata.obsm such as 'X_pca'."
+            )
+            raise ValueError(msg)
         tmp = anndata.AnnData(adata.X.copy())
     else:
         if use_rep not in adata.obsm:
@@ -1083,9 +1089,19 @@ def _names_cells(data) -> bool:
 
 
 def _check_layer(adata, layer: str | None) -> None:
-    """A ValueError naming the layers there are, unless ``layer`` is None or one of them."""
+    """A ValueError naming the layers, unless ``layer`` is one of them or ``X`` holds values.
+
+    An AnnData may hold no ``X`` (``X=None``, its values in layers): before, that was an
+    ``IndexError: tuple index out of range``.
+    """
     if layer is not None and layer not in adata.layers:
         msg = f"layer {layer!r} is not in adata.layers (layers: {list(adata.layers) or 'none'})."
+        raise ValueError(msg)
+    if layer is None and adata.X is None:
+        msg = (
+            "adata.X is None: this AnnData keeps no values in X. Give layer, one of "
+            f"adata.layers ({list(adata.layers) or 'none'}), or set adata.X."
+        )
         raise ValueError(msg)
 
 

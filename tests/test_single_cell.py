@@ -842,3 +842,31 @@ def test_a_pseudotime_equal_in_every_cell_is_refused(tiny_adata, script, tmp_pat
     assert "does not order them" in err
     assert len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_an_anndata_without_x_asks_for_a_layer(tiny_adata, script, tmp_path, capsys):
+    """Before: IndexError (tuple index out of range), or AttributeError for DPT."""
+    tiny_adata.layers["logged"] = np.log1p(tiny_adata.X)
+    tiny_adata.X = None  # values kept in layers only
+    with pytest.raises(
+        ValueError, match=r"adata.X is None: .* Give layer, one of adata.layers \(\['logged'\]\)"
+    ):
+        prepare(tiny_adata, pseudotime="pt", window_length=3)
+    s = prepare(tiny_adata, pseudotime="pt", window_length=5, layer="logged")
+    np.testing.assert_allclose(
+        s.X[0], [np.log1p(np.arange(5)).mean(), np.log1p(np.arange(5, 10)).mean()]
+    )
+    with pytest.raises(ValueError, match="adata.X is None, and diffusion pseudotime"):
+        compute_pseudotime(tiny_adata, 0)
+    path = tmp_path / "nox.h5ad"
+    tiny_adata.write_h5ad(path)
+    dirs = ["--out-dir", str(tmp_path / "out"), "--figs-dir", str(tmp_path / "figs")]
+    for options, said in [
+        ([], "nox.h5ad keeps no values in X; give --layer, one of its layers (logged)."),
+        (["--root-cell", "c0", "--layer", "logged"], "--root-cell computes diffusion"),
+    ]:
+        assert script.main([str(path), *options, *dirs]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert said in err[0]
+    assert not (tmp_path / "out").exists()
