@@ -202,6 +202,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
         _check_layer,
         _dense,
         _group_means,
+        _in_memory,
         _is_sparse,
         check_no_infinity,
         select_genes,
@@ -212,7 +213,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if genes is not None:  # missing names are skipped with a warning, as for single cells
         genes = select_genes(adata, genes)
     sub = adata if genes is None else adata[:, genes]
-    values = sub.X if layer is None else sub.layers[layer]
+    values = _in_memory(sub.X if layer is None else sub.layers[layer])
     values = values.tocsr() if _is_sparse(values) else _dense(values)  # sparse stays sparse
     where = values_name(layer)
     check_no_infinity(values, adata.obs_names, sub.var_names, where, row="sample")

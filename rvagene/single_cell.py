@@ -197,6 +197,16 @@ def _is_sparse(X) -> bool:
     return sparse.issparse(X)
 
 
+def _in_memory(X):
+    """A backed AnnData's sparse matrix (``read_h5ad(..., backed="r")``) read into memory.
+
+    Any other matrix is returned as it is (an h5py dataset, a backed dense ``X``, is read
+    where it is used). Before, numpy took the backed sparse matrix for one object: "setting
+    an array element with a sequence".
+    """
+    return X.to_memory() if hasattr(X, "to_memory") and not _is_sparse(X) else X
+
+
 # ------------------------------------------------------------------------------ input
 
 
@@ -414,7 +424,7 @@ def compute_pseudotime(
                 "pseudotime itself, or use_rep, a key of adata.obsm such as 'X_pca'."
             )
             raise ValueError(msg)
-        tmp = anndata.AnnData(adata.X.copy())
+        tmp = anndata.AnnData(_in_memory(adata.X).copy())
     else:
         if use_rep not in adata.obsm:
             msg = f"use_rep={use_rep!r} is not in adata.obsm (keys: {list(adata.obsm)})."
@@ -891,8 +901,9 @@ def prepare(
     Parameters
     ----------
     data : anndata.AnnData, str, PathLike or array-like of shape (n_cells, n_genes)
-        An AnnData (not modified), the path of an ``.h5ad`` file, or a cells x genes matrix
-        (numpy, scipy sparse or a pandas DataFrame whose columns are genes).
+        An AnnData (not modified; a backed one, ``read_h5ad(path, backed="r")``, has the
+        matrix averaged read into memory), the path of an ``.h5ad`` file, or a cells x genes
+        matrix (numpy, scipy sparse or a pandas DataFrame whose columns are genes).
     genes : sequence of str or boolean mask, default=None
         *Genes, one of two.* Genes to keep, in this order, or one bool per gene (see
         :func:`select_genes`); missing names are skipped with a warning.
@@ -992,7 +1003,7 @@ def prepare(
         msg = f"Only {int(good.sum())} cells have a finite pseudotime; at least 2 are needed."
         raise ValueError(msg)
     _check_varies(pt[good], source)
-    values = sub.layers[layer] if layer is not None else sub.X
+    values = _in_memory(sub.layers[layer] if layer is not None else sub.X)
     values = values.tocsr() if _is_sparse(values) else _read_in_place(values)  # no copy
     rows = None if good.all() else np.flatnonzero(good)  # kept cells, read where they are
     where = values_name(layer)

@@ -870,3 +870,19 @@ def test_an_anndata_without_x_asks_for_a_layer(tiny_adata, script, tmp_path, cap
         assert len(err) == 1
         assert said in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_backed_sparse_anndata_is_averaged_as_in_memory(sim, tmp_path):
+    """Before: ValueError 'setting an array element with a sequence' (numpy's words)."""
+    from scipy import sparse as scipy_sparse
+
+    from rvagene.annotate import bulk_series
+
+    adata = sim.copy()
+    adata.X = scipy_sparse.csr_matrix(adata.X)
+    adata.obs["hours"] = np.repeat([0.0, 1, 2], 100)
+    adata.write_h5ad(tmp_path / "cells.h5ad")
+    backed = ad.read_h5ad(tmp_path / "cells.h5ad", backed="r")
+    kwargs = {"pseudotime": "true_time", "window_length": 30}
+    np.testing.assert_allclose(prepare(backed, **kwargs).X, prepare(adata, **kwargs).X)
+    np.testing.assert_allclose(bulk_series(backed, "hours")[0], bulk_series(adata, "hours")[0])
