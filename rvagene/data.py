@@ -1848,6 +1848,9 @@ def names_kept(names, genes, where: str = "the data") -> list[str]:
     wanted = list(dict.fromkeys(str(g) for g in genes))
     missing = [g for g in wanted if g not in present]
     kept = [g for g in wanted if g in present]
+    if not wanted:  # before: "None of the 0 requested genes ()"
+        msg = "The list of requested genes is empty: give gene names, or none to keep all."
+        raise ValueError(msg)
     if not kept:
         msg = (
             f"None of the {len(wanted)} requested genes ({_few_names(wanted, 5)}) is in "

@@ -274,7 +274,8 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
         :func:`scanpy.pp.highly_variable_genes` (``flavor``, default ``"seurat"``, which
         expects log-normalised values). When ``adata.X`` holds raw counts (non-negative
         integers), a copy is first normalised to 10,000 counts per cell and log1p
-        transformed; the genes are returned in ``adata``'s order.
+        transformed; the genes are returned in ``adata``'s order. When it is not below the
+        number of genes, every gene is kept, with a warning.
     flavor : str, default="seurat"
         Passed to :func:`scanpy.pp.highly_variable_genes` (``"cell_ranger"`` also works on
         log data; ``"seurat_v3"`` needs the ``scikit-misc`` package and raw counts).
@@ -300,6 +301,12 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
                     f"shape {mask.shape}."
                 )
                 raise ValueError(msg)
+            if not mask.any():  # before: "None of the 0 requested genes ()"
+                msg = (
+                    "genes as a boolean mask selects no gene (every value is False): check "
+                    "the column it comes from, e.g. adata.var['highly_variable'].sum()."
+                )
+                raise ValueError(msg)
             genes = [g for g, keep in zip(names, mask, strict=True) if keep]
         _check_names_in_var(adata, names, genes)
         return names_kept(names, genes)
@@ -308,7 +315,12 @@ def select_genes(adata, genes=None, n_top_genes: int | None = None, flavor: str 
     if int(n_top_genes) < 1:
         msg = f"n_top_genes must be >= 1, got {n_top_genes!r}."
         raise ValueError(msg)
-    if n_top_genes >= len(names):
+    if n_top_genes >= len(names):  # before: all kept without a word
+        msg = (
+            f"n_top_genes={n_top_genes} is not below the {len(names)} genes there are: every "
+            "gene is kept. Ask for fewer to select highly variable genes."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=user_stacklevel())
         return names
     sc, anndata = _require_scanpy()
     tmp = anndata.AnnData(adata.X.copy())

@@ -202,7 +202,13 @@ def test_highly_variable_genes_on_counts():
     adata.var_names = [f"var{i}" for i in range(5)] + [f"flat{i}" for i in range(200)]
     assert select_genes(adata, n_top_genes=5) == [f"var{i}" for i in range(5)]
     assert adata.X.max() > 50  # the input is not normalised in place
-    assert len(select_genes(adata, n_top_genes=1000)) == 205
+    with pytest.warns(UserWarning, match="n_top_genes=1000 is not below the 205 genes") as said:
+        assert len(select_genes(adata, n_top_genes=1000)) == 205
+    assert said[0].filename == __file__
+    with pytest.raises(ValueError, match="selects no gene"):  # before: "None of the 0 ..."
+        select_genes(adata, np.zeros(205, dtype=bool))
+    with pytest.raises(ValueError, match="The list of requested genes is empty"):
+        select_genes(adata, [])
 
 
 # ------------------------------------------------------------------------------ DPT
