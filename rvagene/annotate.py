@@ -194,7 +194,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
     if time_key not in adata.obs.columns:
         columns = ", ".join(map(str, adata.obs.columns[:8])) or "none"
         msg = (
-            f"time_key {time_key!r} is not an .obs column (the columns: {columns}); give the "
+            f"time_key {time_key!r} is not a .obs column (the columns: {columns}); give the "
             "column of sample times."
         )
         raise ValueError(msg)

@@ -123,7 +123,7 @@ def test_bulk_samples_with_times_in_obs():
     np.testing.assert_array_equal(info["times"], times)
     assert info["time_key"] == "hours"
     assert adata.var["rvagene_cluster"].notna().all()
-    with pytest.raises(ValueError, match=r"'day' is not an .obs column \(the columns: hours\)"):
+    with pytest.raises(ValueError, match=r"'day' is not a .obs column \(the columns: hours\)"):
         cluster_anndata(adata, _gc(), time_key="day")
     # times with a unit, as in a table's header; a gene not in the data is skipped, as for cells
     adata.obs["named"] = [f"{t:g}h" for t in adata.obs["hours"]]
