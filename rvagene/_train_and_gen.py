@@ -753,7 +753,7 @@ def _read_anndata(args):
     """Single cells -> windows along pseudotime; or bulk samples with times (--time-key)."""
     import anndata
 
-    from .annotate import _check_unique_genes, bulk_series, windows_info
+    from .annotate import _check_column, _check_unique_genes, bulk_series, windows_info
     from .single_cell import prepare
 
     if not Path(args.data).is_file():
@@ -859,18 +859,8 @@ def _check_cell_options(args, adata) -> None:
         raise ValueError(msg)
 
 
-def _check_column(option: str, key: str, frame, where: str) -> None:
-    """A ValueError, in the option's name, when ``key`` is not a column of ``frame``."""
-    if key not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:8])) or "none"
-        more = ", ..." if len(frame.columns) > 8 else ""
-        msg = f"{option} {key!r} is not a {where} column (the columns: {columns}{more})."
-        raise ValueError(msg)
-
-
 def _var_labels(adata, key: str, genes: list[str]) -> np.ndarray:
-    """The known labels of ``genes`` from the .var column ``key``."""
-    _check_column("--labels-key", key, adata.var, ".var")
+    """The known labels of ``genes`` from the .var column ``key`` (checked on reading)."""
     values = adata.var[key].loc[genes]
     return np.where(values.isna(), "", values.astype(str)).astype(str)  # NA: no label
 

@@ -173,6 +173,18 @@ def _check_bulk_choice(time_key, cell_options: dict) -> None:
         raise ValueError(msg)
 
 
+def _check_column(name: str, key: str, frame, where: str, hint: str = "") -> None:
+    """A ValueError naming ``name`` and ``frame``'s columns when ``key`` is not one of them.
+
+    ``name``: the option as the user gave it (``time_key``; ``--time-key`` in the script).
+    """
+    if key not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:8])) or "none"
+        more = ", ..." if len(frame.columns) > 8 else ""
+        msg = f"{name} {key!r} is not a {where} column (the columns: {columns}{more}){hint}."
+        raise ValueError(msg)
+
+
 def _check_unique_genes(adata) -> None:
     """Gene names that each name one gene, or a ValueError naming the fix."""
     names = adata.var_names
@@ -191,13 +203,7 @@ def bulk_series(adata, time_key: str, genes=None, layer: str | None = None):
 
     ``layer``: average ``adata.layers[layer]`` instead of ``adata.X``.
     """
-    if time_key not in adata.obs.columns:
-        columns = ", ".join(map(str, adata.obs.columns[:8])) or "none"
-        msg = (
-            f"time_key {time_key!r} is not a .obs column (the columns: {columns}); give the "
-            "column of sample times."
-        )
-        raise ValueError(msg)
+    _check_column("time_key", time_key, adata.obs, ".obs", "; give the column of sample times")
     from .single_cell import (
         _check_layer,
         _dense,

@@ -1650,7 +1650,9 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     if not any(found):
         return None, None, None
     split = "Split the file (one condition per file), or in Python give times= to RVAgene.fit."
-    zero = _bare_zeros(names, found)  # "T0" beside "T2h, T6h": time 0
+    rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True) if m}
+    rest = {k.lower(): k for k in rest}  # the names without their times, one per condition
+    zero = _bare_zeros(names, found, rest)  # "T0" beside "T2h, T6h": time 0
     if not all(m is not None or z for m, z in zip(found, zero, strict=True)):
         without = [n for n, m, z in zip(names, found, zero, strict=True) if m is None and not z]
         with_time = [n for n, m in zip(names, found, strict=True) if m is not None]
@@ -1660,8 +1662,6 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
             f"are read as equal steps in file order. {split}"
         )
         return None, None, why + _group_hint(without)
-    rest = {_rest_of_name(n, m): None for n, m in zip(names, found, strict=True) if m}
-    rest = {k.lower(): k for k in rest}
     if len(rest) > 1:
         why = (
             f"the header's sample names hold times but several conditions "
@@ -1683,18 +1683,18 @@ def _times_in_names(names: list[str]) -> tuple[np.ndarray | None, str | None, st
     return values * hours, "h", None
 
 
-def _bare_zeros(names: list[str], found: list) -> list[bool]:
+def _bare_zeros(names: list[str], found: list, rest: dict) -> list[bool]:
     """Which names without a time are time 0 written without a unit (``T0`` beside ``T2h``).
 
     As a bare ``0`` among times with units is 0 in their unit (:func:`_parse_times_unit`),
     a name that is the timed names' common rest with ``0`` (or ``t0``) in place of their
     time is time 0: ``T0`` or ``t0`` beside ``T2h, T6h``, ``LPS_0`` beside ``LPS_2h``. A
-    control (``ctrl``, ``untreated``) is not.
+    control (``ctrl``, ``untreated``) is not. ``rest``: the timed names' rests, lower-cased
+    (``{"lps_*": "LPS_*"}``).
     """
-    rests = {_rest_of_name(n, m).lower() for n, m in zip(names, found, strict=True) if m}
-    if len(rests) != 1:
+    if len(rest) != 1:
         return [False] * len(names)
-    before, after = rests.pop().split("*", 1)
+    before, after = next(iter(rest)).split("*", 1)
     zero = re.compile(re.escape(before) + r"(?:t\s*)?0+(?:\.0+)?" + re.escape(after), re.I)
     return [
         m is None and zero.fullmatch(n.strip()) is not None

@@ -123,6 +123,11 @@ def _read_in_place(X) -> np.ndarray:
 BLOCK_VALUES = 2**21  # values read at a time from a dense cells x genes matrix (16 MB)
 
 
+def _rows_per_block(n_genes: int) -> int:
+    """Rows of ``n_genes`` values that make a block of about ``BLOCK_VALUES`` (at least 1)."""
+    return max(1, BLOCK_VALUES // max(n_genes, 1))
+
+
 def _blocks(values, rows=None):
     """``(start, block)``: the rows of ``values`` (all, or ``rows`` in order), a few at a time.
 
@@ -131,7 +136,7 @@ def _blocks(values, rows=None):
     view otherwise. Nothing writes into it.
     """
     n = values.shape[0] if rows is None else len(rows)
-    step = max(1, BLOCK_VALUES // max(values.shape[1], 1))
+    step = _rows_per_block(values.shape[1])
     for start in range(0, n, step):
         stop = min(start + step, n)
         yield start, values[start:stop] if rows is None else values[rows[start:stop]]
@@ -159,9 +164,12 @@ def check_no_infinity(
     if _is_sparse(values):
         rows, cols = _sparse_infinities(values, rows)
     else:
-        found = [np.nonzero(np.isinf(b)) + (s,) for s, b in _blocks(values, rows)]
-        rows = np.concatenate([r + s for r, _, s in found]) if found else np.zeros(0, int)
-        cols = np.concatenate([c for _, c, _ in found]) if found else np.zeros(0, int)
+        at, cols = [np.zeros(0, int)], [np.zeros(0, int)]
+        for start, block in _blocks(values, rows):
+            r, c = np.nonzero(np.isinf(block))
+            at.append(r + start)
+            cols.append(c)
+        rows, cols = np.concatenate(at), np.concatenate(cols)
     if rows.size:
         more = rows.size - 1
         msg = (
@@ -544,7 +552,7 @@ def _dense_sums(X, at, starts) -> tuple[np.ndarray, np.ndarray]:
     """
     n_groups, n_genes = len(starts) - 1, X.shape[1]
     sums, counts = np.zeros((n_groups, n_genes)), np.zeros((n_groups, n_genes))
-    step = max(1, BLOCK_VALUES // max(n_genes, 1))
+    step = _rows_per_block(n_genes)
     g = 0
     while g < n_groups:
         end = int(np.searchsorted(starts, starts[g] + step, side="right")) - 1
@@ -1086,12 +1094,13 @@ def _first_rows(values, rows=None):
     :func:`_looks_like_counts` looks at those values only, so only their rows are copied
     (its row-major ``ravel`` of a column-major matrix copied it whole).
     """
-    if rows is None:
-        return values if _is_sparse(values) else values[: -(-100_000 // max(values.shape[1], 1))]
     if _is_sparse(values):
+        if rows is None:
+            return values
         held = np.cumsum(np.diff(values.indptr)[rows])
         return values[rows[: int(np.searchsorted(held, 100_000)) + 1]]
-    return values[rows[: -(-100_000 // max(values.shape[1], 1))]]
+    n = -(-100_000 // max(values.shape[1], 1))  # rows that hold 100,000 values
+    return values[:n] if rows is None else values[rows[:n]]
 
 
 def _is_series(values) -> bool:
@@ -1159,8 +1168,9 @@ def _windows(values, pt, window_length, n_bins, remainder, rows=None) -> Windows
         too_long = isinstance(window_length, int | np.integer) and window_length > n
         # more cells per window than there are cells: window_average's own error suggested
         # a length (up to n) that still made 1 window
-        groups = None if too_long else _window_groups(pt, window_length, remainder)
-        win = None if too_long else _group_means(values, pt, *groups, rows)
+        win = None
+        if not too_long:
+            win = _group_means(values, pt, *_window_groups(pt, window_length, remainder), rows)
     if win is None or win.X.shape[1] < 2:  # one window is no series
         msg = (
             f"The {n} cells with a pseudotime make fewer than 2 {what}; a series needs at "
